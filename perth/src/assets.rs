@@ -1,0 +1,32 @@
+//! perth's built-in files: the configuration, the layouts and the plugins compiled into the binary.
+
+/// perth's default configuration (`config.kdl` at the repository root).
+pub const CONFIG_KDL: &str = include_str!("../../config.kdl");
+
+/// The layouts perth ships, by file name (`layouts/` at the repository root).
+pub const LAYOUTS: &[(&str, &str)] =
+    &[("workspace.kdl", include_str!("../../layouts/workspace.kdl"))];
+
+/// Name of the layout a new session starts with unless told otherwise.
+pub const DEFAULT_LAYOUT: &str = "workspace";
+
+/// A WebAssembly plugin embedded in the binary.
+pub struct EmbeddedPlugin {
+    /// Name used as the plugin alias in configuration (`perth-core`).
+    pub name: &'static str,
+    /// The compiled module; empty when the binary was built without `cargo xtask build`.
+    pub wasm: &'static [u8],
+}
+
+/// The built-in `perth-core` plugin, loaded into every session through `load_plugins`.
+pub const PERTH_CORE: EmbeddedPlugin = EmbeddedPlugin {
+    name: "perth-core",
+    wasm: include_bytes!(concat!(env!("OUT_DIR"), "/perth-core.wasm")),
+};
+
+impl EmbeddedPlugin {
+    /// Returns whether the plugin was compiled into this binary.
+    pub fn is_embedded(&self) -> bool {
+        !self.wasm.is_empty()
+    }
+}

@@ -1,0 +1,206 @@
+//! perth's command line: Zellij's own (`zellij_utils::cli::CliArgs`) under perth's name, plus
+//! perth's commands (`perth status`, `perth action perth-status`).
+
+use std::ffi::OsString;
+use std::time::Duration;
+
+use clap::{ArgMatches, CommandFactory, FromArgMatches};
+use zellij_utils::cli::CliArgs;
+
+use crate::config::{self, ConfigSources};
+use crate::control::{self, ControlRequest, ControlResponse};
+use crate::{paths, server, session};
+
+/// Exit code for a dependency that is not available (a session that is not running).
+pub const EXIT_UNAVAILABLE: i32 = 3;
+
+/// Returns the version line: perth's version and the Zellij it is built on.
+pub fn version() -> &'static str {
+    static VERSION: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    VERSION.get_or_init(|| {
+        format!(
+            "{} (built on Zellij {})",
+            env!("CARGO_PKG_VERSION"),
+            zellij_utils::consts::VERSION
+        )
+    })
+}
+
+/// Returns the full command definition: Zellij's, renamed, with perth's commands added.
+pub fn command() -> clap::Command {
+    let status = clap::Command::new("status")
+        .about("Print the state of the session's perth extensions as JSON")
+        .long_about(
+            "Print the state of the session's perth extensions as JSON: the server wrapper, \
+             the in-process IPC client and the perth-core plugin link.\n\n\
+             Exit codes: 0 all alive, 1 something is not alive, 3 no such running session.\n\n\
+             Examples:\n  perth status\n  perth --session work status",
+        );
+    let perth_status = clap::Command::new("perth-status").about(
+        "Print the state of the session's perth extensions as JSON (same as `perth status`)",
+    );
+    CliArgs::command()
+        .name("perth")
+        .bin_name("perth")
+        .version(version())
+        .about("perth: a terminal workspace for running many AI coding agents in parallel")
+        .after_help(
+            "perth accepts every Zellij command and flag. Its configuration lives in \
+             ~/.config/perth/config.kdl (layered over perth's built-in one).",
+        )
+        .subcommand(status)
+        .mut_subcommand("action", |action| action.subcommand(perth_status))
+}
+
+/// Runs perth with the process arguments; returns the exit code.
+pub fn main() -> i32 {
+    run(std::env::args_os().collect())
+}
+
+/// Runs perth with the given arguments (the first one is the program name).
+pub fn run(args: Vec<OsString>) -> i32 {
+    let matches = match command().try_get_matches_from(args) {
+        Ok(m) => m,
+        Err(e) => {
+            let _ = e.print();
+            return e.exit_code();
+        }
+    };
+    let session_flag = matches.get_one::<String>("session").cloned();
+    if matches.subcommand_matches("status").is_some() {
+        return status_command(session_flag);
+    }
+    if let Some(("action", action)) = matches.subcommand() {
+        if action.subcommand_matches("perth-status").is_some() {
+            return status_command(session_flag);
+        }
+    }
+    let mut opts = match cli_args(&matches) {
+        Ok(o) => o,
+        Err(code) => return code,
+    };
+
+    zellij_utils::logging::configure_logger();
+    if let Some(socket) = opts.server.clone() {
+        return server::run(socket, opts.debug);
+    }
+    for dir in [
+        &*zellij_utils::consts::ZELLIJ_CACHE_DIR,
+        &*zellij_utils::consts::ZELLIJ_SESSION_INFO_CACHE_DIR,
+    ] {
+        let _ = std::fs::create_dir_all(dir);
+    }
+
+    let sources = ConfigSources {
+        explicit_file: opts.config.clone(),
+        config_dir: opts.config_dir.clone(),
+        user_dir: paths::user_config_dir(),
+        cache_dir: paths::cache_dir(),
+    };
+    let resolved = match config::resolve(&sources) {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("{}", e.report());
+            return 1;
+        }
+    };
+    if let Some(wasm) = &resolved.perth_core {
+        if let Err(e) = config::pregrant_permissions(None, wasm) {
+            log::warn!("perth: cannot pre-grant perth-core's permissions: {e}");
+        }
+    }
+    opts.config = Some(resolved.materialized_file.clone());
+    session::dispatch(opts)
+}
+
+fn cli_args(matches: &ArgMatches) -> Result<CliArgs, i32> {
+    CliArgs::from_arg_matches(matches).map_err(|e| {
+        let e = e.format(&mut command());
+        let _ = e.print();
+        e.exit_code()
+    })
+}
+
+/// `perth status`: asks the session's server for its extensions' state.
+fn status_command(session_flag: Option<String>) -> i32 {
+    let session = match session::target_session(session_flag) {
+        Ok(s) => s,
+        Err(message) => {
+            eprintln!("perth: {message}");
+            return EXIT_UNAVAILABLE;
+        }
+    };
+    let sock_dir = zellij_utils::consts::ZELLIJ_SOCK_DIR.clone();
+    match control::request(
+        &sock_dir,
+        &session,
+        &ControlRequest::Status,
+        Duration::from_secs(10),
+    ) {
+        Ok(ControlResponse::Status(status)) => {
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&status).expect("status always serializes")
+            );
+            if status.healthy() {
+                0
+            } else {
+                1
+            }
+        }
+        Ok(ControlResponse::Error { message }) => {
+            eprintln!("perth: {message}");
+            1
+        }
+        Err(e) => {
+            eprintln!("perth: {e}");
+            EXIT_UNAVAILABLE
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn command_definition_is_consistent() {
+        command().debug_assert();
+    }
+
+    #[test]
+    fn unknown_subcommand_is_a_usage_error() {
+        let err = command()
+            .try_get_matches_from(["perth", "frobnicate"])
+            .unwrap_err();
+        assert_eq!(err.exit_code(), 2);
+        let text = err.render().to_string();
+        assert!(text.contains("frobnicate"), "{text}");
+    }
+
+    #[test]
+    fn version_names_zellij() {
+        assert!(version().contains("Zellij 0.45.1"));
+        let err = command()
+            .try_get_matches_from(["perth", "--version"])
+            .unwrap_err();
+        assert_eq!(err.exit_code(), 0);
+        assert!(err.render().to_string().starts_with("perth "));
+    }
+
+    #[test]
+    fn zellij_commands_still_parse() {
+        let m = command()
+            .try_get_matches_from(["perth", "action", "list-panes", "--json"])
+            .unwrap();
+        let opts = CliArgs::from_arg_matches(&m).unwrap();
+        assert!(matches!(
+            opts.command,
+            Some(zellij_utils::cli::Command::Action(_))
+        ));
+        assert!(command()
+            .try_get_matches_from(["perth", "action", "perth-status"])
+            .is_ok());
+        assert!(command().try_get_matches_from(["perth", "status"]).is_ok());
+    }
+}

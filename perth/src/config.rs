@@ -1,0 +1,467 @@
+//! Resolves perth's configuration: Zellij's defaults, perth's built-in `config.kdl`, then the
+//! user's file, merged in that order and written out once as the file the session runs with.
+//!
+//! Zellij's client and server both read configuration from a file path, so perth materialises
+//! the merged result (and its layouts and plugins) under the cache directory, named by content,
+//! and hands that path to Zellij as if the user had passed `--config`.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use sha2::{Digest, Sha256};
+use zellij_utils::data::PermissionType;
+use zellij_utils::input::config::{Config, ConfigError};
+use zellij_utils::input::layout::{RunPlugin, RunPluginLocation, RunPluginOrAlias};
+use zellij_utils::input::permission::PermissionCache;
+
+use crate::assets::{self, EmbeddedPlugin};
+
+/// Where the configuration comes from, as the command line and environment say.
+#[derive(Debug, Clone, Default)]
+pub struct ConfigSources {
+    /// `--config FILE` (or `ZELLIJ_CONFIG_FILE`): must exist.
+    pub explicit_file: Option<PathBuf>,
+    /// `--config-dir DIR`: holds `config.kdl` and `layouts/`.
+    pub config_dir: Option<PathBuf>,
+    /// The default user directory (`~/.config/perth`), used when neither of the above is given.
+    pub user_dir: Option<PathBuf>,
+    /// Where generated files go (`~/.cache/perth`).
+    pub cache_dir: PathBuf,
+}
+
+/// The configuration a session runs with, and the files that hold it.
+#[derive(Debug)]
+pub struct ResolvedConfig {
+    /// The merged configuration.
+    pub config: Config,
+    /// The user's file, when there is one.
+    pub user_file: Option<PathBuf>,
+    /// The generated file passed to Zellij as `--config`.
+    pub materialized_file: PathBuf,
+    /// The generated layout directory (perth's layouts with the user's on top).
+    pub layout_dir: PathBuf,
+    /// The `perth-core` plugin file, when the binary carries it.
+    pub perth_core: Option<PathBuf>,
+}
+
+/// Errors while building the configuration; each names the file at fault.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigLoadError {
+    #[error("perth's built-in configuration is invalid: {0}")]
+    BuiltIn(ConfigError),
+    #[error("config file {path} does not exist; create it or drop --config", path = .0.display())]
+    Missing(PathBuf),
+    #[error("{}", describe_user_error(path, text, source))]
+    User {
+        path: PathBuf,
+        text: String,
+        #[source]
+        source: ConfigError,
+    },
+    #[error("cannot read {path}: {source}", path = path.display())]
+    Read {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("cannot write generated configuration under {path}: {source}; check that the cache directory is writable", path = path.display())]
+    Write {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+impl ConfigLoadError {
+    /// Returns a detailed, user-facing report: the one-line summary and, for syntax errors,
+    /// the offending source lines with a pointer (miette).
+    pub fn report(&self) -> String {
+        let mut out = format!("perth: {self}");
+        if let ConfigLoadError::User {
+            source: ConfigError::KdlError(kdl),
+            ..
+        } = self
+        {
+            let report: miette::Report = kdl.clone().into();
+            out.push_str(&format!("\n{report:?}"));
+        }
+        out
+    }
+}
+
+/// Returns `(line, column)`, both 1-based, of a byte offset in `text`.
+pub fn line_and_column(text: &str, offset: usize) -> (usize, usize) {
+    let offset = offset.min(text.len());
+    let before = &text[..text.floor_char_boundary(offset)];
+    let line = before.matches('\n').count() + 1;
+    let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+    (line, column)
+}
+
+fn describe_user_error(path: &Path, text: &str, source: &ConfigError) -> String {
+    let location = |offset: Option<usize>| match offset {
+        Some(offset) => {
+            let (line, column) = line_and_column(text, offset);
+            format!("{}:{line}:{column}", path.display())
+        }
+        None => path.display().to_string(),
+    };
+    match source {
+        ConfigError::KdlError(kdl) => format!(
+            "invalid configuration in {}: {}; fix the file or move it aside",
+            location(kdl.offset),
+            kdl.error_message
+        ),
+        ConfigError::KdlDeserializationError(kdl) => format!(
+            "invalid configuration in {}: {}; fix the file or move it aside",
+            location(Some(kdl.span.offset())),
+            kdl.help.unwrap_or("KDL syntax error")
+        ),
+        other => format!(
+            "invalid configuration in {}: {other}; fix the file or move it aside",
+            path.display()
+        ),
+    }
+}
+
+/// Returns Zellij's defaults with perth's built-in `config.kdl` layered on top.
+pub fn builtin_config() -> Result<Config, ConfigLoadError> {
+    let zellij_defaults = Config::from_default_assets().map_err(ConfigLoadError::BuiltIn)?;
+    Config::from_kdl(assets::CONFIG_KDL, Some(zellij_defaults)).map_err(ConfigLoadError::BuiltIn)
+}
+
+/// Finds the user's configuration file: `--config`, else `<config-dir>/config.kdl`, else
+/// `~/.config/perth/config.kdl`; `Ok(None)` when the user has none.
+pub fn user_config_file(sources: &ConfigSources) -> Result<Option<PathBuf>, ConfigLoadError> {
+    if let Some(file) = &sources.explicit_file {
+        return if file.is_file() {
+            Ok(Some(file.clone()))
+        } else {
+            Err(ConfigLoadError::Missing(file.clone()))
+        };
+    }
+    let dir = sources.config_dir.as_ref().or(sources.user_dir.as_ref());
+    Ok(dir.map(|d| d.join("config.kdl")).filter(|f| f.is_file()))
+}
+
+/// Parses the user's file over `base`, naming the file, line and column of any error.
+pub fn layer_user_file(base: Config, path: &Path) -> Result<Config, ConfigLoadError> {
+    let text = std::fs::read_to_string(path).map_err(|source| ConfigLoadError::Read {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    match Config::from_kdl(&text, Some(base)) {
+        Ok(config) => Ok(config),
+        Err(source) => {
+            let source = match source {
+                ConfigError::KdlError(kdl) => {
+                    ConfigError::KdlError(kdl.add_src(path.display().to_string(), text.clone()))
+                }
+                other => other,
+            };
+            Err(ConfigLoadError::User {
+                path: path.to_path_buf(),
+                text,
+                source,
+            })
+        }
+    }
+}
+
+/// Builds the merged configuration and writes the files the session runs with.
+pub fn resolve(sources: &ConfigSources) -> Result<ResolvedConfig, ConfigLoadError> {
+    let mut config = builtin_config()?;
+    let user_file = user_config_file(sources)?;
+    if let Some(path) = &user_file {
+        config = layer_user_file(config, path)?;
+    }
+
+    let perth_core = materialize_plugin(&sources.cache_dir, &assets::PERTH_CORE)?;
+    if let Some(wasm) = &perth_core {
+        install_plugin(&mut config, assets::PERTH_CORE.name, wasm);
+    }
+
+    let user_layouts = sources
+        .config_dir
+        .as_ref()
+        .or(sources.user_dir.as_ref())
+        .map(|d| d.join("layouts"));
+    let layout_dir = materialize_layouts(&sources.cache_dir, user_layouts.as_deref())?;
+    if config.options.layout_dir.is_none() {
+        config.options.layout_dir = Some(layout_dir.clone());
+    }
+
+    let text = config.to_string(false);
+    let materialized_file = write_by_content(&sources.cache_dir.join("config"), "kdl", &text)?;
+    Ok(ResolvedConfig {
+        config,
+        user_file,
+        materialized_file,
+        layout_dir,
+        perth_core,
+    })
+}
+
+/// Adds an embedded plugin to the configuration: an alias of its name and a `load_plugins`
+/// entry, whatever the user's file said (a user `load_plugins` block replaces the list).
+fn install_plugin(config: &mut Config, name: &str, wasm: &Path) {
+    let location = RunPluginLocation::File(wasm.to_path_buf());
+    let run = RunPlugin {
+        _allow_exec_host_cmd: false,
+        location,
+        configuration: Default::default(),
+        initial_cwd: None,
+    };
+    config.plugins.aliases.insert(name.to_string(), run.clone());
+    config
+        .background_plugins
+        .insert(RunPluginOrAlias::RunPlugin(run));
+}
+
+/// Permissions perth grants its own plugins up front, so no prompt ever appears for them.
+pub const PERTH_CORE_PERMISSIONS: &[PermissionType] = &[
+    PermissionType::ReadApplicationState,
+    PermissionType::ChangeApplicationState,
+    PermissionType::ReadCliPipes,
+    PermissionType::MessageAndLaunchOtherPlugins,
+];
+
+/// Records perth-core's permissions in Zellij's permission cache (`permissions.kdl`), keeping
+/// every other plugin's entry as it was.
+pub fn pregrant_permissions(cache_file: Option<PathBuf>, wasm: &Path) -> std::io::Result<()> {
+    if let Some(parent) = cache_file
+        .clone()
+        .unwrap_or_else(|| zellij_utils::consts::ZELLIJ_PLUGIN_PERMISSIONS_CACHE.clone())
+        .parent()
+    {
+        std::fs::create_dir_all(parent)?;
+    }
+    let key = RunPluginLocation::File(wasm.to_path_buf()).to_string();
+    let mut cache = PermissionCache::from_path_or_default(cache_file);
+    let wanted = PERTH_CORE_PERMISSIONS.to_vec();
+    if cache.check_permissions(key.clone(), &wanted) {
+        return Ok(());
+    }
+    cache.cache(key, wanted);
+    cache.write_to_file()
+}
+
+fn materialize_plugin(
+    cache_dir: &Path,
+    plugin: &EmbeddedPlugin,
+) -> Result<Option<PathBuf>, ConfigLoadError> {
+    if !plugin.is_embedded() {
+        return Ok(None);
+    }
+    let digest = short_digest(plugin.wasm);
+    let dir = cache_dir.join("plugins");
+    let path = dir.join(format!("{}-{digest}.wasm", plugin.name));
+    if !path.is_file() {
+        write_atomically(&path, plugin.wasm)?;
+    }
+    Ok(Some(path))
+}
+
+/// Writes perth's layouts, then links the user's layouts over them (a user file of the same
+/// name wins), into a directory named by content.
+fn materialize_layouts(
+    cache_dir: &Path,
+    user_layouts: Option<&Path>,
+) -> Result<PathBuf, ConfigLoadError> {
+    let mut files: BTreeMap<String, Vec<u8>> = assets::LAYOUTS
+        .iter()
+        .map(|(name, text)| (name.to_string(), text.as_bytes().to_vec()))
+        .collect();
+    if let Some(dir) = user_layouts {
+        if let Ok(entries) = std::fs::read_dir(dir) {
+            for entry in entries.flatten() {
+                let path = entry.path();
+                if path.extension().is_some_and(|e| e == "kdl") {
+                    if let Ok(bytes) = std::fs::read(&path) {
+                        files.insert(entry.file_name().to_string_lossy().into_owned(), bytes);
+                    }
+                }
+            }
+        }
+    }
+    let mut hasher = Sha256::new();
+    for (name, bytes) in &files {
+        hasher.update(name.as_bytes());
+        hasher.update([0]);
+        hasher.update(bytes);
+        hasher.update([0]);
+    }
+    let digest = hex(&hasher.finalize()[..6]);
+    let dir = cache_dir.join("layouts").join(digest);
+    if !dir.join(".complete").is_file() {
+        for (name, bytes) in &files {
+            write_atomically(&dir.join(name), bytes)?;
+        }
+        write_atomically(&dir.join(".complete"), b"")?;
+    }
+    Ok(dir)
+}
+
+fn write_by_content(dir: &Path, extension: &str, text: &str) -> Result<PathBuf, ConfigLoadError> {
+    let path = dir.join(format!("{}.{extension}", short_digest(text.as_bytes())));
+    if !path.is_file() {
+        write_atomically(&path, text.as_bytes())?;
+    }
+    Ok(path)
+}
+
+/// Writes through a temporary file and a rename, so concurrent perth processes never see a
+/// half-written file.
+fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), ConfigLoadError> {
+    let err = |source| ConfigLoadError::Write {
+        path: path.to_path_buf(),
+        source,
+    };
+    let dir = path.parent().unwrap_or(Path::new("."));
+    std::fs::create_dir_all(dir).map_err(err)?;
+    let tmp = dir.join(format!(
+        ".{}.{}.tmp",
+        path.file_name()
+            .map(|n| n.to_string_lossy())
+            .unwrap_or_default(),
+        std::process::id()
+    ));
+    std::fs::write(&tmp, bytes).map_err(err)?;
+    std::fs::rename(&tmp, path).map_err(err)
+}
+
+fn short_digest(bytes: &[u8]) -> String {
+    hex(&Sha256::digest(bytes)[..8])
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sources(tmp: &Path) -> ConfigSources {
+        ConfigSources {
+            explicit_file: None,
+            config_dir: None,
+            user_dir: Some(tmp.join("user")),
+            cache_dir: tmp.join("cache"),
+        }
+    }
+
+    #[test]
+    fn builtin_config_sets_perth_defaults() {
+        let config = builtin_config().expect("built-in config parses");
+        assert_eq!(config.options.show_startup_tips, Some(false));
+        assert_eq!(config.options.show_release_notes, Some(false));
+        assert_eq!(
+            config.options.default_layout,
+            Some(PathBuf::from(assets::DEFAULT_LAYOUT))
+        );
+    }
+
+    #[test]
+    fn user_file_overrides_builtin_and_keeps_the_rest() {
+        let tmp = tempfile::tempdir().unwrap();
+        let src = sources(tmp.path());
+        std::fs::create_dir_all(tmp.path().join("user")).unwrap();
+        std::fs::write(
+            tmp.path().join("user/config.kdl"),
+            "show_startup_tips true\nscroll_buffer_size 123\n",
+        )
+        .unwrap();
+        let resolved = resolve(&src).unwrap();
+        assert_eq!(resolved.config.options.show_startup_tips, Some(true));
+        assert_eq!(resolved.config.options.show_release_notes, Some(false));
+        assert_eq!(resolved.config.options.scroll_buffer_size, Some(123));
+        // What Zellij reads back from the generated file is the same configuration.
+        let reread = Config::from_path(&resolved.materialized_file, None).unwrap();
+        assert_eq!(reread.options.show_startup_tips, Some(true));
+        assert_eq!(reread.options.scroll_buffer_size, Some(123));
+        assert_eq!(reread.options.layout_dir, Some(resolved.layout_dir.clone()));
+        assert_eq!(reread.keybinds, resolved.config.keybinds);
+        assert!(resolved.layout_dir.join("workspace.kdl").is_file());
+    }
+
+    #[test]
+    fn broken_user_file_names_file_line_and_column() {
+        let tmp = tempfile::tempdir().unwrap();
+        let src = sources(tmp.path());
+        std::fs::create_dir_all(tmp.path().join("user")).unwrap();
+        let file = tmp.path().join("user/config.kdl");
+        std::fs::write(&file, "pane_frames true\nkeybinds {\n  normal {\n    bind \"Alt x\" { NoSuchAction; }\n  }\n}\n").unwrap();
+        let err = resolve(&src).unwrap_err();
+        let message = err.to_string();
+        assert!(
+            message.contains(&format!("{}:4:", file.display())),
+            "{message}"
+        );
+        assert!(message.contains("NoSuchAction"), "{message}");
+    }
+
+    #[test]
+    fn kdl_syntax_error_is_located() {
+        let tmp = tempfile::tempdir().unwrap();
+        let src = sources(tmp.path());
+        std::fs::create_dir_all(tmp.path().join("user")).unwrap();
+        let file = tmp.path().join("user/config.kdl");
+        std::fs::write(
+            &file,
+            "pane_frames true\nui {\n  pane_frames {\n    rounded_corners \"true\n",
+        )
+        .unwrap();
+        let message = resolve(&src).unwrap_err().to_string();
+        assert!(message.contains(&file.display().to_string()), "{message}");
+        assert!(message.contains("invalid configuration in"), "{message}");
+    }
+
+    #[test]
+    fn missing_explicit_file_is_an_error() {
+        let tmp = tempfile::tempdir().unwrap();
+        let mut src = sources(tmp.path());
+        src.explicit_file = Some(tmp.path().join("nope.kdl"));
+        assert!(matches!(resolve(&src), Err(ConfigLoadError::Missing(_))));
+    }
+
+    #[test]
+    fn user_layouts_shadow_builtin_ones() {
+        let tmp = tempfile::tempdir().unwrap();
+        let src = sources(tmp.path());
+        std::fs::create_dir_all(tmp.path().join("user/layouts")).unwrap();
+        std::fs::write(
+            tmp.path().join("user/layouts/workspace.kdl"),
+            "layout { pane; }\n",
+        )
+        .unwrap();
+        let resolved = resolve(&src).unwrap();
+        let text = std::fs::read_to_string(resolved.layout_dir.join("workspace.kdl")).unwrap();
+        assert_eq!(text, "layout { pane; }\n");
+    }
+
+    #[test]
+    fn pregrant_keeps_other_entries() {
+        let tmp = tempfile::tempdir().unwrap();
+        let cache = tmp.path().join("permissions.kdl");
+        let mut other = PermissionCache::from_path_or_default(Some(cache.clone()));
+        other.cache("file:/other.wasm".into(), vec![PermissionType::RunCommands]);
+        other.write_to_file().unwrap();
+        pregrant_permissions(Some(cache.clone()), Path::new("/x/perth-core.wasm")).unwrap();
+        let back = PermissionCache::from_path_or_default(Some(cache));
+        assert!(back.check_permissions(
+            "file:/x/perth-core.wasm".into(),
+            &PERTH_CORE_PERMISSIONS.to_vec()
+        ));
+        assert!(back.check_permissions(
+            "file:/other.wasm".into(),
+            &vec![PermissionType::RunCommands]
+        ));
+    }
+
+    #[test]
+    fn line_and_column_count_from_one() {
+        assert_eq!(line_and_column("ab\ncd", 0), (1, 1));
+        assert_eq!(line_and_column("ab\ncd", 4), (2, 2));
+    }
+}

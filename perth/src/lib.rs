@@ -1,0 +1,13 @@
+//! perth: a Zellij distribution for running many AI coding agents side by side.
+//!
+//! The binary is at once the client, the command line and the server (Zellij re-executes the
+//! current binary with `--server`). See ARCHITECTURE.md for the map.
+
+pub mod assets;
+pub mod cli;
+pub mod config;
+pub mod control;
+pub mod paths;
+pub mod server;
+pub mod session;
+pub mod status;

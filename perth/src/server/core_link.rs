@@ -1,0 +1,281 @@
+//! The native end of the long-lived pipe to the built-in `perth-core` plugin (extension point 3
+//! of DESIGN.md D2): `perth::link` pipe messages one way, `cli_pipe_output` lines the other.
+//!
+//! The link runs on its own thread with its own connection to the session socket. It says
+//! hello, then pings once a second and records the round-trip time; the plugin pushes its view
+//! of panes and tabs whenever Zellij tells it something changed.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use serde::{Deserialize, Serialize};
+use zellij_utils::input::actions::Action;
+use zellij_utils::ipc::ServerToClientMsg;
+
+use super::ipc::{SessionClient, SessionClientError};
+use crate::status::PerthCoreStatus;
+
+/// Protocol version the native side speaks.
+pub const LINK_VERSION: u32 = 1;
+/// Name of the pipe messages the plugin listens to.
+pub const LINK_PIPE_NAME: &str = "perth::link";
+
+/// A message from the native side to the plugin.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(tag = "op", rename_all = "snake_case")]
+pub enum LinkRequest {
+    Hello { version: u32 },
+    Ping { seq: u64 },
+    GetState,
+}
+
+/// A message from the plugin to the native side (one JSON object per line).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(tag = "ev", rename_all = "snake_case")]
+pub enum LinkEvent {
+    Hello {
+        version: u32,
+        #[serde(default)]
+        permissions_granted: bool,
+    },
+    Pong {
+        seq: u64,
+    },
+    State {
+        #[serde(default)]
+        tabs: Vec<serde_json::Value>,
+        #[serde(default)]
+        panes: Vec<serde_json::Value>,
+        #[serde(default)]
+        mode: Option<String>,
+    },
+    Error {
+        message: String,
+    },
+}
+
+/// Splits the plugin's output stream into complete lines, keeping partial ones for later.
+#[derive(Debug, Default)]
+pub struct LineBuffer {
+    partial: String,
+}
+
+impl LineBuffer {
+    /// Appends a chunk and returns the complete lines it finished.
+    pub fn push(&mut self, chunk: &str) -> Vec<String> {
+        self.partial.push_str(chunk);
+        let mut lines = Vec::new();
+        while let Some(pos) = self.partial.find('\n') {
+            let line: String = self.partial.drain(..=pos).collect();
+            let line = line.trim();
+            if !line.is_empty() {
+                lines.push(line.to_string());
+            }
+        }
+        lines
+    }
+}
+
+/// Settings of the link thread.
+#[derive(Debug, Clone)]
+pub struct LinkSettings {
+    pub socket_path: PathBuf,
+    pub ping_interval: Duration,
+    pub answer_timeout: Duration,
+}
+
+/// Runs the link until the process ends, reconnecting with backoff whenever it drops.
+pub fn link_main(settings: LinkSettings, status: Arc<Mutex<PerthCoreStatus>>) {
+    let mut attempt: u32 = 0;
+    let mut generation: u64 = 0;
+    loop {
+        generation += 1;
+        let result = run_once(&settings, &status, generation);
+        {
+            let mut s = status.lock().unwrap_or_else(|e| e.into_inner());
+            s.connected = false;
+            if let Err(e) = &result {
+                s.error = Some(e.to_string());
+            }
+        }
+        if let Err(e) = result {
+            tracing::debug!("perth-core link dropped: {e}");
+        }
+        attempt = attempt.saturating_add(1);
+        let backoff = Duration::from_millis(100u64 << attempt.min(5)).min(Duration::from_secs(2));
+        std::thread::sleep(backoff);
+    }
+}
+
+fn run_once(
+    settings: &LinkSettings,
+    status: &Arc<Mutex<PerthCoreStatus>>,
+    generation: u64,
+) -> Result<(), SessionClientError> {
+    let mut client = SessionClient::connect(&settings.socket_path)?;
+    let pipe_id = format!("perth-link-{}-{generation}", std::process::id());
+    let mut lines = LineBuffer::default();
+    let mut seq: u64 = 0;
+
+    send(
+        &mut client,
+        &pipe_id,
+        &LinkRequest::Hello {
+            version: LINK_VERSION,
+        },
+    )?;
+    let mut pending: HashMap<u64, Instant> = HashMap::new();
+    let mut next_ping = Instant::now();
+    let mut last_heard = Instant::now();
+    let mut unblocked = false;
+    loop {
+        let now = Instant::now();
+        if unblocked && now >= next_ping {
+            seq += 1;
+            pending.insert(seq, now);
+            pending.retain(|_, sent| now.duration_since(*sent) < settings.answer_timeout * 4);
+            send(&mut client, &pipe_id, &LinkRequest::Ping { seq })?;
+            unblocked = false;
+            next_ping = now + settings.ping_interval;
+        }
+        if now.duration_since(last_heard) > settings.answer_timeout.max(settings.ping_interval * 3)
+        {
+            return Err(SessionClientError::Timeout(settings.answer_timeout));
+        }
+        let wait = next_ping
+            .saturating_duration_since(Instant::now())
+            .max(Duration::from_millis(10));
+        let msg = match client.recv(wait) {
+            Ok(msg) => msg,
+            Err(SessionClientError::Timeout(_)) => continue,
+            Err(e) => return Err(e),
+        };
+        match msg {
+            ServerToClientMsg::UnblockCliPipeInput { pipe_name } if pipe_name == pipe_id => {
+                unblocked = true;
+                last_heard = Instant::now();
+            }
+            ServerToClientMsg::CliPipeOutput { pipe_name, output } if pipe_name == pipe_id => {
+                last_heard = Instant::now();
+                for line in lines.push(&output) {
+                    apply_event(&line, status, &mut pending);
+                }
+            }
+            ServerToClientMsg::Exit { .. } => return Err(SessionClientError::Disconnected),
+            _ => {}
+        }
+    }
+}
+
+fn send(
+    client: &mut SessionClient,
+    pipe_id: &str,
+    request: &LinkRequest,
+) -> Result<(), SessionClientError> {
+    let payload = serde_json::to_string(request).expect("link requests always serialize");
+    client.send_action(Action::CliPipe {
+        pipe_id: pipe_id.to_string(),
+        name: Some(LINK_PIPE_NAME.to_string()),
+        payload: Some(payload),
+        args: None,
+        plugin: None,
+        configuration: None,
+        launch_new: false,
+        skip_cache: false,
+        floating: None,
+        in_place: None,
+        cwd: None,
+        pane_title: None,
+    })
+}
+
+/// Applies one line from the plugin to the status.
+pub fn apply_event(
+    line: &str,
+    status: &Arc<Mutex<PerthCoreStatus>>,
+    pending: &mut HashMap<u64, Instant>,
+) {
+    let mut s = status.lock().unwrap_or_else(|e| e.into_inner());
+    match serde_json::from_str::<LinkEvent>(line) {
+        Ok(LinkEvent::Hello {
+            version,
+            permissions_granted,
+        }) => {
+            s.connected = true;
+            s.protocol_version = Some(version);
+            s.permissions_granted = Some(permissions_granted);
+            s.error = None;
+        }
+        Ok(LinkEvent::Pong { seq }) => {
+            s.connected = true;
+            s.pings_answered += 1;
+            if let Some(sent) = pending.remove(&seq) {
+                s.rtt_ms = Some(sent.elapsed().as_secs_f64() * 1000.0);
+            }
+        }
+        Ok(LinkEvent::State { tabs, panes, .. }) => {
+            s.connected = true;
+            s.tabs_seen = tabs.len();
+            s.panes_seen = panes.len();
+        }
+        Ok(LinkEvent::Error { message }) => {
+            s.error = Some(format!("perth-core: {message}"));
+        }
+        Err(e) => {
+            s.error = Some(format!("unreadable line from perth-core: {e}"));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn line_buffer_keeps_partial_lines() {
+        let mut buf = LineBuffer::default();
+        assert!(buf.push("{\"ev\":").is_empty());
+        assert_eq!(buf.push("1}\n{\"a\"\n\n"), vec!["{\"ev\":1}", "{\"a\""]);
+    }
+
+    #[test]
+    fn events_update_status() {
+        let status = Arc::new(Mutex::new(PerthCoreStatus::default()));
+        let mut pending = HashMap::new();
+        apply_event(
+            r#"{"ev":"hello","version":1,"permissions_granted":true}"#,
+            &status,
+            &mut pending,
+        );
+        pending.insert(7, Instant::now());
+        apply_event(r#"{"ev":"pong","seq":7}"#, &status, &mut pending);
+        apply_event(
+            r#"{"ev":"state","tabs":[{}],"panes":[{},{},{}],"mode":"normal"}"#,
+            &status,
+            &mut pending,
+        );
+        let s = status.lock().unwrap().clone();
+        assert!(s.connected);
+        assert_eq!(s.protocol_version, Some(1));
+        assert_eq!(s.permissions_granted, Some(true));
+        assert_eq!(s.pings_answered, 1);
+        assert!(s.rtt_ms.is_some());
+        assert_eq!((s.tabs_seen, s.panes_seen), (1, 3));
+        apply_event("garbage", &status, &mut pending);
+        assert!(status.lock().unwrap().error.is_some());
+    }
+
+    #[test]
+    fn requests_serialize_as_documented() {
+        assert_eq!(
+            serde_json::to_string(&LinkRequest::Ping { seq: 3 }).unwrap(),
+            r#"{"op":"ping","seq":3}"#
+        );
+        assert_eq!(
+            serde_json::to_string(&LinkRequest::Hello { version: 1 }).unwrap(),
+            r#"{"op":"hello","version":1}"#
+        );
+    }
+}

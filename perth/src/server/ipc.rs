@@ -1,0 +1,183 @@
+//! An in-process client of a session's own IPC socket (extension point 2 of DESIGN.md D2):
+//! the same protocol `zellij action` speaks, without a subprocess per action.
+
+use std::path::Path;
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
+use std::time::{Duration, Instant};
+
+use zellij_utils::input::actions::Action;
+use zellij_utils::ipc::{ClientToServerMsg, ExitReason, IpcSenderWithContext, ServerToClientMsg};
+
+/// Errors of the in-process client.
+#[derive(Debug, thiserror::Error)]
+pub enum SessionClientError {
+    #[error("cannot connect to the session socket {path}: {source}")]
+    Connect {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("cannot send to the session: {0}")]
+    Send(String),
+    #[error("the session closed the connection")]
+    Disconnected,
+    #[error("the session did not answer within {0:?}")]
+    Timeout(Duration),
+    #[error("the session reported an error: {0}")]
+    Server(String),
+}
+
+/// The output of one action: the lines the server logged back, as `zellij action` prints them.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ActionOutput {
+    pub lines: Vec<String>,
+}
+
+/// A connection to a session's IPC socket.
+pub struct SessionClient {
+    sender: IpcSenderWithContext<ClientToServerMsg>,
+    incoming: Receiver<ServerToClientMsg>,
+}
+
+impl SessionClient {
+    /// Connects to the session socket at `path`.
+    pub fn connect(path: &Path) -> Result<Self, SessionClientError> {
+        let stream = zellij_utils::consts::ipc_connect(path).map_err(|source| {
+            SessionClientError::Connect {
+                path: path.display().to_string(),
+                source,
+            }
+        })?;
+        let sender = IpcSenderWithContext::<ClientToServerMsg>::new(stream);
+        let mut receiver = sender.get_receiver::<ServerToClientMsg>();
+        let (tx, incoming) = mpsc::channel();
+        // Reads on a thread of their own so that callers can wait with a deadline.
+        std::thread::Builder::new()
+            .name("perth-ipc-reader".into())
+            .spawn(move || {
+                while let Some((msg, _)) = receiver.recv_server_msg() {
+                    if tx.send(msg).is_err() {
+                        break;
+                    }
+                }
+            })
+            .map_err(|source| SessionClientError::Connect {
+                path: path.display().to_string(),
+                source,
+            })?;
+        Ok(SessionClient { sender, incoming })
+    }
+
+    /// Sends an action as a CLI client would.
+    pub fn send_action(&mut self, action: Action) -> Result<(), SessionClientError> {
+        self.sender
+            .send_client_msg(ClientToServerMsg::Action {
+                action,
+                terminal_id: None,
+                client_id: None,
+                is_cli_client: true,
+            })
+            .map_err(|e| SessionClientError::Send(e.to_string()))
+    }
+
+    /// Receives the next message from the server, waiting at most `timeout`.
+    pub fn recv(&self, timeout: Duration) -> Result<ServerToClientMsg, SessionClientError> {
+        match self.incoming.recv_timeout(timeout) {
+            Ok(msg) => Ok(msg),
+            Err(RecvTimeoutError::Timeout) => Err(SessionClientError::Timeout(timeout)),
+            Err(RecvTimeoutError::Disconnected) => Err(SessionClientError::Disconnected),
+        }
+    }
+
+    /// Runs one action and collects what the server answers, like `zellij action ...`.
+    pub fn run_action(
+        &mut self,
+        action: Action,
+        timeout: Duration,
+    ) -> Result<ActionOutput, SessionClientError> {
+        self.send_action(action)?;
+        let deadline = Instant::now() + timeout;
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match self.recv(left)? {
+                ServerToClientMsg::UnblockInputThread => return Ok(ActionOutput::default()),
+                ServerToClientMsg::Log { lines } => return Ok(ActionOutput { lines }),
+                ServerToClientMsg::LogError { lines } => {
+                    return Err(SessionClientError::Server(lines.join("\n")))
+                }
+                ServerToClientMsg::Exit { exit_reason } => {
+                    return match exit_reason {
+                        ExitReason::Error(e) => Err(SessionClientError::Server(e)),
+                        _ => Err(SessionClientError::Disconnected),
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+
+    /// Returns the session's panes as `list-panes --json --all` reports them.
+    pub fn list_panes(
+        &mut self,
+        timeout: Duration,
+    ) -> Result<Vec<serde_json::Value>, SessionClientError> {
+        let output = self.run_action(
+            Action::ListPanes {
+                show_tab: true,
+                show_command: true,
+                show_state: true,
+                show_geometry: true,
+                show_all: true,
+                output_json: true,
+            },
+            timeout,
+        )?;
+        parse_json_array(&output.lines.join("\n"))
+    }
+
+    /// Returns the session's tabs as `list-tabs --json --all` reports them.
+    pub fn list_tabs(
+        &mut self,
+        timeout: Duration,
+    ) -> Result<Vec<serde_json::Value>, SessionClientError> {
+        let output = self.run_action(
+            Action::ListTabs {
+                show_state: true,
+                show_dimensions: true,
+                show_panes: false,
+                show_layout: false,
+                show_all: true,
+                output_json: true,
+            },
+            timeout,
+        )?;
+        parse_json_array(&output.lines.join("\n"))
+    }
+}
+
+impl Drop for SessionClient {
+    /// Says goodbye the way a CLI client does when it is done, so the server forgets us.
+    fn drop(&mut self) {
+        let _ = self.sender.send_client_msg(ClientToServerMsg::ClientExited);
+    }
+}
+
+fn parse_json_array(text: &str) -> Result<Vec<serde_json::Value>, SessionClientError> {
+    if text.trim().is_empty() {
+        return Ok(Vec::new());
+    }
+    serde_json::from_str(text)
+        .map_err(|e| SessionClientError::Server(format!("unreadable JSON from the session: {e}")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_empty_and_arrays() {
+        assert!(parse_json_array("").unwrap().is_empty());
+        assert_eq!(parse_json_array("[{\"id\":1}]").unwrap().len(), 1);
+        assert!(parse_json_array("not json").is_err());
+    }
+}

@@ -1,0 +1,150 @@
+//! The perth server: Zellij's server with perth's extensions hooked in (DESIGN.md D2).
+//!
+//! `perth --server SOCKET` lands here. The process daemonizes first (threads do not survive a
+//! fork), then starts the extension threads, then hands a wrapped `ServerOsApi` to Zellij.
+
+pub mod control_server;
+pub mod core_link;
+pub mod ipc;
+pub mod os_api;
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use crate::status::{IpcClientStatus, PerthCoreStatus, PerthStatus};
+
+/// Shared state of the extensions of one server process.
+pub struct Extensions {
+    pub session: String,
+    pub socket_path: PathBuf,
+    pub started: Instant,
+    pub os_api: Arc<os_api::OsApiCounters>,
+    pub perth_core: Arc<Mutex<PerthCoreStatus>>,
+}
+
+impl Extensions {
+    /// Returns the full status, querying the session through the in-process client.
+    pub fn status(&self) -> PerthStatus {
+        let perth_core = self
+            .perth_core
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone();
+        PerthStatus {
+            session: self.session.clone(),
+            perth_version: env!("CARGO_PKG_VERSION").to_string(),
+            zellij_version: zellij_utils::consts::VERSION.to_string(),
+            server_pid: std::process::id(),
+            uptime_ms: self.started.elapsed().as_millis() as u64,
+            os_api: self.os_api.snapshot(),
+            ipc_client: query_session(&self.socket_path),
+            perth_core,
+        }
+    }
+}
+
+/// Asks the session for its panes and tabs through a fresh in-process connection.
+fn query_session(socket_path: &Path) -> IpcClientStatus {
+    let timeout = Duration::from_secs(2);
+    let started = Instant::now();
+    // One connection per query: the server answers a CLI client's action with more than one
+    // message, so a second action on the same connection could read the first one's tail.
+    let result = ipc::SessionClient::connect(socket_path)
+        .and_then(|mut client| client.list_panes(timeout))
+        .and_then(|panes| {
+            let mut client = ipc::SessionClient::connect(socket_path)?;
+            Ok((panes, client.list_tabs(timeout)?))
+        });
+    match result {
+        Ok((panes, tabs)) => IpcClientStatus {
+            connected: true,
+            panes_seen: panes.len(),
+            tabs_seen: tabs.len(),
+            query_ms: Some(started.elapsed().as_secs_f64() * 1000.0),
+            error: None,
+        },
+        Err(e) => IpcClientStatus {
+            connected: false,
+            error: Some(e.to_string()),
+            ..Default::default()
+        },
+    }
+}
+
+/// Runs the server for the session socket at `socket_path`; returns only when it ends.
+pub fn run(socket_path: PathBuf, debug: bool) -> i32 {
+    let _ = zellij_utils::consts::DEBUG_MODE.set(debug);
+    let stock = match zellij_server::os_input_output::get_server_os_input() {
+        Ok(os) => os,
+        Err(e) => {
+            eprintln!("perth: cannot open a pseudo-terminal for the server: {e}");
+            return 1;
+        }
+    };
+    if let Err(e) = daemonize() {
+        eprintln!("perth: cannot start the server in the background: {e}");
+        return 1;
+    }
+    let session = socket_path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let extensions = Arc::new(Extensions {
+        session: session.clone(),
+        socket_path: socket_path.clone(),
+        started: Instant::now(),
+        os_api: Arc::new(os_api::OsApiCounters::default()),
+        perth_core: Arc::new(Mutex::new(PerthCoreStatus {
+            embedded: crate::assets::PERTH_CORE.is_embedded(),
+            ..Default::default()
+        })),
+    });
+    start_extension_threads(&extensions);
+    let wrapper = os_api::PerthOsApi::new(Box::new(stock), extensions.os_api.clone());
+    zellij_server::start_server_impl(Box::new(wrapper), socket_path, true);
+    control_server::remove_socket(&extensions);
+    0
+}
+
+fn start_extension_threads(extensions: &Arc<Extensions>) {
+    let ext = extensions.clone();
+    let spawned = std::thread::Builder::new()
+        .name("perth-control".into())
+        .spawn(move || control_server::control_main(ext));
+    if let Err(e) = spawned {
+        log::error!("perth: control socket thread did not start: {e}");
+    }
+    if crate::assets::PERTH_CORE.is_embedded() {
+        let settings = core_link::LinkSettings {
+            socket_path: extensions.socket_path.clone(),
+            ping_interval: Duration::from_secs(1),
+            answer_timeout: Duration::from_secs(5),
+        };
+        let status = extensions.perth_core.clone();
+        let spawned = std::thread::Builder::new()
+            .name("perth-core-link".into())
+            .spawn(move || core_link::link_main(settings, status));
+        if let Err(e) = spawned {
+            log::error!("perth: perth-core link thread did not start: {e}");
+        }
+    } else if let Ok(mut s) = extensions.perth_core.lock() {
+        s.error = Some(
+            "this perth binary was built without its plugins; build it with `cargo xtask build`"
+                .into(),
+        );
+    }
+}
+
+/// Detaches from the launching client the way Zellij's own server does: a double fork that
+/// keeps the working directory and the umask.
+fn daemonize() -> Result<(), daemonize::Error> {
+    // Reading the umask means setting it; put the old value straight back.
+    let current = unsafe { libc::umask(0o077) };
+    unsafe { libc::umask(current) };
+    let cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("/"));
+    daemonize::Daemonize::new()
+        .working_directory(cwd)
+        .umask(current as u32)
+        .start()
+}

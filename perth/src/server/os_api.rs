@@ -1,0 +1,234 @@
+//! perth's `ServerOsApi`: wraps Zellij's stock implementation so perth sees every pane's PTY
+//! output and every message sent to clients (extension point 1 of DESIGN.md D2).
+//!
+//! It only observes and forwards; nothing here may block, since PTY reads and renders pass
+//! through it.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+use interprocess::local_socket::Stream as LocalSocketStream;
+use zellij_server::os_input_output::{async_trait, AsyncReader, ServerOsApi};
+use zellij_server::panes::PaneId;
+use zellij_utils::data::Palette;
+use zellij_utils::errors::prelude::Result;
+use zellij_utils::input::command::{RunCommand, TerminalAction};
+use zellij_utils::ipc::{ClientToServerMsg, IpcReceiverWithContext, ServerToClientMsg};
+
+use crate::status::OsApiStatus;
+
+type ClientId = u16;
+type QuitCallback = Box<dyn Fn(PaneId, Option<i32>, RunCommand) + Send>;
+
+/// Counters the wrapper keeps; read by `perth status`.
+#[derive(Debug, Default)]
+pub struct OsApiCounters {
+    terminals_spawned: AtomicU64,
+    pty_bytes_seen: AtomicU64,
+    renders_sent: AtomicU64,
+    clients_connected: AtomicU64,
+}
+
+impl OsApiCounters {
+    /// Returns the counters as the status section.
+    pub fn snapshot(&self) -> OsApiStatus {
+        OsApiStatus {
+            installed: true,
+            terminals_spawned: self.terminals_spawned.load(Ordering::Relaxed),
+            pty_bytes_seen: self.pty_bytes_seen.load(Ordering::Relaxed),
+            renders_sent: self.renders_sent.load(Ordering::Relaxed),
+            clients_connected: self.clients_connected.load(Ordering::Relaxed),
+        }
+    }
+}
+
+/// The wrapper passed to `zellij_server::start_server_impl`.
+pub struct PerthOsApi {
+    inner: Box<dyn ServerOsApi>,
+    counters: Arc<OsApiCounters>,
+}
+
+impl PerthOsApi {
+    /// Wraps `inner` (normally `get_server_os_input()`), counting into `counters`.
+    pub fn new(inner: Box<dyn ServerOsApi>, counters: Arc<OsApiCounters>) -> Self {
+        PerthOsApi { inner, counters }
+    }
+
+    fn tap(&self, reader: Box<dyn AsyncReader>) -> Box<dyn AsyncReader> {
+        Box::new(TappedReader {
+            inner: reader,
+            counters: self.counters.clone(),
+        })
+    }
+}
+
+/// A PTY reader that lets perth see the bytes a pane's program writes.
+struct TappedReader {
+    inner: Box<dyn AsyncReader>,
+    counters: Arc<OsApiCounters>,
+}
+
+#[async_trait]
+impl AsyncReader for TappedReader {
+    async fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let read = self.inner.read(buf).await?;
+        self.counters
+            .pty_bytes_seen
+            .fetch_add(read as u64, Ordering::Relaxed);
+        Ok(read)
+    }
+}
+
+impl ServerOsApi for PerthOsApi {
+    fn set_terminal_size_using_terminal_id(
+        &self,
+        id: u32,
+        cols: u16,
+        rows: u16,
+        width_in_pixels: Option<u16>,
+        height_in_pixels: Option<u16>,
+    ) -> Result<()> {
+        self.inner.set_terminal_size_using_terminal_id(
+            id,
+            cols,
+            rows,
+            width_in_pixels,
+            height_in_pixels,
+        )
+    }
+
+    fn spawn_terminal(
+        &self,
+        terminal_action: TerminalAction,
+        quit_cb: QuitCallback,
+        default_editor: Option<PathBuf>,
+    ) -> Result<(u32, Box<dyn AsyncReader>, Option<u32>)> {
+        let (id, reader, pid) =
+            self.inner
+                .spawn_terminal(terminal_action, quit_cb, default_editor)?;
+        self.counters
+            .terminals_spawned
+            .fetch_add(1, Ordering::Relaxed);
+        Ok((id, self.tap(reader), pid))
+    }
+
+    fn reserve_terminal_id(&self) -> Result<u32> {
+        self.inner.reserve_terminal_id()
+    }
+
+    fn write_to_tty_stdin(&self, terminal_id: u32, buf: &[u8]) -> Result<usize> {
+        self.inner.write_to_tty_stdin(terminal_id, buf)
+    }
+
+    fn tcdrain(&self, terminal_id: u32) -> Result<()> {
+        self.inner.tcdrain(terminal_id)
+    }
+
+    fn kill(&self, pid: u32) -> Result<()> {
+        self.inner.kill(pid)
+    }
+
+    fn force_kill(&self, pid: u32) -> Result<()> {
+        self.inner.force_kill(pid)
+    }
+
+    fn send_sigint(&self, pid: u32) -> Result<()> {
+        self.inner.send_sigint(pid)
+    }
+
+    fn box_clone(&self) -> Box<dyn ServerOsApi> {
+        Box::new(PerthOsApi {
+            inner: self.inner.box_clone(),
+            counters: self.counters.clone(),
+        })
+    }
+
+    fn send_to_client(&self, client_id: ClientId, msg: ServerToClientMsg) -> Result<()> {
+        if matches!(msg, ServerToClientMsg::Render { .. }) {
+            self.counters.renders_sent.fetch_add(1, Ordering::Relaxed);
+        }
+        self.inner.send_to_client(client_id, msg)
+    }
+
+    fn new_client(
+        &mut self,
+        client_id: ClientId,
+        stream: LocalSocketStream,
+    ) -> Result<IpcReceiverWithContext<ClientToServerMsg>> {
+        self.counters
+            .clients_connected
+            .fetch_add(1, Ordering::Relaxed);
+        self.inner.new_client(client_id, stream)
+    }
+
+    fn new_client_with_reply(
+        &mut self,
+        client_id: ClientId,
+        stream: LocalSocketStream,
+        reply_stream: LocalSocketStream,
+    ) -> Result<IpcReceiverWithContext<ClientToServerMsg>> {
+        self.counters
+            .clients_connected
+            .fetch_add(1, Ordering::Relaxed);
+        self.inner
+            .new_client_with_reply(client_id, stream, reply_stream)
+    }
+
+    fn remove_client(&mut self, client_id: ClientId) -> Result<()> {
+        self.inner.remove_client(client_id)
+    }
+
+    fn load_palette(&self) -> Palette {
+        self.inner.load_palette()
+    }
+
+    fn get_cwd(&self, pid: u32) -> Option<PathBuf> {
+        self.inner.get_cwd(pid)
+    }
+
+    fn get_cwds(&self, pids: Vec<u32>) -> (HashMap<u32, PathBuf>, HashMap<u32, Vec<String>>) {
+        self.inner.get_cwds(pids)
+    }
+
+    fn get_all_cmds_by_ppid(&self, post_hook: &Option<String>) -> HashMap<String, Vec<String>> {
+        self.inner.get_all_cmds_by_ppid(post_hook)
+    }
+
+    fn get_foreground_cmds(
+        &self,
+        panes: &[(u32, u32)],
+        post_hook: &Option<String>,
+    ) -> HashMap<u32, Vec<String>> {
+        self.inner.get_foreground_cmds(panes, post_hook)
+    }
+
+    fn write_to_file(&mut self, buf: String, file: Option<String>) -> Result<()> {
+        self.inner.write_to_file(buf, file)
+    }
+
+    fn re_run_command_in_terminal(
+        &self,
+        terminal_id: u32,
+        run_command: RunCommand,
+        quit_cb: QuitCallback,
+    ) -> Result<(Box<dyn AsyncReader>, Option<u32>)> {
+        let (reader, pid) =
+            self.inner
+                .re_run_command_in_terminal(terminal_id, run_command, quit_cb)?;
+        Ok((self.tap(reader), pid))
+    }
+
+    fn clear_terminal_id(&self, terminal_id: u32) -> Result<()> {
+        self.inner.clear_terminal_id(terminal_id)
+    }
+
+    fn cache_resizes(&mut self) {
+        self.inner.cache_resizes()
+    }
+
+    fn apply_cached_resizes(&mut self) {
+        self.inner.apply_cached_resizes()
+    }
+}

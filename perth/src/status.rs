@@ -1,0 +1,60 @@
+//! The JSON that `perth status` prints: one section per server extension, each saying whether
+//! it is alive and what it has seen.
+
+use serde::{Deserialize, Serialize};
+
+/// The state of a running perth session's extensions.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct PerthStatus {
+    pub session: String,
+    pub perth_version: String,
+    pub zellij_version: String,
+    pub server_pid: u32,
+    pub uptime_ms: u64,
+    pub os_api: OsApiStatus,
+    pub ipc_client: IpcClientStatus,
+    pub perth_core: PerthCoreStatus,
+}
+
+/// perth's `ServerOsApi` wrapper: every PTY and every message to clients passes through it.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct OsApiStatus {
+    pub installed: bool,
+    pub terminals_spawned: u64,
+    pub pty_bytes_seen: u64,
+    pub renders_sent: u64,
+    pub clients_connected: u64,
+}
+
+/// The in-process client of the session's own IPC socket.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct IpcClientStatus {
+    pub connected: bool,
+    /// Panes reported by `list-panes --json` through the socket.
+    pub panes_seen: usize,
+    pub tabs_seen: usize,
+    pub query_ms: Option<f64>,
+    pub error: Option<String>,
+}
+
+/// The built-in `perth-core` plugin and the long-lived pipe to it.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct PerthCoreStatus {
+    pub embedded: bool,
+    pub connected: bool,
+    pub protocol_version: Option<u32>,
+    pub permissions_granted: Option<bool>,
+    pub rtt_ms: Option<f64>,
+    pub pings_answered: u64,
+    /// Panes and tabs the plugin sees through Zellij's events.
+    pub panes_seen: usize,
+    pub tabs_seen: usize,
+    pub error: Option<String>,
+}
+
+impl PerthStatus {
+    /// Returns whether every extension is alive.
+    pub fn healthy(&self) -> bool {
+        self.os_api.installed && self.ipc_client.connected && self.perth_core.connected
+    }
+}

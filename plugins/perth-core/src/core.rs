@@ -1,0 +1,392 @@
+//! The plugin's state machine: Zellij events and pipe messages in, [`Effect`]s out.
+//!
+//! [`Core`] never calls Zellij itself, so it runs natively in tests; `crate::host::run` performs
+//! the effects inside Zellij.
+
+use std::collections::{BTreeMap, VecDeque};
+
+use zellij_tile::prelude::{
+    Event, EventType, InputMode, PermissionStatus, PermissionType, PipeMessage, PipeSource,
+};
+
+use crate::link::{self, Ev, Line, Op, PaneState, Snapshot, TabState, PIPE_NAME, PROTOCOL_VERSION};
+use crate::snapshot;
+
+/// The events the plugin subscribes to.
+pub const SUBSCRIPTIONS: [EventType; 7] = [
+    EventType::PaneUpdate,
+    EventType::TabUpdate,
+    EventType::ModeUpdate,
+    EventType::PermissionRequestResult,
+    // Drives the coalescing of state pushes.
+    EventType::Timer,
+    // Lets the plugin hide itself should it ever be shown.
+    EventType::Visible,
+    // Subscribing makes Zellij strip the keybindings from every ModeUpdate, which the plugin
+    // never reads; the one InitialKeybinds event is ignored.
+    EventType::InitialKeybinds,
+];
+
+/// The permissions the plugin requests; [`link::PERMISSION_NAMES`] spells the same list.
+pub const PERMISSIONS: [PermissionType; 3] = [
+    // PaneUpdate, TabUpdate and ModeUpdate are only delivered with it.
+    PermissionType::ReadApplicationState,
+    // Not used by version 1; requested now so perth can act on panes without a new grant.
+    PermissionType::ChangeApplicationState,
+    // cli_pipe_output, unblock_cli_pipe_input and block_cli_pipe_input are denied without it.
+    PermissionType::ReadCliPipes,
+];
+
+/// How many `perth::link` messages are kept while permissions are pending.
+pub const QUEUE_LIMIT: usize = 64;
+
+/// The coalescing window for state pushes when the configuration sets none, in milliseconds.
+pub const DEFAULT_COALESCE_MS: u32 = 20;
+
+const MAX_COALESCE_MS: u32 = 1000;
+
+/// Something the plugin asks Zellij to do.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Effect {
+    /// Subscribes to events.
+    Subscribe(Vec<EventType>),
+    /// Requests permissions; Zellij answers with a `PermissionRequestResult` event.
+    RequestPermission(Vec<PermissionType>),
+    /// Writes text to the CLI pipe `pipe_id`.
+    PipeOutput {
+        /// The pipe.
+        pipe_id: String,
+        /// One JSON line, newline included.
+        line: String,
+    },
+    /// Lets the CLI client of `pipe_id` send its next message.
+    Unblock {
+        /// The pipe.
+        pipe_id: String,
+    },
+    /// Asks for a `Timer` event after `seconds`.
+    SetTimeout {
+        /// The delay.
+        seconds: f64,
+    },
+    /// Suppresses the plugin's own pane.
+    HideSelf,
+    /// Writes a line to Zellij's log.
+    Log(String),
+}
+
+/// Identifies a plugin instance: Zellij runs one per attached client.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct InstanceIds {
+    /// Zellij's plugin id, shared by the instances of one plugin.
+    pub plugin_id: u32,
+    /// The client this instance serves.
+    pub client_id: u16,
+}
+
+/// Where the plugin stands with its permission request.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Permissions {
+    /// Requested, no answer yet.
+    #[default]
+    Pending,
+    /// Granted: the plugin can read events and write to pipes.
+    Granted,
+    /// Denied: Zellij drops the plugin's output and state events.
+    Denied,
+}
+
+/// Settings read from the plugin's configuration (the children of its `load_plugins` entry).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Settings {
+    /// How long state changes are gathered before one push; 0 pushes on every change.
+    pub coalesce_ms: u32,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            coalesce_ms: DEFAULT_COALESCE_MS,
+        }
+    }
+}
+
+impl Settings {
+    /// Reads the settings, falling back to defaults; returns what it could not use.
+    pub fn from_configuration(configuration: &BTreeMap<String, String>) -> (Settings, Vec<String>) {
+        let mut settings = Settings::default();
+        let mut warnings = Vec::new();
+        if let Some(raw) = configuration.get("coalesce_ms") {
+            match raw.trim().parse::<u32>() {
+                Ok(ms) if ms <= MAX_COALESCE_MS => settings.coalesce_ms = ms,
+                Ok(ms) => {
+                    settings.coalesce_ms = MAX_COALESCE_MS;
+                    warnings.push(format!(
+                        "coalesce_ms {ms} is above {MAX_COALESCE_MS}; using {MAX_COALESCE_MS}"
+                    ));
+                },
+                Err(e) => warnings.push(format!(
+                    "coalesce_ms {raw:?} is not a number of milliseconds ({e}); using {DEFAULT_COALESCE_MS}"
+                )),
+            }
+        }
+        (settings, warnings)
+    }
+}
+
+/// A `perth::link` message held until permissions are granted.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct QueuedMessage {
+    pipe_id: String,
+    payload: Option<String>,
+}
+
+/// The plugin's state.
+#[derive(Debug, Default)]
+pub struct Core {
+    ids: Option<InstanceIds>,
+    settings: Settings,
+    permissions: Permissions,
+    queue: VecDeque<QueuedMessage>,
+    dropped: usize,
+    link: Option<String>,
+    tabs: Vec<TabState>,
+    panes: Vec<PaneState>,
+    mode: InputMode,
+    pushed: Option<Snapshot>,
+    timer_armed: bool,
+}
+
+impl Core {
+    /// Starts the plugin: reads its configuration, subscribes and requests permissions.
+    pub fn load(
+        &mut self,
+        configuration: &BTreeMap<String, String>,
+        ids: Option<InstanceIds>,
+    ) -> Vec<Effect> {
+        let (settings, warnings) = Settings::from_configuration(configuration);
+        self.settings = settings;
+        self.ids = ids;
+        let mut effects: Vec<Effect> = warnings
+            .into_iter()
+            .map(|warning| Effect::Log(format!("perth-core: configuration: {warning}")))
+            .collect();
+        effects.push(Effect::Subscribe(SUBSCRIPTIONS.to_vec()));
+        effects.push(Effect::RequestPermission(PERMISSIONS.to_vec()));
+        effects
+    }
+
+    /// Handles one Zellij event.
+    pub fn update(&mut self, event: Event) -> Vec<Effect> {
+        let mut effects = Vec::new();
+        match event {
+            Event::PermissionRequestResult(PermissionStatus::Granted) => {
+                self.permissions = Permissions::Granted;
+                self.drain_queue(&mut effects);
+                self.state_changed(&mut effects);
+            }
+            Event::PermissionRequestResult(PermissionStatus::Denied) => {
+                self.permissions = Permissions::Denied;
+                effects.push(Effect::Log(format!(
+                    "perth-core: permissions denied; perth cannot see this session. Grant {} to \
+                     this plugin in Zellij's permissions.kdl",
+                    link::PERMISSION_NAMES.join(", ")
+                )));
+            }
+            Event::PaneUpdate(manifest) => {
+                self.panes = snapshot::panes(&manifest);
+                self.state_changed(&mut effects);
+            }
+            Event::TabUpdate(tab_infos) => {
+                self.tabs = snapshot::tabs(&tab_infos);
+                self.state_changed(&mut effects);
+            }
+            Event::ModeUpdate(mode_info) => {
+                self.mode = mode_info.mode;
+                self.state_changed(&mut effects);
+            }
+            Event::Timer(_) if self.timer_armed => {
+                self.timer_armed = false;
+                self.push_if_changed(&mut effects);
+            }
+            Event::Visible(true) => effects.push(Effect::HideSelf),
+            _ => {}
+        }
+        effects
+    }
+
+    /// Handles one pipe message.
+    pub fn pipe(&mut self, message: PipeMessage) -> Vec<Effect> {
+        let mut effects = Vec::new();
+        if message.name != PIPE_NAME {
+            // Other pipes (perth::notify, ...) are not ours to answer or unblock: an unblock
+            // would override a block another plugin placed on a broadcast pipe.
+            return effects;
+        }
+        let PipeSource::Cli(pipe_id) = message.source else {
+            // Messages from keybinds or plugins have no pipe to answer on.
+            effects.push(Effect::Log(format!(
+                "perth-core: ignored a {PIPE_NAME} message that did not come from a CLI pipe"
+            )));
+            return effects;
+        };
+        let message = QueuedMessage {
+            pipe_id,
+            payload: message.payload,
+        };
+        if self.permissions == Permissions::Granted {
+            self.handle(message, &mut effects);
+        } else {
+            // Anything written now would be denied; keep the message for the grant.
+            if self.queue.len() >= QUEUE_LIMIT {
+                self.queue.pop_front();
+                self.dropped += 1;
+            }
+            self.queue.push_back(message);
+        }
+        effects
+    }
+
+    /// Returns where the permission request stands.
+    pub fn permissions(&self) -> Permissions {
+        self.permissions
+    }
+
+    /// Returns the pipe id of the open link, if any.
+    pub fn link(&self) -> Option<&str> {
+        self.link.as_deref()
+    }
+
+    /// Returns how many messages wait for permissions.
+    pub fn queued(&self) -> usize {
+        self.queue.len()
+    }
+
+    /// Returns the state as the plugin sees it now.
+    pub fn snapshot(&self) -> Snapshot {
+        Snapshot {
+            tabs: self.tabs.clone(),
+            panes: self.panes.clone(),
+            mode: snapshot::mode_name(self.mode).to_owned(),
+        }
+    }
+
+    fn drain_queue(&mut self, effects: &mut Vec<Effect>) {
+        if self.dropped > 0 {
+            if let Some(first) = self.queue.front() {
+                let message = format!(
+                    "dropped {} {PIPE_NAME} messages that arrived before permissions were granted",
+                    self.dropped
+                );
+                let pipe_id = first.pipe_id.clone();
+                self.output(&pipe_id, Ev::Error { message }, effects);
+            }
+            self.dropped = 0;
+        }
+        while let Some(message) = self.queue.pop_front() {
+            self.handle(message, effects);
+        }
+    }
+
+    fn handle(&mut self, message: QueuedMessage, effects: &mut Vec<Effect>) {
+        let QueuedMessage { pipe_id, payload } = message;
+        match payload {
+            None => {
+                // The native side closes the link (or a CLI pipe reached its end).
+                if self.link.as_deref() == Some(pipe_id.as_str()) {
+                    self.link = None;
+                    self.pushed = None;
+                }
+            }
+            Some(payload) => match link::decode_op(&payload) {
+                Ok(op) => self.handle_op(&pipe_id, op, effects),
+                Err(e) => self.output(
+                    &pipe_id,
+                    Ev::Error {
+                        message: e.to_string(),
+                    },
+                    effects,
+                ),
+            },
+        }
+        effects.push(Effect::Unblock { pipe_id });
+    }
+
+    fn handle_op(&mut self, pipe_id: &str, op: Op, effects: &mut Vec<Effect>) {
+        match op {
+            Op::Hello { version } => {
+                let hello = Ev::Hello {
+                    version: PROTOCOL_VERSION,
+                    permissions_granted: self.permissions == Permissions::Granted,
+                };
+                self.output(pipe_id, hello, effects);
+                if version == PROTOCOL_VERSION {
+                    self.link = Some(pipe_id.to_owned());
+                    self.send_state(pipe_id, effects);
+                } else {
+                    let message = format!(
+                        "unsupported protocol version {version}; this perth-core speaks \
+                         {PROTOCOL_VERSION}"
+                    );
+                    self.output(pipe_id, Ev::Error { message }, effects);
+                }
+            }
+            Op::Ping { seq } => self.output(pipe_id, Ev::Pong { seq }, effects),
+            Op::GetState => self.send_state(pipe_id, effects),
+        }
+    }
+
+    fn send_state(&mut self, pipe_id: &str, effects: &mut Vec<Effect>) {
+        let state = self.snapshot();
+        if self.link.as_deref() == Some(pipe_id) {
+            self.pushed = Some(state.clone());
+        }
+        self.output(pipe_id, Ev::State(state), effects);
+    }
+
+    fn state_changed(&mut self, effects: &mut Vec<Effect>) {
+        if self.link.is_none() || self.permissions != Permissions::Granted || !self.differs() {
+            return;
+        }
+        if self.settings.coalesce_ms == 0 {
+            self.push_if_changed(effects);
+        } else if !self.timer_armed {
+            self.timer_armed = true;
+            effects.push(Effect::SetTimeout {
+                seconds: f64::from(self.settings.coalesce_ms) / 1000.0,
+            });
+        }
+    }
+
+    fn push_if_changed(&mut self, effects: &mut Vec<Effect>) {
+        if self.permissions != Permissions::Granted || !self.differs() {
+            return;
+        }
+        if let Some(pipe_id) = self.link.clone() {
+            self.send_state(&pipe_id, effects);
+        }
+    }
+
+    fn differs(&self) -> bool {
+        match &self.pushed {
+            None => true,
+            Some(pushed) => {
+                pushed.tabs != self.tabs
+                    || pushed.panes != self.panes
+                    || pushed.mode != snapshot::mode_name(self.mode)
+            }
+        }
+    }
+
+    fn output(&self, pipe_id: &str, ev: Ev, effects: &mut Vec<Effect>) {
+        let line = Line {
+            ev,
+            plugin_id: self.ids.map(|ids| ids.plugin_id),
+            client_id: self.ids.map(|ids| ids.client_id),
+        };
+        effects.push(Effect::PipeOutput {
+            pipe_id: pipe_id.to_owned(),
+            line: link::encode_line(&line),
+        });
+    }
+}

@@ -1,0 +1,25 @@
+//! Performs [`Effect`]s through Zellij's plugin API.
+//!
+//! Only meaningful inside Zellij: on the host the API calls write to stdout and go nowhere.
+
+use zellij_tile::prelude::{
+    cli_pipe_output, hide_self, request_permission, set_timeout, subscribe, unblock_cli_pipe_input,
+};
+
+use crate::core::Effect;
+
+/// Performs the effects in order.
+pub fn run(effects: Vec<Effect>) {
+    for effect in effects {
+        match effect {
+            Effect::Subscribe(event_types) => subscribe(&event_types),
+            Effect::RequestPermission(permissions) => request_permission(&permissions),
+            Effect::PipeOutput { pipe_id, line } => cli_pipe_output(&pipe_id, &line),
+            Effect::Unblock { pipe_id } => unblock_cli_pipe_input(&pipe_id),
+            Effect::SetTimeout { seconds } => set_timeout(seconds),
+            Effect::HideSelf => hide_self(),
+            // A plugin's stderr ends up in Zellij's log.
+            Effect::Log(message) => eprintln!("{message}"),
+        }
+    }
+}

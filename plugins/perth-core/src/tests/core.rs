@@ -1,0 +1,478 @@
+//! The state machine: permissions, queueing, unblocking, state pushes and their coalescing.
+
+use std::collections::BTreeMap;
+
+use zellij_tile::prelude::{Event, InputMode, ModeInfo, PermissionStatus, PipeMessage, PipeSource};
+
+use super::{link_message, manifest, tab, terminal};
+use crate::core::{
+    Core, Effect, InstanceIds, Permissions, PERMISSIONS, QUEUE_LIMIT, SUBSCRIPTIONS,
+};
+use crate::link::{decode_line, Ev, Line, PROTOCOL_VERSION};
+
+const IDS: InstanceIds = InstanceIds {
+    plugin_id: 7,
+    client_id: 1,
+};
+
+/// Returns a loaded core with the given configuration.
+fn loaded(configuration: &[(&str, &str)]) -> Core {
+    let mut core = Core::default();
+    let configuration: BTreeMap<String, String> = configuration
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+        .collect();
+    core.load(&configuration, Some(IDS));
+    core
+}
+
+/// Returns a loaded core whose permissions are granted.
+fn granted(configuration: &[(&str, &str)]) -> Core {
+    let mut core = loaded(configuration);
+    let effects = core.update(Event::PermissionRequestResult(PermissionStatus::Granted));
+    assert!(effects.is_empty(), "{effects:?}");
+    core
+}
+
+/// Returns a granted core with a link open on pipe `link` (coalescing off unless configured).
+fn linked(configuration: &[(&str, &str)]) -> Core {
+    let mut core = granted(configuration);
+    core.pipe(link_message("link", Some(r#"{"op":"hello","version":1}"#)));
+    assert_eq!(core.link(), Some("link"));
+    core
+}
+
+/// Returns the decoded output lines with their pipe ids.
+fn outputs(effects: &[Effect]) -> Vec<(String, Line)> {
+    effects
+        .iter()
+        .filter_map(|effect| match effect {
+            Effect::PipeOutput { pipe_id, line } => {
+                assert!(line.ends_with('\n'), "{line:?}");
+                assert_eq!(line.matches('\n').count(), 1, "{line:?}");
+                Some((pipe_id.clone(), decode_line(line).unwrap()))
+            }
+            _ => None,
+        })
+        .collect()
+}
+
+/// Returns the events written to the pipes, without the instance ids.
+fn events(effects: &[Effect]) -> Vec<(String, Ev)> {
+    outputs(effects)
+        .into_iter()
+        .map(|(pipe_id, line)| (pipe_id, line.ev))
+        .collect()
+}
+
+/// Returns the pipes unblocked, in order.
+fn unblocks(effects: &[Effect]) -> Vec<String> {
+    effects
+        .iter()
+        .filter_map(|effect| match effect {
+            Effect::Unblock { pipe_id } => Some(pipe_id.clone()),
+            _ => None,
+        })
+        .collect()
+}
+
+fn mode(mode: InputMode) -> Event {
+    Event::ModeUpdate(ModeInfo {
+        mode,
+        ..ModeInfo::default()
+    })
+}
+
+fn one_pane(cols: usize) -> Event {
+    Event::PaneUpdate(manifest(vec![(
+        0,
+        vec![terminal(1, "sh", (0, 0, cols, 10))],
+    )]))
+}
+
+#[test]
+fn load_subscribes_and_requests_permissions() {
+    let mut core = Core::default();
+    let effects = core.load(&BTreeMap::new(), Some(IDS));
+    assert_eq!(
+        effects,
+        [
+            Effect::Subscribe(SUBSCRIPTIONS.to_vec()),
+            Effect::RequestPermission(PERMISSIONS.to_vec()),
+        ]
+    );
+    assert_eq!(core.permissions(), Permissions::Pending);
+}
+
+#[test]
+fn bad_configuration_is_logged_not_fatal() {
+    let mut core = Core::default();
+    let configuration = BTreeMap::from([("coalesce_ms".to_owned(), "soon".to_owned())]);
+    let effects = core.load(&configuration, None);
+    assert!(
+        matches!(&effects[0], Effect::Log(line) if line.contains("coalesce_ms \"soon\"")),
+        "{effects:?}"
+    );
+    assert_eq!(effects.len(), 3);
+
+    let configuration = BTreeMap::from([("coalesce_ms".to_owned(), "99999".to_owned())]);
+    let effects = core.load(&configuration, None);
+    assert!(matches!(&effects[0], Effect::Log(line) if line.contains("above 1000")));
+}
+
+#[test]
+fn messages_before_permissions_are_queued_then_answered_in_order() {
+    let mut core = loaded(&[]);
+    for payload in [
+        r#"{"op":"ping","seq":1}"#,
+        r#"{"op":"hello","version":1}"#,
+        "garbage",
+        r#"{"op":"ping","seq":2}"#,
+    ] {
+        let effects = core.pipe(link_message("link", Some(payload)));
+        // Zellij would deny any output now; nothing is written, nothing is lost.
+        assert!(effects.is_empty(), "{effects:?}");
+    }
+    // A state event before the grant is remembered, not sent.
+    assert!(core.update(one_pane(80)).is_empty());
+    assert_eq!(core.queued(), 4);
+
+    let effects = core.update(Event::PermissionRequestResult(PermissionStatus::Granted));
+    assert_eq!(core.permissions(), Permissions::Granted);
+    assert_eq!(core.queued(), 0);
+    let events = events(&effects);
+    assert_eq!(events.len(), 5, "{events:?}");
+    assert_eq!(events[0], ("link".to_owned(), Ev::Pong { seq: 1 }));
+    assert_eq!(
+        events[1],
+        (
+            "link".to_owned(),
+            Ev::Hello {
+                version: PROTOCOL_VERSION,
+                permissions_granted: true
+            }
+        )
+    );
+    match &events[2].1 {
+        Ev::State(state) => assert_eq!(state.panes[0].cols, 80),
+        other => panic!("expected state, got {other:?}"),
+    }
+    assert!(matches!(&events[3].1, Ev::Error { .. }));
+    assert_eq!(events[4], ("link".to_owned(), Ev::Pong { seq: 2 }));
+    // One unblock per message, each after that message's answer.
+    assert_eq!(unblocks(&effects), ["link"; 4]);
+    let unblock_positions: Vec<usize> = effects
+        .iter()
+        .enumerate()
+        .filter(|(_, e)| matches!(e, Effect::Unblock { .. }))
+        .map(|(i, _)| i)
+        .collect();
+    assert_eq!(unblock_positions, [1, 4, 6, 8]);
+}
+
+#[test]
+fn queue_keeps_the_newest_messages_and_reports_the_dropped() {
+    let mut core = loaded(&[]);
+    for seq in 0..QUEUE_LIMIT + 3 {
+        core.pipe(link_message(
+            "link",
+            Some(&format!(r#"{{"op":"ping","seq":{seq}}}"#)),
+        ));
+    }
+    assert_eq!(core.queued(), QUEUE_LIMIT);
+    let effects = core.update(Event::PermissionRequestResult(PermissionStatus::Granted));
+    let events = events(&effects);
+    match &events[0].1 {
+        Ev::Error { message } => assert!(message.starts_with("dropped 3 "), "{message}"),
+        other => panic!("expected error, got {other:?}"),
+    }
+    assert_eq!(events[1].1, Ev::Pong { seq: 3 });
+    assert_eq!(events.len(), QUEUE_LIMIT + 1);
+    assert_eq!(unblocks(&effects).len(), QUEUE_LIMIT);
+}
+
+#[test]
+fn denied_permissions_are_logged_and_messages_stay_queued() {
+    let mut core = loaded(&[]);
+    core.pipe(link_message("link", Some(r#"{"op":"hello","version":1}"#)));
+    let effects = core.update(Event::PermissionRequestResult(PermissionStatus::Denied));
+    assert_eq!(core.permissions(), Permissions::Denied);
+    assert!(
+        matches!(&effects[..], [Effect::Log(line)] if line.contains("ReadCliPipes")),
+        "{effects:?}"
+    );
+    assert!(core.pipe(link_message("link", Some("{}"))).is_empty());
+    assert!(core.update(one_pane(80)).is_empty());
+    assert_eq!(core.queued(), 2);
+    // A later grant (Zellij re-requests on reload) answers them.
+    let effects = core.update(Event::PermissionRequestResult(PermissionStatus::Granted));
+    assert_eq!(unblocks(&effects), ["link", "link"]);
+}
+
+#[test]
+fn every_link_message_is_unblocked_whatever_it_holds() {
+    let mut core = granted(&[]);
+    for payload in [
+        Some(r#"{"op":"hello","version":1}"#),
+        Some(r#"{"op":"hello","version":2}"#),
+        Some(r#"{"op":"ping","seq":1}"#),
+        Some(r#"{"op":"get_state"}"#),
+        Some(r#"{"op":"explode"}"#),
+        Some(""),
+        Some("{"),
+        Some("\u{FEFF}{\"op\":\"ping\",\"seq\":1}"),
+        Some("null"),
+        None,
+    ] {
+        let effects = core.pipe(link_message("p1", payload));
+        assert_eq!(unblocks(&effects), ["p1"], "{payload:?}: {effects:?}");
+        assert!(
+            matches!(effects.last(), Some(Effect::Unblock { .. })),
+            "{payload:?}: unblock must come after the answer"
+        );
+    }
+}
+
+#[test]
+fn malformed_payloads_get_an_error_line() {
+    let mut core = granted(&[]);
+    let effects = core.pipe(link_message("p1", Some(r#"{"op":"ping","seq":"x"}"#)));
+    let outputs = outputs(&effects);
+    assert_eq!(outputs.len(), 1);
+    let (pipe_id, line) = &outputs[0];
+    assert_eq!(pipe_id, "p1");
+    assert_eq!(line.plugin_id, Some(7));
+    assert_eq!(line.client_id, Some(1));
+    match &line.ev {
+        Ev::Error { message } => assert!(message.contains("malformed"), "{message}"),
+        other => panic!("expected error, got {other:?}"),
+    }
+    // The core is still usable afterwards.
+    let effects = core.pipe(link_message("p1", Some(r#"{"op":"ping","seq":5}"#)));
+    assert_eq!(events(&effects), [("p1".to_owned(), Ev::Pong { seq: 5 })]);
+}
+
+#[test]
+fn hello_of_another_version_answers_but_opens_no_link() {
+    let mut core = granted(&[]);
+    let effects = core.pipe(link_message("p1", Some(r#"{"op":"hello","version":99}"#)));
+    let events = events(&effects);
+    assert_eq!(
+        events[0].1,
+        Ev::Hello {
+            version: PROTOCOL_VERSION,
+            permissions_granted: true
+        }
+    );
+    match &events[1].1 {
+        Ev::Error { message } => assert!(message.contains("version 99"), "{message}"),
+        other => panic!("expected error, got {other:?}"),
+    }
+    assert_eq!(events.len(), 2);
+    assert_eq!(core.link(), None);
+    assert!(core.update(one_pane(80)).is_empty());
+}
+
+#[test]
+fn other_pipes_and_sources_are_left_alone() {
+    let mut core = granted(&[]);
+    let notify = PipeMessage::new(
+        PipeSource::Cli("n".to_owned()),
+        "perth::notify",
+        &Some("{}".to_owned()),
+        &None,
+        false,
+    );
+    assert!(core.pipe(notify).is_empty());
+    let unnamed = PipeMessage::new(PipeSource::Cli("u".to_owned()), "", &None, &None, false);
+    assert!(core.pipe(unnamed).is_empty());
+    for source in [PipeSource::Keybind, PipeSource::Plugin(3)] {
+        let message = PipeMessage::new(
+            source,
+            crate::link::PIPE_NAME,
+            &Some(r#"{"op":"get_state"}"#.to_owned()),
+            &None,
+            false,
+        );
+        let effects = core.pipe(message);
+        assert!(matches!(&effects[..], [Effect::Log(_)]), "{effects:?}");
+    }
+    assert_eq!(core.link(), None);
+}
+
+#[test]
+fn hello_opens_the_link_and_sends_the_full_state() {
+    let mut core = granted(&[]);
+    core.update(Event::TabUpdate(vec![tab(0, "main", true)]));
+    core.update(one_pane(80));
+    core.update(mode(InputMode::Locked));
+    let effects = core.pipe(link_message("link", Some(r#"{"op":"hello","version":1}"#)));
+    let outputs = outputs(&effects);
+    assert_eq!(outputs.len(), 2);
+    let Ev::State(state) = &outputs[1].1.ev else {
+        panic!("expected state, got {:?}", outputs[1]);
+    };
+    assert_eq!(state.tabs[0].name, "main");
+    assert_eq!(state.panes[0].title, "sh");
+    assert_eq!(state.mode, "locked");
+    assert_eq!(*state, core.snapshot());
+}
+
+#[test]
+fn nothing_is_pushed_without_a_link() {
+    let mut core = granted(&[("coalesce_ms", "0")]);
+    assert!(core.update(one_pane(80)).is_empty());
+    assert!(core.update(mode(InputMode::Pane)).is_empty());
+    // get_state answers on its own pipe but does not open a link.
+    let effects = core.pipe(link_message("query", Some(r#"{"op":"get_state"}"#)));
+    assert_eq!(outputs(&effects).len(), 1);
+    assert_eq!(core.link(), None);
+    assert!(core.update(one_pane(81)).is_empty());
+}
+
+#[test]
+fn unchanged_state_is_not_pushed() {
+    let mut core = linked(&[("coalesce_ms", "0")]);
+    core.update(Event::TabUpdate(vec![tab(0, "main", true)]));
+    core.update(one_pane(80));
+    core.update(mode(InputMode::Normal));
+    // Zellij repeats updates often; equal ones are silent.
+    assert!(core
+        .update(Event::TabUpdate(vec![tab(0, "main", true)]))
+        .is_empty());
+    assert!(core.update(one_pane(80)).is_empty());
+    assert!(core.update(mode(InputMode::Normal)).is_empty());
+    assert!(core.update(Event::Timer(0.02)).is_empty());
+}
+
+#[test]
+fn changes_are_pushed_on_the_link_immediately_without_coalescing() {
+    let mut core = linked(&[("coalesce_ms", "0")]);
+    let effects = core.update(one_pane(80));
+    let events = events(&effects);
+    assert_eq!(events.len(), 1);
+    assert_eq!(events[0].0, "link");
+    assert!(matches!(&events[0].1, Ev::State(s) if s.panes[0].cols == 80));
+    // Pushes are not answers: nothing to unblock.
+    assert!(unblocks(&effects).is_empty());
+
+    let effects = core.update(mode(InputMode::Tab));
+    assert!(matches!(&events_of(&effects)[..], [Ev::State(s)] if s.mode == "tab"));
+}
+
+fn events_of(effects: &[Effect]) -> Vec<Ev> {
+    events(effects).into_iter().map(|(_, ev)| ev).collect()
+}
+
+#[test]
+fn changes_within_the_window_are_coalesced_into_one_push() {
+    let mut core = linked(&[]);
+    let effects = core.update(Event::TabUpdate(vec![
+        tab(0, "a", true),
+        tab(1, "b", false),
+    ]));
+    assert_eq!(effects, [Effect::SetTimeout { seconds: 0.02 }]);
+    // Further changes while the timer runs arm nothing more.
+    assert!(core.update(one_pane(80)).is_empty());
+    assert!(core.update(mode(InputMode::Tab)).is_empty());
+
+    let effects = core.update(Event::Timer(0.02));
+    let events = events_of(&effects);
+    assert_eq!(events.len(), 1);
+    let Ev::State(state) = &events[0] else {
+        panic!("expected state, got {events:?}");
+    };
+    assert_eq!(state.tabs.len(), 2);
+    assert_eq!(state.panes.len(), 1);
+    assert_eq!(state.mode, "tab");
+
+    // A stray timer pushes nothing.
+    assert!(core.update(Event::Timer(0.02)).is_empty());
+}
+
+#[test]
+fn a_change_undone_within_the_window_pushes_nothing() {
+    let mut core = linked(&[("coalesce_ms", "50")]);
+    assert_eq!(
+        core.update(mode(InputMode::Pane)),
+        [Effect::SetTimeout { seconds: 0.05 }]
+    );
+    assert!(core.update(mode(InputMode::Normal)).is_empty());
+    assert!(core.update(Event::Timer(0.05)).is_empty());
+}
+
+#[test]
+fn a_second_hello_moves_the_link_and_closing_stops_pushes() {
+    let mut core = linked(&[("coalesce_ms", "0")]);
+    core.pipe(link_message("link2", Some(r#"{"op":"hello","version":1}"#)));
+    assert_eq!(core.link(), Some("link2"));
+    let effects = core.update(one_pane(80));
+    assert_eq!(events(&effects)[0].0, "link2");
+
+    // A message without payload on another pipe does not close this link.
+    core.pipe(link_message("link", None));
+    assert_eq!(core.link(), Some("link2"));
+
+    let effects = core.pipe(link_message("link2", None));
+    assert_eq!(core.link(), None);
+    assert_eq!(
+        effects,
+        [Effect::Unblock {
+            pipe_id: "link2".to_owned()
+        }]
+    );
+    assert!(core.update(one_pane(90)).is_empty());
+}
+
+#[test]
+fn get_state_on_the_link_resets_the_diff() {
+    let mut core = linked(&[]);
+    assert_eq!(core.update(one_pane(80)).len(), 1); // arms the timer
+    let effects = core.pipe(link_message("link", Some(r#"{"op":"get_state"}"#)));
+    assert_eq!(outputs(&effects).len(), 1);
+    // The timer finds the state already sent.
+    assert!(core.update(Event::Timer(0.02)).is_empty());
+}
+
+#[test]
+fn becoming_visible_hides_the_plugin() {
+    let mut core = granted(&[]);
+    assert_eq!(core.update(Event::Visible(true)), [Effect::HideSelf]);
+    assert!(core.update(Event::Visible(false)).is_empty());
+    assert!(core.update(Event::InputReceived).is_empty());
+}
+
+#[test]
+fn lines_name_the_instance() {
+    let mut core = Core::default();
+    core.load(&BTreeMap::new(), None);
+    core.update(Event::PermissionRequestResult(PermissionStatus::Granted));
+    let effects = core.pipe(link_message("p", Some(r#"{"op":"ping","seq":1}"#)));
+    let (_, line) = &outputs(&effects)[0];
+    assert_eq!((line.plugin_id, line.client_id), (None, None));
+
+    let mut core = granted(&[]);
+    let effects = core.pipe(link_message("p", Some(r#"{"op":"ping","seq":1}"#)));
+    let (_, line) = &outputs(&effects)[0];
+    assert_eq!((line.plugin_id, line.client_id), (Some(7), Some(1)));
+}
+
+#[test]
+fn arbitrary_payloads_never_panic() {
+    let mut core = granted(&[("coalesce_ms", "0")]);
+    let mut payloads: Vec<String> = vec![
+        "{\"op\":\"ping\",\"seq\":18446744073709551616}".to_owned(),
+        "{\"op\":\"hello\",\"version\":-1}".to_owned(),
+        "{\"op\":{\"nested\":true}}".to_owned(),
+        "\"just a string\"".to_owned(),
+        "9".repeat(10_000),
+        "[".repeat(10_000),
+        "{\"op\":\"get_state\",\"op\":\"ping\"}".to_owned(),
+    ];
+    payloads.extend((0u8..=255).map(|b| String::from_utf8_lossy(&[b, b'{', b]).into_owned()));
+    for payload in payloads {
+        let effects = core.pipe(link_message("fuzz", Some(&payload)));
+        assert_eq!(unblocks(&effects), ["fuzz"], "{payload:?}");
+        assert!(!outputs(&effects).is_empty(), "{payload:?}");
+    }
+}

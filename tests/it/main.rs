@@ -1,0 +1,3 @@
+//! The one integration test binary of the harness crate: one module per area.
+
+mod harness;

@@ -1,0 +1,146 @@
+//! A private `redis-server` on a free loopback port, without persistence.
+
+use std::path::PathBuf;
+use std::process::Command;
+use std::time::Duration;
+
+use anyhow::{anyhow, Context as _};
+use nix::sys::signal::Signal;
+
+use super::resp::{RespClient, RespValue};
+use super::{ensure_debian_packages, find_program, port_was_taken, try_free_port, PORT_ATTEMPTS};
+use crate::process::{ProcessGroup, ScratchDir};
+use crate::wait::wait_for_with_last;
+
+/// How long Redis gets to answer `PING` after it is spawned.
+const READY_TIMEOUT: Duration = Duration::from_secs(20);
+/// How long Redis gets to exit after `SIGTERM`.
+const STOP_GRACE: Duration = Duration::from_secs(10);
+
+/// A running (or deliberately stopped) Redis server owned by one test.
+pub struct Redis {
+    dir: ScratchDir,
+    binary: PathBuf,
+    port: u16,
+    process: Option<ProcessGroup>,
+}
+
+impl Redis {
+    /// Starts `redis-server` (installing package `redis-server` if needed) and waits until it answers `PING`.
+    pub fn start() -> anyhow::Result<Self> {
+        ensure_debian_packages(&[("redis-server", "redis-server")])?;
+        let binary =
+            find_program("redis-server").context("redis-server not found after install")?;
+        let mut last_error = None;
+        for _ in 0..PORT_ATTEMPTS {
+            let mut redis = Self {
+                dir: ScratchDir::new("pt-redis-")?,
+                binary: binary.clone(),
+                port: try_free_port()?,
+                process: None,
+            };
+            match redis.start_again() {
+                Ok(()) => return Ok(redis),
+                Err(e) => {
+                    let taken = redis
+                        .process
+                        .as_ref()
+                        .is_some_and(|p| port_was_taken(&p.log_tail(50)));
+                    if !taken {
+                        return Err(e);
+                    }
+                    last_error = Some(e);
+                }
+            }
+        }
+        Err(last_error.unwrap_or_else(|| anyhow!("no port attempt was made")))
+            .context("every port tried for redis-server was taken")
+    }
+
+    /// Returns `redis://127.0.0.1:<port>/0`.
+    pub fn url(&self) -> String {
+        format!("redis://127.0.0.1:{}/0", self.port)
+    }
+
+    /// Returns the TCP port, which stays the same across restarts.
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// Opens a new client connection.
+    pub fn client(&self) -> anyhow::Result<RespClient> {
+        RespClient::connect(self.port, Duration::from_secs(5))
+            .with_context(|| format!("connecting to redis on port {}", self.port))
+    }
+
+    /// Returns true while the server process runs.
+    pub fn is_running(&mut self) -> bool {
+        self.process.as_mut().is_some_and(|p| p.is_running())
+    }
+
+    /// Stops the server (`SIGTERM`, then `SIGKILL` after a grace period); the port stays reserved for [`Redis::start_again`].
+    pub fn stop(&mut self) -> anyhow::Result<()> {
+        if let Some(mut process) = self.process.take() {
+            process
+                .stop(Signal::SIGTERM, STOP_GRACE)
+                .context("stopping redis-server")?;
+        }
+        Ok(())
+    }
+
+    /// Starts the server again on the same port after [`Redis::stop`] and waits until it answers `PING`.
+    pub fn start_again(&mut self) -> anyhow::Result<()> {
+        anyhow::ensure!(
+            !self.is_running(),
+            "redis on port {} is already running",
+            self.port
+        );
+        let mut cmd = Command::new(&self.binary);
+        cmd.env_clear()
+            .env("PATH", "/usr/local/bin:/usr/bin:/bin")
+            .current_dir(self.dir.path())
+            .args(["--port", &self.port.to_string()])
+            .args(["--bind", "127.0.0.1"])
+            .arg("--dir")
+            .arg(self.dir.path())
+            .args(["--save", ""])
+            .args(["--appendonly", "no"])
+            .args(["--daemonize", "no"])
+            .args(["--logfile", ""]);
+        let log = self.dir.path().join("redis.log");
+        let process = self
+            .process
+            .insert(ProcessGroup::spawn("redis-server", cmd, &log)?);
+        let port = self.port;
+        wait_for_with_last(
+            &format!("redis-server on port {port} to answer PING"),
+            READY_TIMEOUT,
+            || {
+                if let Some(status) = process.try_status() {
+                    return Ok(Err(anyhow!(
+                        "redis-server exited ({status}) before answering PING:\n{}",
+                        process.log_tail(30)
+                    )));
+                }
+                match ping(port) {
+                    Ok(()) => Ok(Ok(())),
+                    Err(e) => Err(format!("{e:#}\n{}", process.log_tail(10))),
+                }
+            },
+        )?
+    }
+
+    /// Stops and starts the server on the same port.
+    pub fn restart(&mut self) -> anyhow::Result<()> {
+        self.stop()?;
+        self.start_again()
+    }
+}
+
+fn ping(port: u16) -> anyhow::Result<()> {
+    let reply = RespClient::connect(port, Duration::from_millis(500))?.command(&["PING"])?;
+    match reply {
+        RespValue::Simple(ref s) if s == "PONG" => Ok(()),
+        other => Err(anyhow!("PING answered {other:?}")),
+    }
+}
