@@ -219,12 +219,7 @@ fn install_plugin(config: &mut Config, name: &str, wasm: &Path) {
 }
 
 /// Permissions perth grants its own plugins up front, so no prompt ever appears for them.
-pub const PERTH_CORE_PERMISSIONS: &[PermissionType] = &[
-    PermissionType::ReadApplicationState,
-    PermissionType::ChangeApplicationState,
-    PermissionType::ReadCliPipes,
-    PermissionType::MessageAndLaunchOtherPlugins,
-];
+pub const PERTH_CORE_PERMISSIONS: &[PermissionType] = &perth_core::core::PERMISSIONS;
 
 /// Records perth-core's permissions in Zellij's permission cache (`permissions.kdl`), keeping
 /// every other plugin's entry as it was.
@@ -445,18 +440,13 @@ mod tests {
         let tmp = tempfile::tempdir().unwrap();
         let cache = tmp.path().join("permissions.kdl");
         let mut other = PermissionCache::from_path_or_default(Some(cache.clone()));
-        other.cache("file:/other.wasm".into(), vec![PermissionType::RunCommands]);
+        other.cache("/other.wasm".into(), vec![PermissionType::RunCommands]);
         other.write_to_file().unwrap();
         pregrant_permissions(Some(cache.clone()), Path::new("/x/perth-core.wasm")).unwrap();
         let back = PermissionCache::from_path_or_default(Some(cache));
-        assert!(back.check_permissions(
-            "file:/x/perth-core.wasm".into(),
-            &PERTH_CORE_PERMISSIONS.to_vec()
-        ));
-        assert!(back.check_permissions(
-            "file:/other.wasm".into(),
-            &vec![PermissionType::RunCommands]
-        ));
+        let key = RunPluginLocation::File("/x/perth-core.wasm".into()).to_string();
+        assert!(back.check_permissions(key, &PERTH_CORE_PERMISSIONS.to_vec()));
+        assert!(back.check_permissions("/other.wasm".into(), &vec![PermissionType::RunCommands]));
     }
 
     #[test]

@@ -171,6 +171,11 @@ impl IsolatedEnv {
         cmd
     }
 
+    /// Returns the pids of live processes started in this tree (their environment carries its marker).
+    pub fn processes(&self) -> Vec<i32> {
+        processes_with_env(&format!("{ROOT_MARKER_VAR}={}", self.root().display()))
+    }
+
     /// Kills (`SIGKILL`) every process whose environment carries this tree's marker and waits until they are gone.
     ///
     /// Returns how many processes were signalled. Daemons started inside the tree (a Zellij

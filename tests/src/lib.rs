@@ -6,12 +6,14 @@
 //! process exits (see [`process`]).
 
 pub mod isolate;
+pub mod perth;
 pub mod process;
 pub mod services;
 pub mod tmux;
 pub mod wait;
 
 pub use isolate::IsolatedEnv;
+pub use perth::PerthSession;
 pub use services::{ensure_debian_packages, free_port, require_or_skip, Postgres, RabbitMq, Redis};
 pub use tmux::{ensure_tmux, TmuxTerminal};
 pub use wait::{wait_for, wait_for_with_last, WaitError};

@@ -10,51 +10,13 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use serde::{Deserialize, Serialize};
 use zellij_utils::input::actions::Action;
 use zellij_utils::ipc::ServerToClientMsg;
 
 use super::ipc::{SessionClient, SessionClientError};
 use crate::status::PerthCoreStatus;
 
-/// Protocol version the native side speaks.
-pub const LINK_VERSION: u32 = 1;
-/// Name of the pipe messages the plugin listens to.
-pub const LINK_PIPE_NAME: &str = "perth::link";
-
-/// A message from the native side to the plugin.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-#[serde(tag = "op", rename_all = "snake_case")]
-pub enum LinkRequest {
-    Hello { version: u32 },
-    Ping { seq: u64 },
-    GetState,
-}
-
-/// A message from the plugin to the native side (one JSON object per line).
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-#[serde(tag = "ev", rename_all = "snake_case")]
-pub enum LinkEvent {
-    Hello {
-        version: u32,
-        #[serde(default)]
-        permissions_granted: bool,
-    },
-    Pong {
-        seq: u64,
-    },
-    State {
-        #[serde(default)]
-        tabs: Vec<serde_json::Value>,
-        #[serde(default)]
-        panes: Vec<serde_json::Value>,
-        #[serde(default)]
-        mode: Option<String>,
-    },
-    Error {
-        message: String,
-    },
-}
+use perth_core::link::{self, Ev, Op};
 
 /// Splits the plugin's output stream into complete lines, keeping partial ones for later.
 #[derive(Debug, Default)]
@@ -122,8 +84,8 @@ fn run_once(
     send(
         &mut client,
         &pipe_id,
-        &LinkRequest::Hello {
-            version: LINK_VERSION,
+        &Op::Hello {
+            version: link::PROTOCOL_VERSION,
         },
     )?;
     let mut pending: HashMap<u64, Instant> = HashMap::new();
@@ -136,7 +98,7 @@ fn run_once(
             seq += 1;
             pending.insert(seq, now);
             pending.retain(|_, sent| now.duration_since(*sent) < settings.answer_timeout * 4);
-            send(&mut client, &pipe_id, &LinkRequest::Ping { seq })?;
+            send(&mut client, &pipe_id, &Op::Ping { seq })?;
             unblocked = false;
             next_ping = now + settings.ping_interval;
         }
@@ -169,15 +131,11 @@ fn run_once(
     }
 }
 
-fn send(
-    client: &mut SessionClient,
-    pipe_id: &str,
-    request: &LinkRequest,
-) -> Result<(), SessionClientError> {
-    let payload = serde_json::to_string(request).expect("link requests always serialize");
+fn send(client: &mut SessionClient, pipe_id: &str, op: &Op) -> Result<(), SessionClientError> {
+    let payload = link::encode_op(op);
     client.send_action(Action::CliPipe {
         pipe_id: pipe_id.to_string(),
-        name: Some(LINK_PIPE_NAME.to_string()),
+        name: Some(link::PIPE_NAME.to_string()),
         payload: Some(payload),
         args: None,
         plugin: None,
@@ -192,35 +150,38 @@ fn send(
 }
 
 /// Applies one line from the plugin to the status.
+///
+/// Zellij runs one perth-core instance per attached client and each answers every message,
+/// so several pongs may share a `seq`: the first one sets the round-trip time.
 pub fn apply_event(
     line: &str,
     status: &Arc<Mutex<PerthCoreStatus>>,
     pending: &mut HashMap<u64, Instant>,
 ) {
     let mut s = status.lock().unwrap_or_else(|e| e.into_inner());
-    match serde_json::from_str::<LinkEvent>(line) {
-        Ok(LinkEvent::Hello {
+    match link::decode_line(line).map(|l| l.ev) {
+        Ok(Ev::Hello {
             version,
             permissions_granted,
         }) => {
-            s.connected = true;
+            s.connected = version == link::PROTOCOL_VERSION;
             s.protocol_version = Some(version);
             s.permissions_granted = Some(permissions_granted);
             s.error = None;
         }
-        Ok(LinkEvent::Pong { seq }) => {
+        Ok(Ev::Pong { seq }) => {
             s.connected = true;
             s.pings_answered += 1;
             if let Some(sent) = pending.remove(&seq) {
                 s.rtt_ms = Some(sent.elapsed().as_secs_f64() * 1000.0);
             }
         }
-        Ok(LinkEvent::State { tabs, panes, .. }) => {
+        Ok(Ev::State(snapshot)) => {
             s.connected = true;
-            s.tabs_seen = tabs.len();
-            s.panes_seen = panes.len();
+            s.tabs_seen = snapshot.tabs.len();
+            s.panes_seen = snapshot.panes.len();
         }
-        Ok(LinkEvent::Error { message }) => {
+        Ok(Ev::Error { message }) => {
             s.error = Some(format!("perth-core: {message}"));
         }
         Err(e) => {
@@ -252,7 +213,15 @@ mod tests {
         pending.insert(7, Instant::now());
         apply_event(r#"{"ev":"pong","seq":7}"#, &status, &mut pending);
         apply_event(
-            r#"{"ev":"state","tabs":[{}],"panes":[{},{},{}],"mode":"normal"}"#,
+            &link::encode_line(&link::Line {
+                ev: Ev::State(link::Snapshot {
+                    tabs: vec![Default::default()],
+                    panes: vec![Default::default(); 3],
+                    mode: "normal".into(),
+                }),
+                plugin_id: Some(1),
+                client_id: Some(1),
+            }),
             &status,
             &mut pending,
         );
@@ -265,17 +234,5 @@ mod tests {
         assert_eq!((s.tabs_seen, s.panes_seen), (1, 3));
         apply_event("garbage", &status, &mut pending);
         assert!(status.lock().unwrap().error.is_some());
-    }
-
-    #[test]
-    fn requests_serialize_as_documented() {
-        assert_eq!(
-            serde_json::to_string(&LinkRequest::Ping { seq: 3 }).unwrap(),
-            r#"{"op":"ping","seq":3}"#
-        );
-        assert_eq!(
-            serde_json::to_string(&LinkRequest::Hello { version: 1 }).unwrap(),
-            r#"{"op":"hello","version":1}"#
-        );
     }
 }

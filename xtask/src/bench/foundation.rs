@@ -168,24 +168,25 @@ impl LayoutChoice {
     /// Returns the screen that counts as "the layout is fully drawn".
     fn ready(self) -> Ready {
         match self {
-            LayoutChoice::Bench | LayoutChoice::ZellijDefault => Ready {
-                tab_bar: "Tab #1",
+            LayoutChoice::Bench => Ready {
+                tab_names: &["Tab #1"],
                 status_rows: 1,
             },
-            // perth's workspace layout names its tab and gives the status bar two rows.
-            LayoutChoice::PerthDefault => Ready {
-                tab_bar: "workspace",
+            // perth's workspace layout names its tab "workspace" and gives the status bar two rows;
+            // either default is accepted on either side, so a sanity run with one binary on both sides works.
+            LayoutChoice::PerthDefault | LayoutChoice::ZellijDefault => Ready {
+                tab_names: &["Tab #1", "workspace"],
                 status_rows: 2,
             },
         }
     }
 }
 
-/// Markers of a fully drawn layout: the tab bar's text on the first row, the status bar's on the
-/// last rows, and the shell prompt in the terminal pane.
+/// Markers of a fully drawn layout: a tab name in the tab bar on the first row, the status bar's text
+/// on one of the last rows, and the shell prompt in the terminal pane.
 #[derive(Debug, Clone, Copy)]
 struct Ready {
-    tab_bar: &'static str,
+    tab_names: &'static [&'static str],
     status_rows: usize,
 }
 
@@ -199,15 +200,15 @@ impl Ready {
             return false;
         };
         let status = &rows[rows.len().saturating_sub(self.status_rows)..];
-        first.contains(self.tab_bar)
+        self.tab_names.iter().any(|name| first.contains(name))
             && status.iter().any(|row| row.contains(STATUS_BAR_MARKER))
             && rows.iter().any(|row| row.contains(PROMPT.trim_end()))
     }
 
     fn describe(self) -> String {
         format!(
-            "{:?} on the first row, {STATUS_BAR_MARKER:?} in the last {} row(s) and the prompt {PROMPT:?}",
-            self.tab_bar, self.status_rows
+            "one of {:?} on the first row, {STATUS_BAR_MARKER:?} in the last {} row(s) and the prompt {PROMPT:?}",
+            self.tab_names, self.status_rows
         )
     }
 }
@@ -384,5 +385,9 @@ mod tests {
         assert!(!ready.is_met(" Loading... \n perth-test$ \n\n Ctrl + <g> LOCK \n"));
         assert!(!ready.is_met(" Zellij (x)  Tab #1 \n perth-test$ \n\n \n"));
         assert!(!ready.is_met(""));
+        let perth_default =
+            " Zellij (x)  workspace \n perth-test$ \n\n Ctrl + <g> LOCK \n Tip: Alt + <n> \n";
+        assert!(LayoutChoice::PerthDefault.ready().is_met(perth_default));
+        assert!(!ready.is_met(perth_default));
     }
 }

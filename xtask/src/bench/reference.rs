@@ -11,7 +11,17 @@ use super::BenchContext;
 pub(crate) const ZELLIJ_VERSION: &str = "0.45.1";
 
 /// Returns `<cache>/zellij-0.45.1/bin/zellij`, installing it with `cargo install` when it is missing or another version.
+///
+/// `PERTH_BENCH_ZELLIJ_BIN` names another reference binary instead (no version check, no install).
 pub(crate) fn stock_zellij(ctx: &BenchContext<'_>) -> Result<PathBuf> {
+    if let Some(bin) = std::env::var_os("PERTH_BENCH_ZELLIJ_BIN") {
+        let bin = PathBuf::from(bin);
+        eprintln!(
+            "bench: PERTH_BENCH_ZELLIJ_BIN is set; the reference is {}",
+            bin.display()
+        );
+        return Ok(bin);
+    }
     let root = ctx.cache_dir()?.join(format!("zellij-{ZELLIJ_VERSION}"));
     let bin = root.join("bin/zellij");
     if bin.is_file() {

@@ -1,0 +1,161 @@
+//! A perth session under test: an isolated environment, perth running in a private tmux
+//! terminal, and helpers to drive it with `perth action ...` and read its screen.
+
+use std::path::PathBuf;
+use std::process::Output;
+use std::time::Duration;
+
+use anyhow::{bail, Context as _};
+
+use crate::isolate::{IsolatedEnv, PROMPT};
+use crate::tmux::TmuxTerminal;
+use crate::wait::{scaled, wait_for_with_last};
+
+/// How long a session may take to show its first full screen.
+pub const START_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// A running perth session in tmux.
+pub struct PerthSession {
+    /// The terminal showing the session; dropped before `env`, so tmux goes first.
+    pub term: TmuxTerminal,
+    /// The session's private HOME, XDG and socket directories.
+    pub env: IsolatedEnv,
+    /// The session name (`perth --session NAME`).
+    pub name: String,
+    bin: PathBuf,
+}
+
+impl PerthSession {
+    /// Starts `perth --session NAME` at 120x40 in a fresh isolated environment and waits for
+    /// the workspace: the tab bar and a shell prompt.
+    pub fn start(name: &str) -> anyhow::Result<Self> {
+        Self::start_in(IsolatedEnv::new()?, name, 120, 40, &[])
+    }
+
+    /// Starts perth in `env` with extra command-line arguments, waiting for the workspace.
+    pub fn start_in(
+        env: IsolatedEnv,
+        name: &str,
+        cols: u16,
+        rows: u16,
+        extra_args: &[&str],
+    ) -> anyhow::Result<Self> {
+        let bin = crate::workspace_bin("perth")?;
+        let bin_str = bin.to_string_lossy().into_owned();
+        let mut argv = vec![bin_str.as_str(), "--session", name];
+        argv.extend_from_slice(extra_args);
+        let term = TmuxTerminal::start(&env, cols, rows, &argv)?;
+        let session = PerthSession {
+            term,
+            env,
+            name: name.to_string(),
+            bin,
+        };
+        session
+            .term
+            .wait_for_screen(
+                "perth's workspace: the tab bar and a shell prompt",
+                START_TIMEOUT,
+                |screen| screen.contains("workspace") && screen.contains(PROMPT.trim()),
+            )
+            .context("perth did not show its workspace")?;
+        Ok(session)
+    }
+
+    /// Runs `perth --session NAME ARGS...` in the session's environment and returns its output.
+    pub fn perth(&self, args: &[&str]) -> anyhow::Result<Output> {
+        let mut cmd = self.env.command(&self.bin);
+        cmd.arg("--session").arg(&self.name).args(args);
+        cmd.output()
+            .with_context(|| format!("running perth {}", args.join(" ")))
+    }
+
+    /// Runs `perth ARGS...` without selecting the session.
+    pub fn perth_plain(&self, args: &[&str]) -> anyhow::Result<Output> {
+        self.env
+            .command(&self.bin)
+            .args(args)
+            .output()
+            .with_context(|| format!("running perth {}", args.join(" ")))
+    }
+
+    /// Runs `perth action ARGS...` and returns its standard output; fails on a non-zero exit.
+    pub fn action(&self, args: &[&str]) -> anyhow::Result<String> {
+        let mut full = vec!["action"];
+        full.extend_from_slice(args);
+        let out = self.perth(&full)?;
+        if !out.status.success() {
+            bail!(
+                "perth action {} exited with {}: {}",
+                args.join(" "),
+                out.status,
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+        Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+    }
+
+    /// Returns the session's panes as `perth action list-panes --json --all` reports them.
+    pub fn list_panes(&self) -> anyhow::Result<Vec<serde_json::Value>> {
+        let text = self.action(&["list-panes", "--json", "--all"])?;
+        serde_json::from_str(&text).with_context(|| format!("list-panes printed no JSON: {text}"))
+    }
+
+    /// Returns the terminal (non-plugin) panes.
+    pub fn terminal_panes(&self) -> anyhow::Result<Vec<serde_json::Value>> {
+        Ok(self
+            .list_panes()?
+            .into_iter()
+            .filter(|p| p["is_plugin"] == serde_json::Value::Bool(false))
+            .collect())
+    }
+
+    /// Returns `perth status` as JSON (whatever its exit code).
+    pub fn status(&self) -> anyhow::Result<serde_json::Value> {
+        let out = self.perth(&["status"])?;
+        serde_json::from_slice(&out.stdout).with_context(|| {
+            format!(
+                "perth status printed no JSON (exit {}): {}",
+                out.status,
+                String::from_utf8_lossy(&out.stderr)
+            )
+        })
+    }
+
+    /// Waits until `perth status` satisfies `pred`, returning the status.
+    pub fn wait_for_status(
+        &self,
+        what: &str,
+        timeout: Duration,
+        pred: impl Fn(&serde_json::Value) -> bool,
+    ) -> anyhow::Result<serde_json::Value> {
+        Ok(wait_for_with_last(what, scaled(timeout), || {
+            match self.status() {
+                Ok(status) if pred(&status) => Ok(status),
+                Ok(status) => Err(status.to_string()),
+                Err(e) => Err(format!("{e:#}")),
+            }
+        })?)
+    }
+
+    /// Returns the processes still alive that were started in this session's environment,
+    /// leaving out the tmux server that hosts the terminal.
+    pub fn leftover_processes(&self) -> Vec<(i32, String)> {
+        self.env
+            .processes()
+            .into_iter()
+            .filter_map(|pid| {
+                let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).ok()?;
+                let cmdline = String::from_utf8_lossy(&cmdline).replace('\0', " ");
+                let comm = std::fs::read_to_string(format!("/proc/{pid}/comm")).unwrap_or_default();
+                let state =
+                    std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+                let zombie = state
+                    .rsplit(')')
+                    .next()
+                    .is_some_and(|rest| rest.trim_start().starts_with('Z'));
+                (!zombie && !comm.starts_with("tmux")).then_some((pid, cmdline))
+            })
+            .collect()
+    }
+}
