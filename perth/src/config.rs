@@ -48,7 +48,7 @@ pub struct ResolvedConfig {
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigLoadError {
     #[error("perth's built-in configuration is invalid: {0}")]
-    BuiltIn(ConfigError),
+    BuiltIn(Box<ConfigError>),
     #[error("config file {path} does not exist; create it or drop --config", path = .0.display())]
     Missing(PathBuf),
     #[error("{}", describe_user_error(path, text, source))]
@@ -56,7 +56,7 @@ pub enum ConfigLoadError {
         path: PathBuf,
         text: String,
         #[source]
-        source: ConfigError,
+        source: Box<ConfigError>,
     },
     #[error("cannot read {path}: {source}", path = path.display())]
     Read {
@@ -77,13 +77,11 @@ impl ConfigLoadError {
     /// the offending source lines with a pointer (miette).
     pub fn report(&self) -> String {
         let mut out = format!("perth: {self}");
-        if let ConfigLoadError::User {
-            source: ConfigError::KdlError(kdl),
-            ..
-        } = self
-        {
-            let report: miette::Report = kdl.clone().into();
-            out.push_str(&format!("\n{report:?}"));
+        if let ConfigLoadError::User { source, .. } = self {
+            if let ConfigError::KdlError(kdl) = source.as_ref() {
+                let report: miette::Report = kdl.clone().into();
+                out.push_str(&format!("\n{report:?}"));
+            }
         }
         out
     }
@@ -126,8 +124,9 @@ fn describe_user_error(path: &Path, text: &str, source: &ConfigError) -> String 
 
 /// Returns Zellij's defaults with perth's built-in `config.kdl` layered on top.
 pub fn builtin_config() -> Result<Config, ConfigLoadError> {
-    let zellij_defaults = Config::from_default_assets().map_err(ConfigLoadError::BuiltIn)?;
-    Config::from_kdl(assets::CONFIG_KDL, Some(zellij_defaults)).map_err(ConfigLoadError::BuiltIn)
+    let builtin = |e| ConfigLoadError::BuiltIn(Box::new(e));
+    let zellij_defaults = Config::from_default_assets().map_err(builtin)?;
+    Config::from_kdl(assets::CONFIG_KDL, Some(zellij_defaults)).map_err(builtin)
 }
 
 /// Finds the user's configuration file: `--config`, else `<config-dir>/config.kdl`, else
@@ -162,7 +161,7 @@ pub fn layer_user_file(base: Config, path: &Path) -> Result<Config, ConfigLoadEr
             Err(ConfigLoadError::User {
                 path: path.to_path_buf(),
                 text,
-                source,
+                source: Box::new(source),
             })
         }
     }

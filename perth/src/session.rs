@@ -586,7 +586,7 @@ fn plan_first_start(opts: &CliArgs, setup: &LoadedSetup) -> Result<ClientPlan, i
             return Err(2);
         }
         if let Some(SessionCommand::Options(o)) = options.as_deref() {
-            plan.options = plan.options.merge_from_cli(o.to_owned().into());
+            plan.options = plan.options.merge_from_cli(o.to_owned());
         }
         plan.detached = create_background;
         let create = create || create_background;
