@@ -59,10 +59,13 @@ pub fn main() -> i32 {
 
 /// Runs perth with the given arguments (the first one is the program name).
 pub fn run(args: Vec<OsString>) -> i32 {
-    let matches = match command().try_get_matches_from(args) {
+    let matches = match command().try_get_matches_from(&args) {
         Ok(m) => m,
         Err(e) => {
             let _ = e.print();
+            if e.kind() == clap::error::ErrorKind::InvalidSubcommand {
+                eprintln!("\n{}", valid_subcommands(&args));
+            }
             return e.exit_code();
         }
     };
@@ -111,6 +114,28 @@ pub fn run(args: Vec<OsString>) -> i32 {
     }
     opts.config = Some(resolved.materialized_file.clone());
     session::dispatch(opts)
+}
+
+/// Lists the commands valid where an unknown one was given: under `action` the actions,
+/// otherwise perth's top-level commands.
+fn valid_subcommands(args: &[OsString]) -> String {
+    let cmd = command();
+    let in_action = args.iter().skip(1).any(|a| a == "action" || a == "ac");
+    let (scope, parent) = if in_action {
+        (
+            "actions",
+            cmd.find_subcommand("action").cloned().unwrap_or(cmd),
+        )
+    } else {
+        ("commands", cmd)
+    };
+    let names: Vec<&str> = parent
+        .get_subcommands()
+        .filter(|c| !c.is_hide_set())
+        .map(|c| c.get_name())
+        .filter(|n| *n != "help")
+        .collect();
+    format!("Valid {scope}: {}", names.join(", "))
 }
 
 fn cli_args(matches: &ArgMatches) -> Result<CliArgs, i32> {
@@ -176,6 +201,18 @@ mod tests {
         assert_eq!(err.exit_code(), 2);
         let text = err.render().to_string();
         assert!(text.contains("frobnicate"), "{text}");
+    }
+
+    #[test]
+    fn unknown_commands_list_the_valid_ones() {
+        let top = valid_subcommands(&["perth".into(), "frob".into()]);
+        assert!(top.starts_with("Valid commands: "), "{top}");
+        assert!(top.contains("attach") && top.contains("status"), "{top}");
+        let actions = valid_subcommands(&["perth".into(), "action".into(), "frob".into()]);
+        assert!(
+            actions.contains("new-pane") && actions.contains("perth-status"),
+            "{actions}"
+        );
     }
 
     #[test]

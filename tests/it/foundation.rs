@@ -20,7 +20,9 @@ fn starts_with_workspace_layout_and_runs_shell_input() {
     let first_line = screen.lines().next().unwrap_or_default();
     assert!(first_line.contains("e2e-start"), "tab bar: {first_line}");
     assert!(first_line.contains("workspace"), "tab bar: {first_line}");
-    assert!(screen.contains("LOCK"), "status bar missing:\n{screen}");
+    s.term
+        .wait_for_text("the status bar", "LOCK", Duration::from_secs(10))
+        .unwrap();
     // No startup tips or release notes (perth's defaults).
     assert!(!screen.contains("Release Notes"), "{screen}");
 
@@ -169,7 +171,12 @@ fn usage_errors_exit_2_and_version_names_zellij() {
     let bin = tests::workspace_bin("perth").unwrap();
     let out = env.command(&bin).arg("frobnicate").output().unwrap();
     assert_eq!(out.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("frobnicate"));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("frobnicate"), "{err}");
+    assert!(
+        err.contains("Valid commands: ") && err.contains("attach"),
+        "{err}"
+    );
     let out = env.command(&bin).args(["--no-such-flag"]).output().unwrap();
     assert_eq!(out.status.code(), Some(2));
     let out = env.command(&bin).arg("--version").output().unwrap();

@@ -90,6 +90,9 @@ impl SessionClient {
     }
 
     /// Runs one action and collects what the server answers, like `zellij action ...`.
+    ///
+    /// The server ends every action with `UnblockInputThread`, after any `Log` lines the
+    /// action produced; waiting for it keeps the connection ready for the next action.
     pub fn run_action(
         &mut self,
         action: Action,
@@ -97,11 +100,12 @@ impl SessionClient {
     ) -> Result<ActionOutput, SessionClientError> {
         self.send_action(action)?;
         let deadline = Instant::now() + timeout;
+        let mut output = ActionOutput::default();
         loop {
             let left = deadline.saturating_duration_since(Instant::now());
             match self.recv(left)? {
-                ServerToClientMsg::UnblockInputThread => return Ok(ActionOutput::default()),
-                ServerToClientMsg::Log { lines } => return Ok(ActionOutput { lines }),
+                ServerToClientMsg::UnblockInputThread => return Ok(output),
+                ServerToClientMsg::Log { lines } => output.lines.extend(lines),
                 ServerToClientMsg::LogError { lines } => {
                     return Err(SessionClientError::Server(lines.join("\n")))
                 }

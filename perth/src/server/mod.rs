@@ -48,14 +48,10 @@ impl Extensions {
 fn query_session(socket_path: &Path) -> IpcClientStatus {
     let timeout = Duration::from_secs(2);
     let started = Instant::now();
-    // One connection per query: the server answers a CLI client's action with more than one
-    // message, so a second action on the same connection could read the first one's tail.
-    let result = ipc::SessionClient::connect(socket_path)
-        .and_then(|mut client| client.list_panes(timeout))
-        .and_then(|panes| {
-            let mut client = ipc::SessionClient::connect(socket_path)?;
-            Ok((panes, client.list_tabs(timeout)?))
-        });
+    let result = ipc::SessionClient::connect(socket_path).and_then(|mut client| {
+        let panes = client.list_panes(timeout)?;
+        Ok((panes, client.list_tabs(timeout)?))
+    });
     match result {
         Ok((panes, tabs)) => IpcClientStatus {
             connected: true,
