@@ -99,6 +99,7 @@ pub fn run(args: Vec<OsString>) -> i32 {
         config_dir: opts.config_dir.clone(),
         user_dir: paths::user_config_dir(),
         cache_dir: paths::cache_dir(),
+        perth_core_config: perth_core_config(&opts),
     };
     let resolved = match config::resolve(&sources) {
         Ok(r) => r,
@@ -136,6 +137,28 @@ fn valid_subcommands(args: &[OsString]) -> String {
         .filter(|n| *n != "help")
         .collect();
     format!("Valid {scope}: {}", names.join(", "))
+}
+
+/// Returns perth-core's configuration: host-bridge's address and token for commands that
+/// start or attach a session (plugins get both through their configuration). Other commands
+/// never start the bridge.
+fn perth_core_config(opts: &CliArgs) -> std::collections::BTreeMap<String, String> {
+    use zellij_utils::cli::{Command, Sessions};
+    let starts_session = matches!(
+        opts.command,
+        None | Some(Command::Options(_)) | Some(Command::Sessions(Sessions::Attach { .. }))
+    );
+    let mut config = std::collections::BTreeMap::new();
+    if !starts_session {
+        return config;
+    }
+    if let Some(info) =
+        crate::bridge::BridgeSettings::from_env().and_then(|s| crate::bridge::identity(&s))
+    {
+        config.insert("bridge_url".to_string(), info.url);
+        config.insert("bridge_token".to_string(), info.token);
+    }
+    config
 }
 
 fn cli_args(matches: &ArgMatches) -> Result<CliArgs, i32> {

@@ -27,6 +27,8 @@ pub struct ConfigSources {
     pub user_dir: Option<PathBuf>,
     /// Where generated files go (`~/.cache/perth`).
     pub cache_dir: PathBuf,
+    /// Configuration handed to the perth-core plugin (host-bridge's address and token).
+    pub perth_core_config: BTreeMap<String, String>,
 }
 
 /// The configuration a session runs with, and the files that hold it.
@@ -177,7 +179,12 @@ pub fn resolve(sources: &ConfigSources) -> Result<ResolvedConfig, ConfigLoadErro
 
     let perth_core = materialize_plugin(&sources.cache_dir, &assets::PERTH_CORE)?;
     if let Some(wasm) = &perth_core {
-        install_plugin(&mut config, assets::PERTH_CORE.name, wasm);
+        install_plugin(
+            &mut config,
+            assets::PERTH_CORE.name,
+            wasm,
+            &sources.perth_core_config,
+        );
     }
 
     let user_layouts = sources
@@ -203,14 +210,20 @@ pub fn resolve(sources: &ConfigSources) -> Result<ResolvedConfig, ConfigLoadErro
 
 /// Adds an embedded plugin to the configuration: an alias of its name and a `load_plugins`
 /// entry, whatever the user's file said (a user `load_plugins` block replaces the list).
-fn install_plugin(config: &mut Config, name: &str, wasm: &Path) {
+fn install_plugin(
+    config: &mut Config,
+    name: &str,
+    wasm: &Path,
+    configuration: &BTreeMap<String, String>,
+) {
     let location = RunPluginLocation::File(wasm.to_path_buf());
     let run = RunPlugin {
         _allow_exec_host_cmd: false,
         location,
         configuration: Default::default(),
         initial_cwd: None,
-    };
+    }
+    .with_configuration(configuration.clone());
     config.plugins.aliases.insert(name.to_string(), run.clone());
     config
         .background_plugins
@@ -305,7 +318,7 @@ fn write_by_content(dir: &Path, extension: &str, text: &str) -> Result<PathBuf, 
 }
 
 /// Writes through a temporary file and a rename, so concurrent perth processes never see a
-/// half-written file.
+/// half-written file. Files are private (0600): the configuration carries host-bridge's token.
 fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), ConfigLoadError> {
     let err = |source| ConfigLoadError::Write {
         path: path.to_path_buf(),
@@ -320,7 +333,18 @@ fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), ConfigLoadError> {
             .unwrap_or_default(),
         std::process::id()
     ));
-    std::fs::write(&tmp, bytes).map_err(err)?;
+    {
+        use std::io::Write;
+        use std::os::unix::fs::OpenOptionsExt;
+        let _ = std::fs::remove_file(&tmp);
+        let mut file = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(&tmp)
+            .map_err(err)?;
+        file.write_all(bytes).map_err(err)?;
+    }
     std::fs::rename(&tmp, path).map_err(err)
 }
 
@@ -342,6 +366,10 @@ mod tests {
             config_dir: None,
             user_dir: Some(tmp.join("user")),
             cache_dir: tmp.join("cache"),
+            perth_core_config: BTreeMap::from([(
+                "bridge_url".to_string(),
+                "http://127.0.0.1:1".to_string(),
+            )]),
         }
     }
 
@@ -377,6 +405,12 @@ mod tests {
         assert_eq!(reread.options.layout_dir, Some(resolved.layout_dir.clone()));
         assert_eq!(reread.keybinds, resolved.config.keybinds);
         assert!(resolved.layout_dir.join("workspace.kdl").is_file());
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&resolved.materialized_file)
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600);
     }
 
     #[test]

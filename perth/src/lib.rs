@@ -4,6 +4,7 @@
 //! current binary with `--server`). See ARCHITECTURE.md for the map.
 
 pub mod assets;
+pub mod bridge;
 pub mod cli;
 pub mod config;
 pub mod control;

@@ -14,6 +14,8 @@ pub struct PerthStatus {
     pub os_api: OsApiStatus,
     pub ipc_client: IpcClientStatus,
     pub perth_core: PerthCoreStatus,
+    /// host-bridge, the per-user sidecar this server supervises.
+    pub bridge: crate::bridge::BridgeStatus,
 }
 
 /// perth's `ServerOsApi` wrapper: every PTY and every message to clients passes through it.

@@ -1,4 +1,5 @@
 //! The one integration test binary of the harness crate: one module per area.
 
+mod bridge;
 mod foundation;
 mod harness;

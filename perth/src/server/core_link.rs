@@ -14,6 +14,7 @@ use zellij_utils::input::actions::Action;
 use zellij_utils::ipc::ServerToClientMsg;
 
 use super::ipc::{SessionClient, SessionClientError};
+use crate::bridge::BridgeStatus;
 use crate::status::PerthCoreStatus;
 
 use perth_core::link::{self, Ev, Op};
@@ -49,12 +50,16 @@ pub struct LinkSettings {
 }
 
 /// Runs the link until the process ends, reconnecting with backoff whenever it drops.
-pub fn link_main(settings: LinkSettings, status: Arc<Mutex<PerthCoreStatus>>) {
+pub fn link_main(
+    settings: LinkSettings,
+    status: Arc<Mutex<PerthCoreStatus>>,
+    bridge: Arc<Mutex<BridgeStatus>>,
+) {
     let mut attempt: u32 = 0;
     let mut generation: u64 = 0;
     loop {
         generation += 1;
-        let result = run_once(&settings, &status, generation);
+        let result = run_once(&settings, &status, &bridge, generation);
         {
             let mut s = status.lock().unwrap_or_else(|e| e.into_inner());
             s.connected = false;
@@ -74,6 +79,7 @@ pub fn link_main(settings: LinkSettings, status: Arc<Mutex<PerthCoreStatus>>) {
 fn run_once(
     settings: &LinkSettings,
     status: &Arc<Mutex<PerthCoreStatus>>,
+    bridge: &Arc<Mutex<BridgeStatus>>,
     generation: u64,
 ) -> Result<(), SessionClientError> {
     let mut client = SessionClient::connect(&settings.socket_path)?;
@@ -81,24 +87,34 @@ fn run_once(
     let mut lines = LineBuffer::default();
     let mut seq: u64 = 0;
 
-    send(
-        &mut client,
-        &pipe_id,
-        &Op::Hello {
-            version: link::PROTOCOL_VERSION,
-        },
-    )?;
+    let hello = Op::Hello {
+        version: link::PROTOCOL_VERSION,
+    };
+    send(&mut client, &pipe_id, &hello)?;
     let mut pending: HashMap<u64, Instant> = HashMap::new();
     let mut next_ping = Instant::now();
     let mut last_heard = Instant::now();
     let mut unblocked = false;
+    // The plugin may load after the link connects (a new session), and a pipe message that
+    // reaches no perth-core is unblocked all the same: say hello until it answers.
+    let mut greeted = false;
     loop {
         let now = Instant::now();
-        if unblocked && now >= next_ping {
+        if unblocked && !greeted {
+            send(&mut client, &pipe_id, &hello)?;
+            unblocked = false;
+        } else if unblocked && now >= next_ping {
             seq += 1;
             pending.insert(seq, now);
             pending.retain(|_, sent| now.duration_since(*sent) < settings.answer_timeout * 4);
-            send(&mut client, &pipe_id, &Op::Ping { seq })?;
+            // Every other round, perth-core also pings host-bridge through web_request: the
+            // plugin-to-bridge path is checked as continuously as the link itself.
+            let op = if seq % 2 == 0 {
+                Op::BridgePing { seq }
+            } else {
+                Op::Ping { seq }
+            };
+            send(&mut client, &pipe_id, &op)?;
             unblocked = false;
             next_ping = now + settings.ping_interval;
         }
@@ -122,7 +138,7 @@ fn run_once(
             ServerToClientMsg::CliPipeOutput { pipe_name, output } if pipe_name == pipe_id => {
                 last_heard = Instant::now();
                 for line in lines.push(&output) {
-                    apply_event(&line, status, &mut pending);
+                    greeted |= apply_event(&line, status, bridge, &mut pending);
                 }
             }
             ServerToClientMsg::Exit { .. } => return Err(SessionClientError::Disconnected),
@@ -149,17 +165,21 @@ fn send(client: &mut SessionClient, pipe_id: &str, op: &Op) -> Result<(), Sessio
     })
 }
 
-/// Applies one line from the plugin to the status.
+/// Applies one line from the plugin to the status; returns whether it answered a hello.
 ///
 /// Zellij runs one perth-core instance per attached client and each answers every message,
 /// so several pongs may share a `seq`: the first one sets the round-trip time.
 pub fn apply_event(
     line: &str,
     status: &Arc<Mutex<PerthCoreStatus>>,
+    bridge: &Arc<Mutex<BridgeStatus>>,
     pending: &mut HashMap<u64, Instant>,
-) {
+) -> bool {
     let mut s = status.lock().unwrap_or_else(|e| e.into_inner());
-    match link::decode_line(line).map(|l| l.ev) {
+    let event = link::decode_line(line).map(|l| l.ev);
+    let greeted =
+        matches!(&event, Ok(Ev::Hello { version, .. }) if *version == link::PROTOCOL_VERSION);
+    match event {
         Ok(Ev::Hello {
             version,
             permissions_granted,
@@ -184,10 +204,23 @@ pub fn apply_event(
         Ok(Ev::Error { message }) => {
             s.error = Some(format!("perth-core: {message}"));
         }
+        Ok(Ev::BridgeResult {
+            ok, rtt_ms, error, ..
+        }) => {
+            s.connected = true;
+            let mut b = bridge.lock().unwrap_or_else(|e| e.into_inner());
+            b.plugin_ping_ok = Some(ok);
+            b.plugin_rtt_ms = rtt_ms;
+            b.plugin_error = error;
+            if ok {
+                b.plugin_ping_at = Some(host_bridge::unix_millis());
+            }
+        }
         Err(e) => {
             s.error = Some(format!("unreadable line from perth-core: {e}"));
         }
     }
+    greeted
 }
 
 #[cfg(test)]
@@ -204,14 +237,16 @@ mod tests {
     #[test]
     fn events_update_status() {
         let status = Arc::new(Mutex::new(PerthCoreStatus::default()));
+        let bridge = Arc::new(Mutex::new(BridgeStatus::default()));
         let mut pending = HashMap::new();
         apply_event(
             r#"{"ev":"hello","version":1,"permissions_granted":true}"#,
             &status,
+            &bridge,
             &mut pending,
         );
         pending.insert(7, Instant::now());
-        apply_event(r#"{"ev":"pong","seq":7}"#, &status, &mut pending);
+        apply_event(r#"{"ev":"pong","seq":7}"#, &status, &bridge, &mut pending);
         apply_event(
             &link::encode_line(&link::Line {
                 ev: Ev::State(link::Snapshot {
@@ -223,6 +258,7 @@ mod tests {
                 client_id: Some(1),
             }),
             &status,
+            &bridge,
             &mut pending,
         );
         let s = status.lock().unwrap().clone();
@@ -232,7 +268,15 @@ mod tests {
         assert_eq!(s.pings_answered, 1);
         assert!(s.rtt_ms.is_some());
         assert_eq!((s.tabs_seen, s.panes_seen), (1, 3));
-        apply_event("garbage", &status, &mut pending);
+        apply_event(
+            r#"{"ev":"bridge_result","seq":8,"ok":true,"rtt_ms":3}"#,
+            &status,
+            &bridge,
+            &mut pending,
+        );
+        let b = bridge.lock().unwrap().clone();
+        assert_eq!((b.plugin_ping_ok, b.plugin_rtt_ms), (Some(true), Some(3)));
+        apply_event("garbage", &status, &bridge, &mut pending);
         assert!(status.lock().unwrap().error.is_some());
     }
 }

@@ -21,6 +21,7 @@ pub struct Extensions {
     pub started: Instant,
     pub os_api: Arc<os_api::OsApiCounters>,
     pub perth_core: Arc<Mutex<PerthCoreStatus>>,
+    pub bridge: Arc<Mutex<crate::bridge::BridgeStatus>>,
 }
 
 impl Extensions {
@@ -40,6 +41,11 @@ impl Extensions {
             os_api: self.os_api.snapshot(),
             ipc_client: query_session(&self.socket_path),
             perth_core,
+            bridge: self
+                .bridge
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .clone(),
         }
     }
 }
@@ -95,6 +101,7 @@ pub fn run(socket_path: PathBuf, debug: bool) -> i32 {
             embedded: crate::assets::PERTH_CORE.is_embedded(),
             ..Default::default()
         })),
+        bridge: Arc::new(Mutex::new(crate::bridge::BridgeStatus::default())),
     });
     start_extension_threads(&extensions);
     let wrapper = os_api::PerthOsApi::new(Box::new(stock), extensions.os_api.clone());
@@ -104,6 +111,23 @@ pub fn run(socket_path: PathBuf, debug: bool) -> i32 {
 }
 
 fn start_extension_threads(extensions: &Arc<Extensions>) {
+    match crate::bridge::BridgeSettings::from_env() {
+        Some(settings) => {
+            let status = extensions.bridge.clone();
+            let spawned = std::thread::Builder::new()
+                .name("perth-bridge-supervisor".into())
+                .spawn(move || crate::bridge::supervise(settings, status));
+            if let Err(e) = spawned {
+                log::error!("perth: host-bridge supervisor did not start: {e}");
+            }
+        }
+        None => {
+            if let Ok(mut s) = extensions.bridge.lock() {
+                s.state = "missing".into();
+                s.last_error = Some("no runtime folder: set XDG_RUNTIME_DIR or HOME".into());
+            }
+        }
+    }
     let ext = extensions.clone();
     let spawned = std::thread::Builder::new()
         .name("perth-control".into())
@@ -118,9 +142,10 @@ fn start_extension_threads(extensions: &Arc<Extensions>) {
             answer_timeout: Duration::from_secs(5),
         };
         let status = extensions.perth_core.clone();
+        let bridge = extensions.bridge.clone();
         let spawned = std::thread::Builder::new()
             .name("perth-core-link".into())
-            .spawn(move || core_link::link_main(settings, status));
+            .spawn(move || core_link::link_main(settings, status, bridge));
         if let Err(e) = spawned {
             log::error!("perth: perth-core link thread did not start: {e}");
         }

@@ -4,6 +4,10 @@
 //! the effects inside Zellij.
 
 use std::collections::{BTreeMap, VecDeque};
+use std::time::Instant;
+
+use bridge_client::{BridgeClient, BridgeConfig};
+use bridge_protocol::{Request, RequestId};
 
 use zellij_tile::prelude::{
     Event, EventType, InputMode, PermissionStatus, PermissionType, PipeMessage, PipeSource,
@@ -13,7 +17,7 @@ use crate::link::{self, Ev, Line, Op, PaneState, Snapshot, TabState, PIPE_NAME, 
 use crate::snapshot;
 
 /// The events the plugin subscribes to.
-pub const SUBSCRIPTIONS: [EventType; 7] = [
+pub const SUBSCRIPTIONS: [EventType; 8] = [
     EventType::PaneUpdate,
     EventType::TabUpdate,
     EventType::ModeUpdate,
@@ -25,16 +29,20 @@ pub const SUBSCRIPTIONS: [EventType; 7] = [
     // Subscribing makes Zellij strip the keybindings from every ModeUpdate, which the plugin
     // never reads; the one InitialKeybinds event is ignored.
     EventType::InitialKeybinds,
+    // Answers of host-bridge to the plugin's web requests.
+    EventType::WebRequestResult,
 ];
 
 /// The permissions the plugin requests; [`link::PERMISSION_NAMES`] spells the same list.
-pub const PERMISSIONS: [PermissionType; 3] = [
+pub const PERMISSIONS: [PermissionType; 4] = [
     // PaneUpdate, TabUpdate and ModeUpdate are only delivered with it.
     PermissionType::ReadApplicationState,
     // Not used by version 1; requested now so perth can act on panes without a new grant.
     PermissionType::ChangeApplicationState,
     // cli_pipe_output, unblock_cli_pipe_input and block_cli_pipe_input are denied without it.
     PermissionType::ReadCliPipes,
+    // web_request to host-bridge on 127.0.0.1.
+    PermissionType::WebAccess,
 ];
 
 /// How many `perth::link` messages are kept while permissions are pending.
@@ -73,6 +81,8 @@ pub enum Effect {
     HideSelf,
     /// Writes a line to Zellij's log.
     Log(String),
+    /// Talks to host-bridge: web requests and wake-ups of the bridge client.
+    Bridge(Vec<bridge_client::Effect>),
 }
 
 /// Identifies a plugin instance: Zellij runs one per attached client.
@@ -155,6 +165,17 @@ pub struct Core {
     mode: InputMode,
     pushed: Option<Snapshot>,
     timer_armed: bool,
+    bridge: Option<BridgeClient>,
+    bridge_config_error: Option<String>,
+    bridge_pings: BTreeMap<RequestId, BridgePing>,
+}
+
+/// A bridge ping asked for on the link, waiting for host-bridge's answer.
+#[derive(Debug, Clone)]
+struct BridgePing {
+    pipe_id: String,
+    seq: u64,
+    sent: Instant,
 }
 
 impl Core {
@@ -166,6 +187,10 @@ impl Core {
     ) -> Vec<Effect> {
         let (settings, warnings) = Settings::from_configuration(configuration);
         self.settings = settings;
+        match BridgeConfig::from_plugin_config(configuration) {
+            Ok(config) => self.bridge = Some(BridgeClient::new(config)),
+            Err(e) => self.bridge_config_error = Some(e.to_string()),
+        }
         self.ids = ids;
         let mut effects: Vec<Effect> = warnings
             .into_iter()
@@ -205,9 +230,15 @@ impl Core {
                 self.mode = mode_info.mode;
                 self.state_changed(&mut effects);
             }
-            Event::Timer(_) if self.timer_armed => {
-                self.timer_armed = false;
-                self.push_if_changed(&mut effects);
+            Event::Timer(_) => {
+                if self.timer_armed {
+                    self.timer_armed = false;
+                    self.push_if_changed(&mut effects);
+                }
+                self.bridge_timer(&mut effects);
+            }
+            Event::WebRequestResult(status, headers, body, context) => {
+                self.bridge_result(status, &headers, &body, &context, &mut effects);
             }
             Event::Visible(true) => effects.push(Effect::HideSelf),
             _ => {}
@@ -333,7 +364,94 @@ impl Core {
             }
             Op::Ping { seq } => self.output(pipe_id, Ev::Pong { seq }, effects),
             Op::GetState => self.send_state(pipe_id, effects),
+            Op::BridgePing { seq } => self.bridge_ping(pipe_id, seq, effects),
         }
+    }
+
+    fn bridge_ping(&mut self, pipe_id: &str, seq: u64, effects: &mut Vec<Effect>) {
+        let Some(bridge) = self.bridge.as_mut() else {
+            let error = self
+                .bridge_config_error
+                .clone()
+                .unwrap_or_else(|| "host-bridge is not configured".to_owned());
+            let ev = Ev::BridgeResult {
+                seq,
+                ok: false,
+                rtt_ms: None,
+                error: Some(error),
+            };
+            self.output(pipe_id, ev, effects);
+            return;
+        };
+        let now = Instant::now();
+        let (id, bridge_effects) = bridge.request(Request::Ping, now);
+        self.bridge_pings.insert(
+            id,
+            BridgePing {
+                pipe_id: pipe_id.to_owned(),
+                seq,
+                sent: now,
+            },
+        );
+        effects.push(Effect::Bridge(bridge_effects));
+    }
+
+    fn bridge_result(
+        &mut self,
+        status: u16,
+        headers: &BTreeMap<String, String>,
+        body: &[u8],
+        context: &BTreeMap<String, String>,
+        effects: &mut Vec<Effect>,
+    ) {
+        let Some(bridge) = self.bridge.as_mut() else {
+            return;
+        };
+        if !BridgeClient::owns(context) {
+            return;
+        }
+        let (done, more) = bridge.on_web_result(status, headers, body, context, Instant::now());
+        if !more.is_empty() {
+            effects.push(Effect::Bridge(more));
+        }
+        if let Some(done) = done {
+            self.finish_bridge_ping(done, effects);
+        }
+    }
+
+    fn bridge_timer(&mut self, effects: &mut Vec<Effect>) {
+        let Some(bridge) = self.bridge.as_mut() else {
+            return;
+        };
+        let (done, more) = bridge.on_timer(Instant::now());
+        if !more.is_empty() {
+            effects.push(Effect::Bridge(more));
+        }
+        for completion in done {
+            self.finish_bridge_ping(completion, effects);
+        }
+    }
+
+    fn finish_bridge_ping(&mut self, done: bridge_client::Completion, effects: &mut Vec<Effect>) {
+        let Some(ping) = self.bridge_pings.remove(&done.id) else {
+            return;
+        };
+        let rtt_ms = u64::try_from(ping.sent.elapsed().as_millis()).unwrap_or(u64::MAX);
+        let ev = match done.result {
+            Ok(_) => Ev::BridgeResult {
+                seq: ping.seq,
+                ok: true,
+                rtt_ms: Some(rtt_ms),
+                error: None,
+            },
+            Err(e) => Ev::BridgeResult {
+                seq: ping.seq,
+                ok: false,
+                rtt_ms: None,
+                error: Some(e.to_string()),
+            },
+        };
+        self.output(&ping.pipe_id, ev, effects);
     }
 
     fn send_state(&mut self, pipe_id: &str, effects: &mut Vec<Effect>) {

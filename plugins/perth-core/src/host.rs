@@ -20,6 +20,7 @@ pub fn run(effects: Vec<Effect>) {
             Effect::HideSelf => hide_self(),
             // A plugin's stderr ends up in Zellij's log.
             Effect::Log(message) => eprintln!("{message}"),
+            Effect::Bridge(effects) => bridge_client::host::run_effects(effects),
         }
     }
 }

@@ -38,10 +38,11 @@ pub const PROTOCOL_VERSION: u32 = 1;
 ///
 /// perth pre-grants exactly these by writing them under this plugin's key in Zellij's permission
 /// cache; Zellij only skips its prompt when every requested permission is cached.
-pub const PERMISSION_NAMES: [&str; 3] = [
+pub const PERMISSION_NAMES: [&str; 4] = [
     "ReadApplicationState",
     "ChangeApplicationState",
     "ReadCliPipes",
+    "WebAccess",
 ];
 
 /// A request from the perth server to the plugin: the payload of one `perth::link` pipe message.
@@ -62,6 +63,12 @@ pub enum Op {
     },
     /// Asks for a full [`Ev::State`] now (since version 1).
     GetState,
+    /// Asks the plugin to ping host-bridge through `web_request` and report the outcome as
+    /// [`Ev::BridgeResult`]: proves the plugin-to-bridge path end to end (since version 1).
+    BridgePing {
+        /// An opaque number echoed back.
+        seq: u64,
+    },
 }
 
 /// A line from the plugin to the perth server.
@@ -90,6 +97,19 @@ pub enum Ev {
     Error {
         /// What went wrong, for a log.
         message: String,
+    },
+    /// Answers [`Op::BridgePing`] (since version 1).
+    BridgeResult {
+        /// The `seq` of the request.
+        seq: u64,
+        /// Whether host-bridge answered the ping.
+        ok: bool,
+        /// Time from the plugin's request to the bridge's answer, in milliseconds.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        rtt_ms: Option<u64>,
+        /// Why it failed.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        error: Option<String>,
     },
 }
 

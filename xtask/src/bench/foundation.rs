@@ -58,7 +58,10 @@ impl Bench for Foundation {
     }
 
     fn reference(&self) -> String {
-        format!("zellij {ZELLIJ_VERSION}")
+        match std::env::var_os("PERTH_BENCH_ZELLIJ_BIN") {
+            Some(bin) => format!("{} (PERTH_BENCH_ZELLIJ_BIN)", Path::new(&bin).display()),
+            None => format!("zellij {ZELLIJ_VERSION}"),
+        }
     }
 
     fn run(&self, ctx: &BenchContext<'_>) -> Result<Vec<Row>> {
@@ -252,13 +255,20 @@ fn launch(contender: &Contender, layout: LayoutChoice) -> Result<(Session, Durat
     }
     let ready = layout.ready();
     let started = session.exec(&argv)?;
-    session.wait_for_screen(
+    let screen = session.wait_for_screen(
         &ready.describe(),
         LAUNCH_POLL,
         Duration::from_secs(60),
         |screen| ready.is_met(screen),
     )?;
-    Ok((session, started.elapsed()))
+    let elapsed = started.elapsed();
+    if std::env::var_os("PERTH_BENCH_SCREENS").is_some() {
+        eprintln!(
+            "bench foundation: {} {layout:?} ready after {elapsed:?}:\n{screen}",
+            contender.label
+        );
+    }
+    Ok((session, elapsed))
 }
 
 /// Idle cost of a server with one client attached.
@@ -305,16 +315,45 @@ fn throughput(contender: &Contender, file: &Path) -> Result<Duration> {
     let marker = format!("DONE-{nonce:x}");
     // printf joins the marker only in its output, so the echoed command line never matches it.
     let command = format!("cat {}; printf '%s-%s\\n' DONE {nonce:x}", file.display());
-    session.type_text(&command)?;
+    type_command(&session, &command)?;
     let started = Instant::now();
-    session.press_enter()?;
+    session.press("Enter")?;
     session.wait_for_screen(
         &format!("{marker:?} after cat"),
         THROUGHPUT_POLL,
-        Duration::from_secs(900),
+        Duration::from_secs(300),
         |screen| screen.contains(&marker),
     )?;
     Ok(started.elapsed())
+}
+
+/// Types `command` at the prompt and waits until it is echoed, typing it again if it is not.
+///
+/// Keys typed right after the first full screen can be lost (stock Zellij 0.45.1 was seen to drop
+/// them while it is still starting up), and a lost Enter would otherwise be timed as a hung `cat`.
+fn type_command(session: &Session, command: &str) -> Result<()> {
+    const ATTEMPTS: usize = 5;
+    let mut attempt = 1;
+    loop {
+        session.type_text(command)?;
+        let echoed = session.wait_for_screen(
+            "the typed command",
+            LAUNCH_POLL,
+            Duration::from_secs(3),
+            |screen| screen.contains(command),
+        );
+        match echoed {
+            Ok(_) => return Ok(()),
+            Err(err) if attempt == ATTEMPTS => {
+                return Err(err.context(format!("typed the command {ATTEMPTS} times")))
+            }
+            Err(_) => {
+                eprintln!("bench foundation: typed command not echoed; clearing the line and typing it again");
+                session.press("C-u")?;
+                attempt += 1;
+            }
+        }
+    }
 }
 
 /// Returns `<dir>/cat-<size>.txt`, writing it first if it is missing or of another size.

@@ -111,6 +111,7 @@ pub(crate) fn bench(sh: &Shell, ws: &Workspace, only: Option<&str>, quick: bool)
     let out_dir = ctx.out_dir();
     fs::create_dir_all(&out_dir).with_context(|| format!("creating {}", out_dir.display()))?;
 
+    warn_if_busy();
     let mut sections = Vec::new();
     let mut failed = Vec::new();
     for bench in benches {
@@ -153,6 +154,19 @@ pub(crate) fn bench(sh: &Shell, ws: &Workspace, only: Option<&str>, quick: bool)
         bail!("benchmarks failed: {}", failed.join(", "));
     }
     Ok(())
+}
+
+/// Warns when other work competes for the CPU: on a small machine a parallel build skews every figure.
+fn warn_if_busy() {
+    let load = fs::read_to_string("/proc/loadavg")
+        .ok()
+        .and_then(|text| text.split_whitespace().next()?.parse::<f64>().ok());
+    let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
+    if let Some(load) = load.filter(|load| *load > cpus as f64 / 2.0) {
+        eprintln!(
+            "bench: warning: the load average is {load:.2} on {cpus} CPUs; other work will make the figures noisy"
+        );
+    }
 }
 
 fn write_json(path: &Path, value: &serde_json::Value) -> Result<()> {

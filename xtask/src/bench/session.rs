@@ -32,9 +32,14 @@ impl Session {
     /// Creates an isolated home with both multiplexers' config, and a `width` x `height` tmux window at a shell prompt.
     pub(crate) fn new(width: u16, height: u16) -> Result<Session> {
         let env = IsolatedEnv::new()?;
-        // perth layers ~/.config/perth/config.kdl over its built-in config; Zellij reads ~/.config/zellij.
-        for app in ["zellij", "perth"] {
-            let dir = env.config_dir().join(app);
+        // Zellij 0.45 creates and prefers $HOME/.config/zellij whatever XDG_CONFIG_HOME says, and
+        // shows its setup wizard when the config file there is missing; perth layers
+        // ~/.config/perth/config.kdl over its built-in config. Writing all four keeps both quiet.
+        let config_homes = [env.home().join(".config"), env.config_dir()];
+        for dir in config_homes
+            .iter()
+            .flat_map(|home| ["zellij", "perth"].map(|app| home.join(app)))
+        {
             fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
             fs::write(dir.join("config.kdl"), CONFIG)
                 .with_context(|| format!("writing {}/config.kdl", dir.display()))?;
@@ -78,25 +83,25 @@ impl Session {
         self.terminal.send_text(text)
     }
 
-    /// Presses Enter.
-    pub(crate) fn press_enter(&self) -> Result<()> {
-        self.terminal.send_keys(&["Enter"])
+    /// Presses one key, by its tmux name (`Enter`, `C-u`).
+    pub(crate) fn press(&self, key: &str) -> Result<()> {
+        self.terminal.send_keys(&[key])
     }
 
     /// Reads the screen every `interval` (a fixed pace, unlike the tests' backoff, since the wait is what is
-    /// measured) until `ready` holds; after `timeout` fails with the last screen.
+    /// measured) until `ready` holds and returns that screen; after `timeout` fails with the last screen.
     pub(crate) fn wait_for_screen(
         &self,
         what: &str,
         interval: Duration,
         timeout: Duration,
         ready: impl Fn(&str) -> bool,
-    ) -> Result<()> {
+    ) -> Result<String> {
         let deadline = Instant::now() + timeout;
         loop {
             let screen = self.terminal.try_capture(false)?;
             if ready(&screen) {
-                return Ok(());
+                return Ok(screen);
             }
             if Instant::now() >= deadline {
                 bail!("timed out after {timeout:?} waiting for {what}; the screen was:\n{screen}");

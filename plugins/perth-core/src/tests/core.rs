@@ -476,3 +476,60 @@ fn arbitrary_payloads_never_panic() {
         assert!(!outputs(&effects).is_empty(), "{payload:?}");
     }
 }
+
+#[test]
+fn bridge_ping_without_configuration_reports_why() {
+    let mut core = linked(&[]);
+    let effects = core.pipe(link_message("link", Some(r#"{"op":"bridge_ping","seq":4}"#)));
+    match &events(&effects)[..] {
+        [(pipe, Ev::BridgeResult { seq: 4, ok: false, error: Some(e), .. })] => {
+            assert_eq!(pipe, "link");
+            assert!(e.contains("bridge_url"), "{e}");
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(unblocks(&effects), ["link"]);
+}
+
+#[test]
+fn bridge_ping_goes_through_web_request_and_answers_on_the_link() {
+    let mut core = linked(&[
+        ("bridge_url", "http://127.0.0.1:4100"),
+        ("bridge_token", "secret"),
+    ]);
+    let effects = core.pipe(link_message("link", Some(r#"{"op":"bridge_ping","seq":9}"#)));
+    assert!(events(&effects).is_empty(), "answers only when the bridge does");
+    let (context, id) = effects
+        .iter()
+        .find_map(|e| match e {
+            Effect::Bridge(bridge) => bridge.iter().find_map(|b| match b {
+                bridge_client::Effect::Send {
+                    url,
+                    headers,
+                    context,
+                    body,
+                } => {
+                    assert_eq!(url, "http://127.0.0.1:4100/v1/rpc");
+                    assert_eq!(headers["Authorization"], "Bearer secret");
+                    let envelope: bridge_protocol::RequestEnvelope =
+                        serde_json::from_slice(body).unwrap();
+                    assert_eq!(envelope.body, bridge_protocol::Request::Ping);
+                    Some((context.clone(), envelope.id))
+                }
+                _ => None,
+            }),
+            _ => None,
+        })
+        .expect("a web request to the bridge");
+    let answer = serde_json::to_vec(&bridge_protocol::ResponseEnvelope::ok(
+        id,
+        bridge_protocol::Response::Pong { server_time: 1 },
+    ))
+    .unwrap();
+    let headers = BTreeMap::from([("content-type".to_owned(), "application/json".to_owned())]);
+    let effects = core.update(Event::WebRequestResult(200, headers, answer, context));
+    assert!(matches!(
+        &events(&effects)[..],
+        [(_, Ev::BridgeResult { seq: 9, ok: true, rtt_ms: Some(_), error: None })]
+    ));
+}

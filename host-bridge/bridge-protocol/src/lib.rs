@@ -1,0 +1,369 @@
+//! The wire protocol between host-bridge and its clients: request and response envelopes, errors as data, no I/O.
+//!
+//! A client sends one [`RequestEnvelope`] as the JSON body of `POST /v1/rpc` and gets one
+//! [`ResponseEnvelope`] back. The first exchange is a [`Request::Hello`] handshake that checks
+//! the protocol version; HTTP carries no session, so the server does not enforce the order, but
+//! every client is expected to say hello before anything else and to stop on `version_mismatch`.
+//!
+//! Compatibility rule: a server speaking protocol `N` serves clients speaking any version in
+//! `MIN_PROTOCOL_VERSION..=N`. New requests, responses and optional fields are added with a
+//! version bump and a `Since protocol N.` line on the variant; nothing is removed or renamed
+//! without raising [`MIN_PROTOCOL_VERSION`].
+
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+/// The protocol version this crate speaks.
+pub const PROTOCOL_VERSION: u32 = 1;
+
+/// The oldest client protocol version a server built from this crate still serves.
+pub const MIN_PROTOCOL_VERSION: u32 = 1;
+
+/// The HTTP path of the request/response endpoint (`POST`, bearer token required).
+pub const RPC_PATH: &str = "/v1/rpc";
+
+/// The HTTP path of the liveness endpoint (`GET`, no token, answers `{"ok":true}`).
+pub const HEALTH_PATH: &str = "/v1/health";
+
+/// Identifies a request; the response carries the same id so clients can match them up.
+pub type RequestId = u64;
+
+/// Wraps one request with the id its response will carry.
+///
+/// Wire form: `{"id":7,"body":{"type":"ping"}}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RequestEnvelope {
+    /// Chosen by the client; echoed in the response.
+    pub id: RequestId,
+    /// What the client asks for.
+    pub body: Request,
+}
+
+/// Asks host-bridge to do one thing. Tagged by `type`, in snake case.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Request {
+    /// Opens a conversation: the server answers [`Response::HelloOk`] or a `version_mismatch` error.
+    ///
+    /// Since protocol 1.
+    Hello {
+        /// The protocol version the client speaks.
+        protocol_version: u32,
+        /// Who is calling, for the logs (e.g. `perth-core 0.1.0`).
+        client: String,
+    },
+    /// Checks that the server answers; the reply is [`Response::Pong`].
+    ///
+    /// Since protocol 1.
+    Ping,
+    /// Sends `text` back unchanged, after `delay_ms` if given; used by end-to-end tests and benchmarks.
+    ///
+    /// The delay lets tests hold a request in flight (shutdown, timeouts, concurrency limits);
+    /// it is bounded by the server's per-request timeout.
+    ///
+    /// Since protocol 1.
+    Echo {
+        /// The text to send back.
+        text: String,
+        /// How long the server waits before answering, in milliseconds.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        delay_ms: Option<u64>,
+    },
+    /// Asks for the daemon's state; the reply is [`Response::Status`].
+    ///
+    /// Since protocol 1.
+    Status,
+}
+
+impl Request {
+    /// Lists the `type` tags of every request this crate knows, in declaration order.
+    pub const TYPES: &'static [&'static str] = &["hello", "ping", "echo", "status"];
+
+    /// Returns the request's `type` tag, as it appears on the wire.
+    pub fn type_name(&self) -> &'static str {
+        match self {
+            Request::Hello { .. } => "hello",
+            Request::Ping => "ping",
+            Request::Echo { .. } => "echo",
+            Request::Status => "status",
+        }
+    }
+}
+
+/// Answers one request with a result or an error, under the request's id.
+///
+/// Wire forms: `{"id":7,"result":{"type":"pong","server_time":1700000000000}}` and
+/// `{"id":7,"error":{"kind":"timeout","message":"...","hint":null}}`. The id is `null` when the
+/// request was too broken to read one from.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ResponseEnvelope {
+    /// The id of the request this answers, if it could be read.
+    pub id: Option<RequestId>,
+    /// The result or the error.
+    #[serde(flatten)]
+    pub outcome: Outcome,
+}
+
+impl ResponseEnvelope {
+    /// Returns a successful response to request `id`.
+    pub fn ok(id: RequestId, response: Response) -> Self {
+        Self {
+            id: Some(id),
+            outcome: Outcome::Ok(response),
+        }
+    }
+
+    /// Returns an error response to request `id` (or to an unreadable request when `None`).
+    pub fn error(id: Option<RequestId>, error: ErrorBody) -> Self {
+        Self {
+            id,
+            outcome: Outcome::Err(error),
+        }
+    }
+
+    /// Returns the outcome as a standard `Result`.
+    pub fn into_result(self) -> Result<Response, ErrorBody> {
+        match self.outcome {
+            Outcome::Ok(response) => Ok(response),
+            Outcome::Err(error) => Err(error),
+        }
+    }
+}
+
+/// Holds either the result of a request or why it failed; exactly one of `result` / `error` is on the wire.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Outcome {
+    /// The request succeeded.
+    #[serde(rename = "result")]
+    Ok(Response),
+    /// The request failed.
+    #[serde(rename = "error")]
+    Err(ErrorBody),
+}
+
+/// Carries the result of a successful request. Tagged by `type`, in snake case.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Response {
+    /// Accepts a [`Request::Hello`].
+    ///
+    /// Since protocol 1.
+    HelloOk {
+        /// The protocol version the server speaks.
+        protocol_version: u32,
+        /// The server's package version (e.g. `0.0.0`).
+        server_version: String,
+    },
+    /// Answers a [`Request::Ping`].
+    ///
+    /// Since protocol 1.
+    Pong {
+        /// The server's clock, in milliseconds since the Unix epoch.
+        server_time: u64,
+    },
+    /// Answers a [`Request::Echo`] with its text.
+    ///
+    /// Since protocol 1.
+    Echo {
+        /// The text the request carried.
+        text: String,
+    },
+    /// Answers a [`Request::Status`].
+    ///
+    /// Since protocol 1.
+    Status(BridgeStatus),
+}
+
+/// Describes a running host-bridge daemon.
+///
+/// Since protocol 1.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BridgeStatus {
+    /// The daemon's process id.
+    pub pid: u32,
+    /// The base URL it listens on (`http://127.0.0.1:PORT`).
+    pub url: String,
+    /// When it started, in milliseconds since the Unix epoch.
+    pub started_at: u64,
+    /// How long it has been running, in milliseconds.
+    pub uptime_ms: u64,
+    /// The protocol version it speaks.
+    pub protocol_version: u32,
+    /// Its package version.
+    pub server_version: String,
+    /// How many RPC requests it is handling right now, this one included.
+    pub in_flight: u32,
+    /// How many authorized, well-formed RPC requests it has started to carry out, this one included.
+    pub requests_handled: u64,
+}
+
+/// Says why a request failed: a machine-readable kind, a message for people, and what to do about it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ErrorBody {
+    /// What class of failure this is.
+    pub kind: ErrorKind,
+    /// What failed and why.
+    pub message: String,
+    /// What the caller can do about it, when there is something to say.
+    #[serde(default)]
+    pub hint: Option<String>,
+}
+
+impl ErrorBody {
+    /// Returns an error of `kind` with `message` and no hint.
+    pub fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
+        Self {
+            kind,
+            message: message.into(),
+            hint: None,
+        }
+    }
+
+    /// Returns the error with `hint` attached.
+    #[must_use]
+    pub fn with_hint(mut self, hint: impl Into<String>) -> Self {
+        self.hint = Some(hint.into());
+        self
+    }
+}
+
+impl fmt::Display for ErrorBody {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.kind.as_str(), self.message)?;
+        if let Some(hint) = &self.hint {
+            write!(f, " ({hint})")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for ErrorBody {}
+
+/// Classifies a failed request. Serialized in snake case; kinds a client does not know yet read as `other`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorKind {
+    /// The body is not a valid request envelope (bad JSON, missing or mistyped field). Since protocol 1.
+    BadRequest,
+    /// The bearer token is missing or wrong. Since protocol 1.
+    Unauthorized,
+    /// The body is larger than the server accepts. Since protocol 1.
+    TooLarge,
+    /// The request took longer than the server's per-request timeout. Since protocol 1.
+    Timeout,
+    /// The request's `type` is not one the server knows. Since protocol 1.
+    UnknownRequest,
+    /// Client and server speak incompatible protocol versions. Since protocol 1.
+    VersionMismatch,
+    /// The server is overloaded or a dependency it needs is down; retry later. Since protocol 1.
+    Unavailable,
+    /// The server failed in a way that is not the caller's fault. Since protocol 1.
+    Internal,
+    /// A kind added by a newer server; never sent, only read. Since protocol 1.
+    #[serde(other)]
+    Other,
+}
+
+impl ErrorKind {
+    /// Returns the kind's wire name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorKind::BadRequest => "bad_request",
+            ErrorKind::Unauthorized => "unauthorized",
+            ErrorKind::TooLarge => "too_large",
+            ErrorKind::Timeout => "timeout",
+            ErrorKind::UnknownRequest => "unknown_request",
+            ErrorKind::VersionMismatch => "version_mismatch",
+            ErrorKind::Unavailable => "unavailable",
+            ErrorKind::Internal => "internal",
+            ErrorKind::Other => "other",
+        }
+    }
+
+    /// Returns the HTTP status code the server answers this kind with.
+    pub fn http_status(self) -> u16 {
+        match self {
+            ErrorKind::BadRequest | ErrorKind::UnknownRequest | ErrorKind::VersionMismatch => 400,
+            ErrorKind::Unauthorized => 401,
+            ErrorKind::TooLarge => 413,
+            ErrorKind::Timeout => 504,
+            ErrorKind::Unavailable => 503,
+            ErrorKind::Internal | ErrorKind::Other => 500,
+        }
+    }
+}
+
+/// Reports a request body that could not be decoded, with the id when one could still be read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DecodeError {
+    /// The request's id, if the body had a readable one.
+    pub id: Option<RequestId>,
+    /// A `bad_request` or `unknown_request` error carrying serde's message (with line and column).
+    pub error: ErrorBody,
+}
+
+impl RequestEnvelope {
+    /// Decodes a request body, telling an unknown request `type` apart from malformed JSON.
+    pub fn from_json(bytes: &[u8]) -> Result<Self, DecodeError> {
+        let error = match serde_json::from_slice::<RequestEnvelope>(bytes) {
+            Ok(envelope) => return Ok(envelope),
+            Err(error) => error,
+        };
+        // A second, lenient read recovers the id and the request type for a better answer.
+        let loose = serde_json::from_slice::<LooseEnvelope>(bytes).ok();
+        let id = loose
+            .as_ref()
+            .and_then(|l| l.id.as_ref())
+            .and_then(serde_json::Value::as_u64);
+        let unknown_type = loose
+            .and_then(|l| l.body)
+            .and_then(|b| b.kind)
+            .filter(|kind| !Request::TYPES.contains(&kind.as_str()));
+        let error = match unknown_type {
+            Some(kind) => ErrorBody::new(
+                ErrorKind::UnknownRequest,
+                format!("unknown request type `{kind}`: {error}"),
+            )
+            .with_hint(format!(
+                "this server speaks protocol {PROTOCOL_VERSION}; send a hello request to compare versions"
+            )),
+            None => ErrorBody::new(ErrorKind::BadRequest, format!("invalid request: {error}"))
+                .with_hint(r#"send a JSON object like {"id":1,"body":{"type":"ping"}}"#),
+        };
+        Err(DecodeError { id, error })
+    }
+}
+
+#[derive(Deserialize)]
+struct LooseEnvelope {
+    id: Option<serde_json::Value>,
+    body: Option<LooseBody>,
+}
+
+#[derive(Deserialize)]
+struct LooseBody {
+    #[serde(rename = "type")]
+    kind: Option<String>,
+}
+
+/// Describes where a running host-bridge listens and how to authenticate; the content of `host-bridge.json`.
+///
+/// The file is written by the daemon with mode 0600 and removed when it stops.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RuntimeInfo {
+    /// The daemon's process id.
+    pub pid: u32,
+    /// The loopback port it listens on.
+    pub port: u16,
+    /// The base URL (`http://127.0.0.1:PORT`); requests go to `{url}/v1/rpc`.
+    pub url: String,
+    /// The bearer token: 32 random bytes, hex-encoded.
+    pub token: String,
+    /// When it started, in milliseconds since the Unix epoch.
+    pub started_at: u64,
+    /// The protocol version it speaks.
+    pub protocol_version: u32,
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,184 @@
+//! What each protocol request does: one function from a decoded request to a response or an error.
+
+use crate::unix_millis;
+use bridge_protocol::{
+    BridgeStatus, ErrorBody, ErrorKind, Request, Response, MIN_PROTOCOL_VERSION, PROTOCOL_VERSION,
+};
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+/// The package version the daemon reports in handshakes and status.
+pub const SERVER_VERSION: &str = env!("CARGO_PKG_VERSION");
+
+/// Caps an echo's delay; the per-request timeout normally cuts it shorter.
+const MAX_ECHO_DELAY: Duration = Duration::from_secs(600);
+
+/// Holds what requests can see of the daemon.
+#[derive(Debug)]
+pub struct Daemon {
+    /// The daemon's process id.
+    pub pid: u32,
+    /// The base URL it listens on.
+    pub url: String,
+    /// When it started, in milliseconds since the Unix epoch.
+    pub started_at: u64,
+    /// When it started, on the monotonic clock (for uptime).
+    pub started: Instant,
+    /// How many RPC requests are being handled.
+    pub in_flight: AtomicU32,
+    /// How many requests [`handle`] has been given.
+    pub requests_handled: AtomicU64,
+}
+
+impl Daemon {
+    /// Describes the daemon for a `status` request.
+    pub fn status(&self) -> BridgeStatus {
+        BridgeStatus {
+            pid: self.pid,
+            url: self.url.clone(),
+            started_at: self.started_at,
+            uptime_ms: u64::try_from(self.started.elapsed().as_millis()).unwrap_or(u64::MAX),
+            protocol_version: PROTOCOL_VERSION,
+            server_version: SERVER_VERSION.to_owned(),
+            in_flight: self.in_flight.load(Ordering::Relaxed),
+            requests_handled: self.requests_handled.load(Ordering::Relaxed),
+        }
+    }
+}
+
+/// Carries out one request.
+pub async fn handle(daemon: &Daemon, request: Request) -> Result<Response, ErrorBody> {
+    daemon.requests_handled.fetch_add(1, Ordering::Relaxed);
+    match request {
+        Request::Hello {
+            protocol_version,
+            client,
+        } => hello(protocol_version, &client),
+        Request::Ping => Ok(Response::Pong {
+            server_time: unix_millis(),
+        }),
+        Request::Echo { text, delay_ms } => {
+            if let Some(ms) = delay_ms {
+                tokio::time::sleep(Duration::from_millis(ms).min(MAX_ECHO_DELAY)).await;
+            }
+            Ok(Response::Echo { text })
+        }
+        Request::Status => Ok(Response::Status(daemon.status())),
+    }
+}
+
+fn hello(protocol_version: u32, client: &str) -> Result<Response, ErrorBody> {
+    if (MIN_PROTOCOL_VERSION..=PROTOCOL_VERSION).contains(&protocol_version) {
+        tracing::info!(client, protocol_version, "client said hello");
+        return Ok(Response::HelloOk {
+            protocol_version: PROTOCOL_VERSION,
+            server_version: SERVER_VERSION.to_owned(),
+        });
+    }
+    tracing::warn!(
+        client,
+        protocol_version,
+        "client speaks an unsupported protocol version"
+    );
+    let newer = if protocol_version > PROTOCOL_VERSION {
+        "host-bridge"
+    } else {
+        "the client"
+    };
+    Err(ErrorBody::new(
+        ErrorKind::VersionMismatch,
+        format!(
+            "client `{client}` speaks protocol {protocol_version}; host-bridge {SERVER_VERSION} serves protocols {MIN_PROTOCOL_VERSION} to {PROTOCOL_VERSION}"
+        ),
+    )
+    .with_hint(format!("upgrade {newer} so that both speak the same protocol")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn daemon() -> Daemon {
+        Daemon {
+            pid: 7,
+            url: "http://127.0.0.1:1".into(),
+            started_at: 5,
+            started: Instant::now(),
+            in_flight: AtomicU32::new(1),
+            requests_handled: AtomicU64::new(0),
+        }
+    }
+
+    fn run(request: Request) -> Result<Response, ErrorBody> {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_time()
+            .build()
+            .unwrap();
+        rt.block_on(handle(&daemon(), request))
+    }
+
+    #[test]
+    fn hello_accepts_the_current_version() {
+        let response = run(Request::Hello {
+            protocol_version: PROTOCOL_VERSION,
+            client: "t".into(),
+        });
+        assert_eq!(
+            response,
+            Ok(Response::HelloOk {
+                protocol_version: PROTOCOL_VERSION,
+                server_version: SERVER_VERSION.into()
+            })
+        );
+    }
+
+    #[test]
+    fn hello_refuses_a_newer_client_and_says_what_to_upgrade() {
+        let error = run(Request::Hello {
+            protocol_version: 99,
+            client: "t".into(),
+        })
+        .unwrap_err();
+        assert_eq!(error.kind, ErrorKind::VersionMismatch);
+        assert!(error.message.contains("speaks protocol 99"), "{error}");
+        assert_eq!(
+            error.hint.as_deref(),
+            Some("upgrade host-bridge so that both speak the same protocol")
+        );
+        let error = run(Request::Hello {
+            protocol_version: 0,
+            client: "t".into(),
+        })
+        .unwrap_err();
+        assert_eq!(
+            error.hint.as_deref(),
+            Some("upgrade the client so that both speak the same protocol")
+        );
+    }
+
+    #[test]
+    fn echo_and_status_answer() {
+        assert_eq!(
+            run(Request::Echo {
+                text: "x".into(),
+                delay_ms: Some(1)
+            }),
+            Ok(Response::Echo { text: "x".into() })
+        );
+        let Ok(Response::Status(status)) = run(Request::Status) else {
+            panic!("status expected")
+        };
+        assert_eq!(
+            (
+                status.pid,
+                status.started_at,
+                status.in_flight,
+                status.requests_handled
+            ),
+            (7, 5, 1, 1)
+        );
+        assert!(
+            matches!(run(Request::Ping), Ok(Response::Pong { server_time }) if server_time > 0)
+        );
+    }
+}

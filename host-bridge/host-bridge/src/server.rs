@@ -1,0 +1,511 @@
+//! `serve`: the loopback HTTP server, its limits (auth, body size, timeout, concurrency) and graceful shutdown.
+
+use crate::rpc::{self, Daemon};
+use crate::runtime::{generate_token, RuntimeDir, RuntimeError};
+use crate::{exit_code, unix_millis};
+use axum::body::Body;
+use axum::extract::State;
+use axum::http::{header, HeaderMap, Method, StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use bridge_protocol::{
+    ErrorBody, ErrorKind, RequestEnvelope, RequestId, ResponseEnvelope, RuntimeInfo, HEALTH_PATH,
+    PROTOCOL_VERSION, RPC_PATH,
+};
+use http_body_util::BodyExt;
+use std::future::IntoFuture;
+use std::net::{Ipv4Addr, SocketAddr};
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio::sync::{Notify, Semaphore};
+use tokio::time::{timeout, timeout_at};
+
+/// Bounds what one client can make the daemon do.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Limits {
+    /// The largest request body accepted; larger ones get 413.
+    pub max_body_bytes: usize,
+    /// How long one request may take once it runs (reading the body included); then 504.
+    pub request_timeout: Duration,
+    /// How many RPC requests run at once; more wait in line.
+    pub max_in_flight: usize,
+    /// How long a request waits in line for a slot; then 503.
+    pub queue_timeout: Duration,
+    /// How long shutdown waits for in-flight requests before giving up on them.
+    pub drain_timeout: Duration,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            max_body_bytes: 1024 * 1024,
+            request_timeout: Duration::from_secs(30),
+            max_in_flight: 64,
+            queue_timeout: Duration::from_secs(10),
+            drain_timeout: Duration::from_secs(10),
+        }
+    }
+}
+
+/// Says how to serve.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ServeOptions {
+    /// The loopback port to listen on; 0 picks a free one.
+    pub port: u16,
+    /// The request limits.
+    pub limits: Limits,
+}
+
+/// Says how `serve` ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ServeOutcome {
+    /// This process served until a signal asked it to stop.
+    Stopped,
+    /// Another host-bridge holds the lock; its runtime file, if it wrote one in time.
+    AlreadyRunning(Option<RuntimeInfo>),
+}
+
+/// Reports why `serve` could not run.
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    #[error(transparent)]
+    Runtime(#[from] RuntimeError),
+    #[error("cannot listen on {addr}; choose another --port or omit it to get a free one")]
+    Bind {
+        addr: SocketAddr,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("cannot start the async runtime")]
+    AsyncRuntime(#[source] std::io::Error),
+    #[error("cannot install the SIGTERM/SIGINT handlers")]
+    Signals(#[source] std::io::Error),
+    #[error("the HTTP server failed")]
+    Http(#[source] std::io::Error),
+}
+
+impl ServeError {
+    /// Returns the process exit code for this error.
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            ServeError::Bind { .. } => exit_code::USER_ERROR,
+            _ => exit_code::INTERNAL,
+        }
+    }
+}
+
+/// How long a second `serve` waits for the first one to write its runtime file.
+const PEER_INFO_WAIT: Duration = Duration::from_secs(5);
+
+/// Runs the daemon until SIGTERM or SIGINT: takes the lock, listens, writes the runtime file,
+/// serves, then drains in-flight requests, removes the runtime file and releases the lock.
+///
+/// `ready` is called once the runtime file is written.
+pub fn serve(
+    dir: &RuntimeDir,
+    options: &ServeOptions,
+    ready: impl FnOnce(&RuntimeInfo),
+) -> Result<ServeOutcome, ServeError> {
+    let Some(lock) = dir.try_lock()? else {
+        return Ok(ServeOutcome::AlreadyRunning(wait_for_peer_info(dir)?));
+    };
+    // Without an explicit port, answer where the previous daemon did, with its token, so that
+    // plugins configured with that address keep working across restarts.
+    let previous = (options.port == 0)
+        .then(|| dir.read_identity())
+        .flatten();
+    let reused = previous.as_ref().and_then(|prev| {
+        std::net::TcpListener::bind(SocketAddr::from((Ipv4Addr::LOCALHOST, prev.port)))
+            .ok()
+            .map(|listener| (listener, prev.token.clone()))
+    });
+    let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, options.port));
+    let (listener, token) = match reused {
+        Some(found) => found,
+        None => (
+            std::net::TcpListener::bind(addr)
+                .map_err(|source| ServeError::Bind { addr, source })?,
+            previous
+                .map(|prev| prev.token)
+                .map_or_else(generate_token, Ok)?,
+        ),
+    };
+    let local = listener
+        .local_addr()
+        .map_err(|source| ServeError::Bind { addr, source })?;
+    listener
+        .set_nonblocking(true)
+        .map_err(|source| ServeError::Bind { addr, source })?;
+    let info = RuntimeInfo {
+        pid: std::process::id(),
+        port: local.port(),
+        url: format!("http://{local}"),
+        token,
+        started_at: unix_millis(),
+        protocol_version: PROTOCOL_VERSION,
+    };
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .thread_name("host-bridge")
+        .build()
+        .map_err(ServeError::AsyncRuntime)?;
+    let result = runtime.block_on(async {
+        let listener = tokio::net::TcpListener::from_std(listener).map_err(ServeError::Http)?;
+        let shutdown = shutdown_signal()?;
+        dir.write_info(&info)?;
+        dir.write_identity(&info)?;
+        tracing::info!(url = %info.url, pid = info.pid, runtime_file = %dir.info_path().display(), "host-bridge listening");
+        ready(&info);
+        run(listener, &info, options.limits.clone(), shutdown).await
+    });
+    if let Err(e) = dir.remove_info() {
+        tracing::warn!(error = %e, "cannot remove the runtime file");
+    }
+    drop(lock);
+    runtime.shutdown_timeout(Duration::from_millis(100));
+    tracing::info!("host-bridge stopped");
+    result.map(|()| ServeOutcome::Stopped)
+}
+
+fn wait_for_peer_info(dir: &RuntimeDir) -> Result<Option<RuntimeInfo>, ServeError> {
+    let deadline = Instant::now() + PEER_INFO_WAIT;
+    loop {
+        if let Some(info) = dir.read_info()? {
+            return Ok(Some(info));
+        }
+        if Instant::now() >= deadline || !dir.is_locked()? {
+            return Ok(None);
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// Resolves with the name of the first SIGTERM or SIGINT received.
+fn shutdown_signal() -> Result<impl std::future::Future<Output = &'static str>, ServeError> {
+    use tokio::signal::unix::{signal, SignalKind};
+    let mut term = signal(SignalKind::terminate()).map_err(ServeError::Signals)?;
+    let mut int = signal(SignalKind::interrupt()).map_err(ServeError::Signals)?;
+    Ok(async move {
+        tokio::select! {
+            _ = term.recv() => "SIGTERM",
+            _ = int.recv() => "SIGINT",
+        }
+    })
+}
+
+struct AppState {
+    daemon: Daemon,
+    token: String,
+    limits: Limits,
+    slots: Arc<Semaphore>,
+}
+
+/// Builds the HTTP routes: `POST /v1/rpc` (token required) and `GET /v1/health`.
+fn router(state: Arc<AppState>) -> Router {
+    Router::new()
+        .route(RPC_PATH, post(rpc_endpoint))
+        .route(
+            HEALTH_PATH,
+            get(|| async { Json(serde_json::json!({ "ok": true })) }),
+        )
+        .fallback(not_found)
+        .with_state(state)
+}
+
+/// Serves on `listener` until `shutdown` resolves, then waits (bounded) for in-flight requests.
+async fn run(
+    listener: tokio::net::TcpListener,
+    info: &RuntimeInfo,
+    limits: Limits,
+    shutdown: impl std::future::Future<Output = &'static str>,
+) -> Result<(), ServeError> {
+    let drain_timeout = limits.drain_timeout;
+    let state = Arc::new(AppState {
+        daemon: Daemon {
+            pid: info.pid,
+            url: info.url.clone(),
+            started_at: info.started_at,
+            started: Instant::now(),
+            in_flight: AtomicU32::new(0),
+            requests_handled: AtomicU64::new(0),
+        },
+        token: info.token.clone(),
+        slots: Arc::new(Semaphore::new(limits.max_in_flight.max(1))),
+        limits,
+    });
+    let stop = Arc::new(Notify::new());
+    let stopped = Arc::clone(&stop);
+    let mut server = tokio::spawn(
+        axum::serve(listener, router(Arc::clone(&state)))
+            .with_graceful_shutdown(async move { stopped.notified().await })
+            .into_future(),
+    );
+    tokio::select! {
+        signal = shutdown => {
+            let in_flight = state.daemon.in_flight.load(Ordering::Relaxed);
+            tracing::info!(signal, in_flight, "shutting down: no new connections, finishing in-flight requests");
+            // notify_one keeps a permit, so the server sees it even if it is not waiting yet.
+            stop.notify_one();
+        }
+        ended = &mut server => return server_result(ended),
+    }
+    match timeout(drain_timeout, &mut server).await {
+        Ok(ended) => server_result(ended),
+        Err(_) => {
+            let in_flight = state.daemon.in_flight.load(Ordering::Relaxed);
+            tracing::warn!(
+                in_flight,
+                ?drain_timeout,
+                "gave up waiting for in-flight requests"
+            );
+            server.abort();
+            Ok(())
+        }
+    }
+}
+
+fn server_result(
+    ended: Result<std::io::Result<()>, tokio::task::JoinError>,
+) -> Result<(), ServeError> {
+    match ended {
+        Ok(result) => result.map_err(ServeError::Http),
+        Err(join) => Err(ServeError::Http(std::io::Error::other(join.to_string()))),
+    }
+}
+
+/// Counts a request as in flight for as long as it lives.
+struct InFlight<'a>(&'a AtomicU32);
+
+impl<'a> InFlight<'a> {
+    fn enter(counter: &'a AtomicU32) -> Self {
+        counter.fetch_add(1, Ordering::Relaxed);
+        Self(counter)
+    }
+}
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+async fn rpc_endpoint(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    if let Err(reason) = check_token(&headers, &state.token) {
+        tracing::warn!(
+            reason,
+            "refused an RPC request without a valid bearer token"
+        );
+        return error_response(
+            None,
+            ErrorBody::new(
+                ErrorKind::Unauthorized,
+                format!("{reason}; nothing was done"),
+            )
+            .with_hint("send `Authorization: Bearer <token>` with the token from host-bridge.json"),
+        );
+    }
+    let limits = &state.limits;
+    // Beyond the drain allowance the connection is cut short; clients that stop reading
+    // responses until they have sent the whole body may then see a broken pipe instead of 413.
+    if let Some(length) = content_length(&headers) {
+        if length > drain_allowance(limits.max_body_bytes) as u64 {
+            return too_large(length, limits.max_body_bytes);
+        }
+    }
+    let _slot = match timeout(
+        limits.queue_timeout,
+        Arc::clone(&state.slots).acquire_owned(),
+    )
+    .await
+    {
+        Ok(Ok(permit)) => permit,
+        Ok(Err(_closed)) => {
+            return error_response(
+                None,
+                ErrorBody::new(ErrorKind::Unavailable, "host-bridge is shutting down"),
+            )
+        }
+        Err(_) => {
+            tracing::warn!(
+                max_in_flight = limits.max_in_flight,
+                "request waited too long for a slot"
+            );
+            return error_response(
+                None,
+                ErrorBody::new(
+                    ErrorKind::Unavailable,
+                    format!(
+                        "host-bridge is busy: {} requests in flight and this one waited {} ms for a slot",
+                        limits.max_in_flight,
+                        limits.queue_timeout.as_millis()
+                    ),
+                )
+                .with_hint("retry later"),
+            );
+        }
+    };
+    let _in_flight = InFlight::enter(&state.daemon.in_flight);
+    let started = tokio::time::Instant::now();
+    let deadline = started + limits.request_timeout;
+
+    let bytes = match timeout_at(deadline, read_body(body, limits.max_body_bytes)).await {
+        Err(_) => return timed_out(None, limits.request_timeout),
+        Ok(BodyRead::Complete(bytes)) => bytes,
+        Ok(BodyRead::TooLarge(seen)) => return too_large(seen, limits.max_body_bytes),
+        Ok(BodyRead::Failed(e)) => {
+            return error_response(
+                None,
+                ErrorBody::new(
+                    ErrorKind::BadRequest,
+                    format!("cannot read the request body: {e}"),
+                ),
+            )
+        }
+    };
+    let envelope = match RequestEnvelope::from_json(&bytes) {
+        Ok(envelope) => envelope,
+        Err(decode) => {
+            tracing::debug!(id = decode.id, error = %decode.error, "refused an undecodable request");
+            return error_response(decode.id, decode.error);
+        }
+    };
+    let id = envelope.id;
+    let kind = envelope.body.type_name();
+    let outcome = timeout_at(deadline, rpc::handle(&state.daemon, envelope.body)).await;
+    let elapsed_us = started.elapsed().as_micros();
+    match outcome {
+        Err(_) => {
+            tracing::warn!(id, kind, "request timed out");
+            timed_out(Some(id), limits.request_timeout)
+        }
+        Ok(Ok(response)) => {
+            tracing::debug!(id, kind, elapsed_us, "request done");
+            (StatusCode::OK, Json(ResponseEnvelope::ok(id, response))).into_response()
+        }
+        Ok(Err(error)) => {
+            tracing::debug!(id, kind, elapsed_us, %error, "request failed");
+            error_response(Some(id), error)
+        }
+    }
+}
+
+/// Checks the bearer token, comparing in time independent of where the first difference is.
+fn check_token(headers: &HeaderMap, token: &str) -> Result<(), &'static str> {
+    let value = headers
+        .get(header::AUTHORIZATION)
+        .ok_or("missing bearer token")?;
+    let given = value
+        .to_str()
+        .ok()
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .ok_or("the Authorization header is not `Bearer <token>`")?;
+    let (a, b) = (given.as_bytes(), token.as_bytes());
+    let differ = a.len() != b.len() || a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) != 0;
+    if differ {
+        return Err("wrong bearer token");
+    }
+    Ok(())
+}
+
+/// Says how reading a request body ended.
+enum BodyRead {
+    /// The whole body, within the limit.
+    Complete(Vec<u8>),
+    /// The body passed the limit after this many bytes; it was read and discarded up to the drain allowance.
+    TooLarge(u64),
+    /// The connection failed while reading.
+    Failed(String),
+}
+
+/// Returns how many bytes of an oversized body are read and thrown away before answering 413, so
+/// that clients which send the whole body before reading the response still see the 413.
+fn drain_allowance(max_body_bytes: usize) -> usize {
+    max_body_bytes.saturating_mul(4).max(64 * 1024)
+}
+
+/// Reads a body of at most `max` bytes; an oversized one is drained up to the allowance.
+async fn read_body(mut body: Body, max: usize) -> BodyRead {
+    let allowance = drain_allowance(max);
+    let mut bytes = Vec::new();
+    let mut seen: usize = 0;
+    while let Some(frame) = body.frame().await {
+        let data = match frame {
+            Ok(frame) => match frame.into_data() {
+                Ok(data) => data,
+                Err(_trailers) => continue,
+            },
+            Err(e) => return BodyRead::Failed(e.to_string()),
+        };
+        seen = seen.saturating_add(data.len());
+        if seen > allowance {
+            break;
+        }
+        if seen <= max {
+            bytes.extend_from_slice(&data);
+        }
+    }
+    if seen > max {
+        return BodyRead::TooLarge(seen as u64);
+    }
+    BodyRead::Complete(bytes)
+}
+
+fn content_length(headers: &HeaderMap) -> Option<u64> {
+    headers
+        .get(header::CONTENT_LENGTH)?
+        .to_str()
+        .ok()?
+        .trim()
+        .parse()
+        .ok()
+}
+
+fn too_large(length: u64, max: usize) -> Response {
+    tracing::warn!(length, max, "refused a request body over the limit");
+    error_response(
+        None,
+        ErrorBody::new(
+            ErrorKind::TooLarge,
+            format!("the request body is over the limit of {max} bytes"),
+        )
+        .with_hint(
+            "send less data per request, or start host-bridge with a larger --max-body-bytes",
+        ),
+    )
+}
+
+fn timed_out(id: Option<RequestId>, limit: Duration) -> Response {
+    error_response(
+        id,
+        ErrorBody::new(
+            ErrorKind::Timeout,
+            format!("the request took longer than {} ms", limit.as_millis()),
+        )
+        .with_hint("retry, or start host-bridge with a larger --request-timeout-ms"),
+    )
+}
+
+fn error_response(id: Option<RequestId>, error: ErrorBody) -> Response {
+    let status =
+        StatusCode::from_u16(error.kind.http_status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    (status, Json(ResponseEnvelope::error(id, error))).into_response()
+}
+
+async fn not_found(method: Method, uri: Uri) -> Response {
+    let error = ErrorBody::new(
+        ErrorKind::BadRequest,
+        format!("no endpoint {method} {}", uri.path()),
+    )
+    .with_hint(format!("send requests as POST {RPC_PATH}"));
+    (
+        StatusCode::NOT_FOUND,
+        Json(ResponseEnvelope::error(None, error)),
+    )
+        .into_response()
+}

@@ -1,0 +1,7 @@
+//! Integration tests of host-bridge: the real binary, spawned in an isolated HOME and XDG_RUNTIME_DIR.
+
+mod lifecycle;
+mod limits;
+mod rpc;
+mod security;
+mod support;

@@ -1,0 +1,266 @@
+//! Supervision of host-bridge, the per-user sidecar that does for plugins what WebAssembly
+//! cannot (DESIGN.md D4).
+//!
+//! The client makes sure a bridge identity (address and token) exists before it writes the
+//! session's configuration, because plugins receive both through their configuration; it
+//! starts no process. The
+//! server runs [`supervise`] on a thread of its own: it starts the bridge when none runs,
+//! watches it, and restarts it with backoff when it dies; a restarted bridge answers at the same
+//! address with the same token. perth never waits on the bridge on its render path, and a dead
+//! bridge only shows up in `perth status`.
+
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use bridge_protocol::RuntimeInfo;
+use host_bridge::runtime::RuntimeDir;
+use host_bridge::{control, unix_millis};
+use serde::{Deserialize, Serialize};
+
+/// What `perth status` shows about the bridge.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct BridgeStatus {
+    /// `running`, `starting`, `down` (restarting), `missing` (no host-bridge binary).
+    pub state: String,
+    pub pid: Option<u32>,
+    pub url: Option<String>,
+    pub uptime_ms: Option<u64>,
+    /// How many times this perth server restarted a dead bridge.
+    pub restarts: u32,
+    pub last_error: Option<String>,
+    /// The last ping perth-core sent to the bridge through `web_request`.
+    pub plugin_ping_ok: Option<bool>,
+    pub plugin_rtt_ms: Option<u64>,
+    pub plugin_error: Option<String>,
+    /// When the last successful plugin ping came back, in ms since the Unix epoch.
+    pub plugin_ping_at: Option<u64>,
+}
+
+/// Where the bridge lives and how to start it.
+#[derive(Debug, Clone)]
+pub struct BridgeSettings {
+    pub runtime: RuntimeDir,
+    pub binary: Option<PathBuf>,
+}
+
+impl BridgeSettings {
+    /// Resolves the settings from the environment: the runtime folder host-bridge uses and
+    /// its binary next to perth's own (as `cargo xtask install` puts them) or on `PATH`.
+    pub fn from_env() -> Option<Self> {
+        let var = |name: &str| {
+            std::env::var_os(name)
+                .filter(|v| !v.is_empty())
+                .map(PathBuf::from)
+        };
+        let runtime =
+            RuntimeDir::resolve(var("XDG_RUNTIME_DIR"), var("XDG_CONFIG_HOME"), var("HOME"))?;
+        let binary = var("PERTH_HOST_BRIDGE_BIN")
+            .or_else(|| {
+                std::env::current_exe()
+                    .ok()
+                    .and_then(|exe| exe.parent().map(|d| d.join("host-bridge")))
+                    .filter(|p| p.is_file())
+            })
+            .or_else(|| find_on_path("host-bridge"));
+        Some(BridgeSettings { runtime, binary })
+    }
+}
+
+fn find_on_path(name: &str) -> Option<PathBuf> {
+    std::env::var_os("PATH").and_then(|path| {
+        std::env::split_paths(&path)
+            .map(|dir| dir.join(name))
+            .find(|p| p.is_file())
+    })
+}
+
+/// Returns the address and token plugins should use: those of the running bridge, else of the
+/// last one, else a fresh pair claimed for the bridge the server will start. Starts nothing.
+/// `None` when there is no bridge to use (no binary, or the runtime folder is unusable).
+pub fn identity(settings: &BridgeSettings) -> Option<RuntimeInfo> {
+    settings.binary.as_ref()?;
+    if let Ok(Some(info)) = control::running(&settings.runtime) {
+        return Some(info);
+    }
+    if let Some(info) = settings.runtime.read_identity() {
+        return Some(info);
+    }
+    let port = std::net::TcpListener::bind(("127.0.0.1", 0))
+        .and_then(|l| l.local_addr())
+        .ok()?
+        .port();
+    let proposed = RuntimeInfo {
+        pid: 0,
+        port,
+        url: format!("http://127.0.0.1:{port}"),
+        token: host_bridge::runtime::generate_token().ok()?,
+        started_at: 0,
+        protocol_version: bridge_protocol::PROTOCOL_VERSION,
+    };
+    settings.runtime.claim_identity(&proposed).ok()
+}
+
+/// How quickly the supervisor notices a dead bridge.
+const POLL: Duration = Duration::from_millis(200);
+/// Longest pause between restart attempts.
+const MAX_BACKOFF: Duration = Duration::from_secs(5);
+/// How long a started bridge may take to listen.
+const START_DEADLINE: Duration = Duration::from_secs(5);
+
+/// Watches the bridge until the process ends; restarts it with backoff when it dies.
+pub fn supervise(settings: BridgeSettings, status: Arc<Mutex<BridgeStatus>>) {
+    let set = |f: &dyn Fn(&mut BridgeStatus)| {
+        let mut s = status.lock().unwrap_or_else(|e| e.into_inner());
+        f(&mut s);
+    };
+    let Some(binary) = settings.binary.clone() else {
+        set(&|s| {
+            s.state = "missing".into();
+            s.last_error = Some(
+                "no host-bridge binary next to perth or on PATH; install it with `cargo xtask install`"
+                    .into(),
+            );
+        });
+        return;
+    };
+    let mut child: Option<Child> = None;
+    let mut failures: u32 = 0;
+    let mut ever_running = false;
+    loop {
+        if let Some(c) = child.as_mut() {
+            // Reap our own bridge as soon as it exits, so no zombie holds its pid.
+            if let Ok(Some(_)) = c.try_wait() {
+                child = None;
+            }
+        }
+        match control::running(&settings.runtime) {
+            Ok(Some(info)) => {
+                failures = 0;
+                ever_running = true;
+                let uptime = unix_millis().saturating_sub(info.started_at);
+                set(&|s| {
+                    s.state = "running".into();
+                    s.pid = Some(info.pid);
+                    s.url = Some(info.url.clone());
+                    s.uptime_ms = Some(uptime);
+                });
+                std::thread::sleep(POLL);
+            }
+            other => {
+                let error = match other {
+                    Err(e) => Some(e.to_string()),
+                    _ => None,
+                };
+                set(&|s| {
+                    s.state = if ever_running { "down" } else { "starting" }.into();
+                    s.pid = None;
+                    s.uptime_ms = None;
+                    if let Some(e) = &error {
+                        s.last_error = Some(e.clone());
+                    }
+                });
+                if failures > 0 {
+                    std::thread::sleep(backoff(failures));
+                }
+                match start(&binary, &settings.runtime) {
+                    Ok(started) => {
+                        child = Some(started);
+                        if ever_running {
+                            set(&|s| s.restarts += 1);
+                        }
+                        if wait_running(&settings.runtime, START_DEADLINE) {
+                            failures = 0;
+                        } else {
+                            failures += 1;
+                            set(&|s| {
+                                s.last_error =
+                                    Some("host-bridge did not start listening within 5 s".into())
+                            });
+                        }
+                    }
+                    Err(e) => {
+                        failures += 1;
+                        set(&|s| s.last_error = Some(format!("cannot start host-bridge: {e}")));
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Returns the pause before restart attempt `failures` (1, 2, ...): 100 ms doubling to 5 s.
+pub fn backoff(failures: u32) -> Duration {
+    Duration::from_millis(100u64.saturating_mul(1 << failures.min(6).saturating_sub(1)))
+        .min(MAX_BACKOFF)
+}
+
+/// Starts `host-bridge serve --foreground` as a child that dies with this server, logging to
+/// the bridge's log file.
+fn start(binary: &Path, runtime: &RuntimeDir) -> std::io::Result<Child> {
+    runtime
+        .create()
+        .map_err(|e| std::io::Error::other(e.to_string()))?;
+    let log = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(runtime.log_path())?;
+    let mut cmd = Command::new(binary);
+    cmd.args(["serve", "--foreground"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(log);
+    // SAFETY: prctl and setpgid are async-signal-safe; nothing else runs between fork and exec.
+    unsafe {
+        cmd.pre_exec(|| {
+            // The bridge goes when the perth server that started it goes (kill-session leaves
+            // nothing behind); another session's supervisor starts a new one if needed.
+            libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGTERM);
+            libc::setpgid(0, 0);
+            Ok(())
+        });
+    }
+    cmd.spawn()
+}
+
+fn wait_running(runtime: &RuntimeDir, deadline: Duration) -> bool {
+    let until = Instant::now() + deadline;
+    while Instant::now() < until {
+        if let Ok(Some(_)) = control::running(runtime) {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    false
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_and_caps() {
+        assert_eq!(backoff(1), Duration::from_millis(100));
+        assert_eq!(backoff(2), Duration::from_millis(200));
+        assert_eq!(backoff(3), Duration::from_millis(400));
+        assert_eq!(backoff(30), MAX_BACKOFF);
+    }
+
+    #[test]
+    fn missing_binary_is_reported_not_fatal() {
+        let tmp = tempfile::tempdir().unwrap();
+        let status = Arc::new(Mutex::new(BridgeStatus::default()));
+        supervise(
+            BridgeSettings {
+                runtime: RuntimeDir::new(tmp.path().join("perth")),
+                binary: None,
+            },
+            status.clone(),
+        );
+        let s = status.lock().unwrap().clone();
+        assert_eq!(s.state, "missing");
+        assert!(s.last_error.unwrap().contains("cargo xtask install"));
+    }
+}

@@ -1,0 +1,380 @@
+//! The request state machine: ids, deadlines, retries on refused connections, decoding.
+
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+
+use bridge_protocol::{
+    ErrorBody, Request, RequestEnvelope, RequestId, Response, ResponseEnvelope, RPC_PATH,
+};
+
+use crate::config::BridgeConfig;
+
+/// The context key that carries our request id through `web_request`.
+const CONTEXT_ID: &str = "bridge_request_id";
+/// The context key that tells our results apart from other web requests of the plugin.
+const CONTEXT_MARK: &str = "bridge_client";
+
+/// Something the host must do for the client.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Effect {
+    /// `web_request(url, POST, headers, body, context)`.
+    Send {
+        url: String,
+        headers: BTreeMap<String, String>,
+        body: Vec<u8>,
+        context: BTreeMap<String, String>,
+    },
+    /// Call [`BridgeClient::on_timer`] after this long (`set_timeout`).
+    WakeAfter(Duration),
+}
+
+/// Why a request failed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum BridgeError {
+    #[error("host-bridge is not reachable ({0}); perth restarts it, try again shortly")]
+    Unreachable(String),
+    #[error("host-bridge did not answer within {0:?}")]
+    Timeout(Duration),
+    #[error("host-bridge refused the request: {0}")]
+    Refused(ErrorBody),
+    #[error("host-bridge answered HTTP {status} with an unreadable body: {detail}")]
+    Decode { status: u16, detail: String },
+}
+
+/// A finished request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Completion {
+    pub id: RequestId,
+    pub result: Result<Response, BridgeError>,
+}
+
+#[derive(Debug)]
+struct InFlight {
+    body: Vec<u8>,
+    deadline: Instant,
+    retry_at: Option<Instant>,
+    attempts: u32,
+    last_error: Option<String>,
+}
+
+/// The client. One per plugin.
+#[derive(Debug)]
+pub struct BridgeClient {
+    config: BridgeConfig,
+    next_id: RequestId,
+    in_flight: BTreeMap<RequestId, InFlight>,
+}
+
+impl BridgeClient {
+    /// Returns a client for the bridge described by `config`.
+    pub fn new(config: BridgeConfig) -> Self {
+        BridgeClient {
+            config,
+            next_id: 1,
+            in_flight: BTreeMap::new(),
+        }
+    }
+
+    /// Returns how many requests are waiting for an answer.
+    pub fn in_flight(&self) -> usize {
+        self.in_flight.len()
+    }
+
+    /// Starts a request; returns its id and what the host must do.
+    pub fn request(&mut self, body: Request, now: Instant) -> (RequestId, Vec<Effect>) {
+        let id = self.next_id;
+        self.next_id += 1;
+        let envelope = RequestEnvelope { id, body };
+        // Serializing protocol types cannot fail: plain structs and enums with string keys.
+        let bytes = serde_json::to_vec(&envelope).unwrap_or_default();
+        self.in_flight.insert(
+            id,
+            InFlight {
+                body: bytes,
+                deadline: now + self.config.timeout,
+                retry_at: None,
+                attempts: 1,
+                last_error: None,
+            },
+        );
+        let effects = vec![self.send_effect(id), Effect::WakeAfter(self.config.timeout)];
+        (id, effects)
+    }
+
+    fn send_effect(&self, id: RequestId) -> Effect {
+        let mut headers = BTreeMap::new();
+        headers.insert(
+            "Authorization".to_string(),
+            format!("Bearer {}", self.config.token),
+        );
+        headers.insert("Content-Type".to_string(), "application/json".to_string());
+        let mut context = BTreeMap::new();
+        context.insert(CONTEXT_ID.to_string(), id.to_string());
+        context.insert(CONTEXT_MARK.to_string(), "1".to_string());
+        Effect::Send {
+            url: format!("{}{}", self.config.url, RPC_PATH),
+            headers,
+            body: self
+                .in_flight
+                .get(&id)
+                .map(|f| f.body.clone())
+                .unwrap_or_default(),
+            context,
+        }
+    }
+
+    /// Returns whether a `WebRequestResult` belongs to this client.
+    pub fn owns(context: &BTreeMap<String, String>) -> bool {
+        context.contains_key(CONTEXT_MARK)
+    }
+
+    /// Handles a `WebRequestResult`. Returns the completion (if the request is finished) and
+    /// effects (a retry).
+    pub fn on_web_result(
+        &mut self,
+        status: u16,
+        headers: &BTreeMap<String, String>,
+        body: &[u8],
+        context: &BTreeMap<String, String>,
+        now: Instant,
+    ) -> (Option<Completion>, Vec<Effect>) {
+        let Some(id) = context.get(CONTEXT_ID).and_then(|s| s.parse().ok()) else {
+            return (None, vec![]);
+        };
+        let Some(flight) = self.in_flight.get_mut(&id) else {
+            // Already timed out; a late answer is dropped.
+            return (None, vec![]);
+        };
+        // Zellij reports a failed connection as status 400 with no headers and the error
+        // text as body; the bridge's own answers always carry headers.
+        if status == 400 && headers.is_empty() {
+            let text = String::from_utf8_lossy(body).into_owned();
+            let retry_at = now + self.config.retry_delay;
+            if retry_at < flight.deadline {
+                flight.retry_at = Some(retry_at);
+                flight.attempts += 1;
+                flight.last_error = Some(text);
+                return (None, vec![Effect::WakeAfter(self.config.retry_delay)]);
+            }
+            self.in_flight.remove(&id);
+            return (
+                Some(Completion {
+                    id,
+                    result: Err(BridgeError::Unreachable(text)),
+                }),
+                vec![],
+            );
+        }
+        self.in_flight.remove(&id);
+        let result = match serde_json::from_slice::<ResponseEnvelope>(body) {
+            Ok(envelope) => envelope.into_result().map_err(BridgeError::Refused),
+            Err(e) => Err(BridgeError::Decode {
+                status,
+                detail: e.to_string(),
+            }),
+        };
+        (Some(Completion { id, result }), vec![])
+    }
+
+    /// Handles a timer tick: sends due retries and fails requests past their deadline.
+    pub fn on_timer(&mut self, now: Instant) -> (Vec<Completion>, Vec<Effect>) {
+        let mut done = Vec::new();
+        let mut effects = Vec::new();
+        let timeout = self.config.timeout;
+        let expired: Vec<RequestId> = self
+            .in_flight
+            .iter()
+            .filter(|(_, f)| now >= f.deadline)
+            .map(|(id, _)| *id)
+            .collect();
+        for id in expired {
+            if let Some(flight) = self.in_flight.remove(&id) {
+                let error = match flight.last_error {
+                    Some(e) => BridgeError::Unreachable(e),
+                    None => BridgeError::Timeout(timeout),
+                };
+                done.push(Completion {
+                    id,
+                    result: Err(error),
+                });
+            }
+        }
+        let due: Vec<RequestId> = self
+            .in_flight
+            .iter()
+            .filter(|(_, f)| f.retry_at.is_some_and(|t| now >= t))
+            .map(|(id, _)| *id)
+            .collect();
+        for id in due {
+            if let Some(flight) = self.in_flight.get_mut(&id) {
+                flight.retry_at = None;
+            }
+            effects.push(self.send_effect(id));
+        }
+        (done, effects)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use bridge_protocol::ErrorKind;
+
+    fn client() -> BridgeClient {
+        BridgeClient::new(BridgeConfig {
+            url: "http://127.0.0.1:4000".into(),
+            token: "tok".into(),
+            timeout: Duration::from_secs(2),
+            retry_delay: Duration::from_millis(250),
+        })
+    }
+
+    fn sent(effects: &[Effect]) -> (String, BTreeMap<String, String>, Vec<u8>, BTreeMap<String, String>) {
+        effects
+            .iter()
+            .find_map(|e| match e {
+                Effect::Send {
+                    url,
+                    headers,
+                    body,
+                    context,
+                } => Some((url.clone(), headers.clone(), body.clone(), context.clone())),
+                _ => None,
+            })
+            .expect("a send effect")
+    }
+
+    fn json_headers() -> BTreeMap<String, String> {
+        BTreeMap::from([("content-type".to_string(), "application/json".to_string())])
+    }
+
+    #[test]
+    fn request_carries_token_id_and_envelope() {
+        let mut c = client();
+        let now = Instant::now();
+        let (id, effects) = c.request(Request::Ping, now);
+        let (url, headers, body, context) = sent(&effects);
+        assert_eq!(url, "http://127.0.0.1:4000/v1/rpc");
+        assert_eq!(headers["Authorization"], "Bearer tok");
+        assert_eq!(
+            String::from_utf8(body).unwrap(),
+            format!(r#"{{"id":{id},"body":{{"type":"ping"}}}}"#)
+        );
+        assert!(BridgeClient::owns(&context));
+        assert!(effects.contains(&Effect::WakeAfter(Duration::from_secs(2))));
+    }
+
+    #[test]
+    fn answer_completes_with_decoded_response() {
+        let mut c = client();
+        let now = Instant::now();
+        let (id, effects) = c.request(Request::Ping, now);
+        let (_, _, _, context) = sent(&effects);
+        let body = serde_json::to_vec(&ResponseEnvelope::ok(id, Response::Pong { server_time: 5 }))
+            .unwrap();
+        let (done, more) = c.on_web_result(200, &json_headers(), &body, &context, now);
+        assert!(more.is_empty());
+        assert_eq!(
+            done,
+            Some(Completion {
+                id,
+                result: Ok(Response::Pong { server_time: 5 })
+            })
+        );
+        assert_eq!(c.in_flight(), 0);
+    }
+
+    #[test]
+    fn errors_travel_as_data() {
+        let mut c = client();
+        let now = Instant::now();
+        let (id, effects) = c.request(Request::Ping, now);
+        let (_, _, _, context) = sent(&effects);
+        let err = ErrorBody::new(ErrorKind::Unauthorized, "bad token");
+        let body = serde_json::to_vec(&ResponseEnvelope::error(Some(id), err.clone())).unwrap();
+        let (done, _) = c.on_web_result(401, &json_headers(), &body, &context, now);
+        assert_eq!(done.unwrap().result, Err(BridgeError::Refused(err)));
+    }
+
+    #[test]
+    fn refused_connection_is_retried_until_the_bridge_is_back() {
+        let mut c = client();
+        let t0 = Instant::now();
+        let (id, effects) = c.request(Request::Ping, t0);
+        let (_, _, _, context) = sent(&effects);
+        let (done, more) =
+            c.on_web_result(400, &BTreeMap::new(), b"Connection refused", &context, t0);
+        assert!(done.is_none());
+        assert_eq!(more, vec![Effect::WakeAfter(Duration::from_millis(250))]);
+        // Not yet due: nothing happens.
+        let (done, more) = c.on_timer(t0 + Duration::from_millis(100));
+        assert!(done.is_empty() && more.is_empty());
+        // Due: the same request goes out again.
+        let (done, more) = c.on_timer(t0 + Duration::from_millis(300));
+        assert!(done.is_empty());
+        let (_, _, body, _) = sent(&more);
+        assert!(String::from_utf8(body).unwrap().contains(&format!("\"id\":{id}")));
+        let ok = serde_json::to_vec(&ResponseEnvelope::ok(id, Response::Pong { server_time: 1 }))
+            .unwrap();
+        let (done, _) = c.on_web_result(200, &json_headers(), &ok, &context, t0);
+        assert!(done.unwrap().result.is_ok());
+    }
+
+    #[test]
+    fn deadline_fails_the_request_and_late_answers_are_dropped() {
+        let mut c = client();
+        let t0 = Instant::now();
+        let (id, effects) = c.request(Request::Ping, t0);
+        let (_, _, _, context) = sent(&effects);
+        let (done, _) = c.on_timer(t0 + Duration::from_secs(3));
+        assert_eq!(
+            done,
+            vec![Completion {
+                id,
+                result: Err(BridgeError::Timeout(Duration::from_secs(2)))
+            }]
+        );
+        let ok = serde_json::to_vec(&ResponseEnvelope::ok(id, Response::Pong { server_time: 1 }))
+            .unwrap();
+        let (late, _) = c.on_web_result(200, &json_headers(), &ok, &context, t0);
+        assert!(late.is_none());
+    }
+
+    #[test]
+    fn unreachable_until_deadline_reports_the_transport_error() {
+        let mut c = client();
+        let t0 = Instant::now();
+        let (id, effects) = c.request(Request::Ping, t0);
+        let (_, _, _, context) = sent(&effects);
+        c.on_web_result(400, &BTreeMap::new(), b"Connection refused", &context, t0);
+        let (done, _) = c.on_timer(t0 + Duration::from_secs(3));
+        assert_eq!(
+            done,
+            vec![Completion {
+                id,
+                result: Err(BridgeError::Unreachable("Connection refused".into()))
+            }]
+        );
+    }
+
+    #[test]
+    fn garbage_answer_is_a_decode_error() {
+        let mut c = client();
+        let now = Instant::now();
+        let (_, effects) = c.request(Request::Ping, now);
+        let (_, _, _, context) = sent(&effects);
+        let (done, _) = c.on_web_result(502, &json_headers(), b"<html>", &context, now);
+        assert!(matches!(
+            done.unwrap().result,
+            Err(BridgeError::Decode { status: 502, .. })
+        ));
+    }
+
+    #[test]
+    fn foreign_results_are_ignored() {
+        let mut c = client();
+        let (done, more) =
+            c.on_web_result(200, &json_headers(), b"{}", &BTreeMap::new(), Instant::now());
+        assert!(done.is_none() && more.is_empty());
+    }
+}

@@ -1,0 +1,74 @@
+//! End-to-end: perth supervises host-bridge, and a plugin reaches it through `web_request`.
+
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use tests::PerthSession;
+
+fn now_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as u64
+}
+
+#[test]
+fn bridge_restarts_after_kill_9_and_plugins_reach_it_again() {
+    let s = PerthSession::start("e2e-bridge").unwrap();
+    let first = s
+        .wait_for_status(
+            "host-bridge running and perth-core's ping through it answered",
+            Duration::from_secs(20),
+            |st| st["bridge"]["state"] == "running" && st["bridge"]["plugin_ping_ok"] == true,
+        )
+        .unwrap();
+    let pid = first["bridge"]["pid"].as_u64().unwrap();
+    let url = first["bridge"]["url"].as_str().unwrap().to_string();
+    assert!(url.starts_with("http://127.0.0.1:"), "{url}");
+    assert_eq!(first["bridge"]["restarts"], 0);
+
+    // The runtime file holding the token is private to the user.
+    use std::os::unix::fs::PermissionsExt;
+    let runtime_file = s.env.runtime_dir().join("perth/host-bridge.json");
+    let mode = std::fs::metadata(&runtime_file)
+        .unwrap()
+        .permissions()
+        .mode();
+    assert_eq!(mode & 0o777, 0o600, "{}", runtime_file.display());
+
+    let killed_at = now_ms();
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(pid as i32),
+        nix::sys::signal::Signal::SIGKILL,
+    )
+    .unwrap();
+    let restarted = s
+        .wait_for_status(
+            "host-bridge restarted by perth with a new pid (within 2 s)",
+            Duration::from_secs(2),
+            |st| {
+                st["bridge"]["state"] == "running"
+                    && st["bridge"]["pid"].as_u64().is_some_and(|p| p != pid)
+            },
+        )
+        .unwrap();
+    assert!(
+        restarted["bridge"]["restarts"].as_u64().unwrap() >= 1,
+        "{restarted}"
+    );
+    // Same address (plugins carry it in their configuration).
+    assert_eq!(restarted["bridge"]["url"], url.as_str());
+    s.wait_for_status(
+        "a plugin request through the restarted bridge",
+        Duration::from_secs(15),
+        |st| {
+            st["bridge"]["plugin_ping_ok"] == true
+                && st["bridge"]["plugin_ping_at"]
+                    .as_u64()
+                    .is_some_and(|t| t > killed_at)
+        },
+    )
+    .unwrap();
+    // The terminal never stopped working.
+    s.action(&["new-pane"]).unwrap();
+    assert!(s.perth(&["status"]).unwrap().status.success());
+}
