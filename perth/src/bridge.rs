@@ -37,6 +37,9 @@ pub struct BridgeStatus {
     pub plugin_error: Option<String>,
     /// When the last successful plugin ping came back, in ms since the Unix epoch.
     pub plugin_ping_at: Option<u64>,
+    /// Events host-bridge pushed that reached perth-core in this session.
+    pub events_received: u64,
+    pub last_event_topic: Option<String>,
 }
 
 /// Where the bridge lives and how to start it.
@@ -193,7 +196,7 @@ pub fn supervise(settings: BridgeSettings, status: Arc<Mutex<BridgeStatus>>) {
 
 /// Returns the pause before restart attempt `failures` (1, 2, ...): 100 ms doubling to 5 s.
 pub fn backoff(failures: u32) -> Duration {
-    Duration::from_millis(100u64.saturating_mul(1 << failures.min(6).saturating_sub(1)))
+    Duration::from_millis(100u64.saturating_mul(1 << failures.clamp(1, 16).saturating_sub(1)))
         .min(MAX_BACKOFF)
 }
 

@@ -68,6 +68,35 @@ fn bridge_restarts_after_kill_9_and_plugins_reach_it_again() {
         },
     )
     .unwrap();
+    // Events pushed through the bridge reach the session's plugins over its IPC socket.
+    let bridge_bin = tests::workspace_bin("host-bridge").unwrap();
+    let out = s
+        .env
+        .command(&bridge_bin)
+        .args(["push", "workspace.e2e.pushed", r#"{"n":1}"#])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).trim(),
+        "pushed to 1 session(s)"
+    );
+    s.wait_for_status(
+        "perth-core to receive the pushed event",
+        Duration::from_secs(10),
+        |st| {
+            st["bridge"]["events_received"].as_u64().unwrap_or(0) >= 1
+                && st["bridge"]["last_event_topic"] == "workspace.e2e.pushed"
+        },
+    )
+    .unwrap();
+    let out = s
+        .env
+        .command(&bridge_bin)
+        .args(["push", "workspace.e2e.pushed", "{not json"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
     // The terminal never stopped working.
     s.action(&["new-pane"]).unwrap();
     assert!(s.perth(&["status"]).unwrap().status.success());

@@ -73,11 +73,22 @@ pub enum Request {
     ///
     /// Since protocol 1.
     Status,
+    /// Delivers an event to the plugins of every running session, as a `host-bridge::event`
+    /// pipe message carrying a [`PushedEvent`]; the reply is [`Response::Pushed`].
+    ///
+    /// Since protocol 1.
+    PushEvent {
+        /// The topic, a Bloodbank routing key such as `workspace.worktree.created`.
+        topic: String,
+        /// The event's data.
+        #[serde(default)]
+        data: serde_json::Value,
+    },
 }
 
 impl Request {
     /// Lists the `type` tags of every request this crate knows, in declaration order.
-    pub const TYPES: &'static [&'static str] = &["hello", "ping", "echo", "status"];
+    pub const TYPES: &'static [&'static str] = &["hello", "ping", "echo", "status", "push_event"];
 
     /// Returns the request's `type` tag, as it appears on the wire.
     pub fn type_name(&self) -> &'static str {
@@ -86,6 +97,7 @@ impl Request {
             Request::Ping => "ping",
             Request::Echo { .. } => "echo",
             Request::Status => "status",
+            Request::PushEvent { .. } => "push_event",
         }
     }
 }
@@ -172,6 +184,28 @@ pub enum Response {
     ///
     /// Since protocol 1.
     Status(BridgeStatus),
+    /// Answers [`Request::PushEvent`]: how many sessions the event was sent to.
+    ///
+    /// Since protocol 1.
+    Pushed {
+        /// Sessions whose socket took the message.
+        sessions: u32,
+    },
+}
+
+/// The pipe name host-bridge pushes events on (`zellij pipe --name host-bridge::event`).
+pub const PUSH_PIPE_NAME: &str = "host-bridge::event";
+
+/// The payload of a `host-bridge::event` pipe message.
+///
+/// Wire form: `{"topic":"workspace.worktree.created","data":{...}}`. Since protocol 1.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PushedEvent {
+    /// A Bloodbank routing key.
+    pub topic: String,
+    /// The event's data.
+    #[serde(default)]
+    pub data: serde_json::Value,
 }
 
 /// Describes a running host-bridge daemon.

@@ -166,6 +166,10 @@ fn request_types_lists_every_variant() {
             delay_ms: None,
         },
         Request::Status,
+        Request::PushEvent {
+            topic: "t".into(),
+            data: serde_json::json!({"a": 1}),
+        },
     ];
     let names: Vec<&str> = all.iter().map(Request::type_name).collect();
     assert_eq!(names, Request::TYPES);
@@ -204,7 +208,7 @@ fn an_unknown_type_is_an_unknown_request() {
     assert_eq!(err.error.kind, ErrorKind::UnknownRequest);
     assert_eq!(
         err.error.message,
-        "unknown request type `frobnicate`: unknown variant `frobnicate`, expected one of `hello`, `ping`, `echo`, `status` at line 1 column 35"
+        "unknown request type `frobnicate`: unknown variant `frobnicate`, expected one of `hello`, `ping`, `echo`, `status`, `push_event` at line 1 column 35"
     );
     assert!(err.error.hint.is_some());
 }

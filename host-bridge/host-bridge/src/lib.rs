@@ -9,6 +9,7 @@
 //! - [`control`]: `status` and `stop`, the client side of a running daemon.
 
 pub mod control;
+pub mod push;
 pub mod rpc;
 pub mod runtime;
 pub mod server;

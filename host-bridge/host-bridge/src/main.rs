@@ -35,6 +35,14 @@ enum CliCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Pushes an event to the plugins of every running session (a `host-bridge::event` pipe
+    /// message), e.g. `host-bridge push workspace.test '{"n":1}'`.
+    Push {
+        /// The topic, a Bloodbank routing key such as `workspace.worktree.created`.
+        topic: String,
+        /// The event's data as JSON (default: null).
+        data: Option<String>,
+    },
     /// Stops the running daemon (SIGTERM) and waits until it is gone.
     Stop {
         /// How many seconds to wait for it to finish its requests and exit.
@@ -94,6 +102,7 @@ fn main() -> ExitCode {
         CliCommand::Serve(args) => serve(&dir, &args),
         CliCommand::Status { json } => status(&dir, json),
         CliCommand::Stop { timeout_secs } => stop(&dir, Duration::from_secs(timeout_secs)),
+        CliCommand::Push { topic, data } => push(&dir, topic, data.as_deref()),
     })
 }
 
@@ -149,6 +158,8 @@ fn serve(dir: &RuntimeDir, args: &ServeArgs) -> i32 {
             queue_timeout: Duration::from_millis(args.queue_timeout_ms),
             drain_timeout: Duration::from_millis(args.drain_timeout_ms),
         },
+        // Where Zellij (and perth) sessions keep their sockets, for pushed events.
+        session_dir: Some(zellij_utils::consts::ZELLIJ_SOCK_DIR.clone()),
     };
     match server::serve(dir, &options, |_| {}) {
         Ok(ServeOutcome::Stopped) => exit_code::OK,
@@ -292,6 +303,48 @@ fn format_uptime(uptime: Duration) -> String {
         0..=59 => format!("{secs}s"),
         60..=3599 => format!("{}m {}s", secs / 60, secs % 60),
         _ => format!("{}h {}m", secs / 3600, (secs % 3600) / 60),
+    }
+}
+
+fn push(dir: &RuntimeDir, topic: String, data: Option<&str>) -> i32 {
+    let data = match data.map(serde_json::from_str::<serde_json::Value>) {
+        None => serde_json::Value::Null,
+        Some(Ok(value)) => value,
+        Some(Err(e)) => {
+            eprintln!("host-bridge: the event data is not JSON: {e}; quote it, e.g. '{{\"n\":1}}'");
+            return exit_code::USER_ERROR;
+        }
+    };
+    let info = match control::running(dir) {
+        Ok(Some(info)) => info,
+        Ok(None) => {
+            eprintln!("host-bridge is not running; start a perth session (or `host-bridge serve`)");
+            return exit_code::UNAVAILABLE;
+        }
+        Err(e) => {
+            let code = e.exit_code();
+            eprintln!("host-bridge: {:#}", anyhow::Error::from(e));
+            return code;
+        }
+    };
+    match control::call(
+        &info,
+        bridge_protocol::Request::PushEvent { topic, data },
+        Duration::from_secs(10),
+    ) {
+        Ok(bridge_protocol::Response::Pushed { sessions }) => {
+            println!("pushed to {sessions} session(s)");
+            exit_code::OK
+        }
+        Ok(other) => {
+            eprintln!("host-bridge: unexpected answer: {other:?}");
+            exit_code::INTERNAL
+        }
+        Err(e) => {
+            let code = e.exit_code();
+            eprintln!("host-bridge: {:#}", anyhow::Error::from(e));
+            code
+        }
     }
 }
 

@@ -28,6 +28,8 @@ pub struct Daemon {
     pub in_flight: AtomicU32,
     /// How many requests [`handle`] has been given.
     pub requests_handled: AtomicU64,
+    /// Zellij's socket folder, where pushed events find the running sessions.
+    pub session_dir: Option<std::path::PathBuf>,
 }
 
 impl Daemon {
@@ -64,6 +66,21 @@ pub async fn handle(daemon: &Daemon, request: Request) -> Result<Response, Error
             Ok(Response::Echo { text })
         }
         Request::Status => Ok(Response::Status(daemon.status())),
+        Request::PushEvent { topic, data } => {
+            let Some(dir) = daemon.session_dir.clone() else {
+                return Err(ErrorBody::new(
+                    ErrorKind::Unavailable,
+                    "this host-bridge does not know where sessions live",
+                ));
+            };
+            let event = bridge_protocol::PushedEvent { topic, data };
+            match tokio::task::spawn_blocking(move || crate::push::push_to_sessions(&dir, &event))
+                .await
+            {
+                Ok(sessions) => Ok(Response::Pushed { sessions }),
+                Err(e) => Err(ErrorBody::new(ErrorKind::Internal, e.to_string())),
+            }
+        }
     }
 }
 
@@ -106,6 +123,7 @@ mod tests {
             started: Instant::now(),
             in_flight: AtomicU32::new(1),
             requests_handled: AtomicU64::new(0),
+            session_dir: None,
         }
     }
 

@@ -195,9 +195,7 @@ impl RuntimeDir {
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_default();
-        let tmp = self
-            .dir
-            .join(format!("{name}.{}.tmp", std::process::id()));
+        let tmp = self.dir.join(format!("{name}.{}.tmp", std::process::id()));
         let write = || -> io::Result<()> {
             let _ = fs::remove_file(&tmp);
             let mut file = OpenOptions::new()
@@ -295,7 +293,10 @@ mod tests {
         let mut other = info();
         other.token = "other".into();
         assert_eq!(dir.claim_identity(&other).unwrap(), info());
-        let mode = fs::metadata(dir.identity_path()).unwrap().permissions().mode();
+        let mode = fs::metadata(dir.identity_path())
+            .unwrap()
+            .permissions()
+            .mode();
         assert_eq!(mode & 0o777, 0o600);
     }
 

@@ -56,6 +56,9 @@ pub struct ServeOptions {
     pub port: u16,
     /// The request limits.
     pub limits: Limits,
+    /// Zellij's socket folder, where running sessions are found for pushed events; `None`
+    /// disables pushing.
+    pub session_dir: Option<std::path::PathBuf>,
 }
 
 /// Says how `serve` ended.
@@ -113,9 +116,7 @@ pub fn serve(
     };
     // Without an explicit port, answer where the previous daemon did, with its token, so that
     // plugins configured with that address keep working across restarts.
-    let previous = (options.port == 0)
-        .then(|| dir.read_identity())
-        .flatten();
+    let previous = (options.port == 0).then(|| dir.read_identity()).flatten();
     let reused = previous.as_ref().and_then(|prev| {
         std::net::TcpListener::bind(SocketAddr::from((Ipv4Addr::LOCALHOST, prev.port)))
             .ok()
@@ -158,7 +159,14 @@ pub fn serve(
         dir.write_identity(&info)?;
         tracing::info!(url = %info.url, pid = info.pid, runtime_file = %dir.info_path().display(), "host-bridge listening");
         ready(&info);
-        run(listener, &info, options.limits.clone(), shutdown).await
+        run(
+            listener,
+            &info,
+            options.limits.clone(),
+            options.session_dir.clone(),
+            shutdown,
+        )
+        .await
     });
     if let Err(e) = dir.remove_info() {
         tracing::warn!(error = %e, "cannot remove the runtime file");
@@ -219,6 +227,7 @@ async fn run(
     listener: tokio::net::TcpListener,
     info: &RuntimeInfo,
     limits: Limits,
+    session_dir: Option<std::path::PathBuf>,
     shutdown: impl std::future::Future<Output = &'static str>,
 ) -> Result<(), ServeError> {
     let drain_timeout = limits.drain_timeout;
@@ -230,6 +239,7 @@ async fn run(
             started: Instant::now(),
             in_flight: AtomicU32::new(0),
             requests_handled: AtomicU64::new(0),
+            session_dir,
         },
         token: info.token.clone(),
         slots: Arc::new(Semaphore::new(limits.max_in_flight.max(1))),

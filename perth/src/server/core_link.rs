@@ -10,12 +10,11 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use zellij_utils::input::actions::Action;
 use zellij_utils::ipc::ServerToClientMsg;
 
-use super::ipc::{SessionClient, SessionClientError};
 use crate::bridge::BridgeStatus;
 use crate::status::PerthCoreStatus;
+use session_ipc::{SessionClient, SessionClientError};
 
 use perth_core::link::{self, Ev, Op};
 
@@ -148,21 +147,7 @@ fn run_once(
 }
 
 fn send(client: &mut SessionClient, pipe_id: &str, op: &Op) -> Result<(), SessionClientError> {
-    let payload = link::encode_op(op);
-    client.send_action(Action::CliPipe {
-        pipe_id: pipe_id.to_string(),
-        name: Some(link::PIPE_NAME.to_string()),
-        payload: Some(payload),
-        args: None,
-        plugin: None,
-        configuration: None,
-        launch_new: false,
-        skip_cache: false,
-        floating: None,
-        in_place: None,
-        cwd: None,
-        pane_title: None,
-    })
+    client.send_pipe(pipe_id, link::PIPE_NAME, Some(link::encode_op(op)))
 }
 
 /// Applies one line from the plugin to the status; returns whether it answered a hello.
@@ -215,6 +200,11 @@ pub fn apply_event(
             if ok {
                 b.plugin_ping_at = Some(host_bridge::unix_millis());
             }
+        }
+        Ok(Ev::BridgeEvent { topic }) => {
+            let mut b = bridge.lock().unwrap_or_else(|e| e.into_inner());
+            b.events_received += 1;
+            b.last_event_topic = Some(topic);
         }
         Err(e) => {
             s.error = Some(format!("unreadable line from perth-core: {e}"));

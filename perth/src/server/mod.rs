@@ -5,7 +5,6 @@
 
 pub mod control_server;
 pub mod core_link;
-pub mod ipc;
 pub mod os_api;
 
 use std::path::{Path, PathBuf};
@@ -54,7 +53,7 @@ impl Extensions {
 fn query_session(socket_path: &Path) -> IpcClientStatus {
     let timeout = Duration::from_secs(2);
     let started = Instant::now();
-    let result = ipc::SessionClient::connect(socket_path).and_then(|mut client| {
+    let result = session_ipc::SessionClient::connect(socket_path).and_then(|mut client| {
         let panes = client.list_panes(timeout)?;
         Ok((panes, client.list_tabs(timeout)?))
     });

@@ -229,7 +229,14 @@ mod tests {
         })
     }
 
-    fn sent(effects: &[Effect]) -> (String, BTreeMap<String, String>, Vec<u8>, BTreeMap<String, String>) {
+    fn sent(
+        effects: &[Effect],
+    ) -> (
+        String,
+        BTreeMap<String, String>,
+        Vec<u8>,
+        BTreeMap<String, String>,
+    ) {
         effects
             .iter()
             .find_map(|e| match e {
@@ -313,7 +320,9 @@ mod tests {
         let (done, more) = c.on_timer(t0 + Duration::from_millis(300));
         assert!(done.is_empty());
         let (_, _, body, _) = sent(&more);
-        assert!(String::from_utf8(body).unwrap().contains(&format!("\"id\":{id}")));
+        assert!(String::from_utf8(body)
+            .unwrap()
+            .contains(&format!("\"id\":{id}")));
         let ok = serde_json::to_vec(&ResponseEnvelope::ok(id, Response::Pong { server_time: 1 }))
             .unwrap();
         let (done, _) = c.on_web_result(200, &json_headers(), &ok, &context, t0);
@@ -373,8 +382,13 @@ mod tests {
     #[test]
     fn foreign_results_are_ignored() {
         let mut c = client();
-        let (done, more) =
-            c.on_web_result(200, &json_headers(), b"{}", &BTreeMap::new(), Instant::now());
+        let (done, more) = c.on_web_result(
+            200,
+            &json_headers(),
+            b"{}",
+            &BTreeMap::new(),
+            Instant::now(),
+        );
         assert!(done.is_none() && more.is_empty());
     }
 }

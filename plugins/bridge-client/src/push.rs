@@ -1,18 +1,6 @@
 //! Events host-bridge pushes to plugins as `zellij pipe` messages.
 
-use serde::{Deserialize, Serialize};
-
-/// The pipe name host-bridge pushes events on.
-pub const PUSH_PIPE_NAME: &str = "host-bridge::event";
-
-/// One pushed event: a topic (a Bloodbank routing key such as `workspace.worktree.created`)
-/// and its data.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct PushedEvent {
-    pub topic: String,
-    #[serde(default)]
-    pub data: serde_json::Value,
-}
+pub use bridge_protocol::{PushedEvent, PUSH_PIPE_NAME};
 
 /// Decodes a pipe message if it is a host-bridge push; `None` for other pipes.
 pub fn decode_push(

@@ -249,6 +249,11 @@ impl Core {
     /// Handles one pipe message.
     pub fn pipe(&mut self, message: PipeMessage) -> Vec<Effect> {
         let mut effects = Vec::new();
+        if let Some(pushed) = bridge_client::decode_push(&message.name, message.payload.as_deref())
+        {
+            self.bridge_pushed(pushed, &mut effects);
+            return effects;
+        }
         if message.name != PIPE_NAME {
             // Other pipes (perth::notify, ...) are not ours to answer or unblock: an unblock
             // would override a block another plugin placed on a broadcast pipe.
@@ -365,6 +370,23 @@ impl Core {
             Op::Ping { seq } => self.output(pipe_id, Ev::Pong { seq }, effects),
             Op::GetState => self.send_state(pipe_id, effects),
             Op::BridgePing { seq } => self.bridge_ping(pipe_id, seq, effects),
+        }
+    }
+
+    fn bridge_pushed(
+        &mut self,
+        pushed: Result<bridge_client::PushedEvent, serde_json::Error>,
+        effects: &mut Vec<Effect>,
+    ) {
+        match pushed {
+            Ok(event) => {
+                if let (Some(link), Permissions::Granted) = (self.link.clone(), self.permissions) {
+                    self.output(&link, Ev::BridgeEvent { topic: event.topic }, effects);
+                }
+            }
+            Err(e) => effects.push(Effect::Log(format!(
+                "perth-core: unreadable event from host-bridge: {e}"
+            ))),
         }
     }
 

@@ -98,6 +98,12 @@ pub enum Ev {
         /// What went wrong, for a log.
         message: String,
     },
+    /// Reports an event host-bridge pushed to the plugin on the `host-bridge::event` pipe; sent
+    /// on the link (since version 1).
+    BridgeEvent {
+        /// The event's topic.
+        topic: String,
+    },
     /// Answers [`Op::BridgePing`] (since version 1).
     BridgeResult {
         /// The `seq` of the request.

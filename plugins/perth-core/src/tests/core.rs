@@ -480,9 +480,20 @@ fn arbitrary_payloads_never_panic() {
 #[test]
 fn bridge_ping_without_configuration_reports_why() {
     let mut core = linked(&[]);
-    let effects = core.pipe(link_message("link", Some(r#"{"op":"bridge_ping","seq":4}"#)));
+    let effects = core.pipe(link_message(
+        "link",
+        Some(r#"{"op":"bridge_ping","seq":4}"#),
+    ));
     match &events(&effects)[..] {
-        [(pipe, Ev::BridgeResult { seq: 4, ok: false, error: Some(e), .. })] => {
+        [(
+            pipe,
+            Ev::BridgeResult {
+                seq: 4,
+                ok: false,
+                error: Some(e),
+                ..
+            },
+        )] => {
             assert_eq!(pipe, "link");
             assert!(e.contains("bridge_url"), "{e}");
         }
@@ -497,8 +508,14 @@ fn bridge_ping_goes_through_web_request_and_answers_on_the_link() {
         ("bridge_url", "http://127.0.0.1:4100"),
         ("bridge_token", "secret"),
     ]);
-    let effects = core.pipe(link_message("link", Some(r#"{"op":"bridge_ping","seq":9}"#)));
-    assert!(events(&effects).is_empty(), "answers only when the bridge does");
+    let effects = core.pipe(link_message(
+        "link",
+        Some(r#"{"op":"bridge_ping","seq":9}"#),
+    ));
+    assert!(
+        events(&effects).is_empty(),
+        "answers only when the bridge does"
+    );
     let (context, id) = effects
         .iter()
         .find_map(|e| match e {
@@ -530,6 +547,38 @@ fn bridge_ping_goes_through_web_request_and_answers_on_the_link() {
     let effects = core.update(Event::WebRequestResult(200, headers, answer, context));
     assert!(matches!(
         &events(&effects)[..],
-        [(_, Ev::BridgeResult { seq: 9, ok: true, rtt_ms: Some(_), error: None })]
+        [(
+            _,
+            Ev::BridgeResult {
+                seq: 9,
+                ok: true,
+                rtt_ms: Some(_),
+                error: None
+            }
+        )]
     ));
+}
+
+#[test]
+fn events_pushed_by_the_bridge_are_reported_on_the_link() {
+    let mut core = linked(&[]);
+    let message = PipeMessage {
+        source: PipeSource::Cli("host-bridge-1".into()),
+        name: bridge_protocol::PUSH_PIPE_NAME.into(),
+        payload: Some(r#"{"topic":"workspace.test","data":{}}"#.into()),
+        args: BTreeMap::new(),
+        is_private: false,
+    };
+    let effects = core.pipe(message);
+    assert_eq!(
+        events(&effects),
+        [(
+            "link".to_owned(),
+            Ev::BridgeEvent {
+                topic: "workspace.test".into()
+            }
+        )]
+    );
+    // Not our pipe to unblock: Zellij does it once every plugin has seen the message.
+    assert!(unblocks(&effects).is_empty());
 }

@@ -1,5 +1,8 @@
-//! An in-process client of a session's own IPC socket (extension point 2 of DESIGN.md D2):
-//! the same protocol `zellij action` speaks, without a subprocess per action.
+//! A client of a Zellij or perth session's IPC socket: the same protocol `zellij action` and
+//! `zellij pipe` speak, without a subprocess per action.
+//!
+//! perth's server uses it on its own socket (extension point 2 of DESIGN.md D2); host-bridge
+//! uses it to push events to the plugins of running sessions.
 
 use std::path::Path;
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
@@ -137,6 +140,30 @@ impl SessionClient {
             timeout,
         )?;
         parse_json_array(&output.lines.join("\n"))
+    }
+
+    /// Sends one message on a CLI pipe (`zellij pipe --name NAME -- PAYLOAD`) to every plugin
+    /// listening, without waiting for them: fire and forget.
+    pub fn send_pipe(
+        &mut self,
+        pipe_id: &str,
+        name: &str,
+        payload: Option<String>,
+    ) -> Result<(), SessionClientError> {
+        self.send_action(Action::CliPipe {
+            pipe_id: pipe_id.to_string(),
+            name: Some(name.to_string()),
+            payload,
+            args: None,
+            plugin: None,
+            configuration: None,
+            launch_new: false,
+            skip_cache: false,
+            floating: None,
+            in_place: None,
+            cwd: None,
+            pane_title: None,
+        })
     }
 
     /// Returns the session's tabs as `list-tabs --json --all` reports them.

@@ -1,0 +1,15 @@
+//! Bloodbank events (DESIGN.md D6): CloudEvents 1.0 JSON, stored in the outbox, published to RabbitMQ with confirms.
+//!
+//! A command stores its [`Event`] with [`outbox_append`] in the transaction of the change it
+//! describes and returns; it never waits for the broker. An [`OutboxPump`] (host-bridge's
+//! [`OutboxPump::run`] loop, or a CLI's [`OutboxPump::pump_once`]) then publishes pending
+//! rows in id order through a [`Publisher`] to the topic exchange `bloodbank.workspace`,
+//! marking them published only once the broker confirmed them.
+
+mod event;
+mod publisher;
+mod pump;
+
+pub use event::{outbox_append, Event, DATA_CONTENT_TYPE, SPEC_VERSION};
+pub use publisher::{redact_amqp_url, PublishError, Publisher, CONTENT_TYPE, EXCHANGE};
+pub use pump::{OutboxPump, PumpConfig, PumpError, PumpReport, PumpWaker};

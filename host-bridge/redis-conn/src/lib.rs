@@ -1,0 +1,200 @@
+//! Redis connection setup for zdrive: deadlines on connect and on every reply, and errors that name the server without its password.
+//!
+//! A dead Redis must fail a command line call in well under a second (issue 3, part 7), so
+//! both timeouts default to 500 ms. `redis://`, `rediss://` (TLS with the system's root
+//! certificates, rustls with the ring provider) and `redis://:PASSWORD@HOST` or
+//! `redis://USER:PASSWORD@HOST` URLs are accepted.
+
+use std::time::{Duration, Instant};
+
+use redis::aio::MultiplexedConnection;
+use redis::AsyncConnectionConfig;
+
+/// How [`RedisConn::connect`] connects.
+#[derive(Clone, Debug)]
+pub struct RedisOptions {
+    /// How long the TCP (and TLS) connection and the handshake may take.
+    pub connect_timeout: Duration,
+    /// How long any reply may take.
+    pub response_timeout: Duration,
+}
+
+impl Default for RedisOptions {
+    fn default() -> Self {
+        Self {
+            connect_timeout: Duration::from_millis(500),
+            response_timeout: Duration::from_millis(500),
+        }
+    }
+}
+
+/// Why talking to Redis failed. Messages carry the URL with its password replaced by `***`.
+#[derive(Debug, thiserror::Error)]
+pub enum RedisConnError {
+    /// The URL is not a Redis URL.
+    #[error("invalid Redis URL {url}: {reason}; use redis://[:PASSWORD@]HOST[:PORT][/DB] or rediss://...")]
+    InvalidUrl {
+        /// The URL without its password.
+        url: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// No connection could be made in time.
+    #[error("cannot reach Redis at {url}: {reason}; start redis-server or fix redis_url")]
+    Unreachable {
+        /// The URL without its password.
+        url: String,
+        /// What went wrong.
+        reason: String,
+    },
+    /// A command failed or timed out.
+    #[error("Redis at {url} failed {command}: {reason}")]
+    Command {
+        /// The URL without its password.
+        url: String,
+        /// The command, for example `PING`.
+        command: &'static str,
+        /// What went wrong.
+        reason: String,
+    },
+}
+
+/// Returns `url` with any password replaced by `***`.
+pub fn redact_url(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(mut parsed) => {
+            if parsed.password().is_some() {
+                let _ = parsed.set_password(Some("***"));
+            }
+            parsed.to_string()
+        }
+        Err(_) => "<unparsable redis_url>".to_owned(),
+    }
+}
+
+/// Removes `secret` from a message that a lower layer produced, in case it echoed it.
+fn scrub(message: String, secret: Option<&str>) -> String {
+    match secret {
+        Some(secret) if !secret.is_empty() => message.replace(secret, "***"),
+        _ => message,
+    }
+}
+
+/// A multiplexed connection to one Redis server; clones of [`RedisConn::connection`] share it.
+#[derive(Clone)]
+pub struct RedisConn {
+    connection: MultiplexedConnection,
+    url: String,
+    password: Option<String>,
+}
+
+impl std::fmt::Debug for RedisConn {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RedisConn").field("url", &self.url).finish()
+    }
+}
+
+impl RedisConn {
+    /// Connects to `url` within `options.connect_timeout` and checks it answers `PING`.
+    pub async fn connect(url: &str, options: &RedisOptions) -> Result<Self, RedisConnError> {
+        let redacted = redact_url(url);
+        let password = url::Url::parse(url)
+            .ok()
+            .and_then(|u| u.password().map(str::to_owned));
+        let client = redis::Client::open(url).map_err(|e| RedisConnError::InvalidUrl {
+            url: redacted.clone(),
+            reason: scrub(e.to_string(), password.as_deref()),
+        })?;
+        if url.starts_with("rediss:") {
+            // rustls needs a process-wide crypto provider; another part of the process may
+            // have installed one already, which is just as good.
+            let _ = rustls::crypto::ring::default_provider().install_default();
+        }
+        let config = AsyncConnectionConfig::new()
+            .set_connection_timeout(Some(options.connect_timeout))
+            .set_response_timeout(Some(options.response_timeout));
+        let unreachable = |reason: String| RedisConnError::Unreachable {
+            url: redacted.clone(),
+            reason: scrub(reason, password.as_deref()),
+        };
+        // The outer deadline also bounds the handshake (AUTH, HELLO, SELECT).
+        let deadline = options.connect_timeout + options.response_timeout;
+        let connection = tokio::time::timeout(
+            deadline,
+            client.get_multiplexed_async_connection_with_config(&config),
+        )
+        .await
+        .map_err(|_| unreachable(format!("no answer within {deadline:?}")))?
+        .map_err(|e| unreachable(e.to_string()))?;
+        let mut conn = Self {
+            connection,
+            url: redacted.clone(),
+            password,
+        };
+        conn.ping().await?;
+        Ok(conn)
+    }
+
+    /// Sends `PING` and returns the round-trip time.
+    pub async fn ping(&mut self) -> Result<Duration, RedisConnError> {
+        let started = Instant::now();
+        let reply: String = redis::cmd("PING")
+            .query_async(&mut self.connection)
+            .await
+            .map_err(|e| self.command_error("PING", e))?;
+        if reply != "PONG" {
+            return Err(RedisConnError::Command {
+                url: self.url.clone(),
+                command: "PING",
+                reason: format!("unexpected reply {reply:?}"),
+            });
+        }
+        Ok(started.elapsed())
+    }
+
+    /// Returns the connection for running commands (cheap to clone; replies time out as configured).
+    pub fn connection(&self) -> MultiplexedConnection {
+        self.connection.clone()
+    }
+
+    /// Returns the server's URL without its password.
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    /// Wraps a command's failure with the server's URL, without the password.
+    pub fn command_error(&self, command: &'static str, e: redis::RedisError) -> RedisConnError {
+        RedisConnError::Command {
+            url: self.url.clone(),
+            command,
+            reason: scrub(e.to_string(), self.password.as_deref()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls_lose_their_password() {
+        assert_eq!(
+            redact_url("redis://:s3cret@127.0.0.1:6379/0"),
+            "redis://:***@127.0.0.1:6379/0"
+        );
+        assert_eq!(
+            redact_url("rediss://zdrive:s3cret@cache.example:6380"),
+            "rediss://zdrive:***@cache.example:6380"
+        );
+        assert_eq!(redact_url("redis://127.0.0.1"), "redis://127.0.0.1");
+    }
+
+    #[test]
+    fn scrub_removes_an_echoed_secret() {
+        assert_eq!(
+            scrub("auth s3cret failed".into(), Some("s3cret")),
+            "auth *** failed"
+        );
+        assert_eq!(scrub("x".into(), Some("")), "x");
+    }
+}

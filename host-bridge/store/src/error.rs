@@ -1,0 +1,172 @@
+//! Errors of opening a database and of the operations on it.
+
+/// Why [`crate::Database::open`] failed. Every message says what to do.
+#[derive(Debug, thiserror::Error)]
+pub enum OpenError {
+    /// The URL is neither PostgreSQL, SQLite nor a path.
+    #[error("unsupported database URL {url}: use postgres://USER:PASSWORD@HOST:PORT/DB, sqlite://PATH or a file path")]
+    UnsupportedUrl {
+        /// The URL without its password.
+        url: String,
+    },
+    /// The URL could not be parsed.
+    #[error("invalid database URL {url}: {source}")]
+    InvalidUrl {
+        /// The URL without its password.
+        url: String,
+        /// What the parser said.
+        #[source]
+        source: sqlx::Error,
+    },
+    /// No PostgreSQL server answered at the address.
+    #[error("cannot reach PostgreSQL at {at}: {reason}; start the server, fix DATABASE_URL, or unset it to use the embedded SQLite store")]
+    Unreachable {
+        /// `host:port` (or the socket path) that was tried.
+        at: String,
+        /// What went wrong (connection refused, no answer within the timeout, ...).
+        reason: String,
+    },
+    /// The PostgreSQL server answered but refused the connection (authentication, missing database).
+    #[error("PostgreSQL at {at} refused the connection: {source}; check the user, password and database name in DATABASE_URL")]
+    Rejected {
+        /// `host:port/db` that was tried.
+        at: String,
+        /// The server's answer.
+        #[source]
+        source: sqlx::Error,
+    },
+    /// The SQLite file could not be opened or created.
+    #[error("cannot open the SQLite database {path}: {source}; check that the folder exists and is writable")]
+    Sqlite {
+        /// The file.
+        path: String,
+        /// What SQLite said.
+        #[source]
+        source: sqlx::Error,
+    },
+    /// The folder of the SQLite file could not be created.
+    #[error("cannot create the folder {path} for the SQLite database: {source}")]
+    CreateDir {
+        /// The folder.
+        path: String,
+        /// The I/O error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The database was migrated by a newer perth or iMi.
+    #[error("database schema version {found} is newer than this binary ({supported}); upgrade perth/iMi")]
+    SchemaTooNew {
+        /// The highest migration applied to the database.
+        found: i64,
+        /// The highest migration this binary knows.
+        supported: i64,
+    },
+    /// A migration failed.
+    #[error("migrating the database at {location} failed: {source}")]
+    Migrate {
+        /// Where the database is, without credentials.
+        location: String,
+        /// What failed.
+        #[source]
+        source: sqlx::migrate::MigrateError,
+    },
+    /// A query run while opening failed.
+    #[error("opening the database at {location} failed: {source}")]
+    Query {
+        /// Where the database is, without credentials.
+        location: String,
+        /// What failed.
+        #[source]
+        source: sqlx::Error,
+    },
+}
+
+/// Why an operation on an open database failed.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The database rejected or could not run a query.
+    #[error("database operation {op} failed: {source}")]
+    Query {
+        /// The operation, for example `outbox_append`.
+        op: &'static str,
+        /// The driver's error.
+        #[source]
+        source: sqlx::Error,
+    },
+    /// A name given by the user is not allowed; the message says what is.
+    #[error("{0}")]
+    InvalidName(String),
+    /// A row with the same unique name exists already.
+    #[error("{what} {name:?} already exists")]
+    AlreadyExists {
+        /// What kind of row, for example `worktree type`.
+        what: &'static str,
+        /// The name.
+        name: String,
+    },
+}
+
+impl Error {
+    pub(crate) fn query(op: &'static str, source: sqlx::Error) -> Self {
+        Error::Query { op, source }
+    }
+
+    /// Returns true when the database could not be reached (as opposed to a rejected query).
+    pub fn is_unavailable(&self) -> bool {
+        matches!(
+            self,
+            Error::Query {
+                source: sqlx::Error::Io(_)
+                    | sqlx::Error::PoolTimedOut
+                    | sqlx::Error::PoolClosed
+                    | sqlx::Error::Tls(_),
+                ..
+            }
+        )
+    }
+}
+
+/// Returns `url` with any password replaced by `***`, for messages.
+pub(crate) fn redact_url(url: &str) -> String {
+    let Some(scheme_end) = url.find("://") else {
+        return url.to_owned();
+    };
+    let rest = &url[scheme_end + 3..];
+    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let authority = &rest[..authority_end];
+    let Some(at) = authority.rfind('@') else {
+        return url.to_owned();
+    };
+    let userinfo = &authority[..at];
+    let Some(colon) = userinfo.find(':') else {
+        return url.to_owned();
+    };
+    format!(
+        "{}{}:***{}",
+        &url[..scheme_end + 3],
+        &userinfo[..colon],
+        &rest[at..]
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::redact_url;
+
+    #[test]
+    fn redact_url_hides_only_the_password() {
+        assert_eq!(
+            redact_url("postgres://perth:s3cret@db:5432/perth"),
+            "postgres://perth:***@db:5432/perth"
+        );
+        assert_eq!(
+            redact_url("postgres://perth@db:5432/perth"),
+            "postgres://perth@db:5432/perth"
+        );
+        assert_eq!(redact_url("/tmp/x.db"), "/tmp/x.db");
+        assert_eq!(
+            redact_url("postgres://u:p@ss@h/d?x=@"),
+            "postgres://u:***@h/d?x=@"
+        );
+    }
+}

@@ -1,0 +1,276 @@
+//! The database layer shared by iMi and perth: one schema on PostgreSQL or on embedded SQLite.
+//!
+//! [`Database::open`] takes a URL (`postgres://...`, `sqlite://PATH`, or a plain path), connects
+//! with a deadline, and brings the schema up to date with the migrations embedded from
+//! `migrations/postgres` and `migrations/sqlite`. Every operation is written once against
+//! [`Conn`], a borrowed connection of either engine, so a pooled connection and a
+//! [`Transaction`] run the same code; the contract tests run each operation on both engines.
+//!
+//! The library never reads `$HOME` or the environment: binaries resolve the URL and pass it in.
+
+mod error;
+mod migrate;
+mod open;
+pub mod outbox;
+pub mod worktree_types;
+
+use std::time::Duration;
+
+pub use error::{Error, OpenError};
+pub use migrate::{latest_known_version, MIGRATIONS_POSTGRES, MIGRATIONS_SQLITE};
+pub use outbox::{NewOutboxEvent, OutboxRow, TrimPolicy};
+pub use worktree_types::{NewWorktreeType, WorktreeType};
+
+/// Runs `$body` with `$c` bound to the engine-specific `&mut` connection inside a [`Conn`].
+///
+/// The body is expanded once per engine, so it must type-check against both.
+macro_rules! with_conn {
+    ($conn:expr, |$c:ident| $body:expr) => {
+        match $conn {
+            $crate::Conn::Postgres($c) => $body,
+            $crate::Conn::Sqlite($c) => $body,
+        }
+    };
+}
+pub(crate) use with_conn;
+
+/// The database engine behind a [`Database`].
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum Backend {
+    /// A PostgreSQL server (`postgres://` URL), the production store.
+    Postgres,
+    /// An SQLite file (or `sqlite::memory:`), the embedded default.
+    Sqlite,
+}
+
+impl std::fmt::Display for Backend {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Backend::Postgres => "postgres",
+            Backend::Sqlite => "sqlite",
+        })
+    }
+}
+
+/// How [`Database::open_with`] connects.
+#[derive(Clone, Debug)]
+pub struct OpenOptions {
+    /// How long connecting (and each later pool checkout) may take before failing.
+    pub connect_timeout: Duration,
+    /// The pool's upper bound on connections.
+    pub max_connections: u32,
+}
+
+impl Default for OpenOptions {
+    fn default() -> Self {
+        Self {
+            connect_timeout: Duration::from_secs(2),
+            max_connections: 5,
+        }
+    }
+}
+
+/// An open, migrated database: a connection pool to PostgreSQL or SQLite.
+///
+/// Cloning is cheap and shares the pool.
+#[derive(Clone, Debug)]
+pub struct Database {
+    pool: Pool,
+    /// Where the database is, without credentials, for messages.
+    location: String,
+}
+
+#[derive(Clone, Debug)]
+enum Pool {
+    Postgres(sqlx::PgPool),
+    Sqlite(sqlx::SqlitePool),
+}
+
+/// A borrowed connection of either engine: what every operation in this crate runs on.
+///
+/// Domain code outside this crate matches on it to run its own SQL in the same transaction.
+#[derive(Debug)]
+pub enum Conn<'a> {
+    /// A PostgreSQL connection.
+    Postgres(&'a mut sqlx::PgConnection),
+    /// An SQLite connection.
+    Sqlite(&'a mut sqlx::SqliteConnection),
+}
+
+/// A connection checked out of a [`Database`]'s pool, returned to it on drop.
+#[derive(Debug)]
+pub enum PooledConn {
+    /// A PostgreSQL connection.
+    Postgres(sqlx::pool::PoolConnection<sqlx::Postgres>),
+    /// An SQLite connection.
+    Sqlite(sqlx::pool::PoolConnection<sqlx::Sqlite>),
+}
+
+impl PooledConn {
+    /// Returns the connection for running operations on.
+    pub fn conn(&mut self) -> Conn<'_> {
+        match self {
+            PooledConn::Postgres(c) => Conn::Postgres(c),
+            PooledConn::Sqlite(c) => Conn::Sqlite(c),
+        }
+    }
+}
+
+/// An open transaction; dropped without [`Transaction::commit`] it rolls back.
+///
+/// Domain changes and [`Transaction::outbox_append`] share it, so an event is stored exactly
+/// when the change it describes is.
+#[derive(Debug)]
+pub enum Transaction {
+    /// A PostgreSQL transaction.
+    Postgres(sqlx::Transaction<'static, sqlx::Postgres>),
+    /// An SQLite transaction.
+    Sqlite(sqlx::Transaction<'static, sqlx::Sqlite>),
+}
+
+impl Transaction {
+    /// Returns the transaction's connection for running operations on.
+    pub fn conn(&mut self) -> Conn<'_> {
+        match self {
+            Transaction::Postgres(tx) => Conn::Postgres(tx),
+            Transaction::Sqlite(tx) => Conn::Sqlite(tx),
+        }
+    }
+
+    /// Commits the transaction.
+    pub async fn commit(self) -> Result<(), Error> {
+        match self {
+            Transaction::Postgres(tx) => tx.commit().await,
+            Transaction::Sqlite(tx) => tx.commit().await,
+        }
+        .map_err(|e| Error::query("commit", e))
+    }
+
+    /// Rolls the transaction back (dropping it does the same, without waiting).
+    pub async fn rollback(self) -> Result<(), Error> {
+        match self {
+            Transaction::Postgres(tx) => tx.rollback().await,
+            Transaction::Sqlite(tx) => tx.rollback().await,
+        }
+        .map_err(|e| Error::query("rollback", e))
+    }
+
+    /// Appends an event to the outbox inside this transaction; returns its outbox id.
+    pub async fn outbox_append(&mut self, event: &NewOutboxEvent) -> Result<i64, Error> {
+        outbox::append(self.conn(), event).await
+    }
+
+    /// Adds a worktree type inside this transaction.
+    pub async fn add_worktree_type(
+        &mut self,
+        new: &NewWorktreeType,
+    ) -> Result<WorktreeType, Error> {
+        worktree_types::add(self.conn(), new).await
+    }
+}
+
+impl Database {
+    /// Opens the database at `url` with default options, migrating it to the latest schema.
+    ///
+    /// `url` is `postgres://USER:PASSWORD@HOST:PORT/DB` (or `postgresql://`), `sqlite://PATH`,
+    /// `sqlite::memory:`, or a plain file path for SQLite (its folder is created if missing).
+    pub async fn open(url: &str) -> Result<Self, OpenError> {
+        Self::open_with(url, &OpenOptions::default()).await
+    }
+
+    /// Opens the database at `url` (see [`Database::open`]) with `options`.
+    pub async fn open_with(url: &str, options: &OpenOptions) -> Result<Self, OpenError> {
+        let db = open::connect(url, options).await?;
+        migrate::run(&db).await?;
+        Ok(db)
+    }
+
+    /// Returns which engine this database runs on.
+    pub fn backend(&self) -> Backend {
+        match self.pool {
+            Pool::Postgres(_) => Backend::Postgres,
+            Pool::Sqlite(_) => Backend::Sqlite,
+        }
+    }
+
+    /// Returns where the database is (host:port/db or file path), without credentials.
+    pub fn location(&self) -> &str {
+        &self.location
+    }
+
+    /// Checks a connection out of the pool.
+    pub async fn acquire(&self) -> Result<PooledConn, Error> {
+        match &self.pool {
+            Pool::Postgres(p) => p.acquire().await.map(PooledConn::Postgres),
+            Pool::Sqlite(p) => p.acquire().await.map(PooledConn::Sqlite),
+        }
+        .map_err(|e| Error::query("acquire a connection", e))
+    }
+
+    /// Begins a transaction.
+    pub async fn begin(&self) -> Result<Transaction, Error> {
+        match &self.pool {
+            Pool::Postgres(p) => p.begin().await.map(Transaction::Postgres),
+            Pool::Sqlite(p) => p.begin().await.map(Transaction::Sqlite),
+        }
+        .map_err(|e| Error::query("begin a transaction", e))
+    }
+
+    /// Closes the pool, waiting for checked-out connections to come back.
+    pub async fn close(&self) {
+        match &self.pool {
+            Pool::Postgres(p) => p.close().await,
+            Pool::Sqlite(p) => p.close().await,
+        }
+    }
+
+    /// Returns the highest applied migration version (`None` before any migration ran).
+    pub async fn schema_version(&self) -> Result<Option<i64>, Error> {
+        migrate::applied_version(self.acquire().await?.conn())
+            .await
+            .map_err(|e| Error::query("read the schema version", e))
+    }
+
+    /// Appends an event to the outbox in a transaction of its own; returns its outbox id.
+    ///
+    /// Prefer [`Transaction::outbox_append`] when the event describes a change made in a
+    /// transaction: then both are stored or neither is.
+    pub async fn outbox_append(&self, event: &NewOutboxEvent) -> Result<i64, Error> {
+        outbox::append(self.acquire().await?.conn(), event).await
+    }
+
+    /// Returns up to `limit` unpublished outbox rows, oldest first (by id).
+    pub async fn outbox_pending(&self, limit: u32) -> Result<Vec<OutboxRow>, Error> {
+        outbox::pending(self.acquire().await?.conn(), limit).await
+    }
+
+    /// Returns how many outbox rows are unpublished.
+    pub async fn outbox_pending_count(&self) -> Result<u64, Error> {
+        outbox::pending_count(self.acquire().await?.conn()).await
+    }
+
+    /// Marks the rows with `ids` published now; returns how many rows changed.
+    pub async fn outbox_mark_published(&self, ids: &[i64]) -> Result<u64, Error> {
+        outbox::mark_published(self.acquire().await?.conn(), ids, chrono::Utc::now()).await
+    }
+
+    /// Records a failed publication attempt of row `id`.
+    pub async fn outbox_record_failure(&self, id: i64, error: &str) -> Result<(), Error> {
+        outbox::record_failure(self.acquire().await?.conn(), id, error).await
+    }
+
+    /// Deletes published rows as `policy` says; unpublished rows are never deleted.
+    pub async fn outbox_trim(&self, policy: &TrimPolicy) -> Result<u64, Error> {
+        outbox::trim(self.acquire().await?.conn(), policy).await
+    }
+
+    /// Returns every worktree type, built-in ones first (by id).
+    pub async fn list_worktree_types(&self) -> Result<Vec<WorktreeType>, Error> {
+        worktree_types::list(self.acquire().await?.conn()).await
+    }
+
+    /// Adds a user-defined worktree type after validating its name and prefixes.
+    pub async fn add_worktree_type(&self, new: &NewWorktreeType) -> Result<WorktreeType, Error> {
+        worktree_types::add(self.acquire().await?.conn(), new).await
+    }
+}

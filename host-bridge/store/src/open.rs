@@ -1,0 +1,200 @@
+//! Turning a database URL into a connection pool, failing fast and clearly when the server is down.
+
+use std::path::{Path, PathBuf};
+use std::str::FromStr as _;
+
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::{ConnectOptions as _, Connection as _};
+
+use crate::error::redact_url;
+use crate::{Database, OpenError, OpenOptions, Pool};
+
+/// How long an SQLite connection waits for another writer's lock before failing.
+const SQLITE_BUSY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// What a database URL names.
+#[derive(Debug, PartialEq, Eq)]
+enum Target {
+    Postgres,
+    SqliteFile(PathBuf),
+    SqliteMemory,
+}
+
+fn classify(url: &str) -> Result<Target, OpenError> {
+    if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        return Ok(Target::Postgres);
+    }
+    if url == ":memory:" || url == "sqlite::memory:" || url == "sqlite://:memory:" {
+        return Ok(Target::SqliteMemory);
+    }
+    if let Some(rest) = url
+        .strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))
+    {
+        // Query parameters (`?mode=rwc`) are sqlx's, not part of the path.
+        let path = rest.split('?').next().unwrap_or(rest);
+        if path.is_empty() {
+            return Err(OpenError::UnsupportedUrl {
+                url: redact_url(url),
+            });
+        }
+        return Ok(Target::SqliteFile(PathBuf::from(path)));
+    }
+    if url.is_empty() || url.contains("://") {
+        return Err(OpenError::UnsupportedUrl {
+            url: redact_url(url),
+        });
+    }
+    Ok(Target::SqliteFile(PathBuf::from(url)))
+}
+
+pub(crate) async fn connect(url: &str, options: &OpenOptions) -> Result<Database, OpenError> {
+    match classify(url)? {
+        Target::Postgres => connect_postgres(url, options).await,
+        Target::SqliteFile(path) => connect_sqlite_file(&path, options).await,
+        Target::SqliteMemory => connect_sqlite_memory().await,
+    }
+}
+
+async fn connect_postgres(url: &str, options: &OpenOptions) -> Result<Database, OpenError> {
+    let connect = PgConnectOptions::from_str(url)
+        .map_err(|source| OpenError::InvalidUrl {
+            url: redact_url(url),
+            source,
+        })?
+        .application_name("perth-store");
+    let at = match connect.get_socket() {
+        Some(socket) => socket.display().to_string(),
+        None => format!("{}:{}", connect.get_host(), connect.get_port()),
+    };
+    let location = format!("{at}/{}", connect.get_database().unwrap_or_default());
+
+    // One probe connection first: the pool would retry until its timeout and then report only
+    // "pool timed out", hiding "connection refused" or the server's authentication error.
+    match tokio::time::timeout(
+        options.connect_timeout,
+        sqlx::PgConnection::connect_with(&connect),
+    )
+    .await
+    {
+        Err(_) => {
+            return Err(OpenError::Unreachable {
+                at,
+                reason: format!("no answer within {:?}", options.connect_timeout),
+            })
+        }
+        Ok(Err(e @ (sqlx::Error::Database(_) | sqlx::Error::Protocol(_)))) => {
+            return Err(OpenError::Rejected {
+                at: location,
+                source: e,
+            })
+        }
+        Ok(Err(e)) => {
+            return Err(OpenError::Unreachable {
+                at,
+                reason: e.to_string(),
+            })
+        }
+        Ok(Ok(probe)) => {
+            // A failed close only leaks one connection on the server side until it notices.
+            let _ = probe.close().await;
+        }
+    }
+    let pool = PgPoolOptions::new()
+        .max_connections(options.max_connections)
+        .acquire_timeout(options.connect_timeout)
+        .connect_lazy_with(connect.disable_statement_logging());
+    Ok(Database {
+        pool: Pool::Postgres(pool),
+        location,
+    })
+}
+
+async fn connect_sqlite_file(path: &Path, options: &OpenOptions) -> Result<Database, OpenError> {
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).map_err(|source| OpenError::CreateDir {
+            path: dir.display().to_string(),
+            source,
+        })?;
+    }
+    let connect = SqliteConnectOptions::new()
+        .filename(path)
+        .create_if_missing(true)
+        .journal_mode(SqliteJournalMode::Wal)
+        .synchronous(SqliteSynchronous::Normal)
+        .busy_timeout(SQLITE_BUSY_TIMEOUT)
+        .foreign_keys(true)
+        .disable_statement_logging();
+    let location = path.display().to_string();
+    let pool = SqlitePoolOptions::new()
+        .max_connections(options.max_connections)
+        .acquire_timeout(options.connect_timeout.max(SQLITE_BUSY_TIMEOUT))
+        .connect_with(connect)
+        .await
+        .map_err(|source| OpenError::Sqlite {
+            path: location.clone(),
+            source,
+        })?;
+    Ok(Database {
+        pool: Pool::Sqlite(pool),
+        location,
+    })
+}
+
+async fn connect_sqlite_memory() -> Result<Database, OpenError> {
+    let connect = SqliteConnectOptions::new()
+        .in_memory(true)
+        .foreign_keys(true)
+        .disable_statement_logging();
+    // Each in-memory connection is its own database: keep exactly one, forever.
+    let pool = SqlitePoolOptions::new()
+        .max_connections(1)
+        .min_connections(1)
+        .idle_timeout(None)
+        .max_lifetime(None)
+        .connect_with(connect)
+        .await
+        .map_err(|source| OpenError::Sqlite {
+            path: ":memory:".to_owned(),
+            source,
+        })?;
+    Ok(Database {
+        pool: Pool::Sqlite(pool),
+        location: ":memory:".to_owned(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls_name_their_engine() {
+        assert_eq!(classify("postgres://u:p@h/d").unwrap(), Target::Postgres);
+        assert_eq!(classify("postgresql://h/d").unwrap(), Target::Postgres);
+        assert_eq!(
+            classify("sqlite:///tmp/a.db").unwrap(),
+            Target::SqliteFile("/tmp/a.db".into())
+        );
+        assert_eq!(
+            classify("sqlite://rel/a.db?mode=rwc").unwrap(),
+            Target::SqliteFile("rel/a.db".into())
+        );
+        assert_eq!(
+            classify("/home/u/.config/iMi/iMi.db").unwrap(),
+            Target::SqliteFile("/home/u/.config/iMi/iMi.db".into())
+        );
+        assert_eq!(classify("sqlite::memory:").unwrap(), Target::SqliteMemory);
+    }
+
+    #[test]
+    fn unsupported_urls_are_refused_without_their_password() {
+        let e = classify("mysql://root:hunter2@h/d")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("mysql://root:***@h/d"), "{e}");
+        assert!(!e.contains("hunter2"), "{e}");
+        assert!(classify("").is_err());
+    }
+}

@@ -1,0 +1,89 @@
+//! Databases for the tests: one PostgreSQL server shared by the test binary (a fresh database per test) and SQLite temp files.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Mutex, OnceLock};
+
+use store::{Conn, Database};
+use tests::{require_or_skip, Postgres};
+
+/// One server for the whole binary: starting a cluster takes seconds, creating a database milliseconds.
+static POSTGRES: OnceLock<Result<Mutex<Postgres>, String>> = OnceLock::new();
+static DB_COUNTER: AtomicUsize = AtomicUsize::new(0);
+
+/// An open database and what it takes to open it again.
+pub struct Fixture {
+    pub db: Database,
+    pub url: String,
+    _dir: Option<tempfile::TempDir>,
+}
+
+/// Returns a fresh, migrated PostgreSQL database, or `None` when the test is skipped (never under `CI=true`).
+pub async fn postgres(test: &str) -> Option<Fixture> {
+    let server = POSTGRES.get_or_init(|| {
+        Postgres::start()
+            .map(Mutex::new)
+            .map_err(|e| format!("{e:#}"))
+    });
+    let server = match server {
+        Ok(server) => server,
+        Err(e) => {
+            require_or_skip::<()>("postgres", Err(anyhow::anyhow!("{e}")))?;
+            return None;
+        }
+    };
+    let name = format!(
+        "t{}_{}",
+        DB_COUNTER.fetch_add(1, Ordering::Relaxed),
+        test.chars()
+            .filter(|c| c.is_ascii_alphanumeric() || *c == '_')
+            .take(40)
+            .collect::<String>()
+    );
+    let url = server
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .create_database(&name)
+        .expect("creating a test database");
+    let db = Database::open(&url).await.expect("opening PostgreSQL");
+    Some(Fixture {
+        db,
+        url,
+        _dir: None,
+    })
+}
+
+/// Returns a fresh, migrated SQLite database in a temp file.
+pub async fn sqlite(_test: &str) -> Option<Fixture> {
+    let dir = tempfile::tempdir().expect("creating a temp dir");
+    let url = format!("sqlite://{}", dir.path().join("store.db").display());
+    let db = Database::open(&url).await.expect("opening SQLite");
+    Some(Fixture {
+        db,
+        url,
+        _dir: Some(dir),
+    })
+}
+
+/// Runs `sql` (no parameters, possibly several statements) on `conn`; returns the rows affected.
+pub async fn exec(conn: Conn<'_>, sql: &str) -> u64 {
+    let affected = match conn {
+        Conn::Postgres(c) => sqlx::raw_sql(sql)
+            .execute(c)
+            .await
+            .map(|r| r.rows_affected()),
+        Conn::Sqlite(c) => sqlx::raw_sql(sql)
+            .execute(c)
+            .await
+            .map(|r| r.rows_affected()),
+    };
+    affected.unwrap_or_else(|e| panic!("running {sql:?}: {e}"))
+}
+
+/// Returns the single integer that `sql` selects.
+pub async fn scalar(conn: Conn<'_>, sql: &str) -> i64 {
+    match conn {
+        Conn::Postgres(c) => sqlx::query_scalar(sql).fetch_one(c).await,
+        Conn::Sqlite(c) => sqlx::query_scalar(sql).fetch_one(c).await,
+    }
+    .unwrap_or_else(|e| panic!("running {sql:?}: {e}"))
+}

@@ -1,0 +1,5 @@
+//! Integration tests of the store: one contract suite run against real PostgreSQL and SQLite.
+
+mod contract;
+mod fixture;
+mod open;

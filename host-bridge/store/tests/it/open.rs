@@ -1,0 +1,65 @@
+//! Opening databases: URL forms, the embedded default's folder, and a dead server failing fast.
+
+use std::time::{Duration, Instant};
+
+use store::{Backend, Database, OpenError};
+
+#[tokio::test]
+async fn a_dead_postgres_fails_fast_naming_the_address_but_not_the_password() {
+    let port = tests::free_port();
+    let url = format!("postgres://perth:hunter2@127.0.0.1:{port}/perth");
+    let started = Instant::now();
+    let err = Database::open(&url).await.unwrap_err();
+    let elapsed = started.elapsed();
+    assert!(elapsed < Duration::from_millis(2500), "took {elapsed:?}");
+    assert!(matches!(err, OpenError::Unreachable { .. }), "{err:?}");
+    let message = err.to_string();
+    assert!(message.contains(&format!("127.0.0.1:{port}")), "{message}");
+    assert!(message.contains("start the server"), "{message}");
+    assert!(!message.contains("hunter2"), "{message}");
+}
+
+#[tokio::test]
+async fn a_plain_path_opens_sqlite_and_creates_its_folder() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("config/iMi/iMi.db");
+    let db = Database::open(path.to_str().unwrap()).await.unwrap();
+    assert_eq!(db.backend(), Backend::Sqlite);
+    assert_eq!(db.location(), path.display().to_string());
+    assert!(path.is_file());
+    assert_eq!(db.list_worktree_types().await.unwrap().len(), 5);
+}
+
+#[tokio::test]
+async fn an_in_memory_sqlite_keeps_its_data_across_checkouts() {
+    let db = Database::open("sqlite::memory:").await.unwrap();
+    db.add_worktree_type(&store::NewWorktreeType {
+        name: "mem".to_owned(),
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+    assert_eq!(db.list_worktree_types().await.unwrap().len(), 6);
+}
+
+#[tokio::test]
+async fn an_unsupported_url_says_what_is_supported() {
+    let err = Database::open("mysql://root:pw@localhost/x")
+        .await
+        .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "unsupported database URL mysql://root:***@localhost/x: use postgres://USER:PASSWORD@HOST:PORT/DB, sqlite://PATH or a file path"
+    );
+}
+
+#[tokio::test]
+async fn an_unwritable_sqlite_folder_is_reported() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("a-file");
+    std::fs::write(&file, "").unwrap();
+    let err = Database::open(file.join("sub/x.db").to_str().unwrap())
+        .await
+        .unwrap_err();
+    assert!(matches!(err, OpenError::CreateDir { .. }), "{err:?}");
+}
