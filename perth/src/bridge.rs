@@ -16,8 +16,8 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use bridge_protocol::RuntimeInfo;
-use host_bridge::runtime::RuntimeDir;
-use host_bridge::{control, unix_millis};
+use bridge_runtime::runtime::RuntimeDir;
+use bridge_runtime::{control, unix_millis};
 use serde::{Deserialize, Serialize};
 
 /// What `perth status` shows about the bridge.
@@ -99,7 +99,7 @@ pub fn identity(settings: &BridgeSettings) -> Option<RuntimeInfo> {
         pid: 0,
         port,
         url: format!("http://127.0.0.1:{port}"),
-        token: host_bridge::runtime::generate_token().ok()?,
+        token: bridge_runtime::runtime::generate_token().ok()?,
         started_at: 0,
         protocol_version: bridge_protocol::PROTOCOL_VERSION,
     };

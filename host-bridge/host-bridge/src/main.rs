@@ -5,7 +5,7 @@ use clap::{Parser, Subcommand};
 use host_bridge::control::{self, StopOutcome};
 use host_bridge::exit_code;
 use host_bridge::runtime::RuntimeDir;
-use host_bridge::server::{self, Limits, ServeOptions, ServeOutcome};
+use host_bridge::server::{self, Limits, OutboxOptions, ServeOptions, ServeOutcome};
 use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::{Command, ExitCode, Stdio};
@@ -72,6 +72,14 @@ struct ServeArgs {
     /// How long a request waits in line, in milliseconds (503 after).
     #[arg(long, default_value_t = 10_000)]
     queue_timeout_ms: u64,
+    /// The database whose event outbox this daemon publishes (PostgreSQL URL or SQLite path);
+    /// without it, the command lines publish their own events.
+    #[arg(long, env = "PERTH_DATABASE_URL")]
+    database_url: Option<String>,
+    /// The Bloodbank broker (`amqp://USER:PASSWORD@HOST:PORT/VHOST`); without it, events are
+    /// dropped from the outbox unpublished.
+    #[arg(long, env = "BLOODBANK_AMQP_URL")]
+    amqp_url: Option<String>,
     /// How long shutdown waits for in-flight requests, in milliseconds.
     #[arg(long, default_value_t = 10_000)]
     drain_timeout_ms: u64,
@@ -160,6 +168,10 @@ fn serve(dir: &RuntimeDir, args: &ServeArgs) -> i32 {
         },
         // Where Zellij (and perth) sessions keep their sockets, for pushed events.
         session_dir: Some(zellij_utils::consts::ZELLIJ_SOCK_DIR.clone()),
+        outbox: args.database_url.clone().map(|database_url| OutboxOptions {
+            database_url,
+            amqp_url: args.amqp_url.clone(),
+        }),
     };
     match server::serve(dir, &options, |_| {}) {
         Ok(ServeOutcome::Stopped) => exit_code::OK,

@@ -59,6 +59,17 @@ pub struct ServeOptions {
     /// Zellij's socket folder, where running sessions are found for pushed events; `None`
     /// disables pushing.
     pub session_dir: Option<std::path::PathBuf>,
+    /// The event outbox this daemon publishes to Bloodbank; `None`: it publishes nothing.
+    pub outbox: Option<OutboxOptions>,
+}
+
+/// Where the outbox is and where its events go.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutboxOptions {
+    /// The database holding the `outbox` table (PostgreSQL URL or SQLite path).
+    pub database_url: String,
+    /// The broker; `None`: events are dropped from the outbox unpublished (Bloodbank is off).
+    pub amqp_url: Option<String>,
 }
 
 /// Says how `serve` ended.
@@ -159,14 +170,43 @@ pub fn serve(
         dir.write_identity(&info)?;
         tracing::info!(url = %info.url, pid = info.pid, runtime_file = %dir.info_path().display(), "host-bridge listening");
         ready(&info);
-        run(
+        let pump_stop = Arc::new(Notify::new());
+        let pump = options.outbox.clone().map(|outbox| {
+            let stop = Arc::clone(&pump_stop);
+            let (done_tx, done_rx) = std::sync::mpsc::channel::<()>();
+            // The pump runs on a thread and runtime of its own: sqlx's futures are not provably
+            // Send for tokio::spawn, and publishing must never hold up the RPC workers anyway.
+            let spawned = std::thread::Builder::new()
+                .name("bloodbank-pump".into())
+                .spawn(move || {
+                    if let Ok(rt) = tokio::runtime::Builder::new_current_thread()
+                        .enable_all()
+                        .build()
+                    {
+                        rt.block_on(run_outbox_pump(outbox, stop));
+                    }
+                    let _ = done_tx.send(());
+                });
+            if let Err(e) = spawned {
+                tracing::error!(error = %e, "bloodbank: cannot start the outbox pump");
+            }
+            done_rx
+        });
+        let served = run(
             listener,
             &info,
             options.limits.clone(),
             options.session_dir.clone(),
             shutdown,
         )
-        .await
+        .await;
+        // notify_one keeps a permit, so the pump stops even if it was not waiting yet.
+        pump_stop.notify_one();
+        if let Some(done) = pump {
+            let _ = tokio::task::spawn_blocking(move || done.recv_timeout(Duration::from_secs(5)))
+                .await;
+        }
+        served
     });
     if let Err(e) = dir.remove_info() {
         tracing::warn!(error = %e, "cannot remove the runtime file");
@@ -175,6 +215,34 @@ pub fn serve(
     runtime.shutdown_timeout(Duration::from_millis(100));
     tracing::info!("host-bridge stopped");
     result.map(|()| ServeOutcome::Stopped)
+}
+
+/// Publishes the outbox to Bloodbank until `stop` is notified (D6): events wait in the outbox
+/// while the broker is down and go out in order when it returns.
+async fn run_outbox_pump(outbox: OutboxOptions, stop: Arc<Notify>) {
+    let db = match store::Database::open(&outbox.database_url).await {
+        Ok(db) => db,
+        Err(e) => {
+            tracing::error!(error = %e, "bloodbank: cannot open the outbox database; this host-bridge publishes no events");
+            return;
+        }
+    };
+    tracing::info!(
+        broker = outbox
+            .amqp_url
+            .as_deref()
+            .map(bloodbank::redact_amqp_url)
+            .unwrap_or_else(|| "none (events are dropped)".into()),
+        "bloodbank: publishing the outbox"
+    );
+    let pump = bloodbank::OutboxPump::new(
+        db,
+        bloodbank::PumpConfig {
+            amqp_url: outbox.amqp_url,
+            ..Default::default()
+        },
+    );
+    pump.run(async move { stop.notified().await }).await;
 }
 
 fn wait_for_peer_info(dir: &RuntimeDir) -> Result<Option<RuntimeInfo>, ServeError> {

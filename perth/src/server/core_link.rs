@@ -198,7 +198,7 @@ pub fn apply_event(
             b.plugin_rtt_ms = rtt_ms;
             b.plugin_error = error;
             if ok {
-                b.plugin_ping_at = Some(host_bridge::unix_millis());
+                b.plugin_ping_at = Some(bridge_runtime::unix_millis());
             }
         }
         Ok(Ev::BridgeEvent { topic }) => {

@@ -2,6 +2,7 @@
 
 mod lifecycle;
 mod limits;
+mod outbox;
 mod rpc;
 mod security;
 mod support;
