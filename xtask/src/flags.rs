@@ -27,7 +27,9 @@ xflags::xflags! {
             /// Arguments passed through to `cargo nextest run` / `cargo test`; put them after `--`.
             repeated args: OsString
         }
-        /// Runs what CI runs: rustfmt check, clippy with warnings denied, then `test` with CI=true.
+        /// Checks formatting (rustfmt) and lints (clippy, warnings denied, all targets).
+        cmd lint {}
+        /// Runs what CI runs: `lint`, then `test` with CI=true.
         cmd ci {}
         /// Builds, then runs the benchmarks and prints one report table.
         cmd bench {
@@ -52,6 +54,7 @@ pub enum XtaskCmd {
     Run(Run),
     Install(Install),
     Test(Test),
+    Lint(Lint),
     Ci(Ci),
     Bench(Bench),
 }
@@ -75,6 +78,9 @@ pub struct Install {
 pub struct Test {
     pub args: Vec<OsString>,
 }
+
+#[derive(Debug)]
+pub struct Lint;
 
 #[derive(Debug)]
 pub struct Ci;

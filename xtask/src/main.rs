@@ -59,6 +59,7 @@ fn run(flags: flags::Xtask) -> Result<()> {
         }
         flags::XtaskCmd::Install(cmd) => install::install(&sh, &ws, cmd.root),
         flags::XtaskCmd::Test(cmd) => test::test(&sh, &ws, &cmd.args),
+        flags::XtaskCmd::Lint(_) => test::lint(&sh),
         flags::XtaskCmd::Ci(_) => test::ci(&sh, &ws),
         flags::XtaskCmd::Bench(cmd) => bench::bench(&sh, &ws, cmd.only.as_deref(), cmd.quick),
     }

@@ -37,12 +37,12 @@ pub(crate) fn test(sh: &Shell, ws: &Workspace, args: &[OsString]) -> Result<()> 
     Ok(())
 }
 
-/// Runs rustfmt's check, clippy with warnings denied, then the tests with `CI=true`.
+/// Runs rustfmt's check and clippy with warnings denied.
 ///
 /// Clippy runs in the release profile: a check build never reuses compiled libraries, but it does reuse
 /// build scripts (with their outputs, such as compiled C code) and proc-macros of the same profile, and
 /// those are what the release build and the release tests compile anyway.
-pub(crate) fn ci(sh: &Shell, ws: &Workspace) -> Result<()> {
+pub(crate) fn lint(sh: &Shell) -> Result<()> {
     cmd!(sh, "cargo fmt --all -- --check")
         .run()
         .context("checking formatting (fix with `cargo fmt --all`)")?;
@@ -52,6 +52,12 @@ pub(crate) fn ci(sh: &Shell, ws: &Workspace) -> Result<()> {
     )
     .run()
     .context("running clippy")?;
+    Ok(())
+}
+
+/// Runs what CI runs: [`lint`], then the tests with `CI=true`.
+pub(crate) fn ci(sh: &Shell, ws: &Workspace) -> Result<()> {
+    lint(sh)?;
     let _ci = env::var_os("CI")
         .is_none()
         .then(|| sh.push_env("CI", "true"));
