@@ -108,7 +108,7 @@ fn run_once(
             pending.retain(|_, sent| now.duration_since(*sent) < settings.answer_timeout * 4);
             // Every other round, perth-core also pings host-bridge through web_request: the
             // plugin-to-bridge path is checked as continuously as the link itself.
-            let op = if seq % 2 == 0 {
+            let op = if seq.is_multiple_of(2) {
                 Op::BridgePing { seq }
             } else {
                 Op::Ping { seq }
