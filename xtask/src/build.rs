@@ -14,6 +14,28 @@ use crate::{
 ///
 /// The order matters: perth's build script embeds `<target>/wasm32-wasip1/release/*.wasm`.
 pub(crate) fn build(sh: &Shell, ws: &Workspace, profile: Profile) -> Result<()> {
+    build_plugins(sh, ws)?;
+    if !ws.bin_packages.is_empty() {
+        let packages = package_args(&ws.bin_packages);
+        let release = (profile == Profile::Release).then_some("--release");
+        cmd!(sh, "cargo build {release...} {packages...}")
+            .run()
+            .with_context(|| format!("building {}", ws.bin_packages.join(", ")))?;
+    }
+    Ok(())
+}
+
+/// Builds the plugins, then every target of the workspace (tests included) in release, the way
+/// the test run will want them: one set of features for binaries and tests alike, so the large
+/// upstream crates are compiled once, not once for the binaries and again for the tests.
+pub(crate) fn build_for_tests(sh: &Shell, ws: &Workspace) -> Result<()> {
+    build_plugins(sh, ws)?;
+    cmd!(sh, "cargo build --release --workspace --all-targets")
+        .run()
+        .context("building the workspace and its tests")
+}
+
+fn build_plugins(sh: &Shell, ws: &Workspace) -> Result<()> {
     if !ws.plugins.is_empty() {
         ensure_wasm_target(sh)?;
         let packages = package_args(&ws.plugins);
@@ -23,13 +45,6 @@ pub(crate) fn build(sh: &Shell, ws: &Workspace, profile: Profile) -> Result<()> 
         )
         .run()
         .context("building the plugins for wasm32-wasip1")?;
-    }
-    if !ws.bin_packages.is_empty() {
-        let packages = package_args(&ws.bin_packages);
-        let release = (profile == Profile::Release).then_some("--release");
-        cmd!(sh, "cargo build {release...} {packages...}")
-            .run()
-            .with_context(|| format!("building {}", ws.bin_packages.join(", ")))?;
     }
     Ok(())
 }

@@ -6,7 +6,7 @@ use anyhow::{Context, Result};
 use xshell::{cmd, Shell};
 
 use crate::{
-    build::build,
+    build::build_for_tests,
     find_program,
     workspace::{Profile, Workspace},
 };
@@ -15,7 +15,7 @@ use crate::{
 ///
 /// `--workspace` covers the plugin crates too: their libraries are built and tested for the host.
 pub(crate) fn test(sh: &Shell, ws: &Workspace, args: &[OsString]) -> Result<()> {
-    build(sh, ws, Profile::Release)?;
+    build_for_tests(sh, ws)?;
     // The end-to-end tests run perth inside tmux; the harness installs the Debian package when it is missing.
     ::tests::ensure_tmux().context("making sure tmux is installed")?;
     let _perth_bin = sh.push_env("PERTH_BIN", ws.bin_path(Profile::Release, "perth"));
