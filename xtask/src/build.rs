@@ -17,8 +17,8 @@ pub(crate) fn build(sh: &Shell, ws: &Workspace, profile: Profile) -> Result<()> 
     build_plugins(sh, ws)?;
     if !ws.bin_packages.is_empty() {
         let packages = package_args(&ws.bin_packages);
-        let release = (profile == Profile::Release).then_some("--release");
-        cmd!(sh, "cargo build {release...} {packages...}")
+        let profile_args = profile.cargo_args();
+        cmd!(sh, "cargo build {profile_args...} {packages...}")
             .run()
             .with_context(|| format!("building {}", ws.bin_packages.join(", ")))?;
     }

@@ -17,7 +17,7 @@ xflags::xflags! {
             /// Arguments passed through to perth; put them after `--`.
             repeated args: OsString
         }
-        /// Builds, then copies the release binaries into DIR/bin (default: $CARGO_HOME/bin, ~/.cargo/bin).
+        /// Builds optimised binaries (fat LTO), then copies them into DIR/bin (default: $CARGO_HOME/bin, ~/.cargo/bin).
         cmd install {
             /// Install root, as for `cargo install --root`: binaries go to DIR/bin.
             optional --root dir: PathBuf

@@ -13,9 +13,10 @@ use crate::{
     workspace::{Profile, Workspace},
 };
 
-/// Builds, then copies every release binary to `<root>/bin`, the way `cargo install --root` lays it out.
+/// Builds in the dist profile (Zellij's own release settings), then copies every binary to
+/// `<root>/bin`, the way `cargo install --root` lays it out.
 pub(crate) fn install(sh: &Shell, ws: &Workspace, root: Option<PathBuf>) -> Result<()> {
-    build(sh, ws, Profile::Release)?;
+    build(sh, ws, Profile::Dist)?;
     let root = match root {
         Some(root) => root,
         None => default_root()?,
@@ -23,7 +24,7 @@ pub(crate) fn install(sh: &Shell, ws: &Workspace, root: Option<PathBuf>) -> Resu
     let bin_dir = root.join("bin");
     fs::create_dir_all(&bin_dir).with_context(|| format!("creating {}", bin_dir.display()))?;
     for name in &ws.bin_names {
-        let from = ws.bin_path(Profile::Release, name);
+        let from = ws.bin_path(Profile::Dist, name);
         let to = bin_dir.join(name);
         replace_file(&from, &to)?;
         println!("installed {} -> {}", from.display(), to.display());

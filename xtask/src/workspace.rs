@@ -107,14 +107,26 @@ impl Workspace {
 pub(crate) enum Profile {
     Release,
     Debug,
+    /// Zellij's own release settings (fat LTO, one codegen unit): installs and benchmarks.
+    Dist,
 }
 
 impl Profile {
+    /// Returns the cargo arguments that select this profile.
+    pub(crate) fn cargo_args(self) -> &'static [&'static str] {
+        match self {
+            Profile::Release => &["--release"],
+            Profile::Debug => &[],
+            Profile::Dist => &["--profile", "dist"],
+        }
+    }
+
     /// Returns the folder under the target directory that cargo uses for this profile.
     pub(crate) fn dir(self) -> &'static str {
         match self {
             Profile::Release => "release",
             Profile::Debug => "debug",
+            Profile::Dist => "dist",
         }
     }
 }

@@ -98,8 +98,9 @@ pub(crate) fn bench(sh: &Shell, ws: &Workspace, only: Option<&str>, quick: bool)
             bin
         }
         None => {
-            build(sh, ws, Profile::Release)?;
-            ws.bin_path(Profile::Release, "perth")
+            // Measured as users install it, with Zellij's own release settings.
+            build(sh, ws, Profile::Dist)?;
+            ws.bin_path(Profile::Dist, "perth")
         }
     };
     let ctx = BenchContext {
