@@ -4,6 +4,7 @@
 //! runner does the rest: `--only`, printing, `<target>/bench/<name>.json` and the merged
 //! `<target>/bench/report.json` and table.
 
+mod bridge;
 mod foundation;
 mod reference;
 mod report;
@@ -36,7 +37,10 @@ pub(crate) trait Bench {
 
 /// Returns every benchmark, in report order; later features add theirs here.
 fn registry() -> Vec<Box<dyn Bench>> {
-    vec![Box::new(foundation::Foundation)]
+    vec![
+        Box::new(foundation::Foundation),
+        Box::new(bridge::BridgeRoundTrip),
+    ]
 }
 
 /// What a benchmark gets to work with.

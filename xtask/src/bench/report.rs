@@ -13,6 +13,8 @@ pub(crate) enum Goal {
     RatioAtMost(f64),
     /// perth must not exceed the reference plus this amount, in the row's unit.
     AtMostReferencePlus(f64),
+    /// perth must not exceed this value, in the row's unit (the reference is shown for scale).
+    AtMost(f64),
 }
 
 impl Goal {
@@ -24,6 +26,7 @@ impl Goal {
             Goal::AtMostReferencePlus(delta) => {
                 Some(format!("<= ref + {} {unit}", trim_number(delta)))
             }
+            Goal::AtMost(max) => Some(format!("<= {} {unit}", trim_number(max))),
         }
     }
 }
@@ -66,6 +69,7 @@ impl Row {
             Goal::None => None,
             Goal::RatioAtMost(max) => self.ratio().map(|ratio| ratio <= max),
             Goal::AtMostReferencePlus(delta) => Some(self.perth <= self.reference + delta),
+            Goal::AtMost(max) => Some(self.perth <= max),
         }
     }
 
