@@ -14,6 +14,7 @@ fn main() {
         .or_else(|| find_target_dir(&out_dir));
     println!("cargo:rerun-if-env-changed=PERTH_PLUGIN_TARGET_DIR");
     for plugin in PLUGINS {
+        let digest_file = out_dir.join(format!("{plugin}.wasm.digest"));
         let dest = out_dir.join(format!("{plugin}.wasm"));
         let source = target_dir.as_ref().map(|t| {
             t.join("wasm32-wasip1/release")
@@ -34,7 +35,20 @@ fn main() {
                 std::fs::write(&dest, b"").expect("write empty plugin placeholder");
             }
         }
+        // Computed here so that perth never hashes the module at start-up.
+        let bytes = std::fs::read(&dest).expect("read the plugin back");
+        std::fs::write(&digest_file, digest(&bytes)).expect("write the plugin digest");
     }
+}
+
+/// Returns a hex FNV-1a digest of `bytes`: stable across builds, enough to name a cache file.
+fn digest(bytes: &[u8]) -> String {
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    for byte in bytes {
+        hash ^= u64::from(*byte);
+        hash = hash.wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    format!("{hash:016x}-{}", bytes.len())
 }
 
 /// Finds the cargo target directory above `OUT_DIR` (it holds `CACHEDIR.TAG`).

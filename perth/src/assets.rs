@@ -16,12 +16,15 @@ pub struct EmbeddedPlugin {
     pub name: &'static str,
     /// The compiled module; empty when the binary was built without `cargo xtask build`.
     pub wasm: &'static [u8],
+    /// A digest of `wasm`, computed at build time, naming the file perth writes it to.
+    pub digest: &'static str,
 }
 
 /// The built-in `perth-core` plugin, loaded into every session through `load_plugins`.
 pub const PERTH_CORE: EmbeddedPlugin = EmbeddedPlugin {
     name: "perth-core",
     wasm: include_bytes!(concat!(env!("OUT_DIR"), "/perth-core.wasm")),
+    digest: include_str!(concat!(env!("OUT_DIR"), "/perth-core.wasm.digest")),
 };
 
 impl EmbeddedPlugin {

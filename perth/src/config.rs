@@ -31,11 +31,9 @@ pub struct ConfigSources {
     pub perth_core_config: BTreeMap<String, String>,
 }
 
-/// The configuration a session runs with, and the files that hold it.
+/// The files a session runs with.
 #[derive(Debug)]
 pub struct ResolvedConfig {
-    /// The merged configuration.
-    pub config: Config,
     /// The user's file, when there is one.
     pub user_file: Option<PathBuf>,
     /// The generated file passed to Zellij as `--config`.
@@ -145,12 +143,9 @@ pub fn user_config_file(sources: &ConfigSources) -> Result<Option<PathBuf>, Conf
     Ok(dir.map(|d| d.join("config.kdl")).filter(|f| f.is_file()))
 }
 
-/// Parses the user's file over `base`, naming the file, line and column of any error.
-pub fn layer_user_file(base: Config, path: &Path) -> Result<Config, ConfigLoadError> {
-    let text = std::fs::read_to_string(path).map_err(|source| ConfigLoadError::Read {
-        path: path.to_path_buf(),
-        source,
-    })?;
+/// Parses the user's file (`text`, read from `path`) over `base`, naming the file, line and
+/// column of any error.
+pub fn layer_user_file(base: Config, path: &Path, text: String) -> Result<Config, ConfigLoadError> {
     match Config::from_kdl(&text, Some(base)) {
         Ok(config) => Ok(config),
         Err(source) => {
@@ -170,14 +165,69 @@ pub fn layer_user_file(base: Config, path: &Path) -> Result<Config, ConfigLoadEr
 }
 
 /// Builds the merged configuration and writes the files the session runs with.
+///
+/// The result is named by its inputs (perth's configuration, the user's file, the plugins,
+/// the layouts, perth's version), so a start with unchanged inputs parses nothing: the file
+/// Zellij reads already exists. A broken user file is never written, so it is reported again
+/// on every start until it is fixed.
 pub fn resolve(sources: &ConfigSources) -> Result<ResolvedConfig, ConfigLoadError> {
-    let mut config = builtin_config()?;
     let user_file = user_config_file(sources)?;
-    if let Some(path) = &user_file {
-        config = layer_user_file(config, path)?;
+    let user_text = match &user_file {
+        Some(path) => {
+            Some(
+                std::fs::read_to_string(path).map_err(|source| ConfigLoadError::Read {
+                    path: path.clone(),
+                    source,
+                })?,
+            )
+        }
+        None => None,
+    };
+    let perth_core = materialize_plugin(&sources.cache_dir, &assets::PERTH_CORE)?;
+    let user_layouts = sources
+        .config_dir
+        .as_ref()
+        .or(sources.user_dir.as_ref())
+        .map(|d| d.join("layouts"));
+    let layout_dir = materialize_layouts(&sources.cache_dir, user_layouts.as_deref())?;
+
+    let mut key = Sha256::new();
+    for part in [
+        env!("CARGO_PKG_VERSION"),
+        assets::CONFIG_KDL,
+        user_text.as_deref().unwrap_or("\0no user file"),
+        &perth_core
+            .as_ref()
+            .map(|p| p.display().to_string())
+            .unwrap_or_default(),
+        &layout_dir.display().to_string(),
+    ] {
+        key.update(part.as_bytes());
+        key.update([0]);
+    }
+    for (k, v) in &sources.perth_core_config {
+        key.update(k.as_bytes());
+        key.update([0]);
+        key.update(v.as_bytes());
+        key.update([0]);
+    }
+    let materialized_file = sources
+        .cache_dir
+        .join("config")
+        .join(format!("{}.kdl", hex(&key.finalize()[..8])));
+    if materialized_file.is_file() {
+        return Ok(ResolvedConfig {
+            user_file,
+            materialized_file,
+            layout_dir,
+            perth_core,
+        });
     }
 
-    let perth_core = materialize_plugin(&sources.cache_dir, &assets::PERTH_CORE)?;
+    let mut config = builtin_config()?;
+    if let (Some(path), Some(text)) = (&user_file, user_text) {
+        config = layer_user_file(config, path, text)?;
+    }
     if let Some(wasm) = &perth_core {
         install_plugin(
             &mut config,
@@ -186,21 +236,11 @@ pub fn resolve(sources: &ConfigSources) -> Result<ResolvedConfig, ConfigLoadErro
             &sources.perth_core_config,
         );
     }
-
-    let user_layouts = sources
-        .config_dir
-        .as_ref()
-        .or(sources.user_dir.as_ref())
-        .map(|d| d.join("layouts"));
-    let layout_dir = materialize_layouts(&sources.cache_dir, user_layouts.as_deref())?;
     if config.options.layout_dir.is_none() {
         config.options.layout_dir = Some(layout_dir.clone());
     }
-
-    let text = config.to_string(false);
-    let materialized_file = write_by_content(&sources.cache_dir.join("config"), "kdl", &text)?;
+    write_atomically(&materialized_file, config.to_string(false).as_bytes())?;
     Ok(ResolvedConfig {
-        config,
         user_file,
         materialized_file,
         layout_dir,
@@ -260,9 +300,8 @@ fn materialize_plugin(
     if !plugin.is_embedded() {
         return Ok(None);
     }
-    let digest = short_digest(plugin.wasm);
     let dir = cache_dir.join("plugins");
-    let path = dir.join(format!("{}-{digest}.wasm", plugin.name));
+    let path = dir.join(format!("{}-{}.wasm", plugin.name, plugin.digest.trim()));
     if !path.is_file() {
         write_atomically(&path, plugin.wasm)?;
     }
@@ -309,14 +348,6 @@ fn materialize_layouts(
     Ok(dir)
 }
 
-fn write_by_content(dir: &Path, extension: &str, text: &str) -> Result<PathBuf, ConfigLoadError> {
-    let path = dir.join(format!("{}.{extension}", short_digest(text.as_bytes())));
-    if !path.is_file() {
-        write_atomically(&path, text.as_bytes())?;
-    }
-    Ok(path)
-}
-
 /// Writes through a temporary file and a rename, so concurrent perth processes never see a
 /// half-written file. Files are private (0600): the configuration carries host-bridge's token.
 fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), ConfigLoadError> {
@@ -346,10 +377,6 @@ fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), ConfigLoadError> {
         file.write_all(bytes).map_err(err)?;
     }
     std::fs::rename(&tmp, path).map_err(err)
-}
-
-fn short_digest(bytes: &[u8]) -> String {
-    hex(&Sha256::digest(bytes)[..8])
 }
 
 fn hex(bytes: &[u8]) -> String {
@@ -395,15 +422,23 @@ mod tests {
         )
         .unwrap();
         let resolved = resolve(&src).unwrap();
-        assert_eq!(resolved.config.options.show_startup_tips, Some(true));
-        assert_eq!(resolved.config.options.show_release_notes, Some(false));
-        assert_eq!(resolved.config.options.scroll_buffer_size, Some(123));
-        // What Zellij reads back from the generated file is the same configuration.
+        // What Zellij reads back from the generated file is the merged configuration.
         let reread = Config::from_path(&resolved.materialized_file, None).unwrap();
         assert_eq!(reread.options.show_startup_tips, Some(true));
+        assert_eq!(reread.options.show_release_notes, Some(false));
         assert_eq!(reread.options.scroll_buffer_size, Some(123));
         assert_eq!(reread.options.layout_dir, Some(resolved.layout_dir.clone()));
-        assert_eq!(reread.keybinds, resolved.config.keybinds);
+        assert_eq!(reread.keybinds, builtin_config().unwrap().keybinds);
+        // Unchanged inputs: the same file, not parsed again; a changed user file: a new one.
+        assert_eq!(
+            resolve(&src).unwrap().materialized_file,
+            resolved.materialized_file
+        );
+        std::fs::write(tmp.path().join("user/config.kdl"), "scroll_buffer_size 7\n").unwrap();
+        let changed = resolve(&src).unwrap();
+        assert_ne!(changed.materialized_file, resolved.materialized_file);
+        let reread = Config::from_path(&changed.materialized_file, None).unwrap();
+        assert_eq!(reread.options.scroll_buffer_size, Some(7));
         assert!(resolved.layout_dir.join("workspace.kdl").is_file());
         use std::os::unix::fs::PermissionsExt;
         let mode = std::fs::metadata(&resolved.materialized_file)
