@@ -110,6 +110,9 @@ pub fn identity(settings: &BridgeSettings) -> Option<RuntimeInfo> {
 const POLL: Duration = Duration::from_millis(200);
 /// Longest pause between restart attempts.
 const MAX_BACKOFF: Duration = Duration::from_secs(5);
+/// How long a new server waits before starting the bridge: the bridge is not needed to draw
+/// the first screen, and starting it at once would compete with that on a small machine.
+const FIRST_START_DELAY: Duration = Duration::from_millis(750);
 /// How long a started bridge may take to listen.
 const START_DEADLINE: Duration = Duration::from_secs(5);
 
@@ -132,6 +135,10 @@ pub fn supervise(settings: BridgeSettings, status: Arc<Mutex<BridgeStatus>>) {
     let mut child: Option<Child> = None;
     let mut failures: u32 = 0;
     let mut ever_running = false;
+    if !matches!(control::running(&settings.runtime), Ok(Some(_))) {
+        set(&|s| s.state = "starting".into());
+        std::thread::sleep(FIRST_START_DELAY);
+    }
     loop {
         if let Some(c) = child.as_mut() {
             // Reap our own bridge as soon as it exits, so no zombie holds its pid.
