@@ -107,7 +107,7 @@ pub fn identity(settings: &BridgeSettings) -> Option<RuntimeInfo> {
 }
 
 /// How quickly the supervisor notices a dead bridge.
-const POLL: Duration = Duration::from_millis(200);
+const POLL: Duration = Duration::from_millis(500);
 /// Longest pause between restart attempts.
 const MAX_BACKOFF: Duration = Duration::from_secs(5);
 /// How long a new server waits before starting the bridge: the bridge is not needed to draw

@@ -137,7 +137,7 @@ fn start_extension_threads(extensions: &Arc<Extensions>) {
     if crate::assets::PERTH_CORE.is_embedded() {
         let settings = core_link::LinkSettings {
             socket_path: extensions.socket_path.clone(),
-            ping_interval: Duration::from_secs(1),
+            ping_interval: Duration::from_secs(2),
             answer_timeout: Duration::from_secs(5),
         };
         let status = extensions.perth_core.clone();
