@@ -11,5 +11,8 @@ mod publisher;
 mod pump;
 
 pub use event::{outbox_append, Event, DATA_CONTENT_TYPE, SPEC_VERSION};
-pub use publisher::{redact_amqp_url, PublishError, Publisher, CONTENT_TYPE, EXCHANGE};
+pub use publisher::{
+    connection_properties, declare_exchange, redact_amqp_url, PublishError, Publisher,
+    CONTENT_TYPE, EXCHANGE,
+};
 pub use pump::{OutboxPump, PumpConfig, PumpError, PumpReport, PumpWaker};

@@ -80,6 +80,30 @@ pub fn redact_amqp_url(url: &str) -> String {
     }
 }
 
+/// Returns the connection properties every Bloodbank connection uses: lapin on the current
+/// tokio runtime, named `name` in the broker's connection list.
+pub fn connection_properties(name: &str) -> ConnectionProperties {
+    ConnectionProperties::default()
+        .with_connection_name(name.into())
+        .with_executor(tokio_executor_trait::Tokio::current())
+        .with_reactor(tokio_reactor_trait::Tokio)
+}
+
+/// Declares `exchange` as Bloodbank's durable topic exchange on `channel` (idempotent).
+pub async fn declare_exchange(channel: &Channel, exchange: &str) -> Result<(), lapin::Error> {
+    channel
+        .exchange_declare(
+            exchange,
+            ExchangeKind::Topic,
+            ExchangeDeclareOptions {
+                durable: true,
+                ..Default::default()
+            },
+            FieldTable::default(),
+        )
+        .await
+}
+
 impl Publisher {
     /// Connects to `url`, opens a channel in confirm mode and declares `exchange` (durable topic).
     ///
@@ -94,27 +118,14 @@ impl Publisher {
             at: redact_amqp_url(url),
             reason,
         };
-        let properties = ConnectionProperties::default()
-            .with_connection_name("perth-bloodbank".into())
-            .with_executor(tokio_executor_trait::Tokio::current())
-            .with_reactor(tokio_reactor_trait::Tokio);
+        let properties = connection_properties("perth-bloodbank");
         let setup = async {
             let connection = Connection::connect(url, properties).await?;
             let channel = connection.create_channel().await?;
             channel
                 .confirm_select(ConfirmSelectOptions::default())
                 .await?;
-            channel
-                .exchange_declare(
-                    exchange,
-                    ExchangeKind::Topic,
-                    ExchangeDeclareOptions {
-                        durable: true,
-                        ..Default::default()
-                    },
-                    FieldTable::default(),
-                )
-                .await?;
+            declare_exchange(&channel, exchange).await?;
             Ok::<_, lapin::Error>((connection, channel))
         };
         let (connection, channel) = tokio::time::timeout(connect_timeout, setup)

@@ -4,11 +4,9 @@ use std::future::Future;
 use std::time::Duration;
 
 use bloodbank::Event;
-use lapin::options::{
-    BasicGetOptions, ExchangeDeclareOptions, QueueBindOptions, QueueDeclareOptions,
-};
+use lapin::options::{BasicGetOptions, QueueBindOptions, QueueDeclareOptions};
 use lapin::types::FieldTable;
-use lapin::{Channel, Connection, ConnectionProperties, ExchangeKind};
+use lapin::{Channel, Connection};
 use store::Database;
 use tokio::time::Instant;
 
@@ -83,21 +81,10 @@ pub struct Received {
 
 impl Consumer {
     pub async fn bind(url: &str, exchange: &str, queue: &str) -> Self {
-        let properties = ConnectionProperties::default()
-            .with_executor(tokio_executor_trait::Tokio::current())
-            .with_reactor(tokio_reactor_trait::Tokio);
+        let properties = bloodbank::connection_properties("bloodbank-test-consumer");
         let connection = Connection::connect(url, properties).await.unwrap();
         let channel = connection.create_channel().await.unwrap();
-        channel
-            .exchange_declare(
-                exchange,
-                ExchangeKind::Topic,
-                ExchangeDeclareOptions {
-                    durable: true,
-                    ..Default::default()
-                },
-                FieldTable::default(),
-            )
+        bloodbank::declare_exchange(&channel, exchange)
             .await
             .unwrap();
         channel
