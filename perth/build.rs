@@ -6,6 +6,8 @@
 use std::path::{Path, PathBuf};
 
 const PLUGINS: &[&str] = &["perth-core"];
+/// Where `cargo xtask build` puts them, under the target directory (the `plugin` profile).
+const PLUGIN_DIR: &str = "wasm32-wasip1/plugin";
 
 fn main() {
     let out_dir = PathBuf::from(std::env::var_os("OUT_DIR").expect("cargo sets OUT_DIR"));
@@ -16,10 +18,9 @@ fn main() {
     for plugin in PLUGINS {
         let digest_file = out_dir.join(format!("{plugin}.wasm.digest"));
         let dest = out_dir.join(format!("{plugin}.wasm"));
-        let source = target_dir.as_ref().map(|t| {
-            t.join("wasm32-wasip1/release")
-                .join(format!("{plugin}.wasm"))
-        });
+        let source = target_dir
+            .as_ref()
+            .map(|t| t.join(PLUGIN_DIR).join(format!("{plugin}.wasm")));
         match source {
             Some(source) if source.is_file() => {
                 println!("cargo:rerun-if-changed={}", source.display());

@@ -7,12 +7,12 @@ use xshell::{cmd, Shell};
 
 use crate::{
     find_program,
-    workspace::{Profile, Workspace, WASM_TARGET},
+    workspace::{Profile, Workspace, PLUGIN_PROFILE, WASM_TARGET},
 };
 
-/// Builds the plugins for wasm32-wasip1 (always release), then every native binary package in `profile`.
+/// Builds the plugins for wasm32-wasip1 (always the `plugin` profile), then every native binary package in `profile`.
 ///
-/// The order matters: perth's build script embeds `<target>/wasm32-wasip1/release/*.wasm`.
+/// The order matters: perth's build script embeds `<target>/wasm32-wasip1/plugin/*.wasm`.
 pub(crate) fn build(sh: &Shell, ws: &Workspace, profile: Profile) -> Result<()> {
     build_plugins(sh, ws)?;
     if !ws.bin_packages.is_empty() {
@@ -41,7 +41,7 @@ fn build_plugins(sh: &Shell, ws: &Workspace) -> Result<()> {
         let packages = package_args(&ws.plugins);
         cmd!(
             sh,
-            "cargo build --release --target {WASM_TARGET} {packages...}"
+            "cargo build --profile {PLUGIN_PROFILE} --target {WASM_TARGET} {packages...}"
         )
         .run()
         .context("building the plugins for wasm32-wasip1")?;

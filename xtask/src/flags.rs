@@ -7,9 +7,9 @@ xflags::xflags! {
 
     /// perth's one entry point for building, running, installing, testing and benchmarking.
     cmd xtask {
-        /// Builds the WebAssembly plugins (wasm32-wasip1, release), then every binary of the workspace.
+        /// Builds the WebAssembly plugins (wasm32-wasip1, size-optimised `plugin` profile), then every binary of the workspace.
         cmd build {
-            /// Builds the binaries in the dev profile; plugins stay release, since perth embeds them from there.
+            /// Builds the binaries in the dev profile; plugins keep their `plugin` profile, since perth embeds them from there.
             optional --debug
         }
         /// Builds, then runs perth (release) in the current directory with its default layout.

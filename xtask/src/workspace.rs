@@ -8,6 +8,8 @@ use xshell::{cmd, Shell};
 
 /// The target triple the WebAssembly plugins are built for.
 pub(crate) const WASM_TARGET: &str = "wasm32-wasip1";
+/// The cargo profile plugins are built with (see the root `Cargo.toml`); perth's build script reads it too.
+pub(crate) const PLUGIN_PROFILE: &str = "plugin";
 
 /// The workspace as seen by cargo, discovered once per `cargo xtask` run.
 #[derive(Debug)]
