@@ -15,6 +15,8 @@ pub(crate) enum Goal {
     AtMostReferencePlus(f64),
     /// perth must not exceed this value, in the row's unit (the reference is shown for scale).
     AtMost(f64),
+    /// perth must reach at least this value, in the row's unit (rates: more is better).
+    AtLeast(f64),
 }
 
 impl Goal {
@@ -27,6 +29,7 @@ impl Goal {
                 Some(format!("<= ref + {} {unit}", trim_number(delta)))
             }
             Goal::AtMost(max) => Some(format!("<= {} {unit}", trim_number(max))),
+            Goal::AtLeast(min) => Some(format!(">= {} {unit}", trim_number(min))),
         }
     }
 }
@@ -70,6 +73,7 @@ impl Row {
             Goal::RatioAtMost(max) => self.ratio().map(|ratio| ratio <= max),
             Goal::AtMostReferencePlus(delta) => Some(self.perth <= self.reference + delta),
             Goal::AtMost(max) => Some(self.perth <= max),
+            Goal::AtLeast(min) => Some(self.perth >= min),
         }
     }
 
@@ -246,6 +250,13 @@ mod tests {
         assert_eq!(rows[3].met(), None);
         let over = Row::new("idle", 0.8, 0.2, "%", Goal::AtMostReferencePlus(0.5));
         assert_eq!(over.met(), Some(false));
+        let rate = |perth| Row::new("outbox", perth, 9000.0, "events/s", Goal::AtLeast(5000.0));
+        assert_eq!(rate(5000.0).met(), Some(true));
+        assert_eq!(rate(4999.0).met(), Some(false));
+        assert_eq!(
+            Goal::AtLeast(5000.0).describe("events/s").as_deref(),
+            Some(">= 5000 events/s")
+        );
     }
 
     #[test]
