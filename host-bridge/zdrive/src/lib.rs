@@ -1,0 +1,1 @@
+//! zdrive engine.
