@@ -1,1 +1,6 @@
-//! tests
+//! Integration tests of zdrive: the store contract on Redis and embedded, the engine, and the binary.
+
+mod cli;
+mod concurrency;
+mod contract;
+mod support;
