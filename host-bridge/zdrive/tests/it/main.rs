@@ -3,4 +3,6 @@
 mod cli;
 mod concurrency;
 mod contract;
+mod engine;
+mod migrate;
 mod support;

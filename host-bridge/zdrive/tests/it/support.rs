@@ -9,8 +9,24 @@ use zdrive::{EmbeddedStore, PaneStore, RedisStore};
 /// A store and whatever keeps it alive.
 pub struct Fixture {
     pub store: Box<dyn PaneStore>,
-    _dir: TempDir,
+    pub dir: TempDir,
     pub redis: Option<tests::Redis>,
+}
+
+/// Whatever must outlive an engine built from a [`Fixture`].
+pub struct KeepAlive {
+    _dirs: (TempDir, TempDir),
+    _redis: Option<tests::Redis>,
+}
+
+impl Fixture {
+    /// Returns a guard holding a fixture's folder and server plus another folder.
+    pub fn keep_alive(dir: TempDir, redis: Option<tests::Redis>, other: TempDir) -> KeepAlive {
+        KeepAlive {
+            _dirs: (dir, other),
+            _redis: redis,
+        }
+    }
 }
 
 /// Returns a fresh embedded store (and its outbox, the same file).
@@ -21,7 +37,7 @@ pub async fn embedded() -> Fixture {
         .unwrap();
     Fixture {
         store: Box::new(EmbeddedStore::open(db.clone()).await.unwrap()),
-        _dir: dir,
+        dir,
         redis: None,
     }
 }
@@ -35,7 +51,7 @@ pub async fn redis() -> Option<Fixture> {
         .unwrap();
     Some(Fixture {
         store: Box::new(store),
-        _dir: dir,
+        dir,
         redis: Some(server),
     })
 }
