@@ -3,6 +3,7 @@
 mod cli;
 mod concurrency;
 mod contract;
+mod e2e;
 mod engine;
 mod migrate;
 mod support;
