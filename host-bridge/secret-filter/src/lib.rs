@@ -128,7 +128,8 @@ pub struct Finding {
 /// A compiled set of rules; build it once ([`SecretFilter::global`]) and share it.
 pub struct SecretFilter {
     prefilter: RegexSet,
-    rules: Vec<(&'static Rule, Regex)>,
+    /// Each rule's own regex, compiled the first time the prefilter says it can match.
+    rules: Vec<(&'static Rule, OnceLock<Regex>)>,
 }
 
 impl std::fmt::Debug for SecretFilter {
@@ -150,10 +151,7 @@ impl SecretFilter {
     pub fn new() -> Self {
         // The patterns are constants covered by this crate's tests, so compiling cannot fail.
         let prefilter = RegexSet::new(RULES.iter().map(|r| r.pattern)).expect("rules compile");
-        let rules = RULES
-            .iter()
-            .map(|r| (r, Regex::new(r.pattern).expect("rule compiles")))
-            .collect();
+        let rules = RULES.iter().map(|r| (r, OnceLock::new())).collect();
         Self { prefilter, rules }
     }
 
@@ -177,6 +175,8 @@ impl SecretFilter {
         let mut found: Vec<(usize, Finding)> = Vec::new();
         for index in candidates.iter() {
             let (rule, regex) = &self.rules[index];
+            // The same pattern compiled in the set above, so it compiles here too.
+            let regex = regex.get_or_init(|| Regex::new(rule.pattern).expect("rule compiles"));
             for caps in regex.captures_iter(text) {
                 let Some(m) = caps.name("secret").or_else(|| caps.get(0)) else {
                     continue;

@@ -172,6 +172,7 @@ fn classify(error: anyhow::Error) -> Failure {
             EngineError::NotTracked { .. } => (EXIT_USER, "not_tracked"),
             EngineError::Store(StoreError::Unavailable(_)) => (EXIT_UNAVAILABLE, "unavailable"),
             EngineError::Store(StoreError::Corrupt { .. }) => (EXIT_INTERNAL, "corrupt"),
+            EngineError::ReadOnly => (EXIT_INTERNAL, "internal"),
             EngineError::Store(StoreError::Backend { .. }) | EngineError::Outbox { .. } => {
                 (EXIT_UNAVAILABLE, "unavailable")
             }
@@ -278,10 +279,26 @@ fn active_store(config: &Config) -> Result<(&'static str, Option<&str>)> {
 
 /// Opens the store and the outbox: Redis first, so a dead Redis fails before anything is written.
 async fn open_engine(r: &Resolved) -> Result<Zdrive> {
+    open_engine_for(r, Access::Write).await
+}
+
+/// Whether a command writes (and so needs the outbox).
+enum Access {
+    Read,
+    Write,
+}
+
+async fn open_engine_for(r: &Resolved, access: Access) -> Result<Zdrive> {
     let redis = match active_store(&r.config)? {
         ("redis", Some(url)) => Some(RedisStore::connect(url, &Default::default()).await?),
         _ => None,
     };
+    if let (Some(redis), Access::Read) = (&redis, &access) {
+        return Ok(Zdrive::reader(
+            Box::new(redis.clone()),
+            r.config.history_cap(),
+        ));
+    }
     let db_url = r.database_path.display().to_string();
     let outbox = store::Database::open(&db_url)
         .await
@@ -392,7 +409,7 @@ async fn run(cli: Cli) -> Result<Output> {
             })
         }
         Command::List => {
-            let engine = open_engine(&r).await?;
+            let engine = open_engine_for(&r, Access::Read).await?;
             let panes = engine.list().await?;
             let mut text = String::new();
             if panes.is_empty() {
@@ -545,7 +562,7 @@ async fn pane_action(
             Ok(Output { data, text })
         }
         PaneAction::Info { name } => {
-            let engine = open_engine(r).await?;
+            let engine = open_engine_for(r, Access::Read).await?;
             let record = engine.info(&name).await?;
             let data = record_json(&record);
             Ok(Output {
@@ -665,13 +682,21 @@ fn config_command(r: Resolved, action: ConfigAction) -> Result<Output> {
 
 /// Parses arguments, runs the command, prints the result and returns the exit code.
 pub fn main() -> i32 {
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("ZDRIVE_LOG")
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
-        )
-        .with_writer(std::io::stderr)
-        .try_init();
+    // Parsing a filter compiles regexes (milliseconds per call), so only when one is asked for.
+    match std::env::var("ZDRIVE_LOG") {
+        Ok(filter) if !filter.is_empty() => {
+            let _ = tracing_subscriber::fmt()
+                .with_env_filter(tracing_subscriber::EnvFilter::new(filter))
+                .with_writer(std::io::stderr)
+                .try_init();
+        }
+        _ => {
+            let _ = tracing_subscriber::fmt()
+                .with_max_level(tracing::Level::WARN)
+                .with_writer(std::io::stderr)
+                .try_init();
+        }
+    }
     let wants_json = std::env::args().any(|a| a == "--json");
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,

@@ -33,6 +33,9 @@ pub enum EngineError {
     /// The store failed.
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// A write was asked of an engine opened for reading only (a bug in the caller).
+    #[error("internal error: this zdrive engine was opened for reading only")]
+    ReadOnly,
     /// The outbox failed after the change was stored.
     #[error("the change was stored but its event could not be queued in the outbox at {location}: {source}")]
     Outbox {
@@ -134,8 +137,7 @@ pub enum ReconcileChange {
 /// The engine: a store, the outbox and the secret filter.
 pub struct Zdrive {
     store: Box<dyn PaneStore>,
-    outbox: store::Database,
-    filter: &'static SecretFilter,
+    outbox: Option<store::Database>,
     history_cap: usize,
     event_source: String,
 }
@@ -144,7 +146,10 @@ impl std::fmt::Debug for Zdrive {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Zdrive")
             .field("store", &self.store.location())
-            .field("outbox", &self.outbox.location())
+            .field(
+                "outbox",
+                &self.outbox.as_ref().map(|o| o.location().to_owned()),
+            )
             .finish()
     }
 }
@@ -160,10 +165,20 @@ impl Zdrive {
     ) -> Self {
         Self {
             store,
-            outbox,
-            filter: SecretFilter::global(),
+            outbox: Some(outbox),
             history_cap: history_cap.max(1),
             event_source: event_source.into(),
+        }
+    }
+
+    /// Returns an engine that only reads (history, info, list): it needs no outbox, so a
+    /// read on Redis opens no database file.
+    pub fn reader(store: Box<dyn PaneStore>, history_cap: usize) -> Self {
+        Self {
+            store,
+            outbox: None,
+            history_cap: history_cap.max(1),
+            event_source: String::new(),
         }
     }
 
@@ -172,22 +187,24 @@ impl Zdrive {
         self.store.as_ref()
     }
 
-    /// Returns the outbox database.
-    pub fn outbox(&self) -> &store::Database {
-        &self.outbox
+    /// Returns the outbox database (`None` for a [`Zdrive::reader`]).
+    pub fn outbox(&self) -> Option<&store::Database> {
+        self.outbox.as_ref()
     }
 
     fn redact(&self, text: &str) -> String {
-        self.filter.redact(text).into_owned()
+        // Compiled on first use: commands that only read never pay for it.
+        SecretFilter::global().redact(text).into_owned()
     }
 
     async fn publish(&self, event: Event) -> Result<(), EngineError> {
-        self.outbox
+        let outbox = self.outbox.as_ref().ok_or(EngineError::ReadOnly)?;
+        outbox
             .outbox_append(&event.to_outbox())
             .await
             .map(|_| ())
             .map_err(|source| EngineError::Outbox {
-                location: self.outbox.location().to_owned(),
+                location: outbox.location().to_owned(),
                 source,
             })
     }

@@ -113,7 +113,12 @@ async fn fifty_processes(redis: Option<&str>) {
             "process {p} kept entries that are not its newest"
         );
     }
-    let rows = check.outbox().outbox_pending(u32::MAX).await.unwrap();
+    let rows = check
+        .outbox()
+        .unwrap()
+        .outbox_pending(u32::MAX)
+        .await
+        .unwrap();
     assert_eq!(rows.len(), PROCESSES * ENTRIES);
     let mut seen = HashSet::new();
     for row in &rows {

@@ -70,6 +70,7 @@ async fn navigation_records_panes_and_queues_events(e: &Zdrive) {
     .unwrap();
     let types: Vec<String> = e
         .outbox()
+        .unwrap()
         .outbox_pending(10)
         .await
         .unwrap()
