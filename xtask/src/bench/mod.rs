@@ -9,6 +9,7 @@ mod foundation;
 mod reference;
 mod report;
 mod session;
+mod zdrive;
 
 use std::{
     env, fs,
@@ -40,6 +41,7 @@ fn registry() -> Vec<Box<dyn Bench>> {
     vec![
         Box::new(foundation::Foundation),
         Box::new(bridge::BridgeRoundTrip),
+        Box::new(zdrive::Zdrive),
     ]
 }
 
