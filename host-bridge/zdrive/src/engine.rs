@@ -18,6 +18,36 @@ use crate::model::{
 };
 use crate::store::{History, PaneStore, PaneUpdate, StoreError};
 
+/// How many more times a write that lost the race for SQLite's lock is tried.
+const LOCK_RETRIES: usize = 5;
+
+/// Runs `op`, trying again when it failed on SQLite's write lock.
+///
+/// With dozens of processes writing at once, SQLite's busy timeout can run out. Such a write
+/// failed before changing anything (transactions begin with a write and roll back on error),
+/// so trying it again cannot duplicate it.
+async fn retry_locked<T, E: std::fmt::Display, Fut>(mut op: impl FnMut() -> Fut) -> Result<T, E>
+where
+    Fut: std::future::Future<Output = Result<T, E>>,
+{
+    let mut retries = 0;
+    loop {
+        match op().await {
+            Err(e) if retries < LOCK_RETRIES && is_locked(&e.to_string()) => {
+                retries += 1;
+                tracing::debug!("retrying a write after: {e}");
+            }
+            other => return other,
+        }
+    }
+}
+
+fn is_locked(message: &str) -> bool {
+    message.contains("database is locked")
+        || message.contains("database table is locked")
+        || message.contains("pool timed out")
+}
+
 /// Why an operation failed.
 #[derive(Debug, thiserror::Error)]
 pub enum EngineError {
@@ -199,8 +229,8 @@ impl Zdrive {
 
     async fn publish(&self, event: Event) -> Result<(), EngineError> {
         let outbox = self.outbox.as_ref().ok_or(EngineError::ReadOnly)?;
-        outbox
-            .outbox_append(&event.to_outbox())
+        let row = event.to_outbox();
+        retry_locked(|| outbox.outbox_append(&row))
             .await
             .map(|_| ())
             .map_err(|source| EngineError::Outbox {
@@ -234,10 +264,8 @@ impl Zdrive {
             summary: self.redact(&request.summary),
             artifacts: request.artifacts.iter().map(|a| self.redact(a)).collect(),
         };
-        let total = self
-            .store
-            .append_intent(name, &entry, self.history_cap)
-            .await?;
+        let total =
+            retry_locked(|| self.store.append_intent(name, &entry, self.history_cap)).await?;
         let event = Event::new(
             self.event_source.clone(),
             "workspace.intent.logged",
@@ -305,7 +333,7 @@ impl Zdrive {
             stale: Some(false),
             metadata,
         };
-        self.store.update_pane(name, &update).await?;
+        retry_locked(|| self.store.update_pane(name, &update)).await?;
         let event_type = if nav.created {
             "workspace.pane.created"
         } else {
@@ -390,8 +418,47 @@ impl Zdrive {
                     }
                 }
             }
-            self.store.update_pane(&pane.name, &update).await?;
+            retry_locked(|| self.store.update_pane(&pane.name, &update)).await?;
         }
         Ok(changes)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn writes_that_lost_the_lock_are_retried_and_others_are_not() {
+        let mut calls = 0;
+        let r: Result<u32, String> = retry_locked(|| {
+            calls += 1;
+            let n = calls;
+            async move {
+                if n < 3 {
+                    Err("error returned from database: (code: 5) database is locked".to_owned())
+                } else {
+                    Ok(n)
+                }
+            }
+        })
+        .await;
+        assert_eq!(r, Ok(3));
+        let mut calls = 0;
+        let r: Result<u32, String> = retry_locked(|| {
+            calls += 1;
+            async { Err("UNIQUE constraint failed".to_owned()) }
+        })
+        .await;
+        assert!(r.is_err());
+        assert_eq!(calls, 1);
+        let mut calls = 0;
+        let r: Result<u32, String> = retry_locked(|| {
+            calls += 1;
+            async { Err("database is locked".to_owned()) }
+        })
+        .await;
+        assert!(r.is_err());
+        assert_eq!(calls, 1 + LOCK_RETRIES);
     }
 }

@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use std::process::Command;
 use std::time::Duration;
 
-use session_ipc::SessionClient;
+use session_ipc::{SessionClient, SessionClientError};
 use zellij_utils::input::actions::Action;
 
 use crate::engine::LivePane;
@@ -114,32 +114,75 @@ fn terminal_id(pane_id: &str) -> Result<u32, MuxError> {
 }
 
 /// A session reached through its IPC socket (perth, Zellij 0.45).
+///
+/// A fresh connection is sometimes dropped by the server, most often right after another
+/// CLI connection (another `zdrive` or `zellij action` process) closed; the likely cause, not
+/// yet confirmed in Zellij's source, is a late exit of the old connection hitting a recycled
+/// client id. So an action that finds its connection closed reconnects and
+/// runs again, as long as running it twice is harmless; `new_pane` checks first.
 pub struct IpcMux {
     session: String,
+    socket: PathBuf,
     client: SessionClient,
 }
+
+/// How many times an idempotent action is tried on a dropped connection.
+const ATTEMPTS: usize = 3;
 
 impl IpcMux {
     /// Connects to the socket of `session` at `socket`.
     pub fn connect(session: &str, socket: PathBuf) -> Result<Self, MuxError> {
-        let client = SessionClient::connect(&socket).map_err(|e| MuxError::Unreachable {
-            session: session.to_owned(),
-            reason: e.to_string(),
-        })?;
+        let client = Self::open(session, &socket)?;
         Ok(Self {
             session: session.to_owned(),
+            socket,
             client,
         })
     }
 
+    fn open(session: &str, socket: &std::path::Path) -> Result<SessionClient, MuxError> {
+        SessionClient::connect(socket).map_err(|e| MuxError::Unreachable {
+            session: session.to_owned(),
+            reason: e.to_string(),
+        })
+    }
+
+    /// Runs `op`, reconnecting and trying again (when `idempotent`) if the session dropped
+    /// the connection.
+    fn with_client<T>(
+        &mut self,
+        action: &'static str,
+        idempotent: bool,
+        op: impl Fn(&mut SessionClient) -> Result<T, SessionClientError>,
+    ) -> Result<T, MuxError> {
+        let mut attempt = 1;
+        loop {
+            match op(&mut self.client) {
+                Err(SessionClientError::Disconnected) => {
+                    self.client = Self::open(&self.session, &self.socket)?;
+                    if !idempotent || attempt >= ATTEMPTS {
+                        return Err(MuxError::Action {
+                            action,
+                            reason: SessionClientError::Disconnected.to_string(),
+                        });
+                    }
+                    attempt += 1;
+                }
+                other => {
+                    return other.map_err(|e| MuxError::Action {
+                        action,
+                        reason: e.to_string(),
+                    })
+                }
+            }
+        }
+    }
+
     fn run(&mut self, action_name: &'static str, action: Action) -> Result<Vec<String>, MuxError> {
-        self.client
-            .run_action(action, ACTION_TIMEOUT)
-            .map(|o| o.lines)
-            .map_err(|e| MuxError::Action {
-                action: action_name,
-                reason: e.to_string(),
-            })
+        self.with_client(action_name, true, |c| {
+            c.run_action(action.clone(), ACTION_TIMEOUT)
+                .map(|o| o.lines)
+        })
     }
 }
 
@@ -149,24 +192,12 @@ impl Multiplexer for IpcMux {
     }
 
     fn list_panes(&mut self) -> Result<Vec<LivePane>, MuxError> {
-        let values = self
-            .client
-            .list_panes(ACTION_TIMEOUT)
-            .map_err(|e| MuxError::Action {
-                action: "list-panes",
-                reason: e.to_string(),
-            })?;
+        let values = self.with_client("list-panes", true, |c| c.list_panes(ACTION_TIMEOUT))?;
         Ok(parse_panes(&values))
     }
 
     fn list_tabs(&mut self) -> Result<Vec<LiveTab>, MuxError> {
-        let values = self
-            .client
-            .list_tabs(ACTION_TIMEOUT)
-            .map_err(|e| MuxError::Action {
-                action: "list-tabs",
-                reason: e.to_string(),
-            })?;
+        let values = self.with_client("list-tabs", true, |c| c.list_tabs(ACTION_TIMEOUT))?;
         Ok(parse_tabs(&values))
     }
 
@@ -182,19 +213,36 @@ impl Multiplexer for IpcMux {
     }
 
     fn new_pane(&mut self, name: &str) -> Result<String, MuxError> {
-        let lines = self.run(
-            "new-pane",
-            Action::NewTiledPane {
-                direction: None,
-                command: None,
-                pane_name: Some(name.to_owned()),
-                near_current_pane: false,
-                no_focus: false,
-                borderless: None,
-                tab_id: None,
-            },
-        )?;
-        created_id(&lines)
+        let action = Action::NewTiledPane {
+            direction: None,
+            command: None,
+            pane_name: Some(name.to_owned()),
+            near_current_pane: false,
+            no_focus: false,
+            borderless: None,
+            tab_id: None,
+        };
+        for _ in 0..ATTEMPTS {
+            match self.with_client("new-pane", false, |c| {
+                c.run_action(action.clone(), ACTION_TIMEOUT)
+                    .map(|o| o.lines)
+            }) {
+                Ok(lines) => return created_id(&lines),
+                Err(MuxError::Action { reason, .. })
+                    if reason == SessionClientError::Disconnected.to_string() =>
+                {
+                    // The pane may exist already: never create it twice.
+                    if let Some(pane) = self.list_panes()?.into_iter().find(|p| p.title == name) {
+                        return Ok(pane.pane_id);
+                    }
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        Err(MuxError::Action {
+            action: "new-pane",
+            reason: SessionClientError::Disconnected.to_string(),
+        })
     }
 
     fn focus_pane(&mut self, pane_id: &str) -> Result<(), MuxError> {

@@ -90,9 +90,14 @@ async fn fifty_processes(redis: Option<&str>) {
     // Create the schema once, as the first `zdrive` call on a machine would.
     let check = engine(&db.display().to_string(), redis).await;
     let workers = spawn_workers(&db, redis);
-    for mut w in workers {
-        let status = w.wait().unwrap();
-        assert!(status.success(), "a worker failed: {status}");
+    for w in workers {
+        let out = w.wait_with_output().unwrap();
+        assert!(
+            out.status.success(),
+            "a worker failed: {}: {}",
+            out.status,
+            String::from_utf8_lossy(&out.stderr)
+        );
     }
     let history = check.store().history("busy", None).await.unwrap();
     assert_eq!(history.total, CAP as u64);

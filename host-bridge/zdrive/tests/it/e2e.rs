@@ -216,6 +216,25 @@ fn workflow(redis_url: Option<String>, session_name: &str) {
     assert_eq!(zd.json(&["pane", "info", "web"])["status"], "stale");
     assert_eq!(zd.json(&["pane", "info", "api-server"])["status"], "active");
     assert!(zd.text(&["reconcile"]).contains("nothing changed"));
+
+    // Tabs: created once, switched to afterwards.
+    assert_eq!(zd.json(&["tab", "review"])["created"], true);
+    assert_eq!(zd.json(&["tab", "review"])["created"], false);
+    tests::wait_for_with_last(
+        "perth to list the tab review",
+        Duration::from_secs(10),
+        || {
+            let tabs = session
+                .action(&["list-tabs", "--json", "--all"])
+                .map_err(|e| e.to_string())?;
+            if tabs.contains("\"review\"") {
+                Ok(())
+            } else {
+                Err(tabs)
+            }
+        },
+    )
+    .unwrap();
 }
 
 #[test]
