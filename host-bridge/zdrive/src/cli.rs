@@ -318,7 +318,9 @@ async fn open_engine_for(r: &Resolved, access: Access) -> Result<Zdrive> {
 fn connect_mux(session: Option<&str>) -> Result<Box<dyn Multiplexer>> {
     let session = session.ok_or(MuxError::NoSession)?;
     let socket = zellij_utils::consts::ZELLIJ_SOCK_DIR.join(session);
-    if socket.exists() {
+    // ZDRIVE_MUX=cli forces the `zellij action` path (for debugging, and to test it).
+    let force_cli = std::env::var("ZDRIVE_MUX").as_deref() == Ok("cli");
+    if socket.exists() && !force_cli {
         return Ok(Box::new(IpcMux::connect(session, socket)?));
     }
     let zellij =

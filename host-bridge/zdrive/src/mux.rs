@@ -271,10 +271,14 @@ fn created_id(lines: &[String]) -> Result<String, MuxError> {
         })
 }
 
-/// Parses `zellij --version` output (`zellij 0.43.1`) into (major, minor).
+/// Parses `zellij --version` output (`zellij 0.43.1`, or perth's `perth 0.1.0 (built on
+/// Zellij 0.45.1)`) into the Zellij (major, minor).
 pub fn parse_zellij_version(text: &str) -> Option<(u32, u32)> {
-    let version = text.split_whitespace().nth(1)?;
-    let mut parts = version.split('.');
+    let version = match text.find("Zellij ") {
+        Some(at) => text[at + "Zellij ".len()..].split_whitespace().next()?,
+        None => text.split_whitespace().nth(1)?,
+    };
+    let mut parts = version.trim_end_matches(')').split('.');
     Some((parts.next()?.parse().ok()?, parts.next()?.parse().ok()?))
 }
 
@@ -385,7 +389,11 @@ mod tests {
     #[test]
     fn versions_parse() {
         assert_eq!(parse_zellij_version("zellij 0.43.1\n"), Some((0, 43)));
-        assert_eq!(parse_zellij_version("perth 0.45.1"), Some((0, 45)));
+        assert_eq!(
+            parse_zellij_version("perth 0.1.0 (built on Zellij 0.45.1)\n"),
+            Some((0, 45))
+        );
+        assert_eq!(parse_zellij_version("zellij 0.38.2"), Some((0, 38)));
         assert_eq!(parse_zellij_version("nonsense"), None);
         assert!((0, 38) < MIN_ZELLIJ && (0, 39) >= MIN_ZELLIJ && (1, 0) >= MIN_ZELLIJ);
     }

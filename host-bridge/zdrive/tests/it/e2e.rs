@@ -249,3 +249,37 @@ fn workflows_run_against_a_live_perth_session_on_redis() {
     };
     workflow(Some(server.url()), "zd-redis");
 }
+
+#[test]
+fn the_zellij_action_fallback_drives_a_live_session() {
+    let Some(perth) = tests::require_or_skip("perth", tests::workspace_bin("perth")) else {
+        return;
+    };
+    let session = tests::PerthSession::start("zd-cli").unwrap();
+    let run = |args: &[&str]| -> Value {
+        let out = session
+            .env
+            .command(zdrive_bin())
+            .env("ZELLIJ_SESSION_NAME", &session.name)
+            .env("ZDRIVE_MUX", "cli")
+            .env("ZDRIVE_ZELLIJ", &perth)
+            .arg("--json")
+            .args(args)
+            .output()
+            .unwrap();
+        let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(v["success"], true, "{args:?}: {v}");
+        v["data"].clone()
+    };
+    let created = run(&["pane", "notes", "--tab", "docs"]);
+    assert_eq!(created["action"], "created");
+    tests::wait_for("the pane titled notes", Duration::from_secs(10), || {
+        pane_titled(&session, "notes").filter(|p| p["tab_name"] == "docs")
+    })
+    .unwrap();
+    let focused = run(&["pane", "notes"]);
+    assert_eq!(focused["action"], "focused");
+    assert_eq!(focused["pane"]["pane_id"], created["pane"]["pane_id"]);
+    assert_eq!(run(&["reconcile"])["changes"], serde_json::json!([]));
+    assert_eq!(run(&["tab", "docs"])["created"], false);
+}
