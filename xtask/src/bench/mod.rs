@@ -10,6 +10,7 @@ mod outbox;
 mod reference;
 mod report;
 mod session;
+mod zdrive;
 
 use std::{
     env, fs,
@@ -42,6 +43,7 @@ fn registry() -> Vec<Box<dyn Bench>> {
         Box::new(foundation::Foundation),
         Box::new(bridge::BridgeRoundTrip),
         Box::new(outbox::OutboxThroughput),
+        Box::new(zdrive::Zdrive),
     ]
 }
 

@@ -1,0 +1,281 @@
+//! zdrive's configuration file (`~/.config/zellij-driver/config.toml`, DESIGN.md D9).
+//!
+//! The binary finds the file and applies environment overrides; this module only reads,
+//! changes and writes a given path. The file may hold passwords, so it is written 0600.
+
+use std::io::Write as _;
+use std::os::unix::fs::{OpenOptionsExt as _, PermissionsExt as _};
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+
+use crate::format::DEFAULT_CONTEXT_MAX_BYTES;
+use crate::model::DEFAULT_HISTORY_CAP;
+
+/// Which store zdrive uses.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum StoreChoice {
+    /// Redis when `redis_url` is set, else the embedded store.
+    #[default]
+    Auto,
+    /// Redis (needs `redis_url`).
+    Redis,
+    /// The embedded store, even when `redis_url` is set.
+    Embedded,
+}
+
+/// The configuration file's content.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    /// `redis://[:PASSWORD@]HOST[:PORT][/DB]` or `rediss://...`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub redis_url: Option<String>,
+    /// Which store to use.
+    pub store: StoreChoice,
+    /// The embedded store's and the outbox's SQLite file (default: the data dir's `zdrive.db`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub database_path: Option<String>,
+    /// The AMQP URL host-bridge publishes the outbox to.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub amqp_url: Option<String>,
+    /// Entries kept per pane (default 100).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub history_cap: Option<usize>,
+    /// Cap of `history --format context` in bytes (default 4096).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub context_max_bytes: Option<usize>,
+    /// Whether the user consented to sending redacted pane context to an LLM (D7).
+    pub llm_consent: bool,
+}
+
+/// Why the configuration could not be read or written.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The file cannot be read or written.
+    #[error("cannot {action} {path}: {source}")]
+    Io {
+        /// `read` or `write`.
+        action: &'static str,
+        /// The file.
+        path: String,
+        /// What went wrong.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The file is not valid.
+    #[error("{path} is not a valid zdrive configuration: {reason}")]
+    Invalid {
+        /// The file.
+        path: String,
+        /// The parser's message, with line and column.
+        reason: String,
+    },
+    /// `config set` with an unknown key or a bad value.
+    #[error("{0}")]
+    Set(String),
+}
+
+/// The keys `config set` accepts.
+pub const KEYS: &[&str] = &[
+    "redis_url",
+    "store",
+    "database_path",
+    "amqp_url",
+    "history_cap",
+    "context_max_bytes",
+];
+
+impl Config {
+    /// Reads `path`; a missing file is the default configuration.
+    pub fn load(path: &Path) -> Result<Self, ConfigError> {
+        let text = match std::fs::read_to_string(path) {
+            Ok(t) => t,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Self::default()),
+            Err(source) => {
+                return Err(ConfigError::Io {
+                    action: "read",
+                    path: path.display().to_string(),
+                    source,
+                })
+            }
+        };
+        toml::from_str(&text).map_err(|e| ConfigError::Invalid {
+            path: path.display().to_string(),
+            reason: e.to_string(),
+        })
+    }
+
+    /// Writes the configuration to `path` with mode 0600, replacing it atomically.
+    pub fn save(&self, path: &Path) -> Result<(), ConfigError> {
+        let io = |source| ConfigError::Io {
+            action: "write",
+            path: path.display().to_string(),
+            source,
+        };
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir).map_err(io)?;
+        }
+        let text = toml::to_string_pretty(self).map_err(|e| ConfigError::Set(e.to_string()))?;
+        let tmp = path.with_extension("toml.tmp");
+        let mut file = std::fs::OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .mode(0o600)
+            .open(&tmp)
+            .map_err(io)?;
+        // An existing temporary file keeps its mode; make sure.
+        file.set_permissions(std::fs::Permissions::from_mode(0o600))
+            .map_err(io)?;
+        file.write_all(text.as_bytes()).map_err(io)?;
+        file.sync_all().map_err(io)?;
+        std::fs::rename(&tmp, path).map_err(io)
+    }
+
+    /// Sets `key` to `value` (`config set`); an empty value clears optional keys.
+    pub fn set(&mut self, key: &str, value: &str) -> Result<(), ConfigError> {
+        let opt = |v: &str| (!v.is_empty()).then(|| v.to_owned());
+        let number = |v: &str| -> Result<Option<usize>, ConfigError> {
+            if v.is_empty() {
+                return Ok(None);
+            }
+            match v.parse::<usize>() {
+                Ok(n) if n > 0 => Ok(Some(n)),
+                _ => Err(ConfigError::Set(format!(
+                    "{key} must be a positive whole number, not {v:?}"
+                ))),
+            }
+        };
+        match key {
+            "redis_url" => {
+                if !(value.is_empty() || value.starts_with("redis://") || value.starts_with("rediss://"))
+                {
+                    return Err(ConfigError::Set(
+                        "redis_url must start with redis:// or rediss://".into(),
+                    ));
+                }
+                self.redis_url = opt(value);
+            }
+            "store" => {
+                self.store = match value {
+                    "auto" => StoreChoice::Auto,
+                    "redis" => StoreChoice::Redis,
+                    "embedded" => StoreChoice::Embedded,
+                    _ => {
+                        return Err(ConfigError::Set(format!(
+                            "store must be auto, redis or embedded, not {value:?}"
+                        )))
+                    }
+                }
+            }
+            "database_path" => self.database_path = opt(value),
+            "amqp_url" => self.amqp_url = opt(value),
+            "history_cap" => self.history_cap = number(value)?,
+            "context_max_bytes" => self.context_max_bytes = number(value)?,
+            _ => {
+                return Err(ConfigError::Set(format!(
+                    "unknown key {key:?}; known keys: {} (consent has its own command: zdrive config consent --grant)",
+                    KEYS.join(", ")
+                )))
+            }
+        }
+        Ok(())
+    }
+
+    /// Returns the entries kept per pane.
+    pub fn history_cap(&self) -> usize {
+        self.history_cap.unwrap_or(DEFAULT_HISTORY_CAP)
+    }
+
+    /// Returns the context format's cap.
+    pub fn context_max_bytes(&self) -> usize {
+        self.context_max_bytes.unwrap_or(DEFAULT_CONTEXT_MAX_BYTES)
+    }
+
+    /// Returns the configuration as JSON with every password masked, for `config show`.
+    pub fn masked(&self) -> serde_json::Value {
+        let mask = |u: &Option<String>| u.as_deref().map(mask_url);
+        serde_json::json!({
+            "redis_url": mask(&self.redis_url),
+            "store": self.store,
+            "database_path": self.database_path,
+            "amqp_url": mask(&self.amqp_url),
+            "history_cap": self.history_cap(),
+            "context_max_bytes": self.context_max_bytes(),
+            "llm_consent": self.llm_consent,
+        })
+    }
+}
+
+/// Returns a URL with its password (and any secret the filter finds) masked.
+pub fn mask_url(url: &str) -> String {
+    let masked = redis_conn::redact_url(url);
+    if masked == "<unparsable redis_url>" {
+        return secret_filter::redact(url).into_owned();
+    }
+    masked
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn set_checks_keys_and_values() {
+        let mut c = Config::default();
+        c.set("redis_url", "redis://:pw@127.0.0.1:6379/0").unwrap();
+        c.set("history_cap", "50").unwrap();
+        c.set("store", "embedded").unwrap();
+        assert_eq!(c.history_cap(), 50);
+        assert!(c.set("history_cap", "0").is_err());
+        assert!(c.set("redis_url", "http://x").is_err());
+        assert!(c
+            .set("colour", "red")
+            .unwrap_err()
+            .to_string()
+            .contains("known keys"));
+        c.set("history_cap", "").unwrap();
+        assert_eq!(c.history_cap(), 100);
+    }
+
+    #[test]
+    fn show_masks_passwords() {
+        let c = Config {
+            redis_url: Some("redis://:hunter2@h:6379/0".into()),
+            amqp_url: Some("amqp://u:pw@h:5672/%2f".into()),
+            ..Default::default()
+        };
+        let shown = c.masked().to_string();
+        assert!(
+            !shown.contains("hunter2") && !shown.contains(":pw@"),
+            "{shown}"
+        );
+        assert!(shown.contains("redis://:***@h:6379/0"), "{shown}");
+    }
+
+    #[test]
+    fn saved_files_are_private_and_round_trip() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("zellij-driver/config.toml");
+        let c = Config {
+            redis_url: Some("redis://:pw@h/0".into()),
+            llm_consent: true,
+            ..Default::default()
+        };
+        c.save(&path).unwrap();
+        let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600);
+        assert_eq!(Config::load(&path).unwrap(), c);
+        assert_eq!(
+            Config::load(&dir.path().join("none.toml")).unwrap(),
+            Config::default()
+        );
+        std::fs::write(&path, "redis_url = 3\n").unwrap();
+        assert!(Config::load(&path)
+            .unwrap_err()
+            .to_string()
+            .contains("line 1"));
+    }
+}

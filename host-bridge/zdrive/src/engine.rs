@@ -1,0 +1,464 @@
+//! The operations of zdrive, written once for the command line, host-bridge and the plugin.
+//!
+//! [`Zdrive`] checks input, redacts secrets, writes to the [`PaneStore`] and then records the
+//! operation's Bloodbank event in the outbox. The store write comes first and is atomic; the
+//! outbox append follows it, so an event is never recorded for a change that did not happen.
+//! Nothing here waits for the broker.
+
+use std::collections::BTreeMap;
+
+use bloodbank::Event;
+use chrono::{DateTime, Utc};
+use secret_filter::SecretFilter;
+use serde_json::json;
+
+use crate::model::{
+    validate_name, validate_summary, EntryType, InputError, IntentEntry, PaneRecord, Source,
+    MAX_VALUE_BYTES,
+};
+use crate::store::{History, PaneStore, PaneUpdate, StoreError};
+
+/// How many more times a write that lost the race for SQLite's lock is tried.
+const LOCK_RETRIES: usize = 5;
+
+/// Runs `op`, trying again when it failed on SQLite's write lock.
+///
+/// With dozens of processes writing at once, SQLite's busy timeout can run out. Such a write
+/// failed before changing anything (transactions begin with a write and roll back on error),
+/// so trying it again cannot duplicate it.
+async fn retry_locked<T, E: std::fmt::Display, Fut>(mut op: impl FnMut() -> Fut) -> Result<T, E>
+where
+    Fut: std::future::Future<Output = Result<T, E>>,
+{
+    let mut retries = 0;
+    loop {
+        match op().await {
+            Err(e) if retries < LOCK_RETRIES && is_locked(&e.to_string()) => {
+                retries += 1;
+                tracing::debug!("retrying a write after: {e}");
+            }
+            other => return other,
+        }
+    }
+}
+
+fn is_locked(message: &str) -> bool {
+    message.contains("database is locked")
+        || message.contains("database table is locked")
+        || message.contains("pool timed out")
+}
+
+/// Why an operation failed.
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    /// The user's input was refused.
+    #[error(transparent)]
+    Input(#[from] InputError),
+    /// The pane is not tracked.
+    #[error("no pane named {name:?} is tracked; create it with: zdrive pane {name}")]
+    NotTracked {
+        /// The name asked for.
+        name: String,
+    },
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// A write was asked of an engine opened for reading only (a bug in the caller).
+    #[error("internal error: this zdrive engine was opened for reading only")]
+    ReadOnly,
+    /// The outbox failed after the change was stored.
+    #[error("the change was stored but its event could not be queued in the outbox at {location}: {source}")]
+    Outbox {
+        /// The outbox database.
+        location: String,
+        /// What went wrong.
+        #[source]
+        source: store::Error,
+    },
+}
+
+/// What `pane log` records.
+#[derive(Clone, Debug)]
+pub struct LogRequest {
+    /// What happened.
+    pub summary: String,
+    /// Checkpoint, milestone or exploration.
+    pub entry_type: EntryType,
+    /// Human or agent.
+    pub source: Source,
+    /// Files the entry refers to.
+    pub artifacts: Vec<String>,
+}
+
+/// What `pane log` stored.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LogOutcome {
+    /// The entry as stored (redacted).
+    pub entry: IntentEntry,
+    /// The pane's entry count afterwards.
+    pub total: u64,
+}
+
+/// A pane as the live multiplexer session reports it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LivePane {
+    /// `terminal_<n>` or `plugin_<n>`.
+    pub pane_id: String,
+    /// The pane's title (its name when zdrive named it).
+    pub title: String,
+    /// The tab's name.
+    pub tab: String,
+}
+
+/// How navigation found the pane.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Navigation {
+    /// Whether the pane was created (else focused).
+    pub created: bool,
+    /// The session.
+    pub session: String,
+    /// The tab it is in.
+    pub tab: String,
+    /// The multiplexer's pane id.
+    pub pane_id: String,
+}
+
+/// One change reconcile made.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(tag = "change", rename_all = "snake_case")]
+pub enum ReconcileChange {
+    /// The pane is gone from the session: marked stale.
+    MarkedStale {
+        /// The tracked name.
+        pane: String,
+    },
+    /// A stale pane is back.
+    Revived {
+        /// The tracked name.
+        pane: String,
+    },
+    /// The pane's id changed (found again by its title): the record follows it.
+    Relinked {
+        /// The tracked name.
+        pane: String,
+        /// The old id.
+        from: String,
+        /// The new id.
+        to: String,
+    },
+    /// The pane moved to another tab.
+    Moved {
+        /// The tracked name.
+        pane: String,
+        /// The old tab.
+        from: String,
+        /// The new tab.
+        to: String,
+    },
+    /// The pane was renamed in the session; the record keeps its name and notes the title.
+    Renamed {
+        /// The tracked name.
+        pane: String,
+        /// The title it has now.
+        title: String,
+    },
+}
+
+/// The engine: a store, the outbox and the secret filter.
+pub struct Zdrive {
+    store: Box<dyn PaneStore>,
+    outbox: Option<store::Database>,
+    history_cap: usize,
+    event_source: String,
+}
+
+impl std::fmt::Debug for Zdrive {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Zdrive")
+            .field("store", &self.store.location())
+            .field(
+                "outbox",
+                &self.outbox.as_ref().map(|o| o.location().to_owned()),
+            )
+            .finish()
+    }
+}
+
+impl Zdrive {
+    /// Returns an engine on `store`, recording events in `outbox`, keeping `history_cap`
+    /// entries per pane; `event_source` is the CloudEvents source (`perth://HOST/zdrive`).
+    pub fn new(
+        store: Box<dyn PaneStore>,
+        outbox: store::Database,
+        history_cap: usize,
+        event_source: impl Into<String>,
+    ) -> Self {
+        Self {
+            store,
+            outbox: Some(outbox),
+            history_cap: history_cap.max(1),
+            event_source: event_source.into(),
+        }
+    }
+
+    /// Returns an engine that only reads (history, info, list): it needs no outbox, so a
+    /// read on Redis opens no database file.
+    pub fn reader(store: Box<dyn PaneStore>, history_cap: usize) -> Self {
+        Self {
+            store,
+            outbox: None,
+            history_cap: history_cap.max(1),
+            event_source: String::new(),
+        }
+    }
+
+    /// Returns the store.
+    pub fn store(&self) -> &dyn PaneStore {
+        self.store.as_ref()
+    }
+
+    /// Returns the outbox database (`None` for a [`Zdrive::reader`]).
+    pub fn outbox(&self) -> Option<&store::Database> {
+        self.outbox.as_ref()
+    }
+
+    fn redact(&self, text: &str) -> String {
+        // Compiled on first use: commands that only read never pay for it.
+        SecretFilter::global().redact(text).into_owned()
+    }
+
+    async fn publish(&self, event: Event) -> Result<(), EngineError> {
+        let outbox = self.outbox.as_ref().ok_or(EngineError::ReadOnly)?;
+        let row = event.to_outbox();
+        retry_locked(|| outbox.outbox_append(&row))
+            .await
+            .map(|_| ())
+            .map_err(|source| EngineError::Outbox {
+                location: outbox.location().to_owned(),
+                source,
+            })
+    }
+
+    /// Appends an intent entry to `name`'s log and queues `workspace.intent.logged`.
+    pub async fn log(
+        &self,
+        name: &str,
+        request: LogRequest,
+        now: DateTime<Utc>,
+    ) -> Result<LogOutcome, EngineError> {
+        validate_name("pane name", name)?;
+        validate_summary(&request.summary)?;
+        for artifact in &request.artifacts {
+            if artifact.len() > MAX_VALUE_BYTES {
+                return Err(InputError::ValueTooLong {
+                    what: "artifact path",
+                    len: artifact.len(),
+                }
+                .into());
+            }
+        }
+        let entry = IntentEntry {
+            timestamp: now,
+            entry_type: request.entry_type,
+            source: request.source,
+            summary: self.redact(&request.summary),
+            artifacts: request.artifacts.iter().map(|a| self.redact(a)).collect(),
+        };
+        let total =
+            retry_locked(|| self.store.append_intent(name, &entry, self.history_cap)).await?;
+        let event = Event::new(
+            self.event_source.clone(),
+            "workspace.intent.logged",
+            json!({ "pane_name": name, "entry": entry, "total_entries": total }),
+        )
+        .with_subject(name);
+        self.publish(event).await?;
+        Ok(LogOutcome { entry, total })
+    }
+
+    /// Returns the pane's record, or [`EngineError::NotTracked`].
+    pub async fn info(&self, name: &str) -> Result<PaneRecord, EngineError> {
+        validate_name("pane name", name)?;
+        self.store
+            .get_pane(name)
+            .await?
+            .ok_or_else(|| EngineError::NotTracked {
+                name: name.to_owned(),
+            })
+    }
+
+    /// Returns the pane's record (if tracked) and its newest `last` entries.
+    pub async fn history(
+        &self,
+        name: &str,
+        last: Option<usize>,
+    ) -> Result<(Option<PaneRecord>, History), EngineError> {
+        validate_name("pane name", name)?;
+        let record = self.store.get_pane(name).await?;
+        let history = self.store.history(name, last).await?;
+        if record.is_none() && history.total == 0 {
+            return Err(EngineError::NotTracked {
+                name: name.to_owned(),
+            });
+        }
+        Ok((record, history))
+    }
+
+    /// Returns every tracked pane.
+    pub async fn list(&self) -> Result<Vec<PaneRecord>, EngineError> {
+        Ok(self.store.list_panes().await?)
+    }
+
+    /// Records a navigation to `name` (created or focused) with `metadata`, and queues
+    /// `workspace.pane.created` or `workspace.pane.focused`.
+    pub async fn record_navigation(
+        &self,
+        name: &str,
+        nav: &Navigation,
+        metadata: &BTreeMap<String, String>,
+        now: DateTime<Utc>,
+    ) -> Result<PaneRecord, EngineError> {
+        validate_name("pane name", name)?;
+        let metadata: BTreeMap<String, String> = metadata
+            .iter()
+            .map(|(k, v)| (k.clone(), self.redact(v)))
+            .collect();
+        let update = PaneUpdate {
+            session: Some(nav.session.clone()),
+            tab: Some(nav.tab.clone()),
+            pane_id: Some(nav.pane_id.clone()),
+            created_at: Some(now),
+            last_seen: Some(now),
+            last_accessed: Some(now),
+            stale: Some(false),
+            metadata,
+        };
+        retry_locked(|| self.store.update_pane(name, &update)).await?;
+        let event_type = if nav.created {
+            "workspace.pane.created"
+        } else {
+            "workspace.pane.focused"
+        };
+        let event = Event::new(
+            self.event_source.clone(),
+            event_type,
+            json!({
+                "pane_name": name,
+                "session": nav.session,
+                "tab": nav.tab,
+                "pane_id": nav.pane_id,
+            }),
+        )
+        .with_subject(name);
+        self.publish(event).await?;
+        self.info(name).await
+    }
+
+    /// Adds a tab to the tab set.
+    pub async fn record_tab(&self, tab: &str) -> Result<(), EngineError> {
+        validate_name("tab name", tab)?;
+        Ok(self.store.add_tab(tab).await?)
+    }
+
+    /// Compares the tracked panes of `session` with the live ones and records the differences.
+    pub async fn reconcile(
+        &self,
+        session: &str,
+        live: &[LivePane],
+        now: DateTime<Utc>,
+    ) -> Result<Vec<ReconcileChange>, EngineError> {
+        let tracked = self.store.list_panes().await?;
+        let mut changes = Vec::new();
+        for pane in tracked.iter().filter(|p| p.session == session) {
+            let by_id = live.iter().find(|l| l.pane_id == pane.pane_id);
+            let found = by_id.or_else(|| live.iter().find(|l| l.title == pane.name));
+            let mut update = PaneUpdate::default();
+            match found {
+                None => {
+                    if !pane.stale {
+                        update.stale = Some(true);
+                        changes.push(ReconcileChange::MarkedStale {
+                            pane: pane.name.clone(),
+                        });
+                    }
+                }
+                Some(live_pane) => {
+                    update.last_seen = Some(now);
+                    if pane.stale {
+                        update.stale = Some(false);
+                        changes.push(ReconcileChange::Revived {
+                            pane: pane.name.clone(),
+                        });
+                    }
+                    if live_pane.pane_id != pane.pane_id {
+                        update.pane_id = Some(live_pane.pane_id.clone());
+                        changes.push(ReconcileChange::Relinked {
+                            pane: pane.name.clone(),
+                            from: pane.pane_id.clone(),
+                            to: live_pane.pane_id.clone(),
+                        });
+                    }
+                    if live_pane.tab != pane.tab {
+                        update.tab = Some(live_pane.tab.clone());
+                        changes.push(ReconcileChange::Moved {
+                            pane: pane.name.clone(),
+                            from: pane.tab.clone(),
+                            to: live_pane.tab.clone(),
+                        });
+                    }
+                    if by_id.is_some() && live_pane.title != pane.name {
+                        let title = self.redact(&live_pane.title);
+                        if pane.metadata.get("title") != Some(&title) {
+                            update.metadata.insert("title".into(), title.clone());
+                            changes.push(ReconcileChange::Renamed {
+                                pane: pane.name.clone(),
+                                title,
+                            });
+                        }
+                    }
+                }
+            }
+            retry_locked(|| self.store.update_pane(&pane.name, &update)).await?;
+        }
+        Ok(changes)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn writes_that_lost_the_lock_are_retried_and_others_are_not() {
+        let mut calls = 0;
+        let r: Result<u32, String> = retry_locked(|| {
+            calls += 1;
+            let n = calls;
+            async move {
+                if n < 3 {
+                    Err("error returned from database: (code: 5) database is locked".to_owned())
+                } else {
+                    Ok(n)
+                }
+            }
+        })
+        .await;
+        assert_eq!(r, Ok(3));
+        let mut calls = 0;
+        let r: Result<u32, String> = retry_locked(|| {
+            calls += 1;
+            async { Err("UNIQUE constraint failed".to_owned()) }
+        })
+        .await;
+        assert!(r.is_err());
+        assert_eq!(calls, 1);
+        let mut calls = 0;
+        let r: Result<u32, String> = retry_locked(|| {
+            calls += 1;
+            async { Err("database is locked".to_owned()) }
+        })
+        .await;
+        assert!(r.is_err());
+        assert_eq!(calls, 1 + LOCK_RETRIES);
+    }
+}

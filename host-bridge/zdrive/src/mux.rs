@@ -1,0 +1,419 @@
+//! Talking to the multiplexer: the session's own IPC socket for perth and Zellij 0.45
+//! sessions, the `zellij action` command line for other Zellij versions (0.39 and newer).
+//!
+//! The binary decides which: it knows the session name (`ZELLIJ_SESSION_NAME`) and the
+//! socket directory; this module never reads the environment.
+
+use std::path::PathBuf;
+use std::process::Command;
+use std::time::Duration;
+
+use session_ipc::{SessionClient, SessionClientError};
+use zellij_utils::input::actions::Action;
+
+use crate::engine::LivePane;
+
+/// How long one multiplexer action may take.
+const ACTION_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// The oldest Zellij whose `zellij action` command line zdrive drives.
+pub const MIN_ZELLIJ: (u32, u32) = (0, 39);
+
+/// Why a multiplexer operation failed.
+#[derive(Debug, thiserror::Error)]
+pub enum MuxError {
+    /// Not inside a session.
+    #[error("not inside a perth or Zellij session (ZELLIJ_SESSION_NAME is not set); run this from a pane of a session, or use `zdrive pane log`/`history`/`info`/`list`, which work anywhere")]
+    NoSession,
+    /// The session's socket cannot be reached and no usable `zellij` is installed.
+    #[error("cannot reach session {session}: {reason}")]
+    Unreachable {
+        /// The session.
+        session: String,
+        /// Why.
+        reason: String,
+    },
+    /// The multiplexer refused or failed an action.
+    #[error("the session refused {action}: {reason}")]
+    Action {
+        /// The action.
+        action: &'static str,
+        /// What it said.
+        reason: String,
+    },
+}
+
+/// A tab of the live session.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LiveTab {
+    /// Its name.
+    pub name: String,
+    /// Whether it is the active tab.
+    pub active: bool,
+}
+
+/// The pane and tab operations zdrive needs.
+pub trait Multiplexer {
+    /// Returns the session's name.
+    fn session(&self) -> &str;
+    /// Returns the session's terminal panes.
+    fn list_panes(&mut self) -> Result<Vec<LivePane>, MuxError>;
+    /// Returns the session's tabs.
+    fn list_tabs(&mut self) -> Result<Vec<LiveTab>, MuxError>;
+    /// Switches to tab `name`, creating it when `create`.
+    fn go_to_tab(&mut self, name: &str, create: bool) -> Result<(), MuxError>;
+    /// Opens a terminal pane titled `name` in the current tab; returns its id (`terminal_N`).
+    fn new_pane(&mut self, name: &str) -> Result<String, MuxError>;
+    /// Focuses the pane with id `pane_id` (`terminal_N`).
+    fn focus_pane(&mut self, pane_id: &str) -> Result<(), MuxError>;
+}
+
+/// Returns the active tab's name, if any.
+pub fn active_tab(mux: &mut dyn Multiplexer) -> Result<Option<String>, MuxError> {
+    Ok(mux
+        .list_tabs()?
+        .into_iter()
+        .find(|t| t.active)
+        .map(|t| t.name))
+}
+
+fn parse_panes(values: &[serde_json::Value]) -> Vec<LivePane> {
+    values
+        .iter()
+        .filter(|p| p["is_plugin"] == serde_json::Value::Bool(false))
+        .filter_map(|p| {
+            Some(LivePane {
+                pane_id: format!("terminal_{}", p["id"].as_u64()?),
+                title: p["title"].as_str().unwrap_or_default().to_owned(),
+                tab: p["tab_name"].as_str().unwrap_or_default().to_owned(),
+            })
+        })
+        .collect()
+}
+
+fn parse_tabs(values: &[serde_json::Value]) -> Vec<LiveTab> {
+    values
+        .iter()
+        .filter_map(|t| {
+            Some(LiveTab {
+                name: t["name"].as_str()?.to_owned(),
+                active: t["active"].as_bool().unwrap_or(false),
+            })
+        })
+        .collect()
+}
+
+fn terminal_id(pane_id: &str) -> Result<u32, MuxError> {
+    pane_id
+        .strip_prefix("terminal_")
+        .and_then(|n| n.parse().ok())
+        .ok_or_else(|| MuxError::Action {
+            action: "focus-pane",
+            reason: format!("{pane_id:?} is not a terminal pane id"),
+        })
+}
+
+/// A session reached through its IPC socket (perth, Zellij 0.45).
+///
+/// A fresh connection is sometimes dropped by the server, most often right after another
+/// CLI connection (another `zdrive` or `zellij action` process) closed; the likely cause, not
+/// yet confirmed in Zellij's source, is a late exit of the old connection hitting a recycled
+/// client id. So an action that finds its connection closed reconnects and
+/// runs again, as long as running it twice is harmless; `new_pane` checks first.
+pub struct IpcMux {
+    session: String,
+    socket: PathBuf,
+    client: SessionClient,
+}
+
+/// How many times an idempotent action is tried on a dropped connection.
+const ATTEMPTS: usize = 3;
+
+impl IpcMux {
+    /// Connects to the socket of `session` at `socket`.
+    pub fn connect(session: &str, socket: PathBuf) -> Result<Self, MuxError> {
+        let client = Self::open(session, &socket)?;
+        Ok(Self {
+            session: session.to_owned(),
+            socket,
+            client,
+        })
+    }
+
+    fn open(session: &str, socket: &std::path::Path) -> Result<SessionClient, MuxError> {
+        SessionClient::connect(socket).map_err(|e| MuxError::Unreachable {
+            session: session.to_owned(),
+            reason: e.to_string(),
+        })
+    }
+
+    /// Runs `op`, reconnecting and trying again (when `idempotent`) if the session dropped
+    /// the connection.
+    fn with_client<T>(
+        &mut self,
+        action: &'static str,
+        idempotent: bool,
+        op: impl Fn(&mut SessionClient) -> Result<T, SessionClientError>,
+    ) -> Result<T, MuxError> {
+        let mut attempt = 1;
+        loop {
+            match op(&mut self.client) {
+                Err(SessionClientError::Disconnected) => {
+                    self.client = Self::open(&self.session, &self.socket)?;
+                    if !idempotent || attempt >= ATTEMPTS {
+                        return Err(MuxError::Action {
+                            action,
+                            reason: SessionClientError::Disconnected.to_string(),
+                        });
+                    }
+                    attempt += 1;
+                }
+                other => {
+                    return other.map_err(|e| MuxError::Action {
+                        action,
+                        reason: e.to_string(),
+                    })
+                }
+            }
+        }
+    }
+
+    fn run(&mut self, action_name: &'static str, action: Action) -> Result<Vec<String>, MuxError> {
+        self.with_client(action_name, true, |c| {
+            c.run_action(action.clone(), ACTION_TIMEOUT)
+                .map(|o| o.lines)
+        })
+    }
+}
+
+impl Multiplexer for IpcMux {
+    fn session(&self) -> &str {
+        &self.session
+    }
+
+    fn list_panes(&mut self) -> Result<Vec<LivePane>, MuxError> {
+        let values = self.with_client("list-panes", true, |c| c.list_panes(ACTION_TIMEOUT))?;
+        Ok(parse_panes(&values))
+    }
+
+    fn list_tabs(&mut self) -> Result<Vec<LiveTab>, MuxError> {
+        let values = self.with_client("list-tabs", true, |c| c.list_tabs(ACTION_TIMEOUT))?;
+        Ok(parse_tabs(&values))
+    }
+
+    fn go_to_tab(&mut self, name: &str, create: bool) -> Result<(), MuxError> {
+        self.run(
+            "go-to-tab-name",
+            Action::GoToTabName {
+                name: name.to_owned(),
+                create,
+            },
+        )
+        .map(|_| ())
+    }
+
+    fn new_pane(&mut self, name: &str) -> Result<String, MuxError> {
+        let action = Action::NewTiledPane {
+            direction: None,
+            command: None,
+            pane_name: Some(name.to_owned()),
+            near_current_pane: false,
+            no_focus: false,
+            borderless: None,
+            tab_id: None,
+        };
+        for _ in 0..ATTEMPTS {
+            match self.with_client("new-pane", false, |c| {
+                c.run_action(action.clone(), ACTION_TIMEOUT)
+                    .map(|o| o.lines)
+            }) {
+                Ok(lines) => return created_id(&lines),
+                Err(MuxError::Action { reason, .. })
+                    if reason == SessionClientError::Disconnected.to_string() =>
+                {
+                    // The pane may exist already: never create it twice.
+                    if let Some(pane) = self.list_panes()?.into_iter().find(|p| p.title == name) {
+                        return Ok(pane.pane_id);
+                    }
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        Err(MuxError::Action {
+            action: "new-pane",
+            reason: SessionClientError::Disconnected.to_string(),
+        })
+    }
+
+    fn focus_pane(&mut self, pane_id: &str) -> Result<(), MuxError> {
+        let id = terminal_id(pane_id)?;
+        self.run(
+            "focus-pane-id",
+            Action::FocusTerminalPaneWithId {
+                pane_id: id,
+                should_float_if_hidden: false,
+                should_be_in_place_if_hidden: false,
+            },
+        )
+        .map(|_| ())
+    }
+}
+
+fn created_id(lines: &[String]) -> Result<String, MuxError> {
+    lines
+        .iter()
+        .map(|l| l.trim())
+        .find(|l| l.starts_with("terminal_"))
+        .map(str::to_owned)
+        .ok_or_else(|| MuxError::Action {
+            action: "new-pane",
+            reason: format!("no pane id in the answer {lines:?}"),
+        })
+}
+
+/// Parses `zellij --version` output (`zellij 0.43.1`, or perth's `perth 0.1.0 (built on
+/// Zellij 0.45.1)`) into the Zellij (major, minor).
+pub fn parse_zellij_version(text: &str) -> Option<(u32, u32)> {
+    let version = match text.find("Zellij ") {
+        Some(at) => text[at + "Zellij ".len()..].split_whitespace().next()?,
+        None => text.split_whitespace().nth(1)?,
+    };
+    let mut parts = version.trim_end_matches(')').split('.');
+    Some((parts.next()?.parse().ok()?, parts.next()?.parse().ok()?))
+}
+
+/// A session of another Zellij version, driven through `zellij action` (one process per action).
+pub struct CliMux {
+    session: String,
+    zellij: PathBuf,
+}
+
+impl CliMux {
+    /// Checks that `zellij` is at least [`MIN_ZELLIJ`] and returns a driver for `session`.
+    pub fn new(session: &str, zellij: PathBuf) -> Result<Self, MuxError> {
+        let unreachable = |reason: String| MuxError::Unreachable {
+            session: session.to_owned(),
+            reason,
+        };
+        let out = Command::new(&zellij)
+            .arg("--version")
+            .output()
+            .map_err(|e| unreachable(format!("cannot run {}: {e}", zellij.display())))?;
+        let text = String::from_utf8_lossy(&out.stdout);
+        match parse_zellij_version(&text) {
+            Some(v) if v >= MIN_ZELLIJ => Ok(Self {
+                session: session.to_owned(),
+                zellij,
+            }),
+            Some((major, minor)) => Err(unreachable(format!(
+                "zellij {major}.{minor} is older than 0.39; upgrade Zellij or run perth"
+            ))),
+            None => Err(unreachable(format!(
+                "unreadable `zellij --version`: {text:?}"
+            ))),
+        }
+    }
+
+    fn action(&self, name: &'static str, args: &[&str]) -> Result<String, MuxError> {
+        let out = Command::new(&self.zellij)
+            .args(["--session", &self.session, "action"])
+            .args(args)
+            .output()
+            .map_err(|e| MuxError::Action {
+                action: name,
+                reason: e.to_string(),
+            })?;
+        if !out.status.success() {
+            return Err(MuxError::Action {
+                action: name,
+                reason: String::from_utf8_lossy(&out.stderr).trim().to_owned(),
+            });
+        }
+        Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+    }
+
+    fn json(&self, name: &'static str, args: &[&str]) -> Result<Vec<serde_json::Value>, MuxError> {
+        let text = self.action(name, args)?;
+        serde_json::from_str(&text).map_err(|e| MuxError::Action {
+            action: name,
+            reason: format!(
+                "this Zellij does not print JSON for {name} ({e}); upgrade to 0.45 or run perth"
+            ),
+        })
+    }
+}
+
+impl Multiplexer for CliMux {
+    fn session(&self) -> &str {
+        &self.session
+    }
+
+    fn list_panes(&mut self) -> Result<Vec<LivePane>, MuxError> {
+        Ok(parse_panes(
+            &self.json("list-panes", &["list-panes", "--json", "--all"])?,
+        ))
+    }
+
+    fn list_tabs(&mut self) -> Result<Vec<LiveTab>, MuxError> {
+        Ok(parse_tabs(
+            &self.json("list-tabs", &["list-tabs", "--json", "--all"])?,
+        ))
+    }
+
+    fn go_to_tab(&mut self, name: &str, create: bool) -> Result<(), MuxError> {
+        let mut args = vec!["go-to-tab-name"];
+        if create {
+            args.push("--create");
+        }
+        args.push(name);
+        self.action("go-to-tab-name", &args).map(|_| ())
+    }
+
+    fn new_pane(&mut self, name: &str) -> Result<String, MuxError> {
+        let out = self.action("new-pane", &["new-pane", "--name", name])?;
+        let lines: Vec<String> = out.lines().map(str::to_owned).collect();
+        created_id(&lines)
+    }
+
+    fn focus_pane(&mut self, pane_id: &str) -> Result<(), MuxError> {
+        terminal_id(pane_id)?;
+        self.action("focus-pane-id", &["focus-pane-id", pane_id])
+            .map(|_| ())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn versions_parse() {
+        assert_eq!(parse_zellij_version("zellij 0.43.1\n"), Some((0, 43)));
+        assert_eq!(
+            parse_zellij_version("perth 0.1.0 (built on Zellij 0.45.1)\n"),
+            Some((0, 45))
+        );
+        assert_eq!(parse_zellij_version("zellij 0.38.2"), Some((0, 38)));
+        assert_eq!(parse_zellij_version("nonsense"), None);
+        assert!((0, 38) < MIN_ZELLIJ && (0, 39) >= MIN_ZELLIJ && (1, 0) >= MIN_ZELLIJ);
+    }
+
+    #[test]
+    fn live_panes_come_from_list_panes_json() {
+        let json: Vec<serde_json::Value> = serde_json::from_str(
+            r#"[{"id":0,"is_plugin":false,"title":"api","tab_name":"dev"},
+                {"id":1,"is_plugin":true,"title":"status","tab_name":"dev"}]"#,
+        )
+        .unwrap();
+        assert_eq!(
+            parse_panes(&json),
+            vec![LivePane {
+                pane_id: "terminal_0".into(),
+                title: "api".into(),
+                tab: "dev".into()
+            }]
+        );
+        assert_eq!(created_id(&["terminal_7".into()]).unwrap(), "terminal_7");
+        assert!(terminal_id("plugin_2").is_err());
+    }
+}

@@ -1,0 +1,311 @@
+//! The embedded backend: the same panes, logs and tabs in an SQLite file (DESIGN.md D5).
+//!
+//! It shares the file, and so the WAL and the busy timeout, with zdrive's event outbox
+//! (`store::Database`). Every write transaction starts with a write, so concurrent processes
+//! queue on SQLite's lock instead of failing on a read-to-write upgrade.
+
+use std::collections::{BTreeMap, HashMap};
+
+use sqlx::SqliteConnection;
+use store::{Conn, Database};
+
+use super::{decode_entry, History, PaneStore, PaneUpdate, StoreError, StoreKind};
+use crate::model::{format_time, IntentEntry, PaneRecord};
+use crate::store::redis::record_from_hash;
+
+/// The tables, created when missing. History ids grow, so `ORDER BY id DESC` is newest first.
+const SCHEMA: &[&str] = &[
+    "CREATE TABLE IF NOT EXISTS zdrive_pane (
+        name TEXT PRIMARY KEY NOT NULL,
+        fields TEXT NOT NULL DEFAULT '{}'
+    )",
+    "CREATE TABLE IF NOT EXISTS zdrive_history (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        pane TEXT NOT NULL,
+        entry TEXT NOT NULL
+    )",
+    "CREATE INDEX IF NOT EXISTS zdrive_history_pane ON zdrive_history (pane, id)",
+    "CREATE TABLE IF NOT EXISTS zdrive_tab (name TEXT PRIMARY KEY NOT NULL)",
+];
+
+/// A [`PaneStore`] in an SQLite database opened through `store::Database`.
+///
+/// A pane's fields are kept as one JSON object with the Redis hash's field names, so both
+/// backends share the record mapping and `meta:<key>` fields stay open-ended.
+#[derive(Clone, Debug)]
+pub struct EmbeddedStore {
+    db: Database,
+}
+
+fn failed(op: &'static str) -> impl Fn(sqlx::Error) -> StoreError {
+    move |e| StoreError::Backend {
+        store: "embedded",
+        op,
+        reason: e.to_string(),
+    }
+}
+
+fn sqlite<'a>(conn: Conn<'a>) -> Result<&'a mut SqliteConnection, StoreError> {
+    match conn {
+        Conn::Sqlite(c) => Ok(c),
+        Conn::Postgres(_) => Err(StoreError::Backend {
+            store: "embedded",
+            op: "open",
+            reason: "the embedded store needs an SQLite database, not PostgreSQL".into(),
+        }),
+    }
+}
+
+fn store_error(op: &'static str, e: store::Error) -> StoreError {
+    StoreError::Backend {
+        store: "embedded",
+        op,
+        reason: e.to_string(),
+    }
+}
+
+impl EmbeddedStore {
+    /// Wraps an open SQLite database, creating zdrive's tables when missing.
+    pub async fn open(db: Database) -> Result<Self, StoreError> {
+        let mut pooled = db.acquire().await.map_err(|e| store_error("open", e))?;
+        let c = sqlite(pooled.conn())?;
+        for sql in SCHEMA {
+            sqlx::query(sql)
+                .execute(&mut *c)
+                .await
+                .map_err(failed("create zdrive's tables"))?;
+        }
+        drop(pooled);
+        Ok(Self { db })
+    }
+
+    /// Returns the database (shared with the outbox).
+    pub fn database(&self) -> &Database {
+        &self.db
+    }
+}
+
+async fn read_fields(
+    c: &mut SqliteConnection,
+    name: &str,
+) -> Result<Option<HashMap<String, String>>, StoreError> {
+    let json: Option<String> = sqlx::query_scalar("SELECT fields FROM zdrive_pane WHERE name = $1")
+        .bind(name)
+        .fetch_optional(&mut *c)
+        .await
+        .map_err(failed("read a pane"))?;
+    json.map(|j| {
+        serde_json::from_str(&j).map_err(|e| StoreError::Corrupt {
+            key: format!("zdrive_pane {name}"),
+            reason: e.to_string(),
+        })
+    })
+    .transpose()
+}
+
+async fn write_fields(
+    c: &mut SqliteConnection,
+    name: &str,
+    fields: &HashMap<String, String>,
+) -> Result<(), StoreError> {
+    let json = serde_json::to_string(&fields.iter().collect::<BTreeMap<_, _>>())
+        .unwrap_or_else(|_| "{}".into());
+    sqlx::query("UPDATE zdrive_pane SET fields = $2 WHERE name = $1")
+        .bind(name)
+        .bind(json)
+        .execute(&mut *c)
+        .await
+        .map_err(failed("write a pane"))?;
+    Ok(())
+}
+
+/// Takes the write lock first: an insert that does nothing when the pane exists.
+async fn lock_pane(c: &mut SqliteConnection, name: &str) -> Result<(), StoreError> {
+    sqlx::query("INSERT INTO zdrive_pane (name) VALUES ($1) ON CONFLICT (name) DO NOTHING")
+        .bind(name)
+        .execute(&mut *c)
+        .await
+        .map_err(failed("lock a pane"))?;
+    Ok(())
+}
+
+#[async_trait::async_trait]
+impl PaneStore for EmbeddedStore {
+    fn kind(&self) -> StoreKind {
+        StoreKind::Embedded
+    }
+
+    fn location(&self) -> String {
+        self.db.location().to_owned()
+    }
+
+    async fn get_pane(&self, name: &str) -> Result<Option<PaneRecord>, StoreError> {
+        let mut pooled = self
+            .db
+            .acquire()
+            .await
+            .map_err(|e| store_error("read", e))?;
+        let fields = read_fields(sqlite(pooled.conn())?, name).await?;
+        Ok(fields
+            .filter(|f| !f.is_empty())
+            .map(|f| record_from_hash(name, f)))
+    }
+
+    async fn update_pane(&self, name: &str, update: &PaneUpdate) -> Result<(), StoreError> {
+        let mut tx = self.db.begin().await.map_err(|e| store_error("begin", e))?;
+        {
+            let c = sqlite(tx.conn())?;
+            lock_pane(c, name).await?;
+            let mut fields = read_fields(c, name).await?.unwrap_or_default();
+            for (k, v) in super::redis::update_fields(update) {
+                fields.insert(k, v);
+            }
+            if let Some(created) = &update.created_at {
+                fields
+                    .entry("created_at".into())
+                    .or_insert_with(|| format_time(created));
+            }
+            write_fields(c, name, &fields).await?;
+            if let Some(tab) = &update.tab {
+                add_tab(c, tab).await?;
+            }
+        }
+        tx.commit().await.map_err(|e| store_error("commit", e))
+    }
+
+    async fn append_intent(
+        &self,
+        name: &str,
+        entry: &IntentEntry,
+        cap: usize,
+    ) -> Result<u64, StoreError> {
+        let json = serde_json::to_string(entry).map_err(|e| StoreError::Backend {
+            store: "embedded",
+            op: "encode an intent entry",
+            reason: e.to_string(),
+        })?;
+        let cap = i64::try_from(cap.max(1)).unwrap_or(i64::MAX);
+        let mut tx = self.db.begin().await.map_err(|e| store_error("begin", e))?;
+        let total = {
+            let c = sqlite(tx.conn())?;
+            lock_pane(c, name).await?;
+            sqlx::query("INSERT INTO zdrive_history (pane, entry) VALUES ($1, $2)")
+                .bind(name)
+                .bind(&json)
+                .execute(&mut *c)
+                .await
+                .map_err(failed("append an entry"))?;
+            sqlx::query(
+                "DELETE FROM zdrive_history WHERE pane = $1 AND id NOT IN \
+                 (SELECT id FROM zdrive_history WHERE pane = $1 ORDER BY id DESC LIMIT $2)",
+            )
+            .bind(name)
+            .bind(cap)
+            .execute(&mut *c)
+            .await
+            .map_err(failed("trim the log"))?;
+            let mut fields = read_fields(c, name).await?.unwrap_or_default();
+            let at = format_time(&entry.timestamp);
+            fields.insert("last_accessed".into(), at.clone());
+            fields.entry("created_at".into()).or_insert(at);
+            write_fields(c, name, &fields).await?;
+            let total: i64 =
+                sqlx::query_scalar("SELECT COUNT(*) FROM zdrive_history WHERE pane = $1")
+                    .bind(name)
+                    .fetch_one(&mut *c)
+                    .await
+                    .map_err(failed("count the log"))?;
+            total
+        };
+        tx.commit().await.map_err(|e| store_error("commit", e))?;
+        Ok(u64::try_from(total).unwrap_or(0))
+    }
+
+    async fn history(&self, name: &str, last: Option<usize>) -> Result<History, StoreError> {
+        let mut pooled = self
+            .db
+            .acquire()
+            .await
+            .map_err(|e| store_error("read", e))?;
+        let c = sqlite(pooled.conn())?;
+        let limit = last.map_or(-1, |n| i64::try_from(n).unwrap_or(i64::MAX));
+        let rows: Vec<String> = sqlx::query_scalar(
+            "SELECT entry FROM zdrive_history WHERE pane = $1 ORDER BY id DESC LIMIT $2",
+        )
+        .bind(name)
+        .bind(limit)
+        .fetch_all(&mut *c)
+        .await
+        .map_err(failed("read the log"))?;
+        let total: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM zdrive_history WHERE pane = $1")
+            .bind(name)
+            .fetch_one(&mut *c)
+            .await
+            .map_err(failed("count the log"))?;
+        let key = format!("zdrive_history {name}");
+        let entries = rows
+            .iter()
+            .map(|j| decode_entry(&key, j))
+            .collect::<Result<_, _>>()?;
+        Ok(History {
+            entries,
+            total: u64::try_from(total).unwrap_or(0),
+        })
+    }
+
+    async fn list_panes(&self) -> Result<Vec<PaneRecord>, StoreError> {
+        let mut pooled = self
+            .db
+            .acquire()
+            .await
+            .map_err(|e| store_error("read", e))?;
+        let c = sqlite(pooled.conn())?;
+        let rows: Vec<(String, String)> =
+            sqlx::query_as("SELECT name, fields FROM zdrive_pane ORDER BY name")
+                .fetch_all(&mut *c)
+                .await
+                .map_err(failed("list panes"))?;
+        let mut panes = Vec::with_capacity(rows.len());
+        for (name, json) in rows {
+            let fields: HashMap<String, String> =
+                serde_json::from_str(&json).map_err(|e| StoreError::Corrupt {
+                    key: format!("zdrive_pane {name}"),
+                    reason: e.to_string(),
+                })?;
+            if !fields.is_empty() {
+                panes.push(record_from_hash(&name, fields));
+            }
+        }
+        Ok(panes)
+    }
+
+    async fn add_tab(&self, tab: &str) -> Result<(), StoreError> {
+        let mut pooled = self
+            .db
+            .acquire()
+            .await
+            .map_err(|e| store_error("write", e))?;
+        add_tab(sqlite(pooled.conn())?, tab).await
+    }
+
+    async fn tabs(&self) -> Result<Vec<String>, StoreError> {
+        let mut pooled = self
+            .db
+            .acquire()
+            .await
+            .map_err(|e| store_error("read", e))?;
+        sqlx::query_scalar("SELECT name FROM zdrive_tab ORDER BY name")
+            .fetch_all(&mut *sqlite(pooled.conn())?)
+            .await
+            .map_err(failed("list tabs"))
+    }
+}
+
+async fn add_tab(c: &mut SqliteConnection, tab: &str) -> Result<(), StoreError> {
+    sqlx::query("INSERT INTO zdrive_tab (name) VALUES ($1) ON CONFLICT (name) DO NOTHING")
+        .bind(tab)
+        .execute(&mut *c)
+        .await
+        .map_err(failed("add a tab"))?;
+    Ok(())
+}

@@ -1,0 +1,137 @@
+//! Where panes and their intent logs live: the [`PaneStore`] trait and its two backends.
+//!
+//! [`RedisStore`] keeps the seed's keyspace; [`EmbeddedStore`] keeps the same data in an
+//! SQLite file when no Redis is configured. Both pass the contract suite in `tests/it/contract.rs`.
+
+mod embedded;
+mod redis;
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+
+pub use self::embedded::EmbeddedStore;
+pub use self::redis::{RedisStore, HISTORY_SUFFIX, PANE_PREFIX, TABS_KEY};
+use crate::model::{IntentEntry, PaneRecord};
+
+/// Why a store operation failed.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The store cannot be reached (exit code 3).
+    #[error("{0}")]
+    Unavailable(String),
+    /// A command failed on a reachable store.
+    #[error("{store} failed to {op}: {reason}")]
+    Backend {
+        /// `redis` or `embedded`.
+        store: &'static str,
+        /// What we were doing.
+        op: &'static str,
+        /// What went wrong.
+        reason: String,
+    },
+    /// Stored data could not be read.
+    #[error("stored data at {key} is unreadable: {reason}; inspect or delete that key")]
+    Corrupt {
+        /// Where it is.
+        key: String,
+        /// What is wrong.
+        reason: String,
+    },
+}
+
+/// Which backend a store is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum StoreKind {
+    /// Redis, the seed's keyspace.
+    Redis,
+    /// The embedded SQLite store.
+    Embedded,
+}
+
+impl StoreKind {
+    /// Returns `redis` or `embedded`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Redis => "redis",
+            Self::Embedded => "embedded",
+        }
+    }
+}
+
+/// Changes to a pane's record; `None` leaves a field as it is, metadata is merged.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct PaneUpdate {
+    /// The session.
+    pub session: Option<String>,
+    /// The tab.
+    pub tab: Option<String>,
+    /// The multiplexer's pane id.
+    pub pane_id: Option<String>,
+    /// Set only when the pane has no creation time yet.
+    pub created_at: Option<DateTime<Utc>>,
+    /// Last seen by reconcile.
+    pub last_seen: Option<DateTime<Utc>>,
+    /// Last navigated to or logged on.
+    pub last_accessed: Option<DateTime<Utc>>,
+    /// Gone from the live session.
+    pub stale: Option<bool>,
+    /// Metadata to set.
+    pub metadata: BTreeMap<String, String>,
+}
+
+/// A page of a pane's intent log.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct History {
+    /// Entries, newest first.
+    pub entries: Vec<IntentEntry>,
+    /// How many entries the pane holds in all.
+    pub total: u64,
+}
+
+/// Storage of tracked panes, their intent logs and the tab set.
+///
+/// Names reaching a store are already validated (`model::validate_name`).
+#[async_trait::async_trait]
+pub trait PaneStore: Send + Sync {
+    /// Returns which backend this is.
+    fn kind(&self) -> StoreKind;
+
+    /// Returns where the data lives, without credentials.
+    fn location(&self) -> String;
+
+    /// Returns the pane's record, or `None` when it is not tracked.
+    async fn get_pane(&self, name: &str) -> Result<Option<PaneRecord>, StoreError>;
+
+    /// Creates or changes a pane's record in one atomic step; a tab it names joins the tab set.
+    async fn update_pane(&self, name: &str, update: &PaneUpdate) -> Result<(), StoreError>;
+
+    /// Appends `entry` to the pane's log (newest first), keeps the newest `cap` entries and
+    /// sets `last_accessed` to the entry's time, all in one atomic step; returns the new total.
+    async fn append_intent(
+        &self,
+        name: &str,
+        entry: &IntentEntry,
+        cap: usize,
+    ) -> Result<u64, StoreError>;
+
+    /// Returns the newest `last` entries (all when `None`), newest first, and the total.
+    async fn history(&self, name: &str, last: Option<usize>) -> Result<History, StoreError>;
+
+    /// Returns every tracked pane, sorted by name.
+    async fn list_panes(&self) -> Result<Vec<PaneRecord>, StoreError>;
+
+    /// Adds a tab to the tab set.
+    async fn add_tab(&self, tab: &str) -> Result<(), StoreError>;
+
+    /// Returns the tab set, sorted.
+    async fn tabs(&self) -> Result<Vec<String>, StoreError>;
+}
+
+/// Parses one stored history entry.
+fn decode_entry(key: &str, json: &str) -> Result<IntentEntry, StoreError> {
+    serde_json::from_str(json).map_err(|e| StoreError::Corrupt {
+        key: key.to_owned(),
+        reason: e.to_string(),
+    })
+}

@@ -1,0 +1,285 @@
+//! The Redis backend in the seed's keyspace: hash `perth:pane:<name>`, list
+//! `perth:pane:<name>:history` (JSON, newest first, capped), set `perth:tabs`.
+//!
+//! Writes that touch several keys run as one `MULTI`/`EXEC`; listing walks `SCAN`, never `KEYS`.
+
+use std::collections::HashMap;
+
+use redis::AsyncCommands as _;
+use redis_conn::{RedisConn, RedisConnError, RedisOptions};
+
+use super::{decode_entry, History, PaneStore, PaneUpdate, StoreError, StoreKind};
+use crate::model::{format_time, parse_time, IntentEntry, PaneRecord};
+
+/// The prefix of every pane hash.
+pub const PANE_PREFIX: &str = "perth:pane:";
+/// The suffix of a pane's history list.
+pub const HISTORY_SUFFIX: &str = ":history";
+/// The set of tabs.
+pub const TABS_KEY: &str = "perth:tabs";
+
+/// A [`PaneStore`] on a Redis server.
+#[derive(Clone, Debug)]
+pub struct RedisStore {
+    conn: RedisConn,
+}
+
+fn pane_key(name: &str) -> String {
+    format!("{PANE_PREFIX}{name}")
+}
+
+fn history_key(name: &str) -> String {
+    format!("{PANE_PREFIX}{name}{HISTORY_SUFFIX}")
+}
+
+impl From<RedisConnError> for StoreError {
+    fn from(e: RedisConnError) -> Self {
+        match e {
+            RedisConnError::Command { .. } => StoreError::Backend {
+                store: "redis",
+                op: "run a command",
+                reason: e.to_string(),
+            },
+            _ => StoreError::Unavailable(e.to_string()),
+        }
+    }
+}
+
+impl RedisStore {
+    /// Connects to `url`, failing within the options' deadlines when Redis is down.
+    pub async fn connect(url: &str, options: &RedisOptions) -> Result<Self, StoreError> {
+        Ok(Self {
+            conn: RedisConn::connect(url, options).await?,
+        })
+    }
+
+    /// Returns the underlying connection (for migrations and tests).
+    pub fn conn(&self) -> &RedisConn {
+        &self.conn
+    }
+
+    fn fail(&self, op: &'static str, e: redis::RedisError) -> StoreError {
+        let unavailable = e.is_io_error() || e.is_timeout() || e.is_connection_dropped();
+        let error = self.conn.command_error(op, e);
+        if unavailable {
+            StoreError::Unavailable(format!("{error}; start redis-server or fix redis_url"))
+        } else {
+            StoreError::from(error)
+        }
+    }
+}
+
+/// Builds a record from a hash's fields.
+pub(crate) fn record_from_hash(name: &str, fields: HashMap<String, String>) -> PaneRecord {
+    let mut record = PaneRecord {
+        name: name.to_owned(),
+        ..PaneRecord::default()
+    };
+    for (field, value) in fields {
+        match field.as_str() {
+            "session" => record.session = value,
+            "tab" => record.tab = value,
+            "pane_id" => record.pane_id = value,
+            "created_at" => record.created_at = parse_time(&value),
+            "last_seen" => record.last_seen = parse_time(&value),
+            "last_accessed" => record.last_accessed = parse_time(&value),
+            "stale" => record.stale = value == "true",
+            other => {
+                if let Some(key) = other.strip_prefix("meta:") {
+                    record.metadata.insert(key.to_owned(), value);
+                }
+            }
+        }
+    }
+    record
+}
+
+/// Returns the hash fields an update sets (besides `created_at`, which is set only if missing).
+pub(crate) fn update_fields(update: &PaneUpdate) -> Vec<(String, String)> {
+    let mut fields = Vec::new();
+    let mut put = |k: &str, v: Option<String>| {
+        if let Some(v) = v {
+            fields.push((k.to_owned(), v));
+        }
+    };
+    put("session", update.session.clone());
+    put("tab", update.tab.clone());
+    put("pane_id", update.pane_id.clone());
+    put("last_seen", update.last_seen.as_ref().map(format_time));
+    put(
+        "last_accessed",
+        update.last_accessed.as_ref().map(format_time),
+    );
+    put("stale", update.stale.map(|s| s.to_string()));
+    for (k, v) in &update.metadata {
+        fields.push((format!("meta:{k}"), v.clone()));
+    }
+    fields
+}
+
+#[async_trait::async_trait]
+impl PaneStore for RedisStore {
+    fn kind(&self) -> StoreKind {
+        StoreKind::Redis
+    }
+
+    fn location(&self) -> String {
+        self.conn.url().to_owned()
+    }
+
+    async fn get_pane(&self, name: &str) -> Result<Option<PaneRecord>, StoreError> {
+        let mut c = self.conn.connection();
+        let fields: HashMap<String, String> = c
+            .hgetall(pane_key(name))
+            .await
+            .map_err(|e| self.fail("HGETALL", e))?;
+        Ok((!fields.is_empty()).then(|| record_from_hash(name, fields)))
+    }
+
+    async fn update_pane(&self, name: &str, update: &PaneUpdate) -> Result<(), StoreError> {
+        let key = pane_key(name);
+        let mut pipe = redis::pipe();
+        pipe.atomic();
+        let fields = update_fields(update);
+        if !fields.is_empty() {
+            pipe.hset_multiple(&key, &fields).ignore();
+        }
+        if let Some(created) = &update.created_at {
+            pipe.hset_nx(&key, "created_at", format_time(created))
+                .ignore();
+        }
+        if let Some(tab) = &update.tab {
+            pipe.sadd(TABS_KEY, tab).ignore();
+        }
+        let mut c = self.conn.connection();
+        let () = pipe
+            .query_async(&mut c)
+            .await
+            .map_err(|e| self.fail("MULTI (HSET, SADD)", e))?;
+        Ok(())
+    }
+
+    async fn append_intent(
+        &self,
+        name: &str,
+        entry: &IntentEntry,
+        cap: usize,
+    ) -> Result<u64, StoreError> {
+        let json = serde_json::to_string(entry).map_err(|e| StoreError::Backend {
+            store: "redis",
+            op: "encode an intent entry",
+            reason: e.to_string(),
+        })?;
+        let history = history_key(name);
+        let key = pane_key(name);
+        let at = format_time(&entry.timestamp);
+        let stop = isize::try_from(cap.max(1)).unwrap_or(isize::MAX) - 1;
+        let mut pipe = redis::pipe();
+        pipe.atomic()
+            .lpush(&history, json)
+            .ignore()
+            .ltrim(&history, 0, stop)
+            .ignore()
+            .hset(&key, "last_accessed", &at)
+            .ignore()
+            .hset_nx(&key, "created_at", &at)
+            .ignore()
+            .llen(&history);
+        let mut c = self.conn.connection();
+        let (total,): (u64,) = pipe
+            .query_async(&mut c)
+            .await
+            .map_err(|e| self.fail("MULTI (LPUSH, LTRIM, HSET)", e))?;
+        Ok(total)
+    }
+
+    async fn history(&self, name: &str, last: Option<usize>) -> Result<History, StoreError> {
+        let key = history_key(name);
+        let stop = match last {
+            Some(0) => return self.count_only(&key).await,
+            Some(n) => isize::try_from(n).unwrap_or(isize::MAX) - 1,
+            None => -1,
+        };
+        let mut pipe = redis::pipe();
+        pipe.lrange(&key, 0, stop).llen(&key);
+        let mut c = self.conn.connection();
+        let (raw, total): (Vec<String>, u64) = pipe
+            .query_async(&mut c)
+            .await
+            .map_err(|e| self.fail("LRANGE", e))?;
+        let entries = raw
+            .iter()
+            .map(|j| decode_entry(&key, j))
+            .collect::<Result<_, _>>()?;
+        Ok(History { entries, total })
+    }
+
+    async fn list_panes(&self) -> Result<Vec<PaneRecord>, StoreError> {
+        let mut c = self.conn.connection();
+        let mut names = Vec::new();
+        {
+            let mut iter = c
+                .scan_match::<_, String>(format!("{PANE_PREFIX}*"))
+                .await
+                .map_err(|e| self.fail("SCAN", e))?;
+            while let Some(key) = iter.next_item().await {
+                let key = key.map_err(|e| self.fail("SCAN", e))?;
+                // Names never contain ':', so anything with one more is a history list.
+                if let Some(name) = key.strip_prefix(PANE_PREFIX) {
+                    if !name.contains(':') {
+                        names.push(name.to_owned());
+                    }
+                }
+            }
+        }
+        names.sort();
+        names.dedup();
+        let mut panes = Vec::with_capacity(names.len());
+        for chunk in names.chunks(200) {
+            let mut pipe = redis::pipe();
+            for name in chunk {
+                pipe.hgetall(pane_key(name));
+            }
+            let hashes: Vec<HashMap<String, String>> = pipe
+                .query_async(&mut c)
+                .await
+                .map_err(|e| self.fail("HGETALL", e))?;
+            for (name, fields) in chunk.iter().zip(hashes) {
+                if !fields.is_empty() {
+                    panes.push(record_from_hash(name, fields));
+                }
+            }
+        }
+        Ok(panes)
+    }
+
+    async fn add_tab(&self, tab: &str) -> Result<(), StoreError> {
+        let mut c = self.conn.connection();
+        let _: i64 = c
+            .sadd(TABS_KEY, tab)
+            .await
+            .map_err(|e| self.fail("SADD", e))?;
+        Ok(())
+    }
+
+    async fn tabs(&self) -> Result<Vec<String>, StoreError> {
+        let mut c = self.conn.connection();
+        let mut tabs: Vec<String> = c
+            .smembers(TABS_KEY)
+            .await
+            .map_err(|e| self.fail("SMEMBERS", e))?;
+        tabs.sort();
+        Ok(tabs)
+    }
+}
+
+impl RedisStore {
+    async fn count_only(&self, key: &str) -> Result<History, StoreError> {
+        let mut c = self.conn.connection();
+        let total: u64 = c.llen(key).await.map_err(|e| self.fail("LLEN", e))?;
+        Ok(History {
+            entries: Vec::new(),
+            total,
+        })
+    }
+}

@@ -1,0 +1,229 @@
+//! The store contract: every [`PaneStore`] backend passes these, Redis against a real redis-server.
+
+use std::collections::BTreeMap;
+
+use chrono::{Duration, TimeZone as _, Utc};
+use zdrive::store::PaneUpdate;
+use zdrive::{EntryType, IntentEntry, PaneStore, Source};
+
+use crate::support::{embedded, redis};
+
+fn entry(i: i64) -> IntentEntry {
+    IntentEntry {
+        timestamp: Utc.with_ymd_and_hms(2026, 1, 2, 3, 0, 0).unwrap() + Duration::seconds(i),
+        entry_type: if i % 2 == 0 {
+            EntryType::Checkpoint
+        } else {
+            EntryType::Milestone
+        },
+        source: Source::Agent,
+        summary: format!("entry {i}"),
+        artifacts: vec![format!("src/{i}.rs")],
+    }
+}
+
+async fn records_and_merges_panes(store: &dyn PaneStore) {
+    assert_eq!(store.get_pane("api").await.unwrap(), None);
+    let t0 = Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap();
+    let mut meta = BTreeMap::new();
+    meta.insert("issue".to_owned(), "42".to_owned());
+    store
+        .update_pane(
+            "api",
+            &PaneUpdate {
+                session: Some("s1".into()),
+                tab: Some("backend".into()),
+                pane_id: Some("terminal_3".into()),
+                created_at: Some(t0),
+                last_seen: Some(t0),
+                last_accessed: Some(t0),
+                stale: Some(false),
+                metadata: meta,
+            },
+        )
+        .await
+        .unwrap();
+    let later = t0 + Duration::hours(1);
+    let mut meta = BTreeMap::new();
+    meta.insert("owner".to_owned(), "me".to_owned());
+    store
+        .update_pane(
+            "api",
+            &PaneUpdate {
+                created_at: Some(later),
+                stale: Some(true),
+                metadata: meta,
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    let record = store.get_pane("api").await.unwrap().unwrap();
+    assert_eq!(record.session, "s1");
+    assert_eq!(record.tab, "backend");
+    assert_eq!(record.pane_id, "terminal_3");
+    assert_eq!(record.created_at, Some(t0), "created_at is set once");
+    assert!(record.stale);
+    assert_eq!(
+        record.metadata.len(),
+        2,
+        "metadata merges: {:?}",
+        record.metadata
+    );
+    assert_eq!(store.tabs().await.unwrap(), vec!["backend".to_owned()]);
+}
+
+async fn history_is_newest_first_and_capped(store: &dyn PaneStore) {
+    for i in 0..7 {
+        let total = store.append_intent("api", &entry(i), 5).await.unwrap();
+        assert_eq!(total, (i + 1).min(5) as u64);
+    }
+    let all = store.history("api", None).await.unwrap();
+    assert_eq!(all.total, 5);
+    let summaries: Vec<_> = all.entries.iter().map(|e| e.summary.as_str()).collect();
+    assert_eq!(
+        summaries,
+        ["entry 6", "entry 5", "entry 4", "entry 3", "entry 2"]
+    );
+    assert_eq!(all.entries[0], entry(6), "entries round-trip exactly");
+    let last2 = store.history("api", Some(2)).await.unwrap();
+    assert_eq!(last2.entries.len(), 2);
+    assert_eq!(last2.total, 5);
+    assert_eq!(
+        store.history("api", Some(0)).await.unwrap().entries.len(),
+        0
+    );
+    let record = store.get_pane("api").await.unwrap().unwrap();
+    assert_eq!(record.last_accessed, Some(entry(6).timestamp));
+    assert_eq!(record.created_at, Some(entry(0).timestamp));
+    assert_eq!(store.history("nobody", None).await.unwrap().total, 0);
+}
+
+async fn lists_every_pane_sorted(store: &dyn PaneStore) {
+    assert!(store.list_panes().await.unwrap().is_empty());
+    for name in ["zeta", "alpha", "mid/feat-x"] {
+        store
+            .update_pane(
+                name,
+                &PaneUpdate {
+                    session: Some("s".into()),
+                    ..Default::default()
+                },
+            )
+            .await
+            .unwrap();
+        store.append_intent(name, &entry(1), 100).await.unwrap();
+    }
+    store.add_tab("extra").await.unwrap();
+    let names: Vec<_> = store
+        .list_panes()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|p| p.name)
+        .collect();
+    assert_eq!(
+        names,
+        ["alpha", "mid/feat-x", "zeta"],
+        "history lists are not panes"
+    );
+    assert_eq!(store.tabs().await.unwrap(), ["extra"]);
+}
+
+async fn escapes_and_unicode_are_stored_as_given(store: &dyn PaneStore) {
+    let mut e = entry(1);
+    e.summary = "\u{1b}[31mred\u{1b}[0m ünïcödé \"quoted\"\nline two".into();
+    store.append_intent("api", &e, 100).await.unwrap();
+    assert_eq!(store.history("api", None).await.unwrap().entries, vec![e]);
+}
+
+macro_rules! contract {
+    ($($case:ident),* $(,)?) => {
+        mod on_embedded {
+            $(
+                #[tokio::test]
+                async fn $case() {
+                    let f = super::embedded().await;
+                    super::$case(f.store.as_ref()).await;
+                }
+            )*
+        }
+        mod on_redis {
+            $(
+                #[tokio::test]
+                async fn $case() {
+                    let Some(f) = super::redis().await else { return };
+                    super::$case(f.store.as_ref()).await;
+                }
+            )*
+        }
+    };
+}
+
+contract!(
+    records_and_merges_panes,
+    history_is_newest_first_and_capped,
+    lists_every_pane_sorted,
+    escapes_and_unicode_are_stored_as_given,
+);
+
+#[tokio::test]
+async fn redis_uses_exactly_the_seed_keyspace() {
+    let Some(f) = redis().await else { return };
+    f.store
+        .update_pane(
+            "api",
+            &PaneUpdate {
+                tab: Some("dev".into()),
+                stale: Some(false),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    f.store.append_intent("api", &entry(1), 100).await.unwrap();
+    let mut c =
+        redis_conn::RedisConn::connect(&f.redis.as_ref().unwrap().url(), &Default::default())
+            .await
+            .unwrap()
+            .connection();
+    // KEYS is fine in a test on a private server; the product only SCANs.
+    let mut keys: Vec<String> = redis::cmd("KEYS")
+        .arg("*")
+        .query_async(&mut c)
+        .await
+        .unwrap();
+    keys.sort();
+    assert_eq!(
+        keys,
+        ["perth:pane:api", "perth:pane:api:history", "perth:tabs"]
+    );
+    let ty: String = redis::cmd("TYPE")
+        .arg("perth:pane:api:history")
+        .query_async(&mut c)
+        .await
+        .unwrap();
+    assert_eq!(ty, "list");
+    let fields: std::collections::HashMap<String, String> = redis::cmd("HGETALL")
+        .arg("perth:pane:api")
+        .query_async(&mut c)
+        .await
+        .unwrap();
+    let mut names: Vec<_> = fields.keys().cloned().collect();
+    names.sort();
+    assert_eq!(names, ["created_at", "last_accessed", "stale", "tab"]);
+    let json: String = redis::cmd("LINDEX")
+        .arg("perth:pane:api:history")
+        .arg(0)
+        .query_async(&mut c)
+        .await
+        .unwrap();
+    let value: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(value, serde_json::to_value(entry(1)).unwrap());
+    let tabs: Vec<String> = redis::cmd("SMEMBERS")
+        .arg("perth:tabs")
+        .query_async(&mut c)
+        .await
+        .unwrap();
+    assert_eq!(tabs, ["dev"]);
+}

@@ -1,0 +1,216 @@
+//! The engine on both stores: navigation events, reconcile, and reconcile racing a log.
+
+use std::collections::BTreeMap;
+
+use chrono::Utc;
+use zdrive::{EntryType, LivePane, LogRequest, Navigation, ReconcileChange, Source, Zdrive};
+
+use crate::support::{embedded, redis, Fixture};
+
+async fn engine(f: Fixture) -> (Zdrive, crate::support::KeepAlive) {
+    let dir = tempfile::tempdir().unwrap();
+    let outbox = store::Database::open(&dir.path().join("o.db").display().to_string())
+        .await
+        .unwrap();
+    // The fixture's store moves into the engine; keep its server and folder alive.
+    let Fixture {
+        store,
+        dir: keep,
+        redis,
+    } = f;
+    let engine = Zdrive::new(store, outbox, 100, "perth://test/zdrive");
+    (engine, Fixture::keep_alive(keep, redis, dir))
+}
+
+fn live(id: u32, title: &str, tab: &str) -> LivePane {
+    LivePane {
+        pane_id: format!("terminal_{id}"),
+        title: title.into(),
+        tab: tab.into(),
+    }
+}
+
+fn nav(id: u32, tab: &str, created: bool) -> Navigation {
+    Navigation {
+        created,
+        session: "s1".into(),
+        tab: tab.into(),
+        pane_id: format!("terminal_{id}"),
+    }
+}
+
+fn request(summary: &str) -> LogRequest {
+    LogRequest {
+        summary: summary.into(),
+        entry_type: EntryType::Checkpoint,
+        source: Source::Human,
+        artifacts: vec![],
+    }
+}
+
+async fn navigation_records_panes_and_queues_events(e: &Zdrive) {
+    let mut meta = BTreeMap::new();
+    meta.insert("db".to_owned(), "postgres://app:S3cr3tPw@db/x".to_owned());
+    let record = e
+        .record_navigation("api", &nav(3, "backend", true), &meta, Utc::now())
+        .await
+        .unwrap();
+    assert_eq!(record.pane_id, "terminal_3");
+    assert_eq!(
+        record.metadata["db"],
+        "postgres://app:[REDACTED:url-password]@db/x"
+    );
+    e.record_navigation(
+        "api",
+        &nav(3, "backend", false),
+        &BTreeMap::new(),
+        Utc::now(),
+    )
+    .await
+    .unwrap();
+    let types: Vec<String> = e
+        .outbox()
+        .unwrap()
+        .outbox_pending(10)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|r| r.event_type)
+        .collect();
+    assert_eq!(types, ["workspace.pane.created", "workspace.pane.focused"]);
+}
+
+async fn reconcile_marks_relinks_moves_and_revives(e: &Zdrive) {
+    let now = Utc::now();
+    for (name, id) in [("api", 1), ("web", 2), ("gone", 3), ("reborn", 4)] {
+        e.record_navigation(name, &nav(id, "dev", true), &BTreeMap::new(), now)
+            .await
+            .unwrap();
+    }
+    let session = vec![
+        live(1, "api", "dev"),
+        live(2, "web-renamed", "ui"),
+        live(9, "reborn", "dev"),
+    ];
+    let mut changes = e.reconcile("s1", &session, now).await.unwrap();
+    changes.sort_by_key(|c| format!("{c:?}"));
+    assert_eq!(
+        changes,
+        vec![
+            ReconcileChange::MarkedStale {
+                pane: "gone".into()
+            },
+            ReconcileChange::Moved {
+                pane: "web".into(),
+                from: "dev".into(),
+                to: "ui".into()
+            },
+            ReconcileChange::Relinked {
+                pane: "reborn".into(),
+                from: "terminal_4".into(),
+                to: "terminal_9".into()
+            },
+            ReconcileChange::Renamed {
+                pane: "web".into(),
+                title: "web-renamed".into()
+            },
+        ]
+    );
+    assert!(e.info("gone").await.unwrap().stale);
+    assert_eq!(e.info("reborn").await.unwrap().pane_id, "terminal_9");
+    assert!(
+        e.reconcile("s1", &session, now).await.unwrap().is_empty(),
+        "a second run changes nothing"
+    );
+    let back = [live(3, "gone", "dev")];
+    let changes = e.reconcile("s1", &back, now).await.unwrap();
+    assert!(
+        changes.contains(&ReconcileChange::Revived {
+            pane: "gone".into()
+        }),
+        "{changes:?}"
+    );
+    assert!(!e.info("gone").await.unwrap().stale);
+}
+
+async fn reconcile_racing_logs_loses_nothing(e: &Zdrive) {
+    e.record_navigation("api", &nav(1, "dev", true), &BTreeMap::new(), Utc::now())
+        .await
+        .unwrap();
+    let logs = async {
+        for i in 0..40 {
+            e.log("api", request(&format!("entry {i}")), Utc::now())
+                .await
+                .unwrap();
+        }
+    };
+    let reconciles = async {
+        for _ in 0..20 {
+            e.reconcile("s1", &[live(1, "api", "dev")], Utc::now())
+                .await
+                .unwrap();
+        }
+    };
+    tokio::join!(logs, reconciles);
+    let (record, history) = e.history("api", None).await.unwrap();
+    assert_eq!(history.total, 40);
+    let record = record.unwrap();
+    assert!(!record.stale);
+    assert_eq!(record.last_accessed, Some(history.entries[0].timestamp));
+}
+
+macro_rules! on_both {
+    ($($case:ident),* $(,)?) => {
+        mod on_embedded {
+            $(
+                #[tokio::test]
+                async fn $case() {
+                    let (e, _keep) = super::engine(super::embedded().await).await;
+                    super::$case(&e).await;
+                }
+            )*
+        }
+        mod on_redis {
+            $(
+                #[tokio::test]
+                async fn $case() {
+                    let Some(f) = super::redis().await else { return };
+                    let (e, _keep) = super::engine(f).await;
+                    super::$case(&e).await;
+                }
+            )*
+        }
+    };
+}
+
+on_both!(
+    navigation_records_panes_and_queues_events,
+    reconcile_marks_relinks_moves_and_revives,
+    reconcile_racing_logs_loses_nothing,
+);
+
+#[test]
+fn the_binary_logs_and_reads_on_redis() {
+    let Some(server) = tests::require_or_skip("redis", tests::Redis::start()) else {
+        return;
+    };
+    let env = crate::support::Env::with_redis(&server.url());
+    for i in 0..3 {
+        let (code, v) = env.json(&[
+            "pane",
+            "log",
+            "api",
+            &format!("step {i}"),
+            "--source",
+            "agent",
+        ]);
+        assert_eq!(code, 0, "{v}");
+    }
+    let (_, v) = env.json(&["pane", "history", "api", "--last", "2"]);
+    assert_eq!(v["data"]["total_entries"], 3);
+    assert_eq!(v["data"]["entries"][0]["summary"], "step 2");
+    let (_, v) = env.json(&["config", "show"]);
+    assert_eq!(v["data"]["active_store"], "redis");
+    let (_, v) = env.json(&["list"]);
+    assert_eq!(v["data"][0]["pane_name"], "api");
+}

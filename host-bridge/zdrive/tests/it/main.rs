@@ -1,0 +1,9 @@
+//! Integration tests of zdrive: the store contract on Redis and embedded, the engine, and the binary.
+
+mod cli;
+mod concurrency;
+mod contract;
+mod e2e;
+mod engine;
+mod migrate;
+mod support;
