@@ -2,7 +2,8 @@
 //! of DESIGN.md D2): `perth::link` pipe messages one way, `cli_pipe_output` lines the other.
 //!
 //! The link runs on its own thread with its own connection to the session socket. It says
-//! hello, then pings once a second and records the round-trip time; the plugin pushes its view
+//! hello (a little after the server starts, and again every so often until the plugin
+//! answers), then pings every `ping_interval` and records the round-trip time; the plugin pushes its view
 //! of panes and tabs whenever Zellij tells it something changed.
 
 use std::collections::HashMap;
@@ -46,6 +47,11 @@ pub struct LinkSettings {
     pub socket_path: PathBuf,
     pub ping_interval: Duration,
     pub answer_timeout: Duration,
+    /// How long a new server waits before it connects: every link message is a pipe message
+    /// that Zellij hands to each loaded plugin, which the first screen should not pay for.
+    pub start_delay: Duration,
+    /// How often hello is repeated while perth-core has not answered (it may still be loading).
+    pub hello_interval: Duration,
 }
 
 /// Runs the link until the process ends, reconnecting with backoff whenever it drops.
@@ -56,6 +62,7 @@ pub fn link_main(
 ) {
     let mut attempt: u32 = 0;
     let mut generation: u64 = 0;
+    std::thread::sleep(settings.start_delay);
     loop {
         generation += 1;
         let result = run_once(&settings, &status, &bridge, generation);
@@ -97,11 +104,15 @@ fn run_once(
     // The plugin may load after the link connects (a new session), and a pipe message that
     // reaches no perth-core is unblocked all the same: say hello until it answers.
     let mut greeted = false;
+    let mut next_hello = Instant::now() + settings.hello_interval;
     loop {
         let now = Instant::now();
         if unblocked && !greeted {
-            send(&mut client, &pipe_id, &hello)?;
-            unblocked = false;
+            if now >= next_hello {
+                send(&mut client, &pipe_id, &hello)?;
+                unblocked = false;
+                next_hello = now + settings.hello_interval;
+            }
         } else if unblocked && now >= next_ping {
             seq += 1;
             pending.insert(seq, now);
@@ -121,7 +132,8 @@ fn run_once(
         {
             return Err(SessionClientError::Timeout(settings.answer_timeout));
         }
-        let wait = next_ping
+        let next = if greeted { next_ping } else { next_hello };
+        let wait = next
             .saturating_duration_since(Instant::now())
             .max(Duration::from_millis(10));
         let msg = match client.recv(wait) {

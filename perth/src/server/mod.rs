@@ -139,6 +139,8 @@ fn start_extension_threads(extensions: &Arc<Extensions>) {
             socket_path: extensions.socket_path.clone(),
             ping_interval: Duration::from_secs(2),
             answer_timeout: Duration::from_secs(5),
+            start_delay: Duration::from_millis(500),
+            hello_interval: Duration::from_millis(200),
         };
         let status = extensions.perth_core.clone();
         let bridge = extensions.bridge.clone();
