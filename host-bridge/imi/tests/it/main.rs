@@ -1,0 +1,1 @@
+//! iMi tests.
