@@ -12,6 +12,7 @@ use crate::git::{Git, GitWorktree, MergeState};
 use crate::layout::{trunk_folder, ProjectLayout, TRUNK_PREFIX};
 use crate::lock::{PendingAdd, ProjectLock};
 use crate::names;
+use crate::setup::{read_repo_hooks, run_setup, RepoHooks, SetupReport, TrustStore, HOOK_FILE};
 
 /// The agent id recorded for iMi's own operations when no agent is given.
 pub const IMI_AGENT: &str = "iMi";
@@ -21,6 +22,21 @@ pub const IMI_AGENT: &str = "iMi";
 pub struct EngineConfig {
     /// The CloudEvents `source` of emitted events, `perth://HOST/iMi`.
     pub event_source: String,
+    /// The folder whose entries are linked into every new worktree (`~/.config/iMi/sync/global`).
+    pub global_sync_dir: Option<PathBuf>,
+    /// Where trust in repository hooks is recorded (`~/.config/iMi/trusted-hooks.json`).
+    pub trust_file: Option<PathBuf>,
+}
+
+impl EngineConfig {
+    /// Returns a configuration with `event_source` and no sync folder or trust store.
+    pub fn new(event_source: impl Into<String>) -> Self {
+        Self {
+            event_source: event_source.into(),
+            global_sync_dir: None,
+            trust_file: None,
+        }
+    }
 }
 
 /// The database as the engine sees it: open, or unavailable with the reason.
@@ -127,6 +143,8 @@ pub struct AddRequest {
     pub from: Option<String>,
     /// The owning agent.
     pub agent: Option<String>,
+    /// Skips linking `sync/` folders and running post-create hooks.
+    pub no_setup: bool,
 }
 
 /// A worktree as iMi reports it after creating or removing it.
@@ -160,6 +178,10 @@ pub struct AddReport {
     pub from: String,
     /// Interrupted adds cleaned up first.
     pub cleaned_up: Vec<String>,
+    /// What the post-create setup did (`None` when skipped).
+    pub setup: Option<SetupReport>,
+    /// Why the post-create setup failed, when it did (the worktree is kept).
+    pub setup_error: Option<String>,
     /// The database outcome.
     #[serde(flatten)]
     pub db: DbNote,
@@ -292,6 +314,17 @@ pub struct ClaimReport {
     pub worktree: WorktreeRow,
     /// The agent that owned it before.
     pub previous_agent: Option<String>,
+}
+
+/// What `trust` recorded.
+#[derive(Clone, Debug, Serialize)]
+pub struct TrustReport {
+    /// The hook file.
+    pub file: PathBuf,
+    /// The hash of the trusted content.
+    pub sha256: String,
+    /// What it will run.
+    pub hooks: RepoHooks,
 }
 
 /// What `list` returns.
@@ -655,6 +688,23 @@ impl Engine {
         let _ = std::fs::remove_file(&marker_path);
         drop(lock);
 
+        let trust = self.config.trust_file.clone().map(TrustStore::new);
+        let (setup, setup_error) = if req.no_setup {
+            (None, None)
+        } else {
+            match run_setup(
+                &project,
+                &common,
+                &path,
+                &branch,
+                self.config.global_sync_dir.as_deref(),
+                trust.as_ref(),
+            ) {
+                Ok(r) => (Some(r), None),
+                Err(e) => (None, Some(e.to_string())),
+            }
+        };
+
         let agent = req.agent.clone();
         let mut metadata = serde_json::json!({});
         if let Some(pr) = pr {
@@ -681,7 +731,33 @@ impl Engine {
             created_branch: !branch_exists,
             from: if branch_exists { branch } else { from },
             cleaned_up,
+            setup,
+            setup_error,
             db,
+        })
+    }
+
+    /// Trusts the current content of trunk's `.imi.toml`, so its post-create hooks run from now on.
+    pub fn trust(&self, cwd: &Path) -> Result<TrustReport> {
+        let project = ProjectLayout::locate(cwd)?;
+        let Some((hooks, sha256)) = read_repo_hooks(&project.trunk)? else {
+            return Err(Error::NotFound {
+                what: "hook file",
+                name: project.trunk.join(HOOK_FILE).display().to_string(),
+                hint: "; there is nothing to trust".into(),
+            });
+        };
+        let store = self
+            .config
+            .trust_file
+            .clone()
+            .map(TrustStore::new)
+            .ok_or_else(|| Error::Refused("no trust store is configured".into()))?;
+        store.trust(&project.trunk, &sha256)?;
+        Ok(TrustReport {
+            file: project.trunk.join(HOOK_FILE),
+            sha256,
+            hooks,
         })
     }
 
@@ -1056,7 +1132,7 @@ impl Engine {
             }
         }
         drop(lock);
-        let merged = merge.filter(|m| matches!(m, MergeState::Merged(_)));
+        let merged = merge.filter(|m| matches!(m, MergeState::Merged { .. }));
         let db = match self
             .record_remove(
                 &project,
@@ -1161,7 +1237,7 @@ impl Engine {
             let state = self
                 .git
                 .merge_state(&project.trunk, branch, &project.default_branch)?;
-            if !matches!(state, MergeState::Merged(_)) {
+            if !matches!(state, MergeState::Merged { .. }) {
                 continue;
             }
             let dirty = self.git.dirty_count(&w.path)?;

@@ -185,12 +185,16 @@ impl Git {
             if !self.was_committed_on(dir, branch)? {
                 return Ok(MergeState::NoCommits);
             }
-            return Ok(MergeState::Merged(MergeHow::Ancestor));
+            return Ok(MergeState::Merged {
+                how: MergeHow::Ancestor,
+            });
         }
         // Rebase merges and cherry-picks: every commit has an equivalent (same patch-id) in trunk.
         let cherry = self.run(dir, &["cherry", trunk, branch])?;
         if !cherry.trim().is_empty() && cherry.lines().all(|l| l.starts_with('-')) {
-            return Ok(MergeState::Merged(MergeHow::Rebased));
+            return Ok(MergeState::Merged {
+                how: MergeHow::Rebased,
+            });
         }
         // Squash merges: the branch's whole diff since the merge base equals one trunk commit's.
         let merge_base = self.run(dir, &["merge-base", trunk, branch])?;
@@ -200,7 +204,9 @@ impl Git {
             &["diff", "--no-color", "--no-ext-diff", merge_base, branch],
         )?;
         if diff.trim().is_empty() {
-            return Ok(MergeState::Merged(MergeHow::Squashed));
+            return Ok(MergeState::Merged {
+                how: MergeHow::Squashed,
+            });
         }
         let branch_id = patch_ids(&self.run_with_input(
             dir,
@@ -231,7 +237,9 @@ impl Git {
             Some(log.as_bytes()),
         )?);
         if trunk_ids.contains(&branch_id) {
-            Ok(MergeState::Merged(MergeHow::Squashed))
+            Ok(MergeState::Merged {
+                how: MergeHow::Squashed,
+            })
         } else {
             Ok(MergeState::NotMerged { commits: own })
         }
@@ -271,7 +279,10 @@ pub enum MergeState {
     /// The branch has no commits of its own: deleting it loses nothing, but nothing was merged.
     NoCommits,
     /// The branch's work is in trunk.
-    Merged(MergeHow),
+    Merged {
+        /// How it got there.
+        how: MergeHow,
+    },
     /// The branch has `commits` commits trunk does not have.
     NotMerged {
         /// How many commits are only on the branch.

@@ -13,11 +13,13 @@ pub mod git;
 pub mod layout;
 pub mod lock;
 pub mod names;
+pub mod setup;
 
 pub use engine::{
     builtin_kinds, rfc3339, validate_agent, AddReport, AddRequest, ClaimReport, DbNote, DbState,
     Engine, EngineConfig, InitReport, ListReport, PruneCandidate, PruneReport, RemoveReport,
-    RemoveRequest, StatusReport, WorktreeInfo, WorktreeKind, WorktreeStatus, IMI_AGENT,
+    RemoveRequest, StatusReport, TrustReport, WorktreeInfo, WorktreeKind, WorktreeStatus,
+    IMI_AGENT,
 };
 pub use error::{Error, ErrorClass, Result};
 pub use layout::ProjectLayout;

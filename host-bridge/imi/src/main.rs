@@ -63,6 +63,9 @@ struct AddArgs {
     /// Does not open a perth tab (perth tabs are not opened by this version either way).
     #[arg(long)]
     no_tab: bool,
+    /// Skips linking sync/ folders and running post-create hooks.
+    #[arg(long)]
+    no_hooks: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -155,6 +158,8 @@ enum Command {
         /// The shell.
         shell: clap_complete::Shell,
     },
+    /// Trusts the repository's .imi.toml so its post-create hooks run (again after every change).
+    Trust,
     /// Lists worktree types, or adds your own.
     Types {
         #[command(subcommand)]
@@ -359,6 +364,8 @@ async fn run(cli: Cli) -> Result<Outcome, Failure> {
         open_db(&settings.database_url).await,
         EngineConfig {
             event_source: event_source(),
+            global_sync_dir: Some(settings.dir.join("sync").join("global")),
+            trust_file: Some(settings.dir.join("trusted-hooks.json")),
         },
     );
     let default_agent = settings.agent_id.clone();
@@ -368,6 +375,7 @@ async fn run(cli: Cli) -> Result<Outcome, Failure> {
         name: a.name,
         from: a.from,
         agent: a.agent.or_else(|| default_agent.clone()),
+        no_setup: a.no_hooks,
     };
     let outcome = match cli.command {
         Command::Init { repo, force } => {
@@ -505,6 +513,17 @@ async fn run(cli: Cli) -> Result<Outcome, Failure> {
             Outcome::new(&r, text)
         }
         Command::Types { action } => types(&engine, action).await?,
+        Command::Trust => {
+            let r = engine.trust(&cwd)?;
+            let text = format!(
+                "Trusted {} (sha256 {}): copy {:?}, run {:?}",
+                r.file.display(),
+                &r.sha256[..12],
+                r.hooks.post_create.copy,
+                r.hooks.post_create.run
+            );
+            Outcome::new(&r, text)
+        }
         Command::Completions { .. }
         | Command::ShellInit { .. }
         | Command::Trunk
@@ -650,9 +669,7 @@ fn engine_without_db() -> Engine {
     Engine::new(
         imi::git::Git::default(),
         DbState::Unavailable("not needed".into()),
-        EngineConfig {
-            event_source: event_source(),
-        },
+        EngineConfig::new(event_source()),
     )
 }
 

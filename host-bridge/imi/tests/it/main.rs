@@ -1,1 +1,7 @@
-//! iMi tests.
+//! Integration tests of iMi: the CLI run as a process against real git repositories, real PostgreSQL and SQLite.
+
+mod cli;
+mod contract;
+mod safety;
+mod setup;
+mod support;
