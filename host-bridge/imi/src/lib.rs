@@ -12,6 +12,7 @@ mod error;
 pub mod git;
 pub mod layout;
 pub mod lock;
+pub mod monitor;
 pub mod names;
 pub mod setup;
 

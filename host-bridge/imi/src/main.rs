@@ -3,7 +3,8 @@
 //! Exit codes: 0 ok; 1 the request cannot be done as asked (bad name, dirty worktree, ...);
 //! 2 usage; 3 a dependency is unavailable (git, the database): for commands that change git
 //! (`add`, `remove`, `prune --yes`, `init`) the git work is done and the output says the
-//! database was not updated; 4 an internal error.
+//! database was not updated; 4 an internal error. `monitor --json` prints JSON lines (one
+//! object per message) instead of one envelope.
 
 mod config;
 
@@ -158,6 +159,15 @@ enum Command {
         /// The shell.
         shell: clap_complete::Shell,
     },
+    /// Prints file changes across all worktrees as they happen (with --json: one JSON object per line).
+    #[command(
+        after_help = "Examples:\n  iMi monitor\n  iMi monitor --json | jq 'select(.event == \"change\")'"
+    )]
+    Monitor {
+        /// Stops after this many changes (for scripts and tests).
+        #[arg(long, value_name = "N")]
+        max_events: Option<u64>,
+    },
     /// Trusts the repository's .imi.toml so its post-create hooks run (again after every change).
     Trust,
     /// Lists worktree types, or adds your own.
@@ -225,6 +235,8 @@ struct Outcome {
     text: String,
     database_updated: bool,
     exit_override: Option<u8>,
+    /// Set by commands that stream their output (monitor): nothing more is printed.
+    already_printed: bool,
 }
 
 impl Outcome {
@@ -239,6 +251,7 @@ impl Outcome {
             text,
             database_updated,
             exit_override: None,
+            already_printed: false,
         }
     }
 }
@@ -275,7 +288,8 @@ fn main() -> ExitCode {
     };
     match runtime.block_on(run(cli)) {
         Ok(outcome) => {
-            if json {
+            if outcome.already_printed {
+            } else if json {
                 print_envelope(true, outcome.data, None);
             } else if !outcome.text.is_empty() {
                 let mut out = std::io::stdout().lock();
@@ -513,6 +527,48 @@ async fn run(cli: Cli) -> Result<Outcome, Failure> {
             Outcome::new(&r, text)
         }
         Command::Types { action } => types(&engine, action).await?,
+        Command::Monitor { max_events } => {
+            let mut seen = 0u64;
+            let json = cli.json;
+            engine
+                .monitor(&cwd, |m| {
+                    let mut out = std::io::stdout().lock();
+                    let line = if json {
+                        serde_json::to_string(m).unwrap_or_default()
+                    } else {
+                        match m {
+                            imi::monitor::MonitorMessage::Ready { project, root } => {
+                                format!("watching {project} ({}); Ctrl-C stops", root.display())
+                            }
+                            imi::monitor::MonitorMessage::Change(e) => format!(
+                                "{} {:<9} {}/{}{}",
+                                &e.time[11..23],
+                                e.kind,
+                                e.worktree,
+                                e.path,
+                                e.agent_id
+                                    .as_ref()
+                                    .map(|a| format!("  @{a}"))
+                                    .unwrap_or_default()
+                            ),
+                            imi::monitor::MonitorMessage::DatabaseError { message } => {
+                                format!("activities not recorded: {message}")
+                            }
+                        }
+                    };
+                    if writeln!(out, "{line}").and_then(|_| out.flush()).is_err() {
+                        return false;
+                    }
+                    if matches!(m, imi::monitor::MonitorMessage::Change(_)) {
+                        seen += 1;
+                    }
+                    max_events.is_none_or(|max| seen < max)
+                })
+                .await?;
+            let mut o = Outcome::new(json!({"events": seen}), String::new());
+            o.already_printed = true;
+            o
+        }
         Command::Trust => {
             let r = engine.trust(&cwd)?;
             let text = format!(

@@ -2,6 +2,7 @@
 
 mod cli;
 mod contract;
+mod monitor;
 mod safety;
 mod setup;
 mod support;
