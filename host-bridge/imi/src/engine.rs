@@ -9,6 +9,7 @@ use store::Database;
 use crate::db::{self, NewProject, NewWorktree, ProjectRow, StatusUpdate, WorktreeRow};
 use crate::error::{Error, Result};
 use crate::git::{Git, GitWorktree, MergeState};
+use crate::github::{self, CreatedRepository, GitHubConfig};
 use crate::layout::{trunk_folder, ProjectLayout, TRUNK_PREFIX};
 use crate::lock::{PendingAdd, ProjectLock};
 use crate::names;
@@ -26,6 +27,8 @@ pub struct EngineConfig {
     pub global_sync_dir: Option<PathBuf>,
     /// Where trust in repository hooks is recorded (`~/.config/iMi/trusted-hooks.json`).
     pub trust_file: Option<PathBuf>,
+    /// How to reach GitHub; `None` skips pull request metadata.
+    pub github: Option<GitHubConfig>,
 }
 
 impl EngineConfig {
@@ -35,6 +38,7 @@ impl EngineConfig {
             event_source: event_source.into(),
             global_sync_dir: None,
             trust_file: None,
+            github: None,
         }
     }
 }
@@ -178,6 +182,10 @@ pub struct AddReport {
     pub from: String,
     /// Interrupted adds cleaned up first.
     pub cleaned_up: Vec<String>,
+    /// Why the pull request's title, author and URL are missing, when they are.
+    pub pr_metadata_error: Option<String>,
+    /// The metadata recorded with the worktree (a review's PR number, title, author, URL).
+    pub metadata: serde_json::Value,
     /// What the post-create setup did (`None` when skipped).
     pub setup: Option<SetupReport>,
     /// Why the post-create setup failed, when it did (the worktree is kept).
@@ -314,6 +322,15 @@ pub struct ClaimReport {
     pub worktree: WorktreeRow,
     /// The agent that owned it before.
     pub previous_agent: Option<String>,
+}
+
+/// What `project create` did.
+#[derive(Clone, Debug, Serialize)]
+pub struct ProjectCreateReport {
+    /// The repository GitHub created.
+    pub repository: CreatedRepository,
+    /// The clone and registration.
+    pub init: InitReport,
 }
 
 /// What `trust` recorded.
@@ -707,8 +724,20 @@ impl Engine {
 
         let agent = req.agent.clone();
         let mut metadata = serde_json::json!({});
+        let mut pr_metadata_error = None;
         if let Some(pr) = pr {
             metadata["pr_number"] = serde_json::json!(pr);
+            match self.pr_metadata(&project, pr).await {
+                Ok(Some(info)) => {
+                    metadata["pr_title"] = serde_json::json!(info.title);
+                    metadata["pr_author"] = serde_json::json!(info.author);
+                    metadata["pr_url"] = serde_json::json!(info.url);
+                    metadata["pr_head_ref"] = serde_json::json!(info.head_ref);
+                    metadata["pr_base_ref"] = serde_json::json!(info.base_ref);
+                }
+                Ok(None) => {}
+                Err(e) => pr_metadata_error = Some(e.to_string()),
+            }
         }
         let mut info = WorktreeInfo {
             id: None,
@@ -719,7 +748,10 @@ impl Engine {
             path,
             agent_id: agent,
         };
-        let db = match self.record_add(&project, &kind, &info, metadata).await {
+        let db = match self
+            .record_add(&project, &kind, &info, metadata.clone())
+            .await
+        {
             Ok(id) => {
                 info.id = Some(id);
                 DbNote::ok()
@@ -731,10 +763,63 @@ impl Engine {
             created_branch: !branch_exists,
             from: if branch_exists { branch } else { from },
             cleaned_up,
+            pr_metadata_error,
+            metadata,
             setup,
             setup_error,
             db,
         })
+    }
+
+    async fn pr_metadata(
+        &self,
+        project: &ProjectLayout,
+        pr: u64,
+    ) -> Result<Option<github::PullRequestInfo>> {
+        let Some(config) = &self.config.github else {
+            return Ok(None);
+        };
+        let origin = self.origin_url(&project.trunk).ok_or_else(|| {
+            Error::Refused("the repository has no origin remote to find its pull requests".into())
+        })?;
+        let (owner, repo) = github::owner_repo(&origin).ok_or_else(|| {
+            Error::Refused(format!(
+                "cannot tell the GitHub repository from origin {origin}"
+            ))
+        })?;
+        github::pull_request(config, &owner, &repo, pr)
+            .await
+            .map(Some)
+    }
+
+    /// Creates a GitHub repository (optionally from a template), clones it into the layout under
+    /// `cwd` and registers it.
+    pub async fn create_project(
+        &self,
+        cwd: &Path,
+        name: &str,
+        template: Option<&str>,
+        private: bool,
+    ) -> Result<ProjectCreateReport> {
+        names::validate_worktree_name(name).map_err(|_| {
+            Error::InvalidName(format!(
+                "project name {name:?} is not allowed: use 1 to 64 ASCII letters, digits, '-', '_' or '.', starting with a letter or digit"
+            ))
+        })?;
+        let config =
+            self.config.github.clone().ok_or_else(|| {
+                Error::Refused("GitHub is not configured: set GITHUB_TOKEN".into())
+            })?;
+        if cwd.join(name).exists() {
+            return Err(Error::AlreadyExists {
+                what: "folder",
+                name: cwd.join(name).display().to_string(),
+                hint: "; nothing was created on GitHub. Pick another name or folder".into(),
+            });
+        }
+        let repository = github::create_repository(&config, name, template, private).await?;
+        let init = self.init(cwd, Some(&repository.clone_url), false).await?;
+        Ok(ProjectCreateReport { repository, init })
     }
 
     /// Trusts the current content of trunk's `.imi.toml`, so its post-create hooks run from now on.

@@ -78,6 +78,9 @@ pub enum Error {
         /// What git printed on stderr.
         stderr: String,
     },
+    /// A remote service (GitHub) could not be reached.
+    #[error("{0}")]
+    Unavailable(String),
     /// The database is needed for this operation and is not available.
     #[error("the database is not available: {0}; start it or fix DATABASE_URL/IMI_DATABASE_URL (`iMi doctor` checks it)")]
     DatabaseUnavailable(String),
@@ -108,7 +111,9 @@ impl Error {
             | Error::WouldLoseWork(_)
             | Error::Refused(_)
             | Error::Git { .. } => ErrorClass::User,
-            Error::GitMissing { .. } | Error::DatabaseUnavailable(_) => ErrorClass::Unavailable,
+            Error::GitMissing { .. } | Error::DatabaseUnavailable(_) | Error::Unavailable(_) => {
+                ErrorClass::Unavailable
+            }
             Error::Database(e) if e.is_unavailable() => ErrorClass::Unavailable,
             Error::Database(_) | Error::Io { .. } => ErrorClass::Internal,
         }
@@ -126,6 +131,7 @@ impl Error {
             Error::GitMissing { .. } => "git_missing",
             Error::Git { .. } => "git_failed",
             Error::DatabaseUnavailable(_) => "database_unavailable",
+            Error::Unavailable(_) => "unavailable",
             Error::Database(e) if e.is_unavailable() => "database_unavailable",
             Error::Database(_) => "database",
             Error::Io { .. } => "io",

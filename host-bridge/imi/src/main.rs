@@ -32,7 +32,8 @@ Examples:
 Exit codes: 0 ok, 1 refused or bad input, 2 usage, 3 git or the database unavailable
 (git work done, database not updated), 4 internal error.
 Environment: IMI_DATABASE_URL or DATABASE_URL (default: SQLite at ~/.config/iMi/iMi.db),
-IMI_AGENT_ID (default agent for add), IMI_LOG (log filter).";
+IMI_AGENT_ID (default agent for add), GITHUB_TOKEN and IMI_GITHUB_API_URL (pull request
+metadata, `project create`), IMI_LOG (log filter).";
 
 /// iMi: git worktrees for parallel agents, with persistence and agent attribution.
 #[derive(Debug, Parser)]
@@ -168,6 +169,11 @@ enum Command {
         #[arg(long, value_name = "N")]
         max_events: Option<u64>,
     },
+    /// Creates projects on GitHub.
+    Project {
+        #[command(subcommand)]
+        action: ProjectAction,
+    },
     /// Trusts the repository's .imi.toml so its post-create hooks run (again after every change).
     Trust,
     /// Lists worktree types, or adds your own.
@@ -192,6 +198,24 @@ enum TypesAction {
         /// What it is for.
         #[arg(long)]
         description: Option<String>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum ProjectAction {
+    /// Creates a GitHub repository (needs GITHUB_TOKEN), clones it into NAME/trunk-<branch>/ and registers it.
+    #[command(
+        after_help = "Examples:\n  iMi project create widgets --private\n  iMi project create api --template acme/service-template"
+    )]
+    Create {
+        /// The repository's name.
+        name: String,
+        /// Creates it from this template repository (OWNER/REPO).
+        #[arg(long, value_name = "OWNER/REPO")]
+        template: Option<String>,
+        /// Makes it private.
+        #[arg(long)]
+        private: bool,
     },
 }
 
@@ -380,6 +404,7 @@ async fn run(cli: Cli) -> Result<Outcome, Failure> {
             event_source: event_source(),
             global_sync_dir: Some(settings.dir.join("sync").join("global")),
             trust_file: Some(settings.dir.join("trusted-hooks.json")),
+            github: github_config(matches!(cli.command, Command::Project { .. })),
         },
     );
     let default_agent = settings.agent_id.clone();
@@ -527,6 +552,28 @@ async fn run(cli: Cli) -> Result<Outcome, Failure> {
             Outcome::new(&r, text)
         }
         Command::Types { action } => types(&engine, action).await?,
+        Command::Project {
+            action:
+                ProjectAction::Create {
+                    name,
+                    template,
+                    private,
+                },
+        } => {
+            let r = engine
+                .create_project(&cwd, &name, template.as_deref(), private)
+                .await?;
+            let text = format!(
+                "Created {} ({})\n  trunk: {}{}",
+                r.repository.full_name,
+                r.repository.html_url,
+                r.init.project.trunk.display(),
+                db_line(&r.init.db)
+            );
+            let mut o = Outcome::new(&r, text);
+            o.database_updated = r.init.db.database_updated;
+            o
+        }
         Command::Monitor { max_events } => {
             let mut seen = 0u64;
             let json = cli.json;
@@ -740,6 +787,21 @@ async fn open_db(url: &str) -> DbState {
     }
 }
 
+/// Returns how to reach GitHub: always for `project create`, otherwise only when a token or an
+/// API URL is set (so a review without either never waits on the network).
+fn github_config(always: bool) -> Option<imi::github::GitHubConfig> {
+    let env = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
+    let token = env("GITHUB_TOKEN");
+    let api_url = env("IMI_GITHUB_API_URL");
+    if !always && token.is_none() && api_url.is_none() {
+        return None;
+    }
+    Some(imi::github::GitHubConfig {
+        api_url: api_url.unwrap_or_else(|| "https://api.github.com".into()),
+        token,
+    })
+}
+
 fn event_source() -> String {
     let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
         .or_else(|_| std::fs::read_to_string("/etc/hostname"))
@@ -860,7 +922,7 @@ async fn doctor(settings: &config::Settings) -> Outcome {
         ok: true,
         required: false,
         detail: if std::env::var_os("GITHUB_TOKEN").is_some() {
-            "ok: GITHUB_TOKEN is set (not verified: GitHub features are not built yet)".into()
+            "ok: GITHUB_TOKEN is set (not verified against GitHub)".into()
         } else {
             "not set: only needed for PR metadata and `project create` (set GITHUB_TOKEN)".into()
         },

@@ -2,6 +2,7 @@
 
 mod cli;
 mod contract;
+mod github;
 mod monitor;
 mod safety;
 mod setup;
