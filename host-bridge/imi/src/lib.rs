@@ -6,6 +6,7 @@
 //! [`Engine`] returning a serialisable report. The library reads neither `$HOME` nor the
 //! environment: the binary resolves configuration and passes it in.
 
+pub mod cli;
 pub mod db;
 mod engine;
 mod error;

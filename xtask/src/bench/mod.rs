@@ -6,6 +6,7 @@
 
 mod bridge;
 mod foundation;
+mod imi;
 mod reference;
 mod report;
 mod session;
@@ -40,6 +41,7 @@ fn registry() -> Vec<Box<dyn Bench>> {
     vec![
         Box::new(foundation::Foundation),
         Box::new(bridge::BridgeRoundTrip),
+        Box::new(imi::Imi),
     ]
 }
 

@@ -12,14 +12,15 @@ fn monitor_reports_attributed_changes_and_skips_ignored_paths() {
     let trunk = sb.project_from_origin();
     sb.imi(&["feat", "watched", "--agent", "claude-7"]).data();
     sb.imi(&["fix", "other"]).data();
-    let mut child = sb
-        .imi_command(&trunk, &["monitor"])
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
+    let mut child = KillOnDrop(
+        sb.imi_command(&trunk, &["monitor"])
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
     let (tx, rx) = mpsc::channel::<serde_json::Value>();
-    let stdout = child.stdout.take().unwrap();
+    let stdout = child.0.stdout.take().unwrap();
     std::thread::spawn(move || {
         for line in std::io::BufReader::new(stdout)
             .lines()
@@ -65,9 +66,6 @@ fn monitor_reports_attributed_changes_and_skips_ignored_paths() {
         &|s| change(s, "feat-watched", "src/m0/f0.rs") && change(s, "fix-other", "NEW.md"),
         "both changes to be reported",
     );
-    let _ = child.kill();
-    let _ = child.wait();
-
     let modified = seen
         .iter()
         .find(|v| v["event"] == "change" && v["path"] == "src/m0/f0.rs")
@@ -85,33 +83,51 @@ fn monitor_reports_attributed_changes_and_skips_ignored_paths() {
         );
     }
 
-    // The activities are in the database, under the owning agent.
+    // The activities are in the database, under the owning agent (written just after printing).
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .unwrap();
-    rt.block_on(async {
-        let db = store::Database::open(&sb.home().join(".config/iMi/iMi.db").display().to_string())
-            .await
-            .unwrap();
-        let mut c = db.acquire().await.unwrap();
-        let project = imi::db::find_project(c.conn(), "origin")
-            .await
-            .unwrap()
-            .unwrap();
-        let rows = imi::db::list_worktrees(c.conn(), &project.id, true)
-            .await
-            .unwrap();
-        let row = rows
-            .iter()
-            .find(|r| r.worktree_name == "feat-watched")
-            .unwrap();
-        let acts = imi::db::list_activities(c.conn(), &row.id).await.unwrap();
-        let file = acts
-            .iter()
-            .find(|a| a.file_path.as_deref() == Some("src/m0/f0.rs"))
-            .unwrap_or_else(|| panic!("{acts:#?}"));
-        assert_eq!(file.agent_id, "claude-7");
-        assert_eq!(file.activity_type, "file_modified");
-    });
+    let db_url = sb.home().join(".config/iMi/iMi.db").display().to_string();
+    let file = tests::wait_for_with_last(
+        "the activity to be recorded",
+        Duration::from_secs(20),
+        || {
+            rt.block_on(async {
+                let db = store::Database::open(&db_url).await.unwrap();
+                let mut c = db.acquire().await.unwrap();
+                let project = imi::db::find_project(c.conn(), "origin")
+                    .await
+                    .unwrap()
+                    .unwrap();
+                let rows = imi::db::list_worktrees(c.conn(), &project.id, true)
+                    .await
+                    .unwrap();
+                let row = rows
+                    .iter()
+                    .find(|r| r.worktree_name == "feat-watched")
+                    .unwrap();
+                let acts = imi::db::list_activities(c.conn(), &row.id).await.unwrap();
+                db.close().await;
+                acts.iter()
+                    .find(|a| a.file_path.as_deref() == Some("src/m0/f0.rs"))
+                    .cloned()
+                    .ok_or_else(|| format!("{acts:#?}"))
+            })
+        },
+    )
+    .unwrap();
+    assert_eq!(file.agent_id, "claude-7");
+    assert_eq!(file.activity_type, "file_modified");
+    drop(child);
+}
+
+/// Kills the monitor when the test ends, also when it fails.
+struct KillOnDrop(std::process::Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
 }
