@@ -29,6 +29,18 @@ pub struct EngineConfig {
     pub trust_file: Option<PathBuf>,
     /// How to reach GitHub; `None` skips pull request metadata.
     pub github: Option<GitHubConfig>,
+    /// Told before each step that may take more than a second (clone, checkout, hooks).
+    pub progress: Option<Progress>,
+}
+
+/// A receiver of progress lines (`cloning ...`, `running hook ...`), for slow steps.
+#[derive(Clone)]
+pub struct Progress(pub std::sync::Arc<dyn Fn(&str) + Send + Sync>);
+
+impl std::fmt::Debug for Progress {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Progress")
+    }
 }
 
 impl EngineConfig {
@@ -39,6 +51,7 @@ impl EngineConfig {
             global_sync_dir: None,
             trust_file: None,
             github: None,
+            progress: None,
         }
     }
 }
@@ -395,6 +408,12 @@ impl Engine {
         }
     }
 
+    fn progress(&self, line: &str) {
+        if let Some(p) = &self.config.progress {
+            (p.0)(line);
+        }
+    }
+
     fn event(&self, event_type: &str, subject: &str, data: serde_json::Value) -> bloodbank::Event {
         bloodbank::Event::new(self.config.event_source.clone(), event_type, data)
             .with_subject(subject)
@@ -561,6 +580,7 @@ impl Engine {
         std::fs::create_dir_all(&root).map_err(|e| Error::io("cannot create", &root, e))?;
         let staging = root.join(".imi-clone");
         let staging_arg = staging.display().to_string();
+        self.progress(&format!("cloning {url} into {}", root.display()));
         self.git
             .run(cwd, &["clone", "--quiet", url, &staging_arg])
             .inspect_err(|_| {
@@ -605,6 +625,15 @@ impl Engine {
         let pr = (kind.name == "review")
             .then(|| names::parse_pr_reference(&req.name))
             .flatten();
+        let looks_like_pr = req.name.starts_with('#')
+            || req.name.starts_with("http")
+            || (!req.name.is_empty() && req.name.chars().all(|c| c.is_ascii_digit()));
+        if kind.name == "review" && pr.is_none() && looks_like_pr {
+            return Err(Error::InvalidName(format!(
+                "{:?} is not a pull request: give its number (1 to 9999999999, optionally as #N) or its URL https://github.com/OWNER/REPO/pull/N",
+                req.name
+            )));
+        }
         let name = match pr {
             Some(n) => n.to_string(),
             None => {
@@ -677,6 +706,7 @@ impl Engine {
             creates_branch: !branch_exists,
         })?;
         let path_arg = path.display().to_string();
+        self.progress(&format!("checking out {branch} into {}", path.display()));
         let result = if branch_exists {
             self.git.run(
                 &project.trunk,
@@ -716,6 +746,7 @@ impl Engine {
                 &branch,
                 self.config.global_sync_dir.as_deref(),
                 trust.as_ref(),
+                &|line: &str| self.progress(line),
             ) {
                 Ok(r) => (Some(r), None),
                 Err(e) => (None, Some(e.to_string())),

@@ -162,6 +162,7 @@ pub fn run_setup(
     branch: &str,
     global_sync: Option<&Path>,
     trust: Option<&TrustStore>,
+    progress: &dyn Fn(&str),
 ) -> Result<SetupReport> {
     let mut report = SetupReport::default();
     let repo_sync = project.root.join("sync").join("repo");
@@ -200,6 +201,10 @@ pub fn run_setup(
         }
     }
     for command in &hooks.post_create.run {
+        progress(&format!(
+            "running hook `{command}` in {}",
+            worktree.display()
+        ));
         let out = Command::new("sh")
             .arg("-c")
             .arg(command)

@@ -409,6 +409,10 @@ async fn run(cli: Cli) -> Result<Outcome, Failure> {
             global_sync_dir: Some(settings.dir.join("sync").join("global")),
             trust_file: Some(settings.dir.join("trusted-hooks.json")),
             github: github_config(matches!(cli.command, Command::Project { .. })),
+            // Progress goes to stderr, so stdout stays one JSON document with --json.
+            progress: Some(crate::Progress(std::sync::Arc::new(|line: &str| {
+                eprintln!("iMi: {line}");
+            }))),
         },
     );
     let default_agent = settings.agent_id.clone();

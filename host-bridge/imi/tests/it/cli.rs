@@ -258,6 +258,21 @@ fn squash_merged_branches_are_recognised_and_deleted(sb: Sandbox) {
     assert!(sb.imi(&["list"]).data().as_array().unwrap().is_empty());
     sb.imi(&["feat", "squashy"]).data();
     assert_eq!(sb.imi(&["list"]).data().as_array().unwrap().len(), 1);
+
+    // A merged branch that was pushed: --remote deletes it on origin too.
+    sb.imi(&["fix", "shipped"]).data();
+    let wt = sb.project().join("fix-shipped");
+    sb.commit(&wt, "s.txt", "s\n", "Ship it");
+    sb.git(&wt, &["push", "--quiet", "origin", "fix/shipped"]);
+    sb.git(&trunk, &["merge", "--quiet", "--ff-only", "fix/shipped"]);
+    let removed = sb.imi(&["remove", "shipped", "--delete-branch", "--remote"]);
+    let data = removed.data();
+    assert_eq!(data["merge"]["how"], "ancestor");
+    assert_eq!(data["remote_branch_deleted"], true);
+    assert!(sb
+        .git(&sb.origin_path(), &["branch", "--list", "fix/shipped"])
+        .trim()
+        .is_empty());
 }
 
 fn prune_lists_then_removes_merged_worktrees(sb: Sandbox) {

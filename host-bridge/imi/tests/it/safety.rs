@@ -52,6 +52,22 @@ fn bad_names_are_refused_and_nothing_is_created() {
         "{}",
         unknown.error_message()
     );
+    for bad_pr in [
+        "0",
+        "#0",
+        "#x",
+        "99999999999",
+        "https://github.com/o/r/issues/3",
+    ] {
+        let run = sb.imi(&["review", bad_pr]);
+        assert_eq!(
+            run.error_kind(),
+            "invalid_name",
+            "{bad_pr:?}: {}",
+            run.stdout
+        );
+        assert!(run.error_message().contains("pull request"), "{bad_pr:?}");
+    }
     // A review of a pull request that does not exist says so.
     let missing_pr = sb.imi(&["review", "999"]);
     assert_eq!(missing_pr.error_kind(), "not_found");

@@ -89,6 +89,11 @@ fn repository_hooks_run_only_after_trust() {
     ) & 0o777;
     assert_eq!(mode, 0o600);
     let ran = sb.imi(&["feat", "second"]);
+    assert!(
+        ran.stderr.contains("iMi: running hook"),
+        "progress goes to stderr: {}",
+        ran.stderr
+    );
     let setup = &ran.data()["setup"];
     assert_eq!(setup["copied"], serde_json::json!([".env"]));
     assert_eq!(setup["hooks"][0]["ok"], true, "{setup}");
