@@ -295,3 +295,19 @@ fn a_killed_add_is_cleaned_up_by_the_next_add() {
     assert!(sb.project().join("fix-half/src").is_dir());
     assert_eq!(sb.git_worktrees(), ["trunk-main", "fix-half"]);
 }
+
+#[test]
+fn an_existing_branch_is_checked_out_even_when_packed() {
+    let sb = Sandbox::new();
+    let trunk = sb.project_from_origin();
+    sb.git(&trunk, &["branch", "feat/packed", "origin/develop"]);
+    sb.git(&trunk, &["pack-refs", "--all"]);
+    assert!(!trunk.join(".git/refs/heads/feat/packed").exists());
+    let added = sb.imi(&["feat", "packed"]);
+    let data = added.data();
+    assert_eq!(data["created_branch"], false);
+    assert!(sb.project().join("feat-packed/DEVELOP.md").is_file());
+    // Removing it keeps the branch: only --delete-branch deletes one.
+    sb.imi(&["remove", "packed"]).data();
+    assert!(sb.branch_exists("feat/packed"));
+}
