@@ -1019,6 +1019,20 @@ impl Engine {
     pub async fn status(&self, cwd: &Path) -> Result<StatusReport> {
         let project = ProjectLayout::locate(cwd)?;
         let worktrees = self.git.worktrees(&project.trunk)?;
+        let live: Vec<&GitWorktree> = worktrees
+            .iter()
+            .filter(|w| !w.bare && w.prunable.is_none() && w.path.is_dir())
+            .collect();
+        // Every worktree's `git status` starts at once and runs while the branches and the
+        // database are read.
+        let pending: Vec<std::thread::JoinHandle<Result<usize>>> = live
+            .iter()
+            .map(|w| {
+                let git = self.git.clone();
+                let path = w.path.clone();
+                std::thread::spawn(move || git.dirty_count(&path))
+            })
+            .collect();
         let branches = self.git.branches(&project.trunk, &project.default_branch)?;
         let kinds = self.kinds().await;
         let rows: Vec<WorktreeRow> = match self.database() {
@@ -1034,20 +1048,16 @@ impl Engine {
             Err(_) => Vec::new(),
         };
         let now = Utc::now().timestamp();
-        let live: Vec<&GitWorktree> = worktrees
-            .iter()
-            .filter(|w| !w.bare && w.prunable.is_none() && w.path.is_dir())
+        let dirty: Vec<Result<usize>> = pending
+            .into_iter()
+            .map(|h| {
+                h.join().unwrap_or_else(|_| {
+                    Err(Error::Refused(
+                        "reading this worktree's status failed".into(),
+                    ))
+                })
+            })
             .collect();
-        let dirty: Vec<Result<usize>> = std::thread::scope(|s| {
-            let handles: Vec<_> = live
-                .iter()
-                .map(|w| s.spawn(|| self.git.dirty_count(&w.path)))
-                .collect();
-            handles
-                .into_iter()
-                .map(|h| h.join().unwrap_or_else(|_| Ok(0)))
-                .collect()
-        });
         let mut trunk = None;
         let mut others = Vec::new();
         for (w, dirty) in live.iter().zip(dirty) {
