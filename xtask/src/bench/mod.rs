@@ -6,6 +6,7 @@
 
 mod bridge;
 mod foundation;
+mod imi;
 mod outbox;
 mod reference;
 mod report;
@@ -44,6 +45,7 @@ fn registry() -> Vec<Box<dyn Bench>> {
         Box::new(bridge::BridgeRoundTrip),
         Box::new(outbox::OutboxThroughput),
         Box::new(zdrive::Zdrive),
+        Box::new(imi::Imi),
     ]
 }
 

@@ -1,0 +1,990 @@
+//! The `iMi` command line (binaries `iMi` and `imi`): resolves configuration, opens the database and prints the engine's reports.
+//!
+//! It lives in the library so that both binaries are two-line wrappers of one compiled
+//! implementation; it is the only module that reads the environment or uses `anyhow`.
+//!
+//! Exit codes: 0 ok; 1 the request cannot be done as asked (bad name, dirty worktree, ...);
+//! 2 usage; 3 a dependency is unavailable (git, the database): for commands that change git
+//! (`add`, `remove`, `prune --yes`, `init`) the git work is done and the output says the
+//! database was not updated; 4 an internal error. `monitor --json` prints JSON lines (one
+//! object per message) instead of one envelope.
+
+mod config;
+
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use crate::{AddRequest, DbState, Engine, EngineConfig, ErrorClass, RemoveRequest};
+use clap::{CommandFactory as _, Parser, Subcommand};
+use serde::Serialize;
+use serde_json::json;
+
+const EXAMPLES: &str = "\
+Examples:
+  iMi init                          register the repository you are in (trunk-<branch>/ layout)
+  iMi init --repo https://github.com/o/r.git   clone into r/trunk-main/ and register it
+  iMi feat login                    branch feat/login in ../feat-login/
+  iMi add fix crash --from v1.2 --agent claude-1
+  iMi review 123                    check out pull request 123 into ../pr-123/
+  iMi status                        every worktree: branch, dirty files, ahead/behind, agent
+  iMi --json list                   the database's view, as JSON
+  iMi remove feat-login --delete-branch
+  cd \"$(iMi go login)\"               or: eval \"$(iMi shell-init bash)\" and then `iMi go login`
+
+Exit codes: 0 ok, 1 refused or bad input, 2 usage, 3 git or the database unavailable
+(git work done, database not updated), 4 internal error.
+Environment: IMI_DATABASE_URL or DATABASE_URL (default: SQLite at ~/.config/iMi/iMi.db),
+IMI_AGENT_ID (default agent for add), GITHUB_TOKEN and IMI_GITHUB_API_URL (pull request
+metadata, `project create`), IMI_LOG (log filter).";
+
+/// iMi: git worktrees for parallel agents, with persistence and agent attribution.
+#[derive(Debug, Parser)]
+#[command(name = "iMi", version, after_help = EXAMPLES)]
+struct Cli {
+    /// Prints one JSON document `{success, data, error}` instead of text.
+    #[arg(long, global = true)]
+    json: bool,
+    /// The database: postgres://..., sqlite://PATH or a path (overrides env and config file).
+    #[arg(long, global = true, value_name = "URL")]
+    database_url: Option<String>,
+    /// Runs as if started in DIR.
+    #[arg(short = 'C', global = true, value_name = "DIR")]
+    dir: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, clap::Args)]
+struct AddArgs {
+    /// The worktree name (for review: a PR number or URL).
+    name: String,
+    /// What to branch from (default: the trunk branch).
+    #[arg(long, value_name = "REF")]
+    from: Option<String>,
+    /// The agent that owns the worktree (default: $IMI_AGENT_ID).
+    #[arg(long, value_name = "ID")]
+    agent: Option<String>,
+    /// Does not open a perth tab (perth tabs are not opened by this version either way).
+    #[arg(long)]
+    no_tab: bool,
+    /// Skips linking sync/ folders and running post-create hooks.
+    #[arg(long)]
+    no_hooks: bool,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Registers a repository as a project and sets up the trunk-<branch>/ layout.
+    #[command(
+        after_help = "Examples:\n  iMi init\n  iMi init --repo ../other-checkout --force\n  iMi init --repo https://github.com/o/r.git"
+    )]
+    Init {
+        /// A checkout to register, or a URL (or bare repository) to clone into the layout.
+        #[arg(long, value_name = "PATH|URL")]
+        repo: Option<String>,
+        /// Moves a checkout that is not in the layout into PROJECT/trunk-<branch>/.
+        #[arg(long)]
+        force: bool,
+    },
+    /// Creates a typed worktree: branch TYPE/NAME in folder TYPE-NAME/ next to trunk.
+    #[command(
+        after_help = "Examples:\n  iMi add feat login\n  iMi add review 123\n  iMi add hotfix db --from v2.0 --agent claude-2"
+    )]
+    Add {
+        /// The worktree type (feat, fix, review, aiops, devops or your own: `iMi types`).
+        #[arg(value_name = "TYPE")]
+        kind: String,
+        #[command(flatten)]
+        args: AddArgs,
+    },
+    /// Shortcut for `iMi add feat NAME`.
+    Feat(AddArgs),
+    /// Shortcut for `iMi add fix NAME`.
+    Fix(AddArgs),
+    /// Shortcut for `iMi add review NUMBER|URL|NAME`.
+    Review(AddArgs),
+    /// Shortcut for `iMi add aiops NAME`.
+    Aiops(AddArgs),
+    /// Shortcut for `iMi add devops NAME`.
+    Devops(AddArgs),
+    /// Shows trunk and every worktree: branch, dirty files, ahead/behind, last commit, agent.
+    Status,
+    /// Lists the live worktrees from the database, without running git.
+    List,
+    /// Removes a worktree; refuses to lose uncommitted or unpushed work without --force.
+    #[command(
+        after_help = "Examples:\n  iMi remove feat-login\n  iMi remove login --delete-branch\n  iMi remove spike --force --delete-branch"
+    )]
+    Remove {
+        /// The worktree (folder name such as feat-x, or x).
+        name: String,
+        /// Discards uncommitted and unpushed work and allows deleting an unmerged branch.
+        #[arg(long)]
+        force: bool,
+        /// Deletes the local branch (only when merged into trunk, unless --force).
+        #[arg(long)]
+        delete_branch: bool,
+        /// Also deletes the branch on origin (only when merged, unless --force).
+        #[arg(long)]
+        remote: bool,
+    },
+    /// Lists worktrees whose branches are merged, stale entries and interrupted adds; --yes removes them.
+    Prune {
+        /// Removes what is listed (dirty worktrees are always kept).
+        #[arg(long)]
+        yes: bool,
+    },
+    /// Sets the agent that owns a worktree.
+    Claim {
+        /// The worktree.
+        name: String,
+        /// The agent id.
+        #[arg(long, value_name = "ID")]
+        agent: String,
+    },
+    /// Prints the trunk folder (for `cd "$(iMi trunk)"`).
+    Trunk,
+    /// Prints a worktree's folder (for `cd "$(iMi go NAME)"`).
+    Go {
+        /// The worktree (feat-x or x).
+        name: String,
+    },
+    /// Prints a shell function that makes `iMi go` and `iMi trunk` change directory.
+    #[command(after_help = "Example (in ~/.bashrc):\n  eval \"$(iMi shell-init bash)\"")]
+    ShellInit {
+        /// bash, zsh or fish.
+        shell: ShellKind,
+    },
+    /// Checks git, the database, the config file and companions; each line says what to do.
+    Doctor,
+    /// Prints shell completions.
+    Completions {
+        /// The shell.
+        shell: clap_complete::Shell,
+    },
+    /// Prints file changes across all worktrees as they happen (with --json: one JSON object per line).
+    #[command(
+        after_help = "Examples:\n  iMi monitor\n  iMi monitor --json | jq 'select(.event == \"change\")'"
+    )]
+    Monitor {
+        /// Stops after this many changes (for scripts and tests).
+        #[arg(long, value_name = "N")]
+        max_events: Option<u64>,
+    },
+    /// Creates projects on GitHub.
+    Project {
+        #[command(subcommand)]
+        action: ProjectAction,
+    },
+    /// Trusts the repository's .imi.toml so its post-create hooks run (again after every change).
+    Trust,
+    /// Lists worktree types, or adds your own.
+    Types {
+        #[command(subcommand)]
+        action: Option<TypesAction>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum TypesAction {
+    /// Adds a worktree type (branch prefix NAME/, folder prefix NAME- unless given).
+    Add {
+        /// The type's name.
+        name: String,
+        /// The branch prefix.
+        #[arg(long)]
+        branch_prefix: Option<String>,
+        /// The folder prefix.
+        #[arg(long)]
+        worktree_prefix: Option<String>,
+        /// What it is for.
+        #[arg(long)]
+        description: Option<String>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum ProjectAction {
+    /// Creates a GitHub repository (needs GITHUB_TOKEN), clones it into NAME/trunk-<branch>/ and registers it.
+    #[command(
+        after_help = "Examples:\n  iMi project create widgets --private\n  iMi project create api --template acme/service-template"
+    )]
+    Create {
+        /// The repository's name.
+        name: String,
+        /// Creates it from this template repository (OWNER/REPO).
+        #[arg(long, value_name = "OWNER/REPO")]
+        template: Option<String>,
+        /// Makes it private.
+        #[arg(long)]
+        private: bool,
+    },
+}
+
+#[derive(Copy, Clone, Debug, clap::ValueEnum)]
+enum ShellKind {
+    Bash,
+    Zsh,
+    Fish,
+}
+
+/// A failure as the CLI reports it.
+struct Failure {
+    class: ErrorClass,
+    kind: &'static str,
+    message: String,
+}
+
+impl From<crate::Error> for Failure {
+    fn from(e: crate::Error) -> Self {
+        Failure {
+            class: e.class(),
+            kind: e.kind(),
+            message: e.to_string(),
+        }
+    }
+}
+
+impl From<anyhow::Error> for Failure {
+    fn from(e: anyhow::Error) -> Self {
+        Failure {
+            class: ErrorClass::Internal,
+            kind: "internal",
+            message: format!("{e:#}"),
+        }
+    }
+}
+
+/// What a command produced: data for `--json`, text otherwise, and whether the database took it.
+struct Outcome {
+    /// The data as serialized JSON.
+    data: String,
+    text: String,
+    database_updated: bool,
+    exit_override: Option<u8>,
+    /// Set by commands that stream their output (monitor): nothing more is printed.
+    already_printed: bool,
+}
+
+impl Outcome {
+    /// Returns an outcome whose data is serialized straight to text: for large results
+    /// (`list` over a thousand rows), skipping the intermediate JSON tree halves the time.
+    fn large(data: &impl Serialize, text: String) -> Self {
+        Self {
+            data: serde_json::to_string(data).unwrap_or_else(|_| "null".into()),
+            text,
+            database_updated: true,
+            exit_override: None,
+            already_printed: false,
+        }
+    }
+
+    fn new(data: impl Serialize, text: String) -> Self {
+        let data = serde_json::to_value(data).unwrap_or(serde_json::Value::Null);
+        let database_updated = data
+            .get("database_updated")
+            .and_then(|v| v.as_bool())
+            .unwrap_or(true);
+        Self {
+            data: data.to_string(),
+            text,
+            database_updated,
+            exit_override: None,
+            already_printed: false,
+        }
+    }
+}
+
+/// Runs the command line with the process's arguments and returns its exit code.
+pub fn main() -> ExitCode {
+    let json_requested = std::env::args().any(|a| a == "--json");
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let code = if e.use_stderr() { 2 } else { 0 };
+            if json_requested && e.use_stderr() {
+                print_envelope(false, "null", Some(("usage", e.to_string())));
+            } else {
+                let _ = e.print();
+            }
+            return ExitCode::from(code);
+        }
+    };
+    init_tracing();
+    let json = cli.json;
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("iMi: cannot start the async runtime: {e}");
+            return ExitCode::from(4);
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(outcome) => {
+            if outcome.already_printed {
+            } else if json {
+                print_envelope(true, &outcome.data, None);
+            } else if !outcome.text.is_empty() {
+                let mut out = std::io::stdout().lock();
+                let _ = writeln!(out, "{}", outcome.text.trim_end());
+            }
+            if let Some(code) = outcome.exit_override {
+                return ExitCode::from(code);
+            }
+            if !outcome.database_updated {
+                if !json {
+                    eprintln!(
+                        "iMi: warning: the database was not updated (see above); run `iMi doctor`"
+                    );
+                }
+                return ExitCode::from(3);
+            }
+            ExitCode::SUCCESS
+        }
+        Err(f) => {
+            if json {
+                print_envelope(false, "null", Some((f.kind, f.message)));
+            } else {
+                eprintln!("iMi: {}", f.message);
+            }
+            ExitCode::from(u8::try_from(f.class.exit_code()).unwrap_or(4))
+        }
+    }
+}
+
+/// Prints `{"success", "data", "error"}`; `data` is already serialized JSON.
+fn print_envelope(success: bool, data: &str, error: Option<(&str, String)>) {
+    let error = error.map(|(kind, message)| json!({"kind": kind, "message": message}));
+    let error = serde_json::to_string(&error).unwrap_or_else(|_| "null".into());
+    let mut out = std::io::stdout().lock();
+    let _ = writeln!(
+        out,
+        "{{\"success\":{success},\"data\":{data},\"error\":{error}}}"
+    );
+}
+
+fn init_tracing() {
+    let filter = std::env::var("IMI_LOG").unwrap_or_else(|_| "warn".into());
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::new(filter))
+        .with_writer(std::io::stderr)
+        .try_init();
+}
+
+async fn run(cli: Cli) -> Result<Outcome, Failure> {
+    let cwd = match &cli.dir {
+        Some(d) => d.clone(),
+        None => std::env::current_dir()
+            .map_err(|e| anyhow::anyhow!("cannot read the current directory: {e}"))?,
+    };
+    let settings = config::Settings::resolve(cli.database_url.clone())?;
+    // Commands that never touch the database answer without opening it.
+    match &cli.command {
+        Command::Completions { shell } => {
+            let mut out = Vec::new();
+            clap_complete::generate(*shell, &mut Cli::command(), "iMi", &mut out);
+            return Ok(text_only(String::from_utf8_lossy(&out).into_owned()));
+        }
+        Command::ShellInit { shell } => return Ok(text_only(shell_init(*shell))),
+        Command::Trunk => {
+            let engine = engine_without_db();
+            let path = engine.trunk(&cwd)?;
+            return Ok(Outcome::new(
+                json!({"path": path}),
+                path.display().to_string(),
+            ));
+        }
+        Command::Go { name } => {
+            let engine = engine_without_db();
+            let path = engine.go(&cwd, name)?;
+            return Ok(Outcome::new(
+                json!({"path": path}),
+                path.display().to_string(),
+            ));
+        }
+        Command::Doctor => return Ok(doctor(&settings).await),
+        _ => {}
+    }
+    if matches!(cli.command, Command::Init { .. }) {
+        settings.write_default_file()?;
+    }
+    let engine = Engine::new(
+        crate::git::Git::default(),
+        open_db(&settings.database_url).await,
+        EngineConfig {
+            event_source: event_source(),
+            global_sync_dir: Some(settings.dir.join("sync").join("global")),
+            trust_file: Some(settings.dir.join("trusted-hooks.json")),
+            github: github_config(matches!(cli.command, Command::Project { .. })),
+            // Progress goes to stderr, so stdout stays one JSON document with --json.
+            progress: Some(crate::Progress(std::sync::Arc::new(|line: &str| {
+                eprintln!("iMi: {line}");
+            }))),
+        },
+    );
+    let default_agent = settings.agent_id.clone();
+    let add = |kind: &str, a: AddArgs| AddRequest {
+        cwd: cwd.clone(),
+        kind: kind.to_owned(),
+        name: a.name,
+        from: a.from,
+        agent: a.agent.or_else(|| default_agent.clone()),
+        no_setup: a.no_hooks,
+    };
+    let outcome = match cli.command {
+        Command::Init { repo, force } => {
+            let r = engine.init(&cwd, repo.as_deref(), force).await?;
+            let text = format!(
+                "{} project {} at {}\n  trunk: {}{}{}",
+                if r.cloned {
+                    "Cloned and registered"
+                } else {
+                    "Registered"
+                },
+                r.project.name,
+                r.project.root.display(),
+                r.project.trunk.display(),
+                r.moved_from
+                    .as_ref()
+                    .map(|m| format!("\n  moved from {}", m.display()))
+                    .unwrap_or_default(),
+                db_line(&r.db),
+            );
+            Outcome::new(&r, text)
+        }
+        Command::Add { kind, args } => add_outcome(&engine, add(&kind, args)).await?,
+        Command::Feat(a) => add_outcome(&engine, add("feat", a)).await?,
+        Command::Fix(a) => add_outcome(&engine, add("fix", a)).await?,
+        Command::Review(a) => add_outcome(&engine, add("review", a)).await?,
+        Command::Aiops(a) => add_outcome(&engine, add("aiops", a)).await?,
+        Command::Devops(a) => add_outcome(&engine, add("devops", a)).await?,
+        Command::Status => {
+            let r = engine.status(&cwd).await?;
+            let mut text = format!("{}\n", r.project);
+            for st in std::iter::once(&r.trunk).chain(&r.worktrees) {
+                text.push_str(&status_line(st));
+                text.push('\n');
+            }
+            // A status whose cache write failed still showed git's truth: not an error.
+            let mut o = Outcome::new(&r, text);
+            o.database_updated = true;
+            o
+        }
+        Command::List => {
+            let r = engine.list(&cwd).await?;
+            let mut text = String::new();
+            for w in &r.worktrees {
+                text.push_str(&format!(
+                    "{:<24} {:<8} {:<28} {}{}\n",
+                    w.worktree_name,
+                    w.type_name,
+                    w.branch_name,
+                    w.agent_id.as_deref().unwrap_or("-"),
+                    if w.has_uncommitted_changes {
+                        "  (dirty)"
+                    } else {
+                        ""
+                    }
+                ));
+            }
+            if r.worktrees.is_empty() {
+                text.push_str("no worktrees; create one with `iMi feat NAME`");
+            }
+            Outcome::large(&r.worktrees, text)
+        }
+        Command::Remove {
+            name,
+            force,
+            delete_branch,
+            remote,
+        } => {
+            let r = engine
+                .remove(&RemoveRequest {
+                    cwd: cwd.clone(),
+                    name,
+                    force,
+                    delete_branch,
+                    remote,
+                })
+                .await?;
+            let text = format!(
+                "Removed {}{}{}{}",
+                r.worktree_name,
+                if r.discarded_files > 0 {
+                    format!(" (discarded {} uncommitted files)", r.discarded_files)
+                } else {
+                    String::new()
+                },
+                match (&r.branch, r.branch_deleted) {
+                    (Some(b), true) => format!("; deleted branch {b}"),
+                    (Some(b), false) =>
+                        format!("; kept branch {b} (pass --delete-branch to delete it)"),
+                    (None, _) => String::new(),
+                },
+                db_line(&r.db),
+            );
+            Outcome::new(&r, text)
+        }
+        Command::Prune { yes } => {
+            let r = engine.prune(&cwd, yes).await?;
+            let mut text = String::new();
+            for c in &r.merged {
+                text.push_str(&format!(
+                    "{:<24} {:<28} {}\n",
+                    c.worktree_name, c.branch, c.action
+                ));
+            }
+            for s in &r.stale_entries {
+                text.push_str(&format!(
+                    "stale entry {s}{}\n",
+                    if yes { " pruned" } else { "" }
+                ));
+            }
+            for s in &r.interrupted_adds {
+                text.push_str(&format!(
+                    "interrupted add {s}{}\n",
+                    if yes { " cleaned up" } else { "" }
+                ));
+            }
+            if text.is_empty() {
+                text.push_str("nothing to prune");
+            } else if !yes {
+                text.push_str("run `iMi prune --yes` to remove these");
+            }
+            text.push_str(&db_line(&r.db));
+            Outcome::new(&r, text)
+        }
+        Command::Claim { name, agent } => {
+            let r = engine.claim(&cwd, &name, &agent).await?;
+            let text = format!(
+                "{} now belongs to {agent}{}",
+                r.worktree.worktree_name,
+                r.previous_agent
+                    .as_ref()
+                    .map(|p| format!(" (was {p})"))
+                    .unwrap_or_default()
+            );
+            Outcome::new(&r, text)
+        }
+        Command::Types { action } => types(&engine, action).await?,
+        Command::Project {
+            action:
+                ProjectAction::Create {
+                    name,
+                    template,
+                    private,
+                },
+        } => {
+            let r = engine
+                .create_project(&cwd, &name, template.as_deref(), private)
+                .await?;
+            let text = format!(
+                "Created {} ({})\n  trunk: {}{}",
+                r.repository.full_name,
+                r.repository.html_url,
+                r.init.project.trunk.display(),
+                db_line(&r.init.db)
+            );
+            let mut o = Outcome::new(&r, text);
+            o.database_updated = r.init.db.database_updated;
+            o
+        }
+        Command::Monitor { max_events } => {
+            let mut seen = 0u64;
+            let json = cli.json;
+            engine
+                .monitor(&cwd, |m| {
+                    let mut out = std::io::stdout().lock();
+                    let line = if json {
+                        serde_json::to_string(m).unwrap_or_default()
+                    } else {
+                        match m {
+                            crate::monitor::MonitorMessage::Ready { project, root } => {
+                                format!("watching {project} ({}); Ctrl-C stops", root.display())
+                            }
+                            crate::monitor::MonitorMessage::Change(e) => format!(
+                                "{} {:<9} {}/{}{}",
+                                &e.time[11..23],
+                                e.kind,
+                                e.worktree,
+                                e.path,
+                                e.agent_id
+                                    .as_ref()
+                                    .map(|a| format!("  @{a}"))
+                                    .unwrap_or_default()
+                            ),
+                            crate::monitor::MonitorMessage::DatabaseError { message } => {
+                                format!("activities not recorded: {message}")
+                            }
+                        }
+                    };
+                    if writeln!(out, "{line}").and_then(|_| out.flush()).is_err() {
+                        return false;
+                    }
+                    if matches!(m, crate::monitor::MonitorMessage::Change(_)) {
+                        seen += 1;
+                    }
+                    max_events.is_none_or(|max| seen < max)
+                })
+                .await?;
+            let mut o = Outcome::new(json!({"events": seen}), String::new());
+            o.already_printed = true;
+            o
+        }
+        Command::Trust => {
+            let r = engine.trust(&cwd)?;
+            let text = format!(
+                "Trusted {} (sha256 {}): copy {:?}, run {:?}",
+                r.file.display(),
+                &r.sha256[..12],
+                r.hooks.post_create.copy,
+                r.hooks.post_create.run
+            );
+            Outcome::new(&r, text)
+        }
+        Command::Completions { .. }
+        | Command::ShellInit { .. }
+        | Command::Trunk
+        | Command::Go { .. }
+        | Command::Doctor => unreachable!("answered before the database is opened"),
+    };
+    if let DbState::Open(db) = engine.db() {
+        db.close().await;
+    }
+    Ok(outcome)
+}
+
+async fn add_outcome(engine: &Engine, req: AddRequest) -> Result<Outcome, Failure> {
+    let r = engine.add(&req).await?;
+    let text = format!(
+        "Created {} on branch {} (from {})\n  {}{}{}",
+        r.worktree.worktree_name,
+        r.worktree.branch,
+        r.from,
+        r.worktree.path.display(),
+        if r.cleaned_up.is_empty() {
+            String::new()
+        } else {
+            format!(
+                "\n  cleaned up interrupted adds: {}",
+                r.cleaned_up.join(", ")
+            )
+        },
+        db_line(&r.db),
+    );
+    Ok(Outcome::new(&r, text))
+}
+
+async fn types(engine: &Engine, action: Option<TypesAction>) -> Result<Outcome, Failure> {
+    let DbState::Open(db) = engine.db() else {
+        return Err(crate::Error::DatabaseUnavailable(db_reason(engine)).into());
+    };
+    if let Some(TypesAction::Add {
+        name,
+        branch_prefix,
+        worktree_prefix,
+        description,
+    }) = action
+    {
+        let t = db
+            .add_worktree_type(&store::NewWorktreeType {
+                name,
+                branch_prefix,
+                worktree_prefix,
+                description,
+            })
+            .await
+            .map_err(|e| match e {
+                store::Error::InvalidName(m) => crate::Error::InvalidName(m),
+                store::Error::AlreadyExists { what, name } => crate::Error::AlreadyExists {
+                    what,
+                    name,
+                    hint: String::new(),
+                },
+                other => crate::Error::Database(other),
+            })?;
+        let text = format!(
+            "Added type {}: branch {}NAME, folder {}NAME",
+            t.name, t.branch_prefix, t.worktree_prefix
+        );
+        return Ok(Outcome::new(
+            json!({"name": t.name, "branch_prefix": t.branch_prefix, "worktree_prefix": t.worktree_prefix}),
+            text,
+        ));
+    }
+    let kinds = engine.kinds().await;
+    let text = kinds
+        .iter()
+        .map(|k| {
+            format!(
+                "{:<10} {}NAME  {}NAME",
+                k.name, k.branch_prefix, k.worktree_prefix
+            )
+        })
+        .collect::<Vec<_>>()
+        .join("\n");
+    Ok(Outcome::new(&kinds, text))
+}
+
+fn db_reason(engine: &Engine) -> String {
+    match engine.db() {
+        DbState::Unavailable(why) => why.clone(),
+        DbState::Open(_) => String::new(),
+    }
+}
+
+fn text_only(text: String) -> Outcome {
+    Outcome::new(json!({"text": text}), text)
+}
+
+fn db_line(db: &crate::DbNote) -> String {
+    match (&db.database_updated, &db.database_error) {
+        (false, Some(e)) => format!("\n  the database was not updated: {e}"),
+        _ => String::new(),
+    }
+}
+
+fn status_line(st: &crate::WorktreeStatus) -> String {
+    let mut line = format!(
+        "  {:<24} {:<28}",
+        st.name,
+        st.branch.as_deref().unwrap_or("(detached)")
+    );
+    line.push_str(&if st.dirty_files > 0 {
+        format!(" {:>3} dirty", st.dirty_files)
+    } else {
+        "   clean ".to_owned()
+    });
+    line.push_str(&format!(" ↑{} ↓{}", st.ahead_of_trunk, st.behind_trunk));
+    if let Some(up) = &st.upstream {
+        line.push_str(&format!(
+            " [{up} ↑{} ↓{}]",
+            st.ahead_of_upstream, st.behind_of_upstream
+        ));
+    }
+    if let (Some(subject), Some(age)) = (&st.last_commit_subject, st.last_commit_age_seconds) {
+        line.push_str(&format!("  {} ({} ago)", subject, human_age(age)));
+    }
+    if let Some(agent) = &st.agent_id {
+        line.push_str(&format!("  @{agent}"));
+    }
+    if let Some(e) = &st.error {
+        line.push_str(&format!("  error: {e}"));
+    }
+    line
+}
+
+fn human_age(secs: i64) -> String {
+    match secs {
+        s if s < 60 => format!("{s}s"),
+        s if s < 3600 => format!("{}m", s / 60),
+        s if s < 86400 => format!("{}h", s / 3600),
+        s => format!("{}d", s / 86400),
+    }
+}
+
+fn engine_without_db() -> Engine {
+    Engine::new(
+        crate::git::Git::default(),
+        DbState::Unavailable("not needed".into()),
+        EngineConfig::new(event_source()),
+    )
+}
+
+async fn open_db(url: &str) -> DbState {
+    let options = store::OpenOptions {
+        connect_timeout: std::time::Duration::from_secs(2),
+        max_connections: 2,
+    };
+    match store::Database::open_with(url, &options).await {
+        Ok(db) => DbState::Open(db),
+        Err(e) => DbState::Unavailable(e.to_string()),
+    }
+}
+
+/// Returns how to reach GitHub: always for `project create`, otherwise only when a token or an
+/// API URL is set (so a review without either never waits on the network).
+fn github_config(always: bool) -> Option<crate::github::GitHubConfig> {
+    let env = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
+    let token = env("GITHUB_TOKEN");
+    let api_url = env("IMI_GITHUB_API_URL");
+    if !always && token.is_none() && api_url.is_none() {
+        return None;
+    }
+    Some(crate::github::GitHubConfig {
+        api_url: api_url.unwrap_or_else(|| "https://api.github.com".into()),
+        token,
+    })
+}
+
+fn event_source() -> String {
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .or_else(|_| std::fs::read_to_string("/etc/hostname"))
+        .map(|h| h.trim().to_owned())
+        .ok()
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "localhost".to_owned());
+    format!("perth://{host}/iMi")
+}
+
+fn shell_init(shell: ShellKind) -> String {
+    match shell {
+        ShellKind::Bash | ShellKind::Zsh => {
+            r#"# iMi shell integration: `iMi go NAME` and `iMi trunk` change directory.
+iMi() {
+  if [ "$1" = go ] || [ "$1" = trunk ]; then
+    local __imi_dir
+    __imi_dir="$(command iMi "$@")" || return $?
+    cd -- "$__imi_dir" || return $?
+  else
+    command iMi "$@"
+  fi
+}
+imi() { iMi "$@"; }
+"#
+            .to_owned()
+        }
+        ShellKind::Fish => {
+            r#"# iMi shell integration: `iMi go NAME` and `iMi trunk` change directory.
+function iMi
+    if test (count $argv) -gt 0; and contains -- $argv[1] go trunk
+        set -l __imi_dir (command iMi $argv); or return $status
+        cd -- $__imi_dir
+    else
+        command iMi $argv
+    end
+end
+function imi
+    iMi $argv
+end
+"#
+            .to_owned()
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct Check {
+    name: &'static str,
+    ok: bool,
+    required: bool,
+    detail: String,
+}
+
+async fn doctor(settings: &config::Settings) -> Outcome {
+    let mut checks = Vec::new();
+    let git = crate::git::Git::default();
+    checks.push(match git.version() {
+        Ok(v) => {
+            let parts: Vec<u32> = v.split('.').filter_map(|p| p.parse().ok()).collect();
+            let new_enough = parts.first().copied().unwrap_or(0) > 2
+                || (parts.first() == Some(&2) && parts.get(1).copied().unwrap_or(0) >= 41);
+            Check {
+                name: "git",
+                ok: new_enough,
+                required: true,
+                detail: if new_enough {
+                    format!("ok: git {v}")
+                } else {
+                    format!("git {v} is too old: install git 2.41 or newer")
+                },
+            }
+        }
+        Err(e) => Check {
+            name: "git",
+            ok: false,
+            required: true,
+            detail: e.to_string(),
+        },
+    });
+    let shown_url = settings.database_display();
+    match open_db(&settings.database_url).await {
+        DbState::Open(db) => {
+            let version = db.schema_version().await.ok().flatten();
+            let latest = store::latest_known_version();
+            checks.push(Check {
+                name: "database",
+                ok: true,
+                required: true,
+                detail: format!(
+                    "ok: {} at {} (from {})",
+                    db.backend(),
+                    db.location(),
+                    settings.database_source
+                ),
+            });
+            checks.push(Check {
+                name: "migrations",
+                ok: version == Some(latest),
+                required: true,
+                detail: match version {
+                    Some(v) if v == latest => format!("ok: schema version {v}"),
+                    other => format!("schema version {other:?}, expected {latest}: run any iMi command to migrate"),
+                },
+            });
+            db.close().await;
+        }
+        DbState::Unavailable(why) => checks.push(Check {
+            name: "database",
+            ok: false,
+            required: true,
+            detail: format!("{shown_url} (from {}): {why}", settings.database_source),
+        }),
+    }
+    checks.push(settings.check_file_mode());
+    checks.push(Check {
+        name: "github token",
+        ok: true,
+        required: false,
+        detail: if std::env::var_os("GITHUB_TOKEN").is_some() {
+            "ok: GITHUB_TOKEN is set (not verified against GitHub)".into()
+        } else {
+            "not set: only needed for PR metadata and `project create` (set GITHUB_TOKEN)".into()
+        },
+    });
+    for companion in ["perth", "zdrive", "host-bridge"] {
+        let found = which_on_path(companion);
+        checks.push(Check {
+            name: companion,
+            ok: found.is_some(),
+            required: false,
+            detail: match found {
+                Some(p) => format!("ok: {}", p.display()),
+                None => format!("not on PATH: optional; install it with `cargo xtask install` for {companion} integration"),
+            },
+        });
+    }
+    let failed_required = checks.iter().any(|c| c.required && !c.ok);
+    let text = checks
+        .iter()
+        .map(|c| {
+            format!(
+                "{} {:<12} {}",
+                if c.ok {
+                    "ok  "
+                } else if c.required {
+                    "FAIL"
+                } else {
+                    "warn"
+                },
+                c.name,
+                c.detail
+            )
+        })
+        .collect::<Vec<_>>()
+        .join("\n");
+    let mut o = Outcome::new(json!({"checks": checks, "ok": !failed_required}), text);
+    o.exit_override = Some(if failed_required { 3 } else { 0 });
+    o
+}
+
+fn which_on_path(name: &str) -> Option<PathBuf> {
+    let path = std::env::var_os("PATH")?;
+    std::env::split_paths(&path)
+        .map(|d| d.join(name))
+        .find(|p| Path::new(p).is_file())
+}

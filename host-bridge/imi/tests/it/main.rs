@@ -1,0 +1,9 @@
+//! Integration tests of iMi: the CLI run as a process against real git repositories, real PostgreSQL and SQLite.
+
+mod cli;
+mod contract;
+mod github;
+mod monitor;
+mod safety;
+mod setup;
+mod support;
