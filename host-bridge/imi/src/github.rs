@@ -48,6 +48,10 @@ pub struct CreatedRepository {
 }
 
 fn client(config: &GitHubConfig) -> Result<octocrab::Octocrab> {
+    // The workspace links rustls with both the ring and the aws-lc-rs providers (other crates
+    // ask for the latter), so rustls cannot pick one by itself; ring is the suite's choice. An
+    // error only means a provider is installed already.
+    let _ = rustls::crypto::ring::default_provider().install_default();
     let mut builder = octocrab::Octocrab::builder()
         .base_uri(config.api_url.as_str())
         .map_err(|e| Error::Refused(format!("invalid GitHub API URL {:?}: {e}", config.api_url)))?
