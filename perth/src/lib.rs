@@ -6,6 +6,7 @@
 pub mod assets;
 pub mod bridge;
 pub mod cli;
+pub mod client_os;
 pub mod config;
 pub mod control;
 pub mod paths;

@@ -27,6 +27,8 @@ use zellij_utils::sessions::{
 };
 use zellij_utils::setup::Setup;
 
+use crate::client_os::PerthClientOsApi;
+
 /// Runs the command in `opts` (whose `config` already points at perth's merged configuration).
 pub fn dispatch(opts: CliArgs) -> i32 {
     let config = Config::try_from(&opts).ok();
@@ -495,7 +497,7 @@ pub fn start_client(opts: CliArgs) -> i32 {
             },
         };
         reconnect = zellij_start_client(
-            Box::new(os_input.clone()),
+            Box::new(PerthClientOsApi::new(Box::new(os_input.clone()))),
             plan.opts,
             plan.config,
             plan.options,
@@ -790,7 +792,7 @@ fn watch(session_name: Option<String>, opts: &CliArgs) -> i32 {
     let mut opts = opts.clone();
     opts.session = Some(name.clone());
     zellij_start_client(
-        Box::new(os_input),
+        Box::new(PerthClientOsApi::new(Box::new(os_input))),
         opts,
         setup.config,
         setup.options.clone(),
