@@ -548,17 +548,7 @@ impl Engine {
         if folder.starts_with(TRUNK_PREFIX) {
             return Ok((main, None));
         }
-        let branch = self
-            .git
-            .output(&main, &["symbolic-ref", "--short", "-q", "HEAD"])?
-            .stdout
-            .trim()
-            .to_owned();
-        let branch = if branch.is_empty() {
-            "main".to_owned()
-        } else {
-            branch
-        };
+        let branch = self.git.current_branch_or_main(&main)?;
         let target = main.join(trunk_folder(&branch));
         if !force {
             return Err(Error::Refused(format!(
@@ -612,17 +602,7 @@ impl Engine {
             .inspect_err(|_| {
                 let _ = std::fs::remove_dir_all(&root);
             })?;
-        let branch = self
-            .git
-            .output(&staging, &["symbolic-ref", "--short", "-q", "HEAD"])?
-            .stdout
-            .trim()
-            .to_owned();
-        let branch = if branch.is_empty() {
-            "main".to_owned()
-        } else {
-            branch
-        };
+        let branch = self.git.current_branch_or_main(&staging)?;
         let trunk = root.join(trunk_folder(&branch));
         std::fs::rename(&staging, &trunk).map_err(|e| Error::io("cannot move", &staging, e))?;
         Ok(trunk)

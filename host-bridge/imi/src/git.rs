@@ -139,6 +139,21 @@ impl Git {
         ))
     }
 
+    /// Returns the branch checked out in `dir`, or `main` when HEAD is detached or unborn
+    /// without a name (what a new project's trunk is then called).
+    pub fn current_branch_or_main(&self, dir: &Path) -> Result<String> {
+        let branch = self
+            .output(dir, &["symbolic-ref", "--short", "-q", "HEAD"])?
+            .stdout
+            .trim()
+            .to_owned();
+        Ok(if branch.is_empty() {
+            "main".to_owned()
+        } else {
+            branch
+        })
+    }
+
     /// Returns whether `refname` (for example `refs/heads/feat/x`) exists.
     pub fn ref_exists(&self, dir: &Path, refname: &str) -> Result<bool> {
         Ok(self

@@ -14,7 +14,7 @@ use std::net::TcpListener;
 use std::sync::Mutex;
 
 pub use packages::{ensure_debian_packages, find_program};
-pub use postgres::Postgres;
+pub use postgres::{fresh_database, Postgres};
 pub use rabbitmq::RabbitMq;
 pub use redis::Redis;
 

@@ -371,3 +371,41 @@ fn ensure_service_user() -> anyhow::Result<(Uid, Gid)> {
     }
     lookup()?.with_context(|| format!("user {SERVICE_USER} missing right after useradd"))
 }
+
+/// One PostgreSQL server per test binary: starting a cluster takes seconds, a database milliseconds.
+static SHARED: std::sync::OnceLock<Result<std::sync::Mutex<Postgres>, String>> =
+    std::sync::OnceLock::new();
+static SHARED_DATABASES: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+/// Returns the URL of a fresh database on the test binary's shared PostgreSQL server, named
+/// `<prefix><n>_<test>`, or `None` when PostgreSQL cannot start and the test is skipped (never
+/// under `CI=true`, where that fails the test).
+pub fn fresh_database(prefix: &str, test: &str) -> Option<String> {
+    let server = SHARED.get_or_init(|| {
+        Postgres::start()
+            .map(std::sync::Mutex::new)
+            .map_err(|e| format!("{e:#}"))
+    });
+    let server = match server {
+        Ok(server) => server,
+        Err(e) => {
+            super::require_or_skip::<()>("postgres", Err(anyhow!("{e}")))?;
+            return None;
+        }
+    };
+    let name = format!(
+        "{prefix}{}_{}",
+        SHARED_DATABASES.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
+        test.chars()
+            .filter(|c| c.is_ascii_alphanumeric() || *c == '_')
+            .take(40)
+            .collect::<String>()
+    );
+    Some(
+        server
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .create_database(&name)
+            .expect("creating a test database"),
+    )
+}

@@ -2,15 +2,8 @@
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Mutex, OnceLock};
 
 use serde_json::Value;
-use tests::{require_or_skip, Postgres};
-
-/// One PostgreSQL server for the whole test binary; each test gets a fresh database.
-static POSTGRES: OnceLock<Result<Mutex<Postgres>, String>> = OnceLock::new();
-static DB_COUNTER: AtomicUsize = AtomicUsize::new(0);
 
 /// Which database a test runs against.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -21,33 +14,7 @@ pub enum Backend {
 
 /// Returns the URL of a fresh PostgreSQL database, or `None` when skipped (never under `CI=true`).
 pub fn postgres_url(test: &str) -> Option<String> {
-    let server = POSTGRES.get_or_init(|| {
-        Postgres::start()
-            .map(Mutex::new)
-            .map_err(|e| format!("{e:#}"))
-    });
-    let server = match server {
-        Ok(server) => server,
-        Err(e) => {
-            require_or_skip::<()>("postgres", Err(anyhow::anyhow!("{e}")))?;
-            return None;
-        }
-    };
-    let name = format!(
-        "imi{}_{}",
-        DB_COUNTER.fetch_add(1, Ordering::Relaxed),
-        test.chars()
-            .filter(|c| c.is_ascii_alphanumeric() || *c == '_')
-            .take(40)
-            .collect::<String>()
-    );
-    Some(
-        server
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .create_database(&name)
-            .expect("creating a test database"),
-    )
+    tests::services::fresh_database("imi", test)
 }
 
 /// A sandbox: a HOME, a bare origin with content, and an iMi project cloned from it.

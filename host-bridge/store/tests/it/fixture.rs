@@ -1,14 +1,6 @@
 //! Databases for the tests: one PostgreSQL server shared by the test binary (a fresh database per test) and SQLite temp files.
 
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Mutex, OnceLock};
-
 use store::{Conn, Database};
-use tests::{require_or_skip, Postgres};
-
-/// One server for the whole binary: starting a cluster takes seconds, creating a database milliseconds.
-static POSTGRES: OnceLock<Result<Mutex<Postgres>, String>> = OnceLock::new();
-static DB_COUNTER: AtomicUsize = AtomicUsize::new(0);
 
 /// An open database and what it takes to open it again.
 pub struct Fixture {
@@ -19,31 +11,7 @@ pub struct Fixture {
 
 /// Returns a fresh, migrated PostgreSQL database, or `None` when the test is skipped (never under `CI=true`).
 pub async fn postgres(test: &str) -> Option<Fixture> {
-    let server = POSTGRES.get_or_init(|| {
-        Postgres::start()
-            .map(Mutex::new)
-            .map_err(|e| format!("{e:#}"))
-    });
-    let server = match server {
-        Ok(server) => server,
-        Err(e) => {
-            require_or_skip::<()>("postgres", Err(anyhow::anyhow!("{e}")))?;
-            return None;
-        }
-    };
-    let name = format!(
-        "t{}_{}",
-        DB_COUNTER.fetch_add(1, Ordering::Relaxed),
-        test.chars()
-            .filter(|c| c.is_ascii_alphanumeric() || *c == '_')
-            .take(40)
-            .collect::<String>()
-    );
-    let url = server
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .create_database(&name)
-        .expect("creating a test database");
+    let url = tests::services::fresh_database("t", test)?;
     let db = Database::open(&url).await.expect("opening PostgreSQL");
     Some(Fixture {
         db,
