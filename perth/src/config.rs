@@ -369,45 +369,34 @@ fn layer_documents(base: &KdlDocument, over: &KdlDocument) -> KdlDocument {
                 merged.ensure_children().nodes_mut().extend(over_children);
                 merged
             }
-            Layering::Nested => {
-                let mut merged = node.clone();
-                match (out.nodes()[index].children(), node.children()) {
-                    (Some(earlier), Some(later)) => {
-                        merged.set_children(layer_nested(earlier, later));
-                    }
-                    (Some(earlier), None) => merged.set_children(earlier.clone()),
-                    _ => {}
-                }
-                merged
-            }
+            Layering::Nested => merge_group(&out.nodes()[index], node),
         };
         out.nodes_mut()[index] = merged;
     }
     out
 }
 
-/// Merges two groups of settings: a child present in both is merged again when both have
-/// children, else the later one wins.
-fn layer_nested(earlier: &KdlDocument, later: &KdlDocument) -> KdlDocument {
-    let mut out = earlier.clone();
-    for node in later.nodes() {
-        let name = node.name().value();
-        match out.nodes().iter().position(|n| n.name().value() == name) {
-            Some(index) => {
-                let merged = match (out.nodes()[index].children(), node.children()) {
-                    (Some(a), Some(b)) => {
-                        let mut merged = node.clone();
-                        merged.set_children(layer_nested(a, b));
-                        merged
-                    }
-                    _ => node.clone(),
-                };
-                out.nodes_mut()[index] = merged;
+/// Merges a group of settings: the later node's arguments, its children layered over the
+/// earlier node's children child by child (a child in both is merged the same way, a leaf of the
+/// later node wins).
+fn merge_group(earlier: &KdlNode, later: &KdlNode) -> KdlNode {
+    let mut merged = later.clone();
+    match (earlier.children(), later.children()) {
+        (Some(earlier_children), Some(later_children)) => {
+            let mut out = earlier_children.clone();
+            for child in later_children.nodes() {
+                let name = child.name().value();
+                match out.nodes().iter().position(|n| n.name().value() == name) {
+                    Some(i) => out.nodes_mut()[i] = merge_group(&out.nodes()[i], child),
+                    None => out.nodes_mut().push(child.clone()),
+                }
             }
-            None => out.nodes_mut().push(node.clone()),
+            merged.set_children(out);
         }
+        (Some(earlier_children), None) => merged.set_children(earlier_children.clone()),
+        _ => {}
     }
-    out
+    merged
 }
 
 /// Returns the children of the top-level node `name`, adding the node when it is missing.
@@ -678,40 +667,31 @@ mod tests {
                     panic!("case {i}: composed file does not parse: {e}\n{composed}")
                 });
             let expected = layered_by_zellij(user, &src, &resolved);
-            let mut differing = Vec::new();
-            if read.keybinds != expected.keybinds {
-                differing.push("keybinds".to_string());
+            // Names the parts that differ, with both values where they are short enough to read.
+            macro_rules! differing {
+                ($($field:ident),*) => {{
+                    let mut differing = Vec::new();
+                    $(if read.$field != expected.$field {
+                        differing.push(format!(
+                            "{}: {:?} vs {:?}",
+                            stringify!($field),
+                            read.$field,
+                            expected.$field
+                        ));
+                    })*
+                    differing
+                }};
             }
-            if read.options != expected.options {
-                differing.push(format!(
-                    "options {:?} vs {:?}",
-                    read.options, expected.options
-                ));
-            }
-            if read.themes != expected.themes {
-                differing.push("themes".to_string());
-            }
-            if read.plugins != expected.plugins {
-                differing.push(format!(
-                    "plugins {:?} vs {:?}",
-                    read.plugins, expected.plugins
-                ));
-            }
-            if read.background_plugins != expected.background_plugins {
-                differing.push(format!(
-                    "load_plugins {:?} vs {:?}",
-                    read.background_plugins, expected.background_plugins
-                ));
-            }
-            if read.ui != expected.ui {
-                differing.push(format!("ui {:?} vs {:?}", read.ui, expected.ui));
-            }
-            if read.env != expected.env {
-                differing.push(format!("env {:?} vs {:?}", read.env, expected.env));
-            }
-            if read.web_client != expected.web_client {
-                differing.push("web_client".to_string());
-            }
+            let differing = differing!(
+                keybinds,
+                options,
+                themes,
+                plugins,
+                background_plugins,
+                ui,
+                env,
+                web_client
+            );
             assert!(
                 differing.is_empty() && read == expected,
                 "case {i}: composed file differs from Zellij's layering in {differing:#?}\n{composed}"
