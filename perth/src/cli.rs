@@ -114,6 +114,12 @@ pub fn run(args: Vec<OsString>) -> i32 {
         }
     }
     opts.config = Some(resolved.materialized_file.clone());
+    // A server this client starts inherits the environment: it reads perth's own settings
+    // (the `perth { ... }` block) from the same composed file.
+    std::env::set_var(
+        crate::settings::SERVER_CONFIG_ENV,
+        &resolved.materialized_file,
+    );
     session::dispatch(opts)
 }
 

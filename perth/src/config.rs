@@ -339,7 +339,7 @@ fn layering(node: &KdlNode) -> Layering {
             Layering::Replace
         }
         "keybinds" | "themes" | "plugins" | "env" => Layering::Entries,
-        "ui" | "web_client" => Layering::Nested,
+        "ui" | "web_client" | "perth" => Layering::Nested,
         _ => Layering::Replace,
     }
 }

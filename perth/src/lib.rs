@@ -12,4 +12,5 @@ pub mod control;
 pub mod paths;
 pub mod server;
 pub mod session;
+pub mod settings;
 pub mod status;
