@@ -49,7 +49,11 @@ pub fn command() -> clap::Command {
              ~/.config/perth/config.kdl (layered over perth's built-in one).",
         )
         .subcommand(status)
-        .mut_subcommand("action", |action| action.subcommand(perth_status))
+        .mut_subcommand("action", |action| {
+            action
+                .subcommand(perth_status)
+                .subcommands(crate::notify_cli::commands())
+        })
 }
 
 /// Runs perth with the process arguments; returns the exit code.
@@ -76,6 +80,11 @@ pub fn run(args: Vec<OsString>) -> i32 {
     if let Some(("action", action)) = matches.subcommand() {
         if action.subcommand_matches("perth-status").is_some() {
             return status_command(session_flag);
+        }
+        if let Some((name, sub)) = action.subcommand() {
+            if crate::notify_cli::ACTIONS.contains(&name) {
+                return crate::notify_cli::run(name, sub, session_flag);
+            }
         }
     }
     let mut opts = match cli_args(&matches) {
@@ -204,6 +213,12 @@ fn status_command(session_flag: Option<String>) -> i32 {
         }
         Ok(ControlResponse::Error { message }) => {
             eprintln!("perth: {message}");
+            1
+        }
+        Ok(_) => {
+            eprintln!(
+                "perth: the server answered with something else; is it the same perth version?"
+            );
             1
         }
         Err(e) => {

@@ -20,6 +20,21 @@ use crate::status::PerthStatus;
 pub enum ControlRequest {
     /// Returns the state of every extension.
     Status,
+    /// Raises a notification (`perth action notify`).
+    Notify {
+        pane: crate::notify::bus::PaneRef,
+        style: crate::notify::bus::Style,
+        message: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        ttl_ms: Option<u64>,
+    },
+    /// Clears one pane's notification, or all (`perth action clear-notification`).
+    ClearNotification {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pane: Option<crate::notify::bus::PaneRef>,
+    },
+    /// Lists active notifications and recent history (`perth action list-notifications`).
+    ListNotifications { history: usize },
 }
 
 /// A response on the control socket.
@@ -27,6 +42,9 @@ pub enum ControlRequest {
 #[serde(tag = "result", rename_all = "snake_case")]
 pub enum ControlResponse {
     Status(Box<PerthStatus>),
+    Notified(crate::notify::bus::Notification),
+    Cleared { count: usize },
+    Notifications(crate::notify::engine::NotificationList),
     Error { message: String },
 }
 

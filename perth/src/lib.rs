@@ -9,6 +9,8 @@ pub mod cli;
 pub mod client_os;
 pub mod config;
 pub mod control;
+pub mod notify;
+pub mod notify_cli;
 pub mod paths;
 pub mod server;
 pub mod session;

@@ -16,6 +16,9 @@ pub struct PerthStatus {
     pub perth_core: PerthCoreStatus,
     /// host-bridge, the per-user sidecar this server supervises.
     pub bridge: crate::bridge::BridgeStatus,
+    /// The notification bus and the animation engine.
+    #[serde(default)]
+    pub notifications: crate::notify::engine::NotifyStatus,
 }
 
 /// perth's `ServerOsApi` wrapper: every PTY and every message to clients passes through it.

@@ -44,6 +44,31 @@ fn serve(stream: UnixStream, extensions: &Extensions) {
     }
     let response = match serde_json::from_str::<ControlRequest>(&line) {
         Ok(ControlRequest::Status) => ControlResponse::Status(Box::new(extensions.status())),
+        Ok(ControlRequest::Notify {
+            pane,
+            style,
+            message,
+            ttl_ms,
+        }) => {
+            let raise = crate::notify::bus::Raise {
+                pane,
+                style,
+                message: perth_core::notice::clean_message(&message),
+                source: crate::notify::bus::Source::Cli,
+                ttl: ttl_ms.map(Duration::from_millis),
+            };
+            match extensions.notify.raise(raise) {
+                Ok(n) => ControlResponse::Notified(n),
+                Err(message) => ControlResponse::Error { message },
+            }
+        }
+        Ok(ControlRequest::ClearNotification { pane }) => match extensions.notify.clear(pane) {
+            Ok(count) => ControlResponse::Cleared { count },
+            Err(message) => ControlResponse::Error { message },
+        },
+        Ok(ControlRequest::ListNotifications { history }) => {
+            ControlResponse::Notifications(extensions.notify.list(history))
+        }
         Err(e) => ControlResponse::Error {
             message: format!("malformed control request: {e}"),
         },

@@ -14,6 +14,8 @@ use std::time::{Duration, Instant};
 use zellij_utils::ipc::ServerToClientMsg;
 
 use crate::bridge::BridgeStatus;
+use crate::notify::bus::{Raise, Source};
+use crate::notify::engine::Engine;
 use crate::status::PerthCoreStatus;
 use session_ipc::{SessionClient, SessionClientError};
 
@@ -54,18 +56,26 @@ pub struct LinkSettings {
     pub hello_interval: Duration,
 }
 
+/// What the link reports into: the status sections and the notification engine.
+#[derive(Clone)]
+pub struct Shared {
+    pub status: Arc<Mutex<PerthCoreStatus>>,
+    pub bridge: Arc<Mutex<BridgeStatus>>,
+    pub notify: Arc<Engine>,
+}
+
+/// How often the link looks for changed notifications to send to perth-core.
+const NOTICE_POLL: Duration = Duration::from_millis(50);
+
 /// Runs the link until the process ends, reconnecting with backoff whenever it drops.
-pub fn link_main(
-    settings: LinkSettings,
-    status: Arc<Mutex<PerthCoreStatus>>,
-    bridge: Arc<Mutex<BridgeStatus>>,
-) {
+pub fn link_main(settings: LinkSettings, shared: Shared) {
+    let status = &shared.status;
     let mut attempt: u32 = 0;
     let mut generation: u64 = 0;
     std::thread::sleep(settings.start_delay);
     loop {
         generation += 1;
-        let result = run_once(&settings, &status, &bridge, generation);
+        let result = run_once(&settings, &shared, generation);
         {
             let mut s = status.lock().unwrap_or_else(|e| e.into_inner());
             s.connected = false;
@@ -84,8 +94,7 @@ pub fn link_main(
 
 fn run_once(
     settings: &LinkSettings,
-    status: &Arc<Mutex<PerthCoreStatus>>,
-    bridge: &Arc<Mutex<BridgeStatus>>,
+    shared: &Shared,
     generation: u64,
 ) -> Result<(), SessionClientError> {
     let mut client = SessionClient::connect(&settings.socket_path)?;
@@ -105,9 +114,19 @@ fn run_once(
     // reaches no perth-core is unblocked all the same: say hello until it answers.
     let mut greeted = false;
     let mut next_hello = Instant::now() + settings.hello_interval;
+    // The notifications perth-core last heard of (it shows them to other plugins).
+    let mut notices_sent: Option<u64> = None;
     loop {
         let now = Instant::now();
-        if unblocked && !greeted {
+        let notices_due = notices_sent != Some(shared.notify.generation());
+        if unblocked && greeted && notices_due {
+            notices_sent = Some(shared.notify.generation());
+            let op = Op::Notices {
+                notices: shared.notify.notices(),
+            };
+            send(&mut client, &pipe_id, &op)?;
+            unblocked = false;
+        } else if unblocked && !greeted {
             if now >= next_hello {
                 send(&mut client, &pipe_id, &hello)?;
                 unblocked = false;
@@ -135,7 +154,7 @@ fn run_once(
         let next = if greeted { next_ping } else { next_hello };
         let wait = next
             .saturating_duration_since(Instant::now())
-            .max(Duration::from_millis(10));
+            .clamp(Duration::from_millis(10), NOTICE_POLL);
         let msg = match client.recv(wait) {
             Ok(msg) => msg,
             Err(SessionClientError::Timeout(_)) => continue,
@@ -149,7 +168,7 @@ fn run_once(
             ServerToClientMsg::CliPipeOutput { pipe_name, output } if pipe_name == pipe_id => {
                 last_heard = Instant::now();
                 for line in lines.push(&output) {
-                    greeted |= apply_event(&line, status, bridge, &mut pending);
+                    greeted |= apply_event(&line, shared, &mut pending);
                 }
             }
             ServerToClientMsg::Exit { .. } => return Err(SessionClientError::Disconnected),
@@ -166,14 +185,40 @@ fn send(client: &mut SessionClient, pipe_id: &str, op: &Op) -> Result<(), Sessio
 ///
 /// Zellij runs one perth-core instance per attached client and each answers every message,
 /// so several pongs may share a `seq`: the first one sets the round-trip time.
-pub fn apply_event(
-    line: &str,
-    status: &Arc<Mutex<PerthCoreStatus>>,
-    bridge: &Arc<Mutex<BridgeStatus>>,
-    pending: &mut HashMap<u64, Instant>,
-) -> bool {
-    let mut s = status.lock().unwrap_or_else(|e| e.into_inner());
-    let event = link::decode_line(line).map(|l| l.ev);
+pub fn apply_event(line: &str, shared: &Shared, pending: &mut HashMap<u64, Instant>) -> bool {
+    let bridge = &shared.bridge;
+    let decoded = link::decode_line(line);
+    let client_id = decoded.as_ref().ok().and_then(|l| l.client_id);
+    let event = decoded.map(|l| l.ev);
+    // The notification engine takes its own lock; handle its events before the status lock.
+    let event = match event {
+        Ok(Ev::Notify {
+            notify,
+            source_pipe,
+        }) => {
+            let raise = Raise {
+                pane: notify.pane,
+                style: notify.style,
+                message: notify.message,
+                source: Source::Pipe,
+                ttl: notify.ttl_ms.map(Duration::from_millis),
+            };
+            shared.notify.from_plugin(raise, source_pipe);
+            return false;
+        }
+        Ok(Ev::Clear { pane, source_pipe }) => {
+            shared.notify.clear_from_plugin(pane, source_pipe);
+            return false;
+        }
+        Ok(Ev::State(snapshot)) => {
+            if let Some(client) = client_id {
+                shared.notify.update_view(client, snapshot.clone());
+            }
+            Ok(Ev::State(snapshot))
+        }
+        other => other,
+    };
+    let mut s = shared.status.lock().unwrap_or_else(|e| e.into_inner());
     let greeted =
         matches!(&event, Ok(Ev::Hello { version, .. }) if *version == link::PROTOCOL_VERSION);
     match event {
@@ -218,6 +263,7 @@ pub fn apply_event(
             b.events_received += 1;
             b.last_event_topic = Some(topic);
         }
+        Ok(Ev::Notify { .. }) | Ok(Ev::Clear { .. }) => {}
         Err(e) => {
             s.error = Some(format!("unreadable line from perth-core: {e}"));
         }
@@ -238,17 +284,20 @@ mod tests {
 
     #[test]
     fn events_update_status() {
-        let status = Arc::new(Mutex::new(PerthCoreStatus::default()));
-        let bridge = Arc::new(Mutex::new(BridgeStatus::default()));
+        let shared = Shared {
+            status: Arc::new(Mutex::new(PerthCoreStatus::default())),
+            bridge: Arc::new(Mutex::new(BridgeStatus::default())),
+            notify: Engine::new(Default::default()),
+        };
+        let (status, bridge) = (shared.status.clone(), shared.bridge.clone());
         let mut pending = HashMap::new();
         apply_event(
             r#"{"ev":"hello","version":1,"permissions_granted":true}"#,
-            &status,
-            &bridge,
+            &shared,
             &mut pending,
         );
         pending.insert(7, Instant::now());
-        apply_event(r#"{"ev":"pong","seq":7}"#, &status, &bridge, &mut pending);
+        apply_event(r#"{"ev":"pong","seq":7}"#, &shared, &mut pending);
         apply_event(
             &link::encode_line(&link::Line {
                 ev: Ev::State(link::Snapshot {
@@ -259,8 +308,7 @@ mod tests {
                 plugin_id: Some(1),
                 client_id: Some(1),
             }),
-            &status,
-            &bridge,
+            &shared,
             &mut pending,
         );
         let s = status.lock().unwrap().clone();
@@ -272,13 +320,12 @@ mod tests {
         assert_eq!((s.tabs_seen, s.panes_seen), (1, 3));
         apply_event(
             r#"{"ev":"bridge_result","seq":8,"ok":true,"rtt_ms":3}"#,
-            &status,
-            &bridge,
+            &shared,
             &mut pending,
         );
         let b = bridge.lock().unwrap().clone();
         assert_eq!((b.plugin_ping_ok, b.plugin_rtt_ms), (Some(true), Some(3)));
-        apply_event("garbage", &status, &bridge, &mut pending);
+        apply_event("garbage", &shared, &mut pending);
         assert!(status.lock().unwrap().error.is_some());
     }
 }

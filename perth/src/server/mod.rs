@@ -21,6 +21,8 @@ pub struct Extensions {
     pub os_api: Arc<os_api::OsApiCounters>,
     pub perth_core: Arc<Mutex<PerthCoreStatus>>,
     pub bridge: Arc<Mutex<crate::bridge::BridgeStatus>>,
+    /// The notification bus and animation engine.
+    pub notify: Arc<crate::notify::engine::Engine>,
 }
 
 impl Extensions {
@@ -45,6 +47,7 @@ impl Extensions {
                 .lock()
                 .unwrap_or_else(|e| e.into_inner())
                 .clone(),
+            notifications: self.notify.status(),
         }
     }
 }
@@ -91,6 +94,14 @@ pub fn run(socket_path: PathBuf, debug: bool) -> i32 {
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
+    let settings = crate::settings::PerthSettings::for_server();
+    let (notify_settings, problems) =
+        crate::notify::settings::NotifySettings::from_settings(&settings);
+    for problem in problems {
+        log::warn!("perth: {problem}");
+    }
+    let notify = crate::notify::engine::Engine::new(notify_settings);
+    notify.start();
     let extensions = Arc::new(Extensions {
         session: session.clone(),
         socket_path: socket_path.clone(),
@@ -101,9 +112,10 @@ pub fn run(socket_path: PathBuf, debug: bool) -> i32 {
             ..Default::default()
         })),
         bridge: Arc::new(Mutex::new(crate::bridge::BridgeStatus::default())),
+        notify: notify.clone(),
     });
     start_extension_threads(&extensions);
-    let wrapper = os_api::PerthOsApi::new(Box::new(stock), extensions.os_api.clone());
+    let wrapper = os_api::PerthOsApi::new(Box::new(stock), extensions.os_api.clone(), notify);
     zellij_server::start_server_impl(Box::new(wrapper), socket_path, true);
     control_server::remove_socket(&extensions);
     0
@@ -142,11 +154,14 @@ fn start_extension_threads(extensions: &Arc<Extensions>) {
             start_delay: Duration::from_millis(500),
             hello_interval: Duration::from_millis(200),
         };
-        let status = extensions.perth_core.clone();
-        let bridge = extensions.bridge.clone();
+        let shared = core_link::Shared {
+            status: extensions.perth_core.clone(),
+            bridge: extensions.bridge.clone(),
+            notify: extensions.notify.clone(),
+        };
         let spawned = std::thread::Builder::new()
             .name("perth-core-link".into())
-            .spawn(move || core_link::link_main(settings, status, bridge));
+            .spawn(move || core_link::link_main(settings, shared));
         if let Err(e) = spawned {
             log::error!("perth: perth-core link thread did not start: {e}");
         }

@@ -17,6 +17,8 @@ use zellij_utils::errors::prelude::Result;
 use zellij_utils::input::command::{RunCommand, TerminalAction};
 use zellij_utils::ipc::{ClientToServerMsg, IpcReceiverWithContext, ServerToClientMsg};
 
+use crate::notify::engine::Engine;
+use crate::notify::osc::Scanner;
 use crate::status::OsApiStatus;
 
 type ClientId = u16;
@@ -48,19 +50,50 @@ impl OsApiCounters {
 pub struct PerthOsApi {
     inner: Box<dyn ServerOsApi>,
     counters: Arc<OsApiCounters>,
+    notify: Arc<Engine>,
 }
 
 impl PerthOsApi {
-    /// Wraps `inner` (normally `get_server_os_input()`), counting into `counters`.
-    pub fn new(inner: Box<dyn ServerOsApi>, counters: Arc<OsApiCounters>) -> Self {
-        PerthOsApi { inner, counters }
+    /// Wraps `inner` (normally `get_server_os_input()`), counting into `counters` and handing
+    /// pane output, command exits and renders to the notification engine.
+    pub fn new(
+        inner: Box<dyn ServerOsApi>,
+        counters: Arc<OsApiCounters>,
+        notify: Arc<Engine>,
+    ) -> Self {
+        notify.set_sender(inner.box_clone());
+        PerthOsApi {
+            inner,
+            counters,
+            notify,
+        }
     }
 
-    fn tap(&self, reader: Box<dyn AsyncReader>) -> Box<dyn AsyncReader> {
+    fn tap(&self, terminal_id: u32, reader: Box<dyn AsyncReader>) -> Box<dyn AsyncReader> {
         Box::new(TappedReader {
             inner: reader,
             counters: self.counters.clone(),
+            notify: self.notify.clone(),
+            terminal_id,
+            scanner: Scanner::default(),
         })
+    }
+
+    /// Wraps the exit callback of a command pane (one held open when its command ends) so the
+    /// exit raises a notification; other panes close on exit and keep theirs as it was.
+    fn watch_exit(&self, action: Option<&RunCommand>, quit_cb: QuitCallback) -> QuitCallback {
+        match action {
+            Some(command) if command.hold_on_close => {
+                let notify = self.notify.clone();
+                Box::new(move |pane_id, status, command: RunCommand| {
+                    if let PaneId::Terminal(id) = pane_id {
+                        notify.command_exited(id, status, &command.to_string());
+                    }
+                    quit_cb(pane_id, status, command)
+                })
+            }
+            _ => quit_cb,
+        }
     }
 }
 
@@ -68,6 +101,9 @@ impl PerthOsApi {
 struct TappedReader {
     inner: Box<dyn AsyncReader>,
     counters: Arc<OsApiCounters>,
+    notify: Arc<Engine>,
+    terminal_id: u32,
+    scanner: Scanner,
 }
 
 #[async_trait]
@@ -77,6 +113,9 @@ impl AsyncReader for TappedReader {
         self.counters
             .pty_bytes_seen
             .fetch_add(read as u64, Ordering::Relaxed);
+        let (notify, id) = (&self.notify, self.terminal_id);
+        self.scanner
+            .feed(&buf[..read], &mut |found| notify.from_pane(id, found));
         Ok(read)
     }
 }
@@ -105,13 +144,18 @@ impl ServerOsApi for PerthOsApi {
         quit_cb: QuitCallback,
         default_editor: Option<PathBuf>,
     ) -> Result<(u32, Box<dyn AsyncReader>, Option<u32>)> {
+        let command = match &terminal_action {
+            TerminalAction::RunCommand(command) => Some(command.clone()),
+            _ => None,
+        };
+        let quit_cb = self.watch_exit(command.as_ref(), quit_cb);
         let (id, reader, pid) =
             self.inner
                 .spawn_terminal(terminal_action, quit_cb, default_editor)?;
         self.counters
             .terminals_spawned
             .fetch_add(1, Ordering::Relaxed);
-        Ok((id, self.tap(reader), pid))
+        Ok((id, self.tap(id, reader), pid))
     }
 
     fn reserve_terminal_id(&self) -> Result<u32> {
@@ -142,12 +186,14 @@ impl ServerOsApi for PerthOsApi {
         Box::new(PerthOsApi {
             inner: self.inner.box_clone(),
             counters: self.counters.clone(),
+            notify: self.notify.clone(),
         })
     }
 
-    fn send_to_client(&self, client_id: ClientId, msg: ServerToClientMsg) -> Result<()> {
-        if matches!(msg, ServerToClientMsg::Render { .. }) {
+    fn send_to_client(&self, client_id: ClientId, mut msg: ServerToClientMsg) -> Result<()> {
+        if let ServerToClientMsg::Render { content } = &mut msg {
             self.counters.renders_sent.fetch_add(1, Ordering::Relaxed);
+            self.notify.on_render(client_id, content);
         }
         self.inner.send_to_client(client_id, msg)
     }
@@ -177,6 +223,7 @@ impl ServerOsApi for PerthOsApi {
     }
 
     fn remove_client(&mut self, client_id: ClientId) -> Result<()> {
+        self.notify.remove_client(client_id);
         self.inner.remove_client(client_id)
     }
 
@@ -214,10 +261,11 @@ impl ServerOsApi for PerthOsApi {
         run_command: RunCommand,
         quit_cb: QuitCallback,
     ) -> Result<(Box<dyn AsyncReader>, Option<u32>)> {
+        let quit_cb = self.watch_exit(Some(&run_command), quit_cb);
         let (reader, pid) =
             self.inner
                 .re_run_command_in_terminal(terminal_id, run_command, quit_cb)?;
-        Ok((self.tap(reader), pid))
+        Ok((self.tap(terminal_id, reader), pid))
     }
 
     fn clear_terminal_id(&self, terminal_id: u32) -> Result<()> {

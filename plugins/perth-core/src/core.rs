@@ -34,7 +34,7 @@ pub const SUBSCRIPTIONS: [EventType; 8] = [
 ];
 
 /// The permissions the plugin requests; [`link::PERMISSION_NAMES`] spells the same list.
-pub const PERMISSIONS: [PermissionType; 4] = [
+pub const PERMISSIONS: [PermissionType; 5] = [
     // PaneUpdate, TabUpdate and ModeUpdate are only delivered with it.
     PermissionType::ReadApplicationState,
     // Not used by version 1; requested now so perth can act on panes without a new grant.
@@ -43,6 +43,8 @@ pub const PERMISSIONS: [PermissionType; 4] = [
     PermissionType::ReadCliPipes,
     // web_request to host-bridge on 127.0.0.1.
     PermissionType::WebAccess,
+    // Broadcasting the active notifications to other plugins (perth::notifications).
+    PermissionType::MessageAndLaunchOtherPlugins,
 ];
 
 /// How many `perth::link` messages are kept while permissions are pending.
@@ -83,6 +85,13 @@ pub enum Effect {
     Log(String),
     /// Talks to host-bridge: web requests and wake-ups of the bridge client.
     Bridge(Vec<bridge_client::Effect>),
+    /// Sends a pipe message to every plugin of the session.
+    Broadcast {
+        /// The pipe name.
+        name: String,
+        /// The payload.
+        payload: String,
+    },
 }
 
 /// Identifies a plugin instance: Zellij runs one per attached client.
@@ -168,6 +177,7 @@ pub struct Core {
     bridge: Option<BridgeClient>,
     bridge_config_error: Option<String>,
     bridge_pings: BTreeMap<RequestId, BridgePing>,
+    notices: Vec<link::Notice>,
 }
 
 /// A bridge ping asked for on the link, waiting for host-bridge's answer.
@@ -254,10 +264,24 @@ impl Core {
             self.bridge_pushed(pushed, &mut effects);
             return effects;
         }
-        if message.name != PIPE_NAME {
-            // Other pipes (perth::notify, ...) are not ours to answer or unblock: an unblock
-            // would override a block another plugin placed on a broadcast pipe.
-            return effects;
+        match message.name.as_str() {
+            PIPE_NAME => {}
+            link::NOTIFY_PIPE | link::CLEAR_PIPE => {
+                self.notice_pipe(message, &mut effects);
+                return effects;
+            }
+            link::NOTICES_PIPE => {
+                // Another plugin asks for the current notifications (our own broadcasts come
+                // back here too, from this plugin: those are ignored).
+                if !matches!(message.source, PipeSource::Plugin(id) if Some(id) == self.ids.map(|i| i.plugin_id))
+                {
+                    self.broadcast_notices(&mut effects);
+                }
+                return effects;
+            }
+            // Other pipes are not ours to answer or unblock: an unblock would override a block
+            // another plugin placed on a broadcast pipe.
+            _ => return effects,
         }
         let PipeSource::Cli(pipe_id) = message.source else {
             // Messages from keybinds or plugins have no pipe to answer on.
@@ -370,6 +394,105 @@ impl Core {
             Op::Ping { seq } => self.output(pipe_id, Ev::Pong { seq }, effects),
             Op::GetState => self.send_state(pipe_id, effects),
             Op::BridgePing { seq } => self.bridge_ping(pipe_id, seq, effects),
+            Op::Notices { notices } => {
+                if notices != self.notices {
+                    self.notices = notices;
+                    self.broadcast_notices(effects);
+                }
+            }
+        }
+    }
+
+    /// Returns the active notifications the perth server last sent.
+    pub fn notices(&self) -> &[link::Notice] {
+        &self.notices
+    }
+
+    fn broadcast_notices(&self, effects: &mut Vec<Effect>) {
+        if self.permissions != Permissions::Granted {
+            return;
+        }
+        effects.push(Effect::Broadcast {
+            name: link::NOTICES_PIPE.to_owned(),
+            payload: serde_json::to_string(&self.notices).unwrap_or_else(|_| "[]".into()),
+        });
+    }
+
+    /// Handles `perth::notify` and `perth::clear`: validates them and forwards them to the
+    /// perth server on the link. Errors go back to the CLI pipe that sent the message.
+    fn notice_pipe(&mut self, message: PipeMessage, effects: &mut Vec<Effect>) {
+        let cli_pipe = match &message.source {
+            PipeSource::Cli(id) => Some(id.clone()),
+            _ => None,
+        };
+        let result = if message.name == link::NOTIFY_PIPE {
+            crate::notice::parse_notify_pipe(&message.args, message.payload.as_deref())
+                .and_then(|args| self.known_pane(args.pane).map(|_| args))
+                .map(|notify| Ev::Notify {
+                    notify,
+                    source_pipe: cli_pipe.clone(),
+                })
+        } else {
+            self.parse_clear(&message.args).map(|pane| Ev::Clear {
+                pane,
+                source_pipe: cli_pipe.clone(),
+            })
+        };
+        let result = result.and_then(|ev| match (&self.link, self.permissions) {
+            (Some(link), Permissions::Granted) => Ok((link.clone(), ev)),
+            _ => Err("perth's server is not linked to this session yet; try again in a moment                       (see `perth status`)"
+                .to_owned()),
+        });
+        match result {
+            Ok((link, ev)) => self.output(&link, ev, effects),
+            Err(e) => match &cli_pipe {
+                Some(pipe_id) if self.permissions == Permissions::Granted => {
+                    effects.push(Effect::PipeOutput {
+                        pipe_id: pipe_id.clone(),
+                        line: format!("{}: {e}\n", message.name),
+                    })
+                }
+                _ => effects.push(Effect::Log(format!("perth-core: {}: {e}", message.name))),
+            },
+        }
+        if let (Some(pipe_id), Permissions::Granted) = (cli_pipe, self.permissions) {
+            effects.push(Effect::Unblock { pipe_id });
+        }
+    }
+
+    fn parse_clear(
+        &self,
+        args: &BTreeMap<String, String>,
+    ) -> Result<Option<crate::notice::PaneRef>, String> {
+        if let Some(unknown) = args.keys().find(|k| k.as_str() != "pane_id") {
+            return Err(format!(
+                "unknown argument '{}'; perth::clear takes pane_id (or nothing, to clear all)",
+                crate::notice::clean_message(unknown)
+            ));
+        }
+        match args.get("pane_id") {
+            Some(id) => {
+                let pane = id.parse()?;
+                self.known_pane(pane)?;
+                Ok(Some(pane))
+            }
+            None => Ok(None),
+        }
+    }
+
+    /// Checks that a pane exists, when the plugin has seen the session's panes.
+    fn known_pane(&self, pane: crate::notice::PaneRef) -> Result<(), String> {
+        if self.panes.is_empty()
+            || self
+                .panes
+                .iter()
+                .any(|p| crate::notice::PaneRef::new(p.id, p.is_plugin) == pane)
+        {
+            Ok(())
+        } else {
+            Err(format!(
+                "no pane {pane} in this session; see `perth action list-panes`"
+            ))
         }
     }
 

@@ -3,7 +3,8 @@
 //! Only meaningful inside Zellij: on the host the API calls write to stdout and go nowhere.
 
 use zellij_tile::prelude::{
-    cli_pipe_output, hide_self, request_permission, set_timeout, subscribe, unblock_cli_pipe_input,
+    cli_pipe_output, hide_self, pipe_message_to_plugin, request_permission, set_timeout, subscribe,
+    unblock_cli_pipe_input, MessageToPlugin,
 };
 
 use crate::core::Effect;
@@ -21,6 +22,10 @@ pub fn run(effects: Vec<Effect>) {
             // A plugin's stderr ends up in Zellij's log.
             Effect::Log(message) => eprintln!("{message}"),
             Effect::Bridge(effects) => bridge_client::host::run_effects(effects),
+            // No destination: Zellij hands it to every plugin of the session.
+            Effect::Broadcast { name, payload } => {
+                pipe_message_to_plugin(MessageToPlugin::new(name).with_payload(payload))
+            }
         }
     }
 }

@@ -11,6 +11,7 @@
 pub mod core;
 pub mod host;
 pub mod link;
+pub mod notice;
 pub mod snapshot;
 
 pub use crate::core::{Core, Effect, InstanceIds, Permissions, Settings};

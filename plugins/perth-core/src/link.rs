@@ -38,11 +38,12 @@ pub const PROTOCOL_VERSION: u32 = 1;
 ///
 /// perth pre-grants exactly these by writing them under this plugin's key in Zellij's permission
 /// cache; Zellij only skips its prompt when every requested permission is cached.
-pub const PERMISSION_NAMES: [&str; 4] = [
+pub const PERMISSION_NAMES: [&str; 5] = [
     "ReadApplicationState",
     "ChangeApplicationState",
     "ReadCliPipes",
     "WebAccess",
+    "MessageAndLaunchOtherPlugins",
 ];
 
 /// A request from the perth server to the plugin: the payload of one `perth::link` pipe message.
@@ -69,6 +70,37 @@ pub enum Op {
         /// An opaque number echoed back.
         seq: u64,
     },
+    /// The session's active notifications, sent whenever they change; the plugin keeps them
+    /// for other plugins and broadcasts them on the [`NOTICES_PIPE`] pipe (since version 1).
+    Notices {
+        /// Every active notification.
+        notices: Vec<Notice>,
+    },
+}
+
+/// The pipe other plugins receive the active notifications on (payload: a JSON array of
+/// [`Notice`]); sending a message of this name to perth-core asks for a fresh copy.
+pub const NOTICES_PIPE: &str = "perth::notifications";
+
+/// The pipe scripts raise notifications on: `zellij pipe --name perth::notify --args
+/// pane_id=3,style=error -- "Build failed"`.
+pub const NOTIFY_PIPE: &str = "perth::notify";
+
+/// The pipe scripts clear notifications on: `--args pane_id=3`, or no arguments for all.
+pub const CLEAR_PIPE: &str = "perth::clear";
+
+/// One active notification as other plugins see it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Notice {
+    /// The pane.
+    pub pane: crate::notice::PaneRef,
+    /// The style.
+    pub style: crate::notice::Style,
+    /// The message.
+    pub message: String,
+    /// The position of the pane's tab, when known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tab_position: Option<usize>,
 }
 
 /// A line from the plugin to the perth server.
@@ -103,6 +135,24 @@ pub enum Ev {
     BridgeEvent {
         /// The event's topic.
         topic: String,
+    },
+    /// A `perth::notify` pipe message, validated by the plugin (since version 1).
+    Notify {
+        /// What to raise.
+        notify: crate::notice::NotifyArgs,
+        /// The id of the CLI pipe it came on: every plugin instance forwards the same message,
+        /// and the native side raises it once.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        source_pipe: Option<String>,
+    },
+    /// A `perth::clear` pipe message (since version 1).
+    Clear {
+        /// The pane to clear; none clears every notification.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pane: Option<crate::notice::PaneRef>,
+        /// As in [`Ev::Notify`].
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        source_pipe: Option<String>,
     },
     /// Answers [`Op::BridgePing`] (since version 1).
     BridgeResult {

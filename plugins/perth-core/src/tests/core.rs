@@ -276,14 +276,6 @@ fn hello_of_another_version_answers_but_opens_no_link() {
 #[test]
 fn other_pipes_and_sources_are_left_alone() {
     let mut core = granted(&[]);
-    let notify = PipeMessage::new(
-        PipeSource::Cli("n".to_owned()),
-        "perth::notify",
-        &Some("{}".to_owned()),
-        &None,
-        false,
-    );
-    assert!(core.pipe(notify).is_empty());
     let unnamed = PipeMessage::new(PipeSource::Cli("u".to_owned()), "", &None, &None, false);
     assert!(core.pipe(unnamed).is_empty());
     for source in [PipeSource::Keybind, PipeSource::Plugin(3)] {
@@ -581,4 +573,105 @@ fn events_pushed_by_the_bridge_are_reported_on_the_link() {
     );
     // Not our pipe to unblock: Zellij does it once every plugin has seen the message.
     assert!(unblocks(&effects).is_empty());
+}
+
+fn notify_pipe(
+    source: PipeSource,
+    name: &str,
+    args: &[(&str, &str)],
+    payload: Option<&str>,
+) -> PipeMessage {
+    let args: BTreeMap<String, String> = args
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+        .collect();
+    PipeMessage::new(
+        source,
+        name,
+        &payload.map(str::to_owned),
+        &Some(args),
+        false,
+    )
+}
+
+#[test]
+fn notify_pipe_is_validated_and_forwarded_on_the_link() {
+    let mut core = linked(&[("coalesce_ms", "0")]);
+    core.update(one_pane(80));
+    let cli = || PipeSource::Cli("cli-1".to_owned());
+    let effects = core.pipe(notify_pipe(
+        cli(),
+        "perth::notify",
+        &[("pane_id", "1"), ("style", "error")],
+        Some("Build failed"),
+    ));
+    let evs = events(&effects);
+    assert_eq!(evs.len(), 1, "{effects:?}");
+    assert_eq!(evs[0].0, "link");
+    match &evs[0].1 {
+        Ev::Notify {
+            notify,
+            source_pipe,
+        } => {
+            assert_eq!(notify.message, "Build failed");
+            assert_eq!(notify.style, crate::notice::Style::Error);
+            assert_eq!(source_pipe.as_deref(), Some("cli-1"));
+        }
+        other => panic!("expected notify, got {other:?}"),
+    }
+    assert_eq!(unblocks(&effects), vec!["cli-1".to_owned()]);
+    // Errors go back to the CLI pipe, as text, and nothing reaches the link.
+    for (args, payload, expected) in [
+        (vec![("pane_id", "9")], Some("x"), "no pane terminal_9"),
+        (
+            vec![("pane_id", "1"), ("style", "loud")],
+            Some("x"),
+            "unknown style 'loud'",
+        ),
+        (vec![("style", "error")], Some("x"), "pane_id"),
+        (vec![("pane_id", "1")], None, "needs a message"),
+    ] {
+        let effects = core.pipe(notify_pipe(cli(), "perth::notify", &args, payload));
+        let text: Vec<&str> = effects
+            .iter()
+            .filter_map(|e| match e {
+                Effect::PipeOutput { pipe_id, line } if pipe_id == "cli-1" => Some(line.as_str()),
+                _ => None,
+            })
+            .collect();
+        assert!(text.len() == 1 && text[0].contains(expected), "{effects:?}");
+        assert_eq!(unblocks(&effects), vec!["cli-1".to_owned()]);
+    }
+    let effects = core.pipe(notify_pipe(PipeSource::Keybind, "perth::clear", &[], None));
+    assert!(matches!(
+        &events(&effects)[0].1,
+        Ev::Clear {
+            pane: None,
+            source_pipe: None
+        }
+    ));
+}
+
+#[test]
+fn notices_are_broadcast_to_other_plugins() {
+    let mut core = linked(&[]);
+    let notices =
+        r#"{"op":"notices","notices":[{"pane":"terminal_1","style":"warning","message":"m"}]}"#;
+    let effects = core.pipe(link_message("link", Some(notices)));
+    let broadcast: Vec<&Effect> = effects
+        .iter()
+        .filter(|e| matches!(e, Effect::Broadcast { .. }))
+        .collect();
+    assert_eq!(broadcast.len(), 1, "{effects:?}");
+    assert_eq!(core.notices().len(), 1);
+    // The same list again broadcasts nothing; another plugin asking gets a copy.
+    let effects = core.pipe(link_message("link", Some(notices)));
+    assert!(!effects
+        .iter()
+        .any(|e| matches!(e, Effect::Broadcast { .. })));
+    let ask = notify_pipe(PipeSource::Plugin(99), "perth::notifications", &[], None);
+    assert!(core
+        .pipe(ask)
+        .iter()
+        .any(|e| matches!(e, Effect::Broadcast { .. })));
 }

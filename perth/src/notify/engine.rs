@@ -1,0 +1,742 @@
+//! The notification engine of one server: the bus, every client's shadow screen and overlay,
+//! the panes each client sees (from perth-core), and the animation thread.
+//!
+//! Zellij's renders pass through [`Engine::on_render`] on their way to a client: the shadow
+//! replays them, and the overlay for that client is appended to the same message, so a border
+//! Zellij redraws is recoloured in the same frame. The animation thread sends overlay-only
+//! frames through the same painter while something moves, at an adaptive rate, and sleeps
+//! otherwise. One mutex guards it all; every section under it is short and never waits on I/O
+//! (sending to a client only queues the message).
+
+use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+use serde::{Deserialize, Serialize};
+use zellij_server::os_input_output::ServerOsApi;
+use zellij_utils::ipc::ServerToClientMsg;
+
+use perth_core::link::{Notice, Snapshot};
+
+use super::anim;
+use super::bus::{Bus, Event, Listing, Notification, PaneRef, Raise, Raised, Source};
+use super::osc::Found;
+use super::overlay::{self, Decoration, Painter, PaneView, Rect};
+use super::settings::NotifySettings;
+use super::shadow::Shadow;
+
+/// Zellij's client ids.
+pub type ClientId = u16;
+
+/// What `perth status` shows of the engine.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct NotifyStatus {
+    /// Active notifications.
+    pub active: usize,
+    /// Panes whose border is moving now.
+    pub animated_panes: usize,
+    /// The current frame rate of the animation (0 when nothing moves).
+    pub fps: u32,
+    /// The configured highest frame rate.
+    pub fps_cap: u32,
+    /// Overlay-only frames sent to clients so far.
+    pub frames_sent: u64,
+    /// Clients whose screens perth follows.
+    pub clients: usize,
+}
+
+/// A pane's name and tab, for listings.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PaneLabel {
+    pub pane: String,
+    pub title: String,
+    pub tab: String,
+}
+
+/// The answer to `list-notifications`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NotificationList {
+    #[serde(flatten)]
+    pub listing: Listing,
+    /// Titles and tabs of the panes named in `active`.
+    pub panes: Vec<PaneLabel>,
+}
+
+#[derive(Default)]
+struct ClientScreen {
+    shadow: Shadow,
+    painter: Painter,
+}
+
+struct State {
+    bus: Bus,
+    screens: BTreeMap<ClientId, ClientScreen>,
+    views: BTreeMap<ClientId, Snapshot>,
+    focused: BTreeSet<PaneRef>,
+    first_drawn: HashMap<u64, Instant>,
+    sender: Option<Box<dyn ServerOsApi>>,
+    seen_pipes: VecDeque<String>,
+    changed: bool,
+    window_start: Instant,
+    window_bytes: usize,
+    fps: u32,
+    animated: usize,
+}
+
+/// The engine; shared by the OS API wrapper, the perth-core link, the control socket and the
+/// animation thread.
+pub struct Engine {
+    state: Mutex<State>,
+    wake: Condvar,
+    settings: NotifySettings,
+    frames_sent: AtomicU64,
+    generation: AtomicU64,
+    fps_now: AtomicU32,
+}
+
+fn unix_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0)
+}
+
+impl Engine {
+    /// A new engine; call [`Engine::start`] to run its animation thread.
+    pub fn new(settings: NotifySettings) -> Arc<Engine> {
+        Arc::new(Engine {
+            state: Mutex::new(State {
+                bus: Bus::new(settings.history),
+                screens: BTreeMap::new(),
+                views: BTreeMap::new(),
+                focused: BTreeSet::new(),
+                first_drawn: HashMap::new(),
+                sender: None,
+                seen_pipes: VecDeque::new(),
+                changed: false,
+                window_start: Instant::now(),
+                window_bytes: 0,
+                fps: settings.animation.fps,
+                animated: 0,
+            }),
+            wake: Condvar::new(),
+            settings,
+            frames_sent: AtomicU64::new(0),
+            generation: AtomicU64::new(0),
+            fps_now: AtomicU32::new(0),
+        })
+    }
+
+    fn lock(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The settings the engine runs with.
+    pub fn settings(&self) -> &NotifySettings {
+        &self.settings
+    }
+
+    /// Gives the engine the OS API it sends overlay-only frames through.
+    pub fn set_sender(&self, sender: Box<dyn ServerOsApi>) {
+        self.lock().sender = Some(sender);
+    }
+
+    /// Starts the animation thread.
+    pub fn start(self: &Arc<Self>) {
+        let engine = self.clone();
+        let spawned = std::thread::Builder::new()
+            .name("perth-animation".into())
+            .spawn(move || engine.animation_main());
+        if let Err(e) = spawned {
+            log::error!("perth: animation thread did not start: {e}");
+        }
+    }
+
+    /// Increases whenever the active notifications change (the link pushes them then).
+    pub fn generation(&self) -> u64 {
+        self.generation.load(Ordering::Relaxed)
+    }
+
+    fn changed(&self, st: &mut State) {
+        st.changed = true;
+        self.generation
+            .store(st.bus.generation(), Ordering::Relaxed);
+        self.wake.notify_all();
+    }
+
+    /// A render on its way to `client`: follows it in the shadow and appends the overlay.
+    pub fn on_render(&self, client: ClientId, content: &mut String) {
+        let mut st = self.lock();
+        st.window_bytes += content.len();
+        let state = &mut *st;
+        let screen = state.screens.entry(client).or_default();
+        screen.shadow.feed(content.as_bytes());
+        let (written, cleared) = screen.shadow.take_written();
+        screen.painter.drawn_over(&written, cleared);
+        if state.bus.is_empty() && screen.painter.is_empty() {
+            return;
+        }
+        let (frame, _) = self.frame_for(&mut st, client, Instant::now());
+        content.push_str(&frame);
+    }
+
+    /// Forgets a client that left.
+    pub fn remove_client(&self, client: ClientId) {
+        let mut st = self.lock();
+        st.screens.remove(&client);
+        st.views.remove(&client);
+    }
+
+    /// perth-core's view of the session for one client: clears notifications of panes that
+    /// got focus or closed, and redraws.
+    pub fn update_view(&self, client: ClientId, snapshot: Snapshot) {
+        let mut st = self.lock();
+        st.views.insert(client, snapshot);
+        let now_ms = unix_ms();
+        let existing: BTreeSet<PaneRef> = st
+            .views
+            .values()
+            .flat_map(|v| v.panes.iter().map(|p| PaneRef::new(p.id, p.is_plugin)))
+            .collect();
+        st.bus.retain_panes(|p| existing.contains(p), now_ms);
+        let focused = focused_panes(st.views.values());
+        let newly: Vec<PaneRef> = focused.difference(&st.focused).copied().collect();
+        for pane in newly {
+            st.bus.clear(pane, Event::Focused, now_ms);
+        }
+        st.focused = focused;
+        self.changed(&mut st);
+    }
+
+    /// Raises a notification; an unknown pane is an error when the session's panes are known.
+    pub fn raise(&self, req: Raise) -> Result<Notification, String> {
+        let mut st = self.lock();
+        if !st.views.is_empty() && !pane_exists(&st.views, req.pane) {
+            return Err(format!(
+                "no pane {} in this session; see `perth action list-panes`",
+                req.pane
+            ));
+        }
+        Ok(self.raise_locked(&mut st, req))
+    }
+
+    fn raise_locked(&self, st: &mut State, req: Raise) -> Notification {
+        let now = Instant::now();
+        let pane = req.pane;
+        let outcome = st.bus.raise(req, now, unix_ms());
+        if matches!(outcome, Raised::New(_)) && st.focused.contains(&pane) {
+            // The user is looking at it: show it briefly, then let it go.
+            st.bus.shorten(pane, now + self.settings.brief);
+        }
+        let id = match outcome {
+            Raised::New(id) | Raised::Folded(id) | Raised::Outranked(id) => id,
+        };
+        if matches!(outcome, Raised::New(_)) {
+            self.changed(st);
+        }
+        st.bus
+            .get(&pane)
+            .map(|(n, _)| n.clone())
+            .filter(|n| n.id == id)
+            .unwrap_or_else(|| Notification {
+                id,
+                pane,
+                style: Default::default(),
+                message: String::new(),
+                source: Source::Cli,
+                raised_at_ms: 0,
+                ttl_ms: None,
+                count: 0,
+            })
+    }
+
+    /// Raises what the pane's output asked for (OSC 9 / 99 / 777, BEL), if configured.
+    pub fn from_pane(&self, terminal_id: u32, found: Found) {
+        let allowed = match found.source {
+            Source::Bell => self.settings.bell,
+            _ => self.settings.osc,
+        };
+        if !allowed {
+            return;
+        }
+        let message = perth_core::notice::clean_message(&found.message);
+        let mut st = self.lock();
+        self.raise_locked(
+            &mut st,
+            Raise {
+                pane: PaneRef::Terminal(terminal_id),
+                style: found.style,
+                message: if message.is_empty() {
+                    "notification".into()
+                } else {
+                    message
+                },
+                source: found.source,
+                ttl: None,
+            },
+        );
+    }
+
+    /// A command pane's command ended: success for status 0, error otherwise.
+    pub fn command_exited(&self, terminal_id: u32, status: Option<i32>, command: &str) {
+        if !self.settings.command_exit {
+            return;
+        }
+        let command = perth_core::notice::clean_message(command);
+        let (style, message) = match status {
+            Some(0) => (
+                super::bus::Style::Success,
+                format!("`{command}` finished (exit status 0)"),
+            ),
+            Some(code) => (
+                super::bus::Style::Error,
+                format!("`{command}` failed (exit status {code})"),
+            ),
+            None => (super::bus::Style::Error, format!("`{command}` was killed")),
+        };
+        let mut st = self.lock();
+        self.raise_locked(
+            &mut st,
+            Raise {
+                pane: PaneRef::Terminal(terminal_id),
+                style,
+                message,
+                source: Source::CommandExit,
+                ttl: None,
+            },
+        );
+    }
+
+    /// Handles a notification that came through perth-core (a `perth::notify` pipe), once
+    /// per CLI pipe even though every plugin instance forwards it.
+    pub fn from_plugin(&self, raise: Raise, source_pipe: Option<String>) {
+        if self.first_time(source_pipe) {
+            let _ = self.raise(raise);
+        }
+    }
+
+    /// As [`Engine::from_plugin`], for `perth::clear`.
+    pub fn clear_from_plugin(&self, pane: Option<PaneRef>, source_pipe: Option<String>) {
+        if self.first_time(source_pipe) {
+            let _ = self.clear(pane);
+        }
+    }
+
+    fn first_time(&self, source_pipe: Option<String>) -> bool {
+        let Some(pipe) = source_pipe else {
+            return true;
+        };
+        let mut st = self.lock();
+        if st.seen_pipes.contains(&pipe) {
+            return false;
+        }
+        st.seen_pipes.push_back(pipe);
+        if st.seen_pipes.len() > 256 {
+            st.seen_pipes.pop_front();
+        }
+        true
+    }
+
+    /// Clears one pane's notification, or all; returns how many were cleared.
+    pub fn clear(&self, pane: Option<PaneRef>) -> Result<usize, String> {
+        let mut st = self.lock();
+        let now_ms = unix_ms();
+        let count = match pane {
+            Some(pane) => {
+                if !st.views.is_empty() && !pane_exists(&st.views, pane) {
+                    return Err(format!(
+                        "no pane {pane} in this session; see `perth action list-panes`"
+                    ));
+                }
+                usize::from(st.bus.clear(pane, Event::Cleared, now_ms).is_some())
+            }
+            None => st.bus.clear_all(now_ms),
+        };
+        self.changed(&mut st);
+        Ok(count)
+    }
+
+    /// Active notifications and the newest `history` history lines.
+    pub fn list(&self, history: usize) -> NotificationList {
+        let st = self.lock();
+        let listing = st.bus.listing(history);
+        let panes = listing
+            .active
+            .iter()
+            .map(|n| label_of(&st.views, n.pane))
+            .collect();
+        NotificationList { listing, panes }
+    }
+
+    /// The active notifications as other plugins see them.
+    pub fn notices(&self) -> Vec<Notice> {
+        let st = self.lock();
+        st.bus
+            .active()
+            .map(|(n, _)| Notice {
+                pane: n.pane,
+                style: n.style,
+                message: n.message.clone(),
+                tab_position: st.views.values().find_map(|v| {
+                    v.panes
+                        .iter()
+                        .find(|p| PaneRef::new(p.id, p.is_plugin) == n.pane)
+                        .map(|p| p.tab_position)
+                }),
+            })
+            .collect()
+    }
+
+    /// The status section.
+    pub fn status(&self) -> NotifyStatus {
+        let st = self.lock();
+        NotifyStatus {
+            active: st.bus.len(),
+            animated_panes: st.animated,
+            fps: self.fps_now.load(Ordering::Relaxed),
+            fps_cap: self.settings.animation.fps,
+            frames_sent: self.frames_sent.load(Ordering::Relaxed),
+            clients: st.screens.len(),
+        }
+    }
+
+    /// Computes the overlay frame for one client; returns it and how many of its panes move.
+    fn frame_for(&self, st: &mut State, client: ClientId, now: Instant) -> (String, usize) {
+        let State {
+            bus,
+            screens,
+            views,
+            first_drawn,
+            ..
+        } = st;
+        let Some(screen) = screens.get_mut(&client) else {
+            return (String::new(), 0);
+        };
+        let visible = views.get(&client).map(visible_panes).unwrap_or_default();
+        let mut decorations = HashMap::new();
+        let mut moving = 0;
+        for view in &visible {
+            let Some((n, _)) = bus.get(&view.pane) else {
+                continue;
+            };
+            let drawn = *first_drawn.entry(n.id).or_insert(now);
+            let (paint, moves) = anim::paint(
+                &self.settings.animation,
+                n.style,
+                now.saturating_duration_since(drawn),
+            );
+            moving += usize::from(moves);
+            decorations.insert(
+                view.pane,
+                Decoration {
+                    paint,
+                    style: n.style,
+                    message: n.message.clone(),
+                },
+            );
+        }
+        let want = overlay::desired(&screen.shadow, &visible, &decorations);
+        (screen.painter.frame(&screen.shadow, &want), moving)
+    }
+
+    fn animation_main(self: Arc<Self>) {
+        let mut st = self.lock();
+        loop {
+            let started = Instant::now();
+            let now_ms = unix_ms();
+            if st.bus.expire(started, now_ms) > 0 {
+                self.generation
+                    .store(st.bus.generation(), Ordering::Relaxed);
+            }
+            let active: BTreeSet<u64> = st.bus.active().map(|(n, _)| n.id).collect();
+            st.first_drawn.retain(|id, _| active.contains(id));
+            let clients: Vec<ClientId> = st.screens.keys().copied().collect();
+            let mut moving = 0;
+            for client in clients {
+                let (frame, m) = self.frame_for(&mut st, client, started);
+                moving = moving.max(m);
+                if frame.is_empty() {
+                    continue;
+                }
+                if let Some(sender) = &st.sender {
+                    let sent =
+                        sender.send_to_client(client, ServerToClientMsg::Render { content: frame });
+                    if sent.is_ok() {
+                        self.frames_sent.fetch_add(1, Ordering::Relaxed);
+                    }
+                }
+            }
+            st.animated = moving;
+            let fps = self.adapt_fps(&mut st, started.elapsed());
+            self.fps_now
+                .store(if moving > 0 { fps } else { 0 }, Ordering::Relaxed);
+            st.changed = false;
+            let wait = if moving > 0 {
+                Duration::from_secs_f64(1.0 / f64::from(fps.max(1)))
+            } else {
+                st.bus
+                    .next_expiry()
+                    .map(|e| e.saturating_duration_since(Instant::now()))
+                    .unwrap_or(Duration::from_secs(1))
+                    .min(Duration::from_secs(1))
+            };
+            let wait = wait
+                .saturating_sub(started.elapsed())
+                .max(Duration::from_millis(1));
+            st = match self.wake.wait_timeout_while(st, wait, |s| !s.changed) {
+                Ok((guard, _)) => guard,
+                Err(poisoned) => poisoned.into_inner().0,
+            };
+        }
+    }
+
+    /// The frame rate for the next frame: the cap while the server is quiet, 30 (or less)
+    /// while Zellij renders a lot of pane output, halved again when a frame costs too much.
+    fn adapt_fps(&self, st: &mut State, frame_cost: Duration) -> u32 {
+        let elapsed = st.window_start.elapsed();
+        if elapsed >= Duration::from_millis(250) {
+            let rate = st.window_bytes as f64 / elapsed.as_secs_f64();
+            let cap = self.settings.animation.fps;
+            st.fps = if rate < 64.0 * 1024.0 {
+                cap
+            } else if rate < 2.0 * 1024.0 * 1024.0 {
+                cap.min(30)
+            } else {
+                cap.min(15)
+            };
+            st.window_start = Instant::now();
+            st.window_bytes = 0;
+        }
+        let period = Duration::from_secs_f64(1.0 / f64::from(st.fps.max(1)));
+        if frame_cost > period / 4 {
+            st.fps = (st.fps / 2).max(5);
+        }
+        st.fps
+    }
+}
+
+fn pane_exists(views: &BTreeMap<ClientId, Snapshot>, pane: PaneRef) -> bool {
+    views.values().any(|v| {
+        v.panes
+            .iter()
+            .any(|p| PaneRef::new(p.id, p.is_plugin) == pane)
+    })
+}
+
+fn label_of(views: &BTreeMap<ClientId, Snapshot>, pane: PaneRef) -> PaneLabel {
+    for v in views.values() {
+        if let Some(p) = v
+            .panes
+            .iter()
+            .find(|p| PaneRef::new(p.id, p.is_plugin) == pane)
+        {
+            let tab = v
+                .tabs
+                .iter()
+                .find(|t| t.position == p.tab_position)
+                .map(|t| t.name.clone())
+                .unwrap_or_default();
+            return PaneLabel {
+                pane: pane.to_string(),
+                title: p.title.clone(),
+                tab,
+            };
+        }
+    }
+    PaneLabel {
+        pane: pane.to_string(),
+        ..Default::default()
+    }
+}
+
+/// The panes one client sees, tiled first, then floating ones (later ones above).
+pub fn visible_panes(view: &Snapshot) -> Vec<PaneView> {
+    let Some(tab) = view.tabs.iter().find(|t| t.active) else {
+        return Vec::new();
+    };
+    let mut panes: Vec<PaneView> = view
+        .panes
+        .iter()
+        .filter(|p| p.tab_position == tab.position && !p.is_suspended)
+        .filter(|p| {
+            if p.is_floating {
+                tab.are_floating_panes_visible
+            } else {
+                !tab.is_fullscreen_active || p.is_fullscreen
+            }
+        })
+        .map(|p| PaneView {
+            pane: PaneRef::new(p.id, p.is_plugin),
+            rect: Rect {
+                x: p.x,
+                y: p.y,
+                cols: p.cols,
+                rows: p.rows,
+            },
+            floating: p.is_floating,
+            framed: p.content_cols < p.cols || p.content_rows < p.rows,
+        })
+        .collect();
+    panes.sort_by_key(|p| p.floating);
+    panes
+}
+
+/// The panes that have a client's focus: the focused pane of the layer each client looks at
+/// (floating panes when they are shown), in each client's active tab.
+pub fn focused_panes<'a>(views: impl Iterator<Item = &'a Snapshot>) -> BTreeSet<PaneRef> {
+    let mut out = BTreeSet::new();
+    for view in views {
+        let Some(tab) = view.tabs.iter().find(|t| t.active) else {
+            continue;
+        };
+        let floating_layer = tab.are_floating_panes_visible
+            && view
+                .panes
+                .iter()
+                .any(|p| p.tab_position == tab.position && p.is_floating && !p.is_suspended);
+        for p in &view.panes {
+            if p.tab_position == tab.position
+                && p.is_focused
+                && !p.is_suspended
+                && p.is_floating == floating_layer
+            {
+                out.insert(PaneRef::new(p.id, p.is_plugin));
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use perth_core::link::{PaneState, TabState};
+
+    fn pane(id: u32, tab: usize, focused: bool, floating: bool) -> PaneState {
+        PaneState {
+            id,
+            tab_position: tab,
+            is_focused: focused,
+            is_floating: floating,
+            x: 0,
+            y: 0,
+            cols: 10,
+            rows: 5,
+            content_x: 1,
+            content_y: 1,
+            content_cols: 8,
+            content_rows: 3,
+            is_selectable: true,
+            ..Default::default()
+        }
+    }
+
+    fn view(active: usize, floating_visible: bool, panes: Vec<PaneState>) -> Snapshot {
+        Snapshot {
+            tabs: (0..2)
+                .map(|position| TabState {
+                    position,
+                    name: format!("tab{position}"),
+                    active: position == active,
+                    are_floating_panes_visible: floating_visible && position == active,
+                    ..Default::default()
+                })
+                .collect(),
+            panes,
+            mode: "normal".into(),
+        }
+    }
+
+    fn req(pane: u32) -> Raise {
+        Raise {
+            pane: PaneRef::Terminal(pane),
+            style: super::super::bus::Style::Error,
+            message: "x".into(),
+            source: Source::Cli,
+            ttl: None,
+        }
+    }
+
+    #[test]
+    fn focus_by_any_path_clears() {
+        let engine = Engine::new(NotifySettings::default());
+        let panes = |focus_a: bool| {
+            vec![
+                pane(1, 0, focus_a, false),
+                pane(2, 0, !focus_a, false),
+                pane(3, 1, true, false),
+            ]
+        };
+        engine.update_view(1, view(0, false, panes(true)));
+        engine.raise(req(2)).unwrap();
+        engine.raise(req(3)).unwrap();
+        assert!(engine
+            .raise(req(9))
+            .unwrap_err()
+            .contains("no pane terminal_9"));
+        assert_eq!(engine.list(10).listing.active.len(), 2);
+        // Focus moves to pane 2 (keyboard, mouse or focus-pane-id: all end in PaneUpdate).
+        engine.update_view(1, view(0, false, panes(false)));
+        assert_eq!(engine.list(10).listing.active.len(), 1);
+        // Switching to tab 1 focuses pane 3.
+        engine.update_view(1, view(1, false, panes(false)));
+        assert!(engine.list(10).listing.active.is_empty());
+    }
+
+    #[test]
+    fn notification_on_a_focused_pane_is_brief_and_closed_panes_drop() {
+        let engine = Engine::new(NotifySettings::default());
+        engine.update_view(
+            1,
+            view(
+                0,
+                false,
+                vec![pane(1, 0, true, false), pane(2, 0, false, false)],
+            ),
+        );
+        engine.raise(req(1)).unwrap();
+        engine.raise(req(2)).unwrap();
+        {
+            let st = engine.lock();
+            assert!(
+                st.bus.next_expiry().is_some(),
+                "the focused pane's one expires"
+            );
+        }
+        engine.update_view(1, view(0, false, vec![pane(1, 0, true, false)]));
+        let list = engine.list(10);
+        assert_eq!(list.listing.active.len(), 1);
+        assert_eq!(list.panes[0].tab, "tab0");
+    }
+
+    #[test]
+    fn floating_layer_decides_focus_and_visibility() {
+        let panes = vec![
+            pane(1, 0, true, false),
+            pane(2, 0, true, true),
+            pane(3, 1, false, false),
+        ];
+        let shown = view(0, true, panes.clone());
+        let focused = focused_panes([&shown].into_iter());
+        assert_eq!(focused, [PaneRef::Terminal(2)].into_iter().collect());
+        let visible = visible_panes(&shown);
+        assert_eq!(visible.len(), 2);
+        assert!(visible[1].floating && visible[0].framed);
+        let hidden = view(0, false, panes);
+        assert_eq!(visible_panes(&hidden).len(), 1);
+        assert_eq!(
+            focused_panes([&hidden].into_iter()),
+            [PaneRef::Terminal(1)].into_iter().collect()
+        );
+    }
+
+    #[test]
+    fn one_raise_per_cli_pipe() {
+        let engine = Engine::new(NotifySettings::default());
+        engine.from_plugin(req(1), Some("p1".into()));
+        engine.clear_from_plugin(Some(PaneRef::Terminal(1)), Some("p2".into()));
+        engine.from_plugin(req(1), Some("p1".into()));
+        assert!(engine.list(10).listing.active.is_empty());
+    }
+}

@@ -1,0 +1,548 @@
+//! The overlay: which cells of a client's screen perth recolours, and the escape sequences
+//! that bring the terminal from what it shows to that (DESIGN.md D3).
+//!
+//! [`desired`] decides from the shadow screen and the client's visible panes: a border cell of
+//! a notified pane is recoloured only when the shadow shows a frame glyph there and no pane
+//! drawn above covers it, and only when the pane's rectangle matches what is on screen (at
+//! least two of its corners show corner glyphs), so stale geometry never paints the wrong
+//! place. [`Painter`] remembers what perth painted over Zellij's output and emits only
+//! changes: cells to paint, and cells to give back to Zellij's drawing.
+
+use std::collections::{BTreeMap, HashMap};
+use std::fmt::Write as _;
+
+use unicode_width::UnicodeWidthChar;
+
+use super::anim::{Paint, Rgb};
+use super::bus::{PaneRef, Style};
+use super::shadow::{Color, Sgr, Shadow};
+
+/// A rectangle of cells.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Rect {
+    pub x: usize,
+    pub y: usize,
+    pub cols: usize,
+    pub rows: usize,
+}
+
+impl Rect {
+    fn contains(&self, row: usize, col: usize) -> bool {
+        row >= self.y && row < self.y + self.rows && col >= self.x && col < self.x + self.cols
+    }
+}
+
+/// A pane as one client sees it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PaneView {
+    pub pane: PaneRef,
+    /// The whole pane, frame included.
+    pub rect: Rect,
+    pub floating: bool,
+    /// Whether Zellij draws a frame around it (the content is smaller than the pane).
+    pub framed: bool,
+}
+
+/// What to draw on one notified pane.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Decoration {
+    pub paint: Paint,
+    pub style: Style,
+    pub message: String,
+}
+
+/// A cell perth wants on screen.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Want {
+    pub ch: char,
+    /// 0 marks the second half of a wide character (nothing is written for it).
+    pub width: u8,
+    pub sgr: Sgr,
+}
+
+/// The cells perth wants, by (row, col).
+pub type Desired = BTreeMap<(usize, usize), Want>;
+
+/// Whether a character is one of the box-drawing glyphs frames are made of.
+pub fn is_frame_glyph(ch: char) -> bool {
+    ('\u{2500}'..='\u{257f}').contains(&ch)
+}
+
+fn is_corner(ch: char) -> bool {
+    matches!(
+        ch,
+        '┌' | '┐' | '└' | '┘' | '╭' | '╮' | '╰' | '╯' | '├' | '┤' | '┬' | '┴' | '┼'
+    )
+}
+
+/// Computes the cells to recolour for one client. `panes` are the visible panes in drawing
+/// order (tiled first, floating panes after, later ones above).
+pub fn desired(
+    shadow: &Shadow,
+    panes: &[PaneView],
+    decorations: &HashMap<PaneRef, Decoration>,
+) -> Desired {
+    let mut out = Desired::new();
+    for (i, view) in panes.iter().enumerate() {
+        let Some(deco) = decorations.get(&view.pane) else {
+            continue;
+        };
+        if !view.framed || view.rect.cols < 2 || view.rect.rows == 0 {
+            continue;
+        }
+        let above: Vec<Rect> = panes[i + 1..]
+            .iter()
+            .filter(|p| p.floating)
+            .map(|p| p.rect)
+            .collect();
+        let covered = |row: usize, col: usize| above.iter().any(|r| r.contains(row, col));
+        if !matches_screen(shadow, view.rect) {
+            continue;
+        }
+        let r = view.rect;
+        let last_row = r.y + r.rows - 1;
+        let last_col = r.x + r.cols - 1;
+        let border = |row: usize, col: usize, out: &mut Desired| {
+            if covered(row, col) {
+                return;
+            }
+            let Some(cell) = shadow.cell(row, col) else {
+                return;
+            };
+            if !is_frame_glyph(cell.ch) || !deco.paint.border_on {
+                return;
+            }
+            out.insert(
+                (row, col),
+                Want {
+                    ch: cell.ch,
+                    width: 1,
+                    sgr: Sgr {
+                        fg: rgb(deco.paint.color_at(row, col)),
+                        bg: cell.sgr.bg,
+                        attrs: 1,
+                    },
+                },
+            );
+        };
+        for col in r.x..=last_col {
+            border(r.y, col, &mut out);
+            if last_row != r.y {
+                border(last_row, col, &mut out);
+            }
+        }
+        for row in r.y + 1..last_row {
+            border(row, r.x, &mut out);
+            border(row, last_col, &mut out);
+        }
+        label(shadow, r, deco, &covered, &mut out);
+    }
+    out
+}
+
+fn rgb(c: Rgb) -> Color {
+    Color::Rgb(c.0, c.1, c.2)
+}
+
+/// Whether the screen shows a frame where the rectangle says: at least two of its corners
+/// (both ends for a one-row pane, such as a folded stacked pane) show corner glyphs.
+fn matches_screen(shadow: &Shadow, r: Rect) -> bool {
+    let last_row = r.y + r.rows - 1;
+    let last_col = r.x + r.cols - 1;
+    if r.rows == 1 {
+        return is_frame_glyph(shadow.ch(r.y, r.x)) && is_frame_glyph(shadow.ch(r.y, last_col));
+    }
+    let corners = [
+        (r.y, r.x),
+        (r.y, last_col),
+        (last_row, r.x),
+        (last_row, last_col),
+    ];
+    corners
+        .iter()
+        .filter(|(row, col)| is_corner(shadow.ch(*row, *col)))
+        .count()
+        >= 2
+}
+
+/// Puts ` <icon> <message> ` into the longest stretch of plain horizontal line on the top
+/// border, right-aligned, cut to fit with `…`; Zellij's title stays readable.
+fn label(
+    shadow: &Shadow,
+    r: Rect,
+    deco: &Decoration,
+    covered: &dyn Fn(usize, usize) -> bool,
+    out: &mut Desired,
+) {
+    let row = r.y;
+    let (mut best, mut run_start) = ((0, 0), None);
+    for col in r.x + 1..r.x + r.cols.saturating_sub(1) {
+        let plain = shadow.ch(row, col) == '─' && !covered(row, col);
+        match (plain, run_start) {
+            (true, None) => run_start = Some(col),
+            (false, Some(start)) => {
+                if col - start > best.1 - best.0 {
+                    best = (start, col);
+                }
+                run_start = None;
+            }
+            _ => {}
+        }
+    }
+    if let Some(start) = run_start {
+        let end = r.x + r.cols.saturating_sub(1);
+        if end - start > best.1 - best.0 {
+            best = (start, end);
+        }
+    }
+    // Keep one line cell on each side so the label never touches the title or a corner.
+    let room = (best.1 - best.0).saturating_sub(2);
+    if room < 5 {
+        return;
+    }
+    let text = fit(&format!(" {} {} ", deco.style.icon(), deco.message), room);
+    let width: usize = text.chars().map(|c| c.width().unwrap_or(0)).sum();
+    let mut col = best.1 - 1 - width;
+    let sgr = Sgr {
+        fg: rgb(deco.paint.label),
+        bg: shadow.cell(row, col).map_or(Color::Default, |c| c.sgr.bg),
+        attrs: 1,
+    };
+    for ch in text.chars() {
+        let w = ch.width().unwrap_or(0);
+        if w == 0 {
+            continue;
+        }
+        out.insert(
+            (row, col),
+            Want {
+                ch,
+                width: w as u8,
+                sgr,
+            },
+        );
+        if w == 2 {
+            out.insert(
+                (row, col + 1),
+                Want {
+                    ch: ' ',
+                    width: 0,
+                    sgr,
+                },
+            );
+        }
+        col += w;
+    }
+}
+
+/// Cuts `text` to at most `room` display cells, ending with `… ` when cut.
+pub fn fit(text: &str, room: usize) -> String {
+    let width: usize = text.chars().map(|c| c.width().unwrap_or(0)).sum();
+    if width <= room {
+        return text.to_string();
+    }
+    let mut out = String::new();
+    let mut used = 0;
+    for ch in text.chars() {
+        let w = ch.width().unwrap_or(0);
+        if used + w + 2 > room {
+            break;
+        }
+        out.push(ch);
+        used += w;
+    }
+    out.push_str("… ");
+    out
+}
+
+/// What perth has painted over one client's screen.
+#[derive(Debug, Default)]
+pub struct Painter {
+    painted: HashMap<(usize, usize), Want>,
+}
+
+impl Painter {
+    /// Whether nothing of perth's is on screen.
+    pub fn is_empty(&self) -> bool {
+        self.painted.is_empty()
+    }
+
+    /// Forgets cells Zellij drew over (its drawing is on screen there now).
+    pub fn drawn_over(&mut self, written: &[(usize, usize)], cleared: bool) {
+        if cleared {
+            self.painted.clear();
+            return;
+        }
+        if self.painted.is_empty() {
+            return;
+        }
+        for pos in written {
+            self.painted.remove(pos);
+        }
+    }
+
+    /// Returns the escape sequences that take the screen to `want`, or an empty string when
+    /// it shows that already. The cursor's position, style and visibility are kept.
+    pub fn frame(&mut self, shadow: &Shadow, want: &Desired) -> String {
+        let mut body = String::new();
+        let stale: Vec<(usize, usize)> = self
+            .painted
+            .keys()
+            .filter(|pos| !want.contains_key(pos))
+            .copied()
+            .collect();
+        for (row, col) in stale {
+            self.painted.remove(&(row, col));
+            shadow.restore(row, col, &mut body);
+        }
+        let mut last: Option<((usize, usize), Sgr)> = None;
+        for (&(row, col), cell) in want {
+            if self.painted.get(&(row, col)) == Some(cell) {
+                continue;
+            }
+            self.painted.insert((row, col), *cell);
+            if cell.width == 0 {
+                continue;
+            }
+            let contiguous = matches!(last, Some(((r, c), _)) if r == row && c == col);
+            if !contiguous {
+                let _ = write!(body, "\u{1b}[{};{}H", row + 1, col + 1);
+            }
+            if last.map(|(_, s)| s) != Some(cell.sgr) || !contiguous {
+                cell.sgr.write(&mut body);
+            }
+            body.push(cell.ch);
+            last = Some(((row, col + cell.width as usize), cell.sgr));
+        }
+        if body.is_empty() {
+            return body;
+        }
+        // Save the cursor (position and style), hide it while drawing, then put it back.
+        let mut out = String::with_capacity(body.len() + 24);
+        out.push_str("\u{1b}7\u{1b}[?25l");
+        out.push_str(&body);
+        out.push_str("\u{1b}[0m\u{1b}8");
+        if shadow.cursor_visible() {
+            out.push_str("\u{1b}[?25h");
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::notify::anim::Paint;
+
+    /// Draws a framed pane the way Zellij does: corners, lines, a title.
+    fn frame(shadow: &mut Shadow, r: Rect, title: &str) {
+        let mut s = String::new();
+        let _ = write!(
+            s,
+            "\u{1b}[{};{}H\u{1b}[m\u{1b}[38;5;8m┌ {title} ",
+            r.y + 1,
+            r.x + 1
+        );
+        for _ in 0..r.cols - 4 - title.chars().count() {
+            s.push('─');
+        }
+        s.push('┐');
+        for row in r.y + 1..r.y + r.rows - 1 {
+            let _ = write!(
+                s,
+                "\u{1b}[{};{}H│\u{1b}[{};{}H│",
+                row + 1,
+                r.x + 1,
+                row + 1,
+                r.x + r.cols
+            );
+        }
+        let _ = write!(s, "\u{1b}[{};{}H└", r.y + r.rows, r.x + 1);
+        for _ in 0..r.cols - 2 {
+            s.push('─');
+        }
+        s.push('┘');
+        shadow.feed(s.as_bytes());
+    }
+
+    fn deco(message: &str) -> Decoration {
+        Decoration {
+            paint: Paint {
+                color: (255, 0, 0),
+                label: (255, 0, 0),
+                stripes: None,
+                border_on: true,
+            },
+            style: Style::Error,
+            message: message.into(),
+        }
+    }
+
+    fn screen_text(shadow: &Shadow, rows: usize, cols: usize) -> String {
+        (0..rows)
+            .map(|r| (0..cols).map(|c| shadow.ch(r, c)).collect::<String>())
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+
+    #[test]
+    fn recolours_only_the_notified_frame_and_restores_it() {
+        let mut shadow = Shadow::default();
+        let left = Rect {
+            x: 0,
+            y: 0,
+            cols: 20,
+            rows: 6,
+        };
+        let right = Rect {
+            x: 20,
+            y: 0,
+            cols: 20,
+            rows: 6,
+        };
+        frame(&mut shadow, left, "one");
+        frame(&mut shadow, right, "two");
+        let panes = vec![
+            PaneView {
+                pane: PaneRef::Terminal(1),
+                rect: left,
+                floating: false,
+                framed: true,
+            },
+            PaneView {
+                pane: PaneRef::Terminal(2),
+                rect: right,
+                floating: false,
+                framed: true,
+            },
+        ];
+        let mut decos = HashMap::new();
+        decos.insert(PaneRef::Terminal(2), deco("Build failed"));
+        let want = desired(&shadow, &panes, &decos);
+        assert!(
+            want.keys().all(|(_, col)| *col >= 20),
+            "only the right pane"
+        );
+        // 2 * 20 top/bottom + 2 * 4 sides, the title cells excluded.
+        let border_cells = want.values().filter(|w| is_frame_glyph(w.ch)).count();
+        assert!(border_cells > 30, "{border_cells}");
+        let mut painter = Painter::default();
+        let out = painter.frame(&shadow, &want);
+        assert!(out.starts_with("\u{1b}7") && out.contains("38;2;255;0;0"));
+        assert_eq!(
+            painter.frame(&shadow, &want),
+            "",
+            "nothing changed, nothing sent"
+        );
+        // Replay perth's output over the shadow: the label is in the top border.
+        let mut seen = Shadow::default();
+        frame(&mut seen, left, "one");
+        frame(&mut seen, right, "two");
+        seen.feed(out.as_bytes());
+        let text = screen_text(&seen, 6, 40);
+        assert!(text.lines().next().unwrap().contains("✗ Build"), "{text}");
+        let cleared = painter.frame(&shadow, &Desired::new());
+        seen.feed(cleared.as_bytes());
+        assert_eq!(screen_text(&seen, 6, 40), screen_text(&shadow, 6, 40));
+        assert!(painter.is_empty());
+    }
+
+    #[test]
+    fn floating_panes_above_are_never_painted_over() {
+        let mut shadow = Shadow::default();
+        let tiled = Rect {
+            x: 0,
+            y: 0,
+            cols: 40,
+            rows: 10,
+        };
+        let float = Rect {
+            x: 30,
+            y: 5,
+            cols: 20,
+            rows: 8,
+        };
+        frame(&mut shadow, tiled, "tiled");
+        frame(&mut shadow, float, "float");
+        let panes = vec![
+            PaneView {
+                pane: PaneRef::Terminal(1),
+                rect: tiled,
+                floating: false,
+                framed: true,
+            },
+            PaneView {
+                pane: PaneRef::Terminal(2),
+                rect: float,
+                floating: true,
+                framed: true,
+            },
+        ];
+        let mut decos = HashMap::new();
+        decos.insert(PaneRef::Terminal(1), deco("x"));
+        let want = desired(&shadow, &panes, &decos);
+        assert!(!want.is_empty());
+        assert!(want.keys().all(|(r, c)| !float.contains(*r, *c)));
+    }
+
+    #[test]
+    fn stale_geometry_paints_nothing() {
+        let mut shadow = Shadow::default();
+        frame(
+            &mut shadow,
+            Rect {
+                x: 0,
+                y: 0,
+                cols: 30,
+                rows: 8,
+            },
+            "a",
+        );
+        let panes = vec![PaneView {
+            pane: PaneRef::Terminal(1),
+            rect: Rect {
+                x: 3,
+                y: 2,
+                cols: 10,
+                rows: 3,
+            },
+            floating: false,
+            framed: true,
+        }];
+        let mut decos = HashMap::new();
+        decos.insert(PaneRef::Terminal(1), deco("x"));
+        assert!(desired(&shadow, &panes, &decos).is_empty());
+    }
+
+    #[test]
+    fn long_and_wide_messages_fit_the_frame() {
+        assert_eq!(fit(" ✗ short ", 20), " ✗ short ");
+        let cut = fit(" ✗ 界界界界界界界界界界 ", 12);
+        let width: usize = cut.chars().map(|c| c.width().unwrap_or(0)).sum();
+        assert!(width <= 12 && cut.ends_with("… "), "{cut}");
+        let mut shadow = Shadow::default();
+        let r = Rect {
+            x: 0,
+            y: 0,
+            cols: 16,
+            rows: 4,
+        };
+        frame(&mut shadow, r, "t");
+        let panes = vec![PaneView {
+            pane: PaneRef::Terminal(1),
+            rect: r,
+            floating: false,
+            framed: true,
+        }];
+        let mut decos = HashMap::new();
+        decos.insert(PaneRef::Terminal(1), deco(&"界".repeat(300)));
+        let want = desired(&shadow, &panes, &decos);
+        assert!(want.keys().all(|(row, col)| *row < 4 && *col < 16));
+        let mut painter = Painter::default();
+        let mut seen = Shadow::default();
+        frame(&mut seen, r, "t");
+        seen.feed(painter.frame(&shadow, &want).as_bytes());
+        let top: String = (0..16).map(|c| seen.ch(0, c)).collect();
+        assert!(top.starts_with("┌ t") && top.ends_with("─┐"), "{top}");
+    }
+}
