@@ -59,6 +59,11 @@ pub enum ConfigLoadError {
         #[source]
         source: Box<ConfigError>,
     },
+    #[error("invalid perth settings in {path}: {}; fix the file or move it aside", problems.join("; "), path = path.display())]
+    PerthBlock {
+        path: PathBuf,
+        problems: Vec<String>,
+    },
     #[error("cannot read {path}: {source}", path = path.display())]
     Read {
         path: PathBuf,
@@ -243,6 +248,15 @@ fn validate_user_file(path: &Path, text: String) -> Result<KdlDocument, ConfigLo
     };
     if let Err(source) = Config::from_kdl(&text, None) {
         return Err(user_error(source, text));
+    }
+    if let Ok(settings) = crate::settings::PerthSettings::from_kdl_text(&text) {
+        let problems = crate::settings::problems(&settings);
+        if !problems.is_empty() {
+            return Err(ConfigLoadError::PerthBlock {
+                path: path.to_path_buf(),
+                problems,
+            });
+        }
     }
     text.parse::<KdlDocument>()
         .map_err(|e| user_error(ConfigError::from(e), text.clone()))

@@ -68,6 +68,19 @@ impl PerthSettings {
         Self::from_kdl_text(&text)
     }
 
+    /// Describes the child blocks that are not among `known`.
+    pub fn unknown_sections(&self, known: &[&str]) -> Vec<String> {
+        self.doc
+            .nodes()
+            .iter()
+            .filter(|n| !known.contains(&n.name().value()))
+            .map(|n| {
+                let (line, _) = crate::config::line_and_column(&self.text, n.span().offset());
+                format!("perth.{} (line {line}): unknown section", n.name().value())
+            })
+            .collect()
+    }
+
     /// Returns the named child block (`notifications`, `animation`, ...).
     pub fn section(&self, name: &str) -> Section<'_> {
         Section {
@@ -81,6 +94,14 @@ impl PerthSettings {
             text: &self.text,
         }
     }
+}
+
+/// Everything in the `perth` block that perth cannot use, each naming the setting and its
+/// line; the client refuses to start on any.
+pub fn problems(settings: &PerthSettings) -> Vec<String> {
+    let mut out = settings.unknown_sections(&["notifications", "animation", "persistence"]);
+    out.extend(crate::notify::settings::NotifySettings::from_settings(settings).1);
+    out
 }
 
 /// One child block of the `perth` node, with typed getters that describe what they reject.
@@ -211,6 +232,20 @@ mod tests {
         assert_eq!(a.unknown_keys(&["enabled", "fps", "name"]).len(), 1);
         assert!(!s.section("persistence").is_present());
         assert_eq!(s.section("persistence").int("x", 0..=1).unwrap(), None);
+    }
+
+    #[test]
+    fn the_readme_block_is_valid() {
+        let readme = include_str!("../../README.md");
+        let start = readme
+            .find("perth {\n    notifications")
+            .expect("README shows the block");
+        let end = start + readme[start..].find("\n}\n").expect("block end") + 3;
+        let settings = PerthSettings::from_kdl_text(&readme[start..end]).unwrap();
+        assert!(settings.section("animation").is_present());
+        assert_eq!(problems(&settings), Vec::<String>::new());
+        let bad = PerthSettings::from_kdl_text("perth {\n  colours { }\n}\n").unwrap();
+        assert_eq!(problems(&bad).len(), 1);
     }
 
     #[test]

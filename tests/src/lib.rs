@@ -8,6 +8,7 @@
 pub mod isolate;
 pub mod perth;
 pub mod process;
+pub mod screen;
 pub mod services;
 pub mod tmux;
 pub mod wait;

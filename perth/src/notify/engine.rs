@@ -209,6 +209,11 @@ impl Engine {
         self.changed(&mut st);
     }
 
+    /// Whether perth-core has told the engine about the session's panes yet.
+    pub fn knows_panes(&self) -> bool {
+        !self.lock().views.is_empty()
+    }
+
     /// Raises a notification; an unknown pane is an error when the session's panes are known.
     pub fn raise(&self, req: Raise) -> Result<Notification, String> {
         let mut st = self.lock();

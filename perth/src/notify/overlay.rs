@@ -144,13 +144,14 @@ fn rgb(c: Rgb) -> Color {
     Color::Rgb(c.0, c.1, c.2)
 }
 
-/// Whether the screen shows a frame where the rectangle says: at least two of its corners
-/// (both ends for a one-row pane, such as a folded stacked pane) show corner glyphs.
+/// Whether the screen shows a frame where the rectangle says: at least two of its corners show
+/// corner glyphs (a one-row pane, a folded pane of a stack, needs any frame glyph).
 fn matches_screen(shadow: &Shadow, r: Rect) -> bool {
     let last_row = r.y + r.rows - 1;
     let last_col = r.x + r.cols - 1;
     if r.rows == 1 {
-        return is_frame_glyph(shadow.ch(r.y, r.x)) && is_frame_glyph(shadow.ch(r.y, last_col));
+        // A folded pane of a stack: one title row, its glyphs around the title.
+        return (r.x..=last_col).any(|col| is_frame_glyph(shadow.ch(r.y, col)));
     }
     let corners = [
         (r.y, r.x),

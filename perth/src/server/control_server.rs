@@ -44,6 +44,14 @@ fn serve(stream: UnixStream, extensions: &Extensions) {
     }
     let response = match serde_json::from_str::<ControlRequest>(&line) {
         Ok(ControlRequest::Status) => ControlResponse::Status(Box::new(extensions.status())),
+        Ok(ControlRequest::Notify { pane, .. })
+        | Ok(ControlRequest::ClearNotification { pane: Some(pane) })
+            if !pane_known(extensions, pane) =>
+        {
+            ControlResponse::Error {
+                message: format!("no pane {pane} in this session; see `perth action list-panes`"),
+            }
+        }
         Ok(ControlRequest::Notify {
             pane,
             style,
@@ -79,6 +87,28 @@ fn serve(stream: UnixStream, extensions: &Extensions) {
     out.push('\n');
     let mut writer = &stream;
     let _ = writer.write_all(out.as_bytes());
+}
+
+/// Whether a pane exists. The notification engine knows once perth-core has reported the
+/// session's panes; until then (the first second of a session) the session is asked directly.
+fn pane_known(extensions: &Extensions, pane: crate::notify::bus::PaneRef) -> bool {
+    if extensions.notify.knows_panes() {
+        // The engine checks it itself, against the same state it draws from.
+        return true;
+    }
+    let listed = session_ipc::SessionClient::connect(&extensions.socket_path)
+        .and_then(|mut client| client.list_panes(Duration::from_secs(2)));
+    match listed {
+        Ok(panes) => panes.iter().any(|p| {
+            let is_plugin = p["is_plugin"].as_bool().unwrap_or(false);
+            p["id"]
+                .as_u64()
+                .map(|id| crate::notify::bus::PaneRef::new(id as u32, is_plugin))
+                == Some(pane)
+        }),
+        // The session cannot say: accept, as the engine would.
+        Err(_) => true,
+    }
 }
 
 /// Removes the control socket when the session ends.

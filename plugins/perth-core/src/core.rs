@@ -178,6 +178,8 @@ pub struct Core {
     bridge_config_error: Option<String>,
     bridge_pings: BTreeMap<RequestId, BridgePing>,
     notices: Vec<link::Notice>,
+    /// `perth::notify` / `perth::clear` messages that arrived before the link: sent on hello.
+    early: VecDeque<Ev>,
 }
 
 /// A bridge ping asked for on the link, waiting for host-bridge's answer.
@@ -383,6 +385,9 @@ impl Core {
                 if version == PROTOCOL_VERSION {
                     self.link = Some(pipe_id.to_owned());
                     self.send_state(pipe_id, effects);
+                    while let Some(ev) = self.early.pop_front() {
+                        self.output(pipe_id, ev, effects);
+                    }
                 } else {
                     let message = format!(
                         "unsupported protocol version {version}; this perth-core speaks \
