@@ -168,7 +168,15 @@ fn notified_border_is_coloured_alone_animates_and_focus_clears_it() {
     // Focus by keyboard clears it.
     s.term.send_keys(&["M-Left"]).unwrap();
     wait_plain(&s, "the border back in the theme's colours");
-    assert_eq!(active_count(&s), 0);
+    wait_for_with_last("no active notification", WAIT, || {
+        let l = list(&s);
+        if l["active"].as_array().is_some_and(Vec::is_empty) {
+            Ok(())
+        } else {
+            Err(l.to_string())
+        }
+    })
+    .unwrap();
     wait_history(&s, "a focused entry", |e| e["event"] == "focused");
 }
 
