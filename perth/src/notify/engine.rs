@@ -441,7 +441,13 @@ impl Engine {
                 },
             );
         }
-        let want = overlay::desired(&screen.shadow, &visible, &decorations);
+        let mut want = overlay::desired(&screen.shadow, &visible, &decorations);
+        if let Some(view) = views.get(&client) {
+            if let Some(bar) = tab_bar(view) {
+                let segments = tab_counts(view, bus, &self.settings.animation);
+                overlay::tab_summary(&screen.shadow, bar, &segments, &mut want);
+            }
+        }
         (screen.painter.frame(&screen.shadow, &want), moving)
     }
 
@@ -553,6 +559,70 @@ fn label_of(views: &BTreeMap<ClientId, Snapshot>, pane: PaneRef) -> PaneLabel {
         pane: pane.to_string(),
         ..Default::default()
     }
+}
+
+/// The tab bar one client sees: a one-row plugin pane of the active tab running a tab bar.
+fn tab_bar(view: &Snapshot) -> Option<Rect> {
+    let tab = view.tabs.iter().find(|t| t.active)?;
+    view.panes
+        .iter()
+        .find(|p| {
+            p.is_plugin
+                && p.tab_position == tab.position
+                && p.rows == 1
+                && !p.is_suspended
+                && p.plugin_url
+                    .as_deref()
+                    .is_some_and(|u| u.contains("tab-bar"))
+        })
+        .map(|p| Rect {
+            x: p.x,
+            y: p.y,
+            cols: p.cols,
+            rows: 1,
+        })
+}
+
+/// The tab bar's summary: for each tab with notifications, its name and a count per style in
+/// the style's colour (` workspace ✗2 ✓1  build ▲1 `).
+fn tab_counts(view: &Snapshot, bus: &Bus, looks: &anim::AnimSettings) -> Vec<overlay::Segment> {
+    let mut by_tab: BTreeMap<usize, BTreeMap<std::cmp::Reverse<super::bus::Style>, usize>> =
+        BTreeMap::new();
+    for (n, _) in bus.active() {
+        let tab = view
+            .panes
+            .iter()
+            .find(|p| PaneRef::new(p.id, p.is_plugin) == n.pane)
+            .map(|p| p.tab_position);
+        if let Some(tab) = tab {
+            *by_tab
+                .entry(tab)
+                .or_default()
+                .entry(std::cmp::Reverse(n.style))
+                .or_default() += 1;
+        }
+    }
+    let mut out = Vec::new();
+    for (position, counts) in by_tab {
+        let name = view
+            .tabs
+            .iter()
+            .find(|t| t.position == position)
+            .map(|t| t.name.clone())
+            .unwrap_or_else(|| format!("tab {}", position + 1));
+        out.push((
+            format!(" {} ", perth_core::notice::clean_message(&name)),
+            None,
+        ));
+        for (std::cmp::Reverse(style), count) in counts {
+            out.push((
+                format!("{}{count}", style.icon()),
+                Some(looks.look(style).color),
+            ));
+            out.push((" ".to_string(), None));
+        }
+    }
+    out
 }
 
 /// The panes one client sees, tiled first, then floating ones (later ones above).

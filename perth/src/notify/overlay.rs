@@ -236,6 +236,81 @@ fn label(
     }
 }
 
+/// One piece of the tab bar's summary: text, in a colour or in the bar's own.
+pub type Segment = (String, Option<Rgb>);
+
+/// Writes the per-tab notification counts into the tab bar: right-aligned in the longest
+/// stretch of blank cells of its row, cut from the left when it does not fit.
+pub fn tab_summary(shadow: &Shadow, bar: Rect, segments: &[Segment], out: &mut Desired) {
+    if segments.is_empty() || bar.cols < 8 {
+        return;
+    }
+    let row = bar.y;
+    let (mut best, mut run_start) = ((0, 0), None);
+    for col in bar.x..=bar.x + bar.cols {
+        let blank = col < bar.x + bar.cols && shadow.ch(row, col) == ' ';
+        match (blank, run_start) {
+            (true, None) => run_start = Some(col),
+            (false, Some(start)) => {
+                if col - start > best.1 - best.0 {
+                    best = (start, col);
+                }
+                run_start = None;
+            }
+            _ => {}
+        }
+    }
+    // A blank cell of margin on both sides.
+    let room = (best.1 - best.0).saturating_sub(2);
+    let mut cells: Vec<(char, usize, Option<Rgb>)> = Vec::new();
+    for (text, color) in segments {
+        for ch in text.chars() {
+            let w = ch.width().unwrap_or(0);
+            if w > 0 {
+                cells.push((ch, w, *color));
+            }
+        }
+    }
+    let mut width: usize = cells.iter().map(|c| c.1).sum();
+    while width > room && !cells.is_empty() {
+        width -= cells.remove(0).1;
+    }
+    if cells.is_empty() {
+        return;
+    }
+    let mut col = best.1 - 1 - width;
+    for (ch, w, color) in cells {
+        let base = shadow.cell(row, col).map(|c| c.sgr).unwrap_or_default();
+        let sgr = match color {
+            Some(c) => Sgr {
+                fg: rgb(c),
+                bg: base.bg,
+                attrs: 1,
+            },
+            None => base,
+        };
+        out.insert(
+            (row, col),
+            Want {
+                ch,
+                width: w as u8,
+                sgr,
+            },
+        );
+        if w == 2 {
+            out.insert(
+                (row, col + 1),
+                Want {
+                    ch: ' ',
+                    width: 0,
+                    sgr,
+                },
+            );
+        }
+        col += w;
+    }
+}
+
 /// Cuts `text` to at most `room` display cells, ending with `… ` when cut.
 pub fn fit(text: &str, room: usize) -> String {
     let width: usize = text.chars().map(|c| c.width().unwrap_or(0)).sum();
@@ -513,6 +588,40 @@ mod tests {
         let mut decos = HashMap::new();
         decos.insert(PaneRef::Terminal(1), deco("x"));
         assert!(desired(&shadow, &panes, &decos).is_empty());
+    }
+
+    #[test]
+    fn tab_summary_sits_in_the_bar_blank_space() {
+        let mut shadow = Shadow::default();
+        shadow.feed(" Zellij (s)  workspace  Tab #2                              BASE ".as_bytes());
+        let bar = Rect {
+            x: 0,
+            y: 0,
+            cols: 70,
+            rows: 1,
+        };
+        let segments = vec![
+            (" Tab #2 ".to_string(), None),
+            ("✗1".to_string(), Some((255, 0, 0))),
+            (" ".to_string(), None),
+        ];
+        let mut want = Desired::new();
+        tab_summary(&shadow, bar, &segments, &mut want);
+        let mut painter = Painter::default();
+        let mut seen = Shadow::default();
+        seen.feed(" Zellij (s)  workspace  Tab #2                              BASE ".as_bytes());
+        seen.feed(painter.frame(&shadow, &want).as_bytes());
+        let line: String = (0..70).map(|c| seen.ch(0, c)).collect();
+        assert!(line.contains("Tab #2 ✗1  BASE"), "{line:?}");
+        assert!(
+            line.starts_with(" Zellij (s)  workspace  Tab #2 "),
+            "{line:?}"
+        );
+        let red = want
+            .values()
+            .filter(|w| w.sgr.fg == Color::Rgb(255, 0, 0))
+            .count();
+        assert_eq!(red, 2);
     }
 
     #[test]
