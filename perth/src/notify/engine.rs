@@ -383,12 +383,10 @@ impl Engine {
                 pane: n.pane,
                 style: n.style,
                 message: n.message.clone(),
-                tab_position: st.views.values().find_map(|v| {
-                    v.panes
-                        .iter()
-                        .find(|p| PaneRef::new(p.id, p.is_plugin) == n.pane)
-                        .map(|p| p.tab_position)
-                }),
+                tab_position: find_pane(&st.views, n.pane).map(|p| p.tab_position),
+                // A full frame leaves at least one cell on each side of the content.
+                drawn: find_pane(&st.views, n.pane)
+                    .is_some_and(|p| p.content_cols + 2 <= p.cols && p.content_rows + 2 <= p.rows),
             })
             .collect()
     }
@@ -525,6 +523,17 @@ impl Engine {
         }
         st.fps
     }
+}
+
+fn find_pane(
+    views: &BTreeMap<ClientId, Snapshot>,
+    pane: PaneRef,
+) -> Option<&perth_core::link::PaneState> {
+    views.values().find_map(|v| {
+        v.panes
+            .iter()
+            .find(|p| PaneRef::new(p.id, p.is_plugin) == pane)
+    })
 }
 
 fn pane_exists(views: &BTreeMap<ClientId, Snapshot>, pane: PaneRef) -> bool {

@@ -590,6 +590,89 @@ mod tests {
         assert!(desired(&shadow, &panes, &decos).is_empty());
     }
 
+    /// A render the way Zellij's server writes one (cursor hidden, each chunk placed and reset,
+    /// styled, the cursor put back and shown), two framed panes side by side.
+    fn zellij_render() -> String {
+        let mut s = String::from("\u{1b}[?25l");
+        let line = |s: &mut String, y: usize, x: usize, text: &str| {
+            let _ = write!(
+                s,
+                "\u{1b}[{};{}H\u{1b}[m\u{1b}[38;5;245m{text}",
+                y + 1,
+                x + 1
+            );
+        };
+        line(&mut s, 0, 0, "┌ shell ─────────────┐");
+        line(&mut s, 0, 22, "┌ agent ─────────────┐");
+        for y in 1..5 {
+            line(&mut s, y, 0, "│");
+            line(&mut s, y, 21, "│");
+            line(&mut s, y, 22, "│");
+            line(&mut s, y, 43, "│");
+        }
+        line(&mut s, 5, 0, "└────────────────────┘");
+        line(&mut s, 5, 22, "└────────────────────┘");
+        s.push_str("\u{1b}[2;24H\u{1b}[?25h");
+        s
+    }
+
+    #[test]
+    fn overlay_of_a_zellij_render_stream() {
+        let mut shadow = Shadow::default();
+        shadow.feed(zellij_render().as_bytes());
+        shadow.take_written();
+        let panes = vec![
+            PaneView {
+                pane: PaneRef::Terminal(0),
+                rect: Rect {
+                    x: 0,
+                    y: 0,
+                    cols: 22,
+                    rows: 6,
+                },
+                floating: false,
+                framed: true,
+            },
+            PaneView {
+                pane: PaneRef::Terminal(1),
+                rect: Rect {
+                    x: 22,
+                    y: 0,
+                    cols: 22,
+                    rows: 6,
+                },
+                floating: false,
+                framed: true,
+            },
+        ];
+        let mut decos = HashMap::new();
+        let mut d = deco("Build failed");
+        d.paint.stripes = Some(((255, 200, 200), 0));
+        decos.insert(PaneRef::Terminal(1), d);
+        let mut painter = Painter::default();
+        let first = painter.frame(&shadow, &desired(&shadow, &panes, &decos));
+        insta::assert_snapshot!("overlay_first_frame", first.replace('\u{1b}', "␛"));
+        // Zellij redraws the right pane's top border (a title change): only those cells are
+        // painted again.
+        let mut redraw = String::new();
+        let _ = write!(
+            redraw,
+            "\u{1b}[1;23H\u{1b}[m\u{1b}[38;5;154m┌ agent* ────────────┐"
+        );
+        shadow.feed(redraw.as_bytes());
+        let (written, cleared) = shadow.take_written();
+        painter.drawn_over(&written, cleared);
+        let again = painter.frame(&shadow, &desired(&shadow, &panes, &decos));
+        insta::assert_snapshot!("overlay_after_title_redraw", again.replace('\u{1b}', "␛"));
+        let mut seen = Shadow::default();
+        seen.feed(zellij_render().as_bytes());
+        seen.feed(first.as_bytes());
+        seen.feed(redraw.as_bytes());
+        seen.feed(again.as_bytes());
+        let text = screen_text(&seen, 6, 44);
+        insta::assert_snapshot!("overlay_screen", text);
+    }
+
     #[test]
     fn tab_summary_sits_in_the_bar_blank_space() {
         let mut shadow = Shadow::default();

@@ -85,6 +85,13 @@ pub enum Effect {
     Log(String),
     /// Talks to host-bridge: web requests and wake-ups of the bridge client.
     Bridge(Vec<bridge_client::Effect>),
+    /// Highlights panes (Zellij's frame colour override) and drops the highlight of others.
+    Highlight {
+        /// Panes to highlight.
+        on: Vec<crate::notice::PaneRef>,
+        /// Panes whose highlight goes.
+        off: Vec<crate::notice::PaneRef>,
+    },
     /// Sends a pipe message to every plugin of the session.
     Broadcast {
         /// The pipe name.
@@ -180,6 +187,8 @@ pub struct Core {
     notices: Vec<link::Notice>,
     /// `perth::notify` / `perth::clear` messages that arrived before the link: sent on hello.
     early: VecDeque<Ev>,
+    /// Notified panes perth cannot draw on, highlighted by this plugin.
+    highlighted: std::collections::BTreeSet<crate::notice::PaneRef>,
 }
 
 /// A bridge ping asked for on the link, waiting for host-bridge's answer.
@@ -403,6 +412,7 @@ impl Core {
                 if notices != self.notices {
                     self.notices = notices;
                     self.broadcast_notices(effects);
+                    self.highlight_undrawn(effects);
                 }
             }
         }
@@ -411,6 +421,23 @@ impl Core {
     /// Returns the active notifications the perth server last sent.
     pub fn notices(&self) -> &[link::Notice] {
         &self.notices
+    }
+
+    /// Without a full frame there is no border to colour: Zellij's highlight stands in.
+    fn highlight_undrawn(&mut self, effects: &mut Vec<Effect>) {
+        let want: std::collections::BTreeSet<_> = self
+            .notices
+            .iter()
+            .filter(|n| !n.drawn)
+            .map(|n| n.pane)
+            .collect();
+        let on: Vec<_> = want.difference(&self.highlighted).copied().collect();
+        let off: Vec<_> = self.highlighted.difference(&want).copied().collect();
+        if on.is_empty() && off.is_empty() {
+            return;
+        }
+        self.highlighted = want;
+        effects.push(Effect::Highlight { on, off });
     }
 
     fn broadcast_notices(&self, effects: &mut Vec<Effect>) {

@@ -3,9 +3,18 @@
 //! Only meaningful inside Zellij: on the host the API calls write to stdout and go nowhere.
 
 use zellij_tile::prelude::{
-    cli_pipe_output, hide_self, pipe_message_to_plugin, request_permission, set_timeout, subscribe,
-    unblock_cli_pipe_input, MessageToPlugin,
+    cli_pipe_output, hide_self, highlight_and_unhighlight_panes, pipe_message_to_plugin,
+    request_permission, set_timeout, subscribe, unblock_cli_pipe_input, MessageToPlugin, PaneId,
 };
+
+use crate::notice::PaneRef;
+
+fn pane_id(pane: PaneRef) -> PaneId {
+    match pane {
+        PaneRef::Terminal(id) => PaneId::Terminal(id),
+        PaneRef::Plugin(id) => PaneId::Plugin(id),
+    }
+}
 
 use crate::core::Effect;
 
@@ -22,6 +31,10 @@ pub fn run(effects: Vec<Effect>) {
             // A plugin's stderr ends up in Zellij's log.
             Effect::Log(message) => eprintln!("{message}"),
             Effect::Bridge(effects) => bridge_client::host::run_effects(effects),
+            Effect::Highlight { on, off } => highlight_and_unhighlight_panes(
+                on.into_iter().map(pane_id).collect(),
+                off.into_iter().map(pane_id).collect(),
+            ),
             // No destination: Zellij hands it to every plugin of the session.
             Effect::Broadcast { name, payload } => {
                 pipe_message_to_plugin(MessageToPlugin::new(name).with_payload(payload))

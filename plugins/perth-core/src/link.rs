@@ -101,6 +101,10 @@ pub struct Notice {
     /// The position of the pane's tab, when known.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tab_position: Option<usize>,
+    /// Whether perth draws it on the pane's frame; a pane without a full frame (pane frames
+    /// off, or title lines only) is highlighted by perth-core instead.
+    #[serde(default)]
+    pub drawn: bool,
 }
 
 /// A line from the plugin to the perth server.

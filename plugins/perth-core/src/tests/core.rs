@@ -675,3 +675,44 @@ fn notices_are_broadcast_to_other_plugins() {
         .iter()
         .any(|e| matches!(e, Effect::Broadcast { .. })));
 }
+
+#[test]
+fn undrawn_notifications_are_highlighted_then_released() {
+    let mut core = linked(&[]);
+    let notices = |drawn: bool| {
+        format!(
+            r#"{{"op":"notices","notices":[{{"pane":"terminal_1","style":"error","message":"m","drawn":{drawn}}}]}}"#
+        )
+    };
+    let highlights = |effects: &[Effect]| -> Vec<Effect> {
+        effects
+            .iter()
+            .filter(|e| matches!(e, Effect::Highlight { .. }))
+            .cloned()
+            .collect()
+    };
+    let effects = core.pipe(link_message("link", Some(&notices(true))));
+    assert!(
+        highlights(&effects).is_empty(),
+        "drawn on its frame: nothing to do"
+    );
+    let effects = core.pipe(link_message("link", Some(&notices(false))));
+    assert_eq!(
+        highlights(&effects),
+        vec![Effect::Highlight {
+            on: vec![crate::notice::PaneRef::Terminal(1)],
+            off: vec![]
+        }]
+    );
+    let effects = core.pipe(link_message(
+        "link",
+        Some(r#"{"op":"notices","notices":[]}"#),
+    ));
+    assert_eq!(
+        highlights(&effects),
+        vec![Effect::Highlight {
+            on: vec![],
+            off: vec![crate::notice::PaneRef::Terminal(1)]
+        }]
+    );
+}
