@@ -150,11 +150,22 @@ impl SessionClient {
         name: &str,
         payload: Option<String>,
     ) -> Result<(), SessionClientError> {
+        self.send_pipe_with_args(pipe_id, name, payload, None)
+    }
+
+    /// As [`SessionClient::send_pipe`], with `--args` (`zellij pipe --args k=v,...`).
+    pub fn send_pipe_with_args(
+        &mut self,
+        pipe_id: &str,
+        name: &str,
+        payload: Option<String>,
+        args: Option<std::collections::BTreeMap<String, String>>,
+    ) -> Result<(), SessionClientError> {
         self.send_action(Action::CliPipe {
             pipe_id: pipe_id.to_string(),
             name: Some(name.to_string()),
             payload,
-            args: None,
+            args,
             plugin: None,
             configuration: None,
             launch_new: false,

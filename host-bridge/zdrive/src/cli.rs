@@ -315,6 +315,26 @@ async fn open_engine_for(r: &Resolved, access: Access) -> Result<Zdrive> {
     ))
 }
 
+/// Raises a `success` notification on the pane of a milestone; returns whether it was sent.
+async fn milestone_notification(engine: &Zdrive, name: &str, summary: &str) -> bool {
+    let Ok(record) = engine.info(name).await else {
+        return false;
+    };
+    if record.stale || record.pane_id.is_empty() {
+        return false;
+    }
+    let socket = zellij_utils::consts::ZELLIJ_SOCK_DIR.join(&record.session);
+    if !socket.exists() {
+        return false;
+    }
+    match connect_mux(Some(&record.session)) {
+        Ok(mut mux) => mux
+            .notify(&record.pane_id, "success", &format!("milestone: {summary}"))
+            .is_ok(),
+        Err(_) => false,
+    }
+}
+
 fn connect_mux(session: Option<&str>) -> Result<Box<dyn Multiplexer>> {
     let session = session.ok_or(MuxError::NoSession)?;
     let socket = zellij_utils::consts::ZELLIJ_SOCK_DIR.join(session);
@@ -527,8 +547,15 @@ async fn pane_action(
                     now,
                 )
                 .await?;
+            // A milestone lights the pane up in perth (success); best effort: the log is what
+            // counts, and a pane outside a running session has nothing to light.
+            let notified = if outcome.entry.entry_type == zdrive::model::EntryType::Milestone {
+                milestone_notification(&engine, &name, &outcome.entry.summary).await
+            } else {
+                false
+            };
             Ok(Output {
-                data: json!({ "pane_name": name, "entry": outcome.entry, "total_entries": outcome.total }),
+                data: json!({ "pane_name": name, "entry": outcome.entry, "total_entries": outcome.total, "notified": notified }),
                 text: format!(
                     "logged {} on {} ({} entries)\n",
                     outcome.entry.entry_type.as_str(),

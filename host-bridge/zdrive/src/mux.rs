@@ -66,7 +66,13 @@ pub trait Multiplexer {
     fn new_pane(&mut self, name: &str) -> Result<String, MuxError>;
     /// Focuses the pane with id `pane_id` (`terminal_N`).
     fn focus_pane(&mut self, pane_id: &str) -> Result<(), MuxError>;
+    /// Raises a perth notification on the pane (the `perth::notify` pipe; stock Zellij has no
+    /// plugin listening and nothing happens).
+    fn notify(&mut self, pane_id: &str, style: &str, message: &str) -> Result<(), MuxError>;
 }
+
+/// The pipe perth's notification bus listens on.
+pub const NOTIFY_PIPE: &str = "perth::notify";
 
 /// Returns the active tab's name, if any.
 pub fn active_tab(mux: &mut dyn Multiplexer) -> Result<Option<String>, MuxError> {
@@ -191,6 +197,10 @@ impl Multiplexer for IpcMux {
         &self.session
     }
 
+    fn notify(&mut self, pane_id: &str, style: &str, message: &str) -> Result<(), MuxError> {
+        self.send_notify(pane_id, style, message)
+    }
+
     fn list_panes(&mut self) -> Result<Vec<LivePane>, MuxError> {
         let values = self.with_client("list-panes", true, |c| c.list_panes(ACTION_TIMEOUT))?;
         Ok(parse_panes(&values))
@@ -256,6 +266,46 @@ impl Multiplexer for IpcMux {
             },
         )
         .map(|_| ())
+    }
+}
+
+impl IpcMux {
+    fn send_notify(&mut self, pane_id: &str, style: &str, message: &str) -> Result<(), MuxError> {
+        let args: std::collections::BTreeMap<String, String> = [
+            ("pane_id".to_owned(), pane_id.to_owned()),
+            ("style".to_owned(), style.to_owned()),
+        ]
+        .into_iter()
+        .collect();
+        let pipe_id = format!("zdrive-notify-{}", std::process::id());
+        self.with_client("pipe perth::notify", false, |c| {
+            c.send_pipe_with_args(
+                &pipe_id,
+                NOTIFY_PIPE,
+                Some(message.to_owned()),
+                Some(args.clone()),
+            )?;
+            // Wait (briefly) until the plugins have it, so the message is not lost with the
+            // connection.
+            let deadline =
+                std::time::Instant::now() + ACTION_TIMEOUT.min(std::time::Duration::from_secs(2));
+            loop {
+                let left = deadline.saturating_duration_since(std::time::Instant::now());
+                if left.is_zero() {
+                    return Ok(());
+                }
+                match c.recv(left) {
+                    Ok(zellij_utils::ipc::ServerToClientMsg::UnblockCliPipeInput { pipe_name })
+                        if pipe_name == pipe_id =>
+                    {
+                        return Ok(())
+                    }
+                    Ok(_) => {}
+                    Err(SessionClientError::Timeout(_)) => return Ok(()),
+                    Err(e) => return Err(e),
+                }
+            }
+        })
     }
 }
 
@@ -333,7 +383,15 @@ impl CliMux {
     }
 
     fn json(&self, name: &'static str, args: &[&str]) -> Result<Vec<serde_json::Value>, MuxError> {
-        let text = self.action(name, args)?;
+        // A live session always has a tab and a pane, so empty output means the answer was
+        // lost with a dropped connection (see `IpcMux`); these queries are safe to repeat.
+        let mut text = self.action(name, args)?;
+        for _ in 1..ATTEMPTS {
+            if !text.trim().is_empty() {
+                break;
+            }
+            text = self.action(name, args)?;
+        }
         serde_json::from_str(&text).map_err(|e| MuxError::Action {
             action: name,
             reason: format!(
@@ -346,6 +404,35 @@ impl CliMux {
 impl Multiplexer for CliMux {
     fn session(&self) -> &str {
         &self.session
+    }
+
+    fn notify(&mut self, pane_id: &str, style: &str, message: &str) -> Result<(), MuxError> {
+        let args = format!("pane_id={pane_id},style={style}");
+        let out = Command::new(&self.zellij)
+            .args([
+                "--session",
+                &self.session,
+                "pipe",
+                "--name",
+                NOTIFY_PIPE,
+                "--args",
+                &args,
+                "--",
+                message,
+            ])
+            .output()
+            .map_err(|e| MuxError::Action {
+                action: "pipe perth::notify",
+                reason: e.to_string(),
+            })?;
+        if out.status.success() {
+            Ok(())
+        } else {
+            Err(MuxError::Action {
+                action: "pipe perth::notify",
+                reason: String::from_utf8_lossy(&out.stderr).trim().to_owned(),
+            })
+        }
     }
 
     fn list_panes(&mut self) -> Result<Vec<LivePane>, MuxError> {

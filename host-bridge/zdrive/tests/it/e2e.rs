@@ -118,6 +118,28 @@ fn workflow(redis_url: Option<String>, session_name: &str) {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
+    // The milestone lights the pane up in perth: a success notification (shown briefly, since
+    // the pane has the focus).
+    tests::wait_for(
+        "perth's notification of the milestone",
+        Duration::from_secs(10),
+        || {
+            let out = session
+                .perth(&["action", "list-notifications", "--json"])
+                .ok()?;
+            let v: Value = serde_json::from_slice(&out.stdout).ok()?;
+            v["history"]
+                .as_array()?
+                .iter()
+                .find(|e| {
+                    e["notification"]["message"] == "milestone: fixed login; tests green"
+                        && e["notification"]["pane"] == pane_id.as_str()
+                        && e["notification"]["style"] == "success"
+                })
+                .cloned()
+        },
+    )
+    .unwrap();
     zd.json(&[
         "pane",
         "log",
