@@ -113,10 +113,7 @@ fn two_panes(name: &str) -> PerthSession {
     s.action(&["new-pane", "--direction", "right"]).unwrap();
     wait_terminals(&s, 2);
     // Focus and geometry reach the engine through perth-core.
-    s.wait_for_status("perth-core linked", WAIT, |st| {
-        st["perth_core"]["connected"] == true && st["perth_core"]["panes_seen"].as_u64() >= Some(4)
-    })
-    .unwrap();
+    s.wait_for_core(4).unwrap();
     s
 }
 
@@ -405,4 +402,43 @@ fn bad_input_is_rejected_and_floods_are_survived() {
     );
     let l = list(&s);
     assert!(l["history"].as_array().unwrap().len() <= 200);
+}
+
+#[test]
+fn every_client_that_shows_the_pane_draws_it() {
+    let s = two_panes("e2e-notify-clients");
+    // A second client, smaller, attached to the same session.
+    let bin = tests::workspace_bin("perth").unwrap();
+    let bin = bin.to_string_lossy().into_owned();
+    let second = tests::TmuxTerminal::start(&s.env, 100, 30, &[&bin, "attach", &s.name]).unwrap();
+    second
+        .wait_for_text("the second client", "Pane #2", WAIT)
+        .unwrap();
+    s.wait_for_status("two clients followed", WAIT, |st| {
+        st["notifications"]["clients"].as_u64() >= Some(2)
+    })
+    .unwrap();
+    s.action(&[
+        "notify",
+        "--pane-id",
+        "0",
+        "--style",
+        "warning",
+        "--message",
+        "both",
+    ])
+    .unwrap();
+    // Zellij sizes the session to its smallest client; read the geometry after the attach.
+    let left = Rect::of_pane(&pane(&s, 0));
+    wait_coloured(&s, left, "the first client's border");
+    wait_for_with_last("the second client's border", WAIT, || {
+        let sc = Screen::parse(&second.capture_colored());
+        let share = coloured_share(&sc, left);
+        if share > 0.3 {
+            Ok(())
+        } else {
+            Err(format!("{:.0}%\n{}", share * 100.0, second.capture()))
+        }
+    })
+    .unwrap();
 }

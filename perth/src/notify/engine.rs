@@ -209,6 +209,11 @@ impl Engine {
         self.changed(&mut st);
     }
 
+    /// How many clients the engine follows (one per attached terminal).
+    pub fn client_count(&self) -> usize {
+        self.lock().screens.len()
+    }
+
     /// Whether perth-core has told the engine about the session's panes yet.
     pub fn knows_panes(&self) -> bool {
         !self.lock().views.is_empty()

@@ -98,7 +98,11 @@ fn run_once(
     generation: u64,
 ) -> Result<(), SessionClientError> {
     let mut client = SessionClient::connect(&settings.socket_path)?;
-    let pipe_id = format!("perth-link-{}-{generation}", std::process::id());
+    let pipe_id = format!(
+        "{}{}-{generation}",
+        link::LINK_ID_PREFIX,
+        std::process::id()
+    );
     let mut lines = LineBuffer::default();
     let mut seq: u64 = 0;
 
@@ -116,10 +120,18 @@ fn run_once(
     let mut next_hello = Instant::now() + settings.hello_interval;
     // The notifications perth-core last heard of (it shows them to other plugins).
     let mut notices_sent: Option<u64> = None;
+    let mut clients_greeted = shared.notify.client_count();
     loop {
         let now = Instant::now();
         let notices_due = notices_sent != Some(shared.notify.generation());
-        if unblocked && greeted && notices_due {
+        let clients = shared.notify.client_count();
+        if unblocked && greeted && clients != clients_greeted {
+            // A client attached (or left): its perth-core instance was not there for the
+            // first hello, and a new hello makes every instance report its view.
+            clients_greeted = clients;
+            send(&mut client, &pipe_id, &hello)?;
+            unblocked = false;
+        } else if unblocked && greeted && notices_due {
             notices_sent = Some(shared.notify.generation());
             let op = Op::Notices {
                 notices: shared.notify.notices(),

@@ -384,6 +384,19 @@ impl Core {
     }
 
     fn handle_op(&mut self, pipe_id: &str, op: Op, effects: &mut Vec<Effect>) {
+        // An instance that loaded after the hello (a client attached later) joins the link on
+        // the first message it sees on it.
+        if self.link.is_none()
+            && self.permissions == Permissions::Granted
+            && pipe_id.starts_with(link::LINK_ID_PREFIX)
+            && matches!(
+                op,
+                Op::Ping { .. } | Op::BridgePing { .. } | Op::Notices { .. }
+            )
+        {
+            self.link = Some(pipe_id.to_owned());
+            self.send_state(pipe_id, effects);
+        }
         match op {
             Op::Hello { version } => {
                 let hello = Ev::Hello {

@@ -31,6 +31,10 @@ use serde::{Deserialize, Serialize};
 /// The name of the pipe the perth server talks to this plugin on.
 pub const PIPE_NAME: &str = "perth::link";
 
+/// How the perth server's link pipe ids begin (`perth-link-<pid>-<generation>`); an instance
+/// that missed the hello joins a pipe of this form on the first server message it sees.
+pub const LINK_ID_PREFIX: &str = "perth-link-";
+
 /// The protocol version this build speaks.
 pub const PROTOCOL_VERSION: u32 = 1;
 

@@ -716,3 +716,25 @@ fn undrawn_notifications_are_highlighted_then_released() {
         }]
     );
 }
+
+#[test]
+fn a_late_instance_joins_the_link_on_its_first_ping() {
+    let mut core = granted(&[("coalesce_ms", "0")]);
+    core.update(one_pane(80));
+    // A ping on a pipe the server did not open (a script's) is answered but not joined.
+    core.pipe(link_message("script", Some(r#"{"op":"ping","seq":2}"#)));
+    assert_eq!(core.link(), None);
+    let effects = core.pipe(link_message(
+        "perth-link-9-0",
+        Some(r#"{"op":"ping","seq":3}"#),
+    ));
+    assert_eq!(core.link(), Some("perth-link-9-0"));
+    let evs: Vec<Ev> = events(&effects).into_iter().map(|(_, ev)| ev).collect();
+    assert!(matches!(evs[0], Ev::State(_)), "{evs:?}");
+    assert_eq!(evs[1], Ev::Pong { seq: 3 });
+    assert_eq!(
+        events(&core.update(one_pane(81))).len(),
+        1,
+        "changes are pushed from now on"
+    );
+}
