@@ -122,6 +122,16 @@ impl PerthSession {
         })
     }
 
+    /// Waits until perth-core is linked to the server and has seen at least `panes` panes
+    /// (plugins included). Zellij drops a broadcast pipe (`perth::notify`, ...) on a plugin
+    /// that is still loading, so a test that sends one right after start waits for this first.
+    pub fn wait_for_core(&self, panes: u64) -> anyhow::Result<serde_json::Value> {
+        self.wait_for_status("perth-core linked", START_TIMEOUT, |st| {
+            st["perth_core"]["connected"] == true
+                && st["perth_core"]["panes_seen"].as_u64() >= Some(panes)
+        })
+    }
+
     /// Waits until `perth status` satisfies `pred`, returning the status.
     pub fn wait_for_status(
         &self,

@@ -97,7 +97,9 @@ fn workflow(redis_url: Option<String>, session_name: &str) {
     assert_eq!(focused["action"], "focused");
     assert_eq!(focused["pane"]["pane_id"], pane_id.as_str());
 
-    // Log as a person and as an agent.
+    // Log as a person and as an agent. The milestone's notification is a broadcast pipe, which
+    // Zellij drops while perth-core is still loading: wait for it as a person would.
+    session.wait_for_core(1).unwrap();
     zd.json(&["pane", "log", "api-server", "started on the login bug"]);
     let out = zd.run(
         &[
