@@ -310,10 +310,8 @@ impl Perform for Shadow {
 
     fn csi_dispatch(&mut self, params: &Params, intermediates: &[u8], _ignore: bool, action: char) {
         if intermediates.first() == Some(&b'?') {
-            if action == 'h' || action == 'l' {
-                if params.iter().any(|p| p[0] == 25) {
-                    self.cursor_visible = action == 'h';
-                }
+            if (action == 'h' || action == 'l') && params.iter().any(|p| p[0] == 25) {
+                self.cursor_visible = action == 'h';
             }
             return;
         }
