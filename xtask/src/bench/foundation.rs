@@ -38,12 +38,12 @@ const BENCH_LAYOUT: &str = r#"layout {
 "#;
 
 /// Size of the file `cat` prints in the throughput benchmark.
-const THROUGHPUT_BYTES: u64 = 50_000_000;
+pub(crate) const THROUGHPUT_BYTES: u64 = 50_000_000;
 
 /// How often the screen is read while waiting for the first full screen.
 const LAUNCH_POLL: Duration = Duration::from_millis(3);
 /// How often the screen is read while waiting for `cat` to finish; rarer, to leave the CPU to the work.
-const THROUGHPUT_POLL: Duration = Duration::from_millis(25);
+pub(crate) const THROUGHPUT_POLL: Duration = Duration::from_millis(25);
 /// How long a session gets to settle after its first full screen before its idle cost is measured.
 const IDLE_SETTLE: Duration = Duration::from_secs(3);
 /// The window over which idle CPU is measured.
@@ -331,7 +331,7 @@ fn throughput(contender: &Contender, file: &Path) -> Result<Duration> {
 ///
 /// Keys typed right after the first full screen can be lost (stock Zellij 0.45.1 was seen to drop
 /// them while it is still starting up), and a lost Enter would otherwise be timed as a hung `cat`.
-fn type_command(session: &Session, command: &str) -> Result<()> {
+pub(crate) fn type_command(session: &Session, command: &str) -> Result<()> {
     const ATTEMPTS: usize = 5;
     let mut attempt = 1;
     loop {
@@ -357,7 +357,7 @@ fn type_command(session: &Session, command: &str) -> Result<()> {
 }
 
 /// Returns `<dir>/cat-<size>.txt`, writing it first if it is missing or of another size.
-fn text_file(dir: &Path, bytes: u64) -> Result<PathBuf> {
+pub(crate) fn text_file(dir: &Path, bytes: u64) -> Result<PathBuf> {
     let path = dir.join(format!("cat-{bytes}.txt"));
     if fs::metadata(&path).is_ok_and(|meta| meta.len() == bytes) {
         return Ok(path);

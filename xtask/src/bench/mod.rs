@@ -7,6 +7,7 @@
 mod bridge;
 mod foundation;
 mod imi;
+mod notify;
 mod outbox;
 mod reference;
 mod report;
@@ -46,6 +47,7 @@ fn registry() -> Vec<Box<dyn Bench>> {
         Box::new(outbox::OutboxThroughput),
         Box::new(zdrive::Zdrive),
         Box::new(imi::Imi),
+        Box::new(notify::Notify),
     ]
 }
 

@@ -4,13 +4,15 @@ use std::fmt::Write as _;
 
 use serde_json::{json, Value};
 
-/// What a row must satisfy; every figure measured here is lower-is-better.
+/// What a row must satisfy; most figures measured here are lower-is-better, rates say otherwise.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub(crate) enum Goal {
     /// Informational: no target.
     None,
     /// perth / reference must not exceed this ratio.
     RatioAtMost(f64),
+    /// perth / reference must reach at least this ratio (rates: more is better).
+    RatioAtLeast(f64),
     /// perth must not exceed the reference plus this amount, in the row's unit.
     AtMostReferencePlus(f64),
     /// perth must not exceed this value, in the row's unit (the reference is shown for scale).
@@ -25,6 +27,7 @@ impl Goal {
         match self {
             Goal::None => None,
             Goal::RatioAtMost(max) => Some(format!("ratio <= {max:.2}")),
+            Goal::RatioAtLeast(min) => Some(format!("ratio >= {min:.2}")),
             Goal::AtMostReferencePlus(delta) => {
                 Some(format!("<= ref + {} {unit}", trim_number(delta)))
             }
@@ -71,6 +74,7 @@ impl Row {
         match self.goal {
             Goal::None => None,
             Goal::RatioAtMost(max) => self.ratio().map(|ratio| ratio <= max),
+            Goal::RatioAtLeast(min) => self.ratio().map(|ratio| ratio >= min),
             Goal::AtMostReferencePlus(delta) => Some(self.perth <= self.reference + delta),
             Goal::AtMost(max) => Some(self.perth <= max),
             Goal::AtLeast(min) => Some(self.perth >= min),
@@ -199,6 +203,14 @@ fn trim_number(value: f64) -> String {
     text.trim_end_matches('0').trim_end_matches('.').to_owned()
 }
 
+/// Returns the `p`th percentile (0 to 100) of `samples`, nearest rank, or `None` if empty.
+pub(crate) fn percentile(samples: &[f64], p: f64) -> Option<f64> {
+    let mut sorted = samples.to_vec();
+    sorted.sort_by(f64::total_cmp);
+    let rank = (p / 100.0 * sorted.len() as f64).ceil() as usize;
+    sorted.get(rank.clamp(1, sorted.len().max(1)) - 1).copied()
+}
+
 /// Returns the median of `samples` (the mean of the middle two for an even count), or `None` if empty.
 pub(crate) fn median(samples: &[f64]) -> Option<f64> {
     let mut sorted = samples.to_vec();
@@ -257,6 +269,13 @@ mod tests {
             Goal::AtLeast(5000.0).describe("events/s").as_deref(),
             Some(">= 5000 events/s")
         );
+        let speed = |perth| Row::new("cat", perth, 10.0, "MB/s", Goal::RatioAtLeast(0.95));
+        assert_eq!(speed(9.5).met(), Some(true));
+        assert_eq!(speed(9.4).met(), Some(false));
+        assert_eq!(
+            Goal::RatioAtLeast(0.95).describe("MB/s").as_deref(),
+            Some("ratio >= 0.95")
+        );
     }
 
     #[test]
@@ -299,5 +318,15 @@ mod tests {
         assert_eq!(median(&[3.0, 1.0, 2.0]), Some(2.0));
         assert_eq!(median(&[4.0, 1.0, 3.0, 2.0]), Some(2.5));
         assert_eq!(median(&[]), None);
+    }
+
+    #[test]
+    fn percentile_takes_the_nearest_rank() {
+        let samples: Vec<f64> = (1..=20).map(f64::from).collect();
+        assert_eq!(percentile(&samples, 95.0), Some(19.0));
+        assert_eq!(percentile(&samples, 100.0), Some(20.0));
+        assert_eq!(percentile(&samples, 0.0), Some(1.0));
+        assert_eq!(percentile(&[7.0], 95.0), Some(7.0));
+        assert_eq!(percentile(&[], 95.0), None);
     }
 }

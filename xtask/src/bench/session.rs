@@ -110,6 +110,16 @@ impl Session {
         }
     }
 
+    /// Returns the screen, plain or with colour escape sequences (`tmux capture-pane -p [-e]`).
+    pub(crate) fn capture(&self, colored: bool) -> Result<String> {
+        self.terminal.try_capture(colored)
+    }
+
+    /// Returns a command for `program` in the session's environment, so it talks to this session's server.
+    pub(crate) fn command(&self, program: impl AsRef<std::ffi::OsStr>) -> Command {
+        self.env.command(program)
+    }
+
     /// Returns the pid of the multiplexer server: `--server` on its command line, with a socket in this env.
     pub(crate) fn server_pid(&self) -> Result<u32> {
         let socket_dir = self.env.socket_dir();
