@@ -505,16 +505,19 @@ impl Engine {
         }
     }
 
-    /// The frame rate for the next frame: the cap while the server is quiet, 30 (or less)
-    /// while Zellij renders a lot of pane output, halved again when a frame costs too much.
+    /// The frame rate for the next frame: the cap while the server is quiet, 30 while Zellij
+    /// renders pane output, 15 while output streams, halved again when a frame costs too much.
     fn adapt_fps(&self, st: &mut State, frame_cost: Duration) -> u32 {
         let elapsed = st.window_start.elapsed();
         if elapsed >= Duration::from_millis(250) {
             let rate = st.window_bytes as f64 / elapsed.as_secs_f64();
             let cap = self.settings.animation.fps;
+            // Typing and prompts stay well under 64 KiB/s; a command streaming output (a build
+            // log, `cat` of a big file) makes Zellij render several hundred KiB/s, and then the
+            // animation gives its share of the terminal to the output.
             st.fps = if rate < 64.0 * 1024.0 {
                 cap
-            } else if rate < 2.0 * 1024.0 * 1024.0 {
+            } else if rate < 512.0 * 1024.0 {
                 cap.min(30)
             } else {
                 cap.min(15)
