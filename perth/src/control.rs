@@ -20,6 +20,9 @@ use crate::status::PerthStatus;
 pub enum ControlRequest {
     /// Returns the state of every extension.
     Status,
+    /// Asks the persistence writer to write the session's state now (a client detached); it
+    /// is queued and answered at once.
+    PersistFlush,
 }
 
 /// A response on the control socket.
@@ -27,7 +30,13 @@ pub enum ControlRequest {
 #[serde(tag = "result", rename_all = "snake_case")]
 pub enum ControlResponse {
     Status(Box<PerthStatus>),
-    Error { message: String },
+    /// The flush is queued (`queued` false: persistence is off).
+    FlushQueued {
+        queued: bool,
+    },
+    Error {
+        message: String,
+    },
 }
 
 /// Errors talking to a session's control socket.

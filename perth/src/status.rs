@@ -16,6 +16,9 @@ pub struct PerthStatus {
     pub perth_core: PerthCoreStatus,
     /// host-bridge, the per-user sidecar this server supervises.
     pub bridge: crate::bridge::BridgeStatus,
+    /// Session persistence: backend, last successful flush, pending changes, last error.
+    #[serde(default)]
+    pub persistence: crate::server::persist::PersistenceStatus,
 }
 
 /// perth's `ServerOsApi` wrapper: every PTY and every message to clients passes through it.

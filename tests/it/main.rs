@@ -3,3 +3,4 @@
 mod bridge;
 mod foundation;
 mod harness;
+mod persist;

@@ -44,6 +44,9 @@ fn serve(stream: UnixStream, extensions: &Extensions) {
     }
     let response = match serde_json::from_str::<ControlRequest>(&line) {
         Ok(ControlRequest::Status) => ControlResponse::Status(Box::new(extensions.status())),
+        Ok(ControlRequest::PersistFlush) => ControlResponse::FlushQueued {
+            queued: super::persist::request_flush(),
+        },
         Err(e) => ControlResponse::Error {
             message: format!("malformed control request: {e}"),
         },

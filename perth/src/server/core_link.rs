@@ -194,6 +194,7 @@ pub fn apply_event(
             }
         }
         Ok(Ev::State(snapshot)) => {
+            super::persist::note_session_changed();
             s.connected = true;
             s.tabs_seen = snapshot.tabs.len();
             s.panes_seen = snapshot.panes.len();

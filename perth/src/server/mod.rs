@@ -6,6 +6,7 @@
 pub mod control_server;
 pub mod core_link;
 pub mod os_api;
+pub mod persist;
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -21,6 +22,7 @@ pub struct Extensions {
     pub os_api: Arc<os_api::OsApiCounters>,
     pub perth_core: Arc<Mutex<PerthCoreStatus>>,
     pub bridge: Arc<Mutex<crate::bridge::BridgeStatus>>,
+    pub persistence: Arc<Mutex<persist::PersistenceStatus>>,
 }
 
 impl Extensions {
@@ -42,6 +44,11 @@ impl Extensions {
             perth_core,
             bridge: self
                 .bridge
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .clone(),
+            persistence: self
+                .persistence
                 .lock()
                 .unwrap_or_else(|e| e.into_inner())
                 .clone(),
@@ -101,15 +108,23 @@ pub fn run(socket_path: PathBuf, debug: bool) -> i32 {
             ..Default::default()
         })),
         bridge: Arc::new(Mutex::new(crate::bridge::BridgeStatus::default())),
+        persistence: Arc::new(Mutex::new(persist::PersistenceStatus::default())),
     });
     start_extension_threads(&extensions);
     let wrapper = os_api::PerthOsApi::new(Box::new(stock), extensions.os_api.clone());
     zellij_server::start_server_impl(Box::new(wrapper), socket_path, true);
+    // A clean exit: the writer stores the latest state it captured (bounded wait).
+    persist::shutdown(Duration::from_secs(5));
     control_server::remove_socket(&extensions);
     0
 }
 
 fn start_extension_threads(extensions: &Arc<Extensions>) {
+    persist::start(
+        &extensions.session,
+        &extensions.socket_path,
+        extensions.persistence.clone(),
+    );
     match crate::bridge::BridgeSettings::from_env() {
         Some(settings) => {
             let status = extensions.bridge.clone();

@@ -8,6 +8,7 @@ mod bridge;
 mod foundation;
 mod imi;
 mod outbox;
+mod persist;
 mod reference;
 mod report;
 mod session;
@@ -46,6 +47,7 @@ fn registry() -> Vec<Box<dyn Bench>> {
         Box::new(outbox::OutboxThroughput),
         Box::new(zdrive::Zdrive),
         Box::new(imi::Imi),
+        Box::new(persist::Persist),
     ]
 }
 
