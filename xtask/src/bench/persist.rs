@@ -64,15 +64,23 @@ impl Bench for Persist {
             );
         }
         let (p, z) = (median(&perth_ms), median(&zellij_ms));
+        let restore = format!(
+            "restore {TABS} tabs / {} panes from PostgreSQL, attach to full screen",
+            TABS * PANES_PER_TAB
+        );
         rows.push(Row::new(
-            format!(
-                "restore {TABS} tabs / {} panes (PostgreSQL)",
-                TABS * PANES_PER_TAB
-            ),
+            restore.clone(),
             p.unwrap_or(f64::NAN),
             z.unwrap_or(f64::NAN),
             "ms",
             Goal::RatioAtMost(1.0),
+        ));
+        rows.push(Row::new(
+            format!("{restore} (absolute goal)"),
+            p.unwrap_or(f64::NAN),
+            z.unwrap_or(f64::NAN),
+            "ms",
+            Goal::AtMost(150.0),
         ));
 
         let keys = ctx.samples(40, 15);

@@ -108,6 +108,48 @@ fn digest(text: &str) -> String {
         .collect()
 }
 
+/// Gives the restored session's terminal panes their saved names once it runs: a thread of
+/// the client that waits (bounded) for the session's panes, then renames through its socket.
+pub fn rename_after_restore(session: &str, names: Vec<restore::PaneName>) {
+    if names.iter().all(|n| n.title.is_empty()) {
+        return;
+    }
+    let socket = session_socket(session);
+    let _ = std::thread::Builder::new()
+        .name("perth-restore-names".into())
+        .spawn(move || {
+            let deadline = std::time::Instant::now() + Duration::from_secs(15);
+            let timeout = Duration::from_secs(2);
+            let wanted = names.len();
+            while std::time::Instant::now() < deadline {
+                std::thread::sleep(Duration::from_millis(100));
+                let Ok(mut client) = session_ipc::SessionClient::connect(&socket) else {
+                    continue;
+                };
+                let Ok(live) = client.list_panes(timeout) else {
+                    continue;
+                };
+                let terminals = live
+                    .iter()
+                    .filter(|p| p["is_plugin"].as_bool() == Some(false))
+                    .count();
+                if terminals < wanted {
+                    continue;
+                }
+                for (id, name) in restore::rename_plan(&names, &live) {
+                    let _ = client.run_action(
+                        zellij_utils::input::actions::Action::RenamePaneByPaneId {
+                            pane_id: Some(zellij_utils::data::PaneId::Terminal(id)),
+                            name: name.into_bytes(),
+                        },
+                        timeout,
+                    );
+                }
+                return;
+            }
+        });
+}
+
 /// Returns the sessions saved in the database (empty when none were ever saved). A database
 /// that cannot be reached is reported on standard error and gives an empty list.
 pub fn saved_sessions() -> Vec<SessionSummary> {
@@ -482,6 +524,7 @@ pub fn restore_source(name: &str, from_db: bool) -> Result<PathBuf, CommandError
                 "perth: restoring session {name:?} from the database: {} tabs, {} panes",
                 plan.tabs, plan.panes
             );
+            rename_after_restore(name, plan.names);
             Ok(file)
         }
         None => Err(CommandError::user(format!(

@@ -21,6 +21,57 @@ pub struct RestorePlan {
     pub panes: usize,
     /// One line per skipped or rebuilt row, naming it.
     pub warnings: Vec<String>,
+    /// Names of terminal panes to give back once the session runs (Zellij's serialization
+    /// keeps the names of floating panes only).
+    pub names: Vec<PaneName>,
+}
+
+/// A saved terminal pane's name and where the pane is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PaneName {
+    pub tab: String,
+    pub floating: bool,
+    pub x: i32,
+    pub y: i32,
+    pub title: String,
+}
+
+/// Returns which panes of the running session (`list-panes --json`) get which saved name:
+/// within each tab (by name) and layer, panes are paired in reading order (top to bottom,
+/// left to right) when both sides have as many, so a restore into another terminal size
+/// still finds them. Panes that already carry the name are left alone.
+pub fn rename_plan(names: &[PaneName], live: &[serde_json::Value]) -> Vec<(u32, String)> {
+    let mut out = Vec::new();
+    let mut groups: std::collections::BTreeMap<(String, bool), Vec<&PaneName>> = Default::default();
+    for n in names {
+        groups
+            .entry((n.tab.clone(), n.floating))
+            .or_default()
+            .push(n);
+    }
+    for ((tab, floating), mut saved) in groups {
+        let mut here: Vec<&serde_json::Value> = live
+            .iter()
+            .filter(|p| {
+                p["is_plugin"].as_bool() == Some(false)
+                    && !p["is_suppressed"].as_bool().unwrap_or(false)
+                    && p["tab_name"].as_str() == Some(tab.as_str())
+                    && p["is_floating"].as_bool().unwrap_or(false) == floating
+            })
+            .collect();
+        if here.len() != saved.len() {
+            continue;
+        }
+        saved.sort_by_key(|n| (n.y, n.x));
+        here.sort_by_key(|p| (p["pane_y"].as_i64(), p["pane_x"].as_i64()));
+        for (n, p) in saved.iter().zip(here) {
+            let Some(id) = p["id"].as_u64() else { continue };
+            if p["title"].as_str() != Some(n.title.as_str()) {
+                out.push((id as u32, n.title.clone()));
+            }
+        }
+    }
+    out
 }
 
 /// Why a pane row cannot be used, or `None` when it can.
@@ -230,11 +281,33 @@ pub fn plan(session: &StoredSession) -> Result<RestorePlan, String> {
             }
         ));
     }
+    let tab_names: std::collections::HashMap<&str, &str> = session
+        .tabs
+        .iter()
+        .map(|t| (t.id.as_str(), t.name.as_str()))
+        .collect();
+    // Every terminal pane takes part in the pairing; a default title ("Pane #2") or a
+    // command pane's command line is not a name to give back.
+    let names = good_panes
+        .iter()
+        .filter(|p| p.kind == "terminal")
+        .filter_map(|p| {
+            let title = p.title.clone().unwrap_or_default();
+            Some(PaneName {
+                tab: tab_names.get(p.tab_id.as_str())?.to_string(),
+                floating: p.is_floating,
+                x: p.x,
+                y: p.y,
+                title,
+            })
+        })
+        .collect::<Vec<_>>();
     Ok(RestorePlan {
         kdl: wrap(&head, &tabs),
         tabs: tabs.len(),
         panes: pane_count,
         warnings,
+        names,
     })
 }
 
@@ -367,6 +440,43 @@ mod tests {
         assert!(kdl.contains("plugin location=\"zellij:strider\""), "{kdl}");
         assert!(kdl.contains("floating_panes"), "{kdl}");
         parses(&wrap("", &[kdl])).unwrap();
+    }
+
+    #[test]
+    fn persist_rename_plan_pairs_panes_in_reading_order() {
+        let names = vec![
+            PaneName {
+                tab: "code".into(),
+                floating: false,
+                x: 70,
+                y: 1,
+                title: "editor".into(),
+            },
+            PaneName {
+                tab: "code".into(),
+                floating: false,
+                x: 0,
+                y: 1,
+                title: "shell".into(),
+            },
+            PaneName {
+                tab: "logs".into(),
+                floating: false,
+                x: 0,
+                y: 1,
+                title: "tail".into(),
+            },
+        ];
+        let live: Vec<serde_json::Value> = serde_json::from_str(
+            r#"[{"id":1,"is_plugin":false,"tab_name":"code","pane_x":0,"pane_y":1,"title":"shell"},
+                {"id":2,"is_plugin":false,"tab_name":"code","pane_x":50,"pane_y":1,"title":"Pane #2"},
+                {"id":9,"is_plugin":true,"tab_name":"code","pane_x":0,"pane_y":0,"title":"tab-bar"},
+                {"id":3,"is_plugin":false,"tab_name":"logs","pane_x":0,"pane_y":1,"title":"x"},
+                {"id":4,"is_plugin":false,"tab_name":"logs","pane_x":0,"pane_y":9,"title":"y"}]"#,
+        )
+        .unwrap();
+        // code: pairs by order (the terminal is narrower now); logs: counts differ, untouched.
+        assert_eq!(rename_plan(&names, &live), vec![(2, "editor".to_string())]);
     }
 
     #[test]
