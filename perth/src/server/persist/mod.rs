@@ -612,6 +612,42 @@ mod tests {
     }
 
     #[test]
+    fn persist_writer_refuses_a_database_from_a_newer_perth() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = dir.path().join("perth.db").display().to_string();
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async {
+            let db = store::Database::open(&url).await.unwrap();
+            let mut conn = db.acquire().await.unwrap();
+            if let store::Conn::Sqlite(c) = conn.conn() {
+                sqlx_insert_future_version(c).await;
+            }
+            db.close().await;
+        });
+        let (queue, status, handle) = run_writer(url, Arc::new(Mutex::new(snapshot(1))));
+        queue.changed();
+        let refused = wait_status(&status, "the newer schema refused", |s| {
+            s.state == "unavailable"
+        });
+        let error = refused.last_error.unwrap();
+        assert!(error.contains("newer than this binary"), "{error}");
+        shutdown_writer(&queue, handle);
+    }
+
+    async fn sqlx_insert_future_version(c: &mut sqlx::SqliteConnection) {
+        sqlx::raw_sql(
+            "INSERT INTO _sqlx_migrations (version, description, success, checksum, execution_time) \
+             VALUES (99, 'from the future', TRUE, X'00', 0)",
+        )
+        .execute(c)
+        .await
+        .unwrap();
+    }
+
+    #[test]
     fn persist_queue_coalesces_and_never_waits() {
         let (queue, changes, _control) = WriteBehindQueue::new();
         let started = Instant::now();
