@@ -83,23 +83,31 @@ fn panes_by_title(s: &PerthSession) -> BTreeMap<String, PaneView> {
         .collect()
 }
 
+/// Returns the tab names in order, asking again while list-tabs has no answer (Zellij gives
+/// the screen thread one second, which a loaded machine can miss).
 fn tab_names(s: &PerthSession) -> Vec<String> {
-    let text = s.action(&["list-tabs", "--json"]).unwrap_or_default();
-    let tabs: Vec<Value> = serde_json::from_str(&text).unwrap_or_default();
-    let mut tabs: Vec<(i64, String)> = tabs
-        .iter()
-        .map(|t| {
-            (
-                t["position"].as_i64().unwrap_or(0),
-                t["name"].as_str().unwrap_or_default().to_string(),
-            )
-        })
-        .collect();
-    tabs.sort();
-    tabs.into_iter().map(|(_, n)| n).collect()
+    wait_for_with_last("list-tabs to answer", Duration::from_secs(10), || {
+        let text = s.action(&["list-tabs", "--json"]).unwrap_or_default();
+        let tabs: Vec<Value> = serde_json::from_str(&text).unwrap_or_default();
+        let mut tabs: Vec<(i64, String)> = tabs
+            .iter()
+            .map(|t| {
+                (
+                    t["position"].as_i64().unwrap_or(0),
+                    t["name"].as_str().unwrap_or_default().to_string(),
+                )
+            })
+            .collect();
+        tabs.sort();
+        if tabs.is_empty() {
+            Err("no tabs listed")
+        } else {
+            Ok(tabs.into_iter().map(|(_, n)| n).collect())
+        }
+    })
+    .unwrap()
 }
 
-/// Builds three tabs with splits, a floating pane, a command pane and a plugin pane.
 /// Returns the tab names, the panes, and the time just before the last change.
 fn build_session(s: &PerthSession) -> (Vec<String>, BTreeMap<String, PaneView>, u64) {
     let work = s.env.home().join("work");

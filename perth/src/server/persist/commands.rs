@@ -122,7 +122,9 @@ pub fn rename_after_restore(session: &str, names: Vec<restore::PaneName>) {
             let timeout = Duration::from_secs(2);
             let wanted = names.len();
             while std::time::Instant::now() < deadline {
-                std::thread::sleep(Duration::from_millis(100));
+                // list-panes makes the server look up every pane's process: poll gently
+                // while the restored session starts.
+                std::thread::sleep(Duration::from_millis(300));
                 let Ok(mut client) = session_ipc::SessionClient::connect(&socket) else {
                     continue;
                 };

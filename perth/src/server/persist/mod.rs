@@ -206,6 +206,7 @@ pub fn persist_main(
         ..WriterState::default()
     };
     let tick = Duration::from_millis(50);
+    let started = Instant::now();
     loop {
         // Control first (flush on detach, shutdown), then coalesced changes.
         match control.try_recv() {
@@ -239,7 +240,11 @@ pub fn persist_main(
         let now = Instant::now();
         // Capture shortly after a burst of changes, so that the latest state is at hand
         // for a clean exit; write on the flush interval.
-        if state.dirty
+        // A starting session (a restore of many panes) is left to start: capturing looks up
+        // every pane's process, which competes with the shells starting on a small machine.
+        let settled = now.duration_since(started) >= writer.settings.startup_grace;
+        if settled
+            && state.dirty
             && state
                 .dirty_since
                 .is_some_and(|t| now.duration_since(t) >= writer.settings.capture_delay)
@@ -501,6 +506,7 @@ mod tests {
             url,
             flush_interval: Duration::from_millis(50),
             capture_delay: Duration::from_millis(10),
+            startup_grace: Duration::ZERO,
             write_timeout: Duration::from_secs(5),
             scrollback_lines: 0,
         }

@@ -302,6 +302,19 @@ pub fn plan(session: &StoredSession) -> Result<RestorePlan, String> {
             })
         })
         .collect::<Vec<_>>();
+    // Names the layout already gives back need no renaming; when none is missing, the
+    // client does not look at the restored session at all.
+    let layout_text = tabs.join("\n");
+    let missing = names.iter().any(|n| {
+        !n.title.is_empty()
+            && !n.title.starts_with("Pane #")
+            && !layout_text.contains(&format!("name={}", kdl_string(&n.title)))
+            && !layout_text.contains(&format!(
+                "command={}",
+                kdl_string(n.title.split(' ').next().unwrap_or_default())
+            ))
+    });
+    let names = if missing { names } else { Vec::new() };
     Ok(RestorePlan {
         kdl: wrap(&head, &tabs),
         tabs: tabs.len(),

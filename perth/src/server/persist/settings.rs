@@ -36,6 +36,8 @@ pub struct PersistSettings {
     pub flush_interval: Duration,
     /// How long after a change the state is captured (changes in a burst share one capture).
     pub capture_delay: Duration,
+    /// How long after the server starts the first capture waits (a restore is starting).
+    pub startup_grace: Duration,
     /// How long one connect or write may take before it counts as failed.
     pub write_timeout: Duration,
     pub scrollback_lines: usize,
@@ -79,6 +81,7 @@ impl PersistSettings {
             url,
             flush_interval: Duration::from_millis(flush_ms as u64),
             capture_delay: Duration::from_millis(300.min(flush_ms as u64)),
+            startup_grace: Duration::from_millis(1500),
             write_timeout: Duration::from_secs(10),
             scrollback_lines: scrollback as usize,
         })
