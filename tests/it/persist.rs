@@ -531,3 +531,47 @@ fn persist_two_sessions_share_a_database_and_stay_apart() {
     })
     .unwrap();
 }
+
+#[test]
+fn persist_scrollback_is_stored_redacted_when_configured() {
+    let Some(mut pg) = require_or_skip("postgres", Postgres::start()) else {
+        return;
+    };
+    let url = pg.create_database("scrollback").unwrap();
+    let env = IsolatedEnv::new().unwrap();
+    configure(
+        &env,
+        &format!("flush_interval_ms 200\nscrollback_lines 20\ndatabase_url \"{url}\""),
+    );
+    let s = PerthSession::start_in(env, "e2e-persist-scroll", COLS, ROWS, &[]).unwrap();
+    // The token is printed by the shell, not typed on the command line the pane also shows.
+    s.term
+        .send_text("printf 'marker-%s ghp_%s\\n' 42 abcdefghijklmnopqrstuvwxyz0123456789")
+        .unwrap();
+    s.term.send_keys(&["Enter"]).unwrap();
+    s.term
+        .wait_for_text("the printed marker", "marker-42", Duration::from_secs(10))
+        .unwrap();
+    // Output marks nothing changed; the writer's periodic comparison finds it.
+    let stored = wait_for_with_last(
+        "the scrollback in the database",
+        Duration::from_secs(30),
+        || {
+            let text = pg
+                .psql(&url, "SELECT scrollback FROM panes WHERE kind = 'terminal'")
+                .map_err(|e| format!("{e:#}"))?;
+            if text.contains("marker-42 ") {
+                Ok(text)
+            } else {
+                Err(text)
+            }
+        },
+    )
+    .unwrap();
+    assert!(stored.contains("REDACTED"), "{stored}");
+    assert!(
+        !stored.contains("ghp_abcdefghijklmnopqrstuvwxyz0123456789"),
+        "{stored}"
+    );
+    pg.stop().unwrap();
+}
