@@ -44,6 +44,25 @@ fn wait_for_flush(s: &PerthSession, since_ms: u64) -> Value {
     .unwrap()
 }
 
+/// Runs `perth action ARGS`, trying again when the command line found no session at all: on
+/// a loaded machine Zellij's session listing can miss a live socket, and nothing was sent then.
+fn act(s: &PerthSession, args: &[&str]) -> String {
+    let mut last = String::new();
+    for _ in 0..5 {
+        match s.action(args) {
+            Ok(out) => return out,
+            Err(e) => {
+                last = format!("{e:#}");
+                if !last.contains("There is no active session") {
+                    break;
+                }
+                std::thread::sleep(Duration::from_millis(200));
+            }
+        }
+    }
+    panic!("perth action {}: {last}", args.join(" "));
+}
+
 /// The parts of a pane that must survive a restore, keyed by title.
 #[derive(Debug, Clone, PartialEq)]
 struct PaneView {
@@ -116,45 +135,49 @@ fn build_session(s: &PerthSession) -> (Vec<String>, BTreeMap<String, PaneView>, 
     std::fs::create_dir_all(&logs).unwrap();
     let work = work.to_string_lossy().into_owned();
     let logs = logs.to_string_lossy().into_owned();
-    s.action(&["rename-tab", "code"]).unwrap();
-    s.action(&[
-        "new-pane",
-        "--name",
-        "editor",
-        "--cwd",
-        &work,
-        "--direction",
-        "right",
-    ])
-    .unwrap();
-    s.action(&[
-        "new-pane",
-        "--floating",
-        "--name",
-        "floater",
-        "--cwd",
-        &logs,
-    ])
-    .unwrap();
-    s.action(&["new-tab", "--name", "logs", "--cwd", &logs])
-        .unwrap();
-    s.action(&[
-        "new-pane",
-        "--name",
-        "watcher",
-        "--cwd",
-        &logs,
-        "--direction",
-        "down",
-        "--",
-        "sleep",
-        "4242",
-    ])
-    .unwrap();
-    s.action(&["new-tab", "--name", "tools"]).unwrap();
+    act(&s, &["rename-tab", "code"]);
+    act(
+        &s,
+        &[
+            "new-pane",
+            "--name",
+            "editor",
+            "--cwd",
+            &work,
+            "--direction",
+            "right",
+        ],
+    );
+    act(
+        &s,
+        &[
+            "new-pane",
+            "--floating",
+            "--name",
+            "floater",
+            "--cwd",
+            &logs,
+        ],
+    );
+    act(&s, &["new-tab", "--name", "logs", "--cwd", &logs]);
+    act(
+        &s,
+        &[
+            "new-pane",
+            "--name",
+            "watcher",
+            "--cwd",
+            &logs,
+            "--direction",
+            "down",
+            "--",
+            "sleep",
+            "4242",
+        ],
+    );
+    act(&s, &["new-tab", "--name", "tools"]);
     let last_change = now_ms();
-    s.action(&["new-pane", "--plugin", "zellij:strider"])
-        .unwrap();
+    act(&s, &["new-pane", "--plugin", "zellij:strider"]);
     let panes = wait_for_with_last(
         "the built session: editor, floater, watcher and the strider plugin",
         Duration::from_secs(20),
@@ -296,7 +319,7 @@ fn assert_restored(before_tabs: &[String], before: &BTreeMap<String, PaneView>, 
         "plugin pane after restore: {after:?}"
     );
     // Commands come back held: the command pane waits for Enter.
-    s.action(&["go-to-tab-name", "logs"]).unwrap();
+    act(&s, &["go-to-tab-name", "logs"]);
     s.term
         .wait_for_text(
             "the held command pane",
@@ -360,7 +383,7 @@ fn persist_database_stall_keeps_rendering_then_flushes() {
 
     pg.stop().unwrap();
     let stopped_at = now_ms();
-    s.action(&["new-tab", "--name", "while-down"]).unwrap();
+    act(&s, &["new-tab", "--name", "while-down"]);
     // The terminal keeps echoing while the database is away.
     let typed = Instant::now();
     s.term.send_text("echo still-$((40+2))").unwrap();
@@ -403,10 +426,12 @@ fn persist_list_delete_and_layout_templates() {
     let env = IsolatedEnv::new().unwrap();
     configure(&env, "flush_interval_ms 300");
     let s = PerthSession::start_in(env, "e2e-persist-cli", COLS, ROWS, &[]).unwrap();
-    s.action(&["rename-tab", "template-tab"]).unwrap();
+    act(&s, &["rename-tab", "template-tab"]);
     let changed_at = now_ms();
-    s.action(&["new-pane", "--name", "right-side", "--direction", "right"])
-        .unwrap();
+    act(
+        &s,
+        &["new-pane", "--name", "right-side", "--direction", "right"],
+    );
     wait_for_flush(&s, changed_at);
 
     let out = s.perth(&["layout", "save", "two-panes", "--json"]).unwrap();
@@ -422,7 +447,7 @@ fn persist_list_delete_and_layout_templates() {
     assert_eq!(listed["data"][0]["name"], "two-panes");
 
     // The template opens as a new tab.
-    s.action(&["new-tab", "--layout", "db:two-panes"]).unwrap();
+    act(&s, &["new-tab", "--layout", "db:two-panes"]);
     wait_for_with_last("a second template-tab", Duration::from_secs(10), || {
         let tabs = tab_names(&s);
         if tabs.iter().filter(|t| *t == "template-tab").count() == 2 {
@@ -507,12 +532,11 @@ fn persist_two_sessions_share_a_database_and_stay_apart() {
     };
     let a = start("e2e-two-a");
     let b = start("e2e-two-b");
-    a.action(&["rename-tab", "alpha"]).unwrap();
-    b.action(&["rename-tab", "beta"]).unwrap();
+    act(&a, &["rename-tab", "alpha"]);
+    act(&b, &["rename-tab", "beta"]);
     let since = now_ms();
-    a.action(&["new-tab", "--name", "alpha-2"]).unwrap();
-    b.action(&["new-pane", "--floating", "--name", "beta-float"])
-        .unwrap();
+    act(&a, &["new-tab", "--name", "alpha-2"]);
+    act(&b, &["new-pane", "--floating", "--name", "beta-float"]);
     wait_for_flush(&a, since);
     wait_for_flush(&b, since);
     let a = kill_and_attach(a, &["alpha".to_string(), "alpha-2".to_string()]);
