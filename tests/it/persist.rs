@@ -135,9 +135,9 @@ fn build_session(s: &PerthSession) -> (Vec<String>, BTreeMap<String, PaneView>, 
     std::fs::create_dir_all(&logs).unwrap();
     let work = work.to_string_lossy().into_owned();
     let logs = logs.to_string_lossy().into_owned();
-    act(&s, &["rename-tab", "code"]);
+    act(s, &["rename-tab", "code"]);
     act(
-        &s,
+        s,
         &[
             "new-pane",
             "--name",
@@ -149,7 +149,7 @@ fn build_session(s: &PerthSession) -> (Vec<String>, BTreeMap<String, PaneView>, 
         ],
     );
     act(
-        &s,
+        s,
         &[
             "new-pane",
             "--floating",
@@ -159,9 +159,9 @@ fn build_session(s: &PerthSession) -> (Vec<String>, BTreeMap<String, PaneView>, 
             &logs,
         ],
     );
-    act(&s, &["new-tab", "--name", "logs", "--cwd", &logs]);
+    act(s, &["new-tab", "--name", "logs", "--cwd", &logs]);
     act(
-        &s,
+        s,
         &[
             "new-pane",
             "--name",
@@ -175,9 +175,9 @@ fn build_session(s: &PerthSession) -> (Vec<String>, BTreeMap<String, PaneView>, 
             "4242",
         ],
     );
-    act(&s, &["new-tab", "--name", "tools"]);
+    act(s, &["new-tab", "--name", "tools"]);
     let last_change = now_ms();
-    act(&s, &["new-pane", "--plugin", "zellij:strider"]);
+    act(s, &["new-pane", "--plugin", "zellij:strider"]);
     let panes = wait_for_with_last(
         "the built session: editor, floater, watcher and the strider plugin",
         Duration::from_secs(20),
@@ -319,7 +319,7 @@ fn assert_restored(before_tabs: &[String], before: &BTreeMap<String, PaneView>, 
         "plugin pane after restore: {after:?}"
     );
     // Commands come back held: the command pane waits for Enter.
-    act(&s, &["go-to-tab-name", "logs"]);
+    act(s, &["go-to-tab-name", "logs"]);
     s.term
         .wait_for_text(
             "the held command pane",
