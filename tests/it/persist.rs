@@ -44,15 +44,60 @@ fn wait_for_flush(s: &PerthSession, since_ms: u64) -> Value {
     .unwrap()
 }
 
-/// Runs `perth action ARGS`, trying again when the command line found no session at all: on
-/// a loaded machine Zellij's session listing can miss a live socket, and nothing was sent then.
+/// Runs `perth --session NAME action ARGS` with a deadline: Zellij's command-line client
+/// waits for the server's answer without one, and a lost answer must fail the test, not hang it.
+fn bounded_action(s: &PerthSession, args: &[&str]) -> Result<String, String> {
+    use std::process::Stdio;
+    let bin = tests::workspace_bin("perth").map_err(|e| format!("{e:#}"))?;
+    let mut child = s
+        .env
+        .command(&bin)
+        .arg("--session")
+        .arg(&s.name)
+        .arg("action")
+        .args(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|e| e.to_string())?;
+    let deadline = Instant::now() + tests::wait::scaled(Duration::from_secs(20));
+    loop {
+        match child.try_wait() {
+            Ok(Some(_)) => break,
+            Ok(None) if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(20)),
+            _ => {
+                let _ = child.kill();
+                let _ = child.wait();
+                return Err(format!(
+                    "perth action {} got no answer from session {} within 20 s",
+                    args.join(" "),
+                    s.name
+                ));
+            }
+        }
+    }
+    let out = child.wait_with_output().map_err(|e| e.to_string())?;
+    if out.status.success() {
+        Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+    } else {
+        Err(format!(
+            "perth action {} exited with {}: {}",
+            args.join(" "),
+            out.status,
+            String::from_utf8_lossy(&out.stderr)
+        ))
+    }
+}
+
+/// Runs an action, trying again when the command line found no session at all: on a loaded
+/// machine Zellij's session listing can miss a live socket, and nothing was sent then.
 fn act(s: &PerthSession, args: &[&str]) -> String {
     let mut last = String::new();
     for _ in 0..5 {
-        match s.action(args) {
+        match bounded_action(s, args) {
             Ok(out) => return out,
             Err(e) => {
-                last = format!("{e:#}");
+                last = e;
                 if !last.contains("There is no active session") {
                     break;
                 }
@@ -60,7 +105,7 @@ fn act(s: &PerthSession, args: &[&str]) -> String {
             }
         }
     }
-    panic!("perth action {}: {last}", args.join(" "));
+    panic!("{last}");
 }
 
 /// The parts of a pane that must survive a restore, keyed by title.
@@ -77,7 +122,9 @@ struct PaneView {
 /// Returns the panes by title; empty when list-panes has no answer (Zellij gives the screen
 /// thread one second, which a loaded machine can miss), so waits try again.
 fn panes_by_title(s: &PerthSession) -> BTreeMap<String, PaneView> {
-    s.list_panes()
+    bounded_action(s, &["list-panes", "--json", "--all"])
+        .ok()
+        .and_then(|text| serde_json::from_str::<Vec<Value>>(&text).ok())
         .unwrap_or_default()
         .into_iter()
         .filter(|p| !p["is_suppressed"].as_bool().unwrap_or(false))
@@ -106,7 +153,7 @@ fn panes_by_title(s: &PerthSession) -> BTreeMap<String, PaneView> {
 /// the screen thread one second, which a loaded machine can miss).
 fn tab_names(s: &PerthSession) -> Vec<String> {
     wait_for_with_last("list-tabs to answer", Duration::from_secs(10), || {
-        let text = s.action(&["list-tabs", "--json"]).unwrap_or_default();
+        let text = bounded_action(s, &["list-tabs", "--json"]).unwrap_or_default();
         let tabs: Vec<Value> = serde_json::from_str(&text).unwrap_or_default();
         let mut tabs: Vec<(i64, String)> = tabs
             .iter()
