@@ -49,6 +49,8 @@ pub fn command() -> clap::Command {
              ~/.config/perth/config.kdl (layered over perth's built-in one).",
         )
         .subcommand(status)
+        .subcommand(crate::server::persist::commands::restore_cli())
+        .subcommand(crate::server::persist::commands::layout_cli())
         .mut_subcommand("action", |action| {
             action
                 .subcommand(perth_status)
@@ -87,6 +89,32 @@ pub fn run(args: Vec<OsString>) -> i32 {
             }
         }
     }
+    // perth's persistence commands need the resolved configuration (where the database is),
+    // so they continue below as the Zellij command line they stand for.
+    let (perth_command, matches) = match matches.subcommand() {
+        Some(("layout", m)) => match reparse(&args, "layout", &[]) {
+            Ok(rest) => (Some(PerthCommand::Layout(m.clone())), rest),
+            Err(code) => return code,
+        },
+        Some(("restore", m)) => {
+            let name = m.get_one::<String>("name").cloned().unwrap_or_default();
+            let mut attach = vec!["attach".to_string(), name.clone()];
+            if m.get_flag("force-run-commands") {
+                attach.push("--force-run-commands".into());
+            }
+            match reparse(&args, "restore", &attach) {
+                Ok(rest) => (
+                    Some(PerthCommand::Restore {
+                        name,
+                        from_db: m.get_flag("from-db"),
+                    }),
+                    rest,
+                ),
+                Err(code) => return code,
+            }
+        }
+        _ => (None, matches),
+    };
     let mut opts = match cli_args(&matches) {
         Ok(o) => o,
         Err(code) => return code,
@@ -129,7 +157,81 @@ pub fn run(args: Vec<OsString>) -> i32 {
         crate::settings::SERVER_CONFIG_ENV,
         &resolved.materialized_file,
     );
+    use crate::server::persist::commands;
+    match perth_command {
+        Some(PerthCommand::Layout(m)) => return commands::layout_command(&m, session_flag),
+        Some(PerthCommand::Restore { name, from_db }) => {
+            return match commands::restore_source(&name, from_db) {
+                Ok(file) => session::start_client_restoring(opts, Some(file)),
+                Err(e) => {
+                    eprintln!("perth: {}", e.message);
+                    e.code
+                }
+            }
+        }
+        None => {}
+    }
+    if let Err(e) = resolve_db_layouts(&mut opts) {
+        eprintln!("perth: {}", e.message);
+        return e.code;
+    }
     session::dispatch(opts)
+}
+
+/// perth's own commands that run after the configuration is resolved.
+enum PerthCommand {
+    Layout(ArgMatches),
+    Restore { name: String, from_db: bool },
+}
+
+/// Parses the command line again with perth's command `word` (and what follows it) replaced
+/// by `with`, keeping the global flags given before it.
+fn reparse(args: &[OsString], word: &str, with: &[String]) -> Result<ArgMatches, i32> {
+    let at = args
+        .iter()
+        .skip(1)
+        .position(|a| a == word)
+        .map(|i| i + 1)
+        .unwrap_or(args.len());
+    let mut rest: Vec<OsString> = args[..at].to_vec();
+    rest.extend(with.iter().map(OsString::from));
+    command().try_get_matches_from(&rest).map_err(|e| {
+        let _ = e.print();
+        e.exit_code()
+    })
+}
+
+/// Replaces `--layout db:NAME` (of a new session or of `action new-tab`) by a file written
+/// from the layout template NAME in the session database.
+fn resolve_db_layouts(
+    opts: &mut CliArgs,
+) -> Result<(), crate::server::persist::commands::CommandError> {
+    use crate::server::persist::commands::resolve_layout_arg;
+    use zellij_utils::cli::{CliAction, Command};
+    let is_db = |p: &Option<std::path::PathBuf>| {
+        p.as_ref()
+            .is_some_and(|p| p.to_string_lossy().starts_with("db:"))
+    };
+    if is_db(&opts.layout) {
+        if let Some(p) = &opts.layout {
+            opts.layout = Some(resolve_layout_arg(p)?);
+        }
+    }
+    if is_db(&opts.new_session_with_layout) {
+        if let Some(p) = &opts.new_session_with_layout {
+            opts.new_session_with_layout = Some(resolve_layout_arg(p)?);
+        }
+    }
+    if let Some(Command::Action(action)) = opts.command.as_mut() {
+        if let CliAction::NewTab { layout, .. } = action.as_mut() {
+            if is_db(layout) {
+                if let Some(p) = layout.as_ref() {
+                    *layout = Some(resolve_layout_arg(p)?);
+                }
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Lists the commands valid where an unknown one was given: under `action` the actions,
@@ -215,12 +317,7 @@ fn status_command(session_flag: Option<String>) -> i32 {
             eprintln!("perth: {message}");
             1
         }
-        Ok(_) => {
-            eprintln!(
-                "perth: the server answered with something else; is it the same perth version?"
-            );
-            1
-        }
+        Ok(other) => crate::control::unexpected_answer(&other),
         Err(e) => {
             eprintln!("perth: {e}");
             EXIT_UNAVAILABLE

@@ -35,6 +35,9 @@ pub enum ControlRequest {
     },
     /// Lists active notifications and recent history (`perth action list-notifications`).
     ListNotifications { history: usize },
+    /// Asks the persistence writer to write the session's state now (a client detached); it
+    /// is queued and answered at once.
+    PersistFlush,
 }
 
 /// A response on the control socket.
@@ -43,9 +46,17 @@ pub enum ControlRequest {
 pub enum ControlResponse {
     Status(Box<PerthStatus>),
     Notified(crate::notify::bus::Notification),
-    Cleared { count: usize },
+    Cleared {
+        count: usize,
+    },
     Notifications(crate::notify::engine::NotificationList),
-    Error { message: String },
+    /// The flush is queued (`queued` false: persistence is off).
+    FlushQueued {
+        queued: bool,
+    },
+    Error {
+        message: String,
+    },
 }
 
 /// Errors talking to a session's control socket.
@@ -110,6 +121,15 @@ pub fn request(
         session: session.to_string(),
         source,
     })
+}
+
+/// Reports an answer a command did not ask for (a server of another perth version) and
+/// returns the exit code for it.
+pub fn unexpected_answer(answer: &ControlResponse) -> i32 {
+    eprintln!(
+        "perth: the server answered with something else ({answer:?}); is it the same perth version?"
+    );
+    1
 }
 
 #[cfg(test)]

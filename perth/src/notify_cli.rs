@@ -194,11 +194,8 @@ pub fn run(name: &str, matches: &ArgMatches, session_flag: Option<String>) -> i3
             eprintln!("perth: {message}");
             1
         }
-        ControlResponse::Status(_) => {
-            eprintln!(
-                "perth: the server answered with something else; is it the same perth version?"
-            );
-            1
+        other @ (ControlResponse::Status(_) | ControlResponse::FlushQueued { .. }) => {
+            crate::control::unexpected_answer(&other)
         }
     }
 }

@@ -24,3 +24,11 @@ fn xdg_dir(var: &str, home_relative: &str) -> Option<PathBuf> {
             .map(|home| PathBuf::from(home).join(home_relative)),
     }
 }
+
+/// Returns `$XDG_DATA_HOME/perth` (or `~/.local/share/perth`): data perth keeps, such as the
+/// embedded session database.
+pub fn data_dir() -> PathBuf {
+    xdg_dir("XDG_DATA_HOME", ".local/share")
+        .unwrap_or_else(std::env::temp_dir)
+        .join("perth")
+}

@@ -245,10 +245,7 @@ fn sessions_command(sessions: Sessions, opts: CliArgs, config: Option<Config>) -
             no_formatting,
             short,
             reverse,
-        } => {
-            list_sessions(no_formatting, short, reverse);
-            0
-        }
+        } => crate::server::persist::commands::list_sessions(no_formatting, short, reverse),
         Sessions::ListAliases => match load_setup(&opts) {
             Ok(setup) => {
                 for alias in setup.config.plugins.list() {
@@ -282,7 +279,17 @@ fn sessions_command(sessions: Sessions, opts: CliArgs, config: Option<Config>) -
                     return 1;
                 }
                 assert_dead_session(&name, force);
-                delete_session(&name, force);
+                // The database copy goes too; Zellij's cache folder as Zellij does it.
+                let saved = crate::server::persist::commands::delete_saved(&name);
+                if let Err(e) = &saved {
+                    eprintln!("perth: {}", e.message);
+                }
+                let cached = zellij_utils::consts::session_info_folder_for_session(&name).exists();
+                if cached || !matches!(saved, Ok(true)) {
+                    delete_session(&name, force);
+                } else {
+                    println!("Session: {name:?} successfully deleted.");
+                }
                 0
             }
             None => {
@@ -466,6 +473,12 @@ struct ClientPlan {
 
 /// Starts (or attaches) an interactive client and follows session switches until it exits.
 pub fn start_client(opts: CliArgs) -> i32 {
+    start_client_restoring(opts, None)
+}
+
+/// Starts an interactive client; with `restore`, the session is resurrected from that layout
+/// file (`perth restore`).
+pub fn start_client_restoring(opts: CliArgs, restore: Option<PathBuf>) -> i32 {
     let mut setup = match load_setup(&opts) {
         Ok(s) => s,
         Err(code) => return code,
@@ -491,11 +504,12 @@ pub fn start_client(opts: CliArgs) -> i32 {
     loop {
         let plan = match &reconnect {
             Some(to) => plan_reconnect(&opts, &mut setup, to),
-            None => match plan_first_start(&opts, &setup) {
+            None => match plan_first_start(&opts, &setup, restore.as_ref()) {
                 Ok(plan) => plan,
                 Err(code) => return code,
             },
         };
+        let session_name = plan.info.get_session_name().to_string();
         reconnect = zellij_start_client(
             Box::new(PerthClientOsApi::new(Box::new(os_input.clone()))),
             plan.opts,
@@ -507,6 +521,8 @@ pub fn start_client(opts: CliArgs) -> i32 {
             plan.is_reconnect,
             plan.detached,
         );
+        // A client left (detach, quit, or a switch): the server writes its state now.
+        crate::server::persist::commands::notify_detached(&session_name);
         if reconnect.is_none() {
             return 0;
         }
@@ -556,7 +572,11 @@ fn plan_reconnect(opts: &CliArgs, setup: &mut LoadedSetup, to: &ConnectToSession
     }
 }
 
-fn plan_first_start(opts: &CliArgs, setup: &LoadedSetup) -> Result<ClientPlan, i32> {
+fn plan_first_start(
+    opts: &CliArgs,
+    setup: &LoadedSetup,
+    restore: Option<&PathBuf>,
+) -> Result<ClientPlan, i32> {
     let mut plan = ClientPlan {
         opts: opts.clone(),
         config: setup.config.clone(),
@@ -592,7 +612,9 @@ fn plan_first_start(opts: &CliArgs, setup: &LoadedSetup) -> Result<ClientPlan, i
         }
         plan.detached = create_background;
         let create = create || create_background;
-        let mut info = if let Some(index) = index {
+        let mut info = if let (Some(file), Some(name)) = (restore, session_name.as_ref()) {
+            ClientInfo::Resurrect(name.clone(), file.clone(), force_run_commands, None)
+        } else if let Some(index) = index {
             attach_by_index(plan.options.clone(), index, create)?
         } else {
             let exists = session_name
@@ -614,6 +636,14 @@ fn plan_first_start(opts: &CliArgs, setup: &LoadedSetup) -> Result<ClientPlan, i
                     force_run_commands,
                     None,
                 ),
+                (Some(name), None) if !exists && saved_copy(name).is_some() => {
+                    match saved_copy(name) {
+                        Some(file) => {
+                            ClientInfo::Resurrect(name.clone(), file, force_run_commands, None)
+                        }
+                        None => attach_by_name(Some(name.clone()), plan.options.clone(), create)?,
+                    }
+                }
                 (name, _) => {
                     if create && !exists {
                         if let Some(name) = name {
@@ -667,6 +697,31 @@ fn plan_first_start(opts: &CliArgs, setup: &LoadedSetup) -> Result<ClientPlan, i
     };
     plan.info = ClientInfo::New(name, setup.layout.clone(), None, None);
     Ok(plan)
+}
+
+/// Returns the layout file of a session only the database has (it is written once and
+/// remembered, so the check and the use read the database once).
+fn saved_copy(name: &str) -> Option<PathBuf> {
+    static FOUND: std::sync::OnceLock<Option<PathBuf>> = std::sync::OnceLock::new();
+    FOUND
+        .get_or_init(
+            || match crate::server::persist::commands::restore_file(name) {
+                Ok(Some((file, plan))) => {
+                    eprintln!(
+                        "perth: restoring session {name:?} from the database: {} tabs, {} panes",
+                        plan.tabs, plan.panes
+                    );
+                    crate::server::persist::commands::rename_after_restore(name, plan.names);
+                    Some(file)
+                }
+                Ok(None) => None,
+                Err(e) => {
+                    eprintln!("perth: not looking in the session database: {}", e.message);
+                    None
+                }
+            },
+        )
+        .clone()
 }
 
 fn unique_session_name() -> Result<String, i32> {

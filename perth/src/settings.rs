@@ -101,6 +101,11 @@ impl PerthSettings {
 pub fn problems(settings: &PerthSettings) -> Vec<String> {
     let mut out = settings.unknown_sections(&["notifications", "animation", "persistence"]);
     out.extend(crate::notify::settings::NotifySettings::from_settings(settings).1);
+    if let Err(e) =
+        crate::server::persist::settings::PersistSettings::from_settings(settings, &|_| None)
+    {
+        out.push(e);
+    }
     out
 }
 
@@ -246,6 +251,13 @@ mod tests {
         assert_eq!(problems(&settings), Vec::<String>::new());
         let bad = PerthSettings::from_kdl_text("perth {\n  colours { }\n}\n").unwrap();
         assert_eq!(problems(&bad).len(), 1);
+        let bad = PerthSettings::from_kdl_text(
+            "perth {\n  persistence {\n    flush_interval_ms 1\n    colour \"red\"\n  }\n}\n",
+        )
+        .unwrap();
+        let found = problems(&bad);
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert!(found[0].contains("colour"), "{found:?}");
     }
 
     #[test]

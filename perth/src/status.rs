@@ -19,6 +19,9 @@ pub struct PerthStatus {
     /// The notification bus and the animation engine.
     #[serde(default)]
     pub notifications: crate::notify::engine::NotifyStatus,
+    /// Session persistence: backend, last successful flush, pending changes, last error.
+    #[serde(default)]
+    pub persistence: crate::server::persist::PersistenceStatus,
 }
 
 /// perth's `ServerOsApi` wrapper: every PTY and every message to clients passes through it.

@@ -4,3 +4,4 @@ mod bridge;
 mod foundation;
 mod harness;
 mod notify;
+mod persist;

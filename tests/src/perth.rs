@@ -40,10 +40,35 @@ impl PerthSession {
         rows: u16,
         extra_args: &[&str],
     ) -> anyhow::Result<Self> {
+        let mut args = vec!["--session", name];
+        args.extend_from_slice(extra_args);
+        Self::launch(
+            env,
+            name,
+            cols,
+            rows,
+            &args,
+            "perth's workspace: the tab bar and a shell prompt",
+            |screen| screen.contains("workspace") && screen.contains(PROMPT.trim()),
+        )
+        .context("perth did not show its workspace")
+    }
+
+    /// Runs `perth ARGS...` in `env` (for example `attach NAME` of a session to restore) as
+    /// session `name`, and waits until the screen satisfies `ready` (described by `what`).
+    pub fn launch(
+        env: IsolatedEnv,
+        name: &str,
+        cols: u16,
+        rows: u16,
+        args: &[&str],
+        what: &str,
+        ready: impl Fn(&str) -> bool,
+    ) -> anyhow::Result<Self> {
         let bin = crate::workspace_bin("perth")?;
         let bin_str = bin.to_string_lossy().into_owned();
-        let mut argv = vec![bin_str.as_str(), "--session", name];
-        argv.extend_from_slice(extra_args);
+        let mut argv = vec![bin_str.as_str()];
+        argv.extend_from_slice(args);
         let term = TmuxTerminal::start(&env, cols, rows, &argv)?;
         let session = PerthSession {
             term,
@@ -51,15 +76,14 @@ impl PerthSession {
             name: name.to_string(),
             bin,
         };
-        session
-            .term
-            .wait_for_screen(
-                "perth's workspace: the tab bar and a shell prompt",
-                START_TIMEOUT,
-                |screen| screen.contains("workspace") && screen.contains(PROMPT.trim()),
-            )
-            .context("perth did not show its workspace")?;
+        session.term.wait_for_screen(what, START_TIMEOUT, ready)?;
         Ok(session)
+    }
+
+    /// Stops the terminal and hands back the environment (the session's files stay).
+    pub fn into_env(self) -> IsolatedEnv {
+        drop(self.term);
+        self.env
     }
 
     /// Runs `perth --session NAME ARGS...` in the session's environment and returns its output.
@@ -96,8 +120,18 @@ impl PerthSession {
     }
 
     /// Returns the session's panes as `perth action list-panes --json --all` reports them.
+    ///
+    /// Zellij's command line now and then prints nothing for a query when the server drops its
+    /// connection (more often with several clients attached); an empty answer is asked again.
     pub fn list_panes(&self) -> anyhow::Result<Vec<serde_json::Value>> {
-        let text = self.action(&["list-panes", "--json", "--all"])?;
+        let mut text = String::new();
+        for _ in 0..3 {
+            text = self.action(&["list-panes", "--json", "--all"])?;
+            if !text.trim().is_empty() {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
         serde_json::from_str(&text).with_context(|| format!("list-panes printed no JSON: {text}"))
     }
 

@@ -197,6 +197,36 @@ impl SessionClient {
     }
 }
 
+impl SessionClient {
+    /// Returns the session's layout as `zellij action dump-layout` prints it: Zellij's own
+    /// session serialization (tabs, panes, cwds, commands, plugins, floating panes, focus).
+    pub fn dump_layout(&mut self, timeout: Duration) -> Result<String, SessionClientError> {
+        let output = self.run_action(Action::DumpLayout, timeout)?;
+        Ok(output.lines.join("\n"))
+    }
+
+    /// Writes a pane's screen (with its scrollback when `full`) to `path`, as
+    /// `zellij action dump-screen --pane-id ID` does; the server writes the file.
+    pub fn dump_pane(
+        &mut self,
+        pane_id: zellij_utils::data::PaneId,
+        path: &Path,
+        full: bool,
+        timeout: Duration,
+    ) -> Result<(), SessionClientError> {
+        self.run_action(
+            Action::DumpScreen {
+                file_path: Some(path.display().to_string()),
+                include_scrollback: full,
+                pane_id: Some(pane_id),
+                ansi: false,
+            },
+            timeout,
+        )
+        .map(|_| ())
+    }
+}
+
 impl Drop for SessionClient {
     /// Says goodbye the way a CLI client does when it is done, so the server forgets us.
     fn drop(&mut self) {

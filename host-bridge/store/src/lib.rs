@@ -12,6 +12,7 @@ mod error;
 mod migrate;
 mod open;
 pub mod outbox;
+pub mod perth_sessions;
 pub mod worktree_types;
 
 use std::time::Duration;

@@ -14,18 +14,32 @@ use sqlx::migrate::{Migration, MigrationSource, MigrationType, Migrator};
 use crate::{with_conn, Backend, Conn, Database, OpenError};
 
 /// The PostgreSQL migrations: (version, description, SQL).
-pub static MIGRATIONS_POSTGRES: &[(i64, &str, &str)] = &[(
-    1,
-    "initial",
-    include_str!("../../../migrations/postgres/0001_initial.sql"),
-)];
+pub static MIGRATIONS_POSTGRES: &[(i64, &str, &str)] = &[
+    (
+        1,
+        "initial",
+        include_str!("../../../migrations/postgres/0001_initial.sql"),
+    ),
+    (
+        2,
+        "session restore",
+        include_str!("../../../migrations/postgres/0002_session_restore.sql"),
+    ),
+];
 
 /// The SQLite migrations: (version, description, SQL); the same versions as PostgreSQL's.
-pub static MIGRATIONS_SQLITE: &[(i64, &str, &str)] = &[(
-    1,
-    "initial",
-    include_str!("../../../migrations/sqlite/0001_initial.sql"),
-)];
+pub static MIGRATIONS_SQLITE: &[(i64, &str, &str)] = &[
+    (
+        1,
+        "initial",
+        include_str!("../../../migrations/sqlite/0001_initial.sql"),
+    ),
+    (
+        2,
+        "session restore",
+        include_str!("../../../migrations/sqlite/0002_session_restore.sql"),
+    ),
+];
 
 /// Returns the highest migration version this binary knows.
 pub fn latest_known_version() -> i64 {

@@ -77,6 +77,9 @@ fn serve(stream: UnixStream, extensions: &Extensions) {
         Ok(ControlRequest::ListNotifications { history }) => {
             ControlResponse::Notifications(extensions.notify.list(history))
         }
+        Ok(ControlRequest::PersistFlush) => ControlResponse::FlushQueued {
+            queued: super::persist::request_flush(),
+        },
         Err(e) => ControlResponse::Error {
             message: format!("malformed control request: {e}"),
         },

@@ -251,6 +251,7 @@ pub fn apply_event(line: &str, shared: &Shared, pending: &mut HashMap<u64, Insta
             }
         }
         Ok(Ev::State(snapshot)) => {
+            super::persist::note_session_changed();
             s.connected = true;
             s.tabs_seen = snapshot.tabs.len();
             s.panes_seen = snapshot.panes.len();

@@ -6,6 +6,7 @@
 pub mod control_server;
 pub mod core_link;
 pub mod os_api;
+pub mod persist;
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -23,6 +24,7 @@ pub struct Extensions {
     pub bridge: Arc<Mutex<crate::bridge::BridgeStatus>>,
     /// The notification bus and animation engine.
     pub notify: Arc<crate::notify::engine::Engine>,
+    pub persistence: Arc<Mutex<persist::PersistenceStatus>>,
 }
 
 impl Extensions {
@@ -48,6 +50,11 @@ impl Extensions {
                 .unwrap_or_else(|e| e.into_inner())
                 .clone(),
             notifications: self.notify.status(),
+            persistence: self
+                .persistence
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .clone(),
         }
     }
 }
@@ -113,15 +120,23 @@ pub fn run(socket_path: PathBuf, debug: bool) -> i32 {
         })),
         bridge: Arc::new(Mutex::new(crate::bridge::BridgeStatus::default())),
         notify: notify.clone(),
+        persistence: Arc::new(Mutex::new(persist::PersistenceStatus::default())),
     });
     start_extension_threads(&extensions);
     let wrapper = os_api::PerthOsApi::new(Box::new(stock), extensions.os_api.clone(), notify);
     zellij_server::start_server_impl(Box::new(wrapper), socket_path, true);
+    // A clean exit: the writer stores the latest state it captured (bounded wait).
+    persist::shutdown(Duration::from_secs(5));
     control_server::remove_socket(&extensions);
     0
 }
 
 fn start_extension_threads(extensions: &Arc<Extensions>) {
+    persist::start(
+        &extensions.session,
+        &extensions.socket_path,
+        extensions.persistence.clone(),
+    );
     match crate::bridge::BridgeSettings::from_env() {
         Some(settings) => {
             let status = extensions.bridge.clone();

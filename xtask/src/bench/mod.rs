@@ -9,6 +9,7 @@ mod foundation;
 mod imi;
 mod notify;
 mod outbox;
+mod persist;
 mod reference;
 mod report;
 mod session;
@@ -48,6 +49,7 @@ fn registry() -> Vec<Box<dyn Bench>> {
         Box::new(zdrive::Zdrive),
         Box::new(imi::Imi),
         Box::new(notify::Notify),
+        Box::new(persist::Persist),
     ]
 }
 

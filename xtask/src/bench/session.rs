@@ -55,6 +55,25 @@ impl Session {
         Ok(Session { terminal, env })
     }
 
+    /// Returns the isolated environment (for running commands in it).
+    pub(crate) fn env(&self) -> &IsolatedEnv {
+        &self.env
+    }
+
+    /// Replaces the terminal by a new one at the launcher prompt, in the same environment (the
+    /// multiplexer's caches and sockets stay): a second start on the same machine.
+    pub(crate) fn new_terminal(&mut self, width: u16, height: u16) -> Result<()> {
+        let outer_prompt = format!("PS1={OUTER_PROMPT}");
+        self.terminal =
+            TmuxTerminal::start(&self.env, width, height, &["env", &outer_prompt, "/bin/sh"])?;
+        self.terminal.wait_for_text(
+            "the launcher shell's prompt",
+            OUTER_PROMPT.trim_end(),
+            Duration::from_secs(30),
+        )?;
+        Ok(())
+    }
+
     /// Returns the isolated home directory.
     pub(crate) fn home(&self) -> std::path::PathBuf {
         self.env.home()

@@ -3,3 +3,4 @@
 mod contract;
 mod fixture;
 mod open;
+mod persist_sessions;

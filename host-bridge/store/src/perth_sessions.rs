@@ -1,0 +1,579 @@
+//! perth's saved sessions and layout templates: the `sessions`, `tabs`, `panes` and `layouts`
+//! tables, written by the perth server's write-behind thread and read back to restore.
+//!
+//! Rows are stored as the server sees them and read back raw ([`StoredSession`]): checking a
+//! hand-edited or corrupt row (unknown pane kind, negative geometry, a pane whose tab is gone)
+//! is the restorer's job, so one bad row never makes a whole session unreadable.
+
+use std::collections::HashSet;
+
+use chrono::{DateTime, Utc};
+
+use crate::{with_conn, Conn, Error};
+
+/// The state of one session as the server captured it, ready to be written.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct SessionSnapshot {
+    /// The session name (unique in the database).
+    pub name: String,
+    /// The session-wide part of the serialized layout (global cwd, templates).
+    pub layout: Option<String>,
+    /// The tabs, in any order.
+    pub tabs: Vec<TabSnapshot>,
+    /// The panes of every tab.
+    pub panes: Vec<PaneSnapshot>,
+}
+
+/// One tab of a [`SessionSnapshot`].
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
+pub struct TabSnapshot {
+    /// Identifies the tab within the running session (Zellij's tab id).
+    pub key: String,
+    pub name: String,
+    pub position: i32,
+    /// The tab's node of the serialized layout (KDL).
+    pub layout: Option<String>,
+    pub is_active: bool,
+}
+
+/// One pane of a [`SessionSnapshot`].
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
+pub struct PaneSnapshot {
+    /// The [`TabSnapshot::key`] of the pane's tab.
+    pub tab_key: String,
+    /// Zellij's pane id, unique per kind.
+    pub pane_id: i64,
+    /// `terminal` or `plugin`.
+    pub kind: String,
+    pub x: i32,
+    pub y: i32,
+    pub cols: i32,
+    pub rows: i32,
+    pub cwd: Option<String>,
+    pub command: Option<String>,
+    pub title: Option<String>,
+    pub is_floating: bool,
+    pub is_stacked: bool,
+    pub is_fullscreen: bool,
+    pub is_focused: bool,
+    pub plugin_url: Option<String>,
+    /// The plugin's configuration as JSON text.
+    pub plugin_config: Option<String>,
+    /// The last lines of a terminal pane, already secret-filtered.
+    pub scrollback: Option<String>,
+}
+
+impl PaneSnapshot {
+    /// Returns the pane's key within its session (`terminal_3`, `plugin_1`).
+    pub fn key(&self) -> String {
+        format!("{}_{}", self.kind, self.pane_id)
+    }
+}
+
+/// Which rows of a snapshot [`save_session`] writes; rows missing from the snapshot are always
+/// deleted.
+#[derive(Clone, Debug, Default)]
+pub enum RowSelection {
+    /// Every tab and pane (the first flush, or after the database was away).
+    #[default]
+    All,
+    /// Only these tab keys and pane keys (what changed since the last flush).
+    Only {
+        tabs: HashSet<String>,
+        panes: HashSet<String>,
+    },
+}
+
+impl RowSelection {
+    fn tab(&self, key: &str) -> bool {
+        match self {
+            RowSelection::All => true,
+            RowSelection::Only { tabs, .. } => tabs.contains(key),
+        }
+    }
+
+    fn pane(&self, key: &str) -> bool {
+        match self {
+            RowSelection::All => true,
+            RowSelection::Only { panes, .. } => panes.contains(key),
+        }
+    }
+}
+
+/// What one [`save_session`] wrote.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct SaveStats {
+    pub tabs_written: u64,
+    pub panes_written: u64,
+    pub rows_deleted: u64,
+}
+
+/// A saved session read back, rows as stored.
+#[derive(Clone, Debug, PartialEq)]
+pub struct StoredSession {
+    pub id: String,
+    pub name: String,
+    pub layout: Option<String>,
+    pub created_at: Option<DateTime<Utc>>,
+    pub saved_at: Option<DateTime<Utc>>,
+    /// Ordered by position.
+    pub tabs: Vec<StoredTab>,
+    pub panes: Vec<StoredPane>,
+}
+
+/// A stored tab row.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StoredTab {
+    pub id: String,
+    pub name: String,
+    pub position: i32,
+    pub layout: Option<String>,
+    pub is_active: bool,
+}
+
+/// A stored pane row.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StoredPane {
+    pub id: String,
+    pub tab_id: String,
+    pub pane_id: i64,
+    pub kind: String,
+    pub x: i32,
+    pub y: i32,
+    pub cols: i32,
+    pub rows: i32,
+    pub cwd: Option<String>,
+    pub command: Option<String>,
+    pub title: Option<String>,
+    pub is_floating: bool,
+    pub is_stacked: bool,
+    pub is_fullscreen: bool,
+    pub is_focused: bool,
+    pub plugin_url: Option<String>,
+    pub plugin_config: Option<String>,
+    pub scrollback: Option<String>,
+}
+
+/// One line of [`list_sessions`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SessionSummary {
+    pub name: String,
+    pub created_at: Option<DateTime<Utc>>,
+    pub saved_at: Option<DateTime<Utc>>,
+    pub tabs: i64,
+    pub panes: i64,
+}
+
+/// A saved layout template.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LayoutTemplate {
+    pub name: String,
+    pub kdl: String,
+    pub updated_at: Option<DateTime<Utc>>,
+}
+
+fn tab_row_id(session_id: &str, key: &str) -> String {
+    format!("{session_id}/tab/{key}")
+}
+
+fn pane_row_id(session_id: &str, pane: &PaneSnapshot) -> String {
+    format!("{session_id}/{}", pane.key())
+}
+
+/// Returns `$n`, cast to JSONB on PostgreSQL (SQLite keeps JSON as text).
+fn json_param(conn: &Conn<'_>, n: usize) -> String {
+    match conn {
+        Conn::Postgres(_) => format!("CAST(${n} AS JSONB)"),
+        Conn::Sqlite(_) => format!("${n}"),
+    }
+}
+
+/// Returns the column read back as text (JSONB on PostgreSQL).
+fn json_column(conn: &Conn<'_>, column: &str) -> String {
+    match conn {
+        Conn::Postgres(_) => format!("{column}::TEXT AS {column}"),
+        Conn::Sqlite(_) => column.to_string(),
+    }
+}
+
+/// Returns the id of session `name`, creating its row when it has none.
+///
+/// The insert comes first: on SQLite a transaction that starts with a write queues on the
+/// database lock, where one that reads first fails when two writers upgrade at once.
+async fn session_id(conn: &mut Conn<'_>, name: &str) -> Result<String, Error> {
+    let id = uuid::Uuid::new_v4().to_string();
+    with_conn!(conn, |c| {
+        sqlx::query("INSERT INTO sessions (id, name) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING")
+            .bind(&id)
+            .bind(name)
+            .execute(&mut **c)
+            .await
+            .map(|_| ())
+    })
+    .map_err(|e| Error::query("perth_sessions_create", e))?;
+    with_conn!(conn, |c| {
+        sqlx::query_scalar("SELECT id FROM sessions WHERE name = $1")
+            .bind(name)
+            .fetch_one(&mut **c)
+            .await
+    })
+    .map_err(|e| Error::query("perth_sessions_find", e))
+}
+
+/// Writes `snapshot`: upserts the selected rows and deletes the session's rows that are no
+/// longer in it. Run it in a transaction so that a flush is all or nothing.
+pub async fn save_session(
+    mut conn: Conn<'_>,
+    snapshot: &SessionSnapshot,
+    selection: &RowSelection,
+    saved_at: DateTime<Utc>,
+) -> Result<SaveStats, Error> {
+    let mut stats = SaveStats::default();
+    let sid = session_id(&mut conn, &snapshot.name).await?;
+    with_conn!(&mut conn, |c| {
+        sqlx::query("UPDATE sessions SET layout = $1, saved_at = $2 WHERE id = $3")
+            .bind(&snapshot.layout)
+            .bind(saved_at)
+            .bind(&sid)
+            .execute(&mut **c)
+            .await
+            .map(|_| ())
+    })
+    .map_err(|e| Error::query("perth_sessions_update", e))?;
+
+    // Panes first out, tabs last out: a pane row never points at a deleted tab.
+    let pane_ids: Vec<String> = snapshot
+        .panes
+        .iter()
+        .map(|p| pane_row_id(&sid, p))
+        .collect();
+    stats.rows_deleted += delete_missing(&mut conn, "panes", &sid, &pane_ids).await?;
+
+    let tab_sql = "INSERT INTO tabs (id, session_id, name, position, layout, is_active) \
+                   VALUES ($1, $2, $3, $4, $5, $6) \
+                   ON CONFLICT (id) DO UPDATE SET name = excluded.name, position = excluded.position, \
+                   layout = excluded.layout, is_active = excluded.is_active";
+    for tab in snapshot.tabs.iter().filter(|t| selection.tab(&t.key)) {
+        let id = tab_row_id(&sid, &tab.key);
+        with_conn!(&mut conn, |c| {
+            sqlx::query(tab_sql)
+                .bind(&id)
+                .bind(&sid)
+                .bind(&tab.name)
+                .bind(tab.position)
+                .bind(&tab.layout)
+                .bind(tab.is_active)
+                .execute(&mut **c)
+                .await
+                .map(|_| ())
+        })
+        .map_err(|e| Error::query("perth_tabs_upsert", e))?;
+        stats.tabs_written += 1;
+    }
+
+    let pane_sql = format!(
+        "INSERT INTO panes (id, session_id, tab_id, pane_id, is_plugin, kind, x, y, cols, rows, cwd, \
+         command, title, is_floating, is_stacked, is_fullscreen, is_focused, plugin_url, plugin_config, \
+         scrollback) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, \
+         $17, $18, {}, $20) ON CONFLICT (id) DO UPDATE SET tab_id = excluded.tab_id, x = excluded.x, \
+         y = excluded.y, cols = excluded.cols, rows = excluded.rows, cwd = excluded.cwd, \
+         command = excluded.command, title = excluded.title, is_floating = excluded.is_floating, \
+         is_stacked = excluded.is_stacked, is_fullscreen = excluded.is_fullscreen, \
+         is_focused = excluded.is_focused, plugin_url = excluded.plugin_url, \
+         plugin_config = excluded.plugin_config, scrollback = excluded.scrollback",
+        json_param(&conn, 19)
+    );
+    for (pane, id) in snapshot.panes.iter().zip(&pane_ids) {
+        if !selection.pane(&pane.key()) {
+            continue;
+        }
+        let tab_id = tab_row_id(&sid, &pane.tab_key);
+        with_conn!(&mut conn, |c| {
+            sqlx::query(&pane_sql)
+                .bind(id)
+                .bind(&sid)
+                .bind(&tab_id)
+                .bind(pane.pane_id)
+                .bind(pane.kind == "plugin")
+                .bind(&pane.kind)
+                .bind(pane.x)
+                .bind(pane.y)
+                .bind(pane.cols)
+                .bind(pane.rows)
+                .bind(&pane.cwd)
+                .bind(&pane.command)
+                .bind(&pane.title)
+                .bind(pane.is_floating)
+                .bind(pane.is_stacked)
+                .bind(pane.is_fullscreen)
+                .bind(pane.is_focused)
+                .bind(&pane.plugin_url)
+                .bind(&pane.plugin_config)
+                .bind(&pane.scrollback)
+                .execute(&mut **c)
+                .await
+                .map(|_| ())
+        })
+        .map_err(|e| Error::query("perth_panes_upsert", e))?;
+        stats.panes_written += 1;
+    }
+
+    let tab_ids: Vec<String> = snapshot
+        .tabs
+        .iter()
+        .map(|t| tab_row_id(&sid, &t.key))
+        .collect();
+    stats.rows_deleted += delete_missing(&mut conn, "tabs", &sid, &tab_ids).await?;
+    Ok(stats)
+}
+
+/// Deletes the rows of `table` for session `sid` whose id is not in `keep`.
+async fn delete_missing(
+    conn: &mut Conn<'_>,
+    table: &str,
+    sid: &str,
+    keep: &[String],
+) -> Result<u64, Error> {
+    let placeholders: Vec<String> = (2..keep.len() + 2).map(|n| format!("${n}")).collect();
+    let sql = if keep.is_empty() {
+        format!("DELETE FROM {table} WHERE session_id = $1")
+    } else {
+        format!(
+            "DELETE FROM {table} WHERE session_id = $1 AND id NOT IN ({})",
+            placeholders.join(", ")
+        )
+    };
+    with_conn!(conn, |c| {
+        let mut query = sqlx::query(&sql).bind(sid);
+        for id in keep {
+            query = query.bind(id);
+        }
+        query.execute(&mut **c).await.map(|r| r.rows_affected())
+    })
+    .map_err(|e| Error::query("perth_rows_delete", e))
+}
+
+/// Records that session `name` was attached (restored) now.
+pub async fn mark_attached(conn: Conn<'_>, name: &str, at: DateTime<Utc>) -> Result<(), Error> {
+    with_conn!(conn, |c| {
+        sqlx::query("UPDATE sessions SET last_attached = $1 WHERE name = $2")
+            .bind(at)
+            .bind(name)
+            .execute(&mut *c)
+            .await
+            .map(|_| ())
+    })
+    .map_err(|e| Error::query("perth_sessions_attached", e))
+}
+
+/// Reads session `name` back with its rows as stored, or `None` when it was never saved.
+pub async fn load_session(mut conn: Conn<'_>, name: &str) -> Result<Option<StoredSession>, Error> {
+    type Head = (
+        String,
+        String,
+        Option<String>,
+        Option<DateTime<Utc>>,
+        Option<DateTime<Utc>>,
+    );
+    let head: Option<Head> = with_conn!(&mut conn, |c| {
+        sqlx::query_as(
+            "SELECT id, name, layout, created_at, saved_at FROM sessions WHERE name = $1",
+        )
+        .bind(name)
+        .fetch_optional(&mut **c)
+        .await
+    })
+    .map_err(|e| Error::query("perth_sessions_load", e))?;
+    let Some((id, name, layout, created_at, saved_at)) = head else {
+        return Ok(None);
+    };
+    type TabTuple = (String, String, i32, Option<String>, bool);
+    let tabs: Vec<TabTuple> = with_conn!(&mut conn, |c| {
+        sqlx::query_as(
+            "SELECT id, name, position, layout, is_active FROM tabs WHERE session_id = $1 \
+             ORDER BY position, id",
+        )
+        .bind(&id)
+        .fetch_all(&mut **c)
+        .await
+    })
+    .map_err(|e| Error::query("perth_tabs_load", e))?;
+    let pane_sql = format!(
+        "SELECT id, tab_id, pane_id, kind, x, y, cols, rows, cwd, command, title, is_floating, \
+         is_stacked, is_fullscreen, is_focused, plugin_url, {}, scrollback FROM panes \
+         WHERE session_id = $1 ORDER BY tab_id, y, x, id",
+        json_column(&conn, "plugin_config")
+    );
+    let panes = with_conn!(&mut conn, |c| {
+        sqlx::query(&pane_sql)
+            .bind(&id)
+            .fetch_all(&mut **c)
+            .await
+            .and_then(|rows| rows.iter().map(pane_from).collect::<Result<Vec<_>, _>>())
+    })
+    .map_err(|e| Error::query("perth_panes_load", e))?;
+    Ok(Some(StoredSession {
+        id,
+        name,
+        layout,
+        created_at,
+        saved_at,
+        tabs: tabs
+            .into_iter()
+            .map(|(id, name, position, layout, is_active)| StoredTab {
+                id,
+                name,
+                position,
+                layout,
+                is_active,
+            })
+            .collect(),
+        panes,
+    }))
+}
+
+fn pane_from<R>(row: &R) -> Result<StoredPane, sqlx::Error>
+where
+    R: sqlx::Row,
+    for<'a> &'a str: sqlx::ColumnIndex<R>,
+    for<'a> i64: sqlx::Decode<'a, R::Database> + sqlx::Type<R::Database>,
+    for<'a> i32: sqlx::Decode<'a, R::Database> + sqlx::Type<R::Database>,
+    for<'a> bool: sqlx::Decode<'a, R::Database> + sqlx::Type<R::Database>,
+    for<'a> String: sqlx::Decode<'a, R::Database> + sqlx::Type<R::Database>,
+{
+    Ok(StoredPane {
+        id: row.try_get("id")?,
+        tab_id: row.try_get("tab_id")?,
+        pane_id: row
+            .try_get::<i64, _>("pane_id")
+            .or_else(|_| row.try_get::<i32, _>("pane_id").map(i64::from))?,
+        kind: row.try_get("kind")?,
+        x: row.try_get("x")?,
+        y: row.try_get("y")?,
+        cols: row.try_get("cols")?,
+        rows: row.try_get("rows")?,
+        cwd: row.try_get("cwd")?,
+        command: row.try_get("command")?,
+        title: row.try_get("title")?,
+        is_floating: row.try_get("is_floating")?,
+        is_stacked: row.try_get("is_stacked")?,
+        is_fullscreen: row.try_get("is_fullscreen")?,
+        is_focused: row.try_get("is_focused")?,
+        plugin_url: row.try_get("plugin_url")?,
+        plugin_config: row.try_get("plugin_config")?,
+        scrollback: row.try_get("scrollback")?,
+    })
+}
+
+/// Returns every saved session, most recently saved first.
+pub async fn list_sessions(conn: Conn<'_>) -> Result<Vec<SessionSummary>, Error> {
+    type Line = (
+        String,
+        Option<DateTime<Utc>>,
+        Option<DateTime<Utc>>,
+        i64,
+        i64,
+    );
+    let sql = "SELECT s.name, s.created_at, s.saved_at, \
+               (SELECT COUNT(*) FROM tabs t WHERE t.session_id = s.id), \
+               (SELECT COUNT(*) FROM panes p WHERE p.session_id = s.id) \
+               FROM sessions s ORDER BY s.saved_at DESC, s.name";
+    let lines: Vec<Line> = with_conn!(conn, |c| { sqlx::query_as(sql).fetch_all(&mut *c).await })
+        .map_err(|e| Error::query("perth_sessions_list", e))?;
+    Ok(lines
+        .into_iter()
+        .map(|(name, created_at, saved_at, tabs, panes)| SessionSummary {
+            name,
+            created_at,
+            saved_at,
+            tabs,
+            panes,
+        })
+        .collect())
+}
+
+/// Deletes session `name` and its rows; returns whether it existed.
+pub async fn delete_session(mut conn: Conn<'_>, name: &str) -> Result<bool, Error> {
+    let id: Option<String> = with_conn!(&mut conn, |c| {
+        sqlx::query_scalar("SELECT id FROM sessions WHERE name = $1")
+            .bind(name)
+            .fetch_optional(&mut **c)
+            .await
+    })
+    .map_err(|e| Error::query("perth_sessions_find", e))?;
+    let Some(id) = id else {
+        return Ok(false);
+    };
+    for sql in [
+        "DELETE FROM panes WHERE session_id = $1",
+        "DELETE FROM tabs WHERE session_id = $1",
+        "DELETE FROM sessions WHERE id = $1",
+    ] {
+        with_conn!(&mut conn, |c| {
+            sqlx::query(sql)
+                .bind(&id)
+                .execute(&mut **c)
+                .await
+                .map(|_| ())
+        })
+        .map_err(|e| Error::query("perth_sessions_delete", e))?;
+    }
+    Ok(true)
+}
+
+/// Stores (or replaces) layout template `name`.
+pub async fn save_layout(
+    conn: Conn<'_>,
+    name: &str,
+    kdl: &str,
+    at: DateTime<Utc>,
+) -> Result<(), Error> {
+    let sql = "INSERT INTO layouts (id, name, kdl, created_at, updated_at) VALUES ($1, $2, $3, $4, $4) \
+               ON CONFLICT (name) DO UPDATE SET kdl = excluded.kdl, updated_at = excluded.updated_at";
+    let id = uuid::Uuid::new_v4().to_string();
+    with_conn!(conn, |c| {
+        sqlx::query(sql)
+            .bind(&id)
+            .bind(name)
+            .bind(kdl)
+            .bind(at)
+            .execute(&mut *c)
+            .await
+            .map(|_| ())
+    })
+    .map_err(|e| Error::query("perth_layouts_save", e))
+}
+
+/// Returns layout template `name`.
+pub async fn get_layout(conn: Conn<'_>, name: &str) -> Result<Option<LayoutTemplate>, Error> {
+    let row: Option<(String, String, Option<DateTime<Utc>>)> = with_conn!(conn, |c| {
+        sqlx::query_as("SELECT name, kdl, updated_at FROM layouts WHERE name = $1")
+            .bind(name)
+            .fetch_optional(&mut *c)
+            .await
+    })
+    .map_err(|e| Error::query("perth_layouts_get", e))?;
+    Ok(row.map(|(name, kdl, updated_at)| LayoutTemplate {
+        name,
+        kdl,
+        updated_at,
+    }))
+}
+
+/// Returns every layout template by name.
+pub async fn list_layouts(conn: Conn<'_>) -> Result<Vec<LayoutTemplate>, Error> {
+    let rows: Vec<(String, String, Option<DateTime<Utc>>)> = with_conn!(conn, |c| {
+        sqlx::query_as("SELECT name, kdl, updated_at FROM layouts ORDER BY name")
+            .fetch_all(&mut *c)
+            .await
+    })
+    .map_err(|e| Error::query("perth_layouts_list", e))?;
+    Ok(rows
+        .into_iter()
+        .map(|(name, kdl, updated_at)| LayoutTemplate {
+            name,
+            kdl,
+            updated_at,
+        })
+        .collect())
+}

@@ -1,0 +1,667 @@
+//! Session persistence (issue 7, DESIGN.md D2 and D5): the write-behind thread that keeps the
+//! `sessions`, `tabs` and `panes` rows of this session current, and the restore that reads them.
+//!
+//! The render path only ever calls [`note_session_changed`], which puts a token in a queue of
+//! one slot and never waits: a full slot already says "something changed", so changes
+//! coalesce. The writer thread (`persist_main`) captures the session's state through its own
+//! IPC socket a moment after a change, and writes the latest capture every
+//! `flush_interval_ms`, on detach and on a clean exit, in one transaction, upserting only rows
+//! that changed. A database that is down or stalled delays the writer thread only; it
+//! reconnects with backoff and writes the current state when the database is back.
+
+pub mod capture;
+pub mod commands;
+pub mod restore;
+pub mod settings;
+
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError, SyncSender, TrySendError};
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::{Duration, Instant};
+
+use serde::{Deserialize, Serialize};
+use store::perth_sessions::{self, RowSelection, SessionSnapshot};
+
+pub use settings::PersistSettings;
+
+/// What `perth status` shows about persistence.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct PersistenceStatus {
+    /// Whether persistence is on (`persistence { enabled false }` turns it off).
+    pub enabled: bool,
+    /// `postgres` or `sqlite`.
+    pub backend: Option<String>,
+    /// Where the database is, without credentials.
+    pub location: Option<String>,
+    /// `off`, `connecting`, `ok` or `unavailable`.
+    pub state: String,
+    /// When the last flush succeeded (Unix milliseconds).
+    pub last_flush_at: Option<u64>,
+    /// How long the last successful flush took.
+    pub last_flush_ms: Option<f64>,
+    /// Successful flushes since the server started.
+    pub flushes: u64,
+    /// Changes seen since the last successful flush.
+    pub pending_changes: u64,
+    /// Rows written by the last flush (tabs + panes).
+    pub last_rows_written: u64,
+    /// The last error, kept until a flush succeeds.
+    pub last_error: Option<String>,
+}
+
+/// A message to the writer thread.
+#[derive(Debug)]
+pub enum PersistInstruction {
+    /// The session changed (coalesced: the queue holds one).
+    Changed,
+    /// Writes now (on detach); the sender does not wait.
+    FlushNow,
+    /// Writes the latest state and stops; the sender waits on the reply, bounded.
+    Shutdown(SyncSender<()>),
+}
+
+/// The queue into the writer thread: bounded, and coalescing because only the latest state
+/// matters.
+#[derive(Clone)]
+pub struct WriteBehindQueue {
+    changes: SyncSender<PersistInstruction>,
+    control: SyncSender<PersistInstruction>,
+}
+
+impl WriteBehindQueue {
+    /// Returns the queue and the writer's receiving ends (changes, control).
+    pub fn new() -> (
+        WriteBehindQueue,
+        Receiver<PersistInstruction>,
+        Receiver<PersistInstruction>,
+    ) {
+        let (changes, changes_rx) = mpsc::sync_channel(1);
+        let (control, control_rx) = mpsc::sync_channel(4);
+        (
+            WriteBehindQueue { changes, control },
+            changes_rx,
+            control_rx,
+        )
+    }
+
+    /// Notes a change without waiting: a full queue already carries one.
+    pub fn changed(&self) {
+        match self.changes.try_send(PersistInstruction::Changed) {
+            Ok(()) | Err(TrySendError::Full(_)) | Err(TrySendError::Disconnected(_)) => {}
+        }
+    }
+
+    fn control(&self, instruction: PersistInstruction) -> bool {
+        self.control.try_send(instruction).is_ok()
+    }
+}
+
+static QUEUE: OnceLock<WriteBehindQueue> = OnceLock::new();
+
+/// Tells the writer the session changed. Never waits; does nothing when persistence is off.
+pub fn note_session_changed() {
+    if let Some(queue) = QUEUE.get() {
+        queue.changed();
+    }
+}
+
+/// Asks the writer to flush now (a client detached). Never waits.
+pub fn request_flush() -> bool {
+    QUEUE
+        .get()
+        .is_some_and(|q| q.control(PersistInstruction::FlushNow))
+}
+
+/// Asks the writer for a last flush and waits for it at most `timeout` (a clean exit).
+pub fn shutdown(timeout: Duration) {
+    let Some(queue) = QUEUE.get() else {
+        return;
+    };
+    let (tx, rx) = mpsc::sync_channel(1);
+    if queue.control(PersistInstruction::Shutdown(tx)) {
+        let _ = rx.recv_timeout(timeout);
+    }
+}
+
+/// Starts the writer thread for the session at `socket_path` when persistence is on.
+pub fn start(session: &str, socket_path: &std::path::Path, status: Arc<Mutex<PersistenceStatus>>) {
+    let settings = match PersistSettings::for_server() {
+        Ok(s) => s,
+        Err(e) => {
+            log::error!("perth: persistence settings: {e}");
+            let mut s = status.lock().unwrap_or_else(|e| e.into_inner());
+            s.state = "off".into();
+            s.last_error = Some(format!("{e}; fix the persistence block of config.kdl"));
+            return;
+        }
+    };
+    {
+        let mut s = status.lock().unwrap_or_else(|e| e.into_inner());
+        s.enabled = settings.enabled;
+        s.state = if settings.enabled {
+            "connecting".into()
+        } else {
+            "off".into()
+        };
+        s.backend = Some(settings.backend().to_string());
+        s.location = Some(settings.display_location());
+    }
+    if !settings.enabled {
+        return;
+    }
+    let (queue, changes, control) = WriteBehindQueue::new();
+    if QUEUE.set(queue).is_err() {
+        return;
+    }
+    let writer = Writer {
+        session: session.to_string(),
+        source: Box::new(capture::IpcSource::new(
+            socket_path.to_path_buf(),
+            settings.scrollback_lines,
+        )),
+        settings,
+        status,
+    };
+    let spawned = std::thread::Builder::new()
+        .name("perth-persist".into())
+        .spawn(move || persist_main(writer, changes, control));
+    if let Err(e) = spawned {
+        log::error!("perth: persistence thread did not start: {e}");
+    }
+}
+
+/// Where the writer gets the session's state from (the session's IPC socket, or a test's).
+pub trait StateSource: Send {
+    /// Captures the current state of the session.
+    fn capture(&mut self, session: &str) -> Result<SessionSnapshot, String>;
+}
+
+/// The writer thread's state.
+pub struct Writer {
+    pub session: String,
+    pub source: Box<dyn StateSource>,
+    pub settings: PersistSettings,
+    pub status: Arc<Mutex<PersistenceStatus>>,
+}
+
+/// Runs the writer until the session ends. Never panics: every failure is a status and a
+/// retry.
+pub fn persist_main(
+    mut writer: Writer,
+    changes: Receiver<PersistInstruction>,
+    control: Receiver<PersistInstruction>,
+) {
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            writer.set_error(format!("cannot start the database runtime: {e}"));
+            return;
+        }
+    };
+    let mut state = WriterState {
+        // The first look at a session nobody changed is one idle check away.
+        last_attempt: Some(Instant::now()),
+        ..WriterState::default()
+    };
+    let tick = Duration::from_millis(50);
+    let started = Instant::now();
+    loop {
+        // Control first (flush on detach, shutdown), then coalesced changes.
+        match control.try_recv() {
+            Ok(PersistInstruction::Shutdown(done)) => {
+                if state.dirty || state.captured_unwritten {
+                    writer.capture_into(&mut state);
+                    writer.flush(&runtime, &mut state, true);
+                }
+                let _ = done.try_send(());
+                return;
+            }
+            Ok(PersistInstruction::FlushNow) => {
+                writer.capture_into(&mut state);
+                writer.flush(&runtime, &mut state, true);
+            }
+            Ok(PersistInstruction::Changed) | Err(mpsc::TryRecvError::Empty) => {}
+            Err(mpsc::TryRecvError::Disconnected) => return,
+        }
+        match changes.recv_timeout(tick) {
+            Ok(_) => {
+                if !state.dirty {
+                    state.dirty_since = Some(Instant::now());
+                }
+                state.dirty = true;
+                state.changes_seen += 1;
+                writer.set_pending(state.changes_seen);
+            }
+            Err(RecvTimeoutError::Timeout) => {}
+            Err(RecvTimeoutError::Disconnected) => return,
+        }
+        let now = Instant::now();
+        // Capture shortly after a burst of changes, so that the latest state is at hand
+        // for a clean exit; write on the flush interval.
+        // A starting session (a restore of many panes) is left to start: capturing looks up
+        // every pane's process, which competes with the shells starting on a small machine.
+        let settled = now.duration_since(started) >= writer.settings.startup_grace;
+        if settled
+            && state.dirty
+            && state
+                .dirty_since
+                .is_some_and(|t| now.duration_since(t) >= writer.settings.capture_delay)
+        {
+            writer.capture_into(&mut state);
+        }
+        let interval_due = state
+            .last_attempt
+            .is_none_or(|t| now.duration_since(t) >= writer.settings.flush_interval);
+        let idle_check_due = state
+            .last_attempt
+            .is_none_or(|t| now.duration_since(t) >= writer.settings.flush_interval * 4);
+        let retry_due = state.retry_at.is_none_or(|t| now >= t);
+        if state.captured_unwritten && interval_due && retry_due {
+            writer.flush(&runtime, &mut state, false);
+        } else if idle_check_due && retry_due {
+            // Changes Zellij sends no event for (a shell's cwd) are found by comparing.
+            writer.capture_into(&mut state);
+            if state.captured_unwritten {
+                writer.flush(&runtime, &mut state, false);
+            } else {
+                state.last_attempt = Some(now);
+            }
+        }
+    }
+}
+
+/// What the writer keeps between flushes.
+#[derive(Default)]
+pub struct WriterState {
+    db: Option<store::Database>,
+    dirty: bool,
+    dirty_since: Option<Instant>,
+    changes_seen: u64,
+    /// The latest capture, and whether it differs from what was written.
+    latest: Option<SessionSnapshot>,
+    captured_unwritten: bool,
+    /// What the database holds, as far as this writer knows.
+    written: Option<SessionSnapshot>,
+    last_attempt: Option<Instant>,
+    retry_at: Option<Instant>,
+    backoff: Duration,
+    logged_down: bool,
+}
+
+impl Writer {
+    fn set_error(&self, message: String) {
+        let mut s = self.status.lock().unwrap_or_else(|e| e.into_inner());
+        s.last_error = Some(message);
+    }
+
+    fn set_pending(&self, n: u64) {
+        let mut s = self.status.lock().unwrap_or_else(|e| e.into_inner());
+        s.pending_changes = n;
+    }
+
+    /// Captures the session's state into `state.latest`.
+    pub fn capture_into(&mut self, state: &mut WriterState) {
+        let captured = self.source.capture(&self.session).and_then(|s| {
+            // Every live session has a tab; none means it is closing, and writing that
+            // would empty the saved copy.
+            if s.tabs.is_empty() {
+                Err("the session reports no tabs (it is closing)".to_string())
+            } else {
+                Ok(s)
+            }
+        });
+        match captured {
+            Ok(snapshot) => {
+                state.dirty = false;
+                state.dirty_since = None;
+                state.captured_unwritten = state.written.as_ref() != Some(&snapshot);
+                state.latest = Some(snapshot);
+                if !state.captured_unwritten {
+                    // The changes seen add up to what is already stored.
+                    state.changes_seen = 0;
+                    self.set_pending(0);
+                }
+            }
+            Err(e) => {
+                // Try again a little later; the change stays pending.
+                state.dirty_since = Some(Instant::now());
+                self.set_error(format!("cannot read the session's state: {e}"));
+            }
+        }
+    }
+
+    /// Writes `state.latest` if it is not written yet; `now` skips the backoff (detach, exit).
+    pub fn flush(&mut self, runtime: &tokio::runtime::Runtime, state: &mut WriterState, now: bool) {
+        let started = Instant::now();
+        state.last_attempt = Some(started);
+        if !now && state.retry_at.is_some_and(|t| started < t) {
+            return;
+        }
+        let Some(snapshot) = state.latest.clone() else {
+            return;
+        };
+        if !state.captured_unwritten {
+            return;
+        }
+        let result = runtime.block_on(async {
+            let deadline = self.settings.write_timeout;
+            if state.db.is_none() {
+                let options = store::OpenOptions {
+                    connect_timeout: Duration::from_secs(2),
+                    max_connections: 1,
+                };
+                let db = tokio::time::timeout(
+                    deadline,
+                    store::Database::open_with(&self.settings.url, &options),
+                )
+                .await
+                .map_err(|_| format!("no answer from the database within {deadline:?}"))?
+                .map_err(|e| e.to_string())?;
+                state.db = Some(db);
+                // A database we (re)connected to may hold anything: write every row.
+                state.written = None;
+            }
+            let Some(db) = state.db.clone() else {
+                return Err("no database".to_string());
+            };
+            let selection = selection(state.written.as_ref(), &snapshot);
+            tokio::time::timeout(deadline, async {
+                let mut tx = db.begin().await.map_err(|e| e.to_string())?;
+                let stats = perth_sessions::save_session(
+                    tx.conn(),
+                    &snapshot,
+                    &selection,
+                    chrono::Utc::now(),
+                )
+                .await
+                .map_err(|e| e.to_string())?;
+                tx.commit().await.map_err(|e| e.to_string())?;
+                Ok::<_, String>(stats)
+            })
+            .await
+            .map_err(|_| format!("the database did not finish a write within {deadline:?}"))?
+        });
+        let elapsed = started.elapsed();
+        let mut s = self.status.lock().unwrap_or_else(|e| e.into_inner());
+        match result {
+            Ok(stats) => {
+                if state.logged_down {
+                    log::info!("perth: persistence: the database is back; session state written");
+                }
+                state.logged_down = false;
+                state.backoff = Duration::ZERO;
+                state.retry_at = None;
+                state.written = Some(snapshot);
+                state.captured_unwritten = false;
+                state.changes_seen = 0;
+                s.state = "ok".into();
+                s.flushes += 1;
+                s.last_flush_at = Some(bridge_runtime::unix_millis());
+                s.last_flush_ms = Some(elapsed.as_secs_f64() * 1000.0);
+                s.last_rows_written = stats.tabs_written + stats.panes_written;
+                s.pending_changes = 0;
+                s.last_error = None;
+            }
+            Err(e) => {
+                if !state.logged_down {
+                    log::warn!("perth: persistence: cannot write session state to {}: {e}; perth keeps running and retries", self.settings.display_location());
+                }
+                state.logged_down = true;
+                state.db = None;
+                state.backoff = (state.backoff * 2)
+                    .max(Duration::from_millis(250))
+                    .min(Duration::from_secs(10));
+                state.retry_at = Some(Instant::now() + state.backoff);
+                s.state = "unavailable".into();
+                s.pending_changes = s.pending_changes.max(1);
+                s.last_error = Some(format!(
+                    "{e}; perth keeps running and retries in {} ms",
+                    state.backoff.as_millis()
+                ));
+            }
+        }
+    }
+}
+
+/// Returns which rows of `next` differ from `written` (every row when nothing is known).
+pub fn selection(written: Option<&SessionSnapshot>, next: &SessionSnapshot) -> RowSelection {
+    let Some(written) = written else {
+        return RowSelection::All;
+    };
+    let old_tabs: std::collections::HashSet<_> = written.tabs.iter().collect();
+    let old_panes: std::collections::HashSet<_> = written.panes.iter().collect();
+    RowSelection::Only {
+        tabs: next
+            .tabs
+            .iter()
+            .filter(|t| !old_tabs.contains(t))
+            .map(|t| t.key.clone())
+            .collect(),
+        panes: next
+            .panes
+            .iter()
+            .filter(|p| !old_panes.contains(p))
+            .map(|p| p.key())
+            .collect(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use store::perth_sessions::{PaneSnapshot, TabSnapshot};
+
+    fn snapshot(n: usize) -> SessionSnapshot {
+        SessionSnapshot {
+            name: "s".into(),
+            layout: None,
+            tabs: vec![TabSnapshot {
+                key: "0".into(),
+                name: "t".into(),
+                position: 0,
+                layout: Some("tab {}".into()),
+                is_active: true,
+            }],
+            panes: (0..n)
+                .map(|i| PaneSnapshot {
+                    tab_key: "0".into(),
+                    pane_id: i as i64,
+                    kind: "terminal".into(),
+                    cols: 10,
+                    rows: 10,
+                    ..Default::default()
+                })
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn persist_selection_names_only_changed_rows() {
+        let a = snapshot(100);
+        let mut b = a.clone();
+        b.panes[7].title = Some("renamed".into());
+        match selection(Some(&a), &b) {
+            RowSelection::Only { tabs, panes } => {
+                assert!(tabs.is_empty());
+                assert_eq!(panes.into_iter().collect::<Vec<_>>(), vec!["terminal_7"]);
+            }
+            RowSelection::All => panic!("expected a partial selection"),
+        }
+        assert!(matches!(selection(None, &b), RowSelection::All));
+    }
+
+    struct FakeSource(Arc<Mutex<SessionSnapshot>>);
+
+    impl StateSource for FakeSource {
+        fn capture(&mut self, _session: &str) -> Result<SessionSnapshot, String> {
+            Ok(self.0.lock().unwrap().clone())
+        }
+    }
+
+    fn settings(url: String) -> PersistSettings {
+        PersistSettings {
+            enabled: true,
+            url,
+            flush_interval: Duration::from_millis(50),
+            capture_delay: Duration::from_millis(10),
+            startup_grace: Duration::ZERO,
+            write_timeout: Duration::from_secs(5),
+            scrollback_lines: 0,
+        }
+    }
+
+    fn wait_status(
+        status: &Arc<Mutex<PersistenceStatus>>,
+        what: &str,
+        pred: impl Fn(&PersistenceStatus) -> bool,
+    ) -> PersistenceStatus {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            let s = status.lock().unwrap().clone();
+            if pred(&s) {
+                return s;
+            }
+            assert!(Instant::now() < deadline, "waiting for {what}: {s:?}");
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+
+    fn run_writer(
+        url: String,
+        state: Arc<Mutex<SessionSnapshot>>,
+    ) -> (
+        WriteBehindQueue,
+        Arc<Mutex<PersistenceStatus>>,
+        std::thread::JoinHandle<()>,
+    ) {
+        let status = Arc::new(Mutex::new(PersistenceStatus::default()));
+        let (queue, changes, control) = WriteBehindQueue::new();
+        let writer = Writer {
+            session: "s".into(),
+            source: Box::new(FakeSource(state)),
+            settings: settings(url),
+            status: status.clone(),
+        };
+        let handle = std::thread::spawn(move || persist_main(writer, changes, control));
+        (queue, status, handle)
+    }
+
+    fn shutdown_writer(queue: &WriteBehindQueue, handle: std::thread::JoinHandle<()>) {
+        let (tx, rx) = mpsc::sync_channel(1);
+        assert!(queue.control(PersistInstruction::Shutdown(tx)));
+        rx.recv_timeout(Duration::from_secs(20)).unwrap();
+        handle.join().unwrap();
+    }
+
+    #[test]
+    fn persist_writer_flushes_only_what_changed() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = dir.path().join("perth.db").display().to_string();
+        let state = Arc::new(Mutex::new(snapshot(100)));
+        let (queue, status, handle) = run_writer(url.clone(), state.clone());
+        queue.changed();
+        let first = wait_status(&status, "the first flush", |s| s.flushes >= 1);
+        assert_eq!(first.last_rows_written, 101);
+        assert_eq!(first.state, "ok");
+        state.lock().unwrap().panes[42].title = Some("changed".into());
+        queue.changed();
+        let second = wait_status(&status, "the second flush", |s| s.flushes >= 2);
+        assert_eq!(second.last_rows_written, 1);
+        assert_eq!(second.pending_changes, 0);
+        // A change made just before exit is written by the shutdown.
+        state.lock().unwrap().panes[1].title = Some("at exit".into());
+        queue.changed();
+        shutdown_writer(&queue, handle);
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let stored = rt.block_on(async {
+            let db = store::Database::open(&url).await.unwrap();
+            let mut conn = db.acquire().await.unwrap();
+            perth_sessions::load_session(conn.conn(), "s")
+                .await
+                .unwrap()
+                .unwrap()
+        });
+        assert!(stored
+            .panes
+            .iter()
+            .any(|p| p.title.as_deref() == Some("changed")));
+        assert!(stored
+            .panes
+            .iter()
+            .any(|p| p.title.as_deref() == Some("at exit")));
+    }
+
+    #[test]
+    fn persist_writer_survives_an_unreachable_database() {
+        let state = Arc::new(Mutex::new(snapshot(2)));
+        let (queue, status, handle) =
+            run_writer("postgres://perth:secret@127.0.0.1:1/perth".into(), state);
+        let started = Instant::now();
+        for _ in 0..1000 {
+            queue.changed();
+        }
+        assert!(started.elapsed() < Duration::from_millis(500));
+        let down = wait_status(&status, "the database reported down", |s| {
+            s.state == "unavailable"
+        });
+        let error = down.last_error.unwrap();
+        assert!(error.contains("127.0.0.1:1"), "{error}");
+        assert!(error.contains("retries"), "{error}");
+        assert!(!error.contains("secret"), "{error}");
+        assert!(down.pending_changes > 0);
+        shutdown_writer(&queue, handle);
+    }
+
+    #[test]
+    fn persist_writer_refuses_a_database_from_a_newer_perth() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = dir.path().join("perth.db").display().to_string();
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async {
+            let db = store::Database::open(&url).await.unwrap();
+            let mut conn = db.acquire().await.unwrap();
+            if let store::Conn::Sqlite(c) = conn.conn() {
+                sqlx_insert_future_version(c).await;
+            }
+            db.close().await;
+        });
+        let (queue, status, handle) = run_writer(url, Arc::new(Mutex::new(snapshot(1))));
+        queue.changed();
+        let refused = wait_status(&status, "the newer schema refused", |s| {
+            s.state == "unavailable"
+        });
+        let error = refused.last_error.unwrap();
+        assert!(error.contains("newer than this binary"), "{error}");
+        shutdown_writer(&queue, handle);
+    }
+
+    async fn sqlx_insert_future_version(c: &mut sqlx::SqliteConnection) {
+        sqlx::raw_sql(
+            "INSERT INTO _sqlx_migrations (version, description, success, checksum, execution_time) \
+             VALUES (99, 'from the future', TRUE, X'00', 0)",
+        )
+        .execute(c)
+        .await
+        .unwrap();
+    }
+
+    #[test]
+    fn persist_queue_coalesces_and_never_waits() {
+        let (queue, changes, _control) = WriteBehindQueue::new();
+        let started = Instant::now();
+        for _ in 0..10_000 {
+            queue.changed();
+        }
+        assert!(started.elapsed() < Duration::from_secs(1));
+        assert!(changes.try_recv().is_ok());
+        assert!(changes.try_recv().is_err(), "changes coalesce into one");
+    }
+}

@@ -1,0 +1,392 @@
+//! Session persistence (issue 7): restore of a 20-tab, 100-pane session from PostgreSQL next
+//! to Zellij's own resurrection of the same session from its cache file, keystroke echo with
+//! the database stopped against persistence off, and the cost of a flush where one pane of 100
+//! changed (next to the first, full flush of the same session).
+
+use std::{
+    fs,
+    path::Path,
+    time::{Duration, Instant},
+};
+
+use ::tests::services::Postgres;
+use anyhow::{bail, Context, Result};
+
+use super::{
+    reference::stock_zellij,
+    report::{median, Goal, Row},
+    session::{Session, PROMPT},
+    Bench, BenchContext,
+};
+
+const WIDTH: u16 = 200;
+const HEIGHT: u16 = 50;
+const TABS: usize = 20;
+const PANES_PER_TAB: usize = 5;
+const SESSION: &str = "bench-persist";
+const POLL: Duration = Duration::from_millis(3);
+
+pub(crate) struct Persist;
+
+impl Bench for Persist {
+    fn name(&self) -> &'static str {
+        "persist"
+    }
+
+    fn reference(&self) -> String {
+        "Zellij 0.45.1's own resurrection; persistence off; a full flush".to_owned()
+    }
+
+    fn run(&self, ctx: &BenchContext<'_>) -> Result<Vec<Row>> {
+        anyhow::ensure!(
+            ctx.perth_bin.is_file(),
+            "{} does not exist; run `cargo xtask build` or set PERTH_BENCH_PERTH_BIN",
+            ctx.perth_bin.display()
+        );
+        let zellij = stock_zellij(ctx)?;
+        let mut pg = Postgres::start().context("starting PostgreSQL for the persist bench")?;
+        let url = pg.create_database("bench_persist")?;
+        let mut rows = Vec::new();
+
+        // Save the session once: launch it from a layout, wait for the full flush.
+        let (full_flush_ms, one_change_ms) = save_session(ctx, &url)?;
+        let runs = ctx.samples(5, 2);
+        let mut perth_ms = Vec::new();
+        let mut zellij_ms = Vec::new();
+        let mut cache_ms = Vec::new();
+        for run in 0..runs {
+            perth_ms.push(restore_perth(&ctx.perth_bin, &url)?);
+            zellij_ms.push(resurrect_zellij(&zellij)?);
+            cache_ms.push(resurrect_perth_from_cache(&ctx.perth_bin)?);
+            eprintln!(
+                "bench persist: restore {}/{runs}: perth from the database {:.1} ms, zellij from its cache {:.1} ms, perth from zellij's cache {:.1} ms",
+                run + 1,
+                perth_ms[run],
+                zellij_ms[run],
+                cache_ms[run]
+            );
+        }
+        let (p, z) = (median(&perth_ms), median(&zellij_ms));
+        let restore = format!(
+            "restore {TABS} tabs / {} panes from PostgreSQL, attach to full screen",
+            TABS * PANES_PER_TAB
+        );
+        rows.push(Row::new(
+            restore.clone(),
+            p.unwrap_or(f64::NAN),
+            z.unwrap_or(f64::NAN),
+            "ms",
+            Goal::RatioAtMost(1.0),
+        ));
+        rows.push(Row::new(
+            format!("{restore}, vs perth from Zellij's cache (persistence off)"),
+            p.unwrap_or(f64::NAN),
+            median(&cache_ms).unwrap_or(f64::NAN),
+            "ms",
+            Goal::None,
+        ));
+        rows.push(Row::new(
+            format!("{restore} (absolute goal)"),
+            p.unwrap_or(f64::NAN),
+            z.unwrap_or(f64::NAN),
+            "ms",
+            Goal::AtMost(150.0),
+        ));
+
+        let keys = ctx.samples(40, 15);
+        let off = echo_latency(&ctx.perth_bin, "enabled false", keys)?;
+        pg.stop()?;
+        let stalled = echo_latency(
+            &ctx.perth_bin,
+            &format!("flush_interval_ms 200\ndatabase_url \"{url}\""),
+            keys,
+        )?;
+        rows.push(Row::new(
+            "keystroke echo p50, database stopped vs persistence off",
+            stalled,
+            off,
+            "ms",
+            Goal::RatioAtMost(1.05),
+        ));
+        rows.push(Row::new(
+            format!(
+                "flush, {} panes, one renamed (its pane and tab rows)",
+                TABS * PANES_PER_TAB
+            ),
+            one_change_ms,
+            full_flush_ms,
+            "ms",
+            Goal::None,
+        ));
+        Ok(rows)
+    }
+}
+
+fn layout() -> String {
+    let mut kdl = String::from("layout {\n    default_tab_template {\n        pane size=1 borderless=true {\n            plugin location=\"zellij:tab-bar\"\n        }\n        children\n        pane size=1 borderless=true {\n            plugin location=\"zellij:status-bar\"\n        }\n    }\n");
+    for t in 1..=TABS {
+        kdl.push_str(&format!(
+            "    tab name=\"t{t:02}\"{} {{\n",
+            if t == 1 { " focus=true" } else { "" }
+        ));
+        kdl.push_str("        pane split_direction=\"vertical\" {\n");
+        for p in 0..PANES_PER_TAB {
+            kdl.push_str(&format!(
+                "            pane name=\"p{t:02}-{p}\" cwd=\"/tmp\"\n"
+            ));
+        }
+        kdl.push_str("        }\n    }\n");
+    }
+    kdl.push_str("}\n");
+    kdl
+}
+
+fn ready(screen: &str) -> bool {
+    let first = screen.lines().next().unwrap_or_default();
+    first.contains("t01")
+        && first.contains("t05")
+        && screen.contains(PROMPT.trim_end())
+        && screen.contains("LOCK")
+}
+
+fn configure(session: &Session, persistence: &str) -> Result<()> {
+    let file = session.env().config_dir().join("perth/config.kdl");
+    let mut text = fs::read_to_string(&file).unwrap_or_default();
+    text.push_str(&format!(
+        "perth {{\n    persistence {{\n{persistence}\n    }}\n}}\n"
+    ));
+    fs::write(&file, text).with_context(|| format!("writing {}", file.display()))
+}
+
+fn status(session: &Session, perth: &Path) -> Result<serde_json::Value> {
+    let out = session
+        .env()
+        .command(perth)
+        .args(["--session", SESSION, "status"])
+        .output()
+        .context("running perth status")?;
+    serde_json::from_slice(&out.stdout).with_context(|| {
+        format!(
+            "perth status printed no JSON: {}",
+            String::from_utf8_lossy(&out.stderr)
+        )
+    })
+}
+
+fn wait_flush(
+    session: &Session,
+    perth: &Path,
+    since_ms: u64,
+    rows: Option<u64>,
+) -> Result<serde_json::Value> {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let st = status(session, perth)?;
+        let p = &st["persistence"];
+        if p["state"] == "ok"
+            && p["pending_changes"].as_u64() == Some(0)
+            && p["last_flush_at"].as_u64().unwrap_or(0) > since_ms
+            && rows.is_none_or(|n| {
+                p["last_rows_written"]
+                    .as_u64()
+                    .is_some_and(|w| (1..=n).contains(&w))
+            })
+        {
+            return Ok(st);
+        }
+        if Instant::now() > deadline {
+            bail!("no persistence flush after {since_ms}: {p}");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+fn now_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64)
+}
+
+/// Launches the 100-pane session with persistence to `url`, waits for its full flush, renames
+/// one pane a few times and returns (full flush ms, median one-pane flush ms).
+fn save_session(ctx: &BenchContext<'_>, url: &str) -> Result<(f64, f64)> {
+    let session = Session::new(WIDTH, HEIGHT)?;
+    configure(
+        &session,
+        &format!("flush_interval_ms 200\ndatabase_url \"{url}\""),
+    )?;
+    let file = session.home().join("bench-persist.kdl");
+    fs::write(&file, layout())?;
+    session.exec(&[
+        &ctx.perth_bin,
+        Path::new("--session"),
+        Path::new(SESSION),
+        Path::new("--new-session-with-layout"),
+        &file,
+    ])?;
+    session.wait_for_screen(
+        "the 100-pane session",
+        POLL,
+        Duration::from_secs(120),
+        ready,
+    )?;
+    let st = wait_flush(&session, &ctx.perth_bin, 0, None)?;
+    // The first flush of the session wrote every row: the reference for a one-pane flush.
+    let full = st["persistence"]["last_flush_ms"]
+        .as_f64()
+        .unwrap_or(f64::NAN);
+    let mut partial = Vec::new();
+    for i in 0..ctx.samples(7, 3) {
+        let since = now_ms();
+        let out = session
+            .env()
+            .command(&ctx.perth_bin)
+            .args([
+                "--session",
+                SESSION,
+                "action",
+                "rename-pane",
+                &format!("renamed-{i}"),
+            ])
+            .output()?;
+        anyhow::ensure!(out.status.success(), "rename-pane failed");
+        // The pane's row and its tab's layout (which holds the pane's name).
+        let st = wait_flush(&session, &ctx.perth_bin, since, Some(2))?;
+        partial.push(
+            st["persistence"]["last_flush_ms"]
+                .as_f64()
+                .unwrap_or(f64::NAN),
+        );
+    }
+    eprintln!("bench persist: full flush {full:.1} ms, one-pane flushes {partial:?}");
+    kill_server(&session)?;
+    Ok((full, median(&partial).unwrap_or(f64::NAN)))
+}
+
+fn kill_server(session: &Session) -> Result<()> {
+    let pid = session.server_pid()?;
+    let _ = std::process::Command::new("kill")
+        .args(["-9", &pid.to_string()])
+        .status();
+    Ok(())
+}
+
+/// A new machine: fresh home, the database shared; `perth attach NAME` until the full screen.
+fn restore_perth(perth: &Path, url: &str) -> Result<f64> {
+    let session = Session::new(WIDTH, HEIGHT)?;
+    configure(
+        &session,
+        &format!("flush_interval_ms 200\ndatabase_url \"{url}\""),
+    )?;
+    let started = session.exec(&[perth, Path::new("attach"), Path::new(SESSION)])?;
+    session.wait_for_screen("the restored session", POLL, Duration::from_secs(60), ready)?;
+    let ms = started.elapsed().as_secs_f64() * 1000.0;
+    // Let the restored server write once, so the database holds the session for the next run.
+    wait_flush(&session, perth, 0, None)?;
+    kill_server(&session)?;
+    Ok(ms)
+}
+
+/// Zellij 0.45.1 resurrecting the same layout from its own cache file: the session is saved
+/// (`action save-session`), its server killed, and `zellij attach NAME` timed to the full screen.
+fn resurrect_zellij(zellij: &Path) -> Result<f64> {
+    resurrect_from_cache(zellij, false)
+}
+
+/// The same as [`resurrect_zellij`] with perth (persistence off): perth's own cost of starting
+/// 100 panes, which a restore from the database pays too.
+fn resurrect_perth_from_cache(perth: &Path) -> Result<f64> {
+    resurrect_from_cache(perth, true)
+}
+
+fn resurrect_from_cache(zellij: &Path, is_perth: bool) -> Result<f64> {
+    let mut session = Session::new(WIDTH, HEIGHT)?;
+    if is_perth {
+        configure(&session, "enabled false")?;
+    }
+    let file = session.home().join("bench-persist.kdl");
+    fs::write(&file, layout())?;
+    session.exec(&[
+        zellij,
+        Path::new("--session"),
+        Path::new(SESSION),
+        Path::new("--new-session-with-layout"),
+        &file,
+    ])?;
+    session.wait_for_screen(
+        "zellij's 100-pane session",
+        POLL,
+        Duration::from_secs(120),
+        ready,
+    )?;
+    let out = session
+        .env()
+        .command(zellij)
+        .args(["--session", SESSION, "action", "save-session"])
+        .output()?;
+    anyhow::ensure!(out.status.success(), "zellij action save-session failed");
+    let cache = session.env().cache_dir().join("zellij");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while find_file(&cache, "session-layout.kdl").is_none() {
+        if Instant::now() > deadline {
+            bail!(
+                "zellij wrote no session-layout.kdl under {}",
+                cache.display()
+            );
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    kill_server(&session)?;
+    session.new_terminal(WIDTH, HEIGHT)?;
+    let started = session.exec(&[zellij, Path::new("attach"), Path::new(SESSION)])?;
+    session.wait_for_screen(
+        "zellij's resurrected session",
+        POLL,
+        Duration::from_secs(60),
+        ready,
+    )?;
+    let ms = started.elapsed().as_secs_f64() * 1000.0;
+    kill_server(&session)?;
+    Ok(ms)
+}
+
+fn find_file(dir: &Path, name: &str) -> Option<std::path::PathBuf> {
+    for entry in fs::read_dir(dir).ok()?.flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            if let Some(found) = find_file(&path, name) {
+                return Some(found);
+            }
+        } else if path.file_name().is_some_and(|n| n == name) {
+            return Some(path);
+        }
+    }
+    None
+}
+
+/// Median time from a key press to its echo on screen, over `keys` presses.
+fn echo_latency(perth: &Path, persistence: &str, keys: usize) -> Result<f64> {
+    let session = Session::new(WIDTH, HEIGHT)?;
+    configure(&session, persistence)?;
+    session.exec(&[perth, Path::new("--session"), Path::new(SESSION)])?;
+    session.wait_for_screen("perth's workspace", POLL, Duration::from_secs(60), |s| {
+        s.contains(PROMPT.trim_end())
+    })?;
+    // Settle: the writer has tried (and, with the database stopped, failed) at least once.
+    std::thread::sleep(Duration::from_secs(2));
+    let mut samples = Vec::new();
+    for i in 0..keys {
+        let marker = format!("k{i:03}x");
+        let started = Instant::now();
+        session.type_text(&marker)?;
+        session.wait_for_screen(
+            "the typed key's echo",
+            Duration::from_millis(1),
+            Duration::from_secs(10),
+            |s| s.contains(&marker),
+        )?;
+        samples.push(started.elapsed().as_secs_f64() * 1000.0);
+        session.press("C-u")?;
+    }
+    Ok(median(&samples).unwrap_or(f64::NAN))
+}
