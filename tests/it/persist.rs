@@ -89,6 +89,15 @@ fn bounded_action(s: &PerthSession, args: &[&str]) -> Result<String, String> {
     }
 }
 
+/// Starts a session and waits until it has settled (perth-core loaded and linked): Zellij
+/// compiles the plugins of each new server, and on a loaded machine actions sent meanwhile can
+/// wait on it for a long time.
+fn start(env: IsolatedEnv, name: &str) -> PerthSession {
+    let s = PerthSession::start_in(env, name, COLS, ROWS, &[]).unwrap();
+    s.wait_for_core(1).unwrap();
+    s
+}
+
 /// Runs an action, trying again when the command line found no session at all: on a loaded
 /// machine Zellij's session listing can miss a live socket, and nothing was sent then.
 fn act(s: &PerthSession, args: &[&str]) -> String {
@@ -377,7 +386,7 @@ fn assert_restored(before_tabs: &[String], before: &BTreeMap<String, PaneView>, 
 }
 
 fn restore_round_trip(env: IsolatedEnv, name: &str) {
-    let s = PerthSession::start_in(env, name, COLS, ROWS, &[]).unwrap();
+    let s = start(env, name);
     let (tabs, before, last_change) = build_session(&s);
     assert_eq!(tabs, ["code", "logs", "tools"]);
     wait_for_flush(&s, last_change);
@@ -425,7 +434,7 @@ fn persist_database_stall_keeps_rendering_then_flushes() {
         &env,
         &format!("flush_interval_ms 300\ndatabase_url \"{url}\""),
     );
-    let s = PerthSession::start_in(env, "e2e-persist-stall", COLS, ROWS, &[]).unwrap();
+    let s = start(env, "e2e-persist-stall");
     wait_for_flush(&s, 0);
 
     pg.stop().unwrap();
@@ -472,7 +481,7 @@ fn persist_database_stall_keeps_rendering_then_flushes() {
 fn persist_list_delete_and_layout_templates() {
     let env = IsolatedEnv::new().unwrap();
     configure(&env, "flush_interval_ms 300");
-    let s = PerthSession::start_in(env, "e2e-persist-cli", COLS, ROWS, &[]).unwrap();
+    let s = start(env, "e2e-persist-cli");
     act(&s, &["rename-tab", "template-tab"]);
     let changed_at = now_ms();
     act(
@@ -575,7 +584,7 @@ fn persist_two_sessions_share_a_database_and_stay_apart() {
             &env,
             &format!("flush_interval_ms 300\ndatabase_url \"{url}\""),
         );
-        PerthSession::start_in(env, name, COLS, ROWS, &[]).unwrap()
+        start(env, name)
     };
     let a = start("e2e-two-a");
     let b = start("e2e-two-b");
@@ -614,7 +623,7 @@ fn persist_scrollback_is_stored_redacted_when_configured() {
         &env,
         &format!("flush_interval_ms 200\nscrollback_lines 20\ndatabase_url \"{url}\""),
     );
-    let s = PerthSession::start_in(env, "e2e-persist-scroll", COLS, ROWS, &[]).unwrap();
+    let s = start(env, "e2e-persist-scroll");
     // The token is printed by the shell, not typed on the command line the pane also shows.
     s.term
         .send_text("printf 'marker-%s ghp_%s\\n' 42 abcdefghijklmnopqrstuvwxyz0123456789")

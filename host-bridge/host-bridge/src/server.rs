@@ -379,6 +379,10 @@ async fn rpc_endpoint(
             reason,
             "refused an RPC request without a valid bearer token"
         );
+        // Read what the client sends (up to the drain allowance, for at most a second, keeping
+        // none of it): answering before the body arrived closes a connection the client is
+        // still writing to, and it would see a reset instead of the 401.
+        let _ = timeout(Duration::from_secs(1), read_body(body, 0)).await;
         return error_response(
             None,
             ErrorBody::new(
