@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 use std::fmt;
 
 /// The protocol version this crate speaks.
-pub const PROTOCOL_VERSION: u32 = 1;
+pub const PROTOCOL_VERSION: u32 = 2;
 
 /// The oldest client protocol version a server built from this crate still serves.
 pub const MIN_PROTOCOL_VERSION: u32 = 1;
@@ -84,11 +84,45 @@ pub enum Request {
         #[serde(default)]
         data: serde_json::Value,
     },
+    /// Appends an intent entry to a zdrive pane's log, as `zdrive pane log` does (same
+    /// configuration, store, outbox and checks); the reply is [`Response::ZdriveLogged`].
+    ///
+    /// `key` makes the request idempotent: a request whose key host-bridge has seen recently
+    /// logs nothing and gets the first one's answer with `first: false`. Every client of a
+    /// session receives a broadcast pipe, so each plugin instance sends it; the key (the CLI
+    /// pipe's id) keeps that one entry.
+    ///
+    /// Since protocol 2.
+    ZdriveLog {
+        /// The pane name zdrive tracks.
+        pane: String,
+        /// What happened (at most 4 KB).
+        summary: String,
+        /// `checkpoint` (the default), `milestone` or `exploration`.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        entry_type: Option<String>,
+        /// `human` (the default) or `agent`.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        source: Option<String>,
+        /// Files the entry refers to.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        artifacts: Vec<String>,
+        /// Makes repeats of one request log once.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        key: Option<String>,
+    },
 }
 
 impl Request {
     /// Lists the `type` tags of every request this crate knows, in declaration order.
-    pub const TYPES: &'static [&'static str] = &["hello", "ping", "echo", "status", "push_event"];
+    pub const TYPES: &'static [&'static str] = &[
+        "hello",
+        "ping",
+        "echo",
+        "status",
+        "push_event",
+        "zdrive_log",
+    ];
 
     /// Returns the request's `type` tag, as it appears on the wire.
     pub fn type_name(&self) -> &'static str {
@@ -98,6 +132,7 @@ impl Request {
             Request::Echo { .. } => "echo",
             Request::Status => "status",
             Request::PushEvent { .. } => "push_event",
+            Request::ZdriveLog { .. } => "zdrive_log",
         }
     }
 }
@@ -190,6 +225,25 @@ pub enum Response {
     Pushed {
         /// Sessions whose socket took the message.
         sessions: u32,
+    },
+    /// Answers [`Request::ZdriveLog`]: the stored entry and where the pane lives.
+    ///
+    /// Since protocol 2.
+    ZdriveLogged {
+        /// The pane name.
+        pane_name: String,
+        /// The entry as stored (zdrive's IntentEntry JSON, secrets redacted).
+        entry: serde_json::Value,
+        /// Entries in the pane's history after this one.
+        total_entries: u64,
+        /// The session the pane was last seen in, if zdrive tracks it there.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        session: Option<String>,
+        /// The pane's id in that session (`terminal_3`), if known.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pane_id: Option<String>,
+        /// False when this is a repeat of a request with the same key (nothing was logged).
+        first: bool,
     },
 }
 

@@ -170,6 +170,14 @@ fn request_types_lists_every_variant() {
             topic: "t".into(),
             data: serde_json::json!({"a": 1}),
         },
+        Request::ZdriveLog {
+            pane: "api".into(),
+            summary: "s".into(),
+            entry_type: None,
+            source: None,
+            artifacts: vec![],
+            key: None,
+        },
     ];
     let names: Vec<&str> = all.iter().map(Request::type_name).collect();
     assert_eq!(names, Request::TYPES);
@@ -208,7 +216,7 @@ fn an_unknown_type_is_an_unknown_request() {
     assert_eq!(err.error.kind, ErrorKind::UnknownRequest);
     assert_eq!(
         err.error.message,
-        "unknown request type `frobnicate`: unknown variant `frobnicate`, expected one of `hello`, `ping`, `echo`, `status`, `push_event` at line 1 column 35"
+        "unknown request type `frobnicate`: unknown variant `frobnicate`, expected one of `hello`, `ping`, `echo`, `status`, `push_event`, `zdrive_log` at line 1 column 35"
     );
     assert!(err.error.hint.is_some());
 }
@@ -235,4 +243,28 @@ fn runtime_info_shape() {
 fn error_body_displays_kind_message_and_hint() {
     let body = ErrorBody::new(ErrorKind::Timeout, "took 30 s").with_hint("retry");
     assert_eq!(body.to_string(), "timeout: took 30 s (retry)");
+}
+
+#[test]
+fn a_zdrive_log_needs_only_pane_and_summary() {
+    let env = RequestEnvelope::from_json(
+        br#"{"id":3,"body":{"type":"zdrive_log","pane":"api","summary":"done"}}"#,
+    )
+    .unwrap();
+    assert_eq!(
+        env.body,
+        Request::ZdriveLog {
+            pane: "api".into(),
+            summary: "done".into(),
+            entry_type: None,
+            source: None,
+            artifacts: vec![],
+            key: None,
+        }
+    );
+    let back = serde_json::to_string(&env.body).unwrap();
+    assert_eq!(
+        back,
+        r#"{"type":"zdrive_log","pane":"api","summary":"done"}"#
+    );
 }

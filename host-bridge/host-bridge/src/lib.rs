@@ -11,6 +11,7 @@
 pub mod push;
 pub mod rpc;
 pub mod server;
+pub mod zdrive_log;
 
 pub use bridge_protocol as protocol;
 pub use bridge_runtime::{control, exit_code, runtime, unix_millis};

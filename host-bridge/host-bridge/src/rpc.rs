@@ -30,6 +30,8 @@ pub struct Daemon {
     pub requests_handled: AtomicU64,
     /// Zellij's socket folder, where pushed events find the running sessions.
     pub session_dir: Option<std::path::PathBuf>,
+    /// Answers of recent keyed `zdrive_log` requests.
+    pub recent_logs: std::sync::Mutex<crate::zdrive_log::RecentLogs>,
 }
 
 impl Daemon {
@@ -81,6 +83,23 @@ pub async fn handle(daemon: &Daemon, request: Request) -> Result<Response, Error
                 Err(e) => Err(ErrorBody::new(ErrorKind::Internal, e.to_string())),
             }
         }
+        Request::ZdriveLog {
+            pane,
+            summary,
+            entry_type,
+            source,
+            artifacts,
+            key,
+        } => {
+            let args = crate::zdrive_log::LogArgs {
+                pane,
+                summary,
+                entry_type,
+                source,
+                artifacts,
+            };
+            crate::zdrive_log::handle(&daemon.recent_logs, args, key).await
+        }
     }
 }
 
@@ -124,6 +143,7 @@ mod tests {
             in_flight: AtomicU32::new(1),
             requests_handled: AtomicU64::new(0),
             session_dir: None,
+            recent_logs: Default::default(),
         }
     }
 

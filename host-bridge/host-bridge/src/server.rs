@@ -308,6 +308,7 @@ async fn run(
             in_flight: AtomicU32::new(0),
             requests_handled: AtomicU64::new(0),
             session_dir,
+            recent_logs: Default::default(),
         },
         token: info.token.clone(),
         slots: Arc::new(Semaphore::new(limits.max_in_flight.max(1))),

@@ -5,19 +5,17 @@ use std::collections::BTreeMap;
 use std::io::Write as _;
 use std::path::PathBuf;
 
-use anyhow::{Context as _, Result};
+use anyhow::Result;
 use clap::{CommandFactory as _, Parser, Subcommand};
 use serde_json::{json, Value};
 
-use zdrive::config::{Config, ConfigError, StoreChoice};
+use zdrive::config::{Config, ConfigError};
 use zdrive::format::{history_context, history_json, history_text, inert};
 use zdrive::migrate::migrate_v1;
 use zdrive::model::parse_meta;
 use zdrive::mux::{active_tab, CliMux, IpcMux, Multiplexer, MuxError};
-use zdrive::{
-    EmbeddedStore, EngineError, InputError, LogRequest, Navigation, PaneStore, RedisStore,
-    StoreError, Zdrive,
-};
+use zdrive::setup::{Access, Setup, SetupError};
+use zdrive::{EngineError, InputError, LogRequest, Navigation, RedisStore, StoreError, Zdrive};
 
 const EXIT_USER: i32 = 1;
 const EXIT_USAGE: i32 = 2;
@@ -197,6 +195,8 @@ fn classify(error: anyhow::Error) -> Failure {
         }
     } else if error.downcast_ref::<store::OpenError>().is_some() {
         (EXIT_UNAVAILABLE, "unavailable")
+    } else if error.downcast_ref::<SetupError>().is_some() {
+        (EXIT_USER, "bad_config")
     } else if error.downcast_ref::<UserError>().is_some() {
         (EXIT_USER, "bad_input")
     } else {
@@ -217,102 +217,10 @@ struct Output {
 }
 
 /// Everything the binary resolved from the environment.
-struct Resolved {
-    config_path: PathBuf,
-    config: Config,
-    database_path: PathBuf,
-    session: Option<String>,
-    source: Option<String>,
-    event_source: String,
-}
+type Resolved = Setup;
 
 fn resolve() -> Result<Resolved> {
-    let env = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
-    let home = env("HOME").map(PathBuf::from);
-    let config_path = match env("ZDRIVE_CONFIG") {
-        Some(p) => PathBuf::from(p),
-        None => env("XDG_CONFIG_HOME")
-            .map(PathBuf::from)
-            .or_else(|| home.as_ref().map(|h| h.join(".config")))
-            .context("neither HOME nor XDG_CONFIG_HOME is set; set one or ZDRIVE_CONFIG")?
-            .join("zellij-driver/config.toml"),
-    };
-    let mut config = Config::load(&config_path)?;
-    if let Some(url) = env("ZDRIVE_REDIS_URL") {
-        config.set("redis_url", &url)?;
-    }
-    if let Some(choice) = env("ZDRIVE_STORE") {
-        config.set("store", &choice)?;
-    }
-    let database_path = match &config.database_path {
-        Some(p) => PathBuf::from(p),
-        None => env("XDG_DATA_HOME")
-            .map(PathBuf::from)
-            .or_else(|| home.as_ref().map(|h| h.join(".local/share")))
-            .context("neither HOME nor XDG_DATA_HOME is set; set one or database_path")?
-            .join("zellij-driver/zdrive.db"),
-    };
-    let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
-        .map(|h| h.trim().to_owned())
-        .unwrap_or_else(|_| "localhost".into());
-    Ok(Resolved {
-        config_path,
-        config,
-        database_path,
-        session: env("ZELLIJ_SESSION_NAME"),
-        source: env("ZDRIVE_SOURCE"),
-        event_source: format!("perth://{host}/zdrive"),
-    })
-}
-
-/// Returns which store the configuration selects, with a description for `config show`.
-fn active_store(config: &Config) -> Result<(&'static str, Option<&str>)> {
-    match (config.store, config.redis_url.as_deref()) {
-        (StoreChoice::Embedded, _) | (StoreChoice::Auto, None) => Ok(("embedded", None)),
-        (_, Some(url)) => Ok(("redis", Some(url))),
-        (StoreChoice::Redis, None) => Err(UserError(
-            "store is redis but redis_url is not set; run: zdrive config set redis_url redis://HOST:6379/0".into(),
-        )
-        .into()),
-    }
-}
-
-/// Opens the store and the outbox: Redis first, so a dead Redis fails before anything is written.
-async fn open_engine(r: &Resolved) -> Result<Zdrive> {
-    open_engine_for(r, Access::Write).await
-}
-
-/// Whether a command writes (and so needs the outbox).
-enum Access {
-    Read,
-    Write,
-}
-
-async fn open_engine_for(r: &Resolved, access: Access) -> Result<Zdrive> {
-    let redis = match active_store(&r.config)? {
-        ("redis", Some(url)) => Some(RedisStore::connect(url, &Default::default()).await?),
-        _ => None,
-    };
-    if let (Some(redis), Access::Read) = (&redis, &access) {
-        return Ok(Zdrive::reader(
-            Box::new(redis.clone()),
-            r.config.history_cap(),
-        ));
-    }
-    let db_url = r.database_path.display().to_string();
-    let outbox = store::Database::open(&db_url)
-        .await
-        .with_context(|| format!("opening zdrive's database {db_url}"))?;
-    let store: Box<dyn PaneStore> = match redis {
-        Some(redis) => Box::new(redis),
-        None => Box::new(EmbeddedStore::open(outbox.clone()).await?),
-    };
-    Ok(Zdrive::new(
-        store,
-        outbox,
-        r.config.history_cap(),
-        r.event_source.clone(),
-    ))
+    Setup::resolve(&|k| std::env::var(k).ok())
 }
 
 /// Raises a `success` notification on the pane of a milestone; returns whether it was sent.
@@ -401,7 +309,7 @@ async fn run(cli: Cli) -> Result<Output> {
                 .map(|m| parse_meta(m))
                 .collect::<Result<BTreeMap<_, _>, _>>()?;
             let mut mux = connect_mux(r.session.as_deref())?;
-            let engine = open_engine(&r).await?;
+            let engine = r.open_engine(Access::Write).await?;
             let nav = navigate(mux.as_mut(), &engine, &name, tab.as_deref()).await?;
             let record = engine
                 .record_navigation(&name, &nav, &metadata, now)
@@ -420,7 +328,7 @@ async fn run(cli: Cli) -> Result<Output> {
         Command::Tab { name } => {
             zdrive::model::validate_name("tab name", &name)?;
             let mut mux = connect_mux(r.session.as_deref())?;
-            let engine = open_engine(&r).await?;
+            let engine = r.open_engine(Access::Write).await?;
             let existed = mux.list_tabs()?.iter().any(|t| t.name == name);
             mux.go_to_tab(&name, true)?;
             engine.record_tab(&name).await?;
@@ -431,7 +339,7 @@ async fn run(cli: Cli) -> Result<Output> {
             })
         }
         Command::List => {
-            let engine = open_engine_for(&r, Access::Read).await?;
+            let engine = r.open_engine(Access::Read).await?;
             let panes = engine.list().await?;
             let mut text = String::new();
             if panes.is_empty() {
@@ -454,7 +362,7 @@ async fn run(cli: Cli) -> Result<Output> {
         }
         Command::Reconcile => {
             let mut mux = connect_mux(r.session.as_deref())?;
-            let engine = open_engine(&r).await?;
+            let engine = r.open_engine(Access::Write).await?;
             let live = mux.list_panes()?;
             let session = mux.session().to_owned();
             let changes = engine.reconcile(&session, &live, now).await?;
@@ -489,7 +397,7 @@ async fn run(cli: Cli) -> Result<Output> {
             })
         }
         Command::Migrate { dry_run } => {
-            let url = match active_store(&r.config)? {
+            let url = match r.active_store()? {
                 ("redis", Some(url)) => url.to_owned(),
                 _ => return Err(UserError("migrate moves a Redis keyspace (znav:*); set redis_url first: zdrive config set redis_url redis://HOST:6379/0".into()).into()),
             };
@@ -534,7 +442,7 @@ async fn pane_action(
             // Checked before connecting, so bad input never waits on a store.
             zdrive::model::validate_name("pane name", &name)?;
             zdrive::model::validate_summary(&summary)?;
-            let engine = open_engine(r).await?;
+            let engine = r.open_engine(Access::Write).await?;
             let outcome = engine
                 .log(
                     &name,
@@ -570,7 +478,7 @@ async fn pane_action(
             format,
             max_bytes,
         } => {
-            let engine = open_engine(r).await?;
+            let engine = r.open_engine(Access::Write).await?;
             let (record, history) = engine.history(&name, last).await?;
             let data = history_json(&name, record.as_ref(), &history);
             let text = match format.as_str() {
@@ -591,7 +499,7 @@ async fn pane_action(
             Ok(Output { data, text })
         }
         PaneAction::Info { name } => {
-            let engine = open_engine_for(r, Access::Read).await?;
+            let engine = r.open_engine(Access::Read).await?;
             let record = engine.info(&name).await?;
             let data = record_json(&record);
             Ok(Output {
@@ -646,7 +554,7 @@ fn config_command(r: Resolved, action: ConfigAction) -> Result<Output> {
     let path = r.config_path.clone();
     match action {
         ConfigAction::Show => {
-            let (store, url) = active_store(&r.config).unwrap_or(("redis", None));
+            let (store, url) = r.active_store().unwrap_or(("redis", None));
             let location = match url {
                 Some(u) => zdrive::config::mask_url(u),
                 None => r.database_path.display().to_string(),

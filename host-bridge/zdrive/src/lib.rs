@@ -1,9 +1,9 @@
 //! zdrive, the pane context manager: semantic pane names, an intent log per pane, and its
 //! history as text, JSON or LLM context, on Redis or an embedded store (DESIGN.md D5-D7).
 //!
-//! The library is the engine ([`engine::Zdrive`]) used by the `zdrive` command line and,
-//! later, host-bridge and the zdrive plugin. It never reads `$HOME` or the environment: the
-//! binary resolves configuration, the session and the paths, and passes them in.
+//! The library is the engine ([`engine::Zdrive`]) used by the `zdrive` command line and by
+//! host-bridge (the `zdrive::log` pipe). It never reads the process environment itself:
+//! [`setup::Setup`] resolves configuration and paths from a lookup the program passes in.
 
 pub mod config;
 pub mod engine;
@@ -11,6 +11,7 @@ pub mod format;
 pub mod migrate;
 pub mod model;
 pub mod mux;
+pub mod setup;
 pub mod store;
 
 pub use engine::{

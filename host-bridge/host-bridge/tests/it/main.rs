@@ -6,3 +6,4 @@ mod outbox;
 mod rpc;
 mod security;
 mod support;
+mod zdrive;

@@ -135,7 +135,7 @@ fn an_unknown_request_type_is_a_400_naming_the_known_ones() {
     assert_eq!(error.kind, ErrorKind::UnknownRequest);
     assert_eq!(
         error.message,
-        "unknown request type `launch_missiles`: unknown variant `launch_missiles`, expected one of `hello`, `ping`, `echo`, `status`, `push_event` at line 1 column 40"
+        "unknown request type `launch_missiles`: unknown variant `launch_missiles`, expected one of `hello`, `ping`, `echo`, `status`, `push_event`, `zdrive_log` at line 1 column 40"
     );
 }
 
@@ -213,7 +213,7 @@ fn status_command_reports_the_daemon() {
         "{text}"
     );
     assert!(
-        text.contains("uptime:   ") && text.contains("protocol: 1\n"),
+        text.contains("uptime:   ") && text.contains(&format!("protocol: {PROTOCOL_VERSION}\n")),
         "{text}"
     );
 

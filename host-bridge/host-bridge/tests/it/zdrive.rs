@@ -1,0 +1,124 @@
+//! `zdrive_log`: the `zdrive::log` pipe's request, logged by the zdrive engine in host-bridge's
+//! own environment (here the embedded store under the test's HOME), once per key.
+
+use crate::support::TestEnv;
+use bridge_protocol::{ErrorKind, Request, Response};
+
+fn log(pane: &str, summary: &str, entry_type: Option<&str>, key: Option<&str>) -> Request {
+    Request::ZdriveLog {
+        pane: pane.into(),
+        summary: summary.into(),
+        entry_type: entry_type.map(str::to_owned),
+        source: Some("agent".into()),
+        artifacts: vec!["src/auth.rs".into()],
+        key: key.map(str::to_owned),
+    }
+}
+
+#[test]
+fn entries_are_logged_once_per_key_in_zdrives_store() {
+    let env = TestEnv::new();
+    let bridge = env.serve(&[]);
+    let first = bridge
+        .rpc(
+            1,
+            log(
+                "api-server",
+                "Released v2",
+                Some("milestone"),
+                Some("pipe-1"),
+            ),
+        )
+        .envelope()
+        .into_result()
+        .unwrap();
+    let Response::ZdriveLogged {
+        pane_name,
+        entry,
+        total_entries,
+        first: was_first,
+        ..
+    } = first
+    else {
+        panic!("zdrive_logged expected, got {first:?}");
+    };
+    assert_eq!(pane_name, "api-server");
+    assert_eq!(total_entries, 1);
+    assert!(was_first);
+    assert_eq!(entry["entry_type"], "milestone");
+    assert_eq!(entry["source"], "agent");
+    assert_eq!(entry["summary"], "Released v2");
+    assert_eq!(entry["artifacts"][0], "src/auth.rs");
+
+    // The same pipe seen by a second client's plugin: nothing more is logged.
+    let again = bridge
+        .rpc(
+            2,
+            log(
+                "api-server",
+                "Released v2",
+                Some("milestone"),
+                Some("pipe-1"),
+            ),
+        )
+        .envelope()
+        .into_result()
+        .unwrap();
+    assert!(
+        matches!(
+            again,
+            Response::ZdriveLogged {
+                first: false,
+                total_entries: 1,
+                ..
+            }
+        ),
+        "{again:?}"
+    );
+    // Another pipe logs again, in the store zdrive's own command line reads.
+    let other = bridge
+        .rpc(3, log("api-server", "next", None, Some("pipe-2")))
+        .envelope()
+        .into_result()
+        .unwrap();
+    assert!(
+        matches!(
+            other,
+            Response::ZdriveLogged {
+                first: true,
+                total_entries: 2,
+                ..
+            }
+        ),
+        "{other:?}"
+    );
+    assert!(env
+        .runtime_dir()
+        .parent()
+        .unwrap()
+        .parent()
+        .unwrap()
+        .join("home/.local/share/zellij-driver/zdrive.db")
+        .is_file());
+}
+
+#[test]
+fn bad_entries_are_refused_with_what_is_wrong() {
+    let env = TestEnv::new();
+    let bridge = env.serve(&[]);
+    for (request, expect) in [
+        (log("api-server", "  ", None, None), "summary"),
+        (log("api:server", "x", None, None), "pane name"),
+        (log("api server", "x", None, None), "pane name"),
+        (log("api-server", "x", Some("bogus"), None), "bogus"),
+        (log("api-server", &"x".repeat(5000), None, None), "4096"),
+    ] {
+        let error = bridge.rpc(9, request).envelope().into_result().unwrap_err();
+        assert_eq!(error.kind, ErrorKind::BadRequest, "{error:?}");
+        assert!(
+            error.message.contains(expect),
+            "{expect}: {}",
+            error.message
+        );
+    }
+}

@@ -1,0 +1,173 @@
+//! Where zdrive's configuration, store and outbox are, resolved from an environment lookup the
+//! caller passes in (the `zdrive` binary passes the process environment; host-bridge its own),
+//! and opening the engine on them. One resolution serves every program that links the engine,
+//! so `zdrive pane log` and a `zdrive::log` pipe through host-bridge write to the same place.
+
+use std::path::PathBuf;
+
+use anyhow::{Context as _, Result};
+
+use crate::config::{Config, StoreChoice};
+use crate::{EmbeddedStore, PaneStore, RedisStore, Zdrive};
+
+/// The configuration and paths a zdrive program runs with.
+#[derive(Debug, Clone)]
+pub struct Setup {
+    /// `$ZDRIVE_CONFIG`, else `$XDG_CONFIG_HOME/zellij-driver/config.toml`.
+    pub config_path: PathBuf,
+    /// The file's settings with `ZDRIVE_REDIS_URL` / `ZDRIVE_STORE` applied over them.
+    pub config: Config,
+    /// The SQLite file holding the outbox (and the embedded store).
+    pub database_path: PathBuf,
+    /// `$ZELLIJ_SESSION_NAME`: the session the caller runs in, if any.
+    pub session: Option<String>,
+    /// `$ZDRIVE_SOURCE`: the default source of logged entries.
+    pub source: Option<String>,
+    /// The CloudEvents `source` of published events.
+    pub event_source: String,
+}
+
+/// A configuration that cannot work as set.
+#[derive(Debug, thiserror::Error)]
+pub enum SetupError {
+    /// `store redis` without a URL.
+    #[error("store is redis but redis_url is not set; run: zdrive config set redis_url redis://HOST:6379/0")]
+    RedisUrlMissing,
+}
+
+/// Whether a command writes (and so needs the outbox).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    /// Reads only: a Redis store is opened alone.
+    Read,
+    /// Writes: the outbox is opened too.
+    Write,
+}
+
+impl Setup {
+    /// Resolves the setup from `env` (empty values count as unset) and reads the config file.
+    pub fn resolve(env: &dyn Fn(&str) -> Option<String>) -> Result<Setup> {
+        let env = |k: &str| env(k).filter(|v| !v.is_empty());
+        let home = env("HOME").map(PathBuf::from);
+        let config_path = match env("ZDRIVE_CONFIG") {
+            Some(p) => PathBuf::from(p),
+            None => env("XDG_CONFIG_HOME")
+                .map(PathBuf::from)
+                .or_else(|| home.as_ref().map(|h| h.join(".config")))
+                .context("neither HOME nor XDG_CONFIG_HOME is set; set one or ZDRIVE_CONFIG")?
+                .join("zellij-driver/config.toml"),
+        };
+        let mut config = Config::load(&config_path)?;
+        if let Some(url) = env("ZDRIVE_REDIS_URL") {
+            config.set("redis_url", &url)?;
+        }
+        if let Some(choice) = env("ZDRIVE_STORE") {
+            config.set("store", &choice)?;
+        }
+        let database_path = match &config.database_path {
+            Some(p) => PathBuf::from(p),
+            None => env("XDG_DATA_HOME")
+                .map(PathBuf::from)
+                .or_else(|| home.as_ref().map(|h| h.join(".local/share")))
+                .context("neither HOME nor XDG_DATA_HOME is set; set one or database_path")?
+                .join("zellij-driver/zdrive.db"),
+        };
+        let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+            .map(|h| h.trim().to_owned())
+            .unwrap_or_else(|_| "localhost".into());
+        Ok(Setup {
+            config_path,
+            config,
+            database_path,
+            session: env("ZELLIJ_SESSION_NAME"),
+            source: env("ZDRIVE_SOURCE"),
+            event_source: format!("perth://{host}/zdrive"),
+        })
+    }
+
+    /// Returns which store the configuration selects (`redis` with its URL, or `embedded`).
+    pub fn active_store(&self) -> Result<(&'static str, Option<&str>), SetupError> {
+        match (self.config.store, self.config.redis_url.as_deref()) {
+            (StoreChoice::Embedded, _) | (StoreChoice::Auto, None) => Ok(("embedded", None)),
+            (_, Some(url)) => Ok(("redis", Some(url))),
+            (StoreChoice::Redis, None) => Err(SetupError::RedisUrlMissing),
+        }
+    }
+
+    /// Opens the store (and for writes the outbox): Redis first, so a dead Redis fails before
+    /// anything is written.
+    pub async fn open_engine(&self, access: Access) -> Result<Zdrive> {
+        let redis = match self.active_store()? {
+            ("redis", Some(url)) => Some(RedisStore::connect(url, &Default::default()).await?),
+            _ => None,
+        };
+        if let (Some(redis), Access::Read) = (&redis, access) {
+            return Ok(Zdrive::reader(
+                Box::new(redis.clone()),
+                self.config.history_cap(),
+            ));
+        }
+        let db_url = self.database_path.display().to_string();
+        let outbox = store::Database::open(&db_url)
+            .await
+            .with_context(|| format!("opening zdrive's database {db_url}"))?;
+        let store: Box<dyn PaneStore> = match redis {
+            Some(redis) => Box::new(redis),
+            None => Box::new(EmbeddedStore::open(outbox.clone()).await?),
+        };
+        Ok(Zdrive::new(
+            store,
+            outbox,
+            self.config.history_cap(),
+            self.event_source.clone(),
+        ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn paths_follow_xdg_and_the_environment_overrides_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().display().to_string();
+        let vars = [
+            ("HOME", format!("{root}/home")),
+            ("XDG_CONFIG_HOME", format!("{root}/cfg")),
+            ("XDG_DATA_HOME", String::new()),
+            ("ZDRIVE_STORE", "embedded".to_owned()),
+            ("ZDRIVE_SOURCE", "agent".to_owned()),
+        ];
+        let env = |k: &str| vars.iter().find(|(n, _)| *n == k).map(|(_, v)| v.clone());
+        let setup = Setup::resolve(&env).unwrap();
+        assert_eq!(
+            setup.config_path,
+            dir.path().join("cfg/zellij-driver/config.toml")
+        );
+        // An empty XDG_DATA_HOME counts as unset.
+        assert_eq!(
+            setup.database_path,
+            dir.path().join("home/.local/share/zellij-driver/zdrive.db")
+        );
+        assert_eq!(setup.active_store().unwrap(), ("embedded", None));
+        assert_eq!(setup.source.as_deref(), Some("agent"));
+        assert!(setup.session.is_none());
+    }
+
+    #[test]
+    fn redis_without_a_url_is_a_setup_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let cfg = dir.path().display().to_string();
+        let env = |k: &str| match k {
+            "XDG_CONFIG_HOME" | "XDG_DATA_HOME" => Some(cfg.clone()),
+            "ZDRIVE_STORE" => Some("redis".to_owned()),
+            _ => None,
+        };
+        let setup = Setup::resolve(&env).unwrap();
+        assert!(matches!(
+            setup.active_store(),
+            Err(SetupError::RedisUrlMissing)
+        ));
+    }
+}
