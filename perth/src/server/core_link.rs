@@ -108,6 +108,10 @@ fn run_once(
 
     let hello = Op::Hello {
         version: link::PROTOCOL_VERSION,
+        session: settings
+            .socket_path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned()),
     };
     send(&mut client, &pipe_id, &hello)?;
     let mut pending: HashMap<u64, Instant> = HashMap::new();

@@ -69,6 +69,12 @@ pub enum Effect {
         /// One JSON line, newline included.
         line: String,
     },
+    /// Holds the CLI client of `pipe_id` until an [`Effect::Unblock`] (an answer that takes a
+    /// round trip to host-bridge).
+    Block {
+        /// The pipe.
+        pipe_id: String,
+    },
     /// Lets the CLI client of `pipe_id` send its next message.
     Unblock {
         /// The pipe.
@@ -184,11 +190,23 @@ pub struct Core {
     bridge: Option<BridgeClient>,
     bridge_config_error: Option<String>,
     bridge_pings: BTreeMap<RequestId, BridgePing>,
+    /// `zdrive::log` messages waiting for host-bridge.
+    zdrive_logs: BTreeMap<RequestId, ZdriveCall>,
+    /// The session's name (from the link's hello, or mode updates), to recognise its panes
+    /// in zdrive's answers.
+    session_name: Option<String>,
     notices: Vec<link::Notice>,
     /// `perth::notify` / `perth::clear` messages that arrived before the link: sent on hello.
     early: VecDeque<Ev>,
     /// Notified panes perth cannot draw on, highlighted by this plugin.
     highlighted: std::collections::BTreeSet<crate::notice::PaneRef>,
+}
+
+/// A `zdrive::log` message handed to host-bridge.
+#[derive(Debug, Clone)]
+struct ZdriveCall {
+    /// The CLI pipe to answer on, if it came from one.
+    pipe_id: Option<String>,
 }
 
 /// A bridge ping asked for on the link, waiting for host-bridge's answer.
@@ -248,6 +266,9 @@ impl Core {
                 self.state_changed(&mut effects);
             }
             Event::ModeUpdate(mode_info) => {
+                if mode_info.session_name.is_some() {
+                    self.session_name = mode_info.session_name.clone();
+                }
                 self.mode = mode_info.mode;
                 self.state_changed(&mut effects);
             }
@@ -279,6 +300,10 @@ impl Core {
             PIPE_NAME => {}
             link::NOTIFY_PIPE | link::CLEAR_PIPE => {
                 self.notice_pipe(message, &mut effects);
+                return effects;
+            }
+            crate::zdrive::LOG_PIPE => {
+                self.zdrive_log_pipe(message, &mut effects);
                 return effects;
             }
             link::NOTICES_PIPE => {
@@ -398,7 +423,10 @@ impl Core {
             self.send_state(pipe_id, effects);
         }
         match op {
-            Op::Hello { version } => {
+            Op::Hello { version, session } => {
+                if session.is_some() {
+                    self.session_name = session;
+                }
                 let hello = Ev::Hello {
                     version: PROTOCOL_VERSION,
                     permissions_granted: self.permissions == Permissions::Granted,
@@ -605,7 +633,7 @@ impl Core {
             effects.push(Effect::Bridge(more));
         }
         if let Some(done) = done {
-            self.finish_bridge_ping(done, effects);
+            self.finish_bridge_call(done, effects);
         }
     }
 
@@ -618,7 +646,137 @@ impl Core {
             effects.push(Effect::Bridge(more));
         }
         for completion in done {
-            self.finish_bridge_ping(completion, effects);
+            self.finish_bridge_call(completion, effects);
+        }
+    }
+
+    fn finish_bridge_call(&mut self, done: bridge_client::Completion, effects: &mut Vec<Effect>) {
+        match self.zdrive_logs.remove(&done.id) {
+            Some(call) => self.finish_zdrive_log(call, done.result, effects),
+            None => self.finish_bridge_ping(done, effects),
+        }
+    }
+
+    /// Hands a `zdrive::log` message to host-bridge, holding its CLI pipe until the answer.
+    fn zdrive_log_pipe(&mut self, message: PipeMessage, effects: &mut Vec<Effect>) {
+        let cli_pipe = match &message.source {
+            PipeSource::Cli(id) => Some(id.clone()),
+            _ => None,
+        };
+        let call = ZdriveCall {
+            pipe_id: cli_pipe.clone(),
+        };
+        let log = match crate::zdrive::parse_log_pipe(&message.args, message.payload.as_deref()) {
+            Ok(log) => log,
+            Err(e) => return self.answer_zdrive_log(&call, Err(e), effects),
+        };
+        let Some(bridge) = self.bridge.as_mut() else {
+            let error = self
+                .bridge_config_error
+                .clone()
+                .unwrap_or_else(|| "host-bridge is not configured".to_owned());
+            return self.answer_zdrive_log(&call, Err(error), effects);
+        };
+        let (id, bridge_effects) = bridge.request(log.request(cli_pipe.clone()), Instant::now());
+        if let (Some(pipe_id), Permissions::Granted) = (cli_pipe, self.permissions) {
+            effects.push(Effect::Block { pipe_id });
+        }
+        self.zdrive_logs.insert(id, call);
+        effects.push(Effect::Bridge(bridge_effects));
+    }
+
+    fn finish_zdrive_log(
+        &mut self,
+        call: ZdriveCall,
+        result: Result<bridge_protocol::Response, bridge_client::BridgeError>,
+        effects: &mut Vec<Effect>,
+    ) {
+        use bridge_protocol::Response;
+        let answer = match result {
+            // Another client's instance got there first and answers the pipe.
+            Ok(Response::ZdriveLogged { first: false, .. }) => return,
+            Ok(Response::ZdriveLogged {
+                pane_name,
+                entry,
+                total_entries,
+                session,
+                pane_id,
+                first: true,
+            }) => {
+                let kind = entry["entry_type"].as_str().unwrap_or("entry").to_owned();
+                if kind == "milestone" && session.is_some() && session == self.session_name {
+                    let summary = entry["summary"].as_str().unwrap_or_default();
+                    self.milestone_notice(pane_id.as_deref(), summary, &call, effects);
+                }
+                Ok(format!(
+                    "logged {kind} on {} ({total_entries} entries)",
+                    crate::notice::clean_message(&pane_name)
+                ))
+            }
+            Ok(other) => Err(format!(
+                "host-bridge answered with something else ({}); is it the same version as perth?",
+                crate::notice::clean_message(&format!("{other:?}"))
+            )),
+            Err(bridge_client::BridgeError::Refused(body)) => Err(match body.hint {
+                Some(hint) => format!("{} ({hint})", body.message),
+                None => body.message,
+            }),
+            Err(e) => Err(e.to_string()),
+        };
+        self.answer_zdrive_log(&call, answer, effects);
+    }
+
+    /// Lights the pane of a milestone up (success), as `zdrive pane log` does from a shell.
+    fn milestone_notice(
+        &mut self,
+        pane_id: Option<&str>,
+        summary: &str,
+        call: &ZdriveCall,
+        effects: &mut Vec<Effect>,
+    ) {
+        let Some(pane) = pane_id.and_then(|id| id.parse::<crate::notice::PaneRef>().ok()) else {
+            return;
+        };
+        if self.known_pane(pane).is_err() {
+            return;
+        }
+        let ev = Ev::Notify {
+            notify: crate::notice::NotifyArgs {
+                pane,
+                style: crate::notice::Style::Success,
+                message: crate::notice::clean_message(&format!("milestone: {summary}")),
+                ttl_ms: None,
+            },
+            source_pipe: call.pipe_id.clone(),
+        };
+        match (self.link.clone(), self.permissions) {
+            (Some(link), Permissions::Granted) => self.output(&link, ev, effects),
+            _ => self.early.push_back(ev),
+        }
+    }
+
+    /// Answers a `zdrive::log` message on its CLI pipe (or in the log when it has none).
+    fn answer_zdrive_log(
+        &self,
+        call: &ZdriveCall,
+        answer: Result<String, String>,
+        effects: &mut Vec<Effect>,
+    ) {
+        let line = match answer {
+            Ok(text) => format!("{text}\n"),
+            Err(e) => format!("{}: {e}\n", crate::zdrive::LOG_PIPE),
+        };
+        match (&call.pipe_id, self.permissions) {
+            (Some(pipe_id), Permissions::Granted) => {
+                effects.push(Effect::PipeOutput {
+                    pipe_id: pipe_id.clone(),
+                    line,
+                });
+                effects.push(Effect::Unblock {
+                    pipe_id: pipe_id.clone(),
+                });
+            }
+            _ => effects.push(Effect::Log(format!("perth-core: {}", line.trim_end()))),
         }
     }
 

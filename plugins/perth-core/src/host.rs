@@ -3,8 +3,9 @@
 //! Only meaningful inside Zellij: on the host the API calls write to stdout and go nowhere.
 
 use zellij_tile::prelude::{
-    cli_pipe_output, hide_self, highlight_and_unhighlight_panes, pipe_message_to_plugin,
-    request_permission, set_timeout, subscribe, unblock_cli_pipe_input, MessageToPlugin, PaneId,
+    block_cli_pipe_input, cli_pipe_output, hide_self, highlight_and_unhighlight_panes,
+    pipe_message_to_plugin, request_permission, set_timeout, subscribe, unblock_cli_pipe_input,
+    MessageToPlugin, PaneId,
 };
 
 use crate::notice::PaneRef;
@@ -25,6 +26,7 @@ pub fn run(effects: Vec<Effect>) {
             Effect::Subscribe(event_types) => subscribe(&event_types),
             Effect::RequestPermission(permissions) => request_permission(&permissions),
             Effect::PipeOutput { pipe_id, line } => cli_pipe_output(&pipe_id, &line),
+            Effect::Block { pipe_id } => block_cli_pipe_input(&pipe_id),
             Effect::Unblock { pipe_id } => unblock_cli_pipe_input(&pipe_id),
             Effect::SetTimeout { seconds } => set_timeout(seconds),
             Effect::HideSelf => hide_self(),

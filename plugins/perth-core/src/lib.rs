@@ -13,6 +13,7 @@ pub mod host;
 pub mod link;
 pub mod notice;
 pub mod snapshot;
+pub mod zdrive;
 
 pub use crate::core::{Core, Effect, InstanceIds, Permissions, Settings};
 

@@ -60,6 +60,10 @@ pub enum Op {
     Hello {
         /// The protocol version the native side speaks.
         version: u32,
+        /// The session's name (Zellij does not give it to background plugins in mode updates);
+        /// optional so that an older server's hello still reads.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        session: Option<String>,
     },
     /// Asks for a [`Ev::Pong`] carrying the same `seq` (since version 1).
     Ping {

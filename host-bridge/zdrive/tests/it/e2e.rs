@@ -307,3 +307,105 @@ fn the_zellij_action_fallback_drives_a_live_session() {
     assert_eq!(run(&["reconcile"])["changes"], serde_json::json!([]));
     assert_eq!(run(&["tab", "docs"])["created"], false);
 }
+
+#[test]
+fn scripts_log_through_the_zdrive_log_pipe() {
+    let Some(perth) = tests::require_or_skip("perth", tests::workspace_bin("perth")) else {
+        return;
+    };
+    assert!(perth.is_file());
+    let session = tests::PerthSession::start("e2e-zdrive-pipe").unwrap();
+    // The pipe goes through perth-core to host-bridge, which perth starts and supervises.
+    session.wait_for_core(1).unwrap();
+    session
+        .wait_for_status(
+            "host-bridge answering perth-core",
+            Duration::from_secs(30),
+            |st| st["bridge"]["state"] == "running" && st["bridge"]["plugin_ping_ok"] == true,
+        )
+        .unwrap();
+    let zd = Driver {
+        session: &session,
+        redis_url: None,
+    };
+    let created = zd.json(&["pane", "api-server"]);
+    let pane_id = created["pane"]["pane_id"].as_str().unwrap().to_owned();
+    tests::wait_for("the pane api-server", Duration::from_secs(10), || {
+        pane_titled(&session, "api-server")
+    })
+    .unwrap();
+
+    let pipe = |args: &str, summary: &str| {
+        let out = session
+            .perth(&[
+                "pipe",
+                "--name",
+                "zdrive::log",
+                "--args",
+                args,
+                "--",
+                summary,
+            ])
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let answer = pipe(
+        "pane=api-server,type=milestone,source=agent,artifacts=src/a.rs;tests/a.rs",
+        "Released v2",
+    );
+    assert_eq!(answer, "logged milestone on api-server (1 entries)\n");
+    let history: Value =
+        serde_json::from_str(&zd.text(&["pane", "history", "api-server", "--format", "json"]))
+            .unwrap();
+    assert_eq!(history["total_entries"], 1, "{history}");
+    let entry = &history["entries"][0];
+    assert_eq!(entry["summary"], "Released v2");
+    assert_eq!(entry["entry_type"], "milestone");
+    assert_eq!(entry["source"], "agent");
+    assert_eq!(
+        entry["artifacts"],
+        serde_json::json!(["src/a.rs", "tests/a.rs"])
+    );
+    // As from the command line, the milestone lights its pane up.
+    tests::wait_for(
+        "the milestone's notification",
+        Duration::from_secs(10),
+        || {
+            let out = session
+                .perth(&["action", "list-notifications", "--json"])
+                .ok()?;
+            let v: Value = serde_json::from_slice(&out.stdout).ok()?;
+            v["history"]
+                .as_array()?
+                .iter()
+                .find(|e| {
+                    e["notification"]["message"] == "milestone: Released v2"
+                        && e["notification"]["pane"] == pane_id.as_str()
+                })
+                .cloned()
+        },
+    )
+    .unwrap();
+
+    // Bad input is answered on the pipe, and nothing is logged.
+    let refused = pipe("pane=api:server", "x");
+    assert!(
+        refused.starts_with("zdrive::log: ") && refused.contains("pane name"),
+        "{refused}"
+    );
+    let no_pane = pipe("type=milestone", "x");
+    assert!(no_pane.contains("pane=NAME"), "{no_pane}");
+    let bad_type = pipe("pane=api-server,type=bogus", "x");
+    assert!(bad_type.contains("bogus"), "{bad_type}");
+    let after = zd.json(&["pane", "info", "api-server"]);
+    assert_eq!(after["pane_name"], "api-server");
+    let history: Value =
+        serde_json::from_str(&zd.text(&["pane", "history", "api-server", "--format", "json"]))
+            .unwrap();
+    assert_eq!(history["total_entries"], 1, "{history}");
+}

@@ -494,21 +494,16 @@ fn bridge_ping_without_configuration_reports_why() {
     assert_eq!(unblocks(&effects), ["link"]);
 }
 
-#[test]
-fn bridge_ping_goes_through_web_request_and_answers_on_the_link() {
-    let mut core = linked(&[
-        ("bridge_url", "http://127.0.0.1:4100"),
-        ("bridge_token", "secret"),
-    ]);
-    let effects = core.pipe(link_message(
-        "link",
-        Some(r#"{"op":"bridge_ping","seq":9}"#),
-    ));
-    assert!(
-        events(&effects).is_empty(),
-        "answers only when the bridge does"
-    );
-    let (context, id) = effects
+const BRIDGE: [(&str, &str); 2] = [
+    ("bridge_url", "http://127.0.0.1:4100"),
+    ("bridge_token", "secret"),
+];
+
+/// Returns the web request to host-bridge among the effects: its context and its envelope.
+fn bridge_request(
+    effects: &[Effect],
+) -> (BTreeMap<String, String>, bridge_protocol::RequestEnvelope) {
+    effects
         .iter()
         .find_map(|e| match e {
             Effect::Bridge(bridge) => bridge.iter().find_map(|b| match b {
@@ -520,23 +515,46 @@ fn bridge_ping_goes_through_web_request_and_answers_on_the_link() {
                 } => {
                     assert_eq!(url, "http://127.0.0.1:4100/v1/rpc");
                     assert_eq!(headers["Authorization"], "Bearer secret");
-                    let envelope: bridge_protocol::RequestEnvelope =
-                        serde_json::from_slice(body).unwrap();
-                    assert_eq!(envelope.body, bridge_protocol::Request::Ping);
-                    Some((context.clone(), envelope.id))
+                    Some((context.clone(), serde_json::from_slice(body).unwrap()))
                 }
                 _ => None,
             }),
             _ => None,
         })
-        .expect("a web request to the bridge");
-    let answer = serde_json::to_vec(&bridge_protocol::ResponseEnvelope::ok(
-        id,
-        bridge_protocol::Response::Pong { server_time: 1 },
-    ))
-    .unwrap();
+        .expect("a web request to the bridge")
+}
+
+/// Delivers host-bridge's answer to request `id`.
+fn bridge_answer(
+    core: &mut Core,
+    context: BTreeMap<String, String>,
+    id: u64,
+    response: bridge_protocol::Response,
+) -> Vec<Effect> {
+    let answer = serde_json::to_vec(&bridge_protocol::ResponseEnvelope::ok(id, response)).unwrap();
     let headers = BTreeMap::from([("content-type".to_owned(), "application/json".to_owned())]);
-    let effects = core.update(Event::WebRequestResult(200, headers, answer, context));
+    core.update(Event::WebRequestResult(200, headers, answer, context))
+}
+
+#[test]
+fn bridge_ping_goes_through_web_request_and_answers_on_the_link() {
+    let mut core = linked(&BRIDGE);
+    let effects = core.pipe(link_message(
+        "link",
+        Some(r#"{"op":"bridge_ping","seq":9}"#),
+    ));
+    assert!(
+        events(&effects).is_empty(),
+        "answers only when the bridge does"
+    );
+    let (context, envelope) = bridge_request(&effects);
+    assert_eq!(envelope.body, bridge_protocol::Request::Ping);
+    let effects = bridge_answer(
+        &mut core,
+        context,
+        envelope.id,
+        bridge_protocol::Response::Pong { server_time: 1 },
+    );
     assert!(matches!(
         &events(&effects)[..],
         [(
@@ -736,5 +754,153 @@ fn a_late_instance_joins_the_link_on_its_first_ping() {
         events(&core.update(one_pane(81))).len(),
         1,
         "changes are pushed from now on"
+    );
+}
+
+fn logged(first: bool, entry_type: &str, session: &str) -> bridge_protocol::Response {
+    bridge_protocol::Response::ZdriveLogged {
+        pane_name: "api-server".into(),
+        entry: serde_json::json!({"entry_type": entry_type, "summary": "Released v2"}),
+        total_entries: 3,
+        session: Some(session.into()),
+        pane_id: Some("terminal_1".into()),
+        first,
+    }
+}
+
+/// The native side names the session in its hello (background plugins get no session name in
+/// mode updates).
+fn in_session(core: &mut Core, name: &str) {
+    core.pipe(link_message(
+        "link",
+        Some(&format!(
+            r#"{{"op":"hello","version":1,"session":"{name}"}}"#
+        )),
+    ));
+}
+
+#[test]
+fn zdrive_log_goes_to_the_bridge_holds_the_pipe_and_answers_it() {
+    let mut core = linked(&[BRIDGE[0], BRIDGE[1], ("coalesce_ms", "0")]);
+    core.update(one_pane(80));
+    in_session(&mut core, "work");
+    let message = notify_pipe(
+        PipeSource::Cli("cli-1".into()),
+        "zdrive::log",
+        &[("pane", "api-server"), ("type", "milestone")],
+        Some("Released v2\n"),
+    );
+    let effects = core.pipe(message);
+    assert!(effects.contains(&Effect::Block {
+        pipe_id: "cli-1".into()
+    }));
+    assert!(
+        unblocks(&effects).is_empty(),
+        "held until host-bridge answers"
+    );
+    let (context, envelope) = bridge_request(&effects);
+    assert_eq!(
+        envelope.body,
+        bridge_protocol::Request::ZdriveLog {
+            pane: "api-server".into(),
+            summary: "Released v2".into(),
+            entry_type: Some("milestone".into()),
+            source: None,
+            artifacts: vec![],
+            key: Some("cli-1".into()),
+        }
+    );
+    let effects = bridge_answer(
+        &mut core,
+        context,
+        envelope.id,
+        logged(true, "milestone", "work"),
+    );
+    assert!(effects.contains(&Effect::PipeOutput {
+        pipe_id: "cli-1".into(),
+        line: "logged milestone on api-server (3 entries)\n".into(),
+    }));
+    assert_eq!(unblocks(&effects), ["cli-1"]);
+    // The milestone lights its pane up: a success notification on the link.
+    assert!(
+        effects.iter().any(|e| matches!(e, Effect::PipeOutput { pipe_id, line }
+            if pipe_id == "link" && matches!(decode_line(line).unwrap().ev, Ev::Notify { notify, source_pipe: Some(p) }
+                if notify.message == "milestone: Released v2"
+                    && notify.style == crate::notice::Style::Success
+                    && p == "cli-1"))),
+        "{effects:?}"
+    );
+}
+
+#[test]
+fn zdrive_log_repeats_and_failures_are_answered_once_and_clearly() {
+    let mut core = linked(&BRIDGE);
+    in_session(&mut core, "work");
+    let send = |core: &mut Core, args: &[(&str, &str)], payload: Option<&str>| {
+        core.pipe(notify_pipe(
+            PipeSource::Cli("cli-2".into()),
+            "zdrive::log",
+            args,
+            payload,
+        ))
+    };
+    // Another client's instance logged it: this one neither answers nor unblocks.
+    let effects = send(&mut core, &[("pane", "api-server")], Some("x"));
+    let (context, envelope) = bridge_request(&effects);
+    let effects = bridge_answer(
+        &mut core,
+        context,
+        envelope.id,
+        logged(false, "checkpoint", "work"),
+    );
+    assert!(effects.is_empty(), "{effects:?}");
+
+    // A refusal shows host-bridge's message and hint, and lets the pipe go.
+    let effects = send(&mut core, &[("pane", "a:b")], Some("x"));
+    let (context, envelope) = bridge_request(&effects);
+    let refusal = bridge_protocol::ResponseEnvelope::error(
+        Some(envelope.id),
+        bridge_protocol::ErrorBody::new(
+            bridge_protocol::ErrorKind::BadRequest,
+            "the pane name may not contain ':'",
+        ),
+    );
+    let headers = BTreeMap::from([("content-type".to_owned(), "application/json".to_owned())]);
+    let effects = core.update(Event::WebRequestResult(
+        400,
+        headers,
+        serde_json::to_vec(&refusal).unwrap(),
+        context,
+    ));
+    assert!(
+        effects.contains(&Effect::PipeOutput {
+            pipe_id: "cli-2".into(),
+            line: "zdrive::log: the pane name may not contain ':'\n".into(),
+        }),
+        "{effects:?}"
+    );
+    assert_eq!(unblocks(&effects), ["cli-2"]);
+
+    // A message without a pane never reaches the bridge.
+    let effects = send(&mut core, &[], Some("x"));
+    assert!(!effects.iter().any(|e| matches!(e, Effect::Bridge(_))));
+    assert!(
+        matches!(&effects[..], [Effect::PipeOutput { line, .. }, Effect::Unblock { .. }]
+        if line.contains("pane=NAME")),
+        "{effects:?}"
+    );
+
+    // Without host-bridge settings the answer says so.
+    let mut bare = linked(&[]);
+    let effects = bare.pipe(notify_pipe(
+        PipeSource::Cli("cli-3".into()),
+        "zdrive::log",
+        &[("pane", "a")],
+        Some("x"),
+    ));
+    assert!(
+        matches!(&effects[..], [Effect::PipeOutput { line, .. }, Effect::Unblock { .. }]
+        if line.starts_with("zdrive::log: ")),
+        "{effects:?}"
     );
 }

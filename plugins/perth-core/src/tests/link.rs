@@ -12,7 +12,10 @@ use crate::link::{
 fn decodes_the_documented_requests() {
     assert_eq!(
         decode_op(r#"{"op":"hello","version":1}"#).unwrap(),
-        Op::Hello { version: 1 }
+        Op::Hello {
+            version: 1,
+            session: None
+        }
     );
     assert_eq!(
         decode_op(r#"{"op":"ping","seq":42}"#).unwrap(),
@@ -33,7 +36,10 @@ fn decoding_tolerates_whitespace_and_unknown_fields() {
 #[test]
 fn requests_round_trip() {
     for op in [
-        Op::Hello { version: 1 },
+        Op::Hello {
+            version: 1,
+            session: None,
+        },
         Op::Ping { seq: u64::MAX },
         Op::GetState,
     ] {
