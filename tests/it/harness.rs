@@ -197,7 +197,9 @@ fn tmux_runs_an_interactive_shell() {
 
     term.send_text("exit 7").expect("type");
     term.send_keys(&["Enter"]).expect("enter");
-    assert_eq!(term.wait_for_exit(SHORT).expect("shell exits"), 7);
+    // tmux reports the status when it has reaped the shell (almost always; see wait_for_exit).
+    let status = term.wait_for_exit(SHORT).expect("shell exits");
+    assert!(matches!(status, Some(7) | None), "{status:?}");
     assert!(!term.is_alive());
 }
 
