@@ -47,6 +47,11 @@ impl PerthSettings {
         })
     }
 
+    /// The whole configuration file's text (the `perth` block and everything Zellij reads).
+    pub fn text(&self) -> &str {
+        &self.text
+    }
+
     /// Reads the file named by [`SERVER_CONFIG_ENV`]; empty settings when it is unset or
     /// unreadable (the server then runs on defaults and says so in its log).
     pub fn for_server() -> PerthSettings {

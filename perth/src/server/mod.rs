@@ -102,8 +102,9 @@ pub fn run(socket_path: PathBuf, debug: bool) -> i32 {
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
     let settings = crate::settings::PerthSettings::for_server();
-    let (notify_settings, problems) =
+    let (mut notify_settings, problems) =
         crate::notify::settings::NotifySettings::from_settings(&settings);
+    notify_settings.apply_theme(&settings);
     for problem in problems {
         log::warn!("perth: {problem}");
     }
