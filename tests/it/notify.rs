@@ -474,3 +474,46 @@ fn fullscreen_panes_hide_what_is_behind_them_until_they_end() {
     s.action(&["clear-notification", "--all"]).unwrap();
     wait_plain(&s, "no colours after clearing");
 }
+
+#[test]
+fn frameless_panes_are_tinted_until_cleared() {
+    let env = tests::IsolatedEnv::new().unwrap();
+    let dir = env.config_dir().join("perth");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("config.kdl"), "pane_frames false\n").unwrap();
+    let s = PerthSession::start_in(env, "e2e-notify-frameless", 100, 20, &[]).unwrap();
+    s.action(&["new-pane", "--direction", "right"]).unwrap();
+    wait_terminals(&s, 2);
+    s.wait_for_core(4).unwrap();
+    // No frame to draw on: the pane's background takes a dark shade of the style's colour.
+    let tint = "\u{1b}[48;2;47;16;16m";
+    s.action(&[
+        "notify",
+        "--pane-id",
+        "0",
+        "--style",
+        "error",
+        "--message",
+        "no frame",
+    ])
+    .unwrap();
+    wait_for_with_last("the pane's dark red background", WAIT, || {
+        let screen = s.term.capture_colored();
+        if screen.contains(tint) {
+            Ok(())
+        } else {
+            Err(screen)
+        }
+    })
+    .unwrap();
+    s.action(&["clear-notification", "--all"]).unwrap();
+    wait_for_with_last("the background back to the terminal's", WAIT, || {
+        let screen = s.term.capture_colored();
+        if screen.contains(tint) {
+            Err(screen)
+        } else {
+            Ok(())
+        }
+    })
+    .unwrap();
+}

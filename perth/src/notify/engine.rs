@@ -392,6 +392,10 @@ impl Engine {
                 // A full frame leaves at least one cell on each side of the content.
                 drawn: find_pane(&st.views, n.pane)
                     .is_some_and(|p| p.content_cols + 2 <= p.cols && p.content_rows + 2 <= p.rows),
+                color: Some({
+                    let (r, g, b) = self.settings.animation.look(n.style).color;
+                    format!("#{r:02x}{g:02x}{b:02x}")
+                }),
             })
             .collect()
     }

@@ -98,6 +98,13 @@ pub enum Effect {
         /// Panes whose highlight goes.
         off: Vec<crate::notice::PaneRef>,
     },
+    /// Sets a pane's default background (`None`: back to the terminal's own).
+    PaneBackground {
+        /// The pane.
+        pane: crate::notice::PaneRef,
+        /// `#rrggbb`.
+        bg: Option<String>,
+    },
     /// Sends a pipe message to every plugin of the session.
     Broadcast {
         /// The pipe name.
@@ -200,6 +207,8 @@ pub struct Core {
     early: VecDeque<Ev>,
     /// Notified panes perth cannot draw on, highlighted by this plugin.
     highlighted: std::collections::BTreeSet<crate::notice::PaneRef>,
+    /// The background tint given to each of them (`None`: no colour known).
+    tinted: BTreeMap<crate::notice::PaneRef, Option<String>>,
 }
 
 /// A `zdrive::log` message handed to host-bridge.
@@ -464,16 +473,38 @@ impl Core {
         &self.notices
     }
 
-    /// Without a full frame there is no border to colour: Zellij's highlight stands in.
+    /// Without a full frame there is no border to colour: Zellij's highlight stands in, and
+    /// the pane's background takes a dark shade of the style's colour until it clears.
     fn highlight_undrawn(&mut self, effects: &mut Vec<Effect>) {
-        let want: std::collections::BTreeSet<_> = self
+        let tints: BTreeMap<_, _> = self
             .notices
             .iter()
             .filter(|n| !n.drawn)
-            .map(|n| n.pane)
+            .map(|n| {
+                (
+                    n.pane,
+                    n.color.as_deref().and_then(crate::notice::dark_tint),
+                )
+            })
             .collect();
+        let want: std::collections::BTreeSet<_> = tints.keys().copied().collect();
         let on: Vec<_> = want.difference(&self.highlighted).copied().collect();
         let off: Vec<_> = self.highlighted.difference(&want).copied().collect();
+        for (pane, bg) in &tints {
+            if self.tinted.get(pane) != Some(bg) {
+                effects.push(Effect::PaneBackground {
+                    pane: *pane,
+                    bg: bg.clone(),
+                });
+            }
+        }
+        for pane in self.tinted.keys().filter(|p| !tints.contains_key(p)) {
+            effects.push(Effect::PaneBackground {
+                pane: *pane,
+                bg: None,
+            });
+        }
+        self.tinted = tints;
         if on.is_empty() && off.is_empty() {
             return;
         }

@@ -113,6 +113,10 @@ pub struct Notice {
     /// off, or title lines only) is highlighted by perth-core instead.
     #[serde(default)]
     pub drawn: bool,
+    /// The style's colour (`#rrggbb`, from perth's settings or the theme); perth-core tints
+    /// the background of a pane it cannot draw on with a dark shade of it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub color: Option<String>,
 }
 
 /// A line from the plugin to the perth server.

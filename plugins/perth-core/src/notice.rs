@@ -146,6 +146,16 @@ impl<'de> Deserialize<'de> for PaneRef {
     }
 }
 
+/// A dark shade of `#rrggbb` (a fifth of it over black) for a pane's background, so that text
+/// stays readable; `None` for anything that is not `#rrggbb`.
+pub fn dark_tint(color: &str) -> Option<String> {
+    let hex = color.strip_prefix('#').filter(|h| h.len() == 6)?;
+    let channel = |i: usize| u8::from_str_radix(hex.get(i..i + 2)?, 16).ok();
+    let (r, g, b) = (channel(0)?, channel(2)?, channel(4)?);
+    let shade = |c: u8| c / 5;
+    Some(format!("#{:02x}{:02x}{:02x}", shade(r), shade(g), shade(b)))
+}
+
 /// Makes a message inert: escape sequences and control characters are removed, runs of
 /// whitespace become one space, and the text is cut to [`MAX_MESSAGE_CHARS`].
 pub fn clean_message(raw: &str) -> String {

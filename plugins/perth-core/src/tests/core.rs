@@ -699,7 +699,7 @@ fn undrawn_notifications_are_highlighted_then_released() {
     let mut core = linked(&[]);
     let notices = |drawn: bool| {
         format!(
-            r#"{{"op":"notices","notices":[{{"pane":"terminal_1","style":"error","message":"m","drawn":{drawn}}}]}}"#
+            r##"{{"op":"notices","notices":[{{"pane":"terminal_1","style":"error","message":"m","drawn":{drawn},"color":"#ef5350"}}]}}"##
         )
     };
     let highlights = |effects: &[Effect]| -> Vec<Effect> {
@@ -722,6 +722,14 @@ fn undrawn_notifications_are_highlighted_then_released() {
             off: vec![]
         }]
     );
+    // And its background takes a dark shade of the style's colour, once.
+    let tint = Effect::PaneBackground {
+        pane: crate::notice::PaneRef::Terminal(1),
+        bg: Some("#2f1010".into()),
+    };
+    assert!(effects.contains(&tint), "{effects:?}");
+    let again = core.pipe(link_message("link", Some(&notices(false))));
+    assert!(!again.contains(&tint), "{again:?}");
     let effects = core.pipe(link_message(
         "link",
         Some(r#"{"op":"notices","notices":[]}"#),
@@ -733,6 +741,21 @@ fn undrawn_notifications_are_highlighted_then_released() {
             off: vec![crate::notice::PaneRef::Terminal(1)]
         }]
     );
+    assert!(effects.contains(&Effect::PaneBackground {
+        pane: crate::notice::PaneRef::Terminal(1),
+        bg: None,
+    }));
+}
+
+#[test]
+fn tints_are_dark_shades_of_rgb_colours_only() {
+    assert_eq!(
+        crate::notice::dark_tint("#ff8000").as_deref(),
+        Some("#331900")
+    );
+    assert_eq!(crate::notice::dark_tint("red"), None);
+    assert_eq!(crate::notice::dark_tint("#12345"), None);
+    assert_eq!(crate::notice::dark_tint("#gg0000"), None);
 }
 
 #[test]
