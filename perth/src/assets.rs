@@ -4,8 +4,10 @@
 pub const CONFIG_KDL: &str = include_str!("../../config.kdl");
 
 /// The layouts perth ships, by file name (`layouts/` at the repository root).
-pub const LAYOUTS: &[(&str, &str)] =
-    &[("workspace.kdl", include_str!("../../layouts/workspace.kdl"))];
+pub const LAYOUTS: &[(&str, &str)] = &[
+    ("workspace.kdl", include_str!("../../layouts/workspace.kdl")),
+    ("worktree.kdl", include_str!("../../layouts/worktree.kdl")),
+];
 
 /// Name of the layout a new session starts with unless told otherwise.
 pub const DEFAULT_LAYOUT: &str = "workspace";

@@ -10,6 +10,7 @@
 //! object per message) instead of one envelope.
 
 mod config;
+mod perth;
 
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
@@ -65,7 +66,8 @@ struct AddArgs {
     /// The agent that owns the worktree (default: $IMI_AGENT_ID).
     #[arg(long, value_name = "ID")]
     agent: Option<String>,
-    /// Does not open a perth tab (perth tabs are not opened by this version either way).
+    /// Does not open the worktree's tab (inside a perth session, `add` opens one from perth's
+    /// `worktree` layout, named after the worktree and in its folder).
     #[arg(long)]
     no_tab: bool,
     /// Skips linking sync/ folders and running post-create hooks.
@@ -401,8 +403,15 @@ async fn run(cli: Cli) -> Result<Outcome, Failure> {
         Command::Go { name } => {
             let engine = engine_without_db();
             let path = engine.go(&cwd, name)?;
+            // Inside perth, the worktree's tab comes to the front too (when it has one); the
+            // path alone is printed either way, for `cd "$(iMi go x)"`.
+            let folder = path
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            let tab = perth::focus_worktree_tab(&folder);
             return Ok(Outcome::new(
-                json!({"path": path}),
+                json!({"path": path, "tab": tab}),
                 path.display().to_string(),
             ));
         }
@@ -427,13 +436,17 @@ async fn run(cli: Cli) -> Result<Outcome, Failure> {
         },
     );
     let default_agent = settings.agent_id.clone();
-    let add = |kind: &str, a: AddArgs| AddRequest {
-        cwd: cwd.clone(),
-        kind: kind.to_owned(),
-        name: a.name,
-        from: a.from,
-        agent: a.agent.or_else(|| default_agent.clone()),
-        no_setup: a.no_hooks,
+    let add = |kind: &str, a: AddArgs| {
+        let open_tab = !a.no_tab;
+        let request = AddRequest {
+            cwd: cwd.clone(),
+            kind: kind.to_owned(),
+            name: a.name,
+            from: a.from,
+            agent: a.agent.or_else(|| default_agent.clone()),
+            no_setup: a.no_hooks,
+        };
+        (request, open_tab)
     };
     let outcome = match cli.command {
         Command::Init { repo, force } => {
@@ -658,10 +671,15 @@ async fn run(cli: Cli) -> Result<Outcome, Failure> {
     Ok(outcome)
 }
 
-async fn add_outcome(engine: &Engine, req: AddRequest) -> Result<Outcome, Failure> {
+async fn add_outcome(
+    engine: &Engine,
+    (req, open_tab): (AddRequest, bool),
+) -> Result<Outcome, Failure> {
     let r = engine.add(&req).await?;
+    let tab =
+        open_tab.then(|| perth::open_worktree_tab(&r.worktree.worktree_name, &r.worktree.path));
     let text = format!(
-        "Created {} on branch {} (from {})\n  {}{}{}",
+        "Created {} on branch {} (from {})\n  {}{}{}{}",
         r.worktree.worktree_name,
         r.worktree.branch,
         r.from,
@@ -675,8 +693,16 @@ async fn add_outcome(engine: &Engine, req: AddRequest) -> Result<Outcome, Failur
             )
         },
         db_line(&r.db),
+        tab.as_ref().map(|t| t.text("opened")).unwrap_or_default(),
     );
-    Ok(Outcome::new(&r, text))
+    let mut data = serde_json::to_value(&r).unwrap_or(serde_json::Value::Null);
+    if let (Some(tab), Some(obj)) = (tab, data.as_object_mut()) {
+        obj.insert(
+            "tab".into(),
+            serde_json::to_value(tab).unwrap_or(serde_json::Value::Null),
+        );
+    }
+    Ok(Outcome::new(data, text))
 }
 
 async fn types(engine: &Engine, action: Option<TypesAction>) -> Result<Outcome, Failure> {

@@ -1,0 +1,89 @@
+//! Inside a live perth session (tmux): `iMi add` opens the worktree's tab from perth's
+//! `worktree` layout in the worktree's folder, `--no-tab` does not, `iMi go` focuses it, and
+//! outside a session nothing is attempted.
+
+use std::time::Duration;
+
+use serde_json::Value;
+
+use crate::support::{run_output, Run, Sandbox};
+
+fn panes_in_tab(session: &tests::PerthSession, tab: &str) -> Vec<Value> {
+    session
+        .terminal_panes()
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|p| p["tab_name"] == tab)
+        .collect()
+}
+
+#[test]
+fn add_inside_perth_opens_the_worktrees_tab_and_go_focuses_it() {
+    if tests::require_or_skip("perth", tests::workspace_bin("perth")).is_none() {
+        return;
+    }
+    let session = tests::PerthSession::start("e2e-imi-tab").unwrap();
+    let sb = Sandbox::new();
+    let trunk = sb.project_from_origin();
+    let in_session = |args: &[&str]| -> Run {
+        let mut cmd = sb.imi_command(&trunk, args);
+        cmd.env("ZELLIJ_SESSION_NAME", &session.name)
+            .env("ZELLIJ_SOCKET_DIR", session.env.socket_dir());
+        run_output(cmd.output().expect("running iMi"))
+    };
+
+    let added = in_session(&["feat", "login"]);
+    let data = added.data();
+    assert_eq!(data["tab"]["done"], true, "{data}");
+    assert_eq!(data["tab"]["name"], "feat-login");
+    let path = data["worktree"]["path"].as_str().unwrap().to_owned();
+    let panes = tests::wait_for(
+        "the worktree's tab and its panes",
+        Duration::from_secs(15),
+        || {
+            let panes = panes_in_tab(&session, "feat-login");
+            (panes.len() == 3).then_some(panes)
+        },
+    )
+    .unwrap();
+    let mut titles: Vec<&str> = panes.iter().filter_map(|p| p["title"].as_str()).collect();
+    titles.sort();
+    assert_eq!(titles, ["agent", "editor", "shell"]);
+    for pane in &panes {
+        assert_eq!(pane["pane_cwd"].as_str(), Some(path.as_str()), "{pane}");
+    }
+
+    // --no-tab: the worktree, no tab.
+    let quiet = in_session(&["fix", "crash", "--no-tab"]);
+    assert!(quiet.data().get("tab").is_none(), "{}", quiet.stdout);
+    std::thread::sleep(Duration::from_millis(300));
+    assert!(panes_in_tab(&session, "fix-crash").is_empty());
+
+    // iMi go brings the worktree's tab to the front.
+    session.action(&["go-to-tab", "1"]).unwrap();
+    let went = in_session(&["go", "login"]);
+    assert_eq!(went.data()["tab"]["done"], true, "{}", went.stdout);
+    tests::wait_for(
+        "the worktree's tab in front",
+        Duration::from_secs(10),
+        || {
+            let text = session.action(&["list-tabs", "--json"]).ok()?;
+            let tabs: Vec<Value> = serde_json::from_str(&text).ok()?;
+            tabs.iter()
+                .any(|t| t["name"] == "feat-login" && t["active"] == true)
+                .then_some(())
+        },
+    )
+    .unwrap();
+
+    // Outside a session nothing is tried, and the text output says nothing of tabs.
+    let outside = sb.imi(&["feat", "other"]);
+    assert_eq!(outside.data()["tab"]["done"], false);
+    assert_eq!(
+        outside.data()["tab"]["reason"],
+        "not inside a perth session"
+    );
+    let text = sb.imi_text(&["feat", "third"]);
+    assert_eq!(text.code, 0, "{}", text.stderr);
+    assert!(!text.stdout.contains("tab:"), "{}", text.stdout);
+}
