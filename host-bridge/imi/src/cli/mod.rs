@@ -540,7 +540,10 @@ async fn run(cli: Cli) -> Result<Outcome, Failure> {
                 },
                 db_line(&r.db),
             );
-            Outcome::new(&r, text)
+            // Inside perth, the worktree's tab goes too, unless one of its panes runs a command.
+            let tab = perth::close_worktree_tab(&r.worktree_name);
+            let text = format!("{text}{}", tab.text("closed"));
+            with_tab(&r, tab, text)
         }
         Command::Prune { yes } => {
             let r = engine.prune(&cwd, yes).await?;
@@ -695,14 +698,22 @@ async fn add_outcome(
         db_line(&r.db),
         tab.as_ref().map(|t| t.text("opened")).unwrap_or_default(),
     );
-    let mut data = serde_json::to_value(&r).unwrap_or(serde_json::Value::Null);
-    if let (Some(tab), Some(obj)) = (tab, data.as_object_mut()) {
+    Ok(match tab {
+        Some(tab) => with_tab(&r, tab, text),
+        None => Outcome::new(&r, text),
+    })
+}
+
+/// An outcome whose JSON is `data` with the worktree tab's outcome added as `tab`.
+fn with_tab(data: impl Serialize, tab: perth::TabOutcome, text: String) -> Outcome {
+    let mut data = serde_json::to_value(data).unwrap_or(serde_json::Value::Null);
+    if let Some(obj) = data.as_object_mut() {
         obj.insert(
             "tab".into(),
             serde_json::to_value(tab).unwrap_or(serde_json::Value::Null),
         );
     }
-    Ok(Outcome::new(data, text))
+    Outcome::new(data, text)
 }
 
 async fn types(engine: &Engine, action: Option<TypesAction>) -> Result<Outcome, Failure> {

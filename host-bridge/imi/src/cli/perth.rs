@@ -1,5 +1,5 @@
 //! Inside a perth session (`ZELLIJ_SESSION_NAME` set): `iMi add` opens the worktree's tab from
-//! perth's `worktree` layout, `iMi go` focuses it. Both run `perth action ...` against the
+//! perth's `worktree` layout, `iMi go` focuses it, `iMi remove` closes it. Both run `perth action ...` against the
 //! session; outside a session, or without a `perth` next to iMi or on PATH, nothing happens
 //! and the JSON output says why.
 
@@ -82,27 +82,48 @@ fn find_perth() -> Option<PathBuf> {
 }
 
 impl Session {
-    /// Runs `perth --session NAME action ARGS`, bounded.
-    fn action(&self, args: &[&str]) -> Result<(), String> {
+    /// Runs `perth --session NAME action ARGS`, bounded; returns its standard output.
+    fn action(&self, args: &[&str]) -> Result<String, String> {
         let mut child = Command::new(&self.perth)
             .arg("--session")
             .arg(&self.name)
             .arg("action")
             .args(args)
             .stdin(Stdio::null())
-            .stdout(Stdio::null())
+            .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
             .map_err(|e| format!("cannot run {}: {e}", self.perth.display()))?;
+        // Read while it runs: a big session's pane listing fills a pipe buffer.
+        let reader = |pipe: Option<Box<dyn std::io::Read + Send>>| {
+            std::thread::spawn(move || {
+                let mut text = String::new();
+                if let Some(mut pipe) = pipe {
+                    let _ = pipe.read_to_string(&mut text);
+                }
+                text
+            })
+        };
+        let stdout = reader(
+            child
+                .stdout
+                .take()
+                .map(|p| Box::new(p) as Box<dyn std::io::Read + Send>),
+        );
+        let stderr = reader(
+            child
+                .stderr
+                .take()
+                .map(|p| Box::new(p) as Box<dyn std::io::Read + Send>),
+        );
         let deadline = Instant::now() + ACTION_TIMEOUT;
         loop {
             match child.try_wait() {
-                Ok(Some(status)) if status.success() => return Ok(()),
+                Ok(Some(status)) if status.success() => {
+                    return Ok(stdout.join().unwrap_or_default())
+                }
                 Ok(Some(status)) => {
-                    let mut err = String::new();
-                    if let Some(mut stderr) = child.stderr.take() {
-                        let _ = std::io::Read::read_to_string(&mut stderr, &mut err);
-                    }
+                    let err = stderr.join().unwrap_or_default();
                     return Err(format!(
                         "perth action {} exited with {status}: {}",
                         args.first().copied().unwrap_or_default(),
@@ -137,7 +158,7 @@ pub fn open_worktree_tab(name: &str, cwd: &Path) -> TabOutcome {
         "new-tab", "--layout", "worktree", "--cwd", &cwd, "--name", name,
     ]);
     match opened {
-        Ok(()) => TabOutcome {
+        Ok(_) => TabOutcome {
             name: name.to_owned(),
             done: true,
             reason: None,
@@ -154,6 +175,24 @@ pub fn focus_worktree_tab(name: &str) -> TabOutcome {
         Err((reason, in_session)) => return TabOutcome::skipped(name, reason, in_session),
     };
     match session.action(&["go-to-tab-name", name]) {
+        Ok(_) => TabOutcome {
+            name: name.to_owned(),
+            done: true,
+            reason: None,
+            in_session: true,
+        },
+        Err(reason) => TabOutcome::skipped(name, reason, true),
+    }
+}
+
+/// Closes the worktree's tab, unless one of its panes runs a command that has not exited (that
+/// would be lost: the answer says how to close it by hand).
+pub fn close_worktree_tab(name: &str) -> TabOutcome {
+    let session = match session() {
+        Ok(s) => s,
+        Err((reason, in_session)) => return TabOutcome::skipped(name, reason, in_session),
+    };
+    match close_in(&session, name) {
         Ok(()) => TabOutcome {
             name: name.to_owned(),
             done: true,
@@ -162,4 +201,35 @@ pub fn focus_worktree_tab(name: &str) -> TabOutcome {
         },
         Err(reason) => TabOutcome::skipped(name, reason, true),
     }
+}
+
+fn close_in(session: &Session, name: &str) -> Result<(), String> {
+    let json = |text: String| -> Result<Vec<serde_json::Value>, String> {
+        serde_json::from_str(&text).map_err(|e| format!("unreadable answer from perth: {e}"))
+    };
+    let tabs = json(session.action(&["list-tabs", "--json"])?)?;
+    let tab_id = tabs
+        .iter()
+        .find(|t| t["name"] == name)
+        .and_then(|t| t["tab_id"].as_u64())
+        .ok_or_else(|| format!("the session has no tab named {name}"))?;
+    let panes = json(session.action(&["list-panes", "--json", "--all"])?)?;
+    let busy = panes.iter().find(|p| {
+        p["tab_id"].as_u64() == Some(tab_id)
+            && p["is_plugin"] == false
+            && p["exited"] == false
+            && p["terminal_command"]
+                .as_str()
+                .is_some_and(|c| !c.is_empty())
+    });
+    if let Some(pane) = busy {
+        return Err(format!(
+            "left open: pane '{}' still runs {}; close it with: perth action close-tab --tab-id {tab_id}",
+            pane["title"].as_str().unwrap_or_default(),
+            pane["terminal_command"].as_str().unwrap_or_default()
+        ));
+    }
+    session
+        .action(&["close-tab", "--tab-id", &tab_id.to_string()])
+        .map(drop)
 }

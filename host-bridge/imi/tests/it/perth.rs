@@ -1,6 +1,7 @@
 //! Inside a live perth session (tmux): `iMi add` opens the worktree's tab from perth's
-//! `worktree` layout in the worktree's folder, `--no-tab` does not, `iMi go` focuses it, and
-//! outside a session nothing is attempted.
+//! `worktree` layout in the worktree's folder, `--no-tab` does not, `iMi go` focuses it,
+//! `iMi remove` closes it unless a pane runs a command, and outside a session nothing is
+//! attempted.
 
 use std::time::Duration;
 
@@ -75,6 +76,43 @@ fn add_inside_perth_opens_the_worktrees_tab_and_go_focuses_it() {
         },
     )
     .unwrap();
+
+    // iMi remove closes the tab.
+    let removed = in_session(&["remove", "login"]);
+    assert_eq!(removed.data()["tab"]["done"], true, "{}", removed.stdout);
+    tests::wait_for(
+        "the worktree's tab to close",
+        Duration::from_secs(10),
+        || {
+            panes_in_tab(&session, "feat-login")
+                .is_empty()
+                .then_some(())
+        },
+    )
+    .unwrap();
+
+    // ... but not while one of its panes runs a command: that tab stays, and the answer says
+    // how to close it.
+    in_session(&["feat", "busy"]).data();
+    tests::wait_for("the busy worktree's tab", Duration::from_secs(15), || {
+        (panes_in_tab(&session, "feat-busy").len() == 3).then_some(())
+    })
+    .unwrap();
+    session.action(&["go-to-tab-name", "feat-busy"]).unwrap();
+    session.action(&["new-pane", "--", "sleep", "600"]).unwrap();
+    tests::wait_for("the command pane", Duration::from_secs(10), || {
+        (panes_in_tab(&session, "feat-busy").len() == 4).then_some(())
+    })
+    .unwrap();
+    let kept = in_session(&["remove", "busy"]);
+    let tab = &kept.data()["tab"];
+    assert_eq!(tab["done"], false, "{}", kept.stdout);
+    let reason = tab["reason"].as_str().unwrap();
+    assert!(
+        reason.contains("still runs sleep") && reason.contains("close-tab --tab-id"),
+        "{reason}"
+    );
+    assert_eq!(panes_in_tab(&session, "feat-busy").len(), 4);
 
     // Outside a session nothing is tried, and the text output says nothing of tabs.
     let outside = sb.imi(&["feat", "other"]);
