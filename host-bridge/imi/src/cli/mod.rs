@@ -152,6 +152,18 @@ enum Command {
         /// The worktree (feat-x or x).
         name: String,
     },
+    /// Inside perth: opens a worktree's tab from the `worktree` layout, or one per active
+    /// worktree with --all; a tab already open comes to the front instead.
+    #[command(
+        after_help = "Examples:\n  iMi open login     the tab of feat-login (or login)\n  iMi open --all     a tab for every active worktree of the project"
+    )]
+    Open {
+        /// The worktree (feat-x or x).
+        name: Option<String>,
+        /// Every active worktree of the project.
+        #[arg(long, conflicts_with = "name")]
+        all: bool,
+    },
     /// Prints a shell function that makes `iMi go` and `iMi trunk` change directory.
     #[command(after_help = "Example (in ~/.bashrc):\n  eval \"$(iMi shell-init bash)\"")]
     ShellInit {
@@ -544,6 +556,52 @@ async fn run(cli: Cli) -> Result<Outcome, Failure> {
             let tab = perth::close_worktree_tab(&r.worktree_name);
             let text = format!("{text}{}", tab.text("closed"));
             with_tab(&r, tab, text)
+        }
+        Command::Open { name, all } => {
+            let targets: Vec<(String, PathBuf)> = match (name, all) {
+                (Some(name), _) => {
+                    let path = engine.go(&cwd, &name)?;
+                    let folder = path
+                        .file_name()
+                        .map(|n| n.to_string_lossy().into_owned())
+                        .unwrap_or(name);
+                    vec![(folder, path)]
+                }
+                (None, true) => engine
+                    .list(&cwd)
+                    .await?
+                    .worktrees
+                    .into_iter()
+                    .map(|w| (w.worktree_name, PathBuf::from(w.path)))
+                    .collect(),
+                (None, false) => {
+                    return Err(crate::Error::Refused(
+                        "give a worktree name (iMi open login) or --all".into(),
+                    )
+                    .into())
+                }
+            };
+            let mut tabs = Vec::new();
+            let mut text = String::new();
+            for (name, path) in targets {
+                let tab = perth::open_or_focus_tab(&name, &path);
+                if !tab.in_session {
+                    return Err(crate::Error::Refused(format!(
+                        "iMi open works inside a perth session: {}",
+                        tab.reason.unwrap_or_default()
+                    ))
+                    .into());
+                }
+                text.push_str(&match &tab.reason {
+                    None => format!("{name}: tab open\n"),
+                    Some(reason) => format!("{name}: not opened ({reason})\n"),
+                });
+                tabs.push(tab);
+            }
+            if tabs.is_empty() {
+                text.push_str("no active worktrees; create one with `iMi feat NAME`\n");
+            }
+            Outcome::new(json!({ "tabs": tabs }), text.trim_end().to_owned())
         }
         Command::Prune { yes } => {
             let r = engine.prune(&cwd, yes).await?;

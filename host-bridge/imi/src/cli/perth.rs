@@ -233,3 +233,23 @@ fn close_in(session: &Session, name: &str) -> Result<(), String> {
         .action(&["close-tab", "--tab-id", &tab_id.to_string()])
         .map(drop)
 }
+
+/// Opens the worktree's tab, or brings it to the front when the session already has one.
+pub fn open_or_focus_tab(name: &str, cwd: &Path) -> TabOutcome {
+    let session = match session() {
+        Ok(s) => s,
+        Err((reason, in_session)) => return TabOutcome::skipped(name, reason, in_session),
+    };
+    let open = session
+        .action(&["list-tabs", "--json"])
+        .and_then(|text| {
+            serde_json::from_str::<Vec<serde_json::Value>>(&text)
+                .map_err(|e| format!("unreadable answer from perth: {e}"))
+        })
+        .map(|tabs| tabs.iter().any(|t| t["name"] == name));
+    match open {
+        Ok(true) => focus_worktree_tab(name),
+        Ok(false) => open_worktree_tab(name, cwd),
+        Err(reason) => TabOutcome::skipped(name, reason, true),
+    }
+}

@@ -1,7 +1,7 @@
 //! Inside a live perth session (tmux): `iMi add` opens the worktree's tab from perth's
 //! `worktree` layout in the worktree's folder, `--no-tab` does not, `iMi go` focuses it,
-//! `iMi remove` closes it unless a pane runs a command, and outside a session nothing is
-//! attempted.
+//! `iMi remove` closes it unless a pane runs a command, `iMi open --all` opens the missing
+//! ones, and outside a session nothing is attempted (`iMi open` refuses).
 
 use std::time::Duration;
 
@@ -114,6 +114,33 @@ fn add_inside_perth_opens_the_worktrees_tab_and_go_focuses_it() {
     );
     assert_eq!(panes_in_tab(&session, "feat-busy").len(), 4);
 
+    // iMi open --all: a tab for each active worktree, without opening one twice.
+    let opened = in_session(&["open", "--all"]);
+    let tabs = opened.data()["tabs"].as_array().unwrap().clone();
+    assert!(tabs.iter().all(|t| t["done"] == true), "{}", opened.stdout);
+    let mut names: Vec<&str> = tabs.iter().filter_map(|t| t["name"].as_str()).collect();
+    names.sort();
+    // feat-busy was removed (its tab stayed for the running command): not active any more.
+    assert_eq!(names, ["fix-crash"]);
+    tests::wait_for(
+        "the tab of the worktree made with --no-tab",
+        Duration::from_secs(15),
+        || (panes_in_tab(&session, "fix-crash").len() == 3).then_some(()),
+    )
+    .unwrap();
+    let again = in_session(&["open", "--all"]);
+    assert_eq!(again.data()["tabs"][0]["done"], true, "{}", again.stdout);
+    std::thread::sleep(Duration::from_millis(300));
+    let listed: Vec<Value> =
+        serde_json::from_str(&session.action(&["list-tabs", "--json"]).unwrap()).unwrap();
+    assert_eq!(
+        listed.iter().filter(|t| t["name"] == "fix-crash").count(),
+        1,
+        "no second tab for an open worktree"
+    );
+    let neither = in_session(&["open"]);
+    assert_eq!(neither.code, 1, "{}", neither.stdout);
+
     // Outside a session nothing is tried, and the text output says nothing of tabs.
     let outside = sb.imi(&["feat", "other"]);
     assert_eq!(outside.data()["tab"]["done"], false);
@@ -124,4 +151,11 @@ fn add_inside_perth_opens_the_worktrees_tab_and_go_focuses_it() {
     let text = sb.imi_text(&["feat", "third"]);
     assert_eq!(text.code, 0, "{}", text.stderr);
     assert!(!text.stdout.contains("tab:"), "{}", text.stdout);
+    let refused = sb.imi(&["open", "--all"]);
+    assert_eq!(refused.code, 1, "{}", refused.stdout);
+    assert!(
+        refused.stdout.contains("inside a perth session"),
+        "{}",
+        refused.stdout
+    );
 }
