@@ -92,6 +92,8 @@ pub struct Engine {
     settings: NotifySettings,
     frames_sent: AtomicU64,
     generation: AtomicU64,
+    /// Grows when a notified pane gains or loses its full frame (what `Notice.drawn` says).
+    frames_generation: AtomicU64,
     fps_now: AtomicU32,
 }
 
@@ -124,6 +126,7 @@ impl Engine {
             settings,
             frames_sent: AtomicU64::new(0),
             generation: AtomicU64::new(0),
+            frames_generation: AtomicU64::new(0),
             fps_now: AtomicU32::new(0),
         })
     }
@@ -155,7 +158,8 @@ impl Engine {
 
     /// Increases whenever the active notifications change (the link pushes them then).
     pub fn generation(&self) -> u64 {
-        self.generation.load(Ordering::Relaxed)
+        // Both only grow, so the sum grows whenever either does.
+        self.generation.load(Ordering::Relaxed) + self.frames_generation.load(Ordering::Relaxed)
     }
 
     fn changed(&self, st: &mut State) {
@@ -192,6 +196,7 @@ impl Engine {
     /// got focus or closed, and redraws.
     pub fn update_view(&self, client: ClientId, snapshot: Snapshot) {
         let mut st = self.lock();
+        let framed_before = framed_notified(&st);
         st.views.insert(client, snapshot);
         let now_ms = unix_ms();
         let existing: BTreeSet<PaneRef> = st
@@ -206,6 +211,9 @@ impl Engine {
             st.bus.clear(pane, Event::Focused, now_ms);
         }
         st.focused = focused;
+        if framed_notified(&st) != framed_before {
+            self.frames_generation.fetch_add(1, Ordering::Relaxed);
+        }
         self.changed(&mut st);
     }
 
@@ -389,9 +397,7 @@ impl Engine {
                 style: n.style,
                 message: n.message.clone(),
                 tab_position: find_pane(&st.views, n.pane).map(|p| p.tab_position),
-                // A full frame leaves at least one cell on each side of the content.
-                drawn: find_pane(&st.views, n.pane)
-                    .is_some_and(|p| p.content_cols + 2 <= p.cols && p.content_rows + 2 <= p.rows),
+                drawn: has_full_frame(&st.views, n.pane),
                 color: Some({
                     let (r, g, b) = self.settings.animation.look(n.style).color;
                     format!("#{r:02x}{g:02x}{b:02x}")
@@ -546,6 +552,21 @@ fn find_pane(
             .iter()
             .find(|p| PaneRef::new(p.id, p.is_plugin) == pane)
     })
+}
+
+/// Whether perth can draw on the pane: a full frame leaves at least one cell on each side of
+/// the content.
+fn has_full_frame(views: &BTreeMap<ClientId, Snapshot>, pane: PaneRef) -> bool {
+    find_pane(views, pane)
+        .is_some_and(|p| p.content_cols + 2 <= p.cols && p.content_rows + 2 <= p.rows)
+}
+
+/// The notified panes and whether each has its full frame (what `Notice.drawn` reports).
+fn framed_notified(st: &State) -> Vec<(PaneRef, bool)> {
+    st.bus
+        .active()
+        .map(|(n, _)| (n.pane, has_full_frame(&st.views, n.pane)))
+        .collect()
 }
 
 fn pane_exists(views: &BTreeMap<ClientId, Snapshot>, pane: PaneRef) -> bool {
@@ -825,6 +846,29 @@ mod tests {
             focused_panes([&hidden].into_iter()),
             [PaneRef::Terminal(1)].into_iter().collect()
         );
+    }
+
+    #[test]
+    fn a_notified_pane_losing_its_frame_is_told_to_perth_core() {
+        let engine = Engine::new(NotifySettings::default());
+        let framed = vec![pane(1, 0, true, false), pane(2, 0, false, false)];
+        engine.update_view(1, view(0, false, framed.clone()));
+        engine.raise(req(2)).unwrap();
+        assert!(engine.notices()[0].drawn);
+        let before = engine.generation();
+        // A view that changes nothing about frames keeps the notices as they were sent.
+        engine.update_view(1, view(0, false, framed));
+        assert_eq!(engine.generation(), before);
+        // Frames off: the content fills the pane.
+        let mut bare = pane(2, 0, false, false);
+        bare.content_cols = bare.cols;
+        bare.content_rows = bare.rows;
+        engine.update_view(1, view(0, false, vec![pane(1, 0, true, false), bare]));
+        assert!(
+            engine.generation() > before,
+            "the link sends the notices again"
+        );
+        assert!(!engine.notices()[0].drawn);
     }
 
     #[test]
