@@ -268,6 +268,9 @@ fn floating_panes_stay_intact_and_hidden_tabs_show_on_switch() {
     let s = two_panes("e2e-notify-layers");
     s.action(&["new-pane", "--floating"]).unwrap();
     wait_terminals(&s, 3);
+    // The engine learns of the floating pane from perth-core's next (coalesced) push; until
+    // then a border under it can be painted for a moment and is given back on that push.
+    s.wait_for_core(5).unwrap();
     s.action(&[
         "notify",
         "--pane-id",
