@@ -3,7 +3,6 @@
 
 use std::collections::BTreeMap;
 use std::io::Write as _;
-use std::path::PathBuf;
 
 use anyhow::Result;
 use clap::{CommandFactory as _, Parser, Subcommand};
@@ -13,8 +12,9 @@ use zdrive::config::{Config, ConfigError};
 use zdrive::format::{history_context, history_json, history_text, inert};
 use zdrive::migrate::migrate_v1;
 use zdrive::model::parse_meta;
-use zdrive::mux::{active_tab, CliMux, IpcMux, Multiplexer, MuxError};
+use zdrive::mux::{active_tab, Multiplexer, MuxError};
 use zdrive::setup::{Access, Setup, SetupError};
+use zdrive::snapshot::{snapshot, SnapshotError, SnapshotOptions, SnapshotOutcome, SnapshotResult};
 use zdrive::{EngineError, InputError, LogRequest, Navigation, RedisStore, StoreError, Zdrive};
 
 const EXIT_USER: i32 = 1;
@@ -28,6 +28,8 @@ Examples:
   zdrive pane log api-server \"login bug fixed\" --type milestone --artifacts src/auth.rs
   ZDRIVE_SOURCE=agent zdrive pane log api-server \"trying a new parser\" --type exploration
   zdrive pane history api-server --last 20 --format context --max-bytes 4000
+  zdrive config consent --grant && zdrive pane snapshot api-server     LLM summary (see --dry-run)
+  zdrive config set llm.provider ollama && zdrive pane snapshot --all
   zdrive pane info api-server --json
   zdrive list --json
   zdrive reconcile
@@ -127,6 +129,34 @@ enum PaneAction {
         #[arg(long)]
         max_bytes: Option<usize>,
     },
+    /// Summarise a pane's recent work with an LLM and store it in its history (needs consent:
+    /// zdrive config consent --grant). Sends the intent log, the screen's last lines and the
+    /// git state of the pane's folder, secrets redacted, cut to llm.context_tokens.
+    Snapshot {
+        /// The pane's name.
+        #[arg(required_unless_present = "all", conflicts_with = "all")]
+        name: Option<String>,
+        /// Snapshot every tracked pane, a few at a time.
+        #[arg(long)]
+        all: bool,
+        /// Print exactly what would be sent (endpoint, headers with the key masked, body) and send nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// Ask the provider even when nothing changed since the last snapshot.
+        #[arg(long)]
+        force: bool,
+        /// With --all: how many panes are asked about at once.
+        #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=32))]
+        jobs: u16,
+    },
+    /// Show a pane's stored snapshots, newest first (the last 20 are kept).
+    Snapshots {
+        /// The pane's name.
+        name: String,
+        /// Only the newest N.
+        #[arg(long)]
+        last: Option<usize>,
+    },
     /// Show a pane's record.
     Info {
         /// The pane's name.
@@ -195,6 +225,13 @@ fn classify(error: anyhow::Error) -> Failure {
         }
     } else if error.downcast_ref::<store::OpenError>().is_some() {
         (EXIT_UNAVAILABLE, "unavailable")
+    } else if let Some(e) = error.downcast_ref::<SnapshotError>() {
+        let code = match e.kind() {
+            "no_consent" | "bad_input" | "not_tracked" | "bad_config" | "unauthorized"
+            | "unknown_model" | "missing_key" | "bad_request" | "invalid_settings" => EXIT_USER,
+            _ => EXIT_UNAVAILABLE,
+        };
+        (code, e.kind())
     } else if error.downcast_ref::<SetupError>().is_some() {
         (EXIT_USER, "bad_config")
     } else if error.downcast_ref::<UserError>().is_some() {
@@ -224,36 +261,11 @@ fn resolve() -> Result<Resolved> {
 }
 
 /// Raises a `success` notification on the pane of a milestone; returns whether it was sent.
-async fn milestone_notification(engine: &Zdrive, name: &str, summary: &str) -> bool {
-    let Ok(record) = engine.info(name).await else {
-        return false;
-    };
-    if record.stale || record.pane_id.is_empty() {
-        return false;
-    }
-    let socket = zellij_utils::consts::ZELLIJ_SOCK_DIR.join(&record.session);
-    if !socket.exists() {
-        return false;
-    }
-    match connect_mux(Some(&record.session)) {
-        Ok(mut mux) => mux
-            .notify(&record.pane_id, "success", &format!("milestone: {summary}"))
-            .is_ok(),
+async fn milestone_notification(setup: &Setup, engine: &Zdrive, name: &str, summary: &str) -> bool {
+    match engine.info(name).await {
+        Ok(record) => setup.notify_pane(&record, "success", &format!("milestone: {summary}")),
         Err(_) => false,
     }
-}
-
-fn connect_mux(session: Option<&str>) -> Result<Box<dyn Multiplexer>> {
-    let session = session.ok_or(MuxError::NoSession)?;
-    let socket = zellij_utils::consts::ZELLIJ_SOCK_DIR.join(session);
-    // ZDRIVE_MUX=cli forces the `zellij action` path (for debugging, and to test it).
-    let force_cli = std::env::var("ZDRIVE_MUX").as_deref() == Ok("cli");
-    if socket.exists() && !force_cli {
-        return Ok(Box::new(IpcMux::connect(session, socket)?));
-    }
-    let zellij =
-        std::env::var_os("ZDRIVE_ZELLIJ").map_or_else(|| PathBuf::from("zellij"), PathBuf::from);
-    Ok(Box::new(CliMux::new(session, zellij)?))
 }
 
 fn record_json(record: &zdrive::PaneRecord) -> Value {
@@ -308,7 +320,7 @@ async fn run(cli: Cli) -> Result<Output> {
                 .iter()
                 .map(|m| parse_meta(m))
                 .collect::<Result<BTreeMap<_, _>, _>>()?;
-            let mut mux = connect_mux(r.session.as_deref())?;
+            let mut mux = r.connect_mux(None)?;
             let engine = r.open_engine(Access::Write).await?;
             let nav = navigate(mux.as_mut(), &engine, &name, tab.as_deref()).await?;
             let record = engine
@@ -327,7 +339,7 @@ async fn run(cli: Cli) -> Result<Output> {
         }
         Command::Tab { name } => {
             zdrive::model::validate_name("tab name", &name)?;
-            let mut mux = connect_mux(r.session.as_deref())?;
+            let mut mux = r.connect_mux(None)?;
             let engine = r.open_engine(Access::Write).await?;
             let existed = mux.list_tabs()?.iter().any(|t| t.name == name);
             mux.go_to_tab(&name, true)?;
@@ -361,7 +373,7 @@ async fn run(cli: Cli) -> Result<Output> {
             })
         }
         Command::Reconcile => {
-            let mut mux = connect_mux(r.session.as_deref())?;
+            let mut mux = r.connect_mux(None)?;
             let engine = r.open_engine(Access::Write).await?;
             let live = mux.list_panes()?;
             let session = mux.session().to_owned();
@@ -458,7 +470,7 @@ async fn pane_action(
             // A milestone lights the pane up in perth (success); best effort: the log is what
             // counts, and a pane outside a running session has nothing to light.
             let notified = if outcome.entry.entry_type == zdrive::model::EntryType::Milestone {
-                milestone_notification(&engine, &name, &outcome.entry.summary).await
+                milestone_notification(r, &engine, &name, &outcome.entry.summary).await
             } else {
                 false
             };
@@ -487,6 +499,7 @@ async fn pane_action(
                     &name,
                     record.as_ref(),
                     &history,
+                    engine.snapshots(&name, Some(1)).await?.first(),
                     max_bytes.unwrap_or(r.config.context_max_bytes()),
                 ),
                 _ => history_text(&name, record.as_ref(), &history),
@@ -498,6 +511,87 @@ async fn pane_action(
             };
             Ok(Output { data, text })
         }
+        PaneAction::Snapshot {
+            name: Some(name),
+            dry_run,
+            force,
+            ..
+        } => {
+            zdrive::model::validate_name("pane name", &name)?;
+            let engine = r.open_engine(Access::Write).await?;
+            let options = SnapshotOptions { force, dry_run };
+            if !dry_run && std::io::IsTerminal::is_terminal(&std::io::stderr()) {
+                let s = r.llm_settings();
+                eprintln!(
+                    "zdrive: snapshot of {}: asking {} ({})…",
+                    inert(&name),
+                    s.kind.as_str(),
+                    s.model
+                );
+            }
+            match snapshot(r, &engine, &name, &options, now).await? {
+                SnapshotResult::DryRun(dry) => {
+                    for note in &dry.notes {
+                        eprintln!("zdrive: note: {note}");
+                    }
+                    let mut text = format!("POST {}\n", dry.endpoint);
+                    for (k, v) in &dry.headers {
+                        text.push_str(&format!("{k}: {v}\n"));
+                    }
+                    text.push_str(&format!("\n{}\n", pretty(&dry.body)));
+                    Ok(Output {
+                        data: serde_json::to_value(&dry)?,
+                        text,
+                    })
+                }
+                SnapshotResult::Done(outcome) => Ok(Output {
+                    text: snapshot_text(&outcome),
+                    data: serde_json::to_value(&outcome)?,
+                }),
+            }
+        }
+        PaneAction::Snapshot {
+            name: None,
+            dry_run,
+            force,
+            jobs,
+            ..
+        } => {
+            snapshot_all(
+                r,
+                SnapshotOptions { force, dry_run },
+                usize::from(jobs),
+                now,
+            )
+            .await
+        }
+        PaneAction::Snapshots { name, last } => {
+            let engine = r.open_engine(Access::Write).await?;
+            engine.info(&name).await?;
+            let snapshots = engine.snapshots(&name, last).await?;
+            let mut text = String::new();
+            if snapshots.is_empty() {
+                text = format!(
+                    "no snapshots of {} yet; make one with: zdrive pane snapshot {}\n",
+                    inert(&name),
+                    inert(&name)
+                );
+            }
+            for s in &snapshots {
+                text.push_str(&format!(
+                    "=== {} · {} {} · {} ms ===\n{}\n\n",
+                    zdrive::model::format_time(&s.timestamp),
+                    s.provider,
+                    inert(&s.model),
+                    s.duration_ms,
+                    inert_lines(&s.summary)
+                ));
+            }
+            Ok(Output {
+                data: json!({ "pane_name": name, "snapshots": snapshots }),
+                text,
+            })
+        }
         PaneAction::Info { name } => {
             let engine = r.open_engine(Access::Read).await?;
             let record = engine.info(&name).await?;
@@ -508,6 +602,113 @@ async fn pane_action(
             })
         }
     }
+}
+
+/// Returns `text` inert line by line (newlines kept).
+fn inert_lines(text: &str) -> String {
+    text.lines().map(inert).collect::<Vec<_>>().join("\n")
+}
+
+fn snapshot_text(outcome: &SnapshotOutcome) -> String {
+    let s = &outcome.record;
+    let head = if outcome.reused {
+        format!(
+            "snapshot of {}: nothing changed since {}, the last snapshot stands (--force asks again)",
+            inert(&outcome.pane),
+            zdrive::model::format_time(&s.timestamp)
+        )
+    } else {
+        format!(
+            "snapshot of {} stored ({} {}, {:.1} s, {} bytes sent, {} entries)",
+            inert(&outcome.pane),
+            s.provider,
+            inert(&s.model),
+            s.duration_ms as f64 / 1000.0,
+            s.context_bytes,
+            outcome.total_entries
+        )
+    };
+    format!("{head}\n\n{}\n", inert_lines(&s.summary))
+}
+
+/// `pane snapshot --all`: every tracked pane, `jobs` at a time, a progress line per pane on
+/// stderr; fails (after all were tried) when any failed.
+async fn snapshot_all(
+    r: &Resolved,
+    options: SnapshotOptions,
+    jobs: usize,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<Output> {
+    use futures_util::StreamExt as _;
+    if !options.dry_run && !Config::load(&r.config_path)?.llm_consent {
+        return Err(zdrive::snapshot::SnapshotError::NoConsent.into());
+    }
+    let engine = r.open_engine(Access::Write).await?;
+    let panes = engine.list().await?;
+    let total = panes.len();
+    if total == 0 {
+        return Ok(Output {
+            data: json!({ "results": [] }),
+            text: "no panes tracked yet; create one with: zdrive pane NAME\n".into(),
+        });
+    }
+    let s = r.llm_settings();
+    eprintln!(
+        "zdrive: snapshotting {total} pane(s), {jobs} at a time, with {} ({})",
+        s.kind.as_str(),
+        s.model
+    );
+    let mut done = 0usize;
+    let mut failed = 0usize;
+    let mut results = Vec::new();
+    let mut text = String::new();
+    let engine = &engine;
+    let mut stream = futures_util::stream::iter(panes.iter().map(|p| async move {
+        (
+            p.name.clone(),
+            snapshot(r, engine, &p.name, &options, now).await,
+        )
+    }))
+    .buffer_unordered(jobs.max(1));
+    while let Some((name, result)) = stream.next().await {
+        done += 1;
+        let (line, value) = match result {
+            Ok(SnapshotResult::Done(o)) => (
+                if o.reused {
+                    "unchanged, last snapshot stands"
+                } else {
+                    "stored"
+                }
+                .to_owned(),
+                json!({ "pane_name": name, "ok": true, "reused": o.reused, "snapshot": o.record }),
+            ),
+            Ok(SnapshotResult::DryRun(d)) => (
+                format!("would send {} bytes to {}", d.context_bytes, d.endpoint),
+                json!({ "pane_name": name, "ok": true, "dry_run": d }),
+            ),
+            Err(e) => {
+                failed += 1;
+                (
+                    format!("failed: {e}"),
+                    json!({ "pane_name": name, "ok": false, "error": { "kind": e.kind(), "message": e.to_string() } }),
+                )
+            }
+        };
+        eprintln!("zdrive: [{done}/{total}] {}: {line}", inert(&name));
+        text.push_str(&format!("{}: {line}\n", inert(&name)));
+        results.push(value);
+    }
+    if failed > 0 {
+        return Err(UserError(format!(
+            "{failed} of {total} snapshot(s) failed:\n{}",
+            text.trim_end()
+        ))
+        .into());
+    }
+    Ok(Output {
+        data: json!({ "results": results }),
+        text,
+    })
 }
 
 async fn navigate(
@@ -550,6 +751,37 @@ async fn navigate(
     })
 }
 
+/// Where snapshots would go, for `config show`: provider, model, endpoint, key source.
+fn llm_json(r: &Resolved) -> Value {
+    let s = r.llm_settings();
+    let key_source = match s.kind.key_env() {
+        None => "not needed".to_owned(),
+        Some(var) if r.env_api_keys.iter().any(|(k, _)| *k == var) => format!("from {var}"),
+        Some(var) if s.api_key.is_some() => format!("from the file ({var} overrides it)"),
+        Some(var) => format!("missing: set {var} or llm.api_key"),
+    };
+    let note = if s.is_local() {
+        Some(format!(
+            "{} at {} runs on this machine: pane context stays local (consent is still asked)",
+            s.kind.as_str(),
+            s.base_url
+        ))
+    } else if r.config.llm_consent {
+        None
+    } else {
+        Some("no consent yet: nothing is sent until: zdrive config consent --grant".to_owned())
+    };
+    json!({
+        "provider": s.kind.as_str(),
+        "model": s.model,
+        "endpoint": s.endpoint(),
+        "local": s.is_local(),
+        "key_source": key_source,
+        "consent": r.config.llm_consent,
+        "note": note,
+    })
+}
+
 fn config_command(r: Resolved, action: ConfigAction) -> Result<Output> {
     let path = r.config_path.clone();
     match action {
@@ -565,12 +797,22 @@ fn config_command(r: Resolved, action: ConfigAction) -> Result<Output> {
                 "store_location": location,
                 "outbox": r.database_path.display().to_string(),
                 "config": r.config.masked(),
+                "llm": llm_json(&r),
             });
             let mut text = format!(
                 "# {}\nactive store: {store} ({location})\noutbox: {}\n",
                 path.display(),
                 r.database_path.display()
             );
+            text.push_str(&format!(
+                "snapshots go to: {} ({}), key {}\n",
+                data["llm"]["endpoint"].as_str().unwrap_or_default(),
+                data["llm"]["model"].as_str().unwrap_or_default(),
+                data["llm"]["key_source"].as_str().unwrap_or_default(),
+            ));
+            if let Some(note) = data["llm"]["note"].as_str() {
+                text.push_str(&format!("note: {note}\n"));
+            }
             if let Some(obj) = data["config"].as_object() {
                 for (k, v) in obj {
                     text.push_str(&format!(
@@ -590,7 +832,9 @@ fn config_command(r: Resolved, action: ConfigAction) -> Result<Output> {
             let mut config = Config::load(&path)?;
             config.set(&key, &value)?;
             config.save(&path)?;
-            let shown = if key.ends_with("_url") {
+            let shown = if key == "llm.api_key" && !value.is_empty() {
+                "***".to_owned()
+            } else if key.ends_with("_url") {
                 zdrive::config::mask_url(&value)
             } else {
                 value

@@ -10,7 +10,54 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 
 use crate::format::DEFAULT_CONTEXT_MAX_BYTES;
+use crate::llm::ProviderKind;
 use crate::model::DEFAULT_HISTORY_CAP;
+
+/// Default token budget of a snapshot's context.
+pub const DEFAULT_CONTEXT_TOKENS: usize = 6000;
+
+/// The `[llm]` table: which provider snapshots use and how (DESIGN.md D7).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct LlmConfig {
+    /// `anthropic` (the default), `openai` or `ollama`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub provider: Option<ProviderKind>,
+    /// The model (default: the provider's, e.g. `claude-sonnet-4-20250514`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub model: Option<String>,
+    /// The API's base URL (default: the provider's public one; Ollama `http://localhost:11434`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub base_url: Option<String>,
+    /// The API key; `ANTHROPIC_API_KEY` / `OPENAI_API_KEY` override it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub api_key: Option<String>,
+    /// Longest answer, in tokens (default 1024).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_tokens: Option<u32>,
+    /// Bound of one provider request, in seconds (default 60).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub timeout_secs: Option<u64>,
+    /// Token budget of the context sent (default 6000; about 4 bytes a token).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub context_tokens: Option<usize>,
+}
+
+impl LlmConfig {
+    fn is_empty(&self) -> bool {
+        self == &Self::default()
+    }
+
+    /// Returns the provider.
+    pub fn provider(&self) -> ProviderKind {
+        self.provider.unwrap_or_default()
+    }
+
+    /// Returns the context's token budget.
+    pub fn context_tokens(&self) -> usize {
+        self.context_tokens.unwrap_or(DEFAULT_CONTEXT_TOKENS)
+    }
+}
 
 /// Which store zdrive uses.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -48,6 +95,9 @@ pub struct Config {
     pub context_max_bytes: Option<usize>,
     /// Whether the user consented to sending redacted pane context to an LLM (D7).
     pub llm_consent: bool,
+    /// The LLM provider of snapshots (a TOML table, so it comes last).
+    #[serde(skip_serializing_if = "LlmConfig::is_empty")]
+    pub llm: LlmConfig,
 }
 
 /// Why the configuration could not be read or written.
@@ -85,6 +135,13 @@ pub const KEYS: &[&str] = &[
     "amqp_url",
     "history_cap",
     "context_max_bytes",
+    "llm.provider",
+    "llm.model",
+    "llm.base_url",
+    "llm.api_key",
+    "llm.max_tokens",
+    "llm.timeout_secs",
+    "llm.context_tokens",
 ];
 
 impl Config {
@@ -174,6 +231,34 @@ impl Config {
             "amqp_url" => self.amqp_url = opt(value),
             "history_cap" => self.history_cap = number(value)?,
             "context_max_bytes" => self.context_max_bytes = number(value)?,
+            "llm.provider" => {
+                self.llm.provider = if value.is_empty() {
+                    None
+                } else {
+                    Some(value.parse().map_err(|e: crate::llm::LlmError| {
+                        ConfigError::Set(e.to_string())
+                    })?)
+                }
+            }
+            "llm.model" => self.llm.model = opt(value),
+            "llm.base_url" => {
+                if !(value.is_empty()
+                    || value.starts_with("http://")
+                    || value.starts_with("https://"))
+                {
+                    return Err(ConfigError::Set(
+                        "llm.base_url must start with http:// or https://".into(),
+                    ));
+                }
+                self.llm.base_url = opt(value.trim_end_matches('/'));
+            }
+            "llm.api_key" => self.llm.api_key = opt(value),
+            "llm.max_tokens" => {
+                self.llm.max_tokens = number(value)?
+                    .map(|n| u32::try_from(n).unwrap_or(u32::MAX))
+            }
+            "llm.timeout_secs" => self.llm.timeout_secs = number(value)?.map(|n| n as u64),
+            "llm.context_tokens" => self.llm.context_tokens = number(value)?,
             _ => {
                 return Err(ConfigError::Set(format!(
                     "unknown key {key:?}; known keys: {} (consent has its own command: zdrive config consent --grant)",
@@ -205,6 +290,13 @@ impl Config {
             "history_cap": self.history_cap(),
             "context_max_bytes": self.context_max_bytes(),
             "llm_consent": self.llm_consent,
+            "llm.provider": self.llm.provider().as_str(),
+            "llm.model": self.llm.model,
+            "llm.base_url": self.llm.base_url,
+            "llm.api_key": self.llm.api_key.as_ref().map(|_| "***"),
+            "llm.max_tokens": self.llm.max_tokens,
+            "llm.timeout_secs": self.llm.timeout_secs,
+            "llm.context_tokens": self.llm.context_tokens(),
         })
     }
 }

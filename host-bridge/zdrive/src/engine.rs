@@ -13,10 +13,25 @@ use secret_filter::SecretFilter;
 use serde_json::json;
 
 use crate::model::{
-    validate_name, validate_summary, EntryType, InputError, IntentEntry, PaneRecord, Source,
-    MAX_VALUE_BYTES,
+    validate_name, validate_summary, EntryType, InputError, IntentEntry, PaneRecord,
+    SnapshotRecord, Source, MAX_SUMMARY_BYTES, MAX_VALUE_BYTES,
 };
 use crate::store::{History, PaneStore, PaneUpdate, StoreError};
+
+/// How many snapshots a pane keeps.
+pub const SNAPSHOTS_KEPT: usize = 20;
+
+/// Returns `s` cut to at most `max` bytes on a character boundary.
+pub fn cut_to(s: &str, max: usize) -> &str {
+    if s.len() <= max {
+        return s;
+    }
+    let mut end = max;
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    &s[..end]
+}
 
 /// How many more times a write that lost the race for SQLite's lock is tried.
 const LOCK_RETRIES: usize = 5;
@@ -100,7 +115,7 @@ pub struct LogOutcome {
 }
 
 /// A pane as the live multiplexer session reports it.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct LivePane {
     /// `terminal_<n>` or `plugin_<n>`.
     pub pane_id: String,
@@ -108,6 +123,10 @@ pub struct LivePane {
     pub title: String,
     /// The tab's name.
     pub tab: String,
+    /// Its working directory, when the multiplexer reports one.
+    pub cwd: Option<String>,
+    /// The command it runs (a command pane's, or the foreground process), when reported.
+    pub command: Option<String>,
 }
 
 /// How navigation found the pane.
@@ -274,6 +293,48 @@ impl Zdrive {
         .with_subject(name);
         self.publish(event).await?;
         Ok(LogOutcome { entry, total })
+    }
+
+    /// Stores a snapshot of `name`: first in its snapshot list (the newest
+    /// [`SNAPSHOTS_KEPT`]), then as a `snapshot` entry of its intent log (the summary cut to
+    /// the entry limit), then queues `workspace.snapshot.generated`. The summary is redacted
+    /// first: a model may repeat what it was shown. Returns the stored record and the log's
+    /// entry count.
+    pub async fn record_snapshot(
+        &self,
+        name: &str,
+        mut record: SnapshotRecord,
+    ) -> Result<(SnapshotRecord, u64), EngineError> {
+        validate_name("pane name", name)?;
+        record.summary = self.redact(&record.summary);
+        retry_locked(|| self.store.push_snapshot(name, &record, SNAPSHOTS_KEPT)).await?;
+        let entry = IntentEntry {
+            timestamp: record.timestamp,
+            entry_type: EntryType::Snapshot,
+            source: Source::Agent,
+            summary: cut_to(&record.summary, MAX_SUMMARY_BYTES).to_owned(),
+            artifacts: Vec::new(),
+        };
+        let total =
+            retry_locked(|| self.store.append_intent(name, &entry, self.history_cap)).await?;
+        let event = Event::new(
+            self.event_source.clone(),
+            "workspace.snapshot.generated",
+            json!({ "pane_name": name, "snapshot": record, "total_entries": total }),
+        )
+        .with_subject(name);
+        self.publish(event).await?;
+        Ok((record, total))
+    }
+
+    /// Returns the pane's newest `last` snapshots (all kept when `None`), newest first.
+    pub async fn snapshots(
+        &self,
+        name: &str,
+        last: Option<usize>,
+    ) -> Result<Vec<SnapshotRecord>, EngineError> {
+        validate_name("pane name", name)?;
+        Ok(self.store.snapshots(name, last).await?)
     }
 
     /// Returns the pane's record, or [`EngineError::NotTracked`].

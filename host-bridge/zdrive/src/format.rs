@@ -7,7 +7,8 @@ use std::fmt::Write as _;
 
 use serde_json::json;
 
-use crate::model::{format_time, EntryType, IntentEntry, PaneRecord, Source};
+use crate::model::{format_time, EntryType, IntentEntry, PaneRecord, SnapshotRecord, Source};
+use crate::snapshot::section;
 use crate::store::History;
 
 /// Default cap of the context format, in bytes.
@@ -30,6 +31,11 @@ pub fn inert(s: &str) -> String {
         }
     }
     out
+}
+
+/// Returns a multi-line text inert line by line.
+fn inert_block(text: &str) -> String {
+    text.lines().map(inert).collect::<Vec<_>>().join("\n")
 }
 
 fn session_of(record: Option<&PaneRecord>) -> (&str, &str) {
@@ -57,6 +63,7 @@ fn marker(entry: &IntentEntry) -> &'static str {
         EntryType::Milestone => "★",
         EntryType::Checkpoint => "•",
         EntryType::Exploration => "?",
+        EntryType::Snapshot => "◆",
     }
 }
 
@@ -90,11 +97,7 @@ pub fn history_text(name: &str, record: Option<&PaneRecord>, history: &History) 
 }
 
 fn context_entry(entry: &IntentEntry) -> String {
-    let kind = match entry.entry_type {
-        EntryType::Milestone => "[MILESTONE]",
-        EntryType::Checkpoint => "[CHECKPOINT]",
-        EntryType::Exploration => "[EXPLORATION]",
-    };
+    let kind = format!("[{}]", entry.entry_type.as_str().to_ascii_uppercase());
     let agent = if entry.source == Source::Agent {
         " [AGENT]"
     } else {
@@ -120,11 +123,13 @@ fn context_entry(entry: &IntentEntry) -> String {
 /// header alone is longer: old entries are cut first, the header never.
 ///
 /// Sections, in order, with stable markers: `# Pane context: NAME`, `## Recent activity`,
-/// `## Current state`, `## Suggested next steps`.
+/// `## Current state`, `## Suggested next steps`. With a `snapshot` (the pane's newest), its
+/// current state and next steps lead those two sections.
 pub fn history_context(
     name: &str,
     record: Option<&PaneRecord>,
     history: &History,
+    snapshot: Option<&SnapshotRecord>,
     max_bytes: usize,
 ) -> String {
     let (session, tab) = session_of(record);
@@ -147,6 +152,22 @@ pub fn history_context(
     header.push('\n');
 
     let mut state = String::from("## Current state\n\n");
+    let snapshot_part = |title: &str| {
+        snapshot.and_then(|s| {
+            section(&s.summary, title).map(|text| {
+                let text = inert_block(text);
+                (s, crate::engine::cut_to(&text, max_bytes / 4).to_owned())
+            })
+        })
+    };
+    if let Some((s, text)) = snapshot_part("Current state") {
+        let _ = writeln!(
+            state,
+            "From the snapshot of {} ({}):\n{text}\n",
+            format_time(&s.timestamp),
+            inert(&s.model)
+        );
+    }
     match history.entries.first() {
         Some(latest) => {
             let _ = writeln!(
@@ -173,6 +194,9 @@ pub fn history_context(
     state.push('\n');
 
     let mut steps = String::from("## Suggested next steps\n\n");
+    if let Some((_, text)) = snapshot_part("Suggested next steps") {
+        let _ = writeln!(steps, "{text}");
+    }
     match history.entries.first() {
         Some(latest) if latest.entry_type == EntryType::Exploration => {
             steps.push_str(
@@ -283,10 +307,10 @@ mod tests {
     #[test]
     fn context_is_capped_by_cutting_old_entries_never_the_header() {
         let history = sample(60);
-        let full = history_context("api", None, &history, 1 << 20);
+        let full = history_context("api", None, &history, None, 1 << 20);
         assert!(full.contains("[MILESTONE] [AGENT]"));
         assert!(!full.contains("omitted"));
-        let small = history_context("api", None, &history, 1500);
+        let small = history_context("api", None, &history, None, 1500);
         assert!(small.len() <= 1500, "{}", small.len());
         assert!(small.starts_with("# Pane context: api\n"));
         for marker in [
@@ -301,7 +325,7 @@ mod tests {
         assert!(small.contains("step 59"), "the newest entry stays");
         assert!(!small.contains("step 0 "), "the oldest entry goes");
         assert!(small.contains("older entries omitted"));
-        let tiny = history_context("api", None, &history, 10);
+        let tiny = history_context("api", None, &history, None, 10);
         assert!(tiny.starts_with("# Pane context: api\n"));
     }
 }

@@ -8,10 +8,12 @@
 pub mod config;
 pub mod engine;
 pub mod format;
+pub mod llm;
 pub mod migrate;
 pub mod model;
 pub mod mux;
 pub mod setup;
+pub mod snapshot;
 pub mod store;
 
 pub use engine::{

@@ -133,6 +133,8 @@ pub enum EntryType {
     Milestone,
     /// A direction being tried.
     Exploration,
+    /// An LLM summary of the pane's work (`zdrive pane snapshot`); never logged by hand.
+    Snapshot,
 }
 
 impl std::str::FromStr for EntryType {
@@ -156,6 +158,7 @@ impl EntryType {
             Self::Checkpoint => "checkpoint",
             Self::Milestone => "milestone",
             Self::Exploration => "exploration",
+            Self::Snapshot => "snapshot",
         }
     }
 }
@@ -233,6 +236,26 @@ pub struct PaneRecord {
     pub stale: bool,
     /// User metadata (`meta:<key>` fields), secrets redacted.
     pub metadata: BTreeMap<String, String>,
+}
+
+/// One snapshot of a pane, stored as this JSON in `perth:snapshots:<name>` (newest first).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SnapshotRecord {
+    /// When it was generated (RFC 3339, UTC).
+    #[serde(with = "rfc3339")]
+    pub timestamp: DateTime<Utc>,
+    /// `anthropic`, `openai` or `ollama`.
+    pub provider: String,
+    /// The model that wrote it, as the provider reported it.
+    pub model: String,
+    /// The summary, in markdown: what was done, current state, suggested next steps.
+    pub summary: String,
+    /// SHA-256 of what was sent: an unchanged context reuses this snapshot.
+    pub context_hash: String,
+    /// Bytes of context sent.
+    pub context_bytes: u64,
+    /// How long the provider took, in milliseconds.
+    pub duration_ms: u64,
 }
 
 /// Formats a timestamp as stored: RFC 3339, UTC, microseconds.

@@ -69,6 +69,8 @@ pub trait Multiplexer {
     /// Raises a perth notification on the pane (the `perth::notify` pipe; stock Zellij has no
     /// plugin listening and nothing happens).
     fn notify(&mut self, pane_id: &str, style: &str, message: &str) -> Result<(), MuxError>;
+    /// Returns the pane's screen as plain text, with its scrollback when `scrollback`.
+    fn dump_screen(&mut self, pane_id: &str, scrollback: bool) -> Result<String, MuxError>;
 }
 
 /// The pipe perth's notification bus listens on.
@@ -92,6 +94,11 @@ fn parse_panes(values: &[serde_json::Value]) -> Vec<LivePane> {
                 pane_id: format!("terminal_{}", p["id"].as_u64()?),
                 title: p["title"].as_str().unwrap_or_default().to_owned(),
                 tab: p["tab_name"].as_str().unwrap_or_default().to_owned(),
+                cwd: p["pane_cwd"].as_str().map(str::to_owned),
+                command: p["pane_command"]
+                    .as_str()
+                    .or_else(|| p["terminal_command"].as_str())
+                    .map(str::to_owned),
             })
         })
         .collect()
@@ -266,6 +273,20 @@ impl Multiplexer for IpcMux {
             },
         )
         .map(|_| ())
+    }
+
+    fn dump_screen(&mut self, pane_id: &str, scrollback: bool) -> Result<String, MuxError> {
+        let id = terminal_id(pane_id)?;
+        let lines = self.run(
+            "dump-screen",
+            Action::DumpScreen {
+                file_path: None,
+                include_scrollback: scrollback,
+                pane_id: Some(zellij_utils::data::PaneId::Terminal(id)),
+                ansi: false,
+            },
+        )?;
+        Ok(lines.join("\n"))
     }
 }
 
@@ -467,6 +488,15 @@ impl Multiplexer for CliMux {
         self.action("focus-pane-id", &["focus-pane-id", pane_id])
             .map(|_| ())
     }
+
+    fn dump_screen(&mut self, pane_id: &str, scrollback: bool) -> Result<String, MuxError> {
+        terminal_id(pane_id)?;
+        let mut args = vec!["dump-screen", "--pane-id", pane_id];
+        if scrollback {
+            args.push("--full");
+        }
+        self.action("dump-screen", &args)
+    }
 }
 
 #[cfg(test)]
@@ -497,7 +527,8 @@ mod tests {
             vec![LivePane {
                 pane_id: "terminal_0".into(),
                 title: "api".into(),
-                tab: "dev".into()
+                tab: "dev".into(),
+                ..LivePane::default()
             }]
         );
         assert_eq!(created_id(&["terminal_7".into()]).unwrap(), "terminal_7");

@@ -4,11 +4,14 @@
 //! so `zdrive pane log` and a `zdrive::log` pipe through host-bridge write to the same place.
 
 use std::path::PathBuf;
+use std::time::Duration;
 
 use anyhow::{Context as _, Result};
 
 use crate::config::{Config, StoreChoice};
-use crate::{EmbeddedStore, PaneStore, RedisStore, Zdrive};
+use crate::llm::ProviderSettings;
+use crate::mux::{CliMux, IpcMux, Multiplexer, MuxError};
+use crate::{EmbeddedStore, PaneRecord, PaneStore, RedisStore, Zdrive};
 
 /// The configuration and paths a zdrive program runs with.
 #[derive(Debug, Clone)]
@@ -25,6 +28,12 @@ pub struct Setup {
     pub source: Option<String>,
     /// The CloudEvents `source` of published events.
     pub event_source: String,
+    /// `$ANTHROPIC_API_KEY` / `$OPENAI_API_KEY`: they override the file's `llm.api_key`.
+    pub env_api_keys: Vec<(&'static str, String)>,
+    /// `$ZDRIVE_MUX=cli`: drive sessions through `zellij action` even when the socket is there.
+    pub force_cli_mux: bool,
+    /// `$ZDRIVE_ZELLIJ`: the `zellij` binary for sessions without a usable socket.
+    pub zellij: PathBuf,
 }
 
 /// A configuration that cannot work as set.
@@ -82,7 +91,72 @@ impl Setup {
             session: env("ZELLIJ_SESSION_NAME"),
             source: env("ZDRIVE_SOURCE"),
             event_source: format!("perth://{host}/zdrive"),
+            env_api_keys: ["ANTHROPIC_API_KEY", "OPENAI_API_KEY"]
+                .into_iter()
+                .filter_map(|k| env(k).map(|v| (k, v)))
+                .collect(),
+            force_cli_mux: env("ZDRIVE_MUX").as_deref() == Some("cli"),
+            zellij: env("ZDRIVE_ZELLIJ").map_or_else(|| PathBuf::from("zellij"), PathBuf::from),
         })
+    }
+
+    /// Returns the LLM provider settings: the `[llm]` table over the provider's defaults, the
+    /// key from the provider's environment variable, else the file.
+    pub fn llm_settings(&self) -> ProviderSettings {
+        let llm = &self.config.llm;
+        let kind = llm.provider();
+        let mut settings = ProviderSettings::new(kind);
+        if let Some(model) = &llm.model {
+            settings.model.clone_from(model);
+        }
+        if let Some(url) = &llm.base_url {
+            settings.base_url.clone_from(url);
+        }
+        let from_env = kind.key_env().and_then(|name| {
+            self.env_api_keys
+                .iter()
+                .find(|(k, _)| *k == name)
+                .map(|(_, v)| v.clone())
+        });
+        settings.api_key = from_env.or_else(|| llm.api_key.clone());
+        if let Some(n) = llm.max_tokens {
+            settings.max_tokens = n;
+        }
+        if let Some(secs) = llm.timeout_secs {
+            settings.timeout = Duration::from_secs(secs);
+        }
+        settings
+    }
+
+    /// Raises a perth notification on a tracked pane of a running session; returns whether it
+    /// was sent. Best effort: a pane outside a running session has nothing to light.
+    pub fn notify_pane(&self, record: &PaneRecord, style: &str, message: &str) -> bool {
+        if record.stale || record.pane_id.is_empty() || record.session.is_empty() {
+            return false;
+        }
+        if !zellij_utils::consts::ZELLIJ_SOCK_DIR
+            .join(&record.session)
+            .exists()
+        {
+            return false;
+        }
+        match self.connect_mux(Some(&record.session)) {
+            Ok(mut mux) => mux.notify(&record.pane_id, style, message).is_ok(),
+            Err(_) => false,
+        }
+    }
+
+    /// Connects to `session` (the caller's own when `None`): through its IPC socket when it
+    /// has one, else through the `zellij` command line.
+    pub fn connect_mux(&self, session: Option<&str>) -> Result<Box<dyn Multiplexer>, MuxError> {
+        let session = session
+            .or(self.session.as_deref())
+            .ok_or(MuxError::NoSession)?;
+        let socket = zellij_utils::consts::ZELLIJ_SOCK_DIR.join(session);
+        if socket.exists() && !self.force_cli_mux {
+            return Ok(Box::new(IpcMux::connect(session, socket)?));
+        }
+        Ok(Box::new(CliMux::new(session, self.zellij.clone())?))
     }
 
     /// Returns which store the configuration selects (`redis` with its URL, or `embedded`).

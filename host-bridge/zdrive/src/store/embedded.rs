@@ -9,8 +9,10 @@ use std::collections::{BTreeMap, HashMap};
 use sqlx::SqliteConnection;
 use store::{Conn, Database};
 
-use super::{decode_entry, History, PaneStore, PaneUpdate, StoreError, StoreKind};
-use crate::model::{format_time, IntentEntry, PaneRecord};
+use super::{
+    decode_entry, decode_snapshot, encode, History, PaneStore, PaneUpdate, StoreError, StoreKind,
+};
+use crate::model::{format_time, IntentEntry, PaneRecord, SnapshotRecord};
 use crate::store::redis::record_from_hash;
 
 /// The tables, created when missing. History ids grow, so `ORDER BY id DESC` is newest first.
@@ -26,6 +28,12 @@ const SCHEMA: &[&str] = &[
     )",
     "CREATE INDEX IF NOT EXISTS zdrive_history_pane ON zdrive_history (pane, id)",
     "CREATE TABLE IF NOT EXISTS zdrive_tab (name TEXT PRIMARY KEY NOT NULL)",
+    "CREATE TABLE IF NOT EXISTS zdrive_snapshot (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        pane TEXT NOT NULL,
+        record TEXT NOT NULL
+    )",
+    "CREATE INDEX IF NOT EXISTS zdrive_snapshot_pane ON zdrive_snapshot (pane, id)",
 ];
 
 /// A [`PaneStore`] in an SQLite database opened through `store::Database`.
@@ -179,11 +187,7 @@ impl PaneStore for EmbeddedStore {
         entry: &IntentEntry,
         cap: usize,
     ) -> Result<u64, StoreError> {
-        let json = serde_json::to_string(entry).map_err(|e| StoreError::Backend {
-            store: "embedded",
-            op: "encode an intent entry",
-            reason: e.to_string(),
-        })?;
+        let json = encode("embedded", "encode an intent entry", entry)?;
         let cap = i64::try_from(cap.max(1)).unwrap_or(i64::MAX);
         let mut tx = self.db.begin().await.map_err(|e| store_error("begin", e))?;
         let total = {
@@ -298,6 +302,59 @@ impl PaneStore for EmbeddedStore {
             .fetch_all(&mut *sqlite(pooled.conn())?)
             .await
             .map_err(failed("list tabs"))
+    }
+
+    async fn push_snapshot(
+        &self,
+        name: &str,
+        snapshot: &SnapshotRecord,
+        keep: usize,
+    ) -> Result<(), StoreError> {
+        let json = encode("embedded", "encode a snapshot", snapshot)?;
+        let keep = i64::try_from(keep.max(1)).unwrap_or(i64::MAX);
+        let mut tx = self.db.begin().await.map_err(|e| store_error("begin", e))?;
+        {
+            let c = sqlite(tx.conn())?;
+            sqlx::query("INSERT INTO zdrive_snapshot (pane, record) VALUES ($1, $2)")
+                .bind(name)
+                .bind(&json)
+                .execute(&mut *c)
+                .await
+                .map_err(failed("store a snapshot"))?;
+            sqlx::query(
+                "DELETE FROM zdrive_snapshot WHERE pane = $1 AND id NOT IN \
+                 (SELECT id FROM zdrive_snapshot WHERE pane = $1 ORDER BY id DESC LIMIT $2)",
+            )
+            .bind(name)
+            .bind(keep)
+            .execute(&mut *c)
+            .await
+            .map_err(failed("trim the snapshots"))?;
+        }
+        tx.commit().await.map_err(|e| store_error("commit", e))
+    }
+
+    async fn snapshots(
+        &self,
+        name: &str,
+        last: Option<usize>,
+    ) -> Result<Vec<SnapshotRecord>, StoreError> {
+        let mut pooled = self
+            .db
+            .acquire()
+            .await
+            .map_err(|e| store_error("read", e))?;
+        let limit = last.map_or(-1, |n| i64::try_from(n).unwrap_or(i64::MAX));
+        let rows: Vec<String> = sqlx::query_scalar(
+            "SELECT record FROM zdrive_snapshot WHERE pane = $1 ORDER BY id DESC LIMIT $2",
+        )
+        .bind(name)
+        .bind(limit)
+        .fetch_all(&mut *sqlite(pooled.conn())?)
+        .await
+        .map_err(failed("read the snapshots"))?;
+        let key = format!("zdrive_snapshot {name}");
+        rows.iter().map(|j| decode_snapshot(&key, j)).collect()
     }
 }
 

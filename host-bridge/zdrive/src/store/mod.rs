@@ -11,8 +11,8 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Utc};
 
 pub use self::embedded::EmbeddedStore;
-pub use self::redis::{RedisStore, HISTORY_SUFFIX, PANE_PREFIX, TABS_KEY};
-use crate::model::{IntentEntry, PaneRecord};
+pub use self::redis::{RedisStore, HISTORY_SUFFIX, PANE_PREFIX, SNAPSHOTS_PREFIX, TABS_KEY};
+use crate::model::{IntentEntry, PaneRecord, SnapshotRecord};
 
 /// Why a store operation failed.
 #[derive(Debug, thiserror::Error)]
@@ -126,6 +126,42 @@ pub trait PaneStore: Send + Sync {
 
     /// Returns the tab set, sorted.
     async fn tabs(&self) -> Result<Vec<String>, StoreError>;
+
+    /// Adds a snapshot to the pane's list (newest first) and keeps the newest `keep`.
+    async fn push_snapshot(
+        &self,
+        name: &str,
+        snapshot: &SnapshotRecord,
+        keep: usize,
+    ) -> Result<(), StoreError>;
+
+    /// Returns the pane's newest `last` snapshots (all when `None`), newest first.
+    async fn snapshots(
+        &self,
+        name: &str,
+        last: Option<usize>,
+    ) -> Result<Vec<SnapshotRecord>, StoreError>;
+}
+
+/// Encodes a value for storage.
+fn encode<T: serde::Serialize>(
+    store: &'static str,
+    what: &'static str,
+    value: &T,
+) -> Result<String, StoreError> {
+    serde_json::to_string(value).map_err(|e| StoreError::Backend {
+        store,
+        op: what,
+        reason: e.to_string(),
+    })
+}
+
+/// Parses one stored snapshot.
+fn decode_snapshot(key: &str, json: &str) -> Result<SnapshotRecord, StoreError> {
+    serde_json::from_str(json).map_err(|e| StoreError::Corrupt {
+        key: key.to_owned(),
+        reason: e.to_string(),
+    })
 }
 
 /// Parses one stored history entry.

@@ -8,8 +8,10 @@ use std::collections::HashMap;
 use redis::AsyncCommands as _;
 use redis_conn::{RedisConn, RedisConnError, RedisOptions};
 
-use super::{decode_entry, History, PaneStore, PaneUpdate, StoreError, StoreKind};
-use crate::model::{format_time, parse_time, IntentEntry, PaneRecord};
+use super::{
+    decode_entry, decode_snapshot, encode, History, PaneStore, PaneUpdate, StoreError, StoreKind,
+};
+use crate::model::{format_time, parse_time, IntentEntry, PaneRecord, SnapshotRecord};
 
 /// The prefix of every pane hash.
 pub const PANE_PREFIX: &str = "perth:pane:";
@@ -17,6 +19,8 @@ pub const PANE_PREFIX: &str = "perth:pane:";
 pub const HISTORY_SUFFIX: &str = ":history";
 /// The set of tabs.
 pub const TABS_KEY: &str = "perth:tabs";
+/// The prefix of a pane's snapshot list (`perth:snapshots:<name>`, JSON, newest first).
+pub const SNAPSHOTS_PREFIX: &str = "perth:snapshots:";
 
 /// A [`PaneStore`] on a Redis server.
 #[derive(Clone, Debug)]
@@ -165,11 +169,7 @@ impl PaneStore for RedisStore {
         entry: &IntentEntry,
         cap: usize,
     ) -> Result<u64, StoreError> {
-        let json = serde_json::to_string(entry).map_err(|e| StoreError::Backend {
-            store: "redis",
-            op: "encode an intent entry",
-            reason: e.to_string(),
-        })?;
+        let json = encode("redis", "encode an intent entry", entry)?;
         let history = history_key(name);
         let key = pane_key(name);
         let at = format_time(&entry.timestamp);
@@ -270,6 +270,48 @@ impl PaneStore for RedisStore {
             .map_err(|e| self.fail("SMEMBERS", e))?;
         tabs.sort();
         Ok(tabs)
+    }
+
+    async fn push_snapshot(
+        &self,
+        name: &str,
+        snapshot: &SnapshotRecord,
+        keep: usize,
+    ) -> Result<(), StoreError> {
+        let json = encode("redis", "encode a snapshot", snapshot)?;
+        let key = format!("{SNAPSHOTS_PREFIX}{name}");
+        let stop = isize::try_from(keep.max(1)).unwrap_or(isize::MAX) - 1;
+        let mut pipe = redis::pipe();
+        pipe.atomic()
+            .lpush(&key, json)
+            .ignore()
+            .ltrim(&key, 0, stop)
+            .ignore();
+        let mut c = self.conn.connection();
+        let () = pipe
+            .query_async(&mut c)
+            .await
+            .map_err(|e| self.fail("MULTI (LPUSH, LTRIM)", e))?;
+        Ok(())
+    }
+
+    async fn snapshots(
+        &self,
+        name: &str,
+        last: Option<usize>,
+    ) -> Result<Vec<SnapshotRecord>, StoreError> {
+        let key = format!("{SNAPSHOTS_PREFIX}{name}");
+        let stop = match last {
+            Some(0) => return Ok(Vec::new()),
+            Some(n) => isize::try_from(n).unwrap_or(isize::MAX) - 1,
+            None => -1,
+        };
+        let mut c = self.conn.connection();
+        let raw: Vec<String> = c
+            .lrange(&key, 0, stop)
+            .await
+            .map_err(|e| self.fail("LRANGE", e))?;
+        raw.iter().map(|j| decode_snapshot(&key, j)).collect()
     }
 }
 

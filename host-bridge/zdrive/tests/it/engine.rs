@@ -27,6 +27,7 @@ fn live(id: u32, title: &str, tab: &str) -> LivePane {
         pane_id: format!("terminal_{id}"),
         title: title.into(),
         tab: tab.into(),
+        ..LivePane::default()
     }
 }
 

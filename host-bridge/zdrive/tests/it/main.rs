@@ -5,5 +5,8 @@ mod concurrency;
 mod contract;
 mod e2e;
 mod engine;
+mod fake_llm;
+mod llm;
 mod migrate;
+mod snapshot;
 mod support;
