@@ -415,6 +415,17 @@ impl Zdrive {
         self.info(name).await
     }
 
+    /// Marks a tracked pane stale (its pane was closed on purpose, e.g. with its worktree's
+    /// tab); its record and history stay.
+    pub async fn mark_stale(&self, name: &str) -> Result<(), EngineError> {
+        validate_name("pane name", name)?;
+        let update = PaneUpdate {
+            stale: Some(true),
+            ..PaneUpdate::default()
+        };
+        Ok(retry_locked(|| self.store.update_pane(name, &update)).await?)
+    }
+
     /// Adds a tab to the tab set.
     pub async fn record_tab(&self, tab: &str) -> Result<(), EngineError> {
         validate_name("tab name", tab)?;

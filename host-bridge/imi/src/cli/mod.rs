@@ -11,6 +11,7 @@
 
 mod config;
 mod perth;
+mod track;
 
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
@@ -553,7 +554,13 @@ async fn run(cli: Cli) -> Result<Outcome, Failure> {
                 db_line(&r.db),
             );
             // Inside perth, the worktree's tab goes too, unless one of its panes runs a command.
-            let tab = perth::close_worktree_tab(&r.worktree_name);
+            let mut tab = perth::close_worktree_tab(&r.worktree_name);
+            if tab.done {
+                match track::untrack_tab(&r.worktree_name).await {
+                    Ok(panes) => tab.panes = panes,
+                    Err(why) => tab.zdrive = Some(why),
+                }
+            }
             let text = format!("{text}{}", tab.text("closed"));
             with_tab(&r, tab, text)
         }
@@ -584,7 +591,12 @@ async fn run(cli: Cli) -> Result<Outcome, Failure> {
             let mut tabs = Vec::new();
             let mut text = String::new();
             for (name, path) in targets {
-                let tab = perth::open_or_focus_tab(&name, &path);
+                let tab = tracked(
+                    perth::open_or_focus_tab(&name, &path),
+                    None,
+                    &format!("worktree tab opened: {name} at {}", path.display()),
+                )
+                .await;
                 if !tab.in_session {
                     return Err(crate::Error::Refused(format!(
                         "iMi open works inside a perth session: {}",
@@ -737,8 +749,22 @@ async fn add_outcome(
     (req, open_tab): (AddRequest, bool),
 ) -> Result<Outcome, Failure> {
     let r = engine.add(&req).await?;
-    let tab =
-        open_tab.then(|| perth::open_worktree_tab(&r.worktree.worktree_name, &r.worktree.path));
+    let tab = match open_tab {
+        true => Some(
+            tracked(
+                perth::open_worktree_tab(&r.worktree.worktree_name, &r.worktree.path),
+                req.agent.as_deref(),
+                &format!(
+                    "worktree created: {} on branch {} at {}",
+                    r.worktree.worktree_name,
+                    r.worktree.branch,
+                    r.worktree.path.display()
+                ),
+            )
+            .await,
+        ),
+        false => None,
+    };
     let text = format!(
         "Created {} on branch {} (from {})\n  {}{}{}{}",
         r.worktree.worktree_name,
@@ -760,6 +786,22 @@ async fn add_outcome(
         Some(tab) => with_tab(&r, tab, text),
         None => Outcome::new(&r, text),
     })
+}
+
+/// Has zdrive track the panes of a tab that was just opened, with a `worktree created`
+/// checkpoint on its agent pane.
+async fn tracked(
+    mut tab: perth::TabOutcome,
+    agent: Option<&str>,
+    summary: &str,
+) -> perth::TabOutcome {
+    if tab.opened {
+        match track::track_tab(&tab.name, agent, summary).await {
+            Ok(panes) => tab.panes = panes,
+            Err(why) => tab.zdrive = Some(why),
+        }
+    }
+    tab
 }
 
 /// An outcome whose JSON is `data` with the worktree tab's outcome added as `tab`.

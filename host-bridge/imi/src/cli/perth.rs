@@ -25,6 +25,15 @@ pub struct TabOutcome {
     /// Whether iMi runs inside a session at all (text output stays quiet outside one).
     #[serde(skip)]
     pub in_session: bool,
+    /// Whether a new tab was opened (not an open one focused).
+    #[serde(skip)]
+    pub opened: bool,
+    /// The zdrive names of the tab's panes, tracked (on add) or marked stale (on remove).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub panes: Vec<String>,
+    /// Why zdrive could not track them, when it could not.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub zdrive: Option<String>,
 }
 
 impl TabOutcome {
@@ -34,16 +43,36 @@ impl TabOutcome {
             done: false,
             reason: Some(reason),
             in_session,
+            ..TabOutcome::done(name)
+        }
+    }
+
+    fn done(name: &str) -> TabOutcome {
+        TabOutcome {
+            name: name.to_owned(),
+            done: true,
+            reason: None,
+            in_session: true,
+            opened: false,
+            panes: Vec::new(),
+            zdrive: None,
         }
     }
 
     /// A line for the text output (empty outside a session).
     pub fn text(&self, verb: &str) -> String {
-        match (&self.reason, self.in_session) {
+        let mut text = match (&self.reason, self.in_session) {
             (None, _) => format!("\n  tab: {verb} {} in perth", self.name),
             (Some(reason), true) => format!("\n  tab: not {verb} ({reason})"),
             (Some(_), false) => String::new(),
+        };
+        if !self.panes.is_empty() {
+            text.push_str(&format!("; zdrive panes: {}", self.panes.join(", ")));
         }
+        if let Some(why) = &self.zdrive {
+            text.push_str(&format!("\n  zdrive: not updated ({why})"));
+        }
+        text
     }
 }
 
@@ -159,10 +188,8 @@ pub fn open_worktree_tab(name: &str, cwd: &Path) -> TabOutcome {
     ]);
     match opened {
         Ok(_) => TabOutcome {
-            name: name.to_owned(),
-            done: true,
-            reason: None,
-            in_session: true,
+            opened: true,
+            ..TabOutcome::done(name)
         },
         Err(reason) => TabOutcome::skipped(name, reason, true),
     }
@@ -175,12 +202,7 @@ pub fn focus_worktree_tab(name: &str) -> TabOutcome {
         Err((reason, in_session)) => return TabOutcome::skipped(name, reason, in_session),
     };
     match session.action(&["go-to-tab-name", name]) {
-        Ok(_) => TabOutcome {
-            name: name.to_owned(),
-            done: true,
-            reason: None,
-            in_session: true,
-        },
+        Ok(_) => TabOutcome::done(name),
         Err(reason) => TabOutcome::skipped(name, reason, true),
     }
 }
@@ -193,12 +215,7 @@ pub fn close_worktree_tab(name: &str) -> TabOutcome {
         Err((reason, in_session)) => return TabOutcome::skipped(name, reason, in_session),
     };
     match close_in(&session, name) {
-        Ok(()) => TabOutcome {
-            name: name.to_owned(),
-            done: true,
-            reason: None,
-            in_session: true,
-        },
+        Ok(()) => TabOutcome::done(name),
         Err(reason) => TabOutcome::skipped(name, reason, true),
     }
 }

@@ -18,6 +18,39 @@ fn panes_in_tab(session: &tests::PerthSession, tab: &str) -> Vec<Value> {
         .collect()
 }
 
+/// zdrive's view of the sandbox's panes (its store under the sandbox's HOME).
+fn zdrive_panes(sb: &Sandbox) -> Vec<zdrive::PaneRecord> {
+    let home = sb.home().display().to_string();
+    let setup = zdrive::setup::Setup::resolve(&|k| (k == "HOME").then(|| home.clone())).unwrap();
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+        .block_on(async {
+            let engine = setup
+                .open_engine(zdrive::setup::Access::Read)
+                .await
+                .unwrap();
+            engine.list().await.unwrap()
+        })
+}
+
+fn zdrive_history(sb: &Sandbox, pane: &str) -> Vec<zdrive::IntentEntry> {
+    let home = sb.home().display().to_string();
+    let setup = zdrive::setup::Setup::resolve(&|k| (k == "HOME").then(|| home.clone())).unwrap();
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+        .block_on(async {
+            let engine = setup
+                .open_engine(zdrive::setup::Access::Read)
+                .await
+                .unwrap();
+            engine.history(pane, None).await.unwrap().1.entries
+        })
+}
+
 #[test]
 fn add_inside_perth_opens_the_worktrees_tab_and_go_focuses_it() {
     if tests::require_or_skip("perth", tests::workspace_bin("perth")).is_none() {
@@ -53,6 +86,46 @@ fn add_inside_perth_opens_the_worktrees_tab_and_go_focuses_it() {
     for pane in &panes {
         assert_eq!(pane["pane_cwd"].as_str(), Some(path.as_str()), "{pane}");
     }
+
+    // zdrive tracks the tab's panes under TAB/TITLE, with a checkpoint on the agent pane.
+    let mut names: Vec<&str> = data["tab"]["panes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(Value::as_str)
+        .collect();
+    names.sort();
+    assert_eq!(
+        names,
+        ["feat-login/agent", "feat-login/editor", "feat-login/shell"],
+        "{data}"
+    );
+    let records = zdrive_panes(&sb);
+    for pane in &panes {
+        let id = format!("terminal_{}", pane["id"]);
+        let record = records
+            .iter()
+            .find(|r| r.pane_id == id)
+            .unwrap_or_else(|| panic!("{id} not tracked: {records:?}"));
+        assert_eq!(
+            record.name,
+            format!("feat-login/{}", pane["title"].as_str().unwrap())
+        );
+        assert_eq!(record.session, session.name);
+        assert_eq!(record.tab, "feat-login");
+        assert_eq!(
+            record.metadata.get("worktree").map(String::as_str),
+            Some("feat-login")
+        );
+        assert!(!record.stale);
+    }
+    let log = zdrive_history(&sb, "feat-login/agent");
+    assert!(
+        log[0]
+            .summary
+            .starts_with("worktree created: feat-login on branch feat/login"),
+        "{log:?}"
+    );
 
     // --no-tab: the worktree, no tab.
     let quiet = in_session(&["fix", "crash", "--no-tab"]);
@@ -90,6 +163,20 @@ fn add_inside_perth_opens_the_worktrees_tab_and_go_focuses_it() {
         },
     )
     .unwrap();
+    let stale: Vec<String> = zdrive_panes(&sb)
+        .into_iter()
+        .filter(|r| r.name.starts_with("feat-login/") && r.stale)
+        .map(|r| r.name)
+        .collect();
+    assert_eq!(
+        stale.len(),
+        3,
+        "the removed worktree's panes are stale: {stale:?}"
+    );
+    assert_eq!(
+        removed.data()["tab"]["panes"].as_array().map(Vec::len),
+        Some(3)
+    );
 
     // ... but not while one of its panes runs a command: that tab stays, and the answer says
     // how to close it.
