@@ -297,7 +297,8 @@ impl Zdrive {
 
     /// Stores a snapshot of `name`: first in its snapshot list (the newest
     /// [`SNAPSHOTS_KEPT`]), then as a `snapshot` entry of its intent log (the summary cut to
-    /// the entry limit), then queues `workspace.snapshot.generated`. The summary is redacted
+    /// the entry limit; it replaces a snapshot entry that is still the newest, so repeated
+    /// snapshots do not push logged work out), then queues `workspace.snapshot.generated`. The summary is redacted
     /// first: a model may repeat what it was shown. Returns the stored record and the log's
     /// entry count.
     pub async fn record_snapshot(
@@ -315,8 +316,11 @@ impl Zdrive {
             summary: cut_to(&record.summary, MAX_SUMMARY_BYTES).to_owned(),
             artifacts: Vec::new(),
         };
-        let total =
-            retry_locked(|| self.store.append_intent(name, &entry, self.history_cap)).await?;
+        let total = retry_locked(|| {
+            self.store
+                .append_snapshot_entry(name, &entry, self.history_cap)
+        })
+        .await?;
         let event = Event::new(
             self.event_source.clone(),
             "workspace.snapshot.generated",

@@ -187,42 +187,16 @@ impl PaneStore for EmbeddedStore {
         entry: &IntentEntry,
         cap: usize,
     ) -> Result<u64, StoreError> {
-        let json = encode("embedded", "encode an intent entry", entry)?;
-        let cap = i64::try_from(cap.max(1)).unwrap_or(i64::MAX);
-        let mut tx = self.db.begin().await.map_err(|e| store_error("begin", e))?;
-        let total = {
-            let c = sqlite(tx.conn())?;
-            lock_pane(c, name).await?;
-            sqlx::query("INSERT INTO zdrive_history (pane, entry) VALUES ($1, $2)")
-                .bind(name)
-                .bind(&json)
-                .execute(&mut *c)
-                .await
-                .map_err(failed("append an entry"))?;
-            sqlx::query(
-                "DELETE FROM zdrive_history WHERE pane = $1 AND id NOT IN \
-                 (SELECT id FROM zdrive_history WHERE pane = $1 ORDER BY id DESC LIMIT $2)",
-            )
-            .bind(name)
-            .bind(cap)
-            .execute(&mut *c)
-            .await
-            .map_err(failed("trim the log"))?;
-            let mut fields = read_fields(c, name).await?.unwrap_or_default();
-            let at = format_time(&entry.timestamp);
-            fields.insert("last_accessed".into(), at.clone());
-            fields.entry("created_at".into()).or_insert(at);
-            write_fields(c, name, &fields).await?;
-            let total: i64 =
-                sqlx::query_scalar("SELECT COUNT(*) FROM zdrive_history WHERE pane = $1")
-                    .bind(name)
-                    .fetch_one(&mut *c)
-                    .await
-                    .map_err(failed("count the log"))?;
-            total
-        };
-        tx.commit().await.map_err(|e| store_error("commit", e))?;
-        Ok(u64::try_from(total).unwrap_or(0))
+        self.append(name, entry, cap, false).await
+    }
+
+    async fn append_snapshot_entry(
+        &self,
+        name: &str,
+        entry: &IntentEntry,
+        cap: usize,
+    ) -> Result<u64, StoreError> {
+        self.append(name, entry, cap, true).await
     }
 
     async fn history(&self, name: &str, last: Option<usize>) -> Result<History, StoreError> {
@@ -355,6 +329,78 @@ impl PaneStore for EmbeddedStore {
         .map_err(failed("read the snapshots"))?;
         let key = format!("zdrive_snapshot {name}");
         rows.iter().map(|j| decode_snapshot(&key, j)).collect()
+    }
+}
+
+impl EmbeddedStore {
+    /// Appends `entry` (or with `replace_snapshot` puts it over a newest entry that is a
+    /// snapshot), trims the log to `cap` and touches the pane, in one transaction.
+    async fn append(
+        &self,
+        name: &str,
+        entry: &IntentEntry,
+        cap: usize,
+        replace_snapshot: bool,
+    ) -> Result<u64, StoreError> {
+        let json = encode("embedded", "encode an intent entry", entry)?;
+        let cap = i64::try_from(cap.max(1)).unwrap_or(i64::MAX);
+        let mut tx = self.db.begin().await.map_err(|e| store_error("begin", e))?;
+        let total = {
+            let c = sqlite(tx.conn())?;
+            lock_pane(c, name).await?;
+            let head: Option<(i64, String)> = if replace_snapshot {
+                sqlx::query_as(
+                    "SELECT id, entry FROM zdrive_history WHERE pane = $1 ORDER BY id DESC LIMIT 1",
+                )
+                .bind(name)
+                .fetch_optional(&mut *c)
+                .await
+                .map_err(failed("read the log"))?
+            } else {
+                None
+            };
+            match head.filter(|(_, j)| super::is_snapshot_json(j)) {
+                Some((id, _)) => {
+                    sqlx::query("UPDATE zdrive_history SET entry = $2 WHERE id = $1")
+                        .bind(id)
+                        .bind(&json)
+                        .execute(&mut *c)
+                        .await
+                        .map_err(failed("replace an entry"))?;
+                }
+                None => {
+                    sqlx::query("INSERT INTO zdrive_history (pane, entry) VALUES ($1, $2)")
+                        .bind(name)
+                        .bind(&json)
+                        .execute(&mut *c)
+                        .await
+                        .map_err(failed("append an entry"))?;
+                }
+            }
+            sqlx::query(
+                "DELETE FROM zdrive_history WHERE pane = $1 AND id NOT IN \
+                 (SELECT id FROM zdrive_history WHERE pane = $1 ORDER BY id DESC LIMIT $2)",
+            )
+            .bind(name)
+            .bind(cap)
+            .execute(&mut *c)
+            .await
+            .map_err(failed("trim the log"))?;
+            let mut fields = read_fields(c, name).await?.unwrap_or_default();
+            let at = format_time(&entry.timestamp);
+            fields.insert("last_accessed".into(), at.clone());
+            fields.entry("created_at".into()).or_insert(at);
+            write_fields(c, name, &fields).await?;
+            let total: i64 =
+                sqlx::query_scalar("SELECT COUNT(*) FROM zdrive_history WHERE pane = $1")
+                    .bind(name)
+                    .fetch_one(&mut *c)
+                    .await
+                    .map_err(failed("count the log"))?;
+            total
+        };
+        tx.commit().await.map_err(|e| store_error("commit", e))?;
+        Ok(u64::try_from(total).unwrap_or(0))
     }
 }
 

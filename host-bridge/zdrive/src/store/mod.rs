@@ -115,6 +115,16 @@ pub trait PaneStore: Send + Sync {
         cap: usize,
     ) -> Result<u64, StoreError>;
 
+    /// Appends a `snapshot` entry as [`PaneStore::append_intent`] does, except that it replaces
+    /// the newest entry when that is a snapshot too: snapshots of a pane where nothing was
+    /// logged in between do not push its log out of the cap.
+    async fn append_snapshot_entry(
+        &self,
+        name: &str,
+        entry: &IntentEntry,
+        cap: usize,
+    ) -> Result<u64, StoreError>;
+
     /// Returns the newest `last` entries (all when `None`), newest first, and the total.
     async fn history(&self, name: &str, last: Option<usize>) -> Result<History, StoreError>;
 
@@ -154,6 +164,11 @@ fn encode<T: serde::Serialize>(
         op: what,
         reason: e.to_string(),
     })
+}
+
+/// Whether a stored history entry is a snapshot (its JSON as stored).
+fn is_snapshot_json(json: &str) -> bool {
+    json.contains(r#""entry_type":"snapshot""#)
 }
 
 /// Parses one stored snapshot.

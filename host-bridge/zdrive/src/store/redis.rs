@@ -193,6 +193,41 @@ impl PaneStore for RedisStore {
         Ok(total)
     }
 
+    async fn append_snapshot_entry(
+        &self,
+        name: &str,
+        entry: &IntentEntry,
+        cap: usize,
+    ) -> Result<u64, StoreError> {
+        // One script, so the look at the head and the write are one atomic step.
+        const SCRIPT: &str = r#"
+            local head = redis.call('LINDEX', KEYS[1], 0)
+            if head and string.find(head, ARGV[4], 1, true) then
+                redis.call('LSET', KEYS[1], 0, ARGV[1])
+            else
+                redis.call('LPUSH', KEYS[1], ARGV[1])
+                redis.call('LTRIM', KEYS[1], 0, tonumber(ARGV[2]) - 1)
+            end
+            redis.call('HSET', KEYS[2], 'last_accessed', ARGV[3])
+            redis.call('HSETNX', KEYS[2], 'created_at', ARGV[3])
+            return redis.call('LLEN', KEYS[1])
+        "#;
+        let json = encode("redis", "encode an intent entry", entry)?;
+        let mut c = self.conn.connection();
+        redis::cmd("EVAL")
+            .arg(SCRIPT)
+            .arg(2)
+            .arg(history_key(name))
+            .arg(pane_key(name))
+            .arg(json)
+            .arg(cap.max(1))
+            .arg(format_time(&entry.timestamp))
+            .arg(r#""entry_type":"snapshot""#)
+            .query_async(&mut c)
+            .await
+            .map_err(|e| self.fail("EVAL (LSET or LPUSH, LTRIM, HSET)", e))
+    }
+
     async fn history(&self, name: &str, last: Option<usize>) -> Result<History, StoreError> {
         let key = history_key(name);
         let stop = match last {

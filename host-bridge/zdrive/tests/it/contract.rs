@@ -137,6 +137,71 @@ async fn escapes_and_unicode_are_stored_as_given(store: &dyn PaneStore) {
     assert_eq!(store.history("api", None).await.unwrap().entries, vec![e]);
 }
 
+async fn snapshot_entries_replace_a_newest_snapshot_and_snapshots_are_capped(
+    store: &dyn PaneStore,
+) {
+    let snap = |i: i64| IntentEntry {
+        entry_type: EntryType::Snapshot,
+        summary: format!("snapshot {i}"),
+        ..entry(i)
+    };
+    store.append_intent("api", &entry(1), 3).await.unwrap();
+    assert_eq!(
+        store
+            .append_snapshot_entry("api", &snap(2), 3)
+            .await
+            .unwrap(),
+        2
+    );
+    // Nothing logged since: the newest snapshot entry is replaced, the log keeps its work.
+    for i in 3..10 {
+        assert_eq!(
+            store
+                .append_snapshot_entry("api", &snap(i), 3)
+                .await
+                .unwrap(),
+            2
+        );
+    }
+    let h = store.history("api", None).await.unwrap();
+    assert_eq!(h.entries, vec![snap(9), entry(1)]);
+    // Work logged in between: the next snapshot is a new entry, and the cap still holds.
+    store.append_intent("api", &entry(10), 3).await.unwrap();
+    assert_eq!(
+        store
+            .append_snapshot_entry("api", &snap(11), 3)
+            .await
+            .unwrap(),
+        3
+    );
+    let h = store.history("api", None).await.unwrap();
+    assert_eq!(h.entries, vec![snap(11), entry(10), snap(9)]);
+
+    let record = |i: i64| zdrive::model::SnapshotRecord {
+        timestamp: entry(i).timestamp,
+        provider: "anthropic".into(),
+        model: "m".into(),
+        summary: format!("## Current state\n- {i}"),
+        context_hash: format!("{i:064}"),
+        context_bytes: 10,
+        duration_ms: 1,
+    };
+    assert!(store.snapshots("api", None).await.unwrap().is_empty());
+    for i in 0..25 {
+        store.push_snapshot("api", &record(i), 20).await.unwrap();
+    }
+    let all = store.snapshots("api", None).await.unwrap();
+    assert_eq!(all.len(), 20);
+    assert_eq!(all[0], record(24));
+    assert_eq!(all[19], record(5));
+    assert_eq!(
+        store.snapshots("api", Some(2)).await.unwrap(),
+        vec![record(24), record(23)]
+    );
+    assert!(store.snapshots("api", Some(0)).await.unwrap().is_empty());
+    assert!(store.snapshots("other", None).await.unwrap().is_empty());
+}
+
 macro_rules! contract {
     ($($case:ident),* $(,)?) => {
         mod on_embedded {
@@ -165,6 +230,7 @@ contract!(
     history_is_newest_first_and_capped,
     lists_every_pane_sorted,
     escapes_and_unicode_are_stored_as_given,
+    snapshot_entries_replace_a_newest_snapshot_and_snapshots_are_capped,
 );
 
 #[tokio::test]
