@@ -126,12 +126,13 @@ impl Drop for BridgeProcess {
 }
 
 /// A loopback HTTP/1.1 server that answers every request with the same bytes (keep-alive).
-struct StaticServer {
-    port: u16,
+pub(crate) struct StaticServer {
+    pub(crate) port: u16,
 }
 
 impl StaticServer {
-    fn start(body: &'static [u8]) -> Result<Self> {
+    /// Starts serving on a free loopback port, a thread per connection, until the process exits.
+    pub(crate) fn start(body: &'static [u8]) -> Result<Self> {
         let listener = TcpListener::bind("127.0.0.1:0").context("binding the floor server")?;
         let port = listener.local_addr()?.port();
         std::thread::spawn(move || {

@@ -277,7 +277,8 @@ impl ImiRunner<'_> {
     }
 }
 
-fn git(dir: &Path, args: &[&str]) -> Result<()> {
+/// Runs `git -C DIR ARGS...`, failing with its stderr on a non-zero exit.
+pub(crate) fn git(dir: &Path, args: &[&str]) -> Result<()> {
     let out = Command::new("git")
         .arg("-C")
         .arg(dir)

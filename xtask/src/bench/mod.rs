@@ -13,6 +13,7 @@ mod persist;
 mod reference;
 mod report;
 mod session;
+mod snapshot;
 mod zdrive;
 
 use std::{
@@ -50,6 +51,7 @@ fn registry() -> Vec<Box<dyn Bench>> {
         Box::new(imi::Imi),
         Box::new(notify::Notify),
         Box::new(persist::Persist),
+        Box::new(snapshot::Snapshot),
     ]
 }
 

@@ -28,19 +28,7 @@ impl Bench for Zdrive {
 
     fn run(&self, ctx: &BenchContext<'_>) -> Result<Vec<Row>> {
         let samples = ctx.samples(200, 30);
-        let zdrive = match std::env::var_os("ZDRIVE_BENCH_BIN") {
-            Some(bin) => PathBuf::from(bin),
-            None => ctx
-                .perth_bin
-                .parent()
-                .context("the perth binary has no folder")?
-                .join("zdrive"),
-        };
-        anyhow::ensure!(
-            zdrive.is_file(),
-            "{} does not exist; build it with `cargo xtask build` or set ZDRIVE_BENCH_BIN",
-            zdrive.display()
-        );
+        let zdrive = zdrive_bin(ctx)?;
         let redis = Redis::start().context("starting redis-server for the zdrive benchmark")?;
         let port = redis.port().to_string();
         let env = IsolatedEnv::new()?;
@@ -123,8 +111,26 @@ impl Bench for Zdrive {
     }
 }
 
+/// Returns the zdrive binary to measure: `ZDRIVE_BENCH_BIN`, else the one next to the perth binary.
+pub(crate) fn zdrive_bin(ctx: &BenchContext<'_>) -> Result<PathBuf> {
+    let zdrive = match std::env::var_os("ZDRIVE_BENCH_BIN") {
+        Some(bin) => PathBuf::from(bin),
+        None => ctx
+            .perth_bin
+            .parent()
+            .context("the perth binary has no folder")?
+            .join("zdrive"),
+    };
+    anyhow::ensure!(
+        zdrive.is_file(),
+        "{} does not exist; build it with `cargo xtask build` or set ZDRIVE_BENCH_BIN",
+        zdrive.display()
+    );
+    Ok(zdrive)
+}
+
 /// Runs `cmd` to completion, failing on a non-zero exit.
-fn run_ok(cmd: &mut Command) -> Result<()> {
+pub(crate) fn run_ok(cmd: &mut Command) -> Result<()> {
     let out = cmd
         .stdin(Stdio::null())
         .output()
