@@ -309,7 +309,7 @@ pub fn build_prompt(
 ) -> Prompt {
     let budget = budget_tokens.max(100) * BYTES_PER_TOKEN;
     let mut header = format!("# Pane {}\n\n", redact(name));
-    if let Some(r) = record {
+    if let Some(r) = record.filter(|r| !r.session.is_empty()) {
         let _ = writeln!(
             header,
             "- Session: {} / Tab: {}",
