@@ -36,6 +36,24 @@ pub fn command() -> clap::Command {
              Exit codes: 0 all alive, 1 something is not alive, 3 no such running session.\n\n\
              Examples:\n  perth status\n  perth --session work status",
         );
+    let events = clap::Command::new("events")
+        .about("Print the workspace's events (iMi, zdrive, perth), newest last; --follow streams them")
+        .long_about(
+            "Print the workspace's events: the newest stored ones from the tools' outboxes, then \
+             with --follow the live stream, from the Bloodbank broker (BLOODBANK_AMQP_URL) or, \
+             without one, from the outboxes. Runs `host-bridge events`; its options: \
+             --follow/-f, --json (one CloudEvent per line), --last N (20), --amqp-url URL, \
+             --database-url URL.\n\n\
+             Examples:\n  perth events\n  perth events --follow\n  perth events -f --json | jq -r .type",
+        )
+        .disable_help_flag(true)
+        .arg(
+            clap::Arg::new("args")
+                .num_args(0..)
+                .trailing_var_arg(true)
+                .allow_hyphen_values(true)
+                .value_parser(clap::value_parser!(OsString)),
+        );
     let perth_status = clap::Command::new("perth-status").about(
         "Print the state of the session's perth extensions as JSON (same as `perth status`)",
     );
@@ -49,6 +67,7 @@ pub fn command() -> clap::Command {
              ~/.config/perth/config.kdl (layered over perth's built-in one).",
         )
         .subcommand(status)
+        .subcommand(events)
         .subcommand(crate::server::persist::commands::restore_cli())
         .subcommand(crate::server::persist::commands::layout_cli())
         .mut_subcommand("action", |action| {
@@ -56,6 +75,25 @@ pub fn command() -> clap::Command {
                 .subcommand(perth_status)
                 .subcommands(crate::notify_cli::commands())
         })
+}
+
+/// `perth events ARGS`: runs `host-bridge events ARGS` in this process's place, so the
+/// stream, its exit code and Ctrl-C are host-bridge's own.
+fn events_command(args: &[OsString]) -> i32 {
+    use std::os::unix::process::CommandExt as _;
+    let Some(binary) = crate::bridge::BridgeSettings::from_env().and_then(|s| s.binary) else {
+        eprintln!(
+            "perth: events are read by host-bridge, which is not next to perth or on PATH; \
+             install both with `cargo xtask install`"
+        );
+        return 1;
+    };
+    let error = std::process::Command::new(&binary)
+        .arg("events")
+        .args(args)
+        .exec();
+    eprintln!("perth: cannot run {}: {error}", binary.display());
+    1
 }
 
 /// Runs perth with the process arguments; returns the exit code.
@@ -78,6 +116,13 @@ pub fn run(args: Vec<OsString>) -> i32 {
     let session_flag = matches.get_one::<String>("session").cloned();
     if matches.subcommand_matches("status").is_some() {
         return status_command(session_flag);
+    }
+    if let Some(events) = matches.subcommand_matches("events") {
+        let args: Vec<OsString> = events
+            .get_many::<OsString>("args")
+            .map(|a| a.cloned().collect())
+            .unwrap_or_default();
+        return events_command(&args);
     }
     if let Some(("action", action)) = matches.subcommand() {
         if action.subcommand_matches("perth-status").is_some() {

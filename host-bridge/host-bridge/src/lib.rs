@@ -8,6 +8,7 @@
 //! - [`server`]: `serve`: the HTTP server, its limits, and graceful shutdown.
 //! - [`rpc`]: what each protocol request does.
 
+pub mod events;
 pub mod push;
 pub mod rpc;
 pub mod server;

@@ -43,6 +43,27 @@ enum CliCommand {
         /// The event's data as JSON (default: null).
         data: Option<String>,
     },
+    /// Prints the workspace's events (iMi, zdrive, perth): the newest stored ones, then with
+    /// --follow the live stream, from the broker (BLOODBANK_AMQP_URL) or, without one, from the
+    /// tools' outboxes. `perth events` runs this.
+    #[command(after_help = "Examples:\n  host-bridge events --last 50\n  host-bridge events --follow\n  host-bridge events --follow --json | jq .type")]
+    Events {
+        /// Keep printing events as they happen, until interrupted.
+        #[arg(long, short)]
+        follow: bool,
+        /// One CloudEvent JSON per line (with `perthorigin`: where it was read).
+        #[arg(long)]
+        json: bool,
+        /// How many of the newest stored events to print first.
+        #[arg(long, default_value_t = 20)]
+        last: u32,
+        /// The Bloodbank broker to follow (`amqp://USER:PASSWORD@HOST:PORT/VHOST`).
+        #[arg(long, env = "BLOODBANK_AMQP_URL")]
+        amqp_url: Option<String>,
+        /// perth's database (PostgreSQL URL or SQLite path), read besides zdrive's and iMi's.
+        #[arg(long, env = "PERTH_DATABASE_URL")]
+        database_url: Option<String>,
+    },
     /// Stops the running daemon (SIGTERM) and waits until it is gone.
     Stop {
         /// How many seconds to wait for it to finish its requests and exit.
@@ -111,7 +132,69 @@ fn main() -> ExitCode {
         CliCommand::Status { json } => status(&dir, json),
         CliCommand::Stop { timeout_secs } => stop(&dir, Duration::from_secs(timeout_secs)),
         CliCommand::Push { topic, data } => push(&dir, topic, data.as_deref()),
+        CliCommand::Events {
+            follow,
+            json,
+            last,
+            amqp_url,
+            database_url,
+        } => events(follow, json, last, amqp_url, database_url),
     })
+}
+
+/// The outboxes of the tools, as each resolves its own from the environment.
+fn event_sources(database_url: Option<String>) -> Vec<host_bridge::events::OutboxSource> {
+    use host_bridge::events::OutboxSource;
+    let mut sources = Vec::new();
+    match zdrive::setup::Setup::resolve(&|k| std::env::var(k).ok()) {
+        Ok(setup) => sources.push(OutboxSource {
+            label: "zdrive".into(),
+            location: setup.database_path.display().to_string(),
+        }),
+        Err(e) => eprintln!("host-bridge: skipping zdrive's outbox: {e:#}"),
+    }
+    if let Some(url) = database_url {
+        sources.push(OutboxSource {
+            label: "perth".into(),
+            location: url,
+        });
+    }
+    sources
+}
+
+fn events(
+    follow: bool,
+    json: bool,
+    last: u32,
+    amqp_url: Option<String>,
+    database_url: Option<String>,
+) -> i32 {
+    let options = host_bridge::events::EventsOptions {
+        follow,
+        json,
+        last,
+        amqp_url,
+        poll: Duration::from_millis(250),
+    };
+    let sources = event_sources(database_url);
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("host-bridge: cannot start the async runtime: {e}");
+            return exit_code::INTERNAL;
+        }
+    };
+    let mut out = std::io::stdout().lock();
+    match runtime.block_on(host_bridge::events::run(&sources, &options, &mut out)) {
+        Ok(()) => exit_code::OK,
+        Err(e) => {
+            eprintln!("host-bridge: {e:#}");
+            exit_code::UNAVAILABLE
+        }
+    }
 }
 
 fn exit(code: i32) -> ExitCode {

@@ -245,6 +245,16 @@ impl Database {
         outbox::pending(self.acquire().await?.conn(), limit).await
     }
 
+    /// Returns up to `limit` outbox rows (published or not) with an id above `after`.
+    pub async fn outbox_since(&self, after: i64, limit: u32) -> Result<Vec<OutboxRow>, Error> {
+        outbox::since(self.acquire().await?.conn(), after, limit).await
+    }
+
+    /// Returns the outbox's highest row id (0 when empty).
+    pub async fn outbox_last_id(&self) -> Result<i64, Error> {
+        outbox::last_id(self.acquire().await?.conn()).await
+    }
+
     /// Returns how many outbox rows are unpublished.
     pub async fn outbox_pending_count(&self) -> Result<u64, Error> {
         outbox::pending_count(self.acquire().await?.conn()).await

@@ -130,6 +130,30 @@ pub async fn pending_count(conn: Conn<'_>) -> Result<u64, Error> {
     Ok(n.try_into().unwrap_or(0))
 }
 
+/// Returns up to `limit` rows (published or not) with an id above `after`, in id order: what
+/// `perth events` shows and follows.
+pub async fn since(conn: Conn<'_>, after: i64, limit: u32) -> Result<Vec<OutboxRow>, Error> {
+    let sql = format!("SELECT {COLUMNS} FROM outbox WHERE id > $1 ORDER BY id LIMIT $2");
+    with_conn!(conn, |c| {
+        sqlx::query(&sql)
+            .bind(after)
+            .bind(i64::from(limit))
+            .fetch_all(&mut *c)
+            .await
+            .and_then(|rows| rows.iter().map(row_from).collect())
+    })
+    .map_err(|e| Error::query("outbox_since", e))
+}
+
+/// Returns the highest row id (0 for an empty outbox).
+pub async fn last_id(conn: Conn<'_>) -> Result<i64, Error> {
+    let sql = "SELECT COALESCE(MAX(id), 0) FROM outbox";
+    with_conn!(conn, |c| {
+        sqlx::query_scalar::<_, i64>(sql).fetch_one(&mut *c).await
+    })
+    .map_err(|e| Error::query("outbox_last_id", e))
+}
+
 /// Returns every row (published or not) in id order; for tests and diagnostics.
 pub async fn all(conn: Conn<'_>) -> Result<Vec<OutboxRow>, Error> {
     let sql = format!("SELECT {COLUMNS} FROM outbox ORDER BY id");
