@@ -55,6 +55,11 @@ impl TestEnv {
         }
     }
 
+    /// Returns the HOME host-bridge runs with.
+    pub fn home(&self) -> PathBuf {
+        self.tmp.path().join("home")
+    }
+
     /// Returns the folder host-bridge should use for its lock and runtime file.
     pub fn runtime_dir(&self) -> PathBuf {
         if self.xdg_runtime_dir {
