@@ -142,10 +142,17 @@ fn main() -> ExitCode {
     })
 }
 
-/// The outboxes of the tools, as each resolves its own from the environment.
+/// The outboxes of the tools, as each resolves its own from the environment: perth's
+/// database (when one is named) and zdrive's.
 fn event_sources(database_url: Option<String>) -> Vec<host_bridge::events::OutboxSource> {
     use host_bridge::events::OutboxSource;
     let mut sources = Vec::new();
+    if let Some(url) = database_url {
+        sources.push(OutboxSource {
+            label: "perth".into(),
+            location: url,
+        });
+    }
     match zdrive::setup::Setup::resolve(&|k| std::env::var(k).ok()) {
         Ok(setup) => sources.push(OutboxSource {
             label: "zdrive".into(),
@@ -153,13 +160,18 @@ fn event_sources(database_url: Option<String>) -> Vec<host_bridge::events::Outbo
         }),
         Err(e) => eprintln!("host-bridge: skipping zdrive's outbox: {e:#}"),
     }
-    if let Some(url) = database_url {
-        sources.push(OutboxSource {
-            label: "perth".into(),
-            location: url,
-        });
-    }
+    // Two tools may share one database: read it once.
+    let mut seen = std::collections::HashSet::new();
+    sources.retain(|s| seen.insert(s.location.clone()));
     sources
+}
+
+/// The databases whose outboxes `serve` publishes.
+fn outbox_locations(database_url: Option<String>) -> Vec<String> {
+    event_sources(database_url)
+        .into_iter()
+        .map(|s| s.location)
+        .collect()
 }
 
 fn events(
@@ -251,10 +263,13 @@ fn serve(dir: &RuntimeDir, args: &ServeArgs) -> i32 {
         },
         // Where Zellij (and perth) sessions keep their sockets, for pushed events.
         session_dir: Some(zellij_utils::consts::ZELLIJ_SOCK_DIR.clone()),
-        outbox: args.database_url.clone().map(|database_url| OutboxOptions {
-            database_url,
-            amqp_url: args.amqp_url.clone(),
-        }),
+        outboxes: outbox_locations(args.database_url.clone())
+            .into_iter()
+            .map(|database_url| OutboxOptions {
+                database_url,
+                amqp_url: args.amqp_url.clone(),
+            })
+            .collect(),
     };
     match server::serve(dir, &options, |_| {}) {
         Ok(ServeOutcome::Stopped) => exit_code::OK,

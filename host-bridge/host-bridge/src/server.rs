@@ -59,8 +59,9 @@ pub struct ServeOptions {
     /// Zellij's socket folder, where running sessions are found for pushed events; `None`
     /// disables pushing.
     pub session_dir: Option<std::path::PathBuf>,
-    /// The event outbox this daemon publishes to Bloodbank; `None`: it publishes nothing.
-    pub outbox: Option<OutboxOptions>,
+    /// The event outboxes this daemon publishes to Bloodbank (perth's database, zdrive's and
+    /// iMi's); none: it publishes nothing.
+    pub outboxes: Vec<OutboxOptions>,
 }
 
 /// Where the outbox is and where its events go.
@@ -171,7 +172,8 @@ pub fn serve(
         tracing::info!(url = %info.url, pid = info.pid, runtime_file = %dir.info_path().display(), "host-bridge listening");
         ready(&info);
         let pump_stop = Arc::new(Notify::new());
-        let pump = options.outbox.clone().map(|outbox| {
+        let outboxes = options.outboxes.clone();
+        let pump = (!outboxes.is_empty()).then(|| {
             let stop = Arc::clone(&pump_stop);
             let (done_tx, done_rx) = std::sync::mpsc::channel::<()>();
             // The pump runs on a thread and runtime of its own: sqlx's futures are not provably
@@ -183,7 +185,7 @@ pub fn serve(
                         .enable_all()
                         .build()
                     {
-                        rt.block_on(run_outbox_pump(outbox, stop));
+                        rt.block_on(run_outbox_pumps(outboxes, stop));
                     }
                     let _ = done_tx.send(());
                 });
@@ -217,13 +219,45 @@ pub fn serve(
     result.map(|()| ServeOutcome::Stopped)
 }
 
+/// Runs one pump per outbox until `stop` is notified.
+async fn run_outbox_pumps(outboxes: Vec<OutboxOptions>, stop: Arc<Notify>) {
+    let stops: Vec<Arc<Notify>> = outboxes.iter().map(|_| Arc::new(Notify::new())).collect();
+    let pumps = outboxes
+        .into_iter()
+        .zip(stops.iter().cloned())
+        .map(|(outbox, stop)| run_outbox_pump(outbox, stop));
+    let all = futures_util::future::join_all(pumps);
+    tokio::pin!(all);
+    tokio::select! {
+        _ = &mut all => {}
+        _ = stop.notified() => {
+            // notify_one keeps a permit: each pump stops even if it was not waiting yet.
+            for s in &stops {
+                s.notify_one();
+            }
+            all.await;
+        }
+    }
+}
+
+/// How often an SQLite outbox that does not exist yet (a tool not used so far) is looked for.
+const OUTBOX_APPEARS_POLL: Duration = Duration::from_secs(5);
+
 /// Publishes the outbox to Bloodbank until `stop` is notified (D6): events wait in the outbox
 /// while the broker is down and go out in order when it returns.
 async fn run_outbox_pump(outbox: OutboxOptions, stop: Arc<Notify>) {
+    // A tool's SQLite file is made by its first command: wait for it rather than create it.
+    let is_file = !outbox.database_url.contains("://");
+    while is_file && !std::path::Path::new(&outbox.database_url).exists() {
+        tokio::select! {
+            _ = stop.notified() => return,
+            _ = tokio::time::sleep(OUTBOX_APPEARS_POLL) => {}
+        }
+    }
     let db = match store::Database::open(&outbox.database_url).await {
         Ok(db) => db,
         Err(e) => {
-            tracing::error!(error = %e, "bloodbank: cannot open the outbox database; this host-bridge publishes no events");
+            tracing::error!(error = %e, outbox = %outbox.database_url, "bloodbank: cannot open an outbox database; its events are not published");
             return;
         }
     };
@@ -233,6 +267,7 @@ async fn run_outbox_pump(outbox: OutboxOptions, stop: Arc<Notify>) {
             .as_deref()
             .map(bloodbank::redact_amqp_url)
             .unwrap_or_else(|| "none (events are dropped)".into()),
+        outbox = %outbox.database_url,
         "bloodbank: publishing the outbox"
     );
     let pump = bloodbank::OutboxPump::new(

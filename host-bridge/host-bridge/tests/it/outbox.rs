@@ -49,3 +49,34 @@ fn the_daemon_drains_the_outbox_commands_append_to() {
     bridge.signal(nix::sys::signal::Signal::SIGTERM);
     assert!(bridge.wait_exit().success());
 }
+
+#[test]
+fn zdrives_outbox_is_published_too_once_zdrive_has_made_it() {
+    let env = TestEnv::new();
+    let mut bridge = env.serve(&[]);
+    // zdrive's first command makes its database after the daemon started.
+    let db_path = env.home().join(".local/share/zellij-driver/zdrive.db");
+    std::fs::create_dir_all(db_path.parent().unwrap()).unwrap();
+    let rt = runtime();
+    let db = rt
+        .block_on(store::Database::open(&db_path.display().to_string()))
+        .unwrap();
+    rt.block_on(async {
+        for n in 0..3 {
+            let event = bloodbank::Event::new(
+                "perth://test/zdrive",
+                "workspace.intent.logged",
+                serde_json::json!({ "n": n }),
+            );
+            db.outbox_append(&event.to_outbox()).await.unwrap();
+        }
+    });
+    wait_for(
+        "host-bridge to publish zdrive's outbox",
+        Duration::from_secs(30),
+        || (rt.block_on(db.outbox_pending_count()).ok()? == 0).then_some(()),
+    );
+    assert!(bridge.log().contains("zdrive.db"), "{}", bridge.log());
+    bridge.signal(nix::sys::signal::Signal::SIGTERM);
+    assert!(bridge.wait_exit().success());
+}
