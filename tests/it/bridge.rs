@@ -101,3 +101,46 @@ fn bridge_restarts_after_kill_9_and_plugins_reach_it_again() {
     s.action(&["new-pane"]).unwrap();
     assert!(s.perth(&["status"]).unwrap().status.success());
 }
+
+#[test]
+fn perth_events_shows_what_the_tools_did() {
+    let (Some(perth), Some(zdrive)) = (
+        tests::require_or_skip("perth", tests::workspace_bin("perth")),
+        tests::require_or_skip("zdrive", tests::workspace_bin("zdrive")),
+    ) else {
+        return;
+    };
+    let env = tests::IsolatedEnv::new().unwrap();
+    let logged = env
+        .command(&zdrive)
+        .args(["pane", "log", "api-server", "fixed token validation"])
+        .output()
+        .unwrap();
+    assert!(logged.status.success(), "{logged:?}");
+    let out = env
+        .command(&perth)
+        .args(["events", "--last", "5"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        text.contains("workspace.intent.logged")
+            && text.contains("api-server")
+            && text.contains("fixed token validation"),
+        "{text}"
+    );
+    let out = env
+        .command(&perth)
+        .args(["events", "--json", "--last", "1"])
+        .output()
+        .unwrap();
+    let event: serde_json::Value =
+        serde_json::from_slice(&out.stdout).expect("one CloudEvent as JSON");
+    assert_eq!(event["type"], "workspace.intent.logged");
+    assert_eq!(event["perthorigin"], "zdrive");
+}
