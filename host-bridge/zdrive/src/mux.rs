@@ -264,15 +264,19 @@ impl Multiplexer for IpcMux {
 
     fn focus_pane(&mut self, pane_id: &str) -> Result<(), MuxError> {
         let id = terminal_id(pane_id)?;
-        self.run(
+        let focused = self.run(
             "focus-pane-id",
             Action::FocusTerminalPaneWithId {
                 pane_id: id,
                 should_float_if_hidden: false,
                 should_be_in_place_if_hidden: false,
             },
-        )
-        .map(|_| ())
+        );
+        match focused {
+            // Focusing the pane that has the focus is what was asked for, not a failure.
+            Err(MuxError::Action { reason, .. }) if is_already_focused(&reason) => Ok(()),
+            other => other.map(|_| ()),
+        }
     }
 
     fn dump_screen(&mut self, pane_id: &str, scrollback: bool) -> Result<String, MuxError> {
@@ -328,6 +332,11 @@ impl IpcMux {
             }
         })
     }
+}
+
+/// Whether a refused focus action only says the pane has the focus already.
+fn is_already_focused(reason: &str) -> bool {
+    reason.contains("is already focused")
 }
 
 fn created_id(lines: &[String]) -> Result<String, MuxError> {
@@ -485,8 +494,10 @@ impl Multiplexer for CliMux {
 
     fn focus_pane(&mut self, pane_id: &str) -> Result<(), MuxError> {
         terminal_id(pane_id)?;
-        self.action("focus-pane-id", &["focus-pane-id", pane_id])
-            .map(|_| ())
+        match self.action("focus-pane-id", &["focus-pane-id", pane_id]) {
+            Err(MuxError::Action { reason, .. }) if is_already_focused(&reason) => Ok(()),
+            other => other.map(|_| ()),
+        }
     }
 
     fn dump_screen(&mut self, pane_id: &str, scrollback: bool) -> Result<String, MuxError> {
