@@ -5,9 +5,7 @@
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use lapin::options::{
-    BasicAckOptions, BasicConsumeOptions, QueueBindOptions, QueueDeclareOptions,
-};
+use lapin::options::{BasicAckOptions, BasicConsumeOptions, QueueBindOptions, QueueDeclareOptions};
 use lapin::types::FieldTable;
 use lapin::Connection;
 use store::{Database, OutboxRow};
@@ -92,10 +90,13 @@ impl OutboxWatch {
     pub async fn new(outboxes: Vec<(String, Database)>) -> Result<Self, WatchError> {
         let mut watched = Vec::new();
         for (label, db) in outboxes {
-            let last = db.outbox_last_id().await.map_err(|source| WatchError::Outbox {
-                at: label.clone(),
-                source,
-            })?;
+            let last = db
+                .outbox_last_id()
+                .await
+                .map_err(|source| WatchError::Outbox {
+                    at: label.clone(),
+                    source,
+                })?;
             watched.push((label, db, last));
         }
         Ok(Self { outboxes: watched })
@@ -126,13 +127,13 @@ impl OutboxWatch {
         let mut all = Vec::new();
         for (label, db, last) in &mut self.outboxes {
             loop {
-                let rows = db
-                    .outbox_since(*last, 500)
-                    .await
-                    .map_err(|source| WatchError::Outbox {
-                        at: label.clone(),
-                        source,
-                    })?;
+                let rows =
+                    db.outbox_since(*last, 500)
+                        .await
+                        .map_err(|source| WatchError::Outbox {
+                            at: label.clone(),
+                            source,
+                        })?;
                 let Some(newest) = rows.last() else { break };
                 *last = newest.id;
                 all.extend(rows.iter().map(|r| Watched::from_row(label, r)));
@@ -160,8 +161,7 @@ pub async fn watch_broker(
         reason,
     };
     let setup = async {
-        let connection =
-            Connection::connect(url, connection_properties("perth-events")).await?;
+        let connection = Connection::connect(url, connection_properties("perth-events")).await?;
         let channel = connection.create_channel().await?;
         declare_exchange(&channel, exchange).await?;
         let queue = channel

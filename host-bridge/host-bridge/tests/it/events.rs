@@ -85,22 +85,37 @@ fn stored_events_of_every_outbox_print_newest_last_and_new_ones_follow() {
     let zdrive_db = zdrive_db.display().to_string();
     let perth_db = env.home().join("perth.db").display().to_string();
     for i in 0..5 {
-        append(&rt, &zdrive_db, "workspace.intent.logged", &format!("pane-{i}"));
+        append(
+            &rt,
+            &zdrive_db,
+            "workspace.intent.logged",
+            &format!("pane-{i}"),
+        );
         std::thread::sleep(Duration::from_millis(5));
     }
     append(&rt, &perth_db, "workspace.worktree.created", "feat-login");
 
     let out = env.run(&["events", "--last", "3", "--database-url", &perth_db]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let text = String::from_utf8(out.stdout).unwrap();
     let lines: Vec<&str> = text.lines().collect();
     assert_eq!(lines.len(), 3, "{text}");
-    assert!(lines[0].contains("pane-3") && lines[1].contains("pane-4"), "{text}");
+    assert!(
+        lines[0].contains("pane-3") && lines[1].contains("pane-4"),
+        "{text}"
+    );
     assert!(
         lines[2].contains("workspace.worktree.created") && lines[2].contains("feat-login"),
         "{text}"
     );
-    assert!(lines[1].contains("pane-4 did it"), "the entry's summary is shown: {text}");
+    assert!(
+        lines[1].contains("pane-4 did it"),
+        "the entry's summary is shown: {text}"
+    );
 
     // Following without a broker: new rows of any outbox appear as they are appended.
     let follower = Follower::start(
@@ -110,13 +125,17 @@ fn stored_events_of_every_outbox_print_newest_last_and_new_ones_follow() {
     );
     std::thread::sleep(Duration::from_millis(500));
     append(&rt, &zdrive_db, "workspace.snapshot.generated", "api");
-    let line = follower.next(Duration::from_secs(10)).expect("the new event");
+    let line = follower
+        .next(Duration::from_secs(10))
+        .expect("the new event");
     let event: Value = serde_json::from_str(&line).unwrap();
     assert_eq!(event["type"], "workspace.snapshot.generated");
     assert_eq!(event["subject"], "api");
     assert_eq!(event["perthorigin"], "zdrive");
     append(&rt, &perth_db, "workspace.worktree.removed", "feat-login");
-    let line = follower.next(Duration::from_secs(10)).expect("the perth event");
+    let line = follower
+        .next(Duration::from_secs(10))
+        .expect("the perth event");
     assert!(line.contains("workspace.worktree.removed"), "{line}");
 }
 
@@ -124,7 +143,11 @@ fn stored_events_of_every_outbox_print_newest_last_and_new_ones_follow() {
 fn nothing_stored_prints_nothing_and_a_dead_broker_is_an_error_that_says_what_to_do() {
     let env = TestEnv::new();
     let out = env.run(&["events"]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(out.stdout.is_empty());
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
@@ -141,7 +164,10 @@ fn nothing_stored_prints_nothing_and_a_dead_broker_is_an_error_that_says_what_to
     assert_eq!(out.status.code(), Some(3));
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("start RabbitMQ"), "{stderr}");
-    assert!(!stderr.contains("secretpw"), "the password is masked: {stderr}");
+    assert!(
+        !stderr.contains("secretpw"),
+        "the password is masked: {stderr}"
+    );
     assert!(started.elapsed() < Duration::from_secs(10));
 }
 
@@ -154,7 +180,14 @@ fn following_the_broker_prints_what_is_published() {
     let rt = runtime();
     let follower = Follower::start(
         &env,
-        &["--follow", "--json", "--last", "0", "--amqp-url", &rabbit.url()],
+        &[
+            "--follow",
+            "--json",
+            "--last",
+            "0",
+            "--amqp-url",
+            &rabbit.url(),
+        ],
         &[],
     );
     // Publish until the follower's queue is bound and the event comes through.
