@@ -46,7 +46,9 @@ enum CliCommand {
     /// Prints the workspace's events (iMi, zdrive, perth): the newest stored ones, then with
     /// --follow the live stream, from the broker (BLOODBANK_AMQP_URL) or, without one, from the
     /// tools' outboxes. `perth events` runs this.
-    #[command(after_help = "Examples:\n  host-bridge events --last 50\n  host-bridge events --follow\n  host-bridge events --follow --json | jq .type")]
+    #[command(
+        after_help = "Examples:\n  host-bridge events --last 50\n  host-bridge events --follow\n  host-bridge events --follow --json | jq .type"
+    )]
     Events {
         /// Keep printing events as they happen, until interrupted.
         #[arg(long, short)]
