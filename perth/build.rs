@@ -5,7 +5,12 @@
 
 use std::path::{Path, PathBuf};
 
-const PLUGINS: &[&str] = &["perth-core"];
+const PLUGINS: &[&str] = &[
+    "perth-core",
+    "zdrive-snapshot",
+    "imi-worktrees",
+    "zdrive-pane",
+];
 /// Where `cargo xtask build` puts them, under the target directory (the `plugin` profile).
 const PLUGIN_DIR: &str = "wasm32-wasip1/plugin";
 

@@ -29,6 +29,29 @@ pub const PERTH_CORE: EmbeddedPlugin = EmbeddedPlugin {
     digest: include_str!(concat!(env!("OUT_DIR"), "/perth-core.wasm.digest")),
 };
 
+/// The zdrive snapshot pane, opened by a keybinding or a layout under the alias `zdrive-snapshot`.
+pub const ZDRIVE_SNAPSHOT: EmbeddedPlugin = EmbeddedPlugin {
+    name: "zdrive-snapshot",
+    wasm: include_bytes!(concat!(env!("OUT_DIR"), "/zdrive-snapshot.wasm")),
+    digest: include_str!(concat!(env!("OUT_DIR"), "/zdrive-snapshot.wasm.digest")),
+};
+
+/// The iMi pane (the project's worktrees), opened by a keybinding or a layout under the alias
+/// `imi`.
+pub const IMI_WORKTREES: EmbeddedPlugin = EmbeddedPlugin {
+    name: "imi",
+    wasm: include_bytes!(concat!(env!("OUT_DIR"), "/imi-worktrees.wasm")),
+    digest: include_str!(concat!(env!("OUT_DIR"), "/imi-worktrees.wasm.digest")),
+};
+
+/// The zdrive pane (the focused pane's name, tags and intent history), opened by a keybinding
+/// or a layout under the alias `zdrive`.
+pub const ZDRIVE_PANE: EmbeddedPlugin = EmbeddedPlugin {
+    name: "zdrive",
+    wasm: include_bytes!(concat!(env!("OUT_DIR"), "/zdrive-pane.wasm")),
+    digest: include_str!(concat!(env!("OUT_DIR"), "/zdrive-pane.wasm.digest")),
+};
+
 impl EmbeddedPlugin {
     /// Returns whether the plugin was compiled into this binary.
     pub fn is_embedded(&self) -> bool {

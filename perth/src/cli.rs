@@ -190,10 +190,20 @@ pub fn run(args: Vec<OsString>) -> i32 {
             return 1;
         }
     };
-    if let Some(wasm) = &resolved.perth_core {
-        if let Err(e) = config::pregrant_permissions(None, wasm) {
-            log::warn!("perth: cannot pre-grant perth-core's permissions: {e}");
-        }
+    let plugins: Vec<(&std::path::Path, &[zellij_utils::data::PermissionType])> = [
+        (&resolved.perth_core, config::PERTH_CORE_PERMISSIONS),
+        (
+            &resolved.zdrive_snapshot,
+            config::ZDRIVE_SNAPSHOT_PERMISSIONS,
+        ),
+        (&resolved.imi_worktrees, config::IMI_WORKTREES_PERMISSIONS),
+        (&resolved.zdrive_pane, config::ZDRIVE_PANE_PERMISSIONS),
+    ]
+    .into_iter()
+    .filter_map(|(wasm, permissions)| Some((wasm.as_deref()?, permissions)))
+    .collect();
+    if let Err(e) = config::pregrant_permissions(None, &plugins) {
+        log::warn!("perth: cannot pre-grant the permissions of perth's plugins: {e}");
     }
     opts.config = Some(resolved.materialized_file.clone());
     // A server this client starts inherits the environment: it reads perth's own settings

@@ -28,7 +28,8 @@ pub struct ConfigSources {
     pub user_dir: Option<PathBuf>,
     /// Where generated files go (`~/.cache/perth`).
     pub cache_dir: PathBuf,
-    /// Configuration handed to the perth-core plugin (host-bridge's address and token).
+    /// Configuration handed to perth-core and perth's other plugins (host-bridge's address and
+    /// token).
     pub perth_core_config: BTreeMap<String, String>,
 }
 
@@ -43,6 +44,12 @@ pub struct ResolvedConfig {
     pub layout_dir: PathBuf,
     /// The `perth-core` plugin file, when the binary carries it.
     pub perth_core: Option<PathBuf>,
+    /// The `zdrive-snapshot` plugin file, when the binary carries it.
+    pub zdrive_snapshot: Option<PathBuf>,
+    /// The iMi pane's plugin file (alias `imi`), when the binary carries it.
+    pub imi_worktrees: Option<PathBuf>,
+    /// The zdrive pane's plugin file (alias `zdrive`), when the binary carries it.
+    pub zdrive_pane: Option<PathBuf>,
 }
 
 /// Errors while building the configuration; each names the file at fault.
@@ -169,6 +176,9 @@ pub fn resolve(sources: &ConfigSources) -> Result<ResolvedConfig, ConfigLoadErro
         None => None,
     };
     let perth_core = materialize_plugin(&sources.cache_dir, &assets::PERTH_CORE)?;
+    let zdrive_snapshot = materialize_plugin(&sources.cache_dir, &assets::ZDRIVE_SNAPSHOT)?;
+    let imi_worktrees = materialize_plugin(&sources.cache_dir, &assets::IMI_WORKTREES)?;
+    let zdrive_pane = materialize_plugin(&sources.cache_dir, &assets::ZDRIVE_PANE)?;
     let user_layouts = sources
         .config_dir
         .as_ref()
@@ -182,6 +192,18 @@ pub fn resolve(sources: &ConfigSources) -> Result<ResolvedConfig, ConfigLoadErro
         assets::CONFIG_KDL,
         user_text.as_deref().unwrap_or("\0no user file"),
         &perth_core
+            .as_ref()
+            .map(|p| p.display().to_string())
+            .unwrap_or_default(),
+        &zdrive_snapshot
+            .as_ref()
+            .map(|p| p.display().to_string())
+            .unwrap_or_default(),
+        &imi_worktrees
+            .as_ref()
+            .map(|p| p.display().to_string())
+            .unwrap_or_default(),
+        &zdrive_pane
             .as_ref()
             .map(|p| p.display().to_string())
             .unwrap_or_default(),
@@ -206,6 +228,9 @@ pub fn resolve(sources: &ConfigSources) -> Result<ResolvedConfig, ConfigLoadErro
             materialized_file,
             layout_dir,
             perth_core,
+            zdrive_snapshot,
+            imi_worktrees,
+            zdrive_pane,
         });
     }
 
@@ -215,18 +240,23 @@ pub fn resolve(sources: &ConfigSources) -> Result<ResolvedConfig, ConfigLoadErro
         (Some(path), Some(text)) => Some(validate_user_file(path, text)?),
         _ => None,
     };
-    let text = compose(
-        user_doc.as_ref(),
-        perth_core.as_deref(),
-        &sources.perth_core_config,
-        &layout_dir,
-    )?;
+    let plugins = PerthPlugins {
+        perth_core: perth_core.as_deref(),
+        zdrive_snapshot: zdrive_snapshot.as_deref(),
+        imi_worktrees: imi_worktrees.as_deref(),
+        zdrive_pane: zdrive_pane.as_deref(),
+        configuration: &sources.perth_core_config,
+    };
+    let text = compose(user_doc.as_ref(), &plugins, &layout_dir)?;
     write_atomically(&materialized_file, text.as_bytes())?;
     Ok(ResolvedConfig {
         user_file,
         materialized_file,
         layout_dir,
         perth_core,
+        zdrive_snapshot,
+        imi_worktrees,
+        zdrive_pane,
     })
 }
 
@@ -263,7 +293,8 @@ fn validate_user_file(path: &Path, text: String) -> Result<KdlDocument, ConfigLo
 }
 
 /// Returns the text of the file Zellij reads: perth's built-in `config.kdl` with the user's
-/// document layered over it, perth-core registered, and perth's layout directory.
+/// document layered over it, perth's plugins registered (perth-core as an alias and in
+/// `load_plugins`, zdrive-snapshot as an alias), and perth's layout directory.
 ///
 /// Zellij parses its own defaults under whatever file it is given, so this file holds only what
 /// perth and the user change. Keeping it small matters: the client, the server and the server's
@@ -271,10 +302,10 @@ fn validate_user_file(path: &Path, text: String) -> Result<KdlDocument, ConfigLo
 /// `Config::from_kdl` layers a file over a base, which a test checks against Zellij itself.
 fn compose(
     user: Option<&KdlDocument>,
-    perth_core: Option<&Path>,
-    perth_core_config: &BTreeMap<String, String>,
+    plugins: &PerthPlugins,
     layout_dir: &Path,
 ) -> Result<String, ConfigLoadError> {
+    let perth_core_config = plugins.configuration;
     let builtin: KdlDocument = assets::CONFIG_KDL
         .parse()
         .map_err(|e| ConfigLoadError::BuiltIn(Box::new(ConfigError::from(e))))?;
@@ -282,7 +313,14 @@ fn compose(
         Some(user) => layer_documents(&builtin, user),
         None => builtin,
     };
-    if let Some(wasm) = perth_core {
+    for (plugin, wasm) in plugins.panes() {
+        // Opened by perth's keybindings, a layout or `zellij pipe --plugin ALIAS`.
+        let mut alias = KdlNode::new(plugin.name);
+        alias.insert("location", format!("file:{}", wasm.display()));
+        configuration_children(&mut alias, perth_core_config);
+        child_block(&mut doc, "plugins").nodes_mut().push(alias);
+    }
+    if let Some(wasm) = plugins.perth_core {
         // Zellij's URL form of a local plugin; its Display form is the bare path.
         let location = format!("file:{}", wasm.display());
         let mut alias = KdlNode::new(assets::PERTH_CORE.name);
@@ -328,6 +366,28 @@ fn zellij_default_load_plugins() -> KdlNode {
             doc.get("load_plugins").cloned()
         })
         .unwrap_or_else(|| KdlNode::new("load_plugins"))
+}
+
+/// perth's plugin files, as far as the binary carries them, and the configuration they get.
+struct PerthPlugins<'a> {
+    perth_core: Option<&'a Path>,
+    zdrive_snapshot: Option<&'a Path>,
+    imi_worktrees: Option<&'a Path>,
+    zdrive_pane: Option<&'a Path>,
+    configuration: &'a BTreeMap<String, String>,
+}
+
+impl PerthPlugins<'_> {
+    /// Returns the plugins opened in panes (registered as aliases) with their files.
+    fn panes(&self) -> impl Iterator<Item = (&'static EmbeddedPlugin, &Path)> {
+        [
+            (&assets::ZDRIVE_SNAPSHOT, self.zdrive_snapshot),
+            (&assets::IMI_WORKTREES, self.imi_worktrees),
+            (&assets::ZDRIVE_PANE, self.zdrive_pane),
+        ]
+        .into_iter()
+        .filter_map(|(plugin, wasm)| Some((plugin, wasm?)))
+    }
 }
 
 /// How Zellij layers a top-level node of a later file over the same node of an earlier one.
@@ -441,9 +501,24 @@ fn configuration_children(node: &mut KdlNode, configuration: &BTreeMap<String, S
 /// Permissions perth grants its own plugins up front, so no prompt ever appears for them.
 pub const PERTH_CORE_PERMISSIONS: &[PermissionType] = &perth_core::core::PERMISSIONS;
 
-/// Records perth-core's permissions in Zellij's permission cache (`permissions.kdl`), keeping
-/// every other plugin's entry as it was.
-pub fn pregrant_permissions(cache_file: Option<PathBuf>, wasm: &Path) -> std::io::Result<()> {
+/// The permissions of the zdrive snapshot pane, granted up front too.
+pub const ZDRIVE_SNAPSHOT_PERMISSIONS: &[PermissionType] = &zdrive_snapshot::PERMISSIONS;
+
+/// The permissions of the iMi pane, granted up front too.
+pub const IMI_WORKTREES_PERMISSIONS: &[PermissionType] = &imi_worktrees::PERMISSIONS;
+
+/// The permissions of the zdrive pane, granted up front too.
+pub const ZDRIVE_PANE_PERMISSIONS: &[PermissionType] = &zdrive_pane::PERMISSIONS;
+
+/// Records the permissions of perth's plugins (each wasm file with its list) in Zellij's
+/// permission cache (`permissions.kdl`), keeping every other plugin's entry as it was.
+pub fn pregrant_permissions(
+    cache_file: Option<PathBuf>,
+    plugins: &[(&Path, &[PermissionType])],
+) -> std::io::Result<()> {
+    if plugins.is_empty() {
+        return Ok(());
+    }
     if let Some(parent) = cache_file
         .clone()
         .unwrap_or_else(|| zellij_utils::consts::ZELLIJ_PLUGIN_PERMISSIONS_CACHE.clone())
@@ -451,13 +526,20 @@ pub fn pregrant_permissions(cache_file: Option<PathBuf>, wasm: &Path) -> std::io
     {
         std::fs::create_dir_all(parent)?;
     }
-    let key = RunPluginLocation::File(wasm.to_path_buf()).to_string();
     let mut cache = PermissionCache::from_path_or_default(cache_file);
-    let wanted = PERTH_CORE_PERMISSIONS.to_vec();
-    if cache.check_permissions(key.clone(), &wanted) {
+    let mut changed = false;
+    for (wasm, permissions) in plugins {
+        // The cache is keyed by the plugin's location as Zellij prints it: the bare path.
+        let key = RunPluginLocation::File(wasm.to_path_buf()).to_string();
+        let wanted = permissions.to_vec();
+        if !cache.check_permissions(key.clone(), &wanted) {
+            cache.cache(key, wanted);
+            changed = true;
+        }
+    }
+    if !changed {
         return Ok(());
     }
-    cache.cache(key, wanted);
     cache.write_to_file()
 }
 
@@ -629,15 +711,30 @@ mod tests {
     fn layered_by_zellij(user: &str, src: &ConfigSources, resolved: &ResolvedConfig) -> Config {
         use zellij_utils::input::layout::{RunPlugin, RunPluginOrAlias};
         let mut config = Config::from_kdl(user, Some(builtin_config().unwrap())).unwrap();
-        // A build without the plugin (plain `cargo test`) composes no perth-core entries.
-        if let Some(wasm) = resolved.perth_core.clone() {
-            let run = RunPlugin {
+        let run_of = |wasm: PathBuf| {
+            RunPlugin {
                 _allow_exec_host_cmd: false,
                 location: RunPluginLocation::File(wasm),
                 configuration: Default::default(),
                 initial_cwd: None,
             }
-            .with_configuration(src.perth_core_config.clone());
+            .with_configuration(src.perth_core_config.clone())
+        };
+        // A build without the plugins (plain `cargo test`) composes no entries for them.
+        for (plugin, wasm) in [
+            (&assets::ZDRIVE_SNAPSHOT, &resolved.zdrive_snapshot),
+            (&assets::IMI_WORKTREES, &resolved.imi_worktrees),
+            (&assets::ZDRIVE_PANE, &resolved.zdrive_pane),
+        ] {
+            if let Some(wasm) = wasm.clone() {
+                config
+                    .plugins
+                    .aliases
+                    .insert(plugin.name.to_string(), run_of(wasm));
+            }
+        }
+        if let Some(wasm) = resolved.perth_core.clone() {
+            let run = run_of(wasm);
             config
                 .plugins
                 .aliases
@@ -788,10 +885,22 @@ mod tests {
         let mut other = PermissionCache::from_path_or_default(Some(cache.clone()));
         other.cache("/other.wasm".into(), vec![PermissionType::RunCommands]);
         other.write_to_file().unwrap();
-        pregrant_permissions(Some(cache.clone()), Path::new("/x/perth-core.wasm")).unwrap();
+        pregrant_permissions(
+            Some(cache.clone()),
+            &[
+                (Path::new("/x/perth-core.wasm"), PERTH_CORE_PERMISSIONS),
+                (
+                    Path::new("/x/zdrive-snapshot.wasm"),
+                    ZDRIVE_SNAPSHOT_PERMISSIONS,
+                ),
+            ],
+        )
+        .unwrap();
         let back = PermissionCache::from_path_or_default(Some(cache));
         let key = RunPluginLocation::File("/x/perth-core.wasm".into()).to_string();
         assert!(back.check_permissions(key, &PERTH_CORE_PERMISSIONS.to_vec()));
+        let key = RunPluginLocation::File("/x/zdrive-snapshot.wasm".into()).to_string();
+        assert!(back.check_permissions(key, &ZDRIVE_SNAPSHOT_PERMISSIONS.to_vec()));
         assert!(back.check_permissions("/other.wasm".into(), &vec![PermissionType::RunCommands]));
     }
 

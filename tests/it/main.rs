@@ -5,3 +5,5 @@ mod foundation;
 mod harness;
 mod notify;
 mod persist;
+mod snapshot;
+mod zdrive_pane;

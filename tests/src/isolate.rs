@@ -44,6 +44,8 @@ const BASH_PROFILE: &str = "\
 pub struct IsolatedEnv {
     dir: ScratchDir,
     extra: Vec<(String, String)>,
+    /// Where commands and terminals start; `home/` unless set.
+    work_dir: Option<PathBuf>,
 }
 
 impl IsolatedEnv {
@@ -52,6 +54,7 @@ impl IsolatedEnv {
         let env = Self {
             dir: ScratchDir::new("pt-")?,
             extra: Vec::new(),
+            work_dir: None,
         };
         for sub in [
             env.home(),
@@ -119,6 +122,17 @@ impl IsolatedEnv {
         self.root().join("sock")
     }
 
+    /// Makes `dir` the folder commands and terminals start in (instead of `home/`): a perth
+    /// session started there has it as its folder, which its plugins see as their own.
+    pub fn set_work_dir(&mut self, dir: impl Into<PathBuf>) {
+        self.work_dir = Some(dir.into());
+    }
+
+    /// Returns the folder commands and terminals start in.
+    pub fn work_dir(&self) -> PathBuf {
+        self.work_dir.clone().unwrap_or_else(|| self.home())
+    }
+
     /// Adds (or replaces) a variable passed to every command, for example `PERTH_LOG`.
     pub fn set_var(&mut self, key: impl Into<String>, value: impl Into<String>) {
         let key = key.into();
@@ -160,14 +174,17 @@ impl IsolatedEnv {
         vars
     }
 
-    /// Returns a command for `program` with a cleared environment, then [`IsolatedEnv::envs`], running in `home/`.
+    /// Returns a command for `program` with a cleared environment, then [`IsolatedEnv::envs`],
+    /// running in `home/` (or the folder [`IsolatedEnv::set_work_dir`] gave).
     ///
     /// Clearing the environment is what keeps an outer session out: when the tests run inside
     /// Zellij or perth, `ZELLIJ`, `ZELLIJ_SESSION_NAME` and `ZELLIJ_PANE_ID` would otherwise make
     /// the binary under test act as a nested client.
     pub fn command(&self, program: impl AsRef<std::ffi::OsStr>) -> Command {
         let mut cmd = Command::new(program);
-        cmd.env_clear().envs(self.envs()).current_dir(self.home());
+        cmd.env_clear()
+            .envs(self.envs())
+            .current_dir(self.work_dir());
         cmd
     }
 

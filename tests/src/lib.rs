@@ -5,6 +5,7 @@
 //! `Drop` (which also runs while a panicking test unwinds) and, as a last resort, when the test
 //! process exits (see [`process`]).
 
+pub mod imi_sandbox;
 pub mod isolate;
 pub mod perth;
 pub mod process;

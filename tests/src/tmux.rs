@@ -47,12 +47,13 @@ pub struct TmuxTerminal {
 }
 
 impl TmuxTerminal {
-    /// Starts `argv` in a `cols`x`rows` window, in `env`'s home directory and environment.
+    /// Starts `argv` in a `cols`x`rows` window, in `env`'s environment and start folder (its
+    /// home directory unless set).
     ///
     /// With several arguments tmux runs the program directly; a single argument is run by
     /// `sh -c`, like any tmux shell command.
     pub fn start(env: &IsolatedEnv, cols: u16, rows: u16, argv: &[&str]) -> anyhow::Result<Self> {
-        Self::start_in(env, &env.home(), cols, rows, argv)
+        Self::start_in(env, &env.work_dir(), cols, rows, argv)
     }
 
     /// Starts `argv` like [`TmuxTerminal::start`], in directory `cwd`.

@@ -11,10 +11,11 @@
 //! without raising [`MIN_PROTOCOL_VERSION`].
 
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 use std::fmt;
 
 /// The protocol version this crate speaks.
-pub const PROTOCOL_VERSION: u32 = 2;
+pub const PROTOCOL_VERSION: u32 = 4;
 
 /// The oldest client protocol version a server built from this crate still serves.
 pub const MIN_PROTOCOL_VERSION: u32 = 1;
@@ -24,6 +25,12 @@ pub const RPC_PATH: &str = "/v1/rpc";
 
 /// The HTTP path of the liveness endpoint (`GET`, no token, answers `{"ok":true}`).
 pub const HEALTH_PATH: &str = "/v1/health";
+
+/// How long a server lets a request that waits on an LLM run by default (see
+/// [`Request::waits_on_llm`]); every other request gets its ordinary timeout (30 s). A provider
+/// attempt is bounded at 60 s and retried, so three minutes covers a slow answer. Clients wait a
+/// little longer than this, so that the server's `timeout` error reaches them.
+pub const LLM_REQUEST_TIMEOUT_MS: u64 = 180_000;
 
 /// Identifies a request; the response carries the same id so clients can match them up.
 pub type RequestId = u64;
@@ -111,6 +118,224 @@ pub enum Request {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         key: Option<String>,
     },
+    /// Asks for the stored snapshots of a zdrive pane, newest first, with the LLM settings and
+    /// the consent they would be made under; the reply is [`Response::ZdriveSnapshots`].
+    ///
+    /// The pane is named by `pane`, or found among the tracked panes by where it lives
+    /// (`session` and `pane_id`): a plugin knows the focused pane's id, not its zdrive name.
+    /// A pane zdrive does not track is not an error: the reply has no `pane_name`.
+    ///
+    /// Since protocol 3.
+    ZdriveSnapshots {
+        /// The pane name zdrive tracks.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pane: Option<String>,
+        /// The session the pane lives in (with `pane_id`, when `pane` is not given).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        session: Option<String>,
+        /// The pane's id in that session (`terminal_3`).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pane_id: Option<String>,
+        /// How many snapshots at most (zdrive keeps the last 20).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        last: Option<u32>,
+    },
+    /// Makes a snapshot of a zdrive pane, as `zdrive pane snapshot` does: its redacted context
+    /// goes to the configured LLM (only with consent) and the summary is stored; the reply is
+    /// [`Response::ZdriveSnapshotted`]. It can take a minute: the server gives it a longer
+    /// bound than other requests.
+    ///
+    /// `key` works as for [`Request::ZdriveLog`]: the plugin instances of every client of a
+    /// session receive a `zdrive::snapshot` pipe, and its key makes them ask the LLM once.
+    ///
+    /// Since protocol 3.
+    ZdriveSnapshot {
+        /// The pane name zdrive tracks.
+        pane: String,
+        /// Asks the LLM even when the context has not changed since the last snapshot.
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        force: bool,
+        /// Makes repeats of one request run once.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        key: Option<String>,
+    },
+    /// Grants or revokes the consent to send redacted pane context to an LLM, as
+    /// `zdrive config consent --grant|--revoke` does (zdrive's configuration file, 0600); the
+    /// reply is [`Response::ZdriveConsent`].
+    ///
+    /// Since protocol 3.
+    ZdriveConsent {
+        /// True grants, false revokes.
+        grant: bool,
+    },
+    /// Reads trunk and every worktree of an iMi project, as `iMi status --json` does; the reply
+    /// is [`Response::ImiStatus`].
+    ///
+    /// `key` works as for [`Request::ZdriveLog`]: every client's perth-core receives an
+    /// `imi::status` pipe, and the instance whose request was first answers it.
+    ///
+    /// Since protocol 4.
+    ImiStatus {
+        /// A path inside the project; plugins send the session's folder (or their `cwd`).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        project: Option<String>,
+        /// Makes repeats of one request read once.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        key: Option<String>,
+    },
+    /// Creates a typed worktree, as `iMi add` does, opens its tab in `session` and has zdrive
+    /// track the tab's panes; the reply is [`Response::ImiAdded`]. host-bridge then pushes
+    /// `workspace.worktree.changed` to every session.
+    ///
+    /// Since protocol 4.
+    ImiAdd {
+        /// A path inside the project.
+        cwd: String,
+        /// The worktree type (`feat`, `fix`, `review`, `aiops`, `devops` or the user's own).
+        kind: String,
+        /// The worktree name (for `review`, a pull request number or URL).
+        name: String,
+        /// What to branch from (default: the trunk branch).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        from: Option<String>,
+        /// The agent that owns the worktree (default: iMi's configured one).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        agent: Option<String>,
+        /// The perth session to open the worktree's tab in; none opens no tab.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        session: Option<String>,
+        /// Makes repeats of one request create once.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        key: Option<String>,
+    },
+    /// Removes a worktree as `iMi remove` does (refusing to lose uncommitted or unpushed work
+    /// without `force`) and closes its tab in `session`; the reply is [`Response::ImiRemoved`],
+    /// or with `dry_run` [`Response::ImiRemoveChecked`]: what would be lost, nothing changed.
+    ///
+    /// Since protocol 4.
+    ImiRemove {
+        /// A path inside the project.
+        cwd: String,
+        /// The worktree (`feat-x` or `x`).
+        name: String,
+        /// Discards uncommitted and unpushed work (and allows deleting an unmerged branch).
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        force: bool,
+        /// Deletes the local branch too (merged, or with `force`).
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        delete_branch: bool,
+        /// Only says what removing would lose.
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        dry_run: bool,
+        /// The perth session whose tab of the worktree is closed.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        session: Option<String>,
+        /// Makes repeats of one request remove once.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        key: Option<String>,
+    },
+    /// Opens the tab of a worktree (or of trunk) in `session`, or brings it to the front, as
+    /// `iMi open NAME` does; the reply is [`Response::ImiOpened`].
+    ///
+    /// Since protocol 4.
+    ImiOpen {
+        /// A path inside the project.
+        cwd: String,
+        /// The worktree (`feat-x`, `x`, or trunk's folder name `trunk-main`).
+        name: String,
+        /// The perth session.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        session: Option<String>,
+        /// Makes repeats of one request open one tab.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        key: Option<String>,
+    },
+    /// Checks a pull request out into a `review` worktree, as `iMi review N` does (its title,
+    /// author and URL from GitHub with host-bridge's `GITHUB_TOKEN`), and opens its tab; the
+    /// reply is [`Response::ImiAdded`].
+    ///
+    /// Since protocol 4.
+    ImiReview {
+        /// A path inside the project.
+        cwd: String,
+        /// The pull request's number.
+        pr: u64,
+        /// The perth session to open the worktree's tab in.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        session: Option<String>,
+        /// Makes repeats of one request create once.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        key: Option<String>,
+    },
+    /// Asks for a tracked zdrive pane: its record and its intent history, or its history as
+    /// the LLM context markdown (`zdrive pane history --format context`); the reply is
+    /// [`Response::ZdrivePane`].
+    ///
+    /// The pane is named by `pane`, or found among the tracked panes by where it lives
+    /// (`session` and `pane_id`), as for [`Request::ZdriveSnapshots`]. A pane zdrive does not
+    /// track is not an error: the reply has no `pane_name`.
+    ///
+    /// Since protocol 4.
+    ZdrivePane {
+        /// The pane's name, when the caller knows it.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pane: Option<String>,
+        /// `entries` (the default: the entries as JSON) or `context` (the markdown, with the
+        /// newest snapshot's state and next steps, capped at zdrive's `context_max_bytes`).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        format: Option<String>,
+        /// How many of the newest entries at most (all that are kept when not given).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        last: Option<u32>,
+        /// Where the pane lives, when `pane` is not given: its session ...
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        session: Option<String>,
+        /// ... and its id there (`terminal_3`).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pane_id: Option<String>,
+    },
+    /// Renames a tracked zdrive pane, as `zdrive pane rename` does: its record, history and
+    /// snapshots move to `new_name` (refused when that name is tracked), and its title in the
+    /// live session follows; the reply is [`Response::ZdriveRenamed`].
+    ///
+    /// Since protocol 4.
+    ZdriveRename {
+        /// The pane name zdrive tracks.
+        pane: String,
+        /// The name it is to be tracked under.
+        new_name: String,
+    },
+    /// Sets and removes metadata of a tracked zdrive pane, as `zdrive pane tag` does (values
+    /// redacted, keys checked like pane names); the reply is [`Response::ZdriveTagged`].
+    ///
+    /// Since protocol 4.
+    ZdriveTag {
+        /// The pane name zdrive tracks.
+        pane: String,
+        /// Keys and values to set.
+        #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+        set: BTreeMap<String, String>,
+        /// Keys to remove (before `set` is applied).
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        remove: Vec<String>,
+    },
+    /// Starts tracking a live pane under `name`, as `zdrive pane NAME` does for a pane it finds
+    /// (a `workspace.pane.focused` navigation); its title in the session becomes `name`. Refused
+    /// when another live pane is tracked as `name` or this pane under another name. The reply
+    /// is [`Response::ZdriveTracked`].
+    ///
+    /// Since protocol 4.
+    ZdriveTrack {
+        /// The session the pane lives in.
+        session: String,
+        /// The pane's id in that session (`terminal_3`).
+        pane_id: String,
+        /// The name to track it under.
+        name: String,
+        /// The tab it is in; looked up in the live session when not given.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        tab: Option<String>,
+    },
 }
 
 impl Request {
@@ -122,7 +347,25 @@ impl Request {
         "status",
         "push_event",
         "zdrive_log",
+        "zdrive_snapshots",
+        "zdrive_snapshot",
+        "zdrive_consent",
+        "imi_status",
+        "imi_add",
+        "imi_remove",
+        "imi_open",
+        "imi_review",
+        "zdrive_pane",
+        "zdrive_rename",
+        "zdrive_tag",
+        "zdrive_track",
     ];
+
+    /// Returns whether carrying the request out may wait on an LLM provider (and so gets
+    /// [`LLM_REQUEST_TIMEOUT_MS`] instead of the ordinary timeout).
+    pub fn waits_on_llm(&self) -> bool {
+        matches!(self, Request::ZdriveSnapshot { .. })
+    }
 
     /// Returns the request's `type` tag, as it appears on the wire.
     pub fn type_name(&self) -> &'static str {
@@ -133,6 +376,18 @@ impl Request {
             Request::Status => "status",
             Request::PushEvent { .. } => "push_event",
             Request::ZdriveLog { .. } => "zdrive_log",
+            Request::ZdriveSnapshots { .. } => "zdrive_snapshots",
+            Request::ZdriveSnapshot { .. } => "zdrive_snapshot",
+            Request::ZdriveConsent { .. } => "zdrive_consent",
+            Request::ImiStatus { .. } => "imi_status",
+            Request::ImiAdd { .. } => "imi_add",
+            Request::ImiRemove { .. } => "imi_remove",
+            Request::ImiOpen { .. } => "imi_open",
+            Request::ImiReview { .. } => "imi_review",
+            Request::ZdrivePane { .. } => "zdrive_pane",
+            Request::ZdriveRename { .. } => "zdrive_rename",
+            Request::ZdriveTag { .. } => "zdrive_tag",
+            Request::ZdriveTrack { .. } => "zdrive_track",
         }
     }
 }
@@ -244,6 +499,154 @@ pub enum Response {
         pane_id: Option<String>,
         /// False when this is a repeat of a request with the same key (nothing was logged).
         first: bool,
+    },
+    /// Answers [`Request::ZdriveSnapshots`].
+    ///
+    /// Since protocol 3.
+    ZdriveSnapshots {
+        /// The pane the snapshots are of; `None` when no tracked pane matches the request.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pane_name: Option<String>,
+        /// Whether the user consented to sending pane context to an LLM.
+        consent: bool,
+        /// The LLM provider a new snapshot would use (`anthropic`, `openai`, `ollama`).
+        provider: String,
+        /// The model it would use.
+        model: String,
+        /// Whether the provider runs on this machine (nothing leaves it).
+        local: bool,
+        /// The snapshot records, newest first, as zdrive stores them (JSON objects with
+        /// `timestamp`, `provider`, `model`, `summary` in markdown, ...).
+        #[serde(default)]
+        snapshots: Vec<serde_json::Value>,
+    },
+    /// Answers [`Request::ZdriveSnapshot`]: the stored snapshot.
+    ///
+    /// Since protocol 3.
+    ZdriveSnapshotted {
+        /// The pane name.
+        pane_name: String,
+        /// The snapshot record as stored.
+        snapshot: serde_json::Value,
+        /// True when the context had not changed and the last snapshot was kept (no LLM call).
+        reused: bool,
+        /// False when this is a repeat of a request with the same key (the LLM was asked once).
+        first: bool,
+    },
+    /// Answers [`Request::ZdriveConsent`]: the consent as now stored.
+    ///
+    /// Since protocol 3.
+    ZdriveConsent {
+        /// Whether the user consents.
+        consent: bool,
+    },
+    /// Answers [`Request::ImiStatus`].
+    ///
+    /// Since protocol 4.
+    ImiStatus {
+        /// What `iMi status --json` prints as `data`: `project`, `trunk` and `worktrees`, each
+        /// worktree with `name`, `type`, `branch`, `dirty_files`, `ahead_of_trunk`,
+        /// `behind_trunk`, `last_commit_subject`, `last_commit_age_seconds`, `agent_id`, ...
+        status: serde_json::Value,
+        /// False when this is a repeat of a request with the same key.
+        first: bool,
+    },
+    /// Answers [`Request::ImiAdd`] and [`Request::ImiReview`].
+    ///
+    /// Since protocol 4.
+    ImiAdded {
+        /// What `iMi add --json` prints as `data`: `worktree` (`worktree_name`, `branch`,
+        /// `path`, ...), `from`, and `tab` (`name`, `done`, `reason`).
+        report: serde_json::Value,
+        /// False when this is a repeat of a request with the same key (nothing more was made).
+        first: bool,
+    },
+    /// Answers a [`Request::ImiRemove`] with `dry_run`.
+    ///
+    /// Since protocol 4.
+    ImiRemoveChecked {
+        /// `worktree_name`, `branch`, `uncommitted_files`, `unpushed_commits`,
+        /// `branch_deleted`, and `refusal`: why removing it as asked would be refused.
+        preview: serde_json::Value,
+    },
+    /// Answers [`Request::ImiRemove`].
+    ///
+    /// Since protocol 4.
+    ImiRemoved {
+        /// What `iMi remove --json` prints as `data`: `worktree_name`, `branch`,
+        /// `discarded_files`, `branch_deleted`, and `tab`.
+        report: serde_json::Value,
+        /// False when this is a repeat of a request with the same key.
+        first: bool,
+    },
+    /// Answers [`Request::ImiOpen`].
+    ///
+    /// Since protocol 4.
+    ImiOpened {
+        /// The worktree's folder name (the tab's name).
+        name: String,
+        /// The worktree's folder.
+        path: String,
+        /// `name`, `done`, `reason`: what happened to the tab.
+        tab: serde_json::Value,
+        /// False when this is a repeat of a request with the same key.
+        first: bool,
+    },
+    /// Answers [`Request::ZdrivePane`].
+    ///
+    /// Since protocol 4.
+    ZdrivePane {
+        /// The pane's zdrive name; `None` when no tracked pane matches the request.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pane_name: Option<String>,
+        /// The pane's record as zdrive stores it (a JSON object with `session`, `tab`,
+        /// `pane_id`, `stale`, `metadata`, `created_at`, `last_accessed`, ...).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        record: Option<serde_json::Value>,
+        /// The newest entries, newest first, as stored (JSON objects with `timestamp`,
+        /// `entry_type`, `source`, `summary`, `artifacts`); empty for the `context` format.
+        #[serde(default)]
+        entries: Vec<serde_json::Value>,
+        /// How many entries the pane's history holds in all.
+        #[serde(default)]
+        total_entries: u64,
+        /// The history as LLM context markdown, for the `context` format.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        context: Option<String>,
+    },
+    /// Answers [`Request::ZdriveRename`].
+    ///
+    /// Since protocol 4.
+    ZdriveRenamed {
+        /// The pane's new name.
+        pane_name: String,
+        /// The name it had.
+        previous_name: String,
+        /// Its record under the new name.
+        record: serde_json::Value,
+        /// Whether its title in the live session was changed too (false when the pane is not
+        /// in a running session).
+        retitled: bool,
+    },
+    /// Answers [`Request::ZdriveTag`].
+    ///
+    /// Since protocol 4.
+    ZdriveTagged {
+        /// The pane name.
+        pane_name: String,
+        /// Its record with the metadata as now stored.
+        record: serde_json::Value,
+    },
+    /// Answers [`Request::ZdriveTrack`].
+    ///
+    /// Since protocol 4.
+    ZdriveTracked {
+        /// The name the pane is tracked under.
+        pane_name: String,
+        /// Its record.
+        record: serde_json::Value,
+        /// Whether its title in the session was set to the name.
+        retitled: bool,
     },
 }
 

@@ -15,6 +15,20 @@ where
     assert_eq!(&back, value, "round trip through {text}");
 }
 
+/// Checks that each request is written as its expected JSON, reads back, and decodes from an
+/// envelope.
+fn assert_wire_forms<'a>(cases: impl IntoIterator<Item = (Request, &'a str)>) {
+    for (value, expected) in cases {
+        assert_eq!(json(&value), expected);
+        round_trip(&value);
+        let envelope = format!(r#"{{"id":1,"body":{expected}}}"#);
+        assert_eq!(
+            RequestEnvelope::from_json(envelope.as_bytes()).map(|e| e.body),
+            Ok(value)
+        );
+    }
+}
+
 fn request(id: RequestId, body: Request) -> RequestEnvelope {
     RequestEnvelope { id, body }
 }
@@ -178,6 +192,60 @@ fn request_types_lists_every_variant() {
             artifacts: vec![],
             key: None,
         },
+        Request::ZdriveSnapshots {
+            pane: Some("api".into()),
+            session: None,
+            pane_id: None,
+            last: None,
+        },
+        Request::ZdriveSnapshot {
+            pane: "api".into(),
+            force: false,
+            key: None,
+        },
+        Request::ZdriveConsent { grant: true },
+        Request::ImiStatus {
+            project: None,
+            key: None,
+        },
+        imi_add(),
+        Request::ImiRemove {
+            cwd: "/p".into(),
+            name: "x".into(),
+            force: false,
+            delete_branch: false,
+            dry_run: true,
+            session: None,
+            key: None,
+        },
+        Request::ImiOpen {
+            cwd: "/p".into(),
+            name: "x".into(),
+            session: None,
+            key: None,
+        },
+        Request::ImiReview {
+            cwd: "/p".into(),
+            pr: 7,
+            session: None,
+            key: None,
+        },
+        zdrive_pane_by_name("api"),
+        Request::ZdriveRename {
+            pane: "api".into(),
+            new_name: "web".into(),
+        },
+        Request::ZdriveTag {
+            pane: "api".into(),
+            set: BTreeMap::new(),
+            remove: vec![],
+        },
+        Request::ZdriveTrack {
+            session: "s".into(),
+            pane_id: "terminal_1".into(),
+            name: "api".into(),
+            tab: None,
+        },
     ];
     let names: Vec<&str> = all.iter().map(Request::type_name).collect();
     assert_eq!(names, Request::TYPES);
@@ -214,9 +282,14 @@ fn an_unknown_type_is_an_unknown_request() {
     let err = RequestEnvelope::from_json(br#"{"id":3,"body":{"type":"frobnicate"}}"#).unwrap_err();
     assert_eq!(err.id, Some(3));
     assert_eq!(err.error.kind, ErrorKind::UnknownRequest);
+    // serde names every known type, in declaration order (which `TYPES` keeps).
+    let known: Vec<String> = Request::TYPES.iter().map(|t| format!("`{t}`")).collect();
     assert_eq!(
         err.error.message,
-        "unknown request type `frobnicate`: unknown variant `frobnicate`, expected one of `hello`, `ping`, `echo`, `status`, `push_event`, `zdrive_log` at line 1 column 35"
+        format!(
+            "unknown request type `frobnicate`: unknown variant `frobnicate`, expected one of {} at line 1 column 35",
+            known.join(", ")
+        )
     );
     assert!(err.error.hint.is_some());
 }
@@ -267,4 +340,383 @@ fn a_zdrive_log_needs_only_pane_and_summary() {
         back,
         r#"{"type":"zdrive_log","pane":"api","summary":"done"}"#
     );
+}
+
+#[test]
+fn zdrive_snapshot_requests_leave_out_what_is_not_given() {
+    let cases = [
+        (
+            Request::ZdriveSnapshots {
+                pane: None,
+                session: Some("work".into()),
+                pane_id: Some("terminal_3".into()),
+                last: Some(20),
+            },
+            r#"{"type":"zdrive_snapshots","session":"work","pane_id":"terminal_3","last":20}"#,
+        ),
+        (
+            Request::ZdriveSnapshots {
+                pane: Some("api".into()),
+                session: None,
+                pane_id: None,
+                last: None,
+            },
+            r#"{"type":"zdrive_snapshots","pane":"api"}"#,
+        ),
+        (
+            Request::ZdriveSnapshot {
+                pane: "api".into(),
+                force: false,
+                key: None,
+            },
+            r#"{"type":"zdrive_snapshot","pane":"api"}"#,
+        ),
+        (
+            Request::ZdriveSnapshot {
+                pane: "api".into(),
+                force: true,
+                key: Some("pipe-7".into()),
+            },
+            r#"{"type":"zdrive_snapshot","pane":"api","force":true,"key":"pipe-7"}"#,
+        ),
+        (
+            Request::ZdriveConsent { grant: false },
+            r#"{"type":"zdrive_consent","grant":false}"#,
+        ),
+    ];
+    assert_wire_forms(cases);
+}
+
+#[test]
+fn zdrive_snapshot_responses() {
+    let record = serde_json::json!({
+        "timestamp": "2026-11-24T10:00:00.000000Z",
+        "provider": "ollama",
+        "model": "llama3.2",
+        "summary": "## What was done\n- fixed login",
+    });
+    let cases = [
+        (
+            Response::ZdriveSnapshots {
+                pane_name: None,
+                consent: false,
+                provider: "anthropic".into(),
+                model: "claude-sonnet-4-5".into(),
+                local: false,
+                snapshots: vec![],
+            },
+            r#"{"type":"zdrive_snapshots","consent":false,"provider":"anthropic","model":"claude-sonnet-4-5","local":false,"snapshots":[]}"#.to_owned(),
+        ),
+        (
+            Response::ZdriveSnapshots {
+                pane_name: Some("api".into()),
+                consent: true,
+                provider: "ollama".into(),
+                model: "llama3.2".into(),
+                local: true,
+                snapshots: vec![record.clone()],
+            },
+            format!(
+                r#"{{"type":"zdrive_snapshots","pane_name":"api","consent":true,"provider":"ollama","model":"llama3.2","local":true,"snapshots":[{record}]}}"#
+            ),
+        ),
+        (
+            Response::ZdriveSnapshotted {
+                pane_name: "api".into(),
+                snapshot: record.clone(),
+                reused: true,
+                first: false,
+            },
+            format!(
+                r#"{{"type":"zdrive_snapshotted","pane_name":"api","snapshot":{record},"reused":true,"first":false}}"#
+            ),
+        ),
+        (
+            Response::ZdriveConsent { consent: true },
+            r#"{"type":"zdrive_consent","consent":true}"#.to_owned(),
+        ),
+    ];
+    for (value, expected) in cases {
+        assert_eq!(json(&value), expected);
+        round_trip(&value);
+    }
+}
+
+fn imi_add() -> Request {
+    Request::ImiAdd {
+        cwd: "/work/widgets/trunk-main".into(),
+        kind: "feat".into(),
+        name: "login".into(),
+        from: None,
+        agent: None,
+        session: Some("work".into()),
+        key: None,
+    }
+}
+
+#[test]
+fn imi_requests_leave_out_what_is_not_given() {
+    let cases = [
+        (
+            Request::ImiStatus {
+                project: Some("/work/widgets".into()),
+                key: None,
+            },
+            r#"{"type":"imi_status","project":"/work/widgets"}"#,
+        ),
+        (
+            imi_add(),
+            r#"{"type":"imi_add","cwd":"/work/widgets/trunk-main","kind":"feat","name":"login","session":"work"}"#,
+        ),
+        (
+            Request::ImiRemove {
+                cwd: "/w".into(),
+                name: "feat-login".into(),
+                force: true,
+                delete_branch: false,
+                dry_run: false,
+                session: None,
+                key: Some("pipe-3".into()),
+            },
+            r#"{"type":"imi_remove","cwd":"/w","name":"feat-login","force":true,"key":"pipe-3"}"#,
+        ),
+        (
+            Request::ImiRemove {
+                cwd: "/w".into(),
+                name: "x".into(),
+                force: false,
+                delete_branch: true,
+                dry_run: true,
+                session: Some("s".into()),
+                key: None,
+            },
+            r#"{"type":"imi_remove","cwd":"/w","name":"x","delete_branch":true,"dry_run":true,"session":"s"}"#,
+        ),
+        (
+            Request::ImiOpen {
+                cwd: "/w".into(),
+                name: "trunk-main".into(),
+                session: Some("s".into()),
+                key: None,
+            },
+            r#"{"type":"imi_open","cwd":"/w","name":"trunk-main","session":"s"}"#,
+        ),
+        (
+            Request::ImiReview {
+                cwd: "/w".into(),
+                pr: 123,
+                session: None,
+                key: None,
+            },
+            r#"{"type":"imi_review","cwd":"/w","pr":123}"#,
+        ),
+    ];
+    assert_wire_forms(cases);
+    // A request without what it needs is a bad request naming the field.
+    let error = RequestEnvelope::from_json(br#"{"id":4,"body":{"type":"imi_add","cwd":"/w"}}"#)
+        .unwrap_err();
+    assert_eq!(error.id, Some(4));
+    assert_eq!(error.error.kind, ErrorKind::BadRequest);
+    assert!(
+        error.error.message.contains("missing field `kind`"),
+        "{error:?}"
+    );
+}
+
+#[test]
+fn imi_responses() {
+    let tab = serde_json::json!({"name": "feat-login", "done": true});
+    let cases = [
+        (
+            Response::ImiStatus {
+                status: serde_json::json!({"project": "widgets"}),
+                first: true,
+            },
+            r#"{"type":"imi_status","status":{"project":"widgets"},"first":true}"#.to_owned(),
+        ),
+        (
+            Response::ImiAdded {
+                report: serde_json::json!({"tab": tab}),
+                first: false,
+            },
+            format!(r#"{{"type":"imi_added","report":{{"tab":{tab}}},"first":false}}"#),
+        ),
+        (
+            Response::ImiRemoveChecked {
+                preview: serde_json::json!({"uncommitted_files": 3}),
+            },
+            r#"{"type":"imi_remove_checked","preview":{"uncommitted_files":3}}"#.to_owned(),
+        ),
+        (
+            Response::ImiRemoved {
+                report: serde_json::json!({"worktree_name": "feat-login"}),
+                first: true,
+            },
+            r#"{"type":"imi_removed","report":{"worktree_name":"feat-login"},"first":true}"#
+                .to_owned(),
+        ),
+        (
+            Response::ImiOpened {
+                name: "feat-login".into(),
+                path: "/w/feat-login".into(),
+                tab: tab.clone(),
+                first: true,
+            },
+            format!(
+                r#"{{"type":"imi_opened","name":"feat-login","path":"/w/feat-login","tab":{tab},"first":true}}"#
+            ),
+        ),
+    ];
+    for (value, expected) in cases {
+        assert_eq!(json(&value), expected);
+        round_trip(&value);
+    }
+}
+
+fn zdrive_pane_by_name(pane: &str) -> Request {
+    Request::ZdrivePane {
+        format: None,
+        last: None,
+        session: None,
+        pane_id: None,
+        pane: Some(pane.into()),
+    }
+}
+
+#[test]
+fn zdrive_pane_requests_leave_out_what_is_not_given() {
+    let cases = [
+        (
+            zdrive_pane_by_name("api"),
+            r#"{"type":"zdrive_pane","pane":"api"}"#,
+        ),
+        (
+            Request::ZdrivePane {
+                pane: None,
+                session: Some("work".into()),
+                pane_id: Some("terminal_3".into()),
+                last: Some(100),
+                format: Some("context".into()),
+            },
+            r#"{"type":"zdrive_pane","format":"context","last":100,"session":"work","pane_id":"terminal_3"}"#,
+        ),
+        (
+            Request::ZdriveRename {
+                pane: "api".into(),
+                new_name: "api-server".into(),
+            },
+            r#"{"type":"zdrive_rename","pane":"api","new_name":"api-server"}"#,
+        ),
+        (
+            Request::ZdriveTag {
+                pane: "api".into(),
+                set: [("issue".to_owned(), "42".to_owned())].into(),
+                remove: vec!["owner".into()],
+            },
+            r#"{"type":"zdrive_tag","pane":"api","set":{"issue":"42"},"remove":["owner"]}"#,
+        ),
+        (
+            Request::ZdriveTag {
+                pane: "api".into(),
+                set: BTreeMap::new(),
+                remove: vec![],
+            },
+            r#"{"type":"zdrive_tag","pane":"api"}"#,
+        ),
+        (
+            Request::ZdriveTrack {
+                session: "work".into(),
+                pane_id: "terminal_3".into(),
+                name: "api".into(),
+                tab: Some("backend".into()),
+            },
+            r#"{"type":"zdrive_track","session":"work","pane_id":"terminal_3","name":"api","tab":"backend"}"#,
+        ),
+    ];
+    for (request, wire) in cases {
+        let read: Request = serde_json::from_str(wire).unwrap();
+        assert_eq!((json(&request).as_str(), &read), (wire, &request));
+        let body = format!(r#"{{"id":2,"body":{wire}}}"#);
+        let decoded = RequestEnvelope::from_json(body.as_bytes()).map(|e| e.body);
+        assert_eq!(decoded, Ok(request));
+    }
+}
+
+#[test]
+fn zdrive_pane_responses() {
+    let record = serde_json::json!({"name": "api", "session": "work", "stale": false});
+    let entry = serde_json::json!({"entry_type": "milestone", "summary": "Released v2"});
+    // What a pane zdrive does not track gets.
+    let untracked = Response::ZdrivePane {
+        pane_name: None,
+        record: None,
+        entries: vec![],
+        total_entries: 0,
+        context: None,
+    };
+    let cases = [
+        (
+            untracked.clone(),
+            r#"{"type":"zdrive_pane","entries":[],"total_entries":0}"#.to_owned(),
+        ),
+        (
+            Response::ZdrivePane {
+                pane_name: Some("api".into()),
+                record: Some(record.clone()),
+                entries: vec![entry.clone()],
+                total_entries: 7,
+                context: None,
+            },
+            format!(
+                r#"{{"type":"zdrive_pane","pane_name":"api","record":{record},"entries":[{entry}],"total_entries":7}}"#
+            ),
+        ),
+        (
+            Response::ZdrivePane {
+                pane_name: Some("api".into()),
+                record: Some(record.clone()),
+                entries: vec![],
+                total_entries: 7,
+                context: Some("# Pane context: api\n".into()),
+            },
+            format!(
+                r##"{{"type":"zdrive_pane","pane_name":"api","record":{record},"entries":[],"total_entries":7,"context":"# Pane context: api\n"}}"##
+            ),
+        ),
+        (
+            Response::ZdriveRenamed {
+                pane_name: "web".into(),
+                previous_name: "api".into(),
+                record: record.clone(),
+                retitled: true,
+            },
+            format!(
+                r#"{{"type":"zdrive_renamed","pane_name":"web","previous_name":"api","record":{record},"retitled":true}}"#
+            ),
+        ),
+        (
+            Response::ZdriveTagged {
+                pane_name: "api".into(),
+                record: record.clone(),
+            },
+            format!(r#"{{"type":"zdrive_tagged","pane_name":"api","record":{record}}}"#),
+        ),
+        (
+            Response::ZdriveTracked {
+                pane_name: "api".into(),
+                record: record.clone(),
+                retitled: false,
+            },
+            format!(
+                r#"{{"type":"zdrive_tracked","pane_name":"api","record":{record},"retitled":false}}"#
+            ),
+        ),
+    ];
+    for (value, expected) in cases {
+        assert_eq!(json(&value), expected);
+        round_trip(&value);
+    }
+    // A reply from an older server without the optional fields still reads.
+    let bare: Response = serde_json::from_str(r#"{"type":"zdrive_pane"}"#).unwrap();
+    assert_eq!(bare, untracked);
 }

@@ -9,10 +9,14 @@
 //! - [`rpc`]: what each protocol request does.
 
 pub mod events;
+pub mod keyed;
 pub mod push;
 pub mod rpc;
 pub mod server;
+pub mod worktrees;
 pub mod zdrive_log;
+pub mod zdrive_pane;
+pub mod zdrive_snapshot;
 
 pub use bridge_protocol as protocol;
 pub use bridge_runtime::{control, exit_code, runtime, unix_millis};

@@ -89,6 +89,9 @@ struct ServeArgs {
     /// How long one request may run, in milliseconds (504 after).
     #[arg(long, default_value_t = 30_000)]
     request_timeout_ms: u64,
+    /// How long a request that waits on an LLM (a zdrive snapshot) may run, in milliseconds.
+    #[arg(long, default_value_t = host_bridge::protocol::LLM_REQUEST_TIMEOUT_MS)]
+    llm_request_timeout_ms: u64,
     /// How many requests run at once; more wait in line.
     #[arg(long, default_value_t = 64)]
     max_in_flight: usize,
@@ -259,6 +262,7 @@ fn serve(dir: &RuntimeDir, args: &ServeArgs) -> i32 {
         limits: Limits {
             max_body_bytes: args.max_body_bytes,
             request_timeout: Duration::from_millis(args.request_timeout_ms),
+            llm_request_timeout: Duration::from_millis(args.llm_request_timeout_ms),
             max_in_flight: args.max_in_flight,
             queue_timeout: Duration::from_millis(args.queue_timeout_ms),
             drain_timeout: Duration::from_millis(args.drain_timeout_ms),

@@ -30,8 +30,8 @@ pub struct Daemon {
     pub requests_handled: AtomicU64,
     /// Zellij's socket folder, where pushed events find the running sessions.
     pub session_dir: Option<std::path::PathBuf>,
-    /// Answers of recent keyed `zdrive_log` requests.
-    pub recent_logs: std::sync::Mutex<crate::zdrive_log::RecentLogs>,
+    /// Answers of recent keyed requests (`zdrive_log`, `zdrive_snapshot`, `imi_*`).
+    pub recent: std::sync::Mutex<crate::keyed::RecentAnswers>,
 }
 
 impl Daemon {
@@ -98,7 +98,38 @@ pub async fn handle(daemon: &Daemon, request: Request) -> Result<Response, Error
                 source,
                 artifacts,
             };
-            crate::zdrive_log::handle(&daemon.recent_logs, args, key).await
+            crate::zdrive_log::handle(&daemon.recent, args, key).await
+        }
+        Request::ZdriveSnapshots {
+            pane,
+            session,
+            pane_id,
+            last,
+        } => {
+            let args = crate::zdrive_snapshot::SnapshotsArgs {
+                pane,
+                session,
+                pane_id,
+                last,
+            };
+            crate::zdrive_snapshot::snapshots(args).await
+        }
+        Request::ZdriveSnapshot { pane, force, key } => {
+            crate::zdrive_snapshot::snapshot(&daemon.recent, pane, force, key).await
+        }
+        Request::ZdriveConsent { grant } => crate::zdrive_snapshot::consent(grant).await,
+        request @ (Request::ImiStatus { .. }
+        | Request::ImiAdd { .. }
+        | Request::ImiReview { .. }
+        | Request::ImiRemove { .. }
+        | Request::ImiOpen { .. }) => {
+            crate::worktrees::handle(&daemon.recent, daemon.session_dir.clone(), request).await
+        }
+        request @ (Request::ZdrivePane { .. }
+        | Request::ZdriveRename { .. }
+        | Request::ZdriveTag { .. }
+        | Request::ZdriveTrack { .. }) => {
+            crate::zdrive_pane::handle(daemon.session_dir.clone(), request).await
         }
     }
 }
@@ -143,7 +174,7 @@ mod tests {
             in_flight: AtomicU32::new(1),
             requests_handled: AtomicU64::new(0),
             session_dir: None,
-            recent_logs: Default::default(),
+            recent: Default::default(),
         }
     }
 

@@ -29,6 +29,9 @@ pub struct Limits {
     pub max_body_bytes: usize,
     /// How long one request may take once it runs (reading the body included); then 504.
     pub request_timeout: Duration,
+    /// How long a request that waits on an LLM (a snapshot) may take; then 504. Its work goes
+    /// on and is stored: a repeat of a keyed request gets the answer.
+    pub llm_request_timeout: Duration,
     /// How many RPC requests run at once; more wait in line.
     pub max_in_flight: usize,
     /// How long a request waits in line for a slot; then 503.
@@ -42,6 +45,7 @@ impl Default for Limits {
         Self {
             max_body_bytes: 1024 * 1024,
             request_timeout: Duration::from_secs(30),
+            llm_request_timeout: Duration::from_millis(bridge_protocol::LLM_REQUEST_TIMEOUT_MS),
             max_in_flight: 64,
             queue_timeout: Duration::from_secs(10),
             drain_timeout: Duration::from_secs(10),
@@ -343,7 +347,7 @@ async fn run(
             in_flight: AtomicU32::new(0),
             requests_handled: AtomicU64::new(0),
             session_dir,
-            recent_logs: Default::default(),
+            recent: Default::default(),
         },
         token: info.token.clone(),
         slots: Arc::new(Semaphore::new(limits.max_in_flight.max(1))),
@@ -495,12 +499,18 @@ async fn rpc_endpoint(
     };
     let id = envelope.id;
     let kind = envelope.body.type_name();
+    let (deadline, limit) = if envelope.body.waits_on_llm() {
+        let limit = limits.llm_request_timeout.max(limits.request_timeout);
+        (started + limit, limit)
+    } else {
+        (deadline, limits.request_timeout)
+    };
     let outcome = timeout_at(deadline, rpc::handle(&state.daemon, envelope.body)).await;
     let elapsed_us = started.elapsed().as_micros();
     match outcome {
         Err(_) => {
             tracing::warn!(id, kind, "request timed out");
-            timed_out(Some(id), limits.request_timeout)
+            timed_out(Some(id), limit)
         }
         Ok(Ok(response)) => {
             tracing::debug!(id, kind, elapsed_us, "request done");

@@ -2,44 +2,13 @@
 //! engine, configuration and checks as `zdrive pane log` (DESIGN.md D4: host-bridge links the
 //! engine libraries the command lines use).
 
-use std::collections::{HashMap, VecDeque};
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Mutex;
 
 use bridge_protocol::{ErrorBody, ErrorKind, Response};
-use tokio::sync::OnceCell;
 use zdrive::setup::{Access, Setup};
 use zdrive::{EngineError, EntryType, LogRequest, Source};
 
-/// How many keyed requests are remembered (each session's clients send one pipe within
-/// milliseconds of each other, so a few hundred is plenty).
-const REMEMBERED: usize = 512;
-
-type Answer = Result<Response, ErrorBody>;
-
-/// The answers of recent keyed requests, so that repeats log once.
-#[derive(Debug, Default)]
-pub struct RecentLogs {
-    answers: HashMap<String, Arc<OnceCell<Answer>>>,
-    order: VecDeque<String>,
-}
-
-impl RecentLogs {
-    fn cell(&mut self, key: &str) -> Arc<OnceCell<Answer>> {
-        if let Some(cell) = self.answers.get(key) {
-            return Arc::clone(cell);
-        }
-        if self.order.len() >= REMEMBERED {
-            if let Some(old) = self.order.pop_front() {
-                self.answers.remove(&old);
-            }
-        }
-        let cell = Arc::new(OnceCell::new());
-        self.answers.insert(key.to_owned(), Arc::clone(&cell));
-        self.order.push_back(key.to_owned());
-        cell
-    }
-}
+use crate::keyed::{self, Answer, RecentAnswers};
 
 /// What a `zdrive_log` request asks for.
 #[derive(Debug, Clone)]
@@ -52,57 +21,69 @@ pub struct LogArgs {
 }
 
 /// Logs the entry, once per key.
-pub async fn handle(recent: &Mutex<RecentLogs>, args: LogArgs, key: Option<String>) -> Answer {
-    let Some(key) = key else {
-        return log_on_its_own_thread(args).await;
-    };
-    let cell = recent.lock().unwrap_or_else(|e| e.into_inner()).cell(&key);
-    let ran = AtomicBool::new(false);
-    let answer = cell
-        .get_or_init(|| async {
-            ran.store(true, Ordering::Relaxed);
-            log_on_its_own_thread(args).await
-        })
-        .await
-        .clone();
-    match answer {
-        Ok(Response::ZdriveLogged {
+pub async fn handle(recent: &Mutex<RecentAnswers>, args: LogArgs, key: Option<String>) -> Answer {
+    let key = key.map(|k| format!("zdrive_log:{k}"));
+    let work = keyed::on_engine_thread(move || log(args));
+    match keyed::run_once(recent, key.as_deref(), work).await {
+        (
+            Ok(Response::ZdriveLogged {
+                pane_name,
+                entry,
+                total_entries,
+                session,
+                pane_id,
+                ..
+            }),
+            first,
+        ) => Ok(Response::ZdriveLogged {
             pane_name,
             entry,
             total_entries,
             session,
             pane_id,
-            ..
-        }) => Ok(Response::ZdriveLogged {
-            pane_name,
-            entry,
-            total_entries,
-            session,
-            pane_id,
-            first: ran.load(Ordering::Relaxed),
+            first,
         }),
-        other => other,
+        (other, _) => other,
     }
 }
 
-/// Runs the engine on a blocking thread with its own single-threaded runtime, as the `zdrive`
-/// binary does: the engine's futures are not all `Send`, and a slow store must not hold up the
-/// daemon's other requests.
-async fn log_on_its_own_thread(args: LogArgs) -> Answer {
-    let internal = |e: &dyn std::fmt::Display| ErrorBody::new(ErrorKind::Internal, e.to_string());
-    tokio::task::spawn_blocking(move || {
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .map_err(|e| internal(&e))?;
-        runtime.block_on(log(args))
-    })
-    .await
-    .unwrap_or_else(|e| Err(internal(&e)))
+/// Returns a `bad_request` error carrying `e`'s message.
+pub(crate) fn bad_request(e: impl std::fmt::Display) -> ErrorBody {
+    ErrorBody::new(ErrorKind::BadRequest, e.to_string())
 }
 
-fn bad_request(e: impl std::fmt::Display) -> ErrorBody {
-    ErrorBody::new(ErrorKind::BadRequest, e.to_string())
+/// Classifies an engine failure: the caller's mistake, a store that is down, or ours.
+pub(crate) fn engine_error(e: EngineError) -> ErrorBody {
+    match e {
+        EngineError::Input(_)
+        | EngineError::NotTracked { .. }
+        | EngineError::NameTaken { .. }
+        | EngineError::PaneTracked { .. } => bad_request(e),
+        EngineError::Store(_) => ErrorBody::new(ErrorKind::Unavailable, e.to_string()),
+        _ => ErrorBody::new(ErrorKind::Internal, e.to_string()),
+    }
+}
+
+/// Resolves zdrive's setup from the daemon's environment, as the `zdrive` binary does from its own.
+pub(crate) fn resolve_setup() -> Result<Setup, ErrorBody> {
+    Setup::resolve(&|k| std::env::var(k).ok()).map_err(|e| {
+        ErrorBody::new(
+            ErrorKind::Internal,
+            format!("zdrive's configuration: {e:#}"),
+        )
+        .with_hint("check it with: zdrive config show")
+    })
+}
+
+/// Opens zdrive's engine on the configured store.
+pub(crate) async fn open_engine(
+    setup: &Setup,
+    access: Access,
+) -> Result<zdrive::Zdrive, ErrorBody> {
+    setup.open_engine(access).await.map_err(|e| {
+        ErrorBody::new(ErrorKind::Unavailable, format!("{e:#}"))
+            .with_hint("check the store with: zdrive config show")
+    })
 }
 
 async fn log(args: LogArgs) -> Answer {
@@ -121,17 +102,8 @@ async fn log(args: LogArgs) -> Answer {
     // Checked before any store is opened, so bad input never waits on one.
     zdrive::model::validate_name("pane name", &args.pane).map_err(bad_request)?;
     zdrive::model::validate_summary(&args.summary).map_err(bad_request)?;
-    let setup = Setup::resolve(&|k| std::env::var(k).ok()).map_err(|e| {
-        ErrorBody::new(
-            ErrorKind::Internal,
-            format!("zdrive's configuration: {e:#}"),
-        )
-        .with_hint("check it with: zdrive config show")
-    })?;
-    let engine = setup.open_engine(Access::Write).await.map_err(|e| {
-        ErrorBody::new(ErrorKind::Unavailable, format!("{e:#}"))
-            .with_hint("check the store with: zdrive config show")
-    })?;
+    let setup = resolve_setup()?;
+    let engine = open_engine(&setup, Access::Write).await?;
     let outcome = engine
         .log(
             &args.pane,
@@ -144,11 +116,7 @@ async fn log(args: LogArgs) -> Answer {
             chrono::Utc::now(),
         )
         .await
-        .map_err(|e| match e {
-            EngineError::Input(_) | EngineError::NotTracked { .. } => bad_request(e),
-            EngineError::Store(_) => ErrorBody::new(ErrorKind::Unavailable, e.to_string()),
-            _ => ErrorBody::new(ErrorKind::Internal, e.to_string()),
-        })?;
+        .map_err(engine_error)?;
     let record = engine
         .info(&args.pane)
         .await

@@ -295,6 +295,27 @@ pub struct RemoveReport {
     pub db: DbNote,
 }
 
+/// What `remove` would lose and whether it would go ahead: the same checks, nothing changed.
+#[derive(Clone, Debug, Serialize)]
+pub struct RemovePreview {
+    /// The folder name.
+    pub worktree_name: String,
+    /// The folder.
+    pub path: PathBuf,
+    /// The branch.
+    pub branch: Option<String>,
+    /// How the branch relates to trunk.
+    pub merge: Option<MergeState>,
+    /// Uncommitted files that removing would discard.
+    pub uncommitted_files: usize,
+    /// Commits neither pushed nor merged into trunk that removing would leave behind.
+    pub unpushed_commits: u64,
+    /// Whether the local branch would be deleted (asked for, and merged or forced).
+    pub branch_deleted: bool,
+    /// Why `remove` would refuse as asked (without `force`), in its own words.
+    pub refusal: Option<String>,
+}
+
 /// One worktree `prune` looked at.
 #[derive(Clone, Debug, Serialize)]
 pub struct PruneCandidate {
@@ -1192,10 +1213,33 @@ impl Engine {
         }
     }
 
-    /// Removes a worktree, refusing to lose uncommitted or unpushed work without `force`.
-    pub async fn remove(&self, req: &RemoveRequest) -> Result<RemoveReport> {
+    /// Returns what removing a worktree as `req` asks would lose, and whether `remove` would
+    /// refuse it, without changing anything: what a confirmation shows.
+    pub async fn remove_preview(&self, req: &RemoveRequest) -> Result<RemovePreview> {
         let project = ProjectLayout::locate(&req.cwd)?;
         let wt = self.resolve_worktree(&project, &req.name)?;
+        let check = self.removal_check(&project, &wt, req)?;
+        Ok(RemovePreview {
+            branch_deleted: wt.branch.is_some()
+                && (req.delete_branch || req.remote)
+                && (req.force || check.merge.is_some_and(MergeState::is_safe_to_delete)),
+            worktree_name: check.worktree_name,
+            path: wt.path,
+            branch: wt.branch,
+            merge: check.merge,
+            uncommitted_files: check.dirty,
+            unpushed_commits: check.unpushed,
+            refusal: check.refusal.map(|e| e.to_string()),
+        })
+    }
+
+    /// Reads what removing `wt` would lose and why `remove` would refuse it (without `force`).
+    fn removal_check(
+        &self,
+        project: &ProjectLayout,
+        wt: &GitWorktree,
+        req: &RemoveRequest,
+    ) -> Result<RemovalCheck> {
         let worktree_name = wt
             .path
             .file_name()
@@ -1217,27 +1261,50 @@ impl Engine {
             (Some(head), _) => self.git.unpushed_count(&project.trunk, head, trunk)?,
             (None, _) => 0,
         };
-        if !req.force {
-            if dirty > 0 {
-                return Err(Error::WouldLoseWork(format!(
-                    "worktree {worktree_name} has {dirty} uncommitted file{}; commit or stash them, or pass --force to discard them",
-                    plural(dirty)
-                )));
-            }
-            if unpushed > 0 {
-                return Err(Error::WouldLoseWork(format!(
-                    "worktree {worktree_name} has {unpushed} commit{} that are neither pushed nor merged into {trunk}; push them, or pass --force",
-                    plural(unpushed as usize)
-                )));
-            }
-            if (req.delete_branch || req.remote)
-                && !merge.is_some_and(MergeState::is_safe_to_delete)
-            {
-                return Err(Error::WouldLoseWork(format!(
-                    "branch {} is not merged into {trunk}; nothing was removed. Merge it first, drop --delete-branch/--remote, or pass --force",
-                    wt.branch.as_deref().unwrap_or("(detached)")
-                )));
-            }
+        let refusal = if req.force {
+            None
+        } else if dirty > 0 {
+            Some(Error::WouldLoseWork(format!(
+                "worktree {worktree_name} has {dirty} uncommitted file{}; commit or stash them, or pass --force to discard them",
+                plural(dirty)
+            )))
+        } else if unpushed > 0 {
+            Some(Error::WouldLoseWork(format!(
+                "worktree {worktree_name} has {unpushed} commit{} that are neither pushed nor merged into {trunk}; push them, or pass --force",
+                plural(unpushed as usize)
+            )))
+        } else if (req.delete_branch || req.remote)
+            && !merge.is_some_and(MergeState::is_safe_to_delete)
+        {
+            Some(Error::WouldLoseWork(format!(
+                "branch {} is not merged into {trunk}; nothing was removed. Merge it first, drop --delete-branch/--remote, or pass --force",
+                wt.branch.as_deref().unwrap_or("(detached)")
+            )))
+        } else {
+            None
+        };
+        Ok(RemovalCheck {
+            worktree_name,
+            dirty,
+            merge,
+            unpushed,
+            refusal,
+        })
+    }
+
+    /// Removes a worktree, refusing to lose uncommitted or unpushed work without `force`.
+    pub async fn remove(&self, req: &RemoveRequest) -> Result<RemoveReport> {
+        let project = ProjectLayout::locate(&req.cwd)?;
+        let wt = self.resolve_worktree(&project, &req.name)?;
+        let RemovalCheck {
+            worktree_name,
+            dirty,
+            merge,
+            refusal,
+            ..
+        } = self.removal_check(&project, &wt, req)?;
+        if let Some(refusal) = refusal {
+            return Err(refusal);
         }
         let common = self.common_dir(&project)?;
         let lock = ProjectLock::acquire(&common)?;
@@ -1548,6 +1615,15 @@ impl Engine {
             ))),
         }
     }
+}
+
+/// What [`Engine::removal_check`] found.
+struct RemovalCheck {
+    worktree_name: String,
+    dirty: usize,
+    merge: Option<MergeState>,
+    unpushed: u64,
+    refusal: Option<Error>,
 }
 
 /// Checks an agent id: what a name allows, plus ':' and '@' (`claude:1`, `bot@host`).

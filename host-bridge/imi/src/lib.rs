@@ -21,8 +21,8 @@ pub mod setup;
 pub use engine::{
     builtin_kinds, rfc3339, validate_agent, AddReport, AddRequest, ClaimReport, DbNote, DbState,
     Engine, EngineConfig, InitReport, ListReport, Progress, ProjectCreateReport, PruneCandidate,
-    PruneReport, RemoveReport, RemoveRequest, StatusReport, TrustReport, WorktreeInfo,
-    WorktreeKind, WorktreeStatus, IMI_AGENT,
+    PruneReport, RemovePreview, RemoveReport, RemoveRequest, StatusReport, TrustReport,
+    WorktreeInfo, WorktreeKind, WorktreeStatus, IMI_AGENT,
 };
 pub use error::{Error, ErrorClass, Result};
 pub use layout::ProjectLayout;

@@ -31,6 +31,8 @@ Examples:
   zdrive config consent --grant && zdrive pane snapshot api-server     LLM summary (see --dry-run)
   zdrive config set llm.provider ollama && zdrive pane snapshot --all
   zdrive pane info api-server --json
+  zdrive pane rename api-server api                      history and snapshots follow the name
+  zdrive pane tag api issue=42 owner=me --remove draft   metadata, without navigating
   zdrive list --json
   zdrive reconcile
   zdrive config set redis_url redis://127.0.0.1:6379/0
@@ -162,6 +164,25 @@ enum PaneAction {
         /// The pane's name.
         name: String,
     },
+    /// Rename a tracked pane: its record, history and snapshots move to the new name, and its
+    /// title in the live session follows when the pane is there.
+    Rename {
+        /// The pane's name.
+        old: String,
+        /// The new name (letters, digits, '-', '_', '.', '/'); refused when it is tracked.
+        new: String,
+    },
+    /// Set or remove a tracked pane's metadata without navigating to it.
+    Tag {
+        /// The pane's name.
+        name: String,
+        /// Metadata to set.
+        #[arg(value_name = "KEY=VALUE")]
+        pairs: Vec<String>,
+        /// A metadata key to remove (repeatable).
+        #[arg(long, value_name = "KEY")]
+        remove: Vec<String>,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -198,6 +219,8 @@ fn classify(error: anyhow::Error) -> Failure {
         match e {
             EngineError::Input(_) => (EXIT_USER, "bad_input"),
             EngineError::NotTracked { .. } => (EXIT_USER, "not_tracked"),
+            EngineError::NameTaken { .. } => (EXIT_USER, "name_taken"),
+            EngineError::PaneTracked { .. } => (EXIT_USER, "already_tracked"),
             EngineError::Store(StoreError::Unavailable(_)) => (EXIT_UNAVAILABLE, "unavailable"),
             EngineError::Store(StoreError::Corrupt { .. }) => (EXIT_INTERNAL, "corrupt"),
             EngineError::ReadOnly => (EXIT_INTERNAL, "internal"),
@@ -599,6 +622,57 @@ async fn pane_action(
             Ok(Output {
                 text: format!("{}\n", pretty(&data)),
                 data,
+            })
+        }
+        PaneAction::Rename { old, new } => {
+            // Checked before connecting, so bad input never waits on a store.
+            zdrive::model::validate_name("pane name", &old)?;
+            zdrive::model::validate_name("new pane name", &new)?;
+            let engine = r.open_engine(Access::Write).await?;
+            let record = engine.rename(&old, &new).await?;
+            let retitled = old != new && r.retitle_pane(&record, &new);
+            let mut text = format!("renamed {} to {}", inert(&old), inert(&new));
+            if retitled {
+                text.push_str(&format!(
+                    " (its pane {} in session {} is titled so too)",
+                    record.pane_id,
+                    inert(&record.session)
+                ));
+            }
+            text.push('\n');
+            Ok(Output {
+                data: json!({ "previous_name": old, "pane": record_json(&record), "retitled": retitled }),
+                text,
+            })
+        }
+        PaneAction::Tag {
+            name,
+            pairs,
+            remove,
+        } => {
+            zdrive::model::validate_name("pane name", &name)?;
+            if pairs.is_empty() && remove.is_empty() {
+                return Err(UserError(
+                    "nothing to tag: give KEY=VALUE pairs or --remove KEY, e.g. zdrive pane tag api issue=42"
+                        .into(),
+                )
+                .into());
+            }
+            let change = zdrive::MetadataChange {
+                set: pairs
+                    .iter()
+                    .map(|m| parse_meta(m))
+                    .collect::<Result<BTreeMap<_, _>, _>>()?,
+                remove,
+            };
+            let engine = r.open_engine(Access::Write).await?;
+            let record = engine.tag(&name, &change).await?;
+            let mut changes: Vec<String> =
+                change.set.iter().map(|(k, v)| format!("{k}={v}")).collect();
+            changes.extend(change.remove.iter().map(|k| format!("-{k}")));
+            Ok(Output {
+                text: format!("tagged {}: {}\n", inert(&name), inert(&changes.join(" "))),
+                data: record_json(&record),
             })
         }
     }

@@ -16,7 +16,7 @@ use crate::model::{
     validate_name, validate_summary, EntryType, InputError, IntentEntry, PaneRecord,
     SnapshotRecord, Source, MAX_SUMMARY_BYTES, MAX_VALUE_BYTES,
 };
-use crate::store::{History, PaneStore, PaneUpdate, StoreError};
+use crate::store::{History, MetadataChange, PaneStore, PaneUpdate, RenameOutcome, StoreError};
 
 /// How many snapshots a pane keeps.
 pub const SNAPSHOTS_KEPT: usize = 20;
@@ -78,6 +78,22 @@ pub enum EngineError {
     /// The store failed.
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// Another pane is tracked under the name asked for.
+    #[error("a pane named {name:?} is tracked already; pick another name, or rename that one first: zdrive pane rename {name} NEW")]
+    NameTaken {
+        /// The name asked for.
+        name: String,
+    },
+    /// The pane is tracked under another name already.
+    #[error("pane {pane_id} of session {session} is tracked as {name:?} already; rename it instead: zdrive pane rename {name} NEW")]
+    PaneTracked {
+        /// The session.
+        session: String,
+        /// The multiplexer's pane id.
+        pane_id: String,
+        /// The name it is tracked under.
+        name: String,
+    },
     /// A write was asked of an engine opened for reading only (a bug in the caller).
     #[error("internal error: this zdrive engine was opened for reading only")]
     ReadOnly,
@@ -413,6 +429,132 @@ impl Zdrive {
                 "tab": nav.tab,
                 "pane_id": nav.pane_id,
             }),
+        )
+        .with_subject(name);
+        self.publish(event).await?;
+        self.info(name).await
+    }
+
+    /// Starts tracking the live pane `nav` names under `name`, as `zdrive pane NAME` does for a
+    /// pane it finds (a navigation with `created: false`). Refuses a name another live pane is
+    /// tracked under, and a pane tracked under another name; a stale record of `name` is taken
+    /// over, with its history.
+    pub async fn track(
+        &self,
+        name: &str,
+        nav: &Navigation,
+        now: DateTime<Utc>,
+    ) -> Result<PaneRecord, EngineError> {
+        validate_name("pane name", name)?;
+        let panes = self.store.list_panes().await?;
+        let here = |p: &&PaneRecord| p.session == nav.session && p.pane_id == nav.pane_id;
+        if let Some(other) = panes
+            .iter()
+            .filter(here)
+            .find(|p| !p.stale && p.name != name)
+        {
+            return Err(EngineError::PaneTracked {
+                session: nav.session.clone(),
+                pane_id: nav.pane_id.clone(),
+                name: other.name.clone(),
+            });
+        }
+        if let Some(taken) = panes.iter().find(|p| p.name == name) {
+            if !taken.stale && !here(&taken) {
+                return Err(EngineError::NameTaken {
+                    name: name.to_owned(),
+                });
+            }
+        }
+        let nav = Navigation {
+            created: false,
+            ..nav.clone()
+        };
+        self.record_navigation(name, &nav, &BTreeMap::new(), now)
+            .await
+    }
+
+    /// Moves the pane tracked as `old`, with its history and snapshots, to the name `new` in
+    /// one atomic step, and queues `workspace.pane.renamed`. Refuses a `new` that holds
+    /// anything already. Renaming a pane to its own name changes nothing.
+    pub async fn rename(&self, old: &str, new: &str) -> Result<PaneRecord, EngineError> {
+        validate_name("pane name", old)?;
+        validate_name("new pane name", new)?;
+        if old == new {
+            return self.info(old).await;
+        }
+        match retry_locked(|| self.store.rename_pane(old, new)).await? {
+            RenameOutcome::Renamed => {}
+            RenameOutcome::Missing => {
+                return Err(EngineError::NotTracked {
+                    name: old.to_owned(),
+                })
+            }
+            RenameOutcome::Taken => {
+                return Err(EngineError::NameTaken {
+                    name: new.to_owned(),
+                })
+            }
+        }
+        let record = self
+            .store
+            .get_pane(new)
+            .await?
+            .unwrap_or_else(|| PaneRecord {
+                name: new.to_owned(),
+                ..PaneRecord::default()
+            });
+        let event = Event::new(
+            self.event_source.clone(),
+            "workspace.pane.renamed",
+            json!({
+                "pane_name": new,
+                "previous_name": old,
+                "session": record.session,
+                "tab": record.tab,
+                "pane_id": record.pane_id,
+            }),
+        )
+        .with_subject(new);
+        self.publish(event).await?;
+        Ok(record)
+    }
+
+    /// Applies `change` to a tracked pane's metadata (keys checked, values redacted) without
+    /// navigating to it, and queues `workspace.pane.tagged`; returns the record afterwards.
+    pub async fn tag(
+        &self,
+        name: &str,
+        change: &MetadataChange,
+    ) -> Result<PaneRecord, EngineError> {
+        validate_name("pane name", name)?;
+        for key in change.set.keys().chain(&change.remove) {
+            validate_name("metadata key", key)?;
+        }
+        if let Some(value) = change.set.values().find(|v| v.len() > MAX_VALUE_BYTES) {
+            return Err(InputError::ValueTooLong {
+                what: "metadata value",
+                len: value.len(),
+            }
+            .into());
+        }
+        let change = MetadataChange {
+            set: change
+                .set
+                .iter()
+                .map(|(k, v)| (k.clone(), self.redact(v)))
+                .collect(),
+            remove: change.remove.clone(),
+        };
+        if !retry_locked(|| self.store.tag_pane(name, &change)).await? {
+            return Err(EngineError::NotTracked {
+                name: name.to_owned(),
+            });
+        }
+        let event = Event::new(
+            self.event_source.clone(),
+            "workspace.pane.tagged",
+            json!({ "pane_name": name, "set": change.set, "removed": change.remove }),
         )
         .with_subject(name);
         self.publish(event).await?;

@@ -20,4 +20,7 @@ pub use engine::{
     EngineError, LivePane, LogOutcome, LogRequest, Navigation, ReconcileChange, Zdrive,
 };
 pub use model::{EntryType, InputError, IntentEntry, PaneRecord, Source};
-pub use store::{EmbeddedStore, History, PaneStore, PaneUpdate, RedisStore, StoreError, StoreKind};
+pub use store::{
+    EmbeddedStore, History, MetadataChange, PaneStore, PaneUpdate, RedisStore, RenameOutcome,
+    StoreError, StoreKind,
+};

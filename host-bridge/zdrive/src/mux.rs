@@ -71,6 +71,8 @@ pub trait Multiplexer {
     fn notify(&mut self, pane_id: &str, style: &str, message: &str) -> Result<(), MuxError>;
     /// Returns the pane's screen as plain text, with its scrollback when `scrollback`.
     fn dump_screen(&mut self, pane_id: &str, scrollback: bool) -> Result<String, MuxError>;
+    /// Sets the title of the pane with id `pane_id` (`terminal_N`) to `title`.
+    fn rename_pane(&mut self, pane_id: &str, title: &str) -> Result<(), MuxError>;
 }
 
 /// The pipe perth's notification bus listens on.
@@ -292,6 +294,18 @@ impl Multiplexer for IpcMux {
         )?;
         Ok(lines.join("\n"))
     }
+
+    fn rename_pane(&mut self, pane_id: &str, title: &str) -> Result<(), MuxError> {
+        let id = terminal_id(pane_id)?;
+        self.run(
+            "rename-pane",
+            Action::RenamePaneByPaneId {
+                pane_id: Some(zellij_utils::data::PaneId::Terminal(id)),
+                name: title.as_bytes().to_vec(),
+            },
+        )
+        .map(|_| ())
+    }
 }
 
 impl IpcMux {
@@ -507,6 +521,23 @@ impl Multiplexer for CliMux {
             args.push("--full");
         }
         self.action("dump-screen", &args)
+    }
+
+    fn rename_pane(&mut self, pane_id: &str, title: &str) -> Result<(), MuxError> {
+        terminal_id(pane_id)?;
+        match self.action(
+            "rename-pane",
+            &["rename-pane", "--pane-id", pane_id, "--", title],
+        ) {
+            Ok(_) => Ok(()),
+            // An older Zellij has no `--pane-id` there: its rename-pane names the focused pane.
+            Err(MuxError::Action { reason, .. }) if reason.contains("--pane-id") => {
+                self.focus_pane(pane_id)?;
+                self.action("rename-pane", &["rename-pane", "--", title])
+                    .map(|_| ())
+            }
+            Err(e) => Err(e),
+        }
     }
 }
 

@@ -146,6 +146,24 @@ impl Setup {
         }
     }
 
+    /// Sets the title of a tracked pane in its live session to `title`, when the session runs
+    /// and the pane is still in it; returns whether it did. Best effort, as
+    /// [`Setup::notify_pane`]: the stored rename is what counts.
+    pub fn retitle_pane(&self, record: &PaneRecord, title: &str) -> bool {
+        if record.stale || record.pane_id.is_empty() || record.session.is_empty() {
+            return false;
+        }
+        let Ok(mut mux) = self.connect_mux(Some(&record.session)) else {
+            return false;
+        };
+        match mux.list_panes() {
+            Ok(live) if live.iter().any(|p| p.pane_id == record.pane_id) => {
+                mux.rename_pane(&record.pane_id, title).is_ok()
+            }
+            _ => false,
+        }
+    }
+
     /// Connects to `session` (the caller's own when `None`): through its IPC socket when it
     /// has one, else through the `zellij` command line.
     pub fn connect_mux(&self, session: Option<&str>) -> Result<Box<dyn Multiplexer>, MuxError> {

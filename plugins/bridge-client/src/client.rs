@@ -41,6 +41,20 @@ pub enum BridgeError {
     Decode { status: u16, detail: String },
 }
 
+impl BridgeError {
+    /// Returns what a user should read: for a refusal, the bridge's message and its hint
+    /// (`zdrive may not ... (grant consent with: ...)`), without the kind.
+    pub fn user_message(&self) -> String {
+        match self {
+            BridgeError::Refused(body) => match &body.hint {
+                Some(hint) => format!("{} ({hint})", body.message),
+                None => body.message.clone(),
+            },
+            other => other.to_string(),
+        }
+    }
+}
+
 /// A finished request.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Completion {
@@ -52,6 +66,7 @@ pub struct Completion {
 struct InFlight {
     body: Vec<u8>,
     deadline: Instant,
+    timeout: Duration,
     retry_at: Option<Instant>,
     attempts: u32,
     last_error: Option<String>,
@@ -82,6 +97,18 @@ impl BridgeClient {
 
     /// Starts a request; returns its id and what the host must do.
     pub fn request(&mut self, body: Request, now: Instant) -> (RequestId, Vec<Effect>) {
+        let timeout = self.config.timeout;
+        self.request_with_timeout(body, timeout, now)
+    }
+
+    /// Starts a request that may take `timeout` (retries included) instead of the configured
+    /// time: one the bridge needs long for, such as a snapshot that waits on an LLM.
+    pub fn request_with_timeout(
+        &mut self,
+        body: Request,
+        timeout: Duration,
+        now: Instant,
+    ) -> (RequestId, Vec<Effect>) {
         let id = self.next_id;
         self.next_id += 1;
         let envelope = RequestEnvelope { id, body };
@@ -91,13 +118,14 @@ impl BridgeClient {
             id,
             InFlight {
                 body: bytes,
-                deadline: now + self.config.timeout,
+                deadline: now + timeout,
+                timeout,
                 retry_at: None,
                 attempts: 1,
                 last_error: None,
             },
         );
-        let effects = vec![self.send_effect(id), Effect::WakeAfter(self.config.timeout)];
+        let effects = vec![self.send_effect(id), Effect::WakeAfter(timeout)];
         (id, effects)
     }
 
@@ -180,7 +208,6 @@ impl BridgeClient {
     pub fn on_timer(&mut self, now: Instant) -> (Vec<Completion>, Vec<Effect>) {
         let mut done = Vec::new();
         let mut effects = Vec::new();
-        let timeout = self.config.timeout;
         let expired: Vec<RequestId> = self
             .in_flight
             .iter()
@@ -191,7 +218,7 @@ impl BridgeClient {
             if let Some(flight) = self.in_flight.remove(&id) {
                 let error = match flight.last_error {
                     Some(e) => BridgeError::Unreachable(e),
-                    None => BridgeError::Timeout(timeout),
+                    None => BridgeError::Timeout(flight.timeout),
                 };
                 done.push(Completion {
                     id,
@@ -347,6 +374,39 @@ mod tests {
             .unwrap();
         let (late, _) = c.on_web_result(200, &json_headers(), &ok, &context, t0);
         assert!(late.is_none());
+    }
+
+    #[test]
+    fn a_long_request_has_its_own_deadline() {
+        let mut c = client();
+        let t0 = Instant::now();
+        let (id, effects) = c.request_with_timeout(Request::Ping, Duration::from_secs(200), t0);
+        assert!(effects.contains(&Effect::WakeAfter(Duration::from_secs(200))));
+        let (short, _) = c.request(Request::Ping, t0);
+        let (done, _) = c.on_timer(t0 + Duration::from_secs(3));
+        assert_eq!(done.iter().map(|d| d.id).collect::<Vec<_>>(), [short]);
+        let (done, _) = c.on_timer(t0 + Duration::from_secs(201));
+        assert_eq!(
+            done,
+            vec![Completion {
+                id,
+                result: Err(BridgeError::Timeout(Duration::from_secs(200)))
+            }]
+        );
+    }
+
+    #[test]
+    fn refusals_read_as_message_and_hint() {
+        let refused = BridgeError::Refused(
+            ErrorBody::new(ErrorKind::BadRequest, "no consent").with_hint("press c"),
+        );
+        assert_eq!(refused.user_message(), "no consent (press c)");
+        let plain = BridgeError::Refused(ErrorBody::new(ErrorKind::Internal, "boom"));
+        assert_eq!(plain.user_message(), "boom");
+        assert_eq!(
+            BridgeError::Timeout(Duration::from_secs(1)).user_message(),
+            "host-bridge did not answer within 1s"
+        );
     }
 
     #[test]

@@ -5,11 +5,18 @@
 //! [`Effect`]s (send this HTTP request, wake me after this long) and web results and timer
 //! ticks into [`Completion`]s. That keeps it testable natively; [`host`] carries the effects
 //! out with `zellij-tile` inside a plugin.
+//!
+//! [`zdrive`] holds what the plugins answering the `zdrive::snapshot` pipe share, [`imi`] how
+//! the iMi pane and perth-core's `imi::*` pipes read iMi's answers, and [`text`] makes outside
+//! text safe to print.
 
 pub mod client;
 pub mod config;
 pub mod host;
+pub mod imi;
 pub mod push;
+pub mod text;
+pub mod zdrive;
 
 pub use client::{BridgeClient, BridgeError, Completion, Effect};
 pub use config::{BridgeConfig, ConfigError};

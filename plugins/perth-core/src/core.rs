@@ -47,6 +47,9 @@ pub const PERMISSIONS: [PermissionType; 5] = [
     PermissionType::MessageAndLaunchOtherPlugins,
 ];
 
+/// How many `imi::*` CLI pipes are remembered as handled.
+const IMI_PIPES_REMEMBERED: usize = 64;
+
 /// How many `perth::link` messages are kept while permissions are pending.
 pub const QUEUE_LIMIT: usize = 64;
 
@@ -197,8 +200,15 @@ pub struct Core {
     bridge: Option<BridgeClient>,
     bridge_config_error: Option<String>,
     bridge_pings: BTreeMap<RequestId, BridgePing>,
-    /// `zdrive::log` messages waiting for host-bridge.
-    zdrive_logs: BTreeMap<RequestId, ZdriveCall>,
+    /// `zdrive::log` and `imi::*` messages waiting for host-bridge.
+    pipe_calls: BTreeMap<RequestId, PipeCall>,
+    /// The session's folder (where the session started): the project `imi::*` pipes act on
+    /// unless they name another with `cwd=PATH`.
+    cwd: Option<String>,
+    /// CLI pipes of `imi::*` messages already handed on, newest last: `zellij pipe` whose
+    /// input is not a terminal sends one more message under the same id once it is answered,
+    /// which is not a new request.
+    imi_pipes_seen: VecDeque<String>,
     /// The session's name (from the link's hello, or mode updates), to recognise its panes
     /// in zdrive's answers.
     session_name: Option<String>,
@@ -211,11 +221,26 @@ pub struct Core {
     tinted: BTreeMap<crate::notice::PaneRef, Option<String>>,
 }
 
-/// A `zdrive::log` message handed to host-bridge.
+/// A `zdrive::log` or `imi::*` message handed to host-bridge.
 #[derive(Debug, Clone)]
-struct ZdriveCall {
+struct PipeCall {
+    /// The pipe's name, which failures start with.
+    pipe: String,
     /// The CLI pipe to answer on, if it came from one.
     pipe_id: Option<String>,
+}
+
+impl PipeCall {
+    /// Returns the call for `message`, answered on its CLI pipe when it came from one.
+    fn of(message: &PipeMessage) -> PipeCall {
+        PipeCall {
+            pipe: message.name.clone(),
+            pipe_id: match &message.source {
+                PipeSource::Cli(id) => Some(id.clone()),
+                _ => None,
+            },
+        }
+    }
 }
 
 /// A bridge ping asked for on the link, waiting for host-bridge's answer.
@@ -227,6 +252,12 @@ struct BridgePing {
 }
 
 impl Core {
+    /// Records the session's folder (the plugin's initial working directory), which `imi::*`
+    /// pipes act on unless they give `cwd=PATH`.
+    pub fn set_cwd(&mut self, cwd: impl Into<String>) {
+        self.cwd = Some(cwd.into()).filter(|c: &String| !c.is_empty());
+    }
+
     /// Starts the plugin: reads its configuration, subscribes and requests permissions.
     pub fn load(
         &mut self,
@@ -309,6 +340,10 @@ impl Core {
             PIPE_NAME => {}
             link::NOTIFY_PIPE | link::CLEAR_PIPE => {
                 self.notice_pipe(message, &mut effects);
+                return effects;
+            }
+            name if crate::imi::is_imi_pipe(name) => {
+                self.imi_pipe(message, &mut effects);
                 return effects;
             }
             crate::zdrive::LOG_PIPE => {
@@ -682,43 +717,85 @@ impl Core {
     }
 
     fn finish_bridge_call(&mut self, done: bridge_client::Completion, effects: &mut Vec<Effect>) {
-        match self.zdrive_logs.remove(&done.id) {
-            Some(call) => self.finish_zdrive_log(call, done.result, effects),
+        match self.pipe_calls.remove(&done.id) {
+            Some(call) if call.pipe == crate::zdrive::LOG_PIPE => {
+                self.finish_zdrive_log(call, done.result, effects)
+            }
+            Some(call) => {
+                if let Some(answer) = bridge_client::imi::answer(&done.result) {
+                    self.answer_pipe(&call, answer, effects);
+                }
+            }
             None => self.finish_bridge_ping(done, effects),
         }
     }
 
-    /// Hands a `zdrive::log` message to host-bridge, holding its CLI pipe until the answer.
-    fn zdrive_log_pipe(&mut self, message: PipeMessage, effects: &mut Vec<Effect>) {
-        let cli_pipe = match &message.source {
-            PipeSource::Cli(id) => Some(id.clone()),
-            _ => None,
-        };
-        let call = ZdriveCall {
-            pipe_id: cli_pipe.clone(),
-        };
-        let log = match crate::zdrive::parse_log_pipe(&message.args, message.payload.as_deref()) {
-            Ok(log) => log,
-            Err(e) => return self.answer_zdrive_log(&call, Err(e), effects),
+    /// Hands an `imi::*` message to host-bridge, holding its CLI pipe until the answer.
+    fn imi_pipe(&mut self, message: PipeMessage, effects: &mut Vec<Effect>) {
+        let call = PipeCall::of(&message);
+        if let Some(pipe_id) = &call.pipe_id {
+            if self.imi_pipes_seen.contains(pipe_id) {
+                return;
+            }
+            if self.imi_pipes_seen.len() >= IMI_PIPES_REMEMBERED {
+                self.imi_pipes_seen.pop_front();
+            }
+            self.imi_pipes_seen.push_back(pipe_id.clone());
+        }
+        let request = crate::imi::parse_imi_pipe(&message.name, &message.args).and_then(|pipe| {
+            pipe.request(
+                self.cwd.as_deref(),
+                self.session_name.clone(),
+                call.pipe_id.clone(),
+            )
+        });
+        let timeout = Some(bridge_client::imi::IMI_TIMEOUT);
+        self.forward_pipe(call, request, timeout, effects);
+    }
+
+    /// Sends host-bridge the request a pipe message asks for, holding its CLI pipe until the
+    /// answer, or answers at once what is wrong with it. `timeout` replaces the bridge client's
+    /// own for requests that take long.
+    fn forward_pipe(
+        &mut self,
+        call: PipeCall,
+        request: Result<Request, String>,
+        timeout: Option<std::time::Duration>,
+        effects: &mut Vec<Effect>,
+    ) {
+        let request = match request {
+            Ok(request) => request,
+            Err(e) => return self.answer_pipe(&call, Err(e), effects),
         };
         let Some(bridge) = self.bridge.as_mut() else {
             let error = self
                 .bridge_config_error
                 .clone()
                 .unwrap_or_else(|| "host-bridge is not configured".to_owned());
-            return self.answer_zdrive_log(&call, Err(error), effects);
+            return self.answer_pipe(&call, Err(error), effects);
         };
-        let (id, bridge_effects) = bridge.request(log.request(cli_pipe.clone()), Instant::now());
-        if let (Some(pipe_id), Permissions::Granted) = (cli_pipe, self.permissions) {
+        let (id, bridge_effects) = match timeout {
+            Some(timeout) => bridge.request_with_timeout(request, timeout, Instant::now()),
+            None => bridge.request(request, Instant::now()),
+        };
+        if let (Some(pipe_id), Permissions::Granted) = (call.pipe_id.clone(), self.permissions) {
             effects.push(Effect::Block { pipe_id });
         }
-        self.zdrive_logs.insert(id, call);
+        self.pipe_calls.insert(id, call);
         effects.push(Effect::Bridge(bridge_effects));
+    }
+
+    /// Hands a `zdrive::log` message to host-bridge, holding its CLI pipe until the answer.
+    fn zdrive_log_pipe(&mut self, message: PipeMessage, effects: &mut Vec<Effect>) {
+        let call = PipeCall::of(&message);
+        let request = crate::zdrive::parse_log_pipe(&message.args, message.payload.as_deref())
+            .map(|log| log.request(call.pipe_id.clone()));
+        self.forward_pipe(call, request, None, effects);
     }
 
     fn finish_zdrive_log(
         &mut self,
-        call: ZdriveCall,
+        call: PipeCall,
         result: Result<bridge_protocol::Response, bridge_client::BridgeError>,
         effects: &mut Vec<Effect>,
     ) {
@@ -744,17 +821,10 @@ impl Core {
                     crate::notice::clean_message(&pane_name)
                 ))
             }
-            Ok(other) => Err(format!(
-                "host-bridge answered with something else ({}); is it the same version as perth?",
-                crate::notice::clean_message(&format!("{other:?}"))
-            )),
-            Err(bridge_client::BridgeError::Refused(body)) => Err(match body.hint {
-                Some(hint) => format!("{} ({hint})", body.message),
-                None => body.message,
-            }),
-            Err(e) => Err(e.to_string()),
+            Ok(other) => Err(bridge_client::zdrive::unexpected(&other)),
+            Err(e) => Err(e.user_message()),
         };
-        self.answer_zdrive_log(&call, answer, effects);
+        self.answer_pipe(&call, answer, effects);
     }
 
     /// Lights the pane of a milestone up (success), as `zdrive pane log` does from a shell.
@@ -762,7 +832,7 @@ impl Core {
         &mut self,
         pane_id: Option<&str>,
         summary: &str,
-        call: &ZdriveCall,
+        call: &PipeCall,
         effects: &mut Vec<Effect>,
     ) {
         let Some(pane) = pane_id.and_then(|id| id.parse::<crate::notice::PaneRef>().ok()) else {
@@ -786,16 +856,17 @@ impl Core {
         }
     }
 
-    /// Answers a `zdrive::log` message on its CLI pipe (or in the log when it has none).
-    fn answer_zdrive_log(
+    /// Answers a `zdrive::log` or `imi::*` message on its CLI pipe and lets the pipe go (or
+    /// writes the answer to the log when it has no pipe); a failure starts with the pipe's name.
+    fn answer_pipe(
         &self,
-        call: &ZdriveCall,
+        call: &PipeCall,
         answer: Result<String, String>,
         effects: &mut Vec<Effect>,
     ) {
         let line = match answer {
             Ok(text) => format!("{text}\n"),
-            Err(e) => format!("{}: {e}\n", crate::zdrive::LOG_PIPE),
+            Err(e) => format!("{}: {e}\n", call.pipe),
         };
         match (&call.pipe_id, self.permissions) {
             (Some(pipe_id), Permissions::Granted) => {

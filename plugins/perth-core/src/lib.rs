@@ -10,6 +10,7 @@
 
 pub mod core;
 pub mod host;
+pub mod imi;
 pub mod link;
 pub mod notice;
 pub mod snapshot;

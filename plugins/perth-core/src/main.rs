@@ -13,6 +13,7 @@ struct PerthCore {
 impl ZellijPlugin for PerthCore {
     fn load(&mut self, configuration: BTreeMap<String, String>) {
         let ids = get_plugin_ids();
+        self.core.set_cwd(ids.initial_cwd.display().to_string());
         let ids = InstanceIds {
             plugin_id: ids.plugin_id,
             client_id: ids.client_id,

@@ -135,7 +135,7 @@ fn an_unknown_request_type_is_a_400_naming_the_known_ones() {
     assert_eq!(error.kind, ErrorKind::UnknownRequest);
     assert_eq!(
         error.message,
-        "unknown request type `launch_missiles`: unknown variant `launch_missiles`, expected one of `hello`, `ping`, `echo`, `status`, `push_event`, `zdrive_log` at line 1 column 40"
+        "unknown request type `launch_missiles`: unknown variant `launch_missiles`, expected one of `hello`, `ping`, `echo`, `status`, `push_event`, `zdrive_log`, `zdrive_snapshots`, `zdrive_snapshot`, `zdrive_consent`, `imi_status`, `imi_add`, `imi_remove`, `imi_open`, `imi_review`, `zdrive_pane`, `zdrive_rename`, `zdrive_tag`, `zdrive_track` at line 1 column 40"
     );
 }
 

@@ -104,6 +104,12 @@ impl TestEnv {
 
     /// Starts `host-bridge serve --foreground ARGS` and waits until it has written its runtime file.
     pub fn serve(&self, args: &[&str]) -> Bridge {
+        self.serve_with_env(args, &[])
+    }
+
+    /// Starts `host-bridge serve --foreground ARGS` with variables of its environment added or
+    /// replaced (another HOME, a PATH that finds git), as [`TestEnv::serve`] does.
+    pub fn serve_with_env(&self, args: &[&str], vars: &[(&str, &std::ffi::OsStr)]) -> Bridge {
         let log = self.tmp.path().join(format!(
             "serve-{}.log",
             self.logs.fetch_add(1, Ordering::Relaxed)
@@ -113,6 +119,7 @@ impl TestEnv {
         all.extend_from_slice(args);
         let mut child = self
             .command(&all)
+            .envs(vars.iter().copied())
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(stderr)

@@ -110,7 +110,7 @@ impl Settings {
     }
 
     /// Checks that the config file, when present, is readable by its owner only.
-    pub fn check_file_mode(&self) -> super::Check {
+    pub(super) fn check_file_mode(&self) -> super::Check {
         let path = self.file();
         match std::fs::metadata(&path) {
             Err(_) => super::Check {

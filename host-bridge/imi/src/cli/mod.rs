@@ -10,8 +10,10 @@
 //! object per message) instead of one envelope.
 
 mod config;
-mod perth;
+pub mod perth;
 mod track;
+
+pub use config::Settings;
 
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
@@ -422,7 +424,7 @@ async fn run(cli: Cli) -> Result<Outcome, Failure> {
                 .file_name()
                 .map(|n| n.to_string_lossy().into_owned())
                 .unwrap_or_default();
-            let tab = perth::focus_worktree_tab(&folder);
+            let tab = perth::focus_worktree_tab(perth::current_session().as_deref(), &folder);
             return Ok(Outcome::new(
                 json!({"path": path, "tab": tab}),
                 path.display().to_string(),
@@ -434,20 +436,16 @@ async fn run(cli: Cli) -> Result<Outcome, Failure> {
     if matches!(cli.command, Command::Init { .. }) {
         settings.write_default_file()?;
     }
-    let engine = Engine::new(
-        crate::git::Git::default(),
-        open_db(&settings.database_url).await,
-        EngineConfig {
-            event_source: event_source(),
-            global_sync_dir: Some(settings.dir.join("sync").join("global")),
-            trust_file: Some(settings.dir.join("trusted-hooks.json")),
-            github: github_config(matches!(cli.command, Command::Project { .. })),
-            // Progress goes to stderr, so stdout stays one JSON document with --json.
-            progress: Some(crate::Progress(std::sync::Arc::new(|line: &str| {
-                eprintln!("iMi: {line}");
-            }))),
-        },
-    );
+    // Progress goes to stderr, so stdout stays one JSON document with --json.
+    let progress = crate::Progress(std::sync::Arc::new(|line: &str| {
+        eprintln!("iMi: {line}");
+    }));
+    let engine = open_engine(
+        &settings,
+        matches!(cli.command, Command::Project { .. }),
+        Some(progress),
+    )
+    .await;
     let default_agent = settings.agent_id.clone();
     let add = |kind: &str, a: AddArgs| {
         let open_tab = !a.no_tab;
@@ -554,13 +552,9 @@ async fn run(cli: Cli) -> Result<Outcome, Failure> {
                 db_line(&r.db),
             );
             // Inside perth, the worktree's tab goes too, unless one of its panes runs a command.
-            let mut tab = perth::close_worktree_tab(&r.worktree_name);
-            if tab.done {
-                match track::untrack_tab(&r.worktree_name).await {
-                    Ok(panes) => tab.panes = panes,
-                    Err(why) => tab.zdrive = Some(why),
-                }
-            }
+            let tab =
+                perth::close_removed_tab(perth::current_session().as_deref(), &r.worktree_name)
+                    .await;
             let text = format!("{text}{}", tab.text("closed"));
             with_tab(&r, tab, text)
         }
@@ -590,13 +584,9 @@ async fn run(cli: Cli) -> Result<Outcome, Failure> {
             };
             let mut tabs = Vec::new();
             let mut text = String::new();
+            let session = perth::current_session();
             for (name, path) in targets {
-                let tab = tracked(
-                    perth::open_or_focus_tab(&name, &path),
-                    None,
-                    &format!("worktree tab opened: {name} at {}", path.display()),
-                )
-                .await;
+                let tab = perth::open_tab(session.as_deref(), &name, &path).await;
                 if !tab.in_session {
                     return Err(crate::Error::Refused(format!(
                         "iMi open works inside a perth session: {}",
@@ -751,15 +741,10 @@ async fn add_outcome(
     let r = engine.add(&req).await?;
     let tab = match open_tab {
         true => Some(
-            tracked(
-                perth::open_worktree_tab(&r.worktree.worktree_name, &r.worktree.path),
+            perth::open_added_tab(
+                perth::current_session().as_deref(),
+                &r,
                 req.agent.as_deref(),
-                &format!(
-                    "worktree created: {} on branch {} at {}",
-                    r.worktree.worktree_name,
-                    r.worktree.branch,
-                    r.worktree.path.display()
-                ),
             )
             .await,
         ),
@@ -788,24 +773,14 @@ async fn add_outcome(
     })
 }
 
-/// Has zdrive track the panes of a tab that was just opened, with a `worktree created`
-/// checkpoint on its agent pane.
-async fn tracked(
-    mut tab: perth::TabOutcome,
-    agent: Option<&str>,
-    summary: &str,
-) -> perth::TabOutcome {
-    if tab.opened {
-        match track::track_tab(&tab.name, agent, summary).await {
-            Ok(panes) => tab.panes = panes,
-            Err(why) => tab.zdrive = Some(why),
-        }
-    }
-    tab
-}
-
 /// An outcome whose JSON is `data` with the worktree tab's outcome added as `tab`.
 fn with_tab(data: impl Serialize, tab: perth::TabOutcome, text: String) -> Outcome {
+    Outcome::new(json_with_tab(data, &tab), text)
+}
+
+/// Returns the JSON `--json` prints for a report with its worktree tab's outcome: `data` with
+/// the tab added as `tab` (what host-bridge answers too).
+pub fn json_with_tab(data: impl Serialize, tab: &perth::TabOutcome) -> serde_json::Value {
     let mut data = serde_json::to_value(data).unwrap_or(serde_json::Value::Null);
     if let Some(obj) = data.as_object_mut() {
         obj.insert(
@@ -813,7 +788,7 @@ fn with_tab(data: impl Serialize, tab: perth::TabOutcome, text: String) -> Outco
             serde_json::to_value(tab).unwrap_or(serde_json::Value::Null),
         );
     }
-    Outcome::new(data, text)
+    data
 }
 
 async fn types(engine: &Engine, action: Option<TypesAction>) -> Result<Outcome, Failure> {
@@ -922,6 +897,28 @@ fn human_age(secs: i64) -> String {
         s if s < 86400 => format!("{}h", s / 3600),
         s => format!("{}d", s / 86400),
     }
+}
+
+/// Returns the engine the `iMi` binary runs on `settings`: git, the configured database (or why
+/// it is unavailable), the sync folder and trust file in iMi's config folder, GitHub when a
+/// token or API URL is set (always with `github_always`, for `project create`). host-bridge
+/// opens the engine through here too, so the plugin and the command line act alike.
+pub async fn open_engine(
+    settings: &Settings,
+    github_always: bool,
+    progress: Option<crate::Progress>,
+) -> Engine {
+    Engine::new(
+        crate::git::Git::default(),
+        open_db(&settings.database_url).await,
+        EngineConfig {
+            event_source: event_source(),
+            global_sync_dir: Some(settings.dir.join("sync").join("global")),
+            trust_file: Some(settings.dir.join("trusted-hooks.json")),
+            github: github_config(github_always),
+            progress,
+        },
+    )
 }
 
 fn engine_without_db() -> Engine {

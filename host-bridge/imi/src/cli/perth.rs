@@ -1,7 +1,8 @@
-//! Inside a perth session (`ZELLIJ_SESSION_NAME` set): `iMi add` opens the worktree's tab from
-//! perth's `worktree` layout, `iMi go` focuses it, `iMi remove` closes it. Both run `perth action ...` against the
-//! session; outside a session, or without a `perth` next to iMi or on PATH, nothing happens
-//! and the JSON output says why.
+//! Inside a perth session: `iMi add` opens the worktree's tab from perth's `worktree` layout,
+//! `iMi go` focuses it, `iMi remove` closes it. Each runs `perth action ...` against the session
+//! it is given (the command line's own, `ZELLIJ_SESSION_NAME`; the session a plugin runs in, for
+//! host-bridge); without a session, or without a `perth` next to the running binary or on PATH,
+//! nothing happens and the JSON output says why.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -82,11 +83,18 @@ struct Session {
     perth: PathBuf,
 }
 
-fn session() -> Result<Session, (String, bool)> {
-    let name = std::env::var("ZELLIJ_SESSION_NAME")
+/// Returns the session the command line runs in (`ZELLIJ_SESSION_NAME`), if any.
+pub fn current_session() -> Option<String> {
+    std::env::var("ZELLIJ_SESSION_NAME")
         .ok()
         .filter(|n| !n.is_empty())
-        .ok_or_else(|| ("not inside a perth session".to_owned(), false))?;
+}
+
+fn session(name: Option<&str>) -> Result<Session, (String, bool)> {
+    let name = name
+        .filter(|n| !n.is_empty())
+        .ok_or_else(|| ("not inside a perth session".to_owned(), false))?
+        .to_owned();
     let perth = find_perth().ok_or_else(|| {
         (
             "no perth next to iMi or on PATH; install both with `cargo xtask install`".to_owned(),
@@ -111,6 +119,22 @@ fn find_perth() -> Option<PathBuf> {
 }
 
 impl Session {
+    /// Runs a `perth action` that answers a JSON list (`list-tabs --json`, `list-panes --json`).
+    ///
+    /// Zellij's command line now and then prints nothing for a query when the server drops its
+    /// connection (clients come and go at once, and Zellij 0.45.1 reuses their ids); an empty
+    /// answer is asked again.
+    fn query(&self, args: &[&str]) -> Result<Vec<serde_json::Value>, String> {
+        let mut text = String::new();
+        for _ in 0..3 {
+            text = self.action(args)?;
+            if !text.trim().is_empty() {
+                break;
+            }
+        }
+        serde_json::from_str(&text).map_err(|e| format!("unreadable answer from perth: {e}"))
+    }
+
     /// Runs `perth --session NAME action ARGS`, bounded; returns its standard output.
     fn action(&self, args: &[&str]) -> Result<String, String> {
         let mut child = Command::new(&self.perth)
@@ -177,8 +201,8 @@ impl Session {
 }
 
 /// Opens a tab named after the worktree, from perth's `worktree` layout, in its folder.
-pub fn open_worktree_tab(name: &str, cwd: &Path) -> TabOutcome {
-    let session = match session() {
+pub fn open_worktree_tab(session_name: Option<&str>, name: &str, cwd: &Path) -> TabOutcome {
+    let session = match session(session_name) {
         Ok(s) => s,
         Err((reason, in_session)) => return TabOutcome::skipped(name, reason, in_session),
     };
@@ -196,8 +220,8 @@ pub fn open_worktree_tab(name: &str, cwd: &Path) -> TabOutcome {
 }
 
 /// Focuses the worktree's tab, if the session has one by that name.
-pub fn focus_worktree_tab(name: &str) -> TabOutcome {
-    let session = match session() {
+pub fn focus_worktree_tab(session_name: Option<&str>, name: &str) -> TabOutcome {
+    let session = match session(session_name) {
         Ok(s) => s,
         Err((reason, in_session)) => return TabOutcome::skipped(name, reason, in_session),
     };
@@ -209,8 +233,8 @@ pub fn focus_worktree_tab(name: &str) -> TabOutcome {
 
 /// Closes the worktree's tab, unless one of its panes runs a command that has not exited (that
 /// would be lost: the answer says how to close it by hand).
-pub fn close_worktree_tab(name: &str) -> TabOutcome {
-    let session = match session() {
+pub fn close_worktree_tab(session_name: Option<&str>, name: &str) -> TabOutcome {
+    let session = match session(session_name) {
         Ok(s) => s,
         Err((reason, in_session)) => return TabOutcome::skipped(name, reason, in_session),
     };
@@ -221,16 +245,13 @@ pub fn close_worktree_tab(name: &str) -> TabOutcome {
 }
 
 fn close_in(session: &Session, name: &str) -> Result<(), String> {
-    let json = |text: String| -> Result<Vec<serde_json::Value>, String> {
-        serde_json::from_str(&text).map_err(|e| format!("unreadable answer from perth: {e}"))
-    };
-    let tabs = json(session.action(&["list-tabs", "--json"])?)?;
+    let tabs = session.query(&["list-tabs", "--json"])?;
     let tab_id = tabs
         .iter()
         .find(|t| t["name"] == name)
         .and_then(|t| t["tab_id"].as_u64())
         .ok_or_else(|| format!("the session has no tab named {name}"))?;
-    let panes = json(session.action(&["list-panes", "--json", "--all"])?)?;
+    let panes = session.query(&["list-panes", "--json", "--all"])?;
     let busy = panes.iter().find(|p| {
         p["tab_id"].as_u64() == Some(tab_id)
             && p["is_plugin"] == false
@@ -252,21 +273,77 @@ fn close_in(session: &Session, name: &str) -> Result<(), String> {
 }
 
 /// Opens the worktree's tab, or brings it to the front when the session already has one.
-pub fn open_or_focus_tab(name: &str, cwd: &Path) -> TabOutcome {
-    let session = match session() {
+pub fn open_or_focus_tab(session_name: Option<&str>, name: &str, cwd: &Path) -> TabOutcome {
+    let session = match session(session_name) {
         Ok(s) => s,
         Err((reason, in_session)) => return TabOutcome::skipped(name, reason, in_session),
     };
     let open = session
-        .action(&["list-tabs", "--json"])
-        .and_then(|text| {
-            serde_json::from_str::<Vec<serde_json::Value>>(&text)
-                .map_err(|e| format!("unreadable answer from perth: {e}"))
-        })
+        .query(&["list-tabs", "--json"])
         .map(|tabs| tabs.iter().any(|t| t["name"] == name));
     match open {
-        Ok(true) => focus_worktree_tab(name),
-        Ok(false) => open_worktree_tab(name, cwd),
+        Ok(true) => focus_worktree_tab(session_name, name),
+        Ok(false) => open_worktree_tab(session_name, name, cwd),
         Err(reason) => TabOutcome::skipped(name, reason, true),
     }
+}
+
+/// Opens the tab of a worktree `add` just made, in `session`, and has zdrive track its panes
+/// with a `worktree created` checkpoint on the agent pane.
+pub async fn open_added_tab(
+    session: Option<&str>,
+    report: &crate::AddReport,
+    agent: Option<&str>,
+) -> TabOutcome {
+    let w = &report.worktree;
+    let tab = open_worktree_tab(session, &w.worktree_name, &w.path);
+    let summary = format!(
+        "worktree created: {} on branch {} at {}",
+        w.worktree_name,
+        w.branch,
+        w.path.display()
+    );
+    tracked(tab, session, agent, &summary).await
+}
+
+/// Opens the tab of worktree `name` (folder `path`) in `session`, or brings it to the front;
+/// a tab it opens has its panes tracked by zdrive.
+pub async fn open_tab(session: Option<&str>, name: &str, path: &Path) -> TabOutcome {
+    let summary = format!("worktree tab opened: {name} at {}", path.display());
+    tracked(
+        open_or_focus_tab(session, name, path),
+        session,
+        None,
+        &summary,
+    )
+    .await
+}
+
+/// Closes the tab of a worktree `remove` just removed and marks its zdrive panes stale.
+pub async fn close_removed_tab(session: Option<&str>, name: &str) -> TabOutcome {
+    let mut tab = close_worktree_tab(session, name);
+    if let (true, Some(session)) = (tab.done, session) {
+        match super::track::untrack_tab(session, name).await {
+            Ok(panes) => tab.panes = panes,
+            Err(why) => tab.zdrive = Some(why),
+        }
+    }
+    tab
+}
+
+/// Has zdrive track the panes of a tab that was just opened, with `summary` as a checkpoint on
+/// its agent pane.
+async fn tracked(
+    mut tab: TabOutcome,
+    session: Option<&str>,
+    agent: Option<&str>,
+    summary: &str,
+) -> TabOutcome {
+    if let (true, Some(session)) = (tab.opened, session) {
+        match super::track::track_tab(session, &tab.name, agent, summary).await {
+            Ok(panes) => tab.panes = panes,
+            Err(why) => tab.zdrive = Some(why),
+        }
+    }
+    tab
 }

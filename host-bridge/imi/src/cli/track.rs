@@ -13,26 +13,22 @@ use zdrive::{EntryType, LogRequest, Navigation, Source};
 /// How long the panes of a new tab may take to show up in the session.
 const PANES_WAIT: Duration = Duration::from_secs(5);
 
-fn setup() -> Result<(Setup, String), String> {
-    let setup = Setup::resolve(&|k| std::env::var(k).ok())
-        .map_err(|e| format!("zdrive's configuration: {e:#}"))?;
-    let session = setup
-        .session
-        .clone()
-        .ok_or_else(|| "not inside a perth session".to_owned())?;
-    Ok((setup, session))
+/// Resolves zdrive's setup from the environment, as the `zdrive` binary does.
+fn setup() -> Result<Setup, String> {
+    Setup::resolve(&|k| std::env::var(k).ok()).map_err(|e| format!("zdrive's configuration: {e:#}"))
 }
 
-/// Records the panes of tab `tab` under `TAB/TITLE` and logs `summary` as a checkpoint on its
-/// agent pane; returns the names tracked.
+/// Records the panes of tab `tab` of `session` under `TAB/TITLE` and logs `summary` as a
+/// checkpoint on its agent pane; returns the names tracked.
 pub async fn track_tab(
+    session: &str,
     tab: &str,
     agent: Option<&str>,
     summary: &str,
 ) -> Result<Vec<String>, String> {
-    let (setup, session) = setup()?;
+    let setup = setup()?;
     let mut mux = setup
-        .connect_mux(Some(&session))
+        .connect_mux(Some(session))
         .map_err(|e| e.to_string())?;
     // `new-tab` returns before the tab's panes are listed.
     let deadline = Instant::now() + PANES_WAIT;
@@ -71,7 +67,7 @@ pub async fn track_tab(
         }
         let nav = Navigation {
             created: true,
-            session: session.clone(),
+            session: session.to_owned(),
             tab: tab.to_owned(),
             pane_id: pane.pane_id.clone(),
         };
@@ -105,9 +101,9 @@ pub async fn track_tab(
     Ok(names)
 }
 
-/// Marks the tracked panes of worktree tab `tab` in this session stale; returns their names.
-pub async fn untrack_tab(tab: &str) -> Result<Vec<String>, String> {
-    let (setup, session) = setup()?;
+/// Marks the tracked panes of worktree tab `tab` in `session` stale; returns their names.
+pub async fn untrack_tab(session: &str, tab: &str) -> Result<Vec<String>, String> {
+    let setup = setup()?;
     let engine = setup
         .open_engine(Access::Write)
         .await

@@ -4,6 +4,7 @@ mod cli;
 mod contract;
 mod github;
 mod monitor;
+mod pane;
 mod perth;
 mod safety;
 mod setup;

@@ -218,8 +218,11 @@ fn add_inside_perth_opens_the_worktrees_tab_and_go_focuses_it() {
     let again = in_session(&["open", "--all"]);
     assert_eq!(again.data()["tabs"][0]["done"], true, "{}", again.stdout);
     std::thread::sleep(Duration::from_millis(300));
-    let listed: Vec<Value> =
-        serde_json::from_str(&session.action(&["list-tabs", "--json"]).unwrap()).unwrap();
+    // Zellij's CLI now and then prints nothing for a query (a dropped connection): ask again.
+    let listed: Vec<Value> = tests::wait_for("the session's tabs", Duration::from_secs(10), || {
+        serde_json::from_str(&session.action(&["list-tabs", "--json"]).ok()?).ok()
+    })
+    .unwrap();
     assert_eq!(
         listed.iter().filter(|t| t["name"] == "fix-crash").count(),
         1,

@@ -10,7 +10,8 @@ use sqlx::SqliteConnection;
 use store::{Conn, Database};
 
 use super::{
-    decode_entry, decode_snapshot, encode, History, PaneStore, PaneUpdate, StoreError, StoreKind,
+    decode_entry, decode_snapshot, encode, History, MetadataChange, PaneStore, PaneUpdate,
+    RenameOutcome, StoreError, StoreKind,
 };
 use crate::model::{format_time, IntentEntry, PaneRecord, SnapshotRecord};
 use crate::store::redis::record_from_hash;
@@ -330,6 +331,64 @@ impl PaneStore for EmbeddedStore {
         let key = format!("zdrive_snapshot {name}");
         rows.iter().map(|j| decode_snapshot(&key, j)).collect()
     }
+
+    async fn rename_pane(&self, old: &str, new: &str) -> Result<RenameOutcome, StoreError> {
+        let mut tx = self.db.begin().await.map_err(|e| store_error("begin", e))?;
+        let outcome = {
+            let c = sqlite(tx.conn())?;
+            // The write that takes the lock; the row it may add goes again below.
+            lock_pane(c, new).await?;
+            if holds_pane(c, new).await? {
+                RenameOutcome::Taken
+            } else if !holds_pane(c, old).await? {
+                RenameOutcome::Missing
+            } else {
+                sqlx::query("DELETE FROM zdrive_pane WHERE name = $1")
+                    .bind(new)
+                    .execute(&mut *c)
+                    .await
+                    .map_err(failed("rename a pane"))?;
+                for sql in [
+                    "UPDATE zdrive_pane SET name = $2 WHERE name = $1",
+                    "UPDATE zdrive_history SET pane = $2 WHERE pane = $1",
+                    "UPDATE zdrive_snapshot SET pane = $2 WHERE pane = $1",
+                ] {
+                    sqlx::query(sql)
+                        .bind(old)
+                        .bind(new)
+                        .execute(&mut *c)
+                        .await
+                        .map_err(failed("rename a pane"))?;
+                }
+                RenameOutcome::Renamed
+            }
+        };
+        end(tx, outcome == RenameOutcome::Renamed).await?;
+        Ok(outcome)
+    }
+
+    async fn tag_pane(&self, name: &str, change: &MetadataChange) -> Result<bool, StoreError> {
+        let mut tx = self.db.begin().await.map_err(|e| store_error("begin", e))?;
+        let tagged = {
+            let c = sqlite(tx.conn())?;
+            lock_pane(c, name).await?;
+            let mut fields = read_fields(c, name).await?.unwrap_or_default();
+            if fields.is_empty() {
+                false
+            } else {
+                for key in &change.remove {
+                    fields.remove(&format!("meta:{key}"));
+                }
+                for (key, value) in &change.set {
+                    fields.insert(format!("meta:{key}"), value.clone());
+                }
+                write_fields(c, name, &fields).await?;
+                true
+            }
+        };
+        end(tx, tagged).await?;
+        Ok(tagged)
+    }
 }
 
 impl EmbeddedStore {
@@ -402,6 +461,33 @@ impl EmbeddedStore {
         tx.commit().await.map_err(|e| store_error("commit", e))?;
         Ok(u64::try_from(total).unwrap_or(0))
     }
+}
+
+/// Commits the transaction when `keep`, else rolls it back.
+async fn end(tx: store::Transaction, keep: bool) -> Result<(), StoreError> {
+    if keep {
+        tx.commit().await.map_err(|e| store_error("commit", e))
+    } else {
+        tx.rollback().await.map_err(|e| store_error("roll back", e))
+    }
+}
+
+/// Returns whether anything is stored under `name`: a record with fields, log entries or
+/// snapshots.
+async fn holds_pane(c: &mut SqliteConnection, name: &str) -> Result<bool, StoreError> {
+    let fields = read_fields(c, name).await?;
+    if fields.is_some_and(|f| !f.is_empty()) {
+        return Ok(true);
+    }
+    let rows: i64 = sqlx::query_scalar(
+        "SELECT (SELECT COUNT(*) FROM zdrive_history WHERE pane = $1) \
+         + (SELECT COUNT(*) FROM zdrive_snapshot WHERE pane = $1)",
+    )
+    .bind(name)
+    .fetch_one(&mut *c)
+    .await
+    .map_err(failed("look a pane up"))?;
+    Ok(rows > 0)
 }
 
 async fn add_tab(c: &mut SqliteConnection, tab: &str) -> Result<(), StoreError> {

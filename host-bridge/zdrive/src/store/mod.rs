@@ -89,6 +89,26 @@ pub struct History {
     pub total: u64,
 }
 
+/// What [`PaneStore::rename_pane`] found.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RenameOutcome {
+    /// The record, the history and the snapshots now live under the new name.
+    Renamed,
+    /// Nothing is stored under the old name; nothing changed.
+    Missing,
+    /// Something is stored under the new name already; nothing changed.
+    Taken,
+}
+
+/// Changes to a pane's metadata (its `meta:<key>` fields): keys to remove, then keys to set.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct MetadataChange {
+    /// Keys and values to set.
+    pub set: BTreeMap<String, String>,
+    /// Keys to remove; a key also in `set` ends up set.
+    pub remove: Vec<String>,
+}
+
 /// Storage of tracked panes, their intent logs and the tab set.
 ///
 /// Names reaching a store are already validated (`model::validate_name`).
@@ -151,6 +171,14 @@ pub trait PaneStore: Send + Sync {
         name: &str,
         last: Option<usize>,
     ) -> Result<Vec<SnapshotRecord>, StoreError>;
+
+    /// Moves the pane's record, history and snapshots from `old` to `new` in one atomic step,
+    /// unless `new` holds any of them already.
+    async fn rename_pane(&self, old: &str, new: &str) -> Result<RenameOutcome, StoreError>;
+
+    /// Applies `change` to a tracked pane's metadata in one atomic step; returns false, having
+    /// written nothing, when the pane has no record.
+    async fn tag_pane(&self, name: &str, change: &MetadataChange) -> Result<bool, StoreError>;
 }
 
 /// Encodes a value for storage.

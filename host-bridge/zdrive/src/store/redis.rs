@@ -9,7 +9,8 @@ use redis::AsyncCommands as _;
 use redis_conn::{RedisConn, RedisConnError, RedisOptions};
 
 use super::{
-    decode_entry, decode_snapshot, encode, History, PaneStore, PaneUpdate, StoreError, StoreKind,
+    decode_entry, decode_snapshot, encode, History, MetadataChange, PaneStore, PaneUpdate,
+    RenameOutcome, StoreError, StoreKind,
 };
 use crate::model::{format_time, parse_time, IntentEntry, PaneRecord, SnapshotRecord};
 
@@ -34,6 +35,10 @@ fn pane_key(name: &str) -> String {
 
 fn history_key(name: &str) -> String {
     format!("{PANE_PREFIX}{name}{HISTORY_SUFFIX}")
+}
+
+fn snapshots_key(name: &str) -> String {
+    format!("{SNAPSHOTS_PREFIX}{name}")
 }
 
 impl From<RedisConnError> for StoreError {
@@ -347,6 +352,80 @@ impl PaneStore for RedisStore {
             .await
             .map_err(|e| self.fail("LRANGE", e))?;
         raw.iter().map(|j| decode_snapshot(&key, j)).collect()
+    }
+
+    async fn rename_pane(&self, old: &str, new: &str) -> Result<RenameOutcome, StoreError> {
+        // One script: the checks and the RENAMEs are one atomic step, as in a MULTI, but a
+        // MULTI cannot refuse on what it finds (and WATCH needs a connection of its own).
+        const SCRIPT: &str = r#"
+            if redis.call('EXISTS', KEYS[4], KEYS[5], KEYS[6]) > 0 then
+                return 'taken'
+            end
+            local moved = 0
+            for i = 1, 3 do
+                if redis.call('EXISTS', KEYS[i]) == 1 then
+                    redis.call('RENAME', KEYS[i], KEYS[i + 3])
+                    moved = moved + 1
+                end
+            end
+            if moved == 0 then
+                return 'missing'
+            end
+            return 'renamed'
+        "#;
+        let mut c = self.conn.connection();
+        let outcome: String = redis::cmd("EVAL")
+            .arg(SCRIPT)
+            .arg(6)
+            .arg(pane_key(old))
+            .arg(history_key(old))
+            .arg(snapshots_key(old))
+            .arg(pane_key(new))
+            .arg(history_key(new))
+            .arg(snapshots_key(new))
+            .query_async(&mut c)
+            .await
+            .map_err(|e| self.fail("EVAL (EXISTS, RENAME)", e))?;
+        Ok(match outcome.as_str() {
+            "renamed" => RenameOutcome::Renamed,
+            "taken" => RenameOutcome::Taken,
+            _ => RenameOutcome::Missing,
+        })
+    }
+
+    async fn tag_pane(&self, name: &str, change: &MetadataChange) -> Result<bool, StoreError> {
+        // ARGV: how many fields to delete, those fields, then field and value pairs to set
+        // (after the deletions, so a key both removed and set ends up set).
+        const SCRIPT: &str = r#"
+            if redis.call('EXISTS', KEYS[1]) == 0 then
+                return 0
+            end
+            local n = tonumber(ARGV[1])
+            for i = 2, n + 1 do
+                redis.call('HDEL', KEYS[1], ARGV[i])
+            end
+            for i = n + 2, #ARGV, 2 do
+                redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1])
+            end
+            return 1
+        "#;
+        let mut cmd = redis::cmd("EVAL");
+        cmd.arg(SCRIPT)
+            .arg(1)
+            .arg(pane_key(name))
+            .arg(change.remove.len());
+        for k in &change.remove {
+            cmd.arg(format!("meta:{k}"));
+        }
+        for (k, v) in &change.set {
+            cmd.arg(format!("meta:{k}")).arg(v);
+        }
+        let mut c = self.conn.connection();
+        let tagged: i64 = cmd
+            .query_async(&mut c)
+            .await
+            .map_err(|e| self.fail("EVAL (HDEL, HSET)", e))?;
+        Ok(tagged == 1)
     }
 }
 

@@ -263,3 +263,115 @@ fn help_has_examples_and_completions_print() {
     assert!(out.status.success());
     assert!(String::from_utf8_lossy(&out.stdout).contains("_zdrive"));
 }
+
+/// Asserts that `zdrive --json ARGS` exits 1 with an error of `kind` whose message holds `text`.
+fn assert_refused(env: &Env, args: &[&str], kind: &str, text: &str) {
+    let (code, v) = env.json(args);
+    let message = v["error"]["message"].as_str().unwrap_or_default();
+    assert_eq!((code, v["error"]["kind"].as_str()), (1, Some(kind)), "{v}");
+    assert!(message.contains(text), "{args:?}: {message}");
+}
+
+#[test]
+fn rename_refuses_bad_and_taken_names_and_the_history_follows() {
+    let env = Env::new();
+    for (pane, summary) in [("api", "first"), ("api", "second"), ("web", "other")] {
+        let (code, v) = env.json(&["pane", "log", pane, summary]);
+        assert_eq!(code, 0, "{v}");
+    }
+    let refused = |args: &[&str], kind: &str, text: &str| assert_refused(&env, args, kind, text);
+    for bad in ["a:b", "two words", "esc\u{1b}[0m", ""] {
+        refused(
+            &["pane", "rename", "api", bad],
+            "bad_input",
+            "invalid new pane name",
+        );
+    }
+    refused(
+        &["pane", "rename", "api", "web"],
+        "name_taken",
+        "a pane named \"web\" is tracked already",
+    );
+    refused(
+        &["pane", "rename", "nobody", "somebody"],
+        "not_tracked",
+        "no pane named \"nobody\"",
+    );
+
+    let (code, v) = env.json(&["pane", "rename", "api", "api-server"]);
+    assert_eq!(code, 0, "{v}");
+    assert_eq!(v["data"]["previous_name"], "api");
+    assert_eq!(v["data"]["pane"]["pane_name"], "api-server");
+    assert_eq!(v["data"]["retitled"], false, "no session to retitle in");
+    let (code, v) = env.json(&["pane", "history", "api-server"]);
+    assert_eq!(code, 0, "{v}");
+    assert_eq!(v["data"]["total_entries"], 2);
+    assert_eq!(v["data"]["entries"][0]["summary"], "second");
+    let (code, v) = env.json(&["pane", "history", "api"]);
+    assert_eq!(code, 1, "the old name is gone: {v}");
+    let out = env.run(&["pane", "rename", "web", "web-ui"]);
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "renamed web to web-ui\n"
+    );
+    let (_, v) = env.json(&["list"]);
+    let names: Vec<_> = v["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["pane_name"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(names, ["api-server", "web-ui"]);
+
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let types: Vec<String> = rt.block_on(async {
+        open_db(&env.data_db())
+            .await
+            .outbox_pending(100)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|r| r.event_type)
+            .collect()
+    });
+    assert_eq!(
+        types
+            .iter()
+            .filter(|t| *t == "workspace.pane.renamed")
+            .count(),
+        2,
+        "{types:?}"
+    );
+}
+
+#[test]
+fn tag_sets_and_removes_metadata_without_a_session() {
+    let env = Env::new();
+    let (code, v) = env.json(&["pane", "log", "api", "started"]);
+    assert_eq!(code, 0, "{v}");
+    let (code, v) = env.json(&["pane", "tag", "api", "issue=42", "owner=me"]);
+    assert_eq!(code, 0, "{v}");
+    assert_eq!(v["data"]["metadata"]["issue"], "42");
+    let out = env.run(&["pane", "tag", "api", "area=auth", "--remove", "owner"]);
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "tagged api: area=auth -owner\n"
+    );
+    let (_, v) = env.json(&["pane", "info", "api"]);
+    assert_eq!(
+        v["data"]["metadata"],
+        serde_json::json!({"area": "auth", "issue": "42"})
+    );
+    let refused = |args: &[&str], kind: &str, text: &str| assert_refused(&env, args, kind, text);
+    refused(&["pane", "tag", "api"], "bad_input", "nothing to tag");
+    refused(&["pane", "tag", "api", "novalue"], "bad_input", "KEY=VALUE");
+    refused(
+        &["pane", "tag", "api", "--remove", "a:b"],
+        "bad_input",
+        "invalid metadata key",
+    );
+    refused(&["pane", "tag", "nobody", "x=1"], "not_tracked", "nobody");
+}

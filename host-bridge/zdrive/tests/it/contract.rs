@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 
 use chrono::{Duration, TimeZone as _, Utc};
 use zdrive::store::PaneUpdate;
-use zdrive::{EntryType, IntentEntry, PaneStore, Source};
+use zdrive::{EntryType, IntentEntry, MetadataChange, PaneStore, RenameOutcome, Source};
 
 use crate::support::{embedded, redis};
 
@@ -202,6 +202,120 @@ async fn snapshot_entries_replace_a_newest_snapshot_and_snapshots_are_capped(
     assert!(store.snapshots("other", None).await.unwrap().is_empty());
 }
 
+async fn renames_move_the_record_history_and_snapshots_at_once(store: &dyn PaneStore) {
+    let snapshot = zdrive::model::SnapshotRecord {
+        timestamp: entry(9).timestamp,
+        provider: "ollama".into(),
+        model: "m".into(),
+        summary: "## Current state\n- fine".into(),
+        context_hash: "0".repeat(64),
+        context_bytes: 10,
+        duration_ms: 1,
+    };
+    let api = PaneUpdate {
+        session: Some("s1".into()),
+        pane_id: Some("terminal_3".into()),
+        metadata: [("issue".to_owned(), "42".to_owned())].into(),
+        ..Default::default()
+    };
+    store.update_pane("api", &api).await.unwrap();
+    for i in 0..3 {
+        store.append_intent("api", &entry(i), 100).await.unwrap();
+    }
+    store.push_snapshot("api", &snapshot, 20).await.unwrap();
+    store
+        .update_pane(
+            "web",
+            &PaneUpdate {
+                session: Some("s1".into()),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    let before = store.history("api", None).await.unwrap();
+
+    // A name in use is refused and nothing moves.
+    assert_eq!(
+        store.rename_pane("api", "web").await.unwrap(),
+        RenameOutcome::Taken
+    );
+    assert_eq!(store.history("api", None).await.unwrap(), before);
+    assert_eq!(store.history("web", None).await.unwrap().total, 0);
+    assert_eq!(
+        store.rename_pane("nobody", "somebody").await.unwrap(),
+        RenameOutcome::Missing
+    );
+    assert_eq!(store.get_pane("somebody").await.unwrap(), None);
+
+    assert_eq!(
+        store.rename_pane("api", "feat/api").await.unwrap(),
+        RenameOutcome::Renamed
+    );
+    assert_eq!(store.get_pane("api").await.unwrap(), None);
+    assert_eq!(store.history("api", None).await.unwrap().total, 0);
+    assert!(store.snapshots("api", None).await.unwrap().is_empty());
+    let record = store.get_pane("feat/api").await.unwrap().unwrap();
+    assert_eq!(record.name, "feat/api");
+    assert_eq!(
+        (record.session.as_str(), record.pane_id.as_str()),
+        ("s1", "terminal_3")
+    );
+    assert_eq!(record.metadata["issue"], "42");
+    assert_eq!(store.history("feat/api", None).await.unwrap(), before);
+    assert_eq!(
+        store.snapshots("feat/api", None).await.unwrap(),
+        vec![snapshot]
+    );
+    let listed = store.list_panes().await.unwrap();
+    let listed: Vec<&str> = listed.iter().map(|p| p.name.as_str()).collect();
+    assert_eq!(listed, ["feat/api", "web"]);
+    // The old name is free again; the log goes on under the new one.
+    assert_eq!(
+        store
+            .append_intent("feat/api", &entry(3), 100)
+            .await
+            .unwrap(),
+        4
+    );
+    assert_eq!(
+        store.rename_pane("web", "api").await.unwrap(),
+        RenameOutcome::Renamed
+    );
+}
+
+async fn tags_set_and_remove_metadata_of_tracked_panes_only(store: &dyn PaneStore) {
+    let pairs = |kv: &[(&str, &str)]| -> BTreeMap<String, String> {
+        kv.iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    };
+    let api = PaneUpdate {
+        session: Some("s1".into()),
+        metadata: pairs(&[("issue", "42"), ("owner", "me")]),
+        ..Default::default()
+    };
+    store.update_pane("api", &api).await.unwrap();
+    let change = MetadataChange {
+        set: pairs(&[("issue", "43"), ("area", "auth")]),
+        remove: vec!["owner".into(), "never-set".into()],
+    };
+    assert!(store.tag_pane("api", &change).await.unwrap());
+    let record = store.get_pane("api").await.unwrap().unwrap();
+    assert_eq!(record.session, "s1");
+    assert_eq!(record.metadata, pairs(&[("area", "auth"), ("issue", "43")]));
+    // Removed and set at once: set wins.
+    let both = MetadataChange {
+        set: pairs(&[("owner", "you")]),
+        remove: vec!["owner".into()],
+    };
+    assert!(store.tag_pane("api", &both).await.unwrap());
+    let record = store.get_pane("api").await.unwrap().unwrap();
+    assert_eq!(record.metadata["owner"], "you");
+    assert!(!store.tag_pane("nobody", &both).await.unwrap());
+    assert_eq!(store.get_pane("nobody").await.unwrap(), None);
+}
+
 macro_rules! contract {
     ($($case:ident),* $(,)?) => {
         mod on_embedded {
@@ -231,6 +345,8 @@ contract!(
     lists_every_pane_sorted,
     escapes_and_unicode_are_stored_as_given,
     snapshot_entries_replace_a_newest_snapshot_and_snapshots_are_capped,
+    renames_move_the_record_history_and_snapshots_at_once,
+    tags_set_and_remove_metadata_of_tracked_panes_only,
 );
 
 #[tokio::test]

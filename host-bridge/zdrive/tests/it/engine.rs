@@ -3,7 +3,10 @@
 use std::collections::BTreeMap;
 
 use chrono::Utc;
-use zdrive::{EntryType, LivePane, LogRequest, Navigation, ReconcileChange, Source, Zdrive};
+use zdrive::{
+    EngineError, EntryType, LivePane, LogRequest, MetadataChange, Navigation, ReconcileChange,
+    Source, Zdrive,
+};
 
 use crate::support::{embedded, redis, Fixture};
 
@@ -160,6 +163,115 @@ async fn reconcile_racing_logs_loses_nothing(e: &Zdrive) {
     assert_eq!(record.last_accessed, Some(history.entries[0].timestamp));
 }
 
+async fn renames_tags_and_tracking_check_names_and_queue_events(e: &Zdrive) {
+    let now = Utc::now();
+    e.record_navigation("api", &nav(3, "dev", true), &BTreeMap::new(), now)
+        .await
+        .unwrap();
+    e.record_navigation("web", &nav(4, "dev", true), &BTreeMap::new(), now)
+        .await
+        .unwrap();
+    e.log("api", request("started"), now).await.unwrap();
+
+    for (old, new) in [("api", "a:b"), ("api", ""), ("bad name", "x")] {
+        assert!(
+            matches!(e.rename(old, new).await, Err(EngineError::Input(_))),
+            "{old:?} -> {new:?}"
+        );
+    }
+    let taken = e.rename("api", "web").await.unwrap_err();
+    assert!(matches!(taken, EngineError::NameTaken { ref name } if name == "web"));
+    assert!(
+        taken.to_string().contains("zdrive pane rename web NEW"),
+        "{taken}"
+    );
+    assert!(matches!(
+        e.rename("nobody", "x").await,
+        Err(EngineError::NotTracked { .. })
+    ));
+    let record = e.rename("api", "api-server").await.unwrap();
+    assert_eq!(
+        (record.name.as_str(), record.pane_id.as_str()),
+        ("api-server", "terminal_3")
+    );
+    assert_eq!(e.history("api-server", None).await.unwrap().1.total, 1);
+    assert!(matches!(
+        e.info("api").await,
+        Err(EngineError::NotTracked { .. })
+    ));
+    // The same name again changes nothing.
+    assert_eq!(e.rename("api-server", "api-server").await.unwrap(), record);
+
+    let token = "ghp_abcdefghijklmnopqrstuvwxyz0123456789";
+    let tags = MetadataChange {
+        set: [("issue", "42"), ("token", token)]
+            .map(|(k, v)| (k.to_owned(), v.to_owned()))
+            .into(),
+        remove: vec![],
+    };
+    let tagged = e.tag("api-server", &tags).await.unwrap();
+    assert_eq!(tagged.metadata["issue"], "42");
+    assert_eq!(tagged.metadata["token"], "[REDACTED:github-token]");
+    let untag = |key: &str| MetadataChange {
+        remove: vec![key.to_owned()],
+        ..MetadataChange::default()
+    };
+    let untagged = e.tag("api-server", &untag("token")).await.unwrap();
+    assert!(!untagged.metadata.contains_key("token"));
+    assert!(matches!(
+        e.tag("api-server", &untag("a:b")).await,
+        Err(EngineError::Input(_))
+    ));
+    assert!(matches!(
+        e.tag("nobody", &tags).await,
+        Err(EngineError::NotTracked { .. })
+    ));
+
+    // Tracking: a live pane under another name and a name in use elsewhere are refused.
+    let tracked = e
+        .track("api-server", &nav(3, "dev", true), now)
+        .await
+        .unwrap();
+    assert_eq!(tracked.pane_id, "terminal_3");
+    assert!(matches!(
+        e.track("other", &nav(3, "dev", false), now).await,
+        Err(EngineError::PaneTracked { ref name, .. }) if name == "api-server"
+    ));
+    assert!(matches!(
+        e.track("web", &nav(7, "dev", false), now).await,
+        Err(EngineError::NameTaken { .. })
+    ));
+    let fresh = e.track("shell", &nav(7, "ops", false), now).await.unwrap();
+    assert_eq!((fresh.tab.as_str(), fresh.stale), ("ops", false));
+    // A stale record is taken over by the pane that continues its work, history and all.
+    e.mark_stale("web").await.unwrap();
+    let revived = e.track("web", &nav(8, "ui", false), now).await.unwrap();
+    assert_eq!(
+        (revived.pane_id.as_str(), revived.stale),
+        ("terminal_8", false)
+    );
+
+    let rows = e.outbox().unwrap().outbox_pending(20).await.unwrap();
+    let queued: Vec<&str> = rows.iter().map(|r| r.event_type.as_str()).collect();
+    assert_eq!(
+        queued,
+        [
+            "workspace.pane.created",
+            "workspace.pane.created",
+            "workspace.intent.logged",
+            "workspace.pane.renamed",
+            "workspace.pane.tagged",
+            "workspace.pane.tagged",
+            "workspace.pane.focused",
+            "workspace.pane.focused",
+            "workspace.pane.focused",
+        ]
+    );
+    let data: serde_json::Value = serde_json::from_str(&rows[3].payload).unwrap();
+    assert_eq!(data["data"]["previous_name"], "api");
+    assert_eq!(data["data"]["pane_name"], "api-server");
+}
+
 macro_rules! on_both {
     ($($case:ident),* $(,)?) => {
         mod on_embedded {
@@ -188,6 +300,7 @@ on_both!(
     navigation_records_panes_and_queues_events,
     reconcile_marks_relinks_moves_and_revives,
     reconcile_racing_logs_loses_nothing,
+    renames_tags_and_tracking_check_names_and_queue_events,
 );
 
 #[test]

@@ -927,3 +927,199 @@ fn zdrive_log_repeats_and_failures_are_answered_once_and_clearly() {
         "{effects:?}"
     );
 }
+
+/// Returns a linked core with a bridge, in session `work` started in `/w/widgets/trunk-main`.
+fn in_project() -> Core {
+    let mut core = linked(&BRIDGE);
+    core.set_cwd("/w/widgets/trunk-main");
+    in_session(&mut core, "work");
+    core
+}
+
+fn imi_pipe(core: &mut Core, pipe_id: &str, name: &str, args: &[(&str, &str)]) -> Vec<Effect> {
+    core.pipe(notify_pipe(
+        PipeSource::Cli(pipe_id.into()),
+        name,
+        args,
+        Some("now"),
+    ))
+}
+
+#[test]
+fn imi_add_asks_the_bridge_for_the_sessions_project_and_answers_the_pipe() {
+    let mut core = in_project();
+    let effects = imi_pipe(
+        &mut core,
+        "cli-1",
+        "imi::add",
+        &[("type", "feat"), ("name", "login")],
+    );
+    assert!(effects.contains(&Effect::Block {
+        pipe_id: "cli-1".into()
+    }));
+    assert!(
+        unblocks(&effects).is_empty(),
+        "held until host-bridge answers"
+    );
+    let (context, envelope) = bridge_request(&effects);
+    assert_eq!(
+        envelope.body,
+        bridge_protocol::Request::ImiAdd {
+            cwd: "/w/widgets/trunk-main".into(),
+            kind: "feat".into(),
+            name: "login".into(),
+            from: None,
+            agent: None,
+            session: Some("work".into()),
+            key: Some("cli-1".into()),
+        }
+    );
+    let report = serde_json::json!({
+        "worktree": {"worktree_name": "feat-login", "branch": "feat/login"},
+        "from": "main",
+        "tab": {"name": "feat-login", "done": true},
+    });
+    let effects = bridge_answer(
+        &mut core,
+        context,
+        envelope.id,
+        bridge_protocol::Response::ImiAdded {
+            report,
+            first: true,
+        },
+    );
+    assert_eq!(
+        effects,
+        [
+            Effect::PipeOutput {
+                pipe_id: "cli-1".into(),
+                line: "created feat-login on branch feat/login from main; tab feat-login opened\n"
+                    .into(),
+            },
+            Effect::Unblock {
+                pipe_id: "cli-1".into()
+            }
+        ]
+    );
+    // `zellij pipe` with its input redirected sends one more message under the same id once
+    // answered: it is not a second add.
+    let again = imi_pipe(
+        &mut core,
+        "cli-1",
+        "imi::add",
+        &[("type", "feat"), ("name", "login")],
+    );
+    assert!(again.is_empty(), "{again:?}");
+}
+
+#[test]
+fn imi_status_answers_one_line_per_worktree_and_cwd_names_another_project() {
+    let mut core = in_project();
+    let effects = imi_pipe(&mut core, "cli-2", "imi::status", &[("cwd", "/other")]);
+    let (context, envelope) = bridge_request(&effects);
+    assert_eq!(
+        envelope.body,
+        bridge_protocol::Request::ImiStatus {
+            project: Some("/other".into()),
+            key: Some("cli-2".into()),
+        }
+    );
+    let status = serde_json::json!({
+        "project": "other",
+        "trunk": {"name": "trunk-main", "type": "trunk", "branch": "main"},
+        "worktrees": [{"name": "fix-x", "type": "fix", "branch": "fix/x", "dirty_files": 2}],
+    });
+    let effects = bridge_answer(
+        &mut core,
+        context,
+        envelope.id,
+        bridge_protocol::Response::ImiStatus {
+            status,
+            first: true,
+        },
+    );
+    assert!(effects.contains(&Effect::PipeOutput {
+        pipe_id: "cli-2".into(),
+        line: "trunk-main  trunk  main  clean  ↑0 ↓0\nfix-x  fix  fix/x  ●2  ↑0 ↓0\n".into(),
+    }));
+    assert_eq!(unblocks(&effects), ["cli-2"]);
+}
+
+#[test]
+fn imi_repeats_refusals_and_bad_messages_are_answered_once_and_clearly() {
+    let mut core = in_project();
+    // Another client's instance did the work: this one neither answers nor unblocks.
+    let effects = imi_pipe(&mut core, "cli-3", "imi::open", &[("name", "login")]);
+    let (context, envelope) = bridge_request(&effects);
+    assert!(matches!(
+        &envelope.body,
+        bridge_protocol::Request::ImiOpen { name, session: Some(s), .. } if name == "login" && s == "work"
+    ));
+    let repeat = bridge_protocol::Response::ImiOpened {
+        name: "feat-login".into(),
+        path: "/w/widgets/feat-login".into(),
+        tab: serde_json::json!({"name": "feat-login", "done": true}),
+        first: false,
+    };
+    assert!(bridge_answer(&mut core, context, envelope.id, repeat).is_empty());
+
+    // A refusal shows host-bridge's message and hint, and lets the pipe go.
+    let effects = imi_pipe(&mut core, "cli-4", "imi::remove", &[("name", "login")]);
+    let (context, envelope) = bridge_request(&effects);
+    assert!(matches!(
+        envelope.body,
+        bridge_protocol::Request::ImiRemove {
+            force: false,
+            dry_run: false,
+            ..
+        }
+    ));
+    let refusal = bridge_protocol::ResponseEnvelope::error(
+        Some(envelope.id),
+        bridge_protocol::ErrorBody::new(
+            bridge_protocol::ErrorKind::BadRequest,
+            "worktree feat-login has 3 uncommitted files",
+        )
+        .with_hint("force=true discards them"),
+    );
+    let headers = BTreeMap::from([("content-type".to_owned(), "application/json".to_owned())]);
+    let effects = core.update(Event::WebRequestResult(
+        400,
+        headers,
+        serde_json::to_vec(&refusal).unwrap(),
+        context,
+    ));
+    assert!(effects.contains(&Effect::PipeOutput {
+        pipe_id: "cli-4".into(),
+        line:
+            "imi::remove: worktree feat-login has 3 uncommitted files (force=true discards them)\n"
+                .into(),
+    }));
+    assert_eq!(unblocks(&effects), ["cli-4"]);
+
+    // A message without a name never reaches the bridge.
+    let effects = imi_pipe(&mut core, "cli-5", "imi::add", &[("type", "feat")]);
+    assert!(!effects.iter().any(|e| matches!(e, Effect::Bridge(_))));
+    assert!(
+        matches!(&effects[..], [Effect::PipeOutput { line, .. }, Effect::Unblock { .. }]
+        if line.starts_with("imi::add: no worktree named")),
+        "{effects:?}"
+    );
+
+    // Without the session's folder, or without host-bridge, the answer says so.
+    let mut nowhere = linked(&BRIDGE);
+    let effects = imi_pipe(&mut nowhere, "cli-6", "imi::status", &[]);
+    assert!(
+        matches!(&effects[..], [Effect::PipeOutput { line, .. }, Effect::Unblock { .. }]
+        if line.contains("cwd=PATH")),
+        "{effects:?}"
+    );
+    let mut bare = linked(&[]);
+    bare.set_cwd("/w");
+    let effects = imi_pipe(&mut bare, "cli-7", "imi::status", &[]);
+    assert!(
+        matches!(&effects[..], [Effect::PipeOutput { line, .. }, Effect::Unblock { .. }]
+        if line.starts_with("imi::status: the plugin configuration has no `bridge_url`")),
+        "{effects:?}"
+    );
+}

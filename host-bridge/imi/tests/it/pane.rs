@@ -1,0 +1,247 @@
+//! End-to-end, in a live perth session (tmux) started in an iMi project: the `imi::*` pipes
+//! answer on the command line and open and close the worktrees' tabs, and the iMi pane (`Alt g`)
+//! lists the worktrees, creates one with its keys and follows changes made elsewhere.
+//!
+//! perth's host-bridge runs iMi's engine with the session's environment; it is pointed at the
+//! sandbox's database, so the pane, the pipes and the `iMi` command line share one.
+
+use std::process::Stdio;
+use std::time::Duration;
+
+use serde_json::Value;
+use tests::{IsolatedEnv, PerthSession};
+
+use crate::support::Sandbox;
+
+/// Starts perth in the sandbox project's trunk once the bridge runs and perth-core is linked
+/// (it answers the pipes and knows the session's name from the link).
+fn session_in_project(sb: &Sandbox, name: &str) -> Option<PerthSession> {
+    tests::require_or_skip("perth", tests::workspace_bin("perth"))?;
+    let trunk = sb.project_from_origin();
+    let mut env = IsolatedEnv::new().unwrap();
+    let database = sb.home().join(".config/iMi/iMi.db");
+    env.set_var("IMI_DATABASE_URL", database.display().to_string());
+    env.set_work_dir(&trunk);
+    let s = PerthSession::start_in(env, name, 120, 40, &[]).unwrap();
+    s.wait_for_status("host-bridge running", Duration::from_secs(20), |st| {
+        st["bridge"]["state"] == "running"
+    })
+    .unwrap();
+    s.wait_for_core(1).unwrap();
+    Some(s)
+}
+
+/// Runs `perth --session S pipe --name NAME --args ARGS` and returns what it printed, or `None`
+/// when the answer was lost.
+///
+/// FIXME: Zellij 0.45.1 gives a new client the id of one that has just left and, when it
+/// removes the old one late, disconnects the new one (`Exit { Disconnect }`: exit 0, nothing
+/// printed); its session check can also miss a busy session ("There is no active session!").
+/// Both happen while clients come and go, as host-bridge's `perth action`s for tabs do.
+fn pipe(s: &PerthSession, name: &str, args: Option<&str>) -> Option<String> {
+    let perth = tests::workspace_bin("perth").unwrap();
+    let mut cmd = s.env.command(&perth);
+    cmd.args(["--session", &s.name, "pipe", "--name", name]);
+    if let Some(args) = args {
+        cmd.args(["--args", args]);
+    }
+    // A payload, so that `pipe` does not read its (redirected) input instead.
+    let out = cmd
+        .args(["--", "now"])
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    if !out.status.success() && stderr.contains("There is no active session") {
+        return None;
+    }
+    assert!(out.status.success(), "{out:?}");
+    Some(String::from_utf8_lossy(&out.stdout).into_owned()).filter(|answer| !answer.is_empty())
+}
+
+/// Asks until an answer comes, for a request that changes nothing (or nothing more when
+/// repeated).
+fn ask(s: &PerthSession, name: &str, args: Option<&str>) -> String {
+    (0..5)
+        .find_map(|_| pipe(s, name, args))
+        .unwrap_or_else(|| panic!("{name} {args:?} was never answered"))
+}
+
+/// Creates a worktree through `imi::add` and returns its name and the answer; an add whose
+/// answer was lost is tried again under another name.
+fn add_through_pipe(s: &PerthSession, name: &str) -> (String, String) {
+    (1..=5)
+        .find_map(|attempt| {
+            let name = match attempt {
+                1 => name.to_owned(),
+                n => format!("{name}{n}"),
+            };
+            let answer = pipe(s, "imi::add", Some(&format!("type=feat,name={name}")))?;
+            Some((name, answer))
+        })
+        .expect("an imi::add was answered")
+}
+
+/// Waits until the screen satisfies `ready` (described by `what`) and returns it.
+fn screen_until(s: &PerthSession, what: &str, ready: impl Fn(&str) -> bool) -> String {
+    s.term
+        .wait_for_screen(what, Duration::from_secs(20), ready)
+        .unwrap()
+}
+
+/// Returns the session's tabs (none when Zellij lost the answer, see `pipe`).
+fn tabs(s: &PerthSession) -> Vec<Value> {
+    let text = s.action(&["list-tabs", "--json"]).unwrap_or_default();
+    serde_json::from_str(&text).unwrap_or_default()
+}
+
+fn tab_names(s: &PerthSession) -> Vec<String> {
+    tabs(s)
+        .iter()
+        .filter_map(|t| t["name"].as_str().map(str::to_owned))
+        .collect()
+}
+
+/// Brings the first tab to the front, and asks again until it is (Zellij may lose the action,
+/// see `pipe`, and a tab that was just opened may take the focus after it).
+fn go_to_first_tab(s: &PerthSession) {
+    tests::wait_for("the first tab in front", Duration::from_secs(20), || {
+        let _ = s.action(&["go-to-tab", "1"]);
+        tabs(s)
+            .iter()
+            .any(|t| t["position"] == 0 && t["active"] == true)
+            .then_some(())
+    })
+    .unwrap();
+}
+
+fn wait_for_tab(s: &PerthSession, name: &str, open: bool) {
+    tests::wait_for(
+        &format!("tab {name} {}", if open { "open" } else { "closed" }),
+        Duration::from_secs(20),
+        || (tab_names(s).iter().any(|t| t == name) == open).then_some(()),
+    )
+    .unwrap();
+}
+
+#[test]
+fn imi_pipes_answer_on_the_command_line_and_open_the_tabs() {
+    let sb = Sandbox::new();
+    let Some(s) = session_in_project(&sb, "e2e-imi-pipes") else {
+        return;
+    };
+
+    let (name, added) = add_through_pipe(&s, "pipe-x");
+    let folder = format!("feat-{name}");
+    assert_eq!(
+        added,
+        format!("created {folder} on branch feat/{name} from main; tab {folder} opened\n")
+    );
+    wait_for_tab(&s, &folder, true);
+    assert!(sb.project().join(&folder).join(".git").exists());
+
+    let status = ask(&s, "imi::status", None);
+    let lines: Vec<&str> = status.lines().collect();
+    assert!(
+        lines[0].starts_with("trunk-main  trunk  main  clean  ↑0 ↓0  Initial import ("),
+        "{status}"
+    );
+    let line = format!("{folder}  feat  feat/{name}  clean  ↑0 ↓0");
+    assert!(lines.iter().any(|l| l.starts_with(&line)), "{status}");
+
+    // Bad input is refused with the reason, and nothing changes.
+    let before = sb.git_worktrees();
+    let escape = ask(&s, "imi::add", Some("type=feat,name=../x"));
+    assert!(
+        escape.starts_with("imi::add: worktree name \"../x\" is not allowed"),
+        "{escape}"
+    );
+    let nameless = ask(&s, "imi::add", Some("type=feat"));
+    assert_eq!(
+        nameless,
+        "imi::add: no worktree named: give --args name=NAME (e.g. name=login or name=feat-login)\n"
+    );
+    let unknown = ask(&s, "imi::add", Some("type=nope,name=y"));
+    assert!(
+        unknown.starts_with("imi::add: worktree type \"nope\" not found; known types: feat"),
+        "{unknown}"
+    );
+    assert_eq!(sb.git_worktrees(), before);
+
+    // Open brings the tab forward; remove closes it and keeps the branch.
+    go_to_first_tab(&s);
+    let open = ask(&s, "imi::open", Some(&format!("name={name}")));
+    assert_eq!(open, format!("tab {folder} open\n"));
+    // An answer lost to Zellij (see `pipe`) leaves what the removal did to be checked below.
+    if let Some(removed) = pipe(&s, "imi::remove", Some(&format!("name={name}"))) {
+        assert_eq!(
+            removed,
+            format!("removed {folder} (kept branch feat/{name}); tab {folder} closed\n")
+        );
+    }
+    wait_for_tab(&s, &folder, false);
+    assert!(!sb.git_worktrees().contains(&folder));
+    assert!(sb.branch_exists(&format!("feat/{name}")));
+}
+
+#[test]
+fn the_imi_pane_lists_the_worktrees_and_creates_one_with_its_keys() {
+    let sb = Sandbox::new();
+    let Some(s) = session_in_project(&sb, "e2e-imi-pane") else {
+        return;
+    };
+    // A worktree made by the command line outside the session: no tab.
+    sb.imi(&["feat", "login", "--agent", "claude-1"]).data();
+
+    s.term.send_keys(&["M-g"]).unwrap();
+    screen_until(&s, "the iMi pane listing trunk and feat-login", |screen| {
+        screen.contains("iMi · origin · 1 worktree")
+            && screen.contains("▸ trunk-main")
+            && screen.contains("feat-login")
+    });
+
+    s.term.send_keys(&["a"]).unwrap();
+    screen_until(&s, "the type picker", |screen| {
+        screen.contains("new worktree: pick a type")
+    });
+    s.term.send_keys(&["Enter"]).unwrap();
+    screen_until(&s, "the name prompt", |screen| {
+        screen.contains("new feat worktree")
+    });
+    s.term.send_text("pane-x").unwrap();
+    screen_until(&s, "the name typed", |screen| {
+        screen.contains("branch feat/pane-x")
+    });
+    s.term.send_keys(&["Enter"]).unwrap();
+
+    // The worktree's tab opens (and takes the focus)...
+    wait_for_tab(&s, "feat-pane-x", true);
+    assert!(sb.project().join("feat-pane-x/.git").exists());
+    // ... and back in the first tab the pane lists it, selected, with what was done.
+    go_to_first_tab(&s);
+    let screen = screen_until(&s, "the new worktree in the pane", |screen| {
+        screen.contains("iMi · origin · 2 worktrees")
+            && screen.contains("▸ feat-pane-x")
+            && screen.contains("✓ created feat-pane-x")
+    });
+    assert!(screen.contains("@claude-1"), "{screen}");
+    // The selected row is drawn reversed: an SGR sequence on its line turns on attribute 7.
+    let colored = s.term.capture_colored();
+    let selected = colored
+        .lines()
+        .find(|l| l.contains("▸"))
+        .unwrap_or_default();
+    let reversed = selected.split("\u{1b}[").skip(1).any(|sgr| {
+        sgr.split_once('m')
+            .is_some_and(|(params, _)| params.split(';').any(|p| p == "7"))
+    });
+    assert!(reversed, "{selected:?}");
+
+    // A change made elsewhere reaches the open pane through host-bridge's pushed event.
+    if let Some(removed) = pipe(&s, "imi::remove", Some("name=login")) {
+        assert!(removed.starts_with("removed feat-login"), "{removed}");
+    }
+    screen_until(&s, "the pane without feat-login", |screen| {
+        screen.contains("iMi · origin · 1 worktree") && !screen.contains("feat-login")
+    });
+}

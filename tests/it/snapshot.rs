@@ -1,0 +1,198 @@
+//! End-to-end: the zdrive snapshot pane in a real perth session. `Alt z` opens it on the focused
+//! pane, `c` grants consent, `g` makes a snapshot through host-bridge and a local server that
+//! speaks Ollama's API, and `zellij pipe --name zdrive::snapshot` answers on the command line.
+
+use std::io::{BufRead as _, BufReader, Read as _, Write as _};
+use std::net::TcpListener;
+use std::os::unix::fs::PermissionsExt as _;
+use std::process::Stdio;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use tests::{IsolatedEnv, PerthSession};
+
+const SUMMARY: &str = "## What was done\n- Fixed the **login redirect** in `src/auth.rs`\n\n\
+                       ## Current state\n- All tests pass\n\n## Suggested next steps\n1. Release v2.3\n";
+
+#[test]
+fn the_snapshot_pane_shows_grants_and_makes_snapshots() {
+    let ollama = FakeOllama::start(SUMMARY, Duration::from_millis(1500));
+    let env = IsolatedEnv::new().unwrap();
+    let config = env.config_dir().join("zellij-driver/config.toml");
+    std::fs::create_dir_all(config.parent().unwrap()).unwrap();
+    std::fs::write(
+        &config,
+        format!(
+            "[llm]\nprovider = \"ollama\"\nbase_url = \"{}\"\n",
+            ollama.url
+        ),
+    )
+    .unwrap();
+    let s = PerthSession::start_in(env, "e2e-snapshot", 120, 40, &[]).unwrap();
+    s.wait_for_status("host-bridge running", Duration::from_secs(20), |st| {
+        st["bridge"]["state"] == "running"
+    })
+    .unwrap();
+
+    // zdrive opens and tracks a pane named web, which takes the focus.
+    let zdrive = tests::workspace_bin("zdrive").unwrap();
+    let out = s
+        .env
+        .command(&zdrive)
+        .args(["pane", "web"])
+        .env("ZELLIJ_SESSION_NAME", &s.name)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+
+    s.term.send_keys(&["M-z"]).unwrap();
+    s.term
+        .wait_for_screen(
+            "the snapshot pane on web, asking for consent",
+            Duration::from_secs(20),
+            |screen| {
+                screen.contains("zdrive snapshot · web")
+                    && screen.contains("consent: not granted — press c to grant")
+                    && screen.contains("no snapshot of web yet")
+            },
+        )
+        .unwrap();
+
+    s.term.send_keys(&["c"]).unwrap();
+    s.term
+        .wait_for_text(
+            "consent granted in the pane",
+            "✓ consent granted",
+            Duration::from_secs(10),
+        )
+        .unwrap();
+    let mode = std::fs::metadata(&config).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o600);
+    assert!(std::fs::read_to_string(&config)
+        .unwrap()
+        .contains("llm_consent = true"));
+
+    s.term.send_keys(&["g"]).unwrap();
+    s.term
+        .wait_for_text(
+            "the progress line while the LLM works",
+            "asking ollama (llama3.2) for a snapshot of web",
+            Duration::from_secs(10),
+        )
+        .unwrap();
+    // A second press while the LLM works asks nothing more.
+    s.term.send_keys(&["g"]).unwrap();
+    let screen = s
+        .term
+        .wait_for_screen(
+            "the snapshot rendered from its markdown",
+            Duration::from_secs(30),
+            |screen| {
+                screen.contains("snapshot of web stored")
+                    && screen.contains("• Fixed the login redirect in src/auth.rs")
+                    && screen.contains("1. Release v2.3")
+            },
+        )
+        .unwrap();
+    assert!(screen.contains("What was done"), "{screen}");
+    assert_eq!(ollama.requests(), 1);
+    // Headings are drawn bold and coloured, not as `##`.
+    let colored = s.term.capture_colored();
+    assert!(!colored.contains("## What was done"), "{colored}");
+
+    // A script asks through the session; the open pane answers on the command line.
+    let perth = tests::workspace_bin("perth").unwrap();
+    let out = s
+        .env
+        .command(&perth)
+        .args(["--session", &s.name, "pipe", "--name", "zdrive::snapshot"])
+        .args(["--args", "pane=web,force=true", "--", "now"])
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "snapshot of web stored\n",
+        "{out:?}"
+    );
+    assert_eq!(ollama.requests(), 2);
+    let out = s
+        .env
+        .command(&perth)
+        .args(["--session", &s.name, "pipe", "--name", "zdrive::snapshot"])
+        .args(["--args", "pane=nobody", "--", "now"])
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.starts_with("zdrive::snapshot: no pane named \"nobody\" is tracked"),
+        "{out:?}"
+    );
+}
+
+/// A local HTTP server answering Ollama's `/api/chat` with a fixed summary after `delay`,
+/// counting the requests.
+struct FakeOllama {
+    url: String,
+    requests: Arc<AtomicUsize>,
+}
+
+impl FakeOllama {
+    fn start(summary: &str, delay: Duration) -> FakeOllama {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let requests = Arc::new(AtomicUsize::new(0));
+        let counted = Arc::clone(&requests);
+        let body = serde_json::json!({
+            "model": "llama3.2",
+            "created_at": "2026-11-24T10:00:00Z",
+            "message": {"role": "assistant", "content": summary},
+            "done": true,
+        })
+        .to_string();
+        std::thread::spawn(move || {
+            for stream in listener.incoming() {
+                let Ok(stream) = stream else { return };
+                let counted = Arc::clone(&counted);
+                let body = body.clone();
+                std::thread::spawn(move || answer(stream, &counted, &body, delay));
+            }
+        });
+        FakeOllama { url, requests }
+    }
+
+    fn requests(&self) -> usize {
+        self.requests.load(Ordering::SeqCst)
+    }
+}
+
+fn answer(stream: std::net::TcpStream, requests: &AtomicUsize, body: &str, delay: Duration) {
+    let mut reader = BufReader::new(&stream);
+    let mut length = 0usize;
+    loop {
+        let mut line = String::new();
+        if reader.read_line(&mut line).unwrap_or(0) == 0 {
+            return;
+        }
+        if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
+            length = v.trim().parse().unwrap_or(0);
+        }
+        if line == "\r\n" {
+            break;
+        }
+    }
+    let mut request = vec![0; length];
+    if reader.read_exact(&mut request).is_err() {
+        return;
+    }
+    requests.fetch_add(1, Ordering::SeqCst);
+    std::thread::sleep(delay);
+    let mut stream = &stream;
+    let _ = write!(
+        stream,
+        "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+        body.len()
+    );
+}
