@@ -18,8 +18,8 @@ fn panes_in_tab(session: &tests::PerthSession, tab: &str) -> Vec<Value> {
         .collect()
 }
 
-/// zdrive's view of the sandbox's panes (its store under the sandbox's HOME).
-fn zdrive_panes(sb: &Sandbox) -> Vec<zdrive::PaneRecord> {
+/// Runs `read` on zdrive's engine over the sandbox's store (under its HOME).
+fn with_zdrive<T>(sb: &Sandbox, read: impl AsyncFnOnce(&zdrive::Zdrive) -> T) -> T {
     let home = sb.home().display().to_string();
     let setup = zdrive::setup::Setup::resolve(&|k| (k == "HOME").then(|| home.clone())).unwrap();
     tokio::runtime::Builder::new_current_thread()
@@ -31,24 +31,19 @@ fn zdrive_panes(sb: &Sandbox) -> Vec<zdrive::PaneRecord> {
                 .open_engine(zdrive::setup::Access::Read)
                 .await
                 .unwrap();
-            engine.list().await.unwrap()
+            read(&engine).await
         })
 }
 
+/// zdrive's view of the sandbox's panes.
+fn zdrive_panes(sb: &Sandbox) -> Vec<zdrive::PaneRecord> {
+    with_zdrive(sb, async |engine| engine.list().await.unwrap())
+}
+
 fn zdrive_history(sb: &Sandbox, pane: &str) -> Vec<zdrive::IntentEntry> {
-    let home = sb.home().display().to_string();
-    let setup = zdrive::setup::Setup::resolve(&|k| (k == "HOME").then(|| home.clone())).unwrap();
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap()
-        .block_on(async {
-            let engine = setup
-                .open_engine(zdrive::setup::Access::Read)
-                .await
-                .unwrap();
-            engine.history(pane, None).await.unwrap().1.entries
-        })
+    with_zdrive(sb, async |engine| {
+        engine.history(pane, None).await.unwrap().1.entries
+    })
 }
 
 #[test]
