@@ -60,16 +60,24 @@ impl BridgeSettings {
         };
         let runtime =
             RuntimeDir::resolve(var("XDG_RUNTIME_DIR"), var("XDG_CONFIG_HOME"), var("HOME"))?;
-        let binary = var("PERTH_HOST_BRIDGE_BIN")
-            .or_else(|| {
-                std::env::current_exe()
-                    .ok()
-                    .and_then(|exe| exe.parent().map(|d| d.join("host-bridge")))
-                    .filter(|p| p.is_file())
-            })
-            .or_else(|| find_on_path("host-bridge"));
+        let binary = companion_binary("host-bridge", "PERTH_HOST_BRIDGE_BIN");
         Some(BridgeSettings { runtime, binary })
     }
+}
+
+/// Finds one of the suite's other programs: `override_var` when set, else next to perth's own
+/// binary (as `cargo xtask install` puts them), else on `PATH`.
+pub fn companion_binary(name: &str, override_var: &str) -> Option<PathBuf> {
+    std::env::var_os(override_var)
+        .filter(|v| !v.is_empty())
+        .map(PathBuf::from)
+        .or_else(|| {
+            std::env::current_exe()
+                .ok()
+                .and_then(|exe| exe.parent().map(|d| d.join(name)))
+                .filter(|p| p.is_file())
+        })
+        .or_else(|| find_on_path(name))
 }
 
 fn find_on_path(name: &str) -> Option<PathBuf> {

@@ -198,6 +198,7 @@ pub fn run(args: Vec<OsString>) -> i32 {
         ),
         (&resolved.imi_worktrees, config::IMI_WORKTREES_PERMISSIONS),
         (&resolved.zdrive_pane, config::ZDRIVE_PANE_PERMISSIONS),
+        (&resolved.tab_bar, config::TAB_BAR_PERMISSIONS),
     ]
     .into_iter()
     .filter_map(|(wasm, permissions)| Some((wasm.as_deref()?, permissions)))
@@ -226,7 +227,7 @@ pub fn run(args: Vec<OsString>) -> i32 {
         }
         None => {}
     }
-    if let Err(e) = resolve_db_layouts(&mut opts) {
+    if let Err(e) = resolve_generated_layouts(&mut opts, &resolved.layout_dir) {
         eprintln!("perth: {}", e.message);
         return e.code;
     }
@@ -256,34 +257,36 @@ fn reparse(args: &[OsString], word: &str, with: &[String]) -> Result<ArgMatches,
     })
 }
 
-/// Replaces `--layout db:NAME` (of a new session or of `action new-tab`) by a file written
-/// from the layout template NAME in the session database.
-fn resolve_db_layouts(
+/// Replaces the layouts perth makes (of a new session or of `action new-tab`) by files written
+/// for them: `db:NAME` from the layout template NAME in the session database, `agents` from
+/// iMi's worktrees (`crate::agents`).
+fn resolve_generated_layouts(
     opts: &mut CliArgs,
+    layout_dir: &std::path::Path,
 ) -> Result<(), crate::server::persist::commands::CommandError> {
-    use crate::server::persist::commands::resolve_layout_arg;
+    use crate::server::persist::commands::{resolve_layout_arg, CommandError};
+    use std::path::PathBuf;
     use zellij_utils::cli::{CliAction, Command};
-    let is_db = |p: &Option<std::path::PathBuf>| {
-        p.as_ref()
-            .is_some_and(|p| p.to_string_lossy().starts_with("db:"))
+    let cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
+    let resolve = |slot: &mut Option<PathBuf>| -> Result<(), CommandError> {
+        let Some(arg) = slot.as_ref() else {
+            return Ok(());
+        };
+        if arg.to_string_lossy().starts_with("db:") {
+            *slot = Some(resolve_layout_arg(arg)?);
+        } else if let Some(file) =
+            crate::agents::resolve(arg, layout_dir, &cwd, &crate::paths::cache_dir())
+                .map_err(|e| CommandError::user(e.0))?
+        {
+            *slot = Some(file);
+        }
+        Ok(())
     };
-    if is_db(&opts.layout) {
-        if let Some(p) = &opts.layout {
-            opts.layout = Some(resolve_layout_arg(p)?);
-        }
-    }
-    if is_db(&opts.new_session_with_layout) {
-        if let Some(p) = &opts.new_session_with_layout {
-            opts.new_session_with_layout = Some(resolve_layout_arg(p)?);
-        }
-    }
+    resolve(&mut opts.layout)?;
+    resolve(&mut opts.new_session_with_layout)?;
     if let Some(Command::Action(action)) = opts.command.as_mut() {
         if let CliAction::NewTab { layout, .. } = action.as_mut() {
-            if is_db(layout) {
-                if let Some(p) = layout.as_ref() {
-                    *layout = Some(resolve_layout_arg(p)?);
-                }
-            }
+            resolve(layout)?;
         }
     }
     Ok(())

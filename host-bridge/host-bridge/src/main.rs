@@ -5,7 +5,7 @@ use clap::{Parser, Subcommand};
 use host_bridge::control::{self, StopOutcome};
 use host_bridge::exit_code;
 use host_bridge::runtime::RuntimeDir;
-use host_bridge::server::{self, Limits, OutboxOptions, ServeOptions, ServeOutcome};
+use host_bridge::server::{self, Limits, OutboxOptions, Relay, ServeOptions, ServeOutcome};
 use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::{Command, ExitCode, Stdio};
@@ -147,8 +147,11 @@ fn main() -> ExitCode {
     })
 }
 
+/// How iMi's outbox is labelled.
+const IMI_LABEL: &str = "iMi";
+
 /// The outboxes of the tools, as each resolves its own from the environment: perth's
-/// database (when one is named) and zdrive's.
+/// database (when one is named), zdrive's and iMi's.
 fn event_sources(database_url: Option<String>) -> Vec<host_bridge::events::OutboxSource> {
     use host_bridge::events::OutboxSource;
     let mut sources = Vec::new();
@@ -165,18 +168,17 @@ fn event_sources(database_url: Option<String>) -> Vec<host_bridge::events::Outbo
         }),
         Err(e) => eprintln!("host-bridge: skipping zdrive's outbox: {e:#}"),
     }
+    match imi::cli::Settings::resolve(None) {
+        Ok(settings) => sources.push(OutboxSource {
+            label: IMI_LABEL.into(),
+            location: settings.database_url,
+        }),
+        Err(e) => eprintln!("host-bridge: skipping iMi's outbox: {e:#}"),
+    }
     // Two tools may share one database: read it once.
     let mut seen = std::collections::HashSet::new();
     sources.retain(|s| seen.insert(s.location.clone()));
     sources
-}
-
-/// The databases whose outboxes `serve` publishes.
-fn outbox_locations(database_url: Option<String>) -> Vec<String> {
-    event_sources(database_url)
-        .into_iter()
-        .map(|s| s.location)
-        .collect()
 }
 
 fn events(
@@ -257,6 +259,8 @@ fn serve(dir: &RuntimeDir, args: &ServeArgs) -> i32 {
             }
         };
     }
+    // Where Zellij (and perth) sessions keep their sockets, for pushed events.
+    let session_dir = zellij_utils::consts::ZELLIJ_SOCK_DIR.clone();
     let options = ServeOptions {
         port: args.port,
         limits: Limits {
@@ -267,12 +271,17 @@ fn serve(dir: &RuntimeDir, args: &ServeArgs) -> i32 {
             queue_timeout: Duration::from_millis(args.queue_timeout_ms),
             drain_timeout: Duration::from_millis(args.drain_timeout_ms),
         },
-        // Where Zellij (and perth) sessions keep their sockets, for pushed events.
-        session_dir: Some(zellij_utils::consts::ZELLIJ_SOCK_DIR.clone()),
-        outboxes: outbox_locations(args.database_url.clone())
+        session_dir: Some(session_dir.clone()),
+        outboxes: event_sources(args.database_url.clone())
             .into_iter()
-            .map(|database_url| OutboxOptions {
-                database_url,
+            .map(|source| OutboxOptions {
+                // iMi's worktree events also reach the plugins (the tab bar, the iMi pane)
+                // when they come from the command line rather than through this daemon.
+                relay: (source.label == IMI_LABEL).then(|| Relay {
+                    topic_prefix: "workspace.worktree.".into(),
+                    session_dir: session_dir.clone(),
+                }),
+                database_url: source.location,
                 amqp_url: args.amqp_url.clone(),
             })
             .collect(),

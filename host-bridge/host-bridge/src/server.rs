@@ -10,8 +10,8 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use bridge_protocol::{
-    ErrorBody, ErrorKind, RequestEnvelope, RequestId, ResponseEnvelope, RuntimeInfo, HEALTH_PATH,
-    PROTOCOL_VERSION, RPC_PATH,
+    ErrorBody, ErrorKind, PushedEvent, RequestEnvelope, RequestId, ResponseEnvelope, RuntimeInfo,
+    HEALTH_PATH, PROTOCOL_VERSION, RPC_PATH,
 };
 use http_body_util::BodyExt;
 use std::future::IntoFuture;
@@ -75,6 +75,19 @@ pub struct OutboxOptions {
     pub database_url: String,
     /// The broker; `None`: events are dropped from the outbox unpublished (Bloodbank is off).
     pub amqp_url: Option<String>,
+    /// Also hands this outbox's events to the plugins of running sessions; `None`: it does not.
+    pub relay: Option<Relay>,
+}
+
+/// Which events of an outbox go to the running sessions' plugins as `host-bridge::event`
+/// pushes (topic: the event's type; data: its data), as they are appended: how iMi's worktree
+/// events made by the command line reach perth's tab bar and iMi pane.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Relay {
+    /// Events whose type starts with this are relayed (`workspace.worktree.`).
+    pub topic_prefix: String,
+    /// Zellij's socket folder, where running sessions are found.
+    pub session_dir: std::path::PathBuf,
 }
 
 /// Says how `serve` ended.
@@ -274,6 +287,8 @@ async fn run_outbox_pump(outbox: OutboxOptions, stop: Arc<Notify>) {
         outbox = %outbox.database_url,
         "bloodbank: publishing the outbox"
     );
+    let relay = outbox.relay.clone();
+    let relaying = relay_events(db.clone(), relay);
     let pump = bloodbank::OutboxPump::new(
         db,
         bloodbank::PumpConfig {
@@ -281,7 +296,60 @@ async fn run_outbox_pump(outbox: OutboxOptions, stop: Arc<Notify>) {
             ..Default::default()
         },
     );
-    pump.run(async move { stop.notified().await }).await;
+    // The relay never ends by itself; it stops when the pump does.
+    tokio::select! {
+        _ = pump.run(async move { stop.notified().await }) => {}
+        _ = relaying => {}
+    }
+}
+
+/// How often a relayed outbox is read for new events.
+const RELAY_POLL: Duration = Duration::from_millis(300);
+
+/// Pushes the events `relay` selects to the running sessions as they are appended; never
+/// returns (without a relay it only waits). A failing read is retried after a pause.
+async fn relay_events(db: store::Database, relay: Option<Relay>) {
+    let Some(relay) = relay else {
+        return std::future::pending().await;
+    };
+    let mut watch = loop {
+        match bloodbank::OutboxWatch::new(vec![("relay".into(), db.clone())]).await {
+            Ok(watch) => break watch,
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot read an outbox to relay its events; retrying");
+                tokio::time::sleep(Duration::from_secs(5)).await;
+            }
+        }
+    };
+    loop {
+        match watch.poll().await {
+            Ok(events) => {
+                let pushed: Vec<PushedEvent> = events
+                    .into_iter()
+                    .filter(|w| w.event_type.starts_with(&relay.topic_prefix))
+                    .map(|w| PushedEvent {
+                        topic: w.event_type,
+                        data: w.event.get("data").cloned().unwrap_or_default(),
+                    })
+                    .collect();
+                if !pushed.is_empty() {
+                    let dir = relay.session_dir.clone();
+                    let _ = tokio::task::spawn_blocking(move || {
+                        for event in &pushed {
+                            let sessions = crate::push::push_to_sessions(&dir, event);
+                            tracing::debug!(sessions, topic = %event.topic, "relayed an event");
+                        }
+                    })
+                    .await;
+                }
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot read an outbox to relay its events; retrying");
+                tokio::time::sleep(Duration::from_secs(5)).await;
+            }
+        }
+        tokio::time::sleep(RELAY_POLL).await;
+    }
 }
 
 fn wait_for_peer_info(dir: &RuntimeDir) -> Result<Option<RuntimeInfo>, ServeError> {
@@ -636,4 +704,79 @@ async fn not_found(method: Method, uri: Uri) -> Response {
         Json(ResponseEnvelope::error(None, error)),
     )
         .into_response()
+}
+
+#[cfg(test)]
+mod relay_tests {
+    use super::*;
+    use std::io::Read as _;
+    use std::os::unix::net::UnixListener;
+
+    async fn append(db: &store::Database, kind: &str) {
+        let event = bloodbank::Event::new(
+            "imi://test",
+            kind,
+            serde_json::json!({ "worktree_name": "feat-x" }),
+        );
+        db.outbox_append(&event.to_outbox()).await.unwrap();
+    }
+
+    #[test]
+    fn worktree_events_appended_to_the_outbox_reach_every_session_socket() {
+        let tmp = tempfile::tempdir().unwrap();
+        let sessions = tmp.path().join("sessions");
+        std::fs::create_dir_all(&sessions).unwrap();
+        // A stand-in for a session: a socket that records what it is sent.
+        let listener = UnixListener::bind(sessions.join("s1")).unwrap();
+        let (tx, received) = std::sync::mpsc::channel::<Vec<u8>>();
+        std::thread::spawn(move || {
+            for stream in listener.incoming().flatten() {
+                let mut stream = stream;
+                stream
+                    .set_read_timeout(Some(Duration::from_millis(200)))
+                    .unwrap();
+                let mut bytes = Vec::new();
+                let _ = stream.read_to_end(&mut bytes);
+                if tx.send(bytes).is_err() {
+                    break;
+                }
+            }
+        });
+
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let db_path = tmp.path().join("iMi.db");
+        rt.block_on(async {
+            let db = store::Database::open(db_path.to_str().unwrap())
+                .await
+                .unwrap();
+            // Events from before the relay started are not replayed.
+            append(&db, "workspace.worktree.removed").await;
+            let relay = Relay {
+                topic_prefix: "workspace.worktree.".into(),
+                session_dir: sessions.clone(),
+            };
+            let relaying = relay_events(db.clone(), Some(relay));
+            let appending = async {
+                tokio::time::sleep(Duration::from_millis(100)).await;
+                append(&db, "workspace.intent.logged").await;
+                append(&db, "workspace.worktree.created").await;
+                tokio::time::sleep(Duration::from_millis(1500)).await;
+            };
+            tokio::select! {
+                _ = relaying => unreachable!("the relay never ends"),
+                _ = appending => {}
+            }
+        });
+        let got: Vec<String> = received
+            .try_iter()
+            .map(|b| String::from_utf8_lossy(&b).into_owned())
+            .collect();
+        assert_eq!(got.len(), 1, "one push for the one worktree event: {got:?}");
+        assert!(got[0].contains(bridge_protocol::PUSH_PIPE_NAME), "{got:?}");
+        assert!(got[0].contains("workspace.worktree.created"), "{got:?}");
+        assert!(got[0].contains("feat-x"), "{got:?}");
+    }
 }

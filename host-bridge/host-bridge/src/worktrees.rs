@@ -256,7 +256,8 @@ async fn delete(
     let report = engine.remove(&request).await;
     close(&engine).await;
     let report = report.map_err(imi_error)?;
-    let tab = perth::close_removed_tab(session.as_deref(), &report.worktree_name).await;
+    let tab =
+        perth::close_removed_tab(session.as_deref(), &report.worktree_name, &perth::never).await;
     changed(
         session_dir.as_deref(),
         serde_json::json!({

@@ -1,5 +1,6 @@
 //! iMi against raw git: `add` against `git worktree add`, `status` over 50 worktrees against a
-//! sequential `git status` + `git rev-list` loop, `list --json` over 1,000 rows, and the
+//! sequential `git status` + `git rev-list` loop and against worktrunk's `wt list` (installed
+//! into the bench cache), `list --json` over 1,000 rows, and the
 //! monitor's write-to-event latency across 20 worktrees.
 //!
 //! Every iMi run uses an isolated HOME, so the default SQLite store is fresh. The iMi binary is
@@ -14,6 +15,7 @@ use std::time::{Duration, Instant};
 use ::tests::IsolatedEnv;
 use anyhow::{bail, ensure, Context, Result};
 
+use super::reference::{worktrunk, WORKTRUNK_VERSION};
 use super::report::{median, Goal, Row};
 use super::{Bench, BenchContext};
 
@@ -25,7 +27,8 @@ impl Bench for Imi {
     }
 
     fn reference(&self) -> String {
-        "raw git (worktree add; status + rev-list loop; worktree list)".to_owned()
+        "raw git (worktree add; status + rev-list loop; worktree list) and worktrunk's `wt list`"
+            .to_owned()
     }
 
     fn run(&self, ctx: &BenchContext<'_>) -> Result<Vec<Row>> {
@@ -81,10 +84,17 @@ impl Bench for Imi {
             .map(|i| wide.parent().unwrap().join(format!("feat-w{i}")))
             .collect();
         let runs = ctx.samples(15, 5);
-        eprintln!("bench imi: {runs} x `iMi status` over 50 worktrees vs a sequential git loop");
-        let (mut imi_status, mut loop_status) = (Vec::new(), Vec::new());
+        let wt = worktrunk(ctx)?;
+        eprintln!(
+            "bench imi: {runs} x `iMi status` over 50 worktrees vs a sequential git loop \
+             and worktrunk's `wt list`"
+        );
+        let (mut imi_status, mut loop_status, mut wt_status) = (Vec::new(), Vec::new(), Vec::new());
         for _ in 0..runs {
             imi_status.push(imi.time(&wide, &["--json", "status"])?);
+            wt_status.push(time_ms(|| {
+                run_quiet(&env, &wt, &wide, &["list", "--format", "json"])
+            })?);
             loop_status.push(time_ms(|| {
                 for wt in &worktrees {
                     git(wt, &["status", "--porcelain"])?;
@@ -99,6 +109,13 @@ impl Bench for Imi {
             median(&loop_status).unwrap_or(0.0),
             "ms",
             Goal::RatioAtMost(0.5),
+        ));
+        rows.push(Row::new(
+            format!("status, 50 worktrees vs worktrunk {WORKTRUNK_VERSION} `wt list`"),
+            median(&imi_status).unwrap_or(0.0),
+            median(&wt_status).unwrap_or(0.0),
+            "ms",
+            Goal::RatioAtMost(1.0),
         ));
 
         // list: 1,000 rows.
@@ -156,28 +173,11 @@ struct ImiRunner<'a> {
 
 impl ImiRunner<'_> {
     fn command(&self, dir: &Path, args: &[&str]) -> Command {
-        let mut cmd = self.env.command(&self.bin);
-        cmd.current_dir(dir)
-            .args(args)
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped());
-        cmd
+        quiet_command(self.env, &self.bin, dir, args)
     }
 
     fn run(&self, dir: &Path, args: &[&str]) -> Result<()> {
-        let out = self
-            .command(dir, args)
-            .output()
-            .with_context(|| format!("running iMi {args:?}"))?;
-        if !out.status.success() {
-            bail!(
-                "iMi {args:?} failed ({}): {}",
-                out.status,
-                String::from_utf8_lossy(&out.stderr)
-            );
-        }
-        Ok(())
+        run_quiet(self.env, &self.bin, dir, args)
     }
 
     fn time(&self, dir: &Path, args: &[&str]) -> Result<f64> {
@@ -278,6 +278,33 @@ impl ImiRunner<'_> {
 }
 
 /// Runs `git -C DIR ARGS...`, failing with its stderr on a non-zero exit.
+/// Returns `bin ARGS` in `dir` under `env`, its output discarded but for stderr.
+fn quiet_command(env: &IsolatedEnv, bin: &Path, dir: &Path, args: &[&str]) -> Command {
+    let mut cmd = env.command(bin);
+    cmd.current_dir(dir)
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped());
+    cmd
+}
+
+/// Runs `bin ARGS` in `dir` under `env`; a failure carries its stderr.
+fn run_quiet(env: &IsolatedEnv, bin: &Path, dir: &Path, args: &[&str]) -> Result<()> {
+    let name = bin.file_name().unwrap_or_default().to_string_lossy();
+    let out = quiet_command(env, bin, dir, args)
+        .output()
+        .with_context(|| format!("running {name} {args:?}"))?;
+    if !out.status.success() {
+        bail!(
+            "{name} {args:?} failed ({}): {}",
+            out.status,
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    Ok(())
+}
+
 pub(crate) fn git(dir: &Path, args: &[&str]) -> Result<()> {
     let out = Command::new("git")
         .arg("-C")

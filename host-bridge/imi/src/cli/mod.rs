@@ -551,10 +551,22 @@ async fn run(cli: Cli) -> Result<Outcome, Failure> {
                 },
                 db_line(&r.db),
             );
-            // Inside perth, the worktree's tab goes too, unless one of its panes runs a command.
-            let tab =
-                perth::close_removed_tab(perth::current_session().as_deref(), &r.worktree_name)
-                    .await;
+            // Inside perth, the worktree's tab goes too; when one of its panes runs a command,
+            // only if the person at the terminal says so.
+            let json = cli.json;
+            let ask = |what: &str| {
+                !json
+                    && ask_yes_no(&format!(
+                        "Tab {}: {what}. Close it anyway?",
+                        r.worktree_name
+                    ))
+            };
+            let tab = perth::close_removed_tab(
+                perth::current_session().as_deref(),
+                &r.worktree_name,
+                &ask,
+            )
+            .await;
             let text = format!("{text}{}", tab.text("closed"));
             with_tab(&r, tab, text)
         }
@@ -1121,4 +1133,20 @@ fn which_on_path(name: &str) -> Option<PathBuf> {
     std::env::split_paths(&path)
         .map(|d| d.join(name))
         .find(|p| Path::new(p).is_file())
+}
+
+/// Asks a yes/no question on the terminal; `false` without one (scripts, pipes) or on anything
+/// but `y`/`yes`.
+fn ask_yes_no(question: &str) -> bool {
+    use std::io::{BufRead as _, IsTerminal as _, Write as _};
+    if !std::io::stdin().is_terminal() || !std::io::stderr().is_terminal() {
+        return false;
+    }
+    eprint!("{question} [y/N] ");
+    let _ = std::io::stderr().flush();
+    let mut answer = String::new();
+    if std::io::stdin().lock().read_line(&mut answer).is_err() {
+        return false;
+    }
+    matches!(answer.trim().to_ascii_lowercase().as_str(), "y" | "yes")
 }

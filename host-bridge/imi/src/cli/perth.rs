@@ -233,18 +233,31 @@ pub fn focus_worktree_tab(session_name: Option<&str>, name: &str) -> TabOutcome 
 
 /// Closes the worktree's tab, unless one of its panes runs a command that has not exited (that
 /// would be lost: the answer says how to close it by hand).
-pub fn close_worktree_tab(session_name: Option<&str>, name: &str) -> TabOutcome {
+pub fn close_worktree_tab(
+    session_name: Option<&str>,
+    name: &str,
+    confirm: ConfirmClose<'_>,
+) -> TabOutcome {
     let session = match session(session_name) {
         Ok(s) => s,
         Err((reason, in_session)) => return TabOutcome::skipped(name, reason, in_session),
     };
-    match close_in(&session, name) {
+    match close_in(&session, name, confirm) {
         Ok(()) => TabOutcome::done(name),
         Err(reason) => TabOutcome::skipped(name, reason, true),
     }
 }
 
-fn close_in(session: &Session, name: &str) -> Result<(), String> {
+/// Asked, with what runs (`pane 'agent' still runs cargo test`), whether a worktree's tab may be
+/// closed although one of its panes runs a command; `false` leaves the tab open.
+pub type ConfirmClose<'a> = &'a dyn Fn(&str) -> bool;
+
+/// Never closes a busy tab: for callers that cannot ask (plugins, `--json`, no terminal).
+pub fn never(_: &str) -> bool {
+    false
+}
+
+fn close_in(session: &Session, name: &str, confirm: ConfirmClose<'_>) -> Result<(), String> {
     let tabs = session.query(&["list-tabs", "--json"])?;
     let tab_id = tabs
         .iter()
@@ -261,11 +274,16 @@ fn close_in(session: &Session, name: &str) -> Result<(), String> {
                 .is_some_and(|c| !c.is_empty())
     });
     if let Some(pane) = busy {
-        return Err(format!(
-            "left open: pane '{}' still runs {}; close it with: perth action close-tab --tab-id {tab_id}",
+        let what = format!(
+            "pane '{}' still runs {}",
             pane["title"].as_str().unwrap_or_default(),
             pane["terminal_command"].as_str().unwrap_or_default()
-        ));
+        );
+        if !confirm(&what) {
+            return Err(format!(
+                "left open: {what}; close it with: perth action close-tab --tab-id {tab_id}"
+            ));
+        }
     }
     session
         .action(&["close-tab", "--tab-id", &tab_id.to_string()])
@@ -319,9 +337,14 @@ pub async fn open_tab(session: Option<&str>, name: &str, path: &Path) -> TabOutc
     .await
 }
 
-/// Closes the tab of a worktree `remove` just removed and marks its zdrive panes stale.
-pub async fn close_removed_tab(session: Option<&str>, name: &str) -> TabOutcome {
-    let mut tab = close_worktree_tab(session, name);
+/// Closes the tab of a worktree `remove` just removed and marks its zdrive panes stale; a tab
+/// with a pane that runs a command is closed only if `confirm` says so.
+pub async fn close_removed_tab(
+    session: Option<&str>,
+    name: &str,
+    confirm: ConfirmClose<'_>,
+) -> TabOutcome {
+    let mut tab = close_worktree_tab(session, name, confirm);
     if let (true, Some(session)) = (tab.done, session) {
         match super::track::untrack_tab(session, name).await {
             Ok(panes) => tab.panes = panes,

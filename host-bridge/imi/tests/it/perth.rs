@@ -244,3 +244,121 @@ fn add_inside_perth_opens_the_worktrees_tab_and_go_focuses_it() {
         refused.stdout
     );
 }
+
+#[test]
+fn the_agents_layout_opens_a_tab_per_active_worktree_from_the_database() {
+    if tests::require_or_skip("perth", tests::workspace_bin("perth")).is_none() {
+        return;
+    }
+    let sb = Sandbox::new();
+    let trunk = sb.project_from_origin();
+    for args in [
+        ["feat", "login", "--no-tab"],
+        ["fix", "crash", "--no-tab"],
+        ["feat", "gone", "--no-tab"],
+    ] {
+        sb.imi(&args).data();
+    }
+    // A removed worktree stays in the database as history, and gets no tab.
+    sb.imi(&["remove", "gone"]).data();
+
+    // perth starts in the trunk, with iMi's database of the sandbox.
+    let mut env = tests::IsolatedEnv::new().unwrap();
+    env.set_work_dir(&trunk);
+    let db = sb.home().join(".config/iMi/iMi.db");
+    env.set_var("IMI_DATABASE_URL", db.display().to_string());
+    let name = "e2e-imi-agents";
+    let session = tests::PerthSession::launch(
+        env,
+        name,
+        140,
+        40,
+        &["--session", name, "--new-session-with-layout", "agents"],
+        "the agents layout's tabs",
+        |screen| screen.contains("feat-login") && screen.contains("fix-crash"),
+    )
+    .unwrap();
+    let project = trunk.parent().unwrap();
+    let tabs = tests::wait_for(
+        "a tab for the trunk and one per active worktree, with their panes",
+        Duration::from_secs(15),
+        || {
+            let trunk_tab = panes_in_tab(&session, "trunk-main");
+            let login = panes_in_tab(&session, "feat-login");
+            let crash = panes_in_tab(&session, "fix-crash");
+            (trunk_tab.len() == 1 && login.len() == 3 && crash.len() == 3)
+                .then_some((trunk_tab, login, crash))
+        },
+    )
+    .unwrap();
+    assert_eq!(
+        tabs.0[0]["pane_cwd"].as_str(),
+        Some(trunk.to_str().unwrap())
+    );
+    for (panes, folder) in [(&tabs.1, "feat-login"), (&tabs.2, "fix-crash")] {
+        let mut titles: Vec<&str> = panes.iter().filter_map(|p| p["title"].as_str()).collect();
+        titles.sort();
+        assert_eq!(titles, ["agent", "editor", "shell"]);
+        for pane in panes {
+            assert_eq!(
+                pane["pane_cwd"].as_str(),
+                Some(project.join(folder).to_str().unwrap()),
+                "{pane}"
+            );
+        }
+    }
+    assert!(panes_in_tab(&session, "feat-gone").is_empty());
+
+    // iMi finds these tabs as its own: `go` brings one forward instead of opening another.
+    let mut go = sb.imi_command(&trunk, &["go", "crash"]);
+    go.env("ZELLIJ_SESSION_NAME", name)
+        .env("ZELLIJ_SOCKET_DIR", session.env.socket_dir());
+    let went = run_output(go.output().expect("running iMi go"));
+    assert_eq!(went.code, 0, "{}", went.stdout);
+    assert_eq!(panes_in_tab(&session, "fix-crash").len(), 3);
+
+    // At a terminal, `iMi remove` asks before it closes a tab whose pane runs a command.
+    session.action(&["new-pane", "--", "sleep", "600"]).unwrap();
+    tests::wait_for("the command pane", Duration::from_secs(10), || {
+        (panes_in_tab(&session, "fix-crash").len() == 4).then_some(())
+    })
+    .unwrap();
+    session.action(&["go-to-tab-name", "trunk-main"]).unwrap();
+    let imi = tests::workspace_bin("iMi").unwrap();
+    session
+        .term
+        .send_text(&format!("{} remove crash", imi.display()))
+        .unwrap();
+    session.term.send_keys(&["Enter"]).unwrap();
+    session
+        .term
+        .wait_for_text(
+            "iMi's question",
+            "Close it anyway? [y/N]",
+            Duration::from_secs(15),
+        )
+        .unwrap();
+    session.term.send_text("y").unwrap();
+    session.term.send_keys(&["Enter"]).unwrap();
+    tests::wait_for("the busy tab closed", Duration::from_secs(15), || {
+        panes_in_tab(&session, "fix-crash").is_empty().then_some(())
+    })
+    .unwrap();
+
+    // Outside an iMi project the layout says so and nothing starts.
+    let out = session
+        .env
+        .command(tests::workspace_bin("perth").unwrap())
+        .current_dir(sb.root())
+        .args([
+            "--session",
+            "e2e-imi-agents-none",
+            "--new-session-with-layout",
+            "agents",
+        ])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("iMi project"), "{stderr}");
+}

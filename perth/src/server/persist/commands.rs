@@ -25,7 +25,7 @@ pub struct CommandError {
 }
 
 impl CommandError {
-    fn user(message: impl Into<String>) -> Self {
+    pub(crate) fn user(message: impl Into<String>) -> Self {
         CommandError {
             message: message.into(),
             code: 1,
@@ -100,7 +100,7 @@ pub fn restore_file(name: &str) -> Result<Option<(PathBuf, RestorePlan)>, Comman
     Ok(Some((file, plan)))
 }
 
-fn digest(text: &str) -> String {
+pub(crate) fn digest(text: &str) -> String {
     use sha2::Digest;
     sha2::Sha256::digest(text.as_bytes())[..12]
         .iter()
