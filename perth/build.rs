@@ -10,6 +10,7 @@ const PLUGINS: &[&str] = &[
     "zdrive-snapshot",
     "imi-worktrees",
     "zdrive-pane",
+    "perth-tab-bar",
 ];
 /// Where `cargo xtask build` puts them, under the target directory (the `plugin` profile).
 const PLUGIN_DIR: &str = "wasm32-wasip1/plugin";

@@ -52,6 +52,16 @@ pub const ZDRIVE_PANE: EmbeddedPlugin = EmbeddedPlugin {
     digest: include_str!(concat!(env!("OUT_DIR"), "/zdrive-pane.wasm.digest")),
 };
 
+/// perth's tab bar (branch and iMi status on worktree tabs). It takes over Zellij's `tab-bar`
+/// alias, so perth's layouts and Zellij's own use it, a user's `tab-bar` alias still wins, and
+/// a binary without it falls back to Zellij's bar. Its file name keeps `tab-bar`, which is how
+/// the notification overlay finds the bar among the panes.
+pub const TAB_BAR: EmbeddedPlugin = EmbeddedPlugin {
+    name: "tab-bar",
+    wasm: include_bytes!(concat!(env!("OUT_DIR"), "/perth-tab-bar.wasm")),
+    digest: include_str!(concat!(env!("OUT_DIR"), "/perth-tab-bar.wasm.digest")),
+};
+
 impl EmbeddedPlugin {
     /// Returns whether the plugin was compiled into this binary.
     pub fn is_embedded(&self) -> bool {

@@ -50,6 +50,8 @@ pub struct ResolvedConfig {
     pub imi_worktrees: Option<PathBuf>,
     /// The zdrive pane's plugin file (alias `zdrive`), when the binary carries it.
     pub zdrive_pane: Option<PathBuf>,
+    /// perth's tab bar (alias `tab-bar`), when the binary carries it.
+    pub tab_bar: Option<PathBuf>,
 }
 
 /// Errors while building the configuration; each names the file at fault.
@@ -179,6 +181,7 @@ pub fn resolve(sources: &ConfigSources) -> Result<ResolvedConfig, ConfigLoadErro
     let zdrive_snapshot = materialize_plugin(&sources.cache_dir, &assets::ZDRIVE_SNAPSHOT)?;
     let imi_worktrees = materialize_plugin(&sources.cache_dir, &assets::IMI_WORKTREES)?;
     let zdrive_pane = materialize_plugin(&sources.cache_dir, &assets::ZDRIVE_PANE)?;
+    let tab_bar = materialize_plugin(&sources.cache_dir, &assets::TAB_BAR)?;
     let user_layouts = sources
         .config_dir
         .as_ref()
@@ -207,6 +210,10 @@ pub fn resolve(sources: &ConfigSources) -> Result<ResolvedConfig, ConfigLoadErro
             .as_ref()
             .map(|p| p.display().to_string())
             .unwrap_or_default(),
+        &tab_bar
+            .as_ref()
+            .map(|p| p.display().to_string())
+            .unwrap_or_default(),
         &layout_dir.display().to_string(),
     ] {
         key.update(part.as_bytes());
@@ -231,6 +238,7 @@ pub fn resolve(sources: &ConfigSources) -> Result<ResolvedConfig, ConfigLoadErro
             zdrive_snapshot,
             imi_worktrees,
             zdrive_pane,
+            tab_bar,
         });
     }
 
@@ -245,6 +253,7 @@ pub fn resolve(sources: &ConfigSources) -> Result<ResolvedConfig, ConfigLoadErro
         zdrive_snapshot: zdrive_snapshot.as_deref(),
         imi_worktrees: imi_worktrees.as_deref(),
         zdrive_pane: zdrive_pane.as_deref(),
+        tab_bar: tab_bar.as_deref(),
         configuration: &sources.perth_core_config,
     };
     let text = compose(user_doc.as_ref(), &plugins, &layout_dir)?;
@@ -257,6 +266,7 @@ pub fn resolve(sources: &ConfigSources) -> Result<ResolvedConfig, ConfigLoadErro
         zdrive_snapshot,
         imi_worktrees,
         zdrive_pane,
+        tab_bar,
     })
 }
 
@@ -306,9 +316,16 @@ fn compose(
     layout_dir: &Path,
 ) -> Result<String, ConfigLoadError> {
     let perth_core_config = plugins.configuration;
-    let builtin: KdlDocument = assets::CONFIG_KDL
+    let mut builtin: KdlDocument = assets::CONFIG_KDL
         .parse()
         .map_err(|e| ConfigLoadError::BuiltIn(Box::new(ConfigError::from(e))))?;
+    if let Some(wasm) = plugins.tab_bar {
+        // Part of perth's own layer, under the user's: a user's `tab-bar` alias wins.
+        let mut alias = KdlNode::new(assets::TAB_BAR.name);
+        alias.insert("location", format!("file:{}", wasm.display()));
+        configuration_children(&mut alias, perth_core_config);
+        child_block(&mut builtin, "plugins").nodes_mut().push(alias);
+    }
     let mut doc = match user {
         Some(user) => layer_documents(&builtin, user),
         None => builtin,
@@ -374,6 +391,7 @@ struct PerthPlugins<'a> {
     zdrive_snapshot: Option<&'a Path>,
     imi_worktrees: Option<&'a Path>,
     zdrive_pane: Option<&'a Path>,
+    tab_bar: Option<&'a Path>,
     configuration: &'a BTreeMap<String, String>,
 }
 
@@ -509,6 +527,9 @@ pub const IMI_WORKTREES_PERMISSIONS: &[PermissionType] = &imi_worktrees::PERMISS
 
 /// The permissions of the zdrive pane, granted up front too.
 pub const ZDRIVE_PANE_PERMISSIONS: &[PermissionType] = &zdrive_pane::PERMISSIONS;
+
+/// The permissions of perth's tab bar, granted up front too.
+pub const TAB_BAR_PERMISSIONS: &[PermissionType] = &perth_tab_bar::PERMISSIONS;
 
 /// Records the permissions of perth's plugins (each wasm file with its list) in Zellij's
 /// permission cache (`permissions.kdl`), keeping every other plugin's entry as it was.
@@ -710,7 +731,6 @@ mod tests {
     /// each parsed over the last, then perth-core and the layout directory added.
     fn layered_by_zellij(user: &str, src: &ConfigSources, resolved: &ResolvedConfig) -> Config {
         use zellij_utils::input::layout::{RunPlugin, RunPluginOrAlias};
-        let mut config = Config::from_kdl(user, Some(builtin_config().unwrap())).unwrap();
         let run_of = |wasm: PathBuf| {
             RunPlugin {
                 _allow_exec_host_cmd: false,
@@ -720,6 +740,14 @@ mod tests {
             }
             .with_configuration(src.perth_core_config.clone())
         };
+        let mut base = builtin_config().unwrap();
+        // perth's tab bar is part of perth's layer, under the user's file.
+        if let Some(wasm) = resolved.tab_bar.clone() {
+            base.plugins
+                .aliases
+                .insert(assets::TAB_BAR.name.to_string(), run_of(wasm));
+        }
+        let mut config = Config::from_kdl(user, Some(base)).unwrap();
         // A build without the plugins (plain `cargo test`) composes no entries for them.
         for (plugin, wasm) in [
             (&assets::ZDRIVE_SNAPSHOT, &resolved.zdrive_snapshot),

@@ -6,4 +6,5 @@ mod harness;
 mod notify;
 mod persist;
 mod snapshot;
+mod tab_bar;
 mod zdrive_pane;
