@@ -7,4 +7,5 @@ mod notify;
 mod persist;
 mod snapshot;
 mod tab_bar;
+mod workflows;
 mod zdrive_pane;

@@ -2,14 +2,11 @@
 //! pane, `c` grants consent, `g` makes a snapshot through host-bridge and a local server that
 //! speaks Ollama's API, and `zellij pipe --name zdrive::snapshot` answers on the command line.
 
-use std::io::{BufRead as _, BufReader, Read as _, Write as _};
-use std::net::TcpListener;
 use std::os::unix::fs::PermissionsExt as _;
 use std::process::Stdio;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Arc;
 use std::time::Duration;
 
+use tests::fake_llm::FakeOllama;
 use tests::{IsolatedEnv, PerthSession};
 
 const SUMMARY: &str = "## What was done\n- Fixed the **login redirect** in `src/auth.rs`\n\n\
@@ -129,70 +126,5 @@ fn the_snapshot_pane_shows_grants_and_makes_snapshots() {
     assert!(
         stdout.starts_with("zdrive::snapshot: no pane named \"nobody\" is tracked"),
         "{out:?}"
-    );
-}
-
-/// A local HTTP server answering Ollama's `/api/chat` with a fixed summary after `delay`,
-/// counting the requests.
-struct FakeOllama {
-    url: String,
-    requests: Arc<AtomicUsize>,
-}
-
-impl FakeOllama {
-    fn start(summary: &str, delay: Duration) -> FakeOllama {
-        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-        let url = format!("http://{}", listener.local_addr().unwrap());
-        let requests = Arc::new(AtomicUsize::new(0));
-        let counted = Arc::clone(&requests);
-        let body = serde_json::json!({
-            "model": "llama3.2",
-            "created_at": "2026-11-24T10:00:00Z",
-            "message": {"role": "assistant", "content": summary},
-            "done": true,
-        })
-        .to_string();
-        std::thread::spawn(move || {
-            for stream in listener.incoming() {
-                let Ok(stream) = stream else { return };
-                let counted = Arc::clone(&counted);
-                let body = body.clone();
-                std::thread::spawn(move || answer(stream, &counted, &body, delay));
-            }
-        });
-        FakeOllama { url, requests }
-    }
-
-    fn requests(&self) -> usize {
-        self.requests.load(Ordering::SeqCst)
-    }
-}
-
-fn answer(stream: std::net::TcpStream, requests: &AtomicUsize, body: &str, delay: Duration) {
-    let mut reader = BufReader::new(&stream);
-    let mut length = 0usize;
-    loop {
-        let mut line = String::new();
-        if reader.read_line(&mut line).unwrap_or(0) == 0 {
-            return;
-        }
-        if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
-            length = v.trim().parse().unwrap_or(0);
-        }
-        if line == "\r\n" {
-            break;
-        }
-    }
-    let mut request = vec![0; length];
-    if reader.read_exact(&mut request).is_err() {
-        return;
-    }
-    requests.fetch_add(1, Ordering::SeqCst);
-    std::thread::sleep(delay);
-    let mut stream = &stream;
-    let _ = write!(
-        stream,
-        "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
-        body.len()
     );
 }

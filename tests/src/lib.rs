@@ -5,6 +5,7 @@
 //! `Drop` (which also runs while a panicking test unwinds) and, as a last resort, when the test
 //! process exits (see [`process`]).
 
+pub mod fake_llm;
 pub mod imi_sandbox;
 pub mod isolate;
 pub mod perth;
@@ -13,6 +14,7 @@ pub mod screen;
 pub mod services;
 pub mod tmux;
 pub mod wait;
+pub mod workflow;
 
 pub use isolate::IsolatedEnv;
 pub use perth::PerthSession;

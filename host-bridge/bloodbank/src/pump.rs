@@ -15,7 +15,7 @@ use crate::publisher::{PublishError, Publisher, EXCHANGE};
 #[derive(Clone, Debug)]
 pub struct PumpConfig {
     /// The broker (`amqp://USER:PASSWORD@HOST:PORT/VHOST`); `None` turns Bloodbank off: rows
-    /// are marked published without being sent, and trimmed.
+    /// are marked published without being sent, and trimmed like published ones.
     pub amqp_url: Option<String>,
     /// The exchange; [`EXCHANGE`] unless a test isolates itself.
     pub exchange: String,
@@ -195,13 +195,9 @@ impl OutboxPump {
         }
         let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
         let Some(url) = self.config.amqp_url.clone() else {
+            // Kept like published rows, so `perth events` still shows what the tools did.
             let n = self.db.outbox_mark_published(&ids).await?;
-            self.db
-                .outbox_trim(&TrimPolicy {
-                    keep_last: Some(0),
-                    ..Default::default()
-                })
-                .await?;
+            self.trim_published().await?;
             return Ok(Step::Discarded(n));
         };
         let publisher = match self.publisher.take() {
@@ -238,6 +234,12 @@ impl OutboxPump {
             return Ok(Step::BrokerFailed(e));
         }
         self.publisher = Some(publisher);
+        self.trim_published().await?;
+        Ok(Step::Published(published))
+    }
+
+    /// Deletes the rows published longer than `keep_published` ago.
+    async fn trim_published(&self) -> Result<(), PumpError> {
         let keep =
             chrono::Duration::from_std(self.config.keep_published).unwrap_or(chrono::Duration::MAX);
         self.db
@@ -246,7 +248,7 @@ impl OutboxPump {
                 ..Default::default()
             })
             .await?;
-        Ok(Step::Published(published))
+        Ok(())
     }
 
     async fn drop_publisher(&mut self) {

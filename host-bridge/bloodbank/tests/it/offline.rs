@@ -17,6 +17,23 @@ async fn without_amqp_url_nothing_is_published_and_the_outbox_is_trimmed() {
     assert_eq!(report.discarded, 300);
     assert_eq!((report.published, report.pending), (0, 0));
     assert_eq!(report.last_error, None);
+    // Kept a day like published rows, for `perth events`; nothing is left to send.
+    assert!(outbox.db.outbox_pending(1).await.unwrap().is_empty());
+    let mut conn = outbox.db.acquire().await.unwrap();
+    assert_eq!(store::outbox::all(conn.conn()).await.unwrap().len(), 300);
+    drop(conn);
+
+    // Once they are older than `keep_published`, they go.
+    append(&outbox.db, &numbered(300)).await;
+    let mut pump = OutboxPump::new(
+        outbox.db.clone(),
+        PumpConfig {
+            keep_published: Duration::ZERO,
+            ..Default::default()
+        },
+    );
+    let report = pump.pump_once(Duration::from_secs(10)).await.unwrap();
+    assert_eq!(report.discarded, 1);
     let mut conn = outbox.db.acquire().await.unwrap();
     assert!(store::outbox::all(conn.conn()).await.unwrap().is_empty());
 }
