@@ -31,9 +31,14 @@ use crate::client_os::PerthClientOsApi;
 
 /// Runs the command in `opts` (whose `config` already points at perth's merged configuration).
 pub fn dispatch(opts: CliArgs) -> i32 {
-    let config = Config::try_from(&opts).ok();
+    // Read only where it is used: parsing Zellij's defaults and the configuration again costs a
+    // new session's client tens of milliseconds, and starting a client reads them itself.
+    let config = |opts: &CliArgs| Config::try_from(opts).ok();
     match opts.command.clone() {
-        Some(Command::Action(cli_action)) => send_action(*cli_action, opts.session, config),
+        Some(Command::Action(cli_action)) => {
+            let config = config(&opts);
+            send_action(*cli_action, opts.session, config)
+        }
         Some(Command::Subscribe(subscribe)) => match resolve_action_session(opts.session) {
             Ok(name) => match get_cli_client_os_input() {
                 Ok(os) => {
@@ -48,7 +53,7 @@ pub fn dispatch(opts: CliArgs) -> i32 {
             },
             Err(code) => code,
         },
-        Some(Command::Sessions(sessions)) => sessions_command(sessions, opts, config),
+        Some(Command::Sessions(sessions)) => sessions_command(sessions, opts),
         Some(Command::Web(_)) => {
             eprintln!(
                 "perth is built without Zellij's web server; use `zellij web` for web sharing."
@@ -59,7 +64,8 @@ pub fn dispatch(opts: CliArgs) -> i32 {
     }
 }
 
-fn sessions_command(sessions: Sessions, opts: CliArgs, config: Option<Config>) -> i32 {
+fn sessions_command(sessions: Sessions, opts: CliArgs) -> i32 {
+    let config = |opts: &CliArgs| Config::try_from(opts).ok();
     match sessions {
         Sessions::Run {
             command,
@@ -126,7 +132,7 @@ fn sessions_command(sessions: Sessions, opts: CliArgs, config: Option<Config>) -
                 borderless,
                 tab_id,
             };
-            send_action(action, opts.session, config)
+            send_action(action, opts.session.clone(), config(&opts))
         }
         Sessions::Plugin {
             url,
@@ -174,7 +180,7 @@ fn sessions_command(sessions: Sessions, opts: CliArgs, config: Option<Config>) -
                 borderless,
                 tab_id,
             };
-            send_action(action, opts.session, config)
+            send_action(action, opts.session.clone(), config(&opts))
         }
         Sessions::Edit {
             file,
@@ -217,7 +223,7 @@ fn sessions_command(sessions: Sessions, opts: CliArgs, config: Option<Config>) -
                 borderless,
                 tab_id,
             };
-            send_action(action, opts.session, config)
+            send_action(action, opts.session.clone(), config(&opts))
         }
         Sessions::Pipe {
             name,
@@ -239,7 +245,7 @@ fn sessions_command(sessions: Sessions, opts: CliArgs, config: Option<Config>) -
                 plugin_cwd: None,
                 plugin_title: None,
             };
-            send_action(action, opts.session, config)
+            send_action(action, opts.session.clone(), config(&opts))
         }
         Sessions::ListSessions {
             no_formatting,

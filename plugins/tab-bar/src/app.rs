@@ -140,7 +140,8 @@ impl Default for App {
             read_once: false,
             loading: None,
             reload: false,
-            stale: true,
+            // The first read is decided in `settle`, by whether a tab could be a worktree.
+            stale: false,
             read_at: None,
             asked_names: BTreeSet::new(),
             my_tab: None,
@@ -332,7 +333,11 @@ impl App {
         }
         let visible = self.visible();
         if visible && !self.was_visible && self.loading.is_none() {
-            let old = self.read_at.is_none_or(|at| now >= at + POLL);
+            // Before the first read, only when a tab could be a worktree: a session without
+            // one makes no request at all (a request's HTTP client costs a new session's start).
+            let old = self
+                .read_at
+                .map_or_else(|| self.wants_poll(), |at| now >= at + POLL);
             if self.stale || old {
                 self.refresh(now, effects);
             }

@@ -537,3 +537,16 @@ fn without_a_bridge_the_bar_shows_the_tabs() {
     assert!(h.sent.is_empty());
     assert_eq!(h.text(50), " perth (work)  workspace   feat-login|13");
 }
+
+#[test]
+fn a_session_without_worktree_tabs_asks_nothing_when_it_starts() {
+    let mut h = Harness::bare(true);
+    h.grant();
+    h.tabs(&["workspace", "notes"], 0);
+    assert!(h.sent.is_empty(), "{:?}", h.sent);
+    h.wait(POLL);
+    assert!(h.sent.is_empty(), "{:?}", h.sent);
+    // A push about worktrees is still read at once.
+    h.pipe(push("workspace.worktree.created"));
+    assert_eq!(h.sent.len(), 1);
+}
