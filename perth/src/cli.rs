@@ -64,7 +64,15 @@ pub fn command() -> clap::Command {
         .about("perth: a terminal workspace for running many AI coding agents in parallel")
         .after_help(
             "perth accepts every Zellij command and flag. Its configuration lives in \
-             ~/.config/perth/config.kdl (layered over perth's built-in one).",
+             ~/.config/perth/config.kdl (layered over perth's built-in one).\n\n\
+             Examples:\n  \
+             perth                              new session with the workspace layout, here\n  \
+             perth --session work               new session named work\n  \
+             perth attach work --create         attach, creating it if missing (or restoring it)\n  \
+             perth -n agents                    a tab per active iMi worktree of this project\n  \
+             perth status                       which of perth's extensions are alive\n  \
+             perth events --follow              what the tools do, as it happens\n  \
+             perth action notify --style error --message \"Build failed\"",
         )
         .subcommand(status)
         .subcommand(events)

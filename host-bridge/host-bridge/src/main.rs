@@ -15,7 +15,14 @@ const AFTER_HELP: &str = "\
 Files: $XDG_RUNTIME_DIR/perth (or $XDG_CONFIG_HOME/perth, ~/.config/perth) holds host-bridge.lock,
 host-bridge.json (pid, port, url, token; mode 0600) and host-bridge.log (daemonized serve only).
 Logs: filtered by HOST_BRIDGE_LOG (default: info), written to stderr.
-Exit codes: 0 ok, 1 user error, 2 usage, 3 unavailable (e.g. no daemon running), 70 internal error.";
+Exit codes: 0 ok, 1 user error, 2 usage, 3 unavailable (e.g. no daemon running), 70 internal error.
+
+Examples:
+  host-bridge status --json
+  host-bridge serve --foreground          (HOST_BRIDGE_LOG=debug for more)
+  host-bridge push workspace.test '{\"n\":1}'
+  host-bridge events --follow
+  host-bridge stop";
 
 /// The native sidecar of perth: a loopback RPC daemon for plugins.
 #[derive(Debug, Parser)]
@@ -28,6 +35,9 @@ struct Cli {
 #[derive(Debug, Subcommand)]
 enum CliCommand {
     /// Runs the daemon (one per user); if one already runs, says where and exits 0.
+    #[command(
+        after_help = "Examples:\n  host-bridge serve                   (in the background; perth does this)\n  host-bridge serve --foreground --port 7777\n  host-bridge serve --foreground --database-url postgres://perth:perth@localhost/perth --amqp-url amqp://guest:guest@localhost:5672/%2f"
+    )]
     Serve(ServeArgs),
     /// Shows whether the daemon runs, its pid, url, uptime and protocol version; exits 3 if it does not run.
     Status {

@@ -58,7 +58,11 @@ struct Cli {
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Focus the pane tracked under NAME, creating it if needed; or log, history, info.
-    #[command(args_conflicts_with_subcommands = true, subcommand_negates_reqs = true)]
+    #[command(
+        args_conflicts_with_subcommands = true,
+        subcommand_negates_reqs = true,
+        after_help = "Examples:\n  zdrive pane api-server\n  zdrive pane bugfix --tab backend --meta issue=42\n  zdrive pane log api-server \"Implemented OAuth\" --type milestone\n  zdrive pane history api-server --last 20"
+    )]
     Pane {
         #[command(subcommand)]
         action: Option<PaneAction>,
@@ -102,6 +106,9 @@ enum Command {
 #[derive(Debug, Subcommand)]
 enum PaneAction {
     /// Append an intent entry to a pane's log.
+    #[command(
+        after_help = "Examples:\n  zdrive pane log api-server \"Implemented OAuth\"\n  zdrive pane log bugfix \"Fixed token validation\" --source agent --artifacts src/auth.rs\n  zdrive pane log api-server \"v2 released\" --type milestone"
+    )]
     Log {
         /// The pane's name.
         name: String,
@@ -118,6 +125,9 @@ enum PaneAction {
         artifacts: Vec<String>,
     },
     /// Show a pane's intent log.
+    #[command(
+        after_help = "Examples:\n  zdrive pane history api-server --last 10\n  zdrive pane history api-server --format json | jq '.entries[0]'\n  zdrive pane history api-server --format context --max-bytes 4000"
+    )]
     History {
         /// The pane's name.
         name: String,
@@ -134,6 +144,9 @@ enum PaneAction {
     /// Summarise a pane's recent work with an LLM and store it in its history (needs consent:
     /// zdrive config consent --grant). Sends the intent log, the screen's last lines and the
     /// git state of the pane's folder, secrets redacted, cut to llm.context_tokens.
+    #[command(
+        after_help = "Examples:\n  zdrive config consent --grant\n  zdrive pane snapshot api-server --dry-run\n  zdrive pane snapshot api-server\n  zdrive pane snapshot --all --jobs 2"
+    )]
     Snapshot {
         /// The pane's name.
         #[arg(required_unless_present = "all", conflicts_with = "all")]
@@ -152,6 +165,7 @@ enum PaneAction {
         jobs: u16,
     },
     /// Show a pane's stored snapshots, newest first (the last 20 are kept).
+    #[command(after_help = "Examples:\n  zdrive pane snapshots api-server --last 3")]
     Snapshots {
         /// The pane's name.
         name: String,
@@ -160,12 +174,16 @@ enum PaneAction {
         last: Option<usize>,
     },
     /// Show a pane's record.
+    #[command(
+        after_help = "Examples:\n  zdrive pane info api-server\n  zdrive pane info api-server --json"
+    )]
     Info {
         /// The pane's name.
         name: String,
     },
     /// Rename a tracked pane: its record, history and snapshots move to the new name, and its
     /// title in the live session follows when the pane is there.
+    #[command(after_help = "Examples:\n  zdrive pane rename api-server api")]
     Rename {
         /// The pane's name.
         old: String,
@@ -173,6 +191,9 @@ enum PaneAction {
         new: String,
     },
     /// Set or remove a tracked pane's metadata without navigating to it.
+    #[command(
+        after_help = "Examples:\n  zdrive pane tag api issue=42 owner=me\n  zdrive pane tag api --remove draft"
+    )]
     Tag {
         /// The pane's name.
         name: String,

@@ -2,12 +2,8 @@
 //! carried out by the zdrive engine in host-bridge's own environment (the embedded store and
 //! configuration file under the test's HOME), against a local server speaking Ollama's API.
 
-use std::io::{BufRead as _, BufReader, Read as _, Write as _};
 use std::net::TcpListener;
 use std::os::unix::fs::PermissionsExt as _;
-use std::path::Path;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Arc;
 use std::time::Duration;
 
 use bridge_protocol::{ErrorKind, Request, Response};
@@ -16,6 +12,10 @@ use zdrive::setup::{Access, Setup};
 use zdrive::PaneUpdate;
 
 use crate::support::TestEnv;
+use tests::fake_llm::FakeOllama;
+
+/// How long the fake provider takes to answer: long enough that concurrent requests overlap.
+const ANSWER_DELAY: Duration = Duration::from_millis(300);
 
 fn snapshots_at(session: &str, pane_id: &str) -> Request {
     Request::ZdriveSnapshots {
@@ -233,7 +233,7 @@ fn consent_is_written_to_zdrives_file_and_read_back() {
 #[test]
 fn a_snapshot_without_consent_asks_for_it() {
     let env = TestEnv::new();
-    let ollama = FakeOllama::start("## What was done\n- nothing");
+    let ollama = FakeOllama::start("## What was done\n- nothing", ANSWER_DELAY);
     write_config(
         &env,
         &format!(
@@ -273,7 +273,7 @@ fn a_keyed_snapshot_asks_the_llm_once_for_every_client() {
     let env = TestEnv::new();
     let summary = "## What was done\n- fixed **login**\n\n## Current state\n- tests pass\n\n\
                    ## Suggested next steps\n1. release";
-    let ollama = FakeOllama::start(summary);
+    let ollama = FakeOllama::start(summary, ANSWER_DELAY);
     write_config(
         &env,
         &format!(
@@ -404,78 +404,4 @@ fn a_provider_that_is_down_is_unavailable() {
         .unwrap_err();
     assert_eq!(error.kind, ErrorKind::Unavailable, "{error:?}");
     assert!(error.message.contains("ollama"), "{}", error.message);
-}
-
-/// A local HTTP server answering Ollama's `/api/chat` with a fixed summary, slowly enough that
-/// concurrent requests overlap; it counts the requests it answers.
-struct FakeOllama {
-    url: String,
-    requests: Arc<AtomicUsize>,
-}
-
-impl FakeOllama {
-    fn start(summary: &str) -> FakeOllama {
-        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-        let url = format!("http://{}", listener.local_addr().unwrap());
-        let requests = Arc::new(AtomicUsize::new(0));
-        let counted = Arc::clone(&requests);
-        let body = serde_json::json!({
-            "model": "llama3.2",
-            "created_at": "2026-11-24T10:00:00Z",
-            "message": {"role": "assistant", "content": summary},
-            "done": true,
-        })
-        .to_string();
-        std::thread::spawn(move || {
-            for stream in listener.incoming() {
-                let Ok(stream) = stream else { return };
-                let counted = Arc::clone(&counted);
-                let body = body.clone();
-                std::thread::spawn(move || answer(stream, &counted, &body));
-            }
-        });
-        FakeOllama { url, requests }
-    }
-
-    fn requests(&self) -> usize {
-        self.requests.load(Ordering::SeqCst)
-    }
-}
-
-fn answer(stream: std::net::TcpStream, requests: &AtomicUsize, body: &str) {
-    let mut reader = BufReader::new(&stream);
-    let mut length = 0usize;
-    let mut path = String::new();
-    loop {
-        let mut line = String::new();
-        if reader.read_line(&mut line).unwrap_or(0) == 0 {
-            return;
-        }
-        if path.is_empty() {
-            path = line
-                .split_whitespace()
-                .nth(1)
-                .unwrap_or_default()
-                .to_owned();
-        }
-        if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
-            length = v.trim().parse().unwrap_or(0);
-        }
-        if line == "\r\n" {
-            break;
-        }
-    }
-    let mut request = vec![0; length];
-    if reader.read_exact(&mut request).is_err() {
-        return;
-    }
-    assert_eq!(Path::new(&path), Path::new("/api/chat"));
-    requests.fetch_add(1, Ordering::SeqCst);
-    std::thread::sleep(Duration::from_millis(300));
-    let mut stream = &stream;
-    let _ = write!(
-        stream,
-        "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
-        body.len()
-    );
 }
