@@ -85,7 +85,7 @@ fn add_inside_perth_opens_the_worktrees_tab_and_go_focuses_it() {
     // zdrive tracks the tab's panes under TAB/TITLE, with a checkpoint on the agent pane.
     let mut names: Vec<&str> = data["tab"]["panes"]
         .as_array()
-        .unwrap()
+        .unwrap_or_else(|| panic!("zdrive did not track the tab's panes: {data}"))
         .iter()
         .filter_map(Value::as_str)
         .collect();
