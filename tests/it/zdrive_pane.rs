@@ -70,11 +70,7 @@ fn the_zdrive_pane_logs_renames_and_shows_what_scripts_log() {
             &["Enter"],
             "",
             "the milestone in the history",
-            &[
-                "✓ logged a milestone on web (1 entries)",
-                "★",
-                "Released v2",
-            ],
+            &["✓ logged a milestone on web (1 entry)", "★", "Released v2"],
         ),
     ];
     for (keys, text, what, shown) in steps {

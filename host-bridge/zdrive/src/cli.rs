@@ -521,10 +521,10 @@ async fn pane_action(
             Ok(Output {
                 data: json!({ "pane_name": name, "entry": outcome.entry, "total_entries": outcome.total, "notified": notified }),
                 text: format!(
-                    "logged {} on {} ({} entries)\n",
+                    "logged {} on {} ({})\n",
                     outcome.entry.entry_type.as_str(),
                     inert(&name),
-                    outcome.total
+                    zdrive::format::entry_count(outcome.total)
                 ),
             })
         }
@@ -714,13 +714,13 @@ fn snapshot_text(outcome: &SnapshotOutcome) -> String {
         )
     } else {
         format!(
-            "snapshot of {} stored ({} {}, {:.1} s, {} bytes sent, {} entries)",
+            "snapshot of {} stored ({} {}, {:.1} s, {} bytes sent, {})",
             inert(&outcome.pane),
             s.provider,
             inert(&s.model),
             s.duration_ms as f64 / 1000.0,
             s.context_bytes,
-            outcome.total_entries
+            zdrive::format::entry_count(outcome.total_entries)
         )
     };
     format!("{head}\n\n{}\n", inert_lines(&s.summary))

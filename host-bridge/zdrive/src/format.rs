@@ -236,6 +236,15 @@ pub fn history_context(
     format!("{header}## Recent activity\n\n{activity}\n{state}{steps}")
 }
 
+/// Says how many entries a history holds: `1 entry`, `4 entries`.
+pub fn entry_count(n: u64) -> String {
+    if n == 1 {
+        "1 entry".to_owned()
+    } else {
+        format!("{n} entries")
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -16,6 +16,15 @@ use crate::text::inert;
 /// The pipe's name.
 pub const SNAPSHOT_PIPE: &str = "zdrive::snapshot";
 
+/// Says how many entries a pane's history holds: `1 entry`, `4 entries`.
+pub fn entry_count(n: u64) -> String {
+    if n == 1 {
+        "1 entry".to_owned()
+    } else {
+        format!("{n} entries")
+    }
+}
+
 /// How long a plugin waits for a snapshot: longer than host-bridge lets it run, so that its
 /// `timeout` error is what the user reads.
 pub const SNAPSHOT_TIMEOUT: Duration = Duration::from_millis(LLM_REQUEST_TIMEOUT_MS + 15_000);

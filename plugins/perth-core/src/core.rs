@@ -817,8 +817,9 @@ impl Core {
                     self.milestone_notice(pane_id.as_deref(), summary, &call, effects);
                 }
                 Ok(format!(
-                    "logged {kind} on {} ({total_entries} entries)",
-                    crate::notice::clean_message(&pane_name)
+                    "logged {kind} on {} ({})",
+                    crate::notice::clean_message(&pane_name),
+                    bridge_client::zdrive::entry_count(total_entries)
                 ))
             }
             Ok(other) => Err(bridge_client::zdrive::unexpected(&other)),

@@ -718,8 +718,9 @@ fn done_message(response: &Response) -> Option<String> {
             total_entries,
             ..
         } => format!(
-            "logged a {} on {pane_name} ({total_entries} entries)",
-            entry["entry_type"].as_str().unwrap_or("entry")
+            "logged a {} on {pane_name} ({})",
+            entry["entry_type"].as_str().unwrap_or("entry"),
+            bridge_client::zdrive::entry_count(*total_entries)
         ),
         Response::ZdriveRenamed {
             pane_name,

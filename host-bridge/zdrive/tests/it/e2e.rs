@@ -362,7 +362,7 @@ fn scripts_log_through_the_zdrive_log_pipe() {
     // line clients come and go at that moment (seen under a loaded full test run); what was
     // logged is checked below either way.
     assert!(
-        answer.is_empty() || answer == "logged milestone on api-server (1 entries)\n",
+        answer.is_empty() || answer == "logged milestone on api-server (1 entry)\n",
         "{answer:?}"
     );
     let history: Value =
