@@ -108,23 +108,39 @@ fn the_snapshot_pane_shows_grants_and_makes_snapshots() {
         .stdin(Stdio::null())
         .output()
         .unwrap();
-    assert_eq!(
-        String::from_utf8_lossy(&out.stdout),
-        "snapshot of web stored\n",
+    // Zellij can drop a waiting pipe's answer when another connection to the session comes
+    // and goes meanwhile (the stored snapshot's notification is one): then the snapshot
+    // itself is what shows the pipe worked.
+    let answer = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        answer == "snapshot of web stored\n" || (answer.is_empty() && out.status.success()),
         "{out:?}"
+    );
+    tests::wait_for(
+        "the script's snapshot asked of the provider",
+        Duration::from_secs(10),
+        || (ollama.requests() == 2).then_some(()),
+    )
+    .unwrap();
+    // A refusal changes nothing, so it is asked again when its answer is lost.
+    let mut refusal = String::new();
+    for _ in 0..3 {
+        let out = s
+            .env
+            .command(&perth)
+            .args(["--session", &s.name, "pipe", "--name", "zdrive::snapshot"])
+            .args(["--args", "pane=nobody", "--", "now"])
+            .stdin(Stdio::null())
+            .output()
+            .unwrap();
+        refusal = String::from_utf8_lossy(&out.stdout).into_owned();
+        if !refusal.is_empty() {
+            break;
+        }
+    }
+    assert!(
+        refusal.starts_with("zdrive::snapshot: no pane named \"nobody\" is tracked"),
+        "{refusal:?}"
     );
     assert_eq!(ollama.requests(), 2);
-    let out = s
-        .env
-        .command(&perth)
-        .args(["--session", &s.name, "pipe", "--name", "zdrive::snapshot"])
-        .args(["--args", "pane=nobody", "--", "now"])
-        .stdin(Stdio::null())
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        stdout.starts_with("zdrive::snapshot: no pane named \"nobody\" is tracked"),
-        "{out:?}"
-    );
 }
