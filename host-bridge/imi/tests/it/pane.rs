@@ -95,11 +95,14 @@ fn tabs(s: &PerthSession) -> Vec<Value> {
     serde_json::from_str(&text).unwrap_or_default()
 }
 
-fn tab_names(s: &PerthSession) -> Vec<String> {
-    tabs(s)
+/// Returns the tabs' names, or `None` when the listing's answer was lost (see `pipe`): a
+/// session always has a tab, so an empty listing says nothing.
+fn tab_names(s: &PerthSession) -> Option<Vec<String>> {
+    let names: Vec<String> = tabs(s)
         .iter()
         .filter_map(|t| t["name"].as_str().map(str::to_owned))
-        .collect()
+        .collect();
+    (!names.is_empty()).then_some(names)
 }
 
 /// Brings the first tab to the front, and asks again until it is (Zellij may lose the action,
@@ -119,7 +122,10 @@ fn wait_for_tab(s: &PerthSession, name: &str, open: bool) {
     tests::wait_for(
         &format!("tab {name} {}", if open { "open" } else { "closed" }),
         Duration::from_secs(20),
-        || (tab_names(s).iter().any(|t| t == name) == open).then_some(()),
+        || {
+            let names = tab_names(s)?;
+            (names.iter().any(|t| t == name) == open).then_some(())
+        },
     )
     .unwrap();
 }
@@ -180,7 +186,10 @@ fn imi_pipes_answer_on_the_command_line_and_open_the_tabs() {
         );
     }
     wait_for_tab(&s, &folder, false);
-    assert!(!sb.git_worktrees().contains(&folder));
+    tests::wait_for("the worktree removed", Duration::from_secs(20), || {
+        (!sb.git_worktrees().contains(&folder)).then_some(())
+    })
+    .unwrap();
     assert!(sb.branch_exists(&format!("feat/{name}")));
 }
 
