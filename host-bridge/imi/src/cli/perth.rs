@@ -125,9 +125,18 @@ impl Session {
     /// connection (clients come and go at once, and Zellij 0.45.1 reuses their ids); an empty
     /// answer is asked again.
     fn query(&self, args: &[&str]) -> Result<Vec<serde_json::Value>, String> {
+        // Zellij 0.45.1 may answer a listing with nothing, or fail to see a busy session
+        // ("There is no active session!"), while other clients come and go: ask again.
         let mut text = String::new();
-        for _ in 0..3 {
-            text = self.action(args)?;
+        for attempt in 0..3 {
+            text = match self.action(args) {
+                Ok(text) => text,
+                Err(e) if attempt < 2 && e.contains("There is no active session") => {
+                    std::thread::sleep(std::time::Duration::from_millis(100));
+                    continue;
+                }
+                Err(e) => return Err(e),
+            };
             if !text.trim().is_empty() {
                 break;
             }
