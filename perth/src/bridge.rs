@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 
 use bridge_protocol::RuntimeInfo;
 use bridge_runtime::runtime::RuntimeDir;
-use bridge_runtime::{control, unix_millis};
+use bridge_runtime::control;
 use serde::{Deserialize, Serialize};
 
 /// What `perth status` shows about the bridge.
@@ -28,6 +28,10 @@ pub struct BridgeStatus {
     pub pid: Option<u32>,
     pub url: Option<String>,
     pub uptime_ms: Option<u64>,
+    /// When the running bridge started (ms since the Unix epoch); `uptime_ms` is worked out
+    /// from it when the status is read.
+    #[serde(skip)]
+    pub started_at: Option<u64>,
     /// How many times this perth server restarted a dead bridge.
     pub restarts: u32,
     pub last_error: Option<String>,
@@ -40,6 +44,16 @@ pub struct BridgeStatus {
     /// Events host-bridge pushed that reached perth-core in this session.
     pub events_received: u64,
     pub last_event_topic: Option<String>,
+}
+
+impl BridgeStatus {
+    /// The status as shown at `now_ms`: with the running bridge's uptime.
+    pub fn at(&self, now_ms: u64) -> BridgeStatus {
+        BridgeStatus {
+            uptime_ms: self.started_at.map(|t| now_ms.saturating_sub(t)),
+            ..self.clone()
+        }
+    }
 }
 
 /// Where the bridge lives and how to start it.
@@ -125,7 +139,12 @@ const FIRST_START_DELAY: Duration = Duration::from_millis(750);
 const START_DEADLINE: Duration = Duration::from_secs(5);
 
 /// Watches the bridge until the process ends; restarts it with backoff when it dies.
-pub fn supervise(settings: BridgeSettings, status: Arc<Mutex<BridgeStatus>>) {
+/// `on_new_bridge` is called whenever a bridge with a new pid is seen running.
+pub fn supervise(
+    settings: BridgeSettings,
+    status: Arc<Mutex<BridgeStatus>>,
+    on_new_bridge: impl Fn(),
+) {
     let set = |f: &dyn Fn(&mut BridgeStatus)| {
         let mut s = status.lock().unwrap_or_else(|e| e.into_inner());
         f(&mut s);
@@ -150,21 +169,35 @@ pub fn supervise(settings: BridgeSettings, status: Arc<Mutex<BridgeStatus>>) {
     loop {
         if let Some(c) = child.as_mut() {
             // Reap our own bridge as soon as it exits, so no zombie holds its pid.
-            if let Ok(Some(_)) = c.try_wait() {
-                child = None;
+            match c.try_wait() {
+                Ok(Some(_)) => child = None,
+                // Our own bridge, running and known to be the one in the runtime folder:
+                // nothing to read until it exits.
+                Ok(None)
+                    if ever_running
+                        && status.lock().unwrap_or_else(|e| e.into_inner()).pid
+                            == Some(c.id()) =>
+                {
+                    std::thread::sleep(POLL);
+                    continue;
+                }
+                _ => {}
             }
         }
         match control::running(&settings.runtime) {
             Ok(Some(info)) => {
                 failures = 0;
                 ever_running = true;
-                let uptime = unix_millis().saturating_sub(info.started_at);
+                let known = status.lock().unwrap_or_else(|e| e.into_inner()).pid == Some(info.pid);
                 set(&|s| {
                     s.state = "running".into();
                     s.pid = Some(info.pid);
                     s.url = Some(info.url.clone());
-                    s.uptime_ms = Some(uptime);
+                    s.started_at = Some(info.started_at);
                 });
+                if !known {
+                    on_new_bridge();
+                }
                 std::thread::sleep(POLL);
             }
             other => {
@@ -175,7 +208,7 @@ pub fn supervise(settings: BridgeSettings, status: Arc<Mutex<BridgeStatus>>) {
                 set(&|s| {
                     s.state = if ever_running { "down" } else { "starting" }.into();
                     s.pid = None;
-                    s.uptime_ms = None;
+                    s.started_at = None;
                     if let Some(e) = &error {
                         s.last_error = Some(e.clone());
                     }
@@ -276,6 +309,7 @@ mod tests {
                 binary: None,
             },
             status.clone(),
+            || panic!("no bridge runs"),
         );
         let s = status.lock().unwrap().clone();
         assert_eq!(s.state, "missing");

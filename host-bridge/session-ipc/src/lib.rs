@@ -5,7 +5,9 @@
 //! uses it to push events to the plugins of running sessions.
 
 use std::path::Path;
-use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use zellij_utils::input::actions::Action;
@@ -39,7 +41,42 @@ pub struct ActionOutput {
 /// A connection to a session's IPC socket.
 pub struct SessionClient {
     sender: IpcSenderWithContext<ClientToServerMsg>,
-    incoming: Receiver<ServerToClientMsg>,
+    incoming: Receiver<Incoming>,
+    waker: Waker,
+    /// The reader saw the connection end (the channel itself stays open: wakers hold it).
+    closed: std::cell::Cell<bool>,
+}
+
+/// What the reader thread (or a [`Waker`]) hands to the client.
+enum Incoming {
+    Server(ServerToClientMsg),
+    Wake,
+    Closed,
+}
+
+/// What [`SessionClient::recv_or_wake`] returns.
+#[derive(Debug)]
+pub enum Received {
+    Message(ServerToClientMsg),
+    /// A [`Waker`] of this client was woken.
+    Woken,
+}
+
+/// Wakes a thread waiting in [`SessionClient::recv_or_wake`] from another thread, so that
+/// one wait serves both the session's messages and the owner's own events. Wakes coalesce.
+#[derive(Clone)]
+pub struct Waker {
+    tx: Sender<Incoming>,
+    queued: Arc<AtomicBool>,
+}
+
+impl Waker {
+    /// Wakes the waiting thread; never waits.
+    pub fn wake(&self) {
+        if !self.queued.swap(true, Ordering::AcqRel) {
+            let _ = self.tx.send(Incoming::Wake);
+        }
+    }
 }
 
 impl SessionClient {
@@ -54,21 +91,36 @@ impl SessionClient {
         let sender = IpcSenderWithContext::<ClientToServerMsg>::new(stream);
         let mut receiver = sender.get_receiver::<ServerToClientMsg>();
         let (tx, incoming) = mpsc::channel();
+        let waker = Waker {
+            tx: tx.clone(),
+            queued: Arc::new(AtomicBool::new(false)),
+        };
         // Reads on a thread of their own so that callers can wait with a deadline.
         std::thread::Builder::new()
             .name("perth-ipc-reader".into())
             .spawn(move || {
                 while let Some((msg, _)) = receiver.recv_server_msg() {
-                    if tx.send(msg).is_err() {
-                        break;
+                    if tx.send(Incoming::Server(msg)).is_err() {
+                        return;
                     }
                 }
+                let _ = tx.send(Incoming::Closed);
             })
             .map_err(|source| SessionClientError::Connect {
                 path: path.display().to_string(),
                 source,
             })?;
-        Ok(SessionClient { sender, incoming })
+        Ok(SessionClient {
+            sender,
+            incoming,
+            waker,
+            closed: std::cell::Cell::new(false),
+        })
+    }
+
+    /// Returns a waker for [`SessionClient::recv_or_wake`].
+    pub fn waker(&self) -> Waker {
+        self.waker.clone()
     }
 
     /// Sends an action as a CLI client would.
@@ -85,8 +137,31 @@ impl SessionClient {
 
     /// Receives the next message from the server, waiting at most `timeout`.
     pub fn recv(&self, timeout: Duration) -> Result<ServerToClientMsg, SessionClientError> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            if let Received::Message(msg) = self.recv_or_wake(left)? {
+                return Ok(msg);
+            }
+        }
+    }
+
+    /// Receives the next message from the server, or returns [`Received::Woken`] when a
+    /// [`Waker`] of this client is woken first; waits at most `timeout`.
+    pub fn recv_or_wake(&self, timeout: Duration) -> Result<Received, SessionClientError> {
+        if self.closed.get() {
+            return Err(SessionClientError::Disconnected);
+        }
         match self.incoming.recv_timeout(timeout) {
-            Ok(msg) => Ok(msg),
+            Ok(Incoming::Closed) => {
+                self.closed.set(true);
+                Err(SessionClientError::Disconnected)
+            }
+            Ok(Incoming::Server(msg)) => Ok(Received::Message(msg)),
+            Ok(Incoming::Wake) => {
+                self.waker.queued.store(false, Ordering::Release);
+                Ok(Received::Woken)
+            }
             Err(RecvTimeoutError::Timeout) => Err(SessionClientError::Timeout(timeout)),
             Err(RecvTimeoutError::Disconnected) => Err(SessionClientError::Disconnected),
         }

@@ -95,6 +95,9 @@ pub struct Engine {
     /// Grows when a notified pane gains or loses its full frame (what `Notice.drawn` says).
     frames_generation: AtomicU64,
     fps_now: AtomicU32,
+    /// Called whenever [`Engine::generation`] or [`Engine::client_count`] may have changed
+    /// (the perth-core link sleeps until then).
+    change_hook: Mutex<Option<Box<dyn Fn() + Send + Sync>>>,
 }
 
 fn unix_ms() -> u64 {
@@ -128,7 +131,20 @@ impl Engine {
             generation: AtomicU64::new(0),
             frames_generation: AtomicU64::new(0),
             fps_now: AtomicU32::new(0),
+            change_hook: Mutex::new(None),
         })
+    }
+
+    /// Sets what is called whenever the notifications or the clients change, replacing the
+    /// previous hook. It runs on the thread that made the change and must not wait.
+    pub fn set_change_hook(&self, hook: impl Fn() + Send + Sync + 'static) {
+        *self.change_hook.lock().unwrap_or_else(|e| e.into_inner()) = Some(Box::new(hook));
+    }
+
+    fn run_change_hook(&self) {
+        if let Some(hook) = &*self.change_hook.lock().unwrap_or_else(|e| e.into_inner()) {
+            hook();
+        }
     }
 
     fn lock(&self) -> MutexGuard<'_, State> {
@@ -167,6 +183,7 @@ impl Engine {
         self.generation
             .store(st.bus.generation(), Ordering::Relaxed);
         self.wake.notify_all();
+        self.run_change_hook();
     }
 
     /// A render on its way to `client`: follows it in the shadow and appends the overlay.
@@ -174,6 +191,9 @@ impl Engine {
         let mut st = self.lock();
         st.window_bytes += content.len();
         let state = &mut *st;
+        if !state.screens.contains_key(&client) {
+            self.run_change_hook();
+        }
         let screen = state.screens.entry(client).or_default();
         screen.shadow.feed(content.as_bytes());
         let (written, cleared) = screen.shadow.take_written();
@@ -190,6 +210,7 @@ impl Engine {
         let mut st = self.lock();
         st.screens.remove(&client);
         st.views.remove(&client);
+        self.run_change_hook();
     }
 
     /// perth-core's view of the session for one client: clears notifications of panes that
@@ -472,6 +493,7 @@ impl Engine {
             if st.bus.expire(started, now_ms) > 0 {
                 self.generation
                     .store(st.bus.generation(), Ordering::Relaxed);
+                self.run_change_hook();
             }
             let active: BTreeSet<u64> = st.bus.active().map(|(n, _)| n.id).collect();
             st.first_drawn.retain(|id, _| active.contains(id));

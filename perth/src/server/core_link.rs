@@ -17,7 +17,7 @@ use crate::bridge::BridgeStatus;
 use crate::notify::bus::{Raise, Source};
 use crate::notify::engine::Engine;
 use crate::status::PerthCoreStatus;
-use session_ipc::{SessionClient, SessionClientError};
+use session_ipc::{Received, SessionClient, SessionClientError, Waker};
 
 use perth_core::link::{self, Ev, Op};
 
@@ -62,10 +62,26 @@ pub struct Shared {
     pub status: Arc<Mutex<PerthCoreStatus>>,
     pub bridge: Arc<Mutex<BridgeStatus>>,
     pub notify: Arc<Engine>,
+    pub waker: LinkWaker,
 }
 
-/// How often the link looks for changed notifications to send to perth-core.
-const NOTICE_POLL: Duration = Duration::from_millis(50);
+/// Wakes the link thread from the threads whose news it passes on (the notification engine,
+/// the host-bridge supervisor); does nothing while the link is not connected.
+#[derive(Clone, Default)]
+pub struct LinkWaker(Arc<Mutex<Option<Waker>>>);
+
+impl LinkWaker {
+    /// Wakes the link; never waits.
+    pub fn wake(&self) {
+        if let Some(waker) = &*self.0.lock().unwrap_or_else(|e| e.into_inner()) {
+            waker.wake();
+        }
+    }
+
+    fn set(&self, waker: Waker) {
+        *self.0.lock().unwrap_or_else(|e| e.into_inner()) = Some(waker);
+    }
+}
 
 /// Runs the link until the process ends, reconnecting with backoff whenever it drops.
 pub fn link_main(settings: LinkSettings, shared: Shared) {
@@ -114,9 +130,14 @@ fn run_once(
             .map(|n| n.to_string_lossy().into_owned()),
     };
     send(&mut client, &pipe_id, &hello)?;
+    // The link sleeps until a message comes, a ping or hello is due, or another thread has
+    // news for perth-core: an idle session costs it nothing.
+    shared.waker.set(client.waker());
     let mut pending: HashMap<u64, Instant> = HashMap::new();
     let mut next_ping = Instant::now();
-    let mut last_heard = Instant::now();
+    // Every message waits for Zellij to unblock it; one that is never unblocked means the
+    // session dropped this connection without saying so.
+    let mut sent_at = Some(Instant::now());
     let mut unblocked = false;
     // The plugin may load after the link connects (a new session), and a pipe message that
     // reaches no perth-core is unblocked all the same: say hello until it answers.
@@ -125,64 +146,77 @@ fn run_once(
     // The notifications perth-core last heard of (it shows them to other plugins).
     let mut notices_sent: Option<u64> = None;
     let mut clients_greeted = shared.notify.client_count();
+    // The host-bridge perth-core last reached: a new one (started, restarted) is pinged at once.
+    let mut bridge_pinged: Option<u32> = None;
     loop {
         let now = Instant::now();
+        let bridge_pid = shared.bridge.lock().unwrap_or_else(|e| e.into_inner()).pid;
         let notices_due = notices_sent != Some(shared.notify.generation());
         let clients = shared.notify.client_count();
-        if unblocked && greeted && clients != clients_greeted {
+        let op = if !unblocked {
+            None
+        } else if greeted && clients != clients_greeted {
             // A client attached (or left): its perth-core instance was not there for the
             // first hello, and a new hello makes every instance report its view.
             clients_greeted = clients;
-            send(&mut client, &pipe_id, &hello)?;
-            unblocked = false;
-        } else if unblocked && greeted && notices_due {
+            Some(hello.clone())
+        } else if greeted && notices_due {
             notices_sent = Some(shared.notify.generation());
-            let op = Op::Notices {
+            Some(Op::Notices {
                 notices: shared.notify.notices(),
-            };
-            send(&mut client, &pipe_id, &op)?;
-            unblocked = false;
-        } else if unblocked && !greeted {
-            if now >= next_hello {
-                send(&mut client, &pipe_id, &hello)?;
-                unblocked = false;
+            })
+        } else if !greeted {
+            (now >= next_hello).then(|| {
                 next_hello = now + settings.hello_interval;
-            }
-        } else if unblocked && now >= next_ping {
+                hello.clone()
+            })
+        } else if bridge_pid.is_some() && bridge_pid != bridge_pinged {
+            bridge_pinged = bridge_pid;
+            seq += 1;
+            Some(Op::BridgePing { seq })
+        } else if now >= next_ping {
             seq += 1;
             pending.insert(seq, now);
             pending.retain(|_, sent| now.duration_since(*sent) < settings.answer_timeout * 4);
+            next_ping = now + settings.ping_interval;
             // Every other round, perth-core also pings host-bridge through web_request: the
             // plugin-to-bridge path is checked as continuously as the link itself.
-            let op = if seq.is_multiple_of(2) {
+            Some(if seq.is_multiple_of(2) {
                 Op::BridgePing { seq }
             } else {
                 Op::Ping { seq }
-            };
+            })
+        } else {
+            None
+        };
+        if let Some(op) = op {
             send(&mut client, &pipe_id, &op)?;
             unblocked = false;
-            next_ping = now + settings.ping_interval;
+            sent_at = Some(now);
         }
-        if now.duration_since(last_heard) > settings.answer_timeout.max(settings.ping_interval * 3)
-        {
+        if sent_at.is_some_and(|t| now.duration_since(t) > settings.answer_timeout) {
             return Err(SessionClientError::Timeout(settings.answer_timeout));
         }
-        let next = if greeted { next_ping } else { next_hello };
-        let wait = next
-            .saturating_duration_since(Instant::now())
-            .clamp(Duration::from_millis(10), NOTICE_POLL);
-        let msg = match client.recv(wait) {
-            Ok(msg) => msg,
-            Err(SessionClientError::Timeout(_)) => continue,
+        let next = match (unblocked, greeted) {
+            (false, _) => sent_at.map(|t| t + settings.answer_timeout),
+            (true, false) => Some(next_hello),
+            (true, true) => Some(next_ping),
+        };
+        let wait = next.map_or(settings.ping_interval, |t| {
+            t.saturating_duration_since(Instant::now())
+                .max(Duration::from_millis(1))
+        });
+        let msg = match client.recv_or_wake(wait) {
+            Ok(Received::Message(msg)) => msg,
+            Ok(Received::Woken) | Err(SessionClientError::Timeout(_)) => continue,
             Err(e) => return Err(e),
         };
         match msg {
             ServerToClientMsg::UnblockCliPipeInput { pipe_name } if pipe_name == pipe_id => {
                 unblocked = true;
-                last_heard = Instant::now();
+                sent_at = None;
             }
             ServerToClientMsg::CliPipeOutput { pipe_name, output } if pipe_name == pipe_id => {
-                last_heard = Instant::now();
                 for line in lines.push(&output) {
                     greeted |= apply_event(&line, shared, &mut pending);
                 }
@@ -305,6 +339,7 @@ mod tests {
             status: Arc::new(Mutex::new(PerthCoreStatus::default())),
             bridge: Arc::new(Mutex::new(BridgeStatus::default())),
             notify: Engine::new(Default::default()),
+            waker: LinkWaker::default(),
         };
         let (status, bridge) = (shared.status.clone(), shared.bridge.clone());
         let mut pending = HashMap::new();

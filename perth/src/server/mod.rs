@@ -25,6 +25,8 @@ pub struct Extensions {
     /// The notification bus and animation engine.
     pub notify: Arc<crate::notify::engine::Engine>,
     pub persistence: Arc<Mutex<persist::PersistenceStatus>>,
+    /// Wakes the perth-core link when there is news for the plugin.
+    pub link_waker: core_link::LinkWaker,
 }
 
 impl Extensions {
@@ -48,7 +50,7 @@ impl Extensions {
                 .bridge
                 .lock()
                 .unwrap_or_else(|e| e.into_inner())
-                .clone(),
+                .at(bridge_runtime::unix_millis()),
             notifications: self.notify.status(),
             persistence: self
                 .persistence
@@ -109,6 +111,11 @@ pub fn run(socket_path: PathBuf, debug: bool) -> i32 {
         log::warn!("perth: {problem}");
     }
     let notify = crate::notify::engine::Engine::new(notify_settings);
+    let link_waker = core_link::LinkWaker::default();
+    {
+        let link_waker = link_waker.clone();
+        notify.set_change_hook(move || link_waker.wake());
+    }
     notify.start();
     let extensions = Arc::new(Extensions {
         session: session.clone(),
@@ -122,6 +129,7 @@ pub fn run(socket_path: PathBuf, debug: bool) -> i32 {
         bridge: Arc::new(Mutex::new(crate::bridge::BridgeStatus::default())),
         notify: notify.clone(),
         persistence: Arc::new(Mutex::new(persist::PersistenceStatus::default())),
+        link_waker,
     });
     start_extension_threads(&extensions);
     let wrapper = os_api::PerthOsApi::new(Box::new(stock), extensions.os_api.clone(), notify);
@@ -141,9 +149,10 @@ fn start_extension_threads(extensions: &Arc<Extensions>) {
     match crate::bridge::BridgeSettings::from_env() {
         Some(settings) => {
             let status = extensions.bridge.clone();
+            let link = extensions.link_waker.clone();
             let spawned = std::thread::Builder::new()
                 .name("perth-bridge-supervisor".into())
-                .spawn(move || crate::bridge::supervise(settings, status));
+                .spawn(move || crate::bridge::supervise(settings, status, move || link.wake()));
             if let Err(e) = spawned {
                 log::error!("perth: host-bridge supervisor did not start: {e}");
             }
@@ -165,7 +174,7 @@ fn start_extension_threads(extensions: &Arc<Extensions>) {
     if crate::assets::PERTH_CORE.is_embedded() {
         let settings = core_link::LinkSettings {
             socket_path: extensions.socket_path.clone(),
-            ping_interval: Duration::from_secs(2),
+            ping_interval: Duration::from_secs(10),
             answer_timeout: Duration::from_secs(5),
             start_delay: Duration::from_millis(500),
             hello_interval: Duration::from_millis(200),
@@ -174,6 +183,7 @@ fn start_extension_threads(extensions: &Arc<Extensions>) {
             status: extensions.perth_core.clone(),
             bridge: extensions.bridge.clone(),
             notify: extensions.notify.clone(),
+            waker: extensions.link_waker.clone(),
         };
         let spawned = std::thread::Builder::new()
             .name("perth-core-link".into())

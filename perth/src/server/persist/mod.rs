@@ -14,7 +14,8 @@ pub mod commands;
 pub mod restore;
 pub mod settings;
 
-use std::sync::mpsc::{self, Receiver, RecvTimeoutError, SyncSender, TrySendError};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError, SyncSender};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
@@ -60,38 +61,60 @@ pub enum PersistInstruction {
 }
 
 /// The queue into the writer thread: bounded, and coalescing because only the latest state
-/// matters.
+/// matters. Changes and control share one channel so that the writer sleeps on one wait and
+/// wakes for either; a flag keeps at most one `Changed` in it, so control always finds room.
 #[derive(Clone)]
 pub struct WriteBehindQueue {
-    changes: SyncSender<PersistInstruction>,
-    control: SyncSender<PersistInstruction>,
+    tx: SyncSender<PersistInstruction>,
+    change_queued: Arc<AtomicBool>,
+}
+
+/// The writer's end of [`WriteBehindQueue`].
+pub struct WriterInbox {
+    rx: Receiver<PersistInstruction>,
+    change_queued: Arc<AtomicBool>,
 }
 
 impl WriteBehindQueue {
-    /// Returns the queue and the writer's receiving ends (changes, control).
-    pub fn new() -> (
-        WriteBehindQueue,
-        Receiver<PersistInstruction>,
-        Receiver<PersistInstruction>,
-    ) {
-        let (changes, changes_rx) = mpsc::sync_channel(1);
-        let (control, control_rx) = mpsc::sync_channel(4);
+    /// Returns the queue and the writer's receiving end.
+    pub fn new() -> (WriteBehindQueue, WriterInbox) {
+        let (tx, rx) = mpsc::sync_channel(8);
+        let change_queued = Arc::new(AtomicBool::new(false));
         (
-            WriteBehindQueue { changes, control },
-            changes_rx,
-            control_rx,
+            WriteBehindQueue {
+                tx,
+                change_queued: change_queued.clone(),
+            },
+            WriterInbox { rx, change_queued },
         )
     }
 
-    /// Notes a change without waiting: a full queue already carries one.
+    /// Notes a change without waiting: a queued change already says "something changed".
     pub fn changed(&self) {
-        match self.changes.try_send(PersistInstruction::Changed) {
-            Ok(()) | Err(TrySendError::Full(_)) | Err(TrySendError::Disconnected(_)) => {}
+        if self.change_queued.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        if self.tx.try_send(PersistInstruction::Changed).is_err() {
+            // Full of control messages (each captures anyway) or gone: let the next change try.
+            self.change_queued.store(false, Ordering::Release);
         }
     }
 
     fn control(&self, instruction: PersistInstruction) -> bool {
-        self.control.try_send(instruction).is_ok()
+        self.tx.try_send(instruction).is_ok()
+    }
+}
+
+impl WriterInbox {
+    /// Waits at most `timeout` for the next instruction.
+    pub fn recv_timeout(&self, timeout: Duration) -> Result<PersistInstruction, RecvTimeoutError> {
+        let instruction = self.rx.recv_timeout(timeout)?;
+        if matches!(instruction, PersistInstruction::Changed) {
+            // Cleared before the change is handled: a change made from now on queues again,
+            // and one made before is in the capture that handling it leads to.
+            self.change_queued.store(false, Ordering::Release);
+        }
+        Ok(instruction)
     }
 }
 
@@ -148,7 +171,7 @@ pub fn start(session: &str, socket_path: &std::path::Path, status: Arc<Mutex<Per
     if !settings.enabled {
         return;
     }
-    let (queue, changes, control) = WriteBehindQueue::new();
+    let (queue, inbox) = WriteBehindQueue::new();
     if QUEUE.set(queue).is_err() {
         return;
     }
@@ -163,7 +186,7 @@ pub fn start(session: &str, socket_path: &std::path::Path, status: Arc<Mutex<Per
     };
     let spawned = std::thread::Builder::new()
         .name("perth-persist".into())
-        .spawn(move || persist_main(writer, changes, control));
+        .spawn(move || persist_main(writer, inbox));
     if let Err(e) = spawned {
         log::error!("perth: persistence thread did not start: {e}");
     }
@@ -184,12 +207,9 @@ pub struct Writer {
 }
 
 /// Runs the writer until the session ends. Never panics: every failure is a status and a
-/// retry.
-pub fn persist_main(
-    mut writer: Writer,
-    changes: Receiver<PersistInstruction>,
-    control: Receiver<PersistInstruction>,
-) {
+/// retry. Between instructions it sleeps until the next thing it has to do is due, so an idle
+/// session costs it nothing.
+pub fn persist_main(mut writer: Writer, inbox: WriterInbox) {
     let runtime = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -200,16 +220,15 @@ pub fn persist_main(
             return;
         }
     };
-    let mut state = WriterState {
-        // The first look at a session nobody changed is one idle check away.
-        last_attempt: Some(Instant::now()),
-        ..WriterState::default()
-    };
-    let tick = Duration::from_millis(50);
+    let mut state = WriterState::default();
     let started = Instant::now();
     loop {
-        // Control first (flush on detach, shutdown), then coalesced changes.
-        match control.try_recv() {
+        let due = writer.due(&state, started, Instant::now());
+        // Nothing due (a written session nobody changes) still wakes for the idle check.
+        let wait = due.next.map_or(writer.settings.flush_interval * 4, |t| {
+            t.saturating_duration_since(Instant::now())
+        });
+        match inbox.recv_timeout(wait) {
             Ok(PersistInstruction::Shutdown(done)) => {
                 if state.dirty || state.captured_unwritten {
                     writer.capture_into(&mut state);
@@ -221,12 +240,9 @@ pub fn persist_main(
             Ok(PersistInstruction::FlushNow) => {
                 writer.capture_into(&mut state);
                 writer.flush(&runtime, &mut state, true);
+                continue;
             }
-            Ok(PersistInstruction::Changed) | Err(mpsc::TryRecvError::Empty) => {}
-            Err(mpsc::TryRecvError::Disconnected) => return,
-        }
-        match changes.recv_timeout(tick) {
-            Ok(_) => {
+            Ok(PersistInstruction::Changed) => {
                 if !state.dirty {
                     state.dirty_since = Some(Instant::now());
                 }
@@ -237,39 +253,31 @@ pub fn persist_main(
             Err(RecvTimeoutError::Timeout) => {}
             Err(RecvTimeoutError::Disconnected) => return,
         }
-        let now = Instant::now();
-        // Capture shortly after a burst of changes, so that the latest state is at hand
-        // for a clean exit; write on the flush interval.
-        // A starting session (a restore of many panes) is left to start: capturing looks up
-        // every pane's process, which competes with the shells starting on a small machine.
-        let settled = now.duration_since(started) >= writer.settings.startup_grace;
-        if settled
-            && state.dirty
-            && state
-                .dirty_since
-                .is_some_and(|t| now.duration_since(t) >= writer.settings.capture_delay)
-        {
+        let due = writer.due(&state, started, Instant::now());
+        if due.capture {
             writer.capture_into(&mut state);
         }
-        let interval_due = state
-            .last_attempt
-            .is_none_or(|t| now.duration_since(t) >= writer.settings.flush_interval);
-        let idle_check_due = state
-            .last_attempt
-            .is_none_or(|t| now.duration_since(t) >= writer.settings.flush_interval * 4);
-        let retry_due = state.retry_at.is_none_or(|t| now >= t);
-        if state.captured_unwritten && interval_due && retry_due {
+        if state.captured_unwritten && due.flush {
             writer.flush(&runtime, &mut state, false);
-        } else if idle_check_due && retry_due {
+        } else if due.idle_check {
             // Changes Zellij sends no event for (a shell's cwd) are found by comparing.
             writer.capture_into(&mut state);
             if state.captured_unwritten {
                 writer.flush(&runtime, &mut state, false);
             } else {
-                state.last_attempt = Some(now);
+                state.last_attempt = Some(Instant::now());
             }
         }
     }
+}
+
+/// What the writer has to do now, and when it next has something to do.
+#[derive(Debug, Default, PartialEq)]
+pub struct Due {
+    pub capture: bool,
+    pub flush: bool,
+    pub idle_check: bool,
+    pub next: Option<Instant>,
 }
 
 /// What the writer keeps between flushes.
@@ -291,6 +299,46 @@ pub struct WriterState {
 }
 
 impl Writer {
+    /// Works out what is due at `now` for a writer that started at `started`.
+    ///
+    /// A starting session (a restore of many panes) is left to start for `startup_grace`:
+    /// capturing looks up every pane's process, which competes with the shells starting on a
+    /// small machine. After that a change is captured `capture_delay` after it, so that the
+    /// latest state is at hand for a clean exit, and written on the flush interval; the
+    /// first state of a new session is written as soon as it is captured, so a crash in its
+    /// first seconds loses nothing. A session nobody changes is compared every four flush
+    /// intervals.
+    pub fn due(&self, state: &WriterState, started: Instant, now: Instant) -> Due {
+        let settings = &self.settings;
+        let settled = started + settings.startup_grace;
+        let retry = state.retry_at.unwrap_or(settled).max(settled);
+        let capture_at = state.dirty.then(|| {
+            state
+                .dirty_since
+                .map_or(now, |t| t + settings.capture_delay)
+                .max(settled)
+        });
+        let flush_at = state.captured_unwritten.then(|| {
+            state
+                .last_attempt
+                .map_or(settled, |t| t + settings.flush_interval)
+                .max(retry)
+        });
+        let idle_at = state
+            .last_attempt
+            .map_or(settled, |t| t + settings.flush_interval * 4)
+            .max(retry);
+        Due {
+            capture: capture_at.is_some_and(|t| now >= t),
+            flush: flush_at.is_some_and(|t| now >= t),
+            idle_check: now >= idle_at,
+            next: [capture_at, flush_at, Some(idle_at)]
+                .into_iter()
+                .flatten()
+                .min(),
+        }
+    }
+
     fn set_error(&self, message: String) {
         let mut s = self.status.lock().unwrap_or_else(|e| e.into_inner());
         s.last_error = Some(message);
@@ -537,14 +585,14 @@ mod tests {
         std::thread::JoinHandle<()>,
     ) {
         let status = Arc::new(Mutex::new(PersistenceStatus::default()));
-        let (queue, changes, control) = WriteBehindQueue::new();
+        let (queue, inbox) = WriteBehindQueue::new();
         let writer = Writer {
             session: "s".into(),
             source: Box::new(FakeSource(state)),
             settings: settings(url),
             status: status.clone(),
         };
-        let handle = std::thread::spawn(move || persist_main(writer, changes, control));
+        let handle = std::thread::spawn(move || persist_main(writer, inbox));
         (queue, status, handle)
     }
 
@@ -655,13 +703,97 @@ mod tests {
 
     #[test]
     fn persist_queue_coalesces_and_never_waits() {
-        let (queue, changes, _control) = WriteBehindQueue::new();
+        let (queue, inbox) = WriteBehindQueue::new();
         let started = Instant::now();
         for _ in 0..10_000 {
             queue.changed();
         }
         assert!(started.elapsed() < Duration::from_secs(1));
-        assert!(changes.try_recv().is_ok());
-        assert!(changes.try_recv().is_err(), "changes coalesce into one");
+        let none = Duration::ZERO;
+        assert!(matches!(
+            inbox.recv_timeout(none),
+            Ok(PersistInstruction::Changed)
+        ));
+        assert!(
+            inbox.recv_timeout(none).is_err(),
+            "changes coalesce into one"
+        );
+        // Control is never crowded out by changes, and a change after the last one was
+        // taken queues again.
+        for _ in 0..7 {
+            queue.changed();
+            assert!(queue.control(PersistInstruction::FlushNow));
+        }
+        queue.changed();
+        let mut changes = 0;
+        while let Ok(instruction) = inbox.recv_timeout(none) {
+            changes += usize::from(matches!(instruction, PersistInstruction::Changed));
+        }
+        assert_eq!(changes, 1);
+        queue.changed();
+        assert!(matches!(
+            inbox.recv_timeout(none),
+            Ok(PersistInstruction::Changed)
+        ));
+    }
+
+    fn writer_with(settings: PersistSettings) -> Writer {
+        Writer {
+            session: "s".into(),
+            source: Box::new(FakeSource(Arc::new(Mutex::new(snapshot(1))))),
+            settings,
+            status: Arc::new(Mutex::new(PersistenceStatus::default())),
+        }
+    }
+
+    #[test]
+    fn persist_writer_sleeps_until_something_is_due() {
+        let mut settings = settings(String::new());
+        settings.flush_interval = Duration::from_secs(5);
+        settings.capture_delay = Duration::from_millis(300);
+        settings.startup_grace = Duration::from_millis(1500);
+        let writer = writer_with(settings);
+        let t0 = Instant::now();
+        let ms = |n: u64| t0 + Duration::from_millis(n);
+        let mut state = WriterState::default();
+        // A new session is first looked at when the grace is over, and nothing is due before.
+        let due = writer.due(&state, t0, ms(100));
+        assert_eq!(
+            due,
+            Due {
+                next: Some(ms(1500)),
+                ..Due::default()
+            }
+        );
+        assert!(writer.due(&state, t0, ms(1500)).idle_check);
+        // A change during the grace is captured when it ends; a later one after the delay.
+        state.dirty = true;
+        state.dirty_since = Some(ms(200));
+        let due = writer.due(&state, t0, ms(1500));
+        assert!(due.capture && due.idle_check);
+        state.dirty_since = Some(ms(2000));
+        state.last_attempt = Some(ms(1500));
+        let due = writer.due(&state, t0, ms(2000));
+        assert_eq!(due.next, Some(ms(2300)));
+        assert!(!due.capture);
+        // The first capture of a new session is written at once; later ones on the interval.
+        state.dirty = false;
+        state.captured_unwritten = true;
+        state.last_attempt = None;
+        assert!(writer.due(&state, t0, ms(2300)).flush);
+        state.last_attempt = Some(ms(2300));
+        let due = writer.due(&state, t0, ms(2400));
+        assert!(!due.flush);
+        assert_eq!(due.next, Some(ms(7300)));
+        // A failed write waits for its retry, whatever else is due.
+        state.retry_at = Some(ms(9000));
+        let due = writer.due(&state, t0, ms(8000));
+        assert!(!due.flush && !due.idle_check);
+        assert_eq!(due.next, Some(ms(9000)));
+        // A written session nobody changes is compared every four intervals.
+        state.retry_at = None;
+        state.captured_unwritten = false;
+        let due = writer.due(&state, t0, ms(2400));
+        assert_eq!(due.next, Some(ms(22300)));
     }
 }
