@@ -16,8 +16,8 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use bridge_protocol::RuntimeInfo;
-use bridge_runtime::runtime::RuntimeDir;
 use bridge_runtime::control;
+use bridge_runtime::runtime::RuntimeDir;
 use serde::{Deserialize, Serialize};
 
 /// What `perth status` shows about the bridge.
@@ -175,8 +175,7 @@ pub fn supervise(
                 // nothing to read until it exits.
                 Ok(None)
                     if ever_running
-                        && status.lock().unwrap_or_else(|e| e.into_inner()).pid
-                            == Some(c.id()) =>
+                        && status.lock().unwrap_or_else(|e| e.into_inner()).pid == Some(c.id()) =>
                 {
                     std::thread::sleep(POLL);
                     continue;

@@ -204,15 +204,7 @@ fn pipe_osc_bell_and_command_exit_each_raise() {
     assert_eq!(l["active"][0]["style"], "warning", "{l}");
     // Malformed pipe messages are answered on the pipe and raise nothing.
     let bad = s
-        .perth(&[
-            "pipe",
-            "--name",
-            "perth::notify",
-            "--args",
-            "pane_id=99",
-            "--",
-            "x",
-        ])
+        .pipe_answer(&["--name", "perth::notify", "--args", "pane_id=99", "--", "x"])
         .unwrap();
     assert!(
         String::from_utf8_lossy(&bad.stdout).contains("no pane terminal_99"),

@@ -94,6 +94,26 @@ impl PerthSession {
             .with_context(|| format!("running perth {}", args.join(" ")))
     }
 
+    /// Runs `perth pipe ARGS...` and asks again while it exits 0 with nothing printed.
+    ///
+    /// Zellij 0.45.1 now and then drops a pipe's answer, or the message, when another client
+    /// connects or leaves at the same moment (it reuses client ids). Only for pipes whose
+    /// repetition changes nothing: queries, refusals and idempotent requests; a pipe that
+    /// changes state is checked by its effect instead.
+    pub fn pipe_answer(&self, args: &[&str]) -> anyhow::Result<Output> {
+        let mut full = vec!["pipe"];
+        full.extend_from_slice(args);
+        let mut out = self.perth(&full)?;
+        for _ in 0..3 {
+            if !out.stdout.is_empty() || !out.status.success() {
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(200));
+            out = self.perth(&full)?;
+        }
+        Ok(out)
+    }
+
     /// Runs `perth ARGS...` without selecting the session.
     pub fn perth_plain(&self, args: &[&str]) -> anyhow::Result<Output> {
         self.env

@@ -579,7 +579,7 @@ impl Core {
         };
         let result = result.and_then(|ev| match (&self.link, self.permissions) {
             (Some(link), Permissions::Granted) => Ok((link.clone(), ev)),
-            _ => Err("perth's server is not linked to this session yet; try again in a moment                       (see `perth status`)"
+            _ => Err("perth's server is not linked to this session yet; try again in a moment (see `perth status`)"
                 .to_owned()),
         });
         match result {

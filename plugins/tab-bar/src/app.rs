@@ -26,6 +26,8 @@ use crate::status::{looks_like_worktree, read_status, Badge};
 pub enum Effect {
     /// Subscribes to events.
     Subscribe(Vec<EventType>),
+    /// Stops the delivery of events.
+    Unsubscribe(Vec<EventType>),
     /// Requests permissions; Zellij answers with a `PermissionRequestResult` event.
     RequestPermission(Vec<PermissionType>),
     /// Makes the bar's pane (un)selectable: the bar never takes the focus.
@@ -40,14 +42,12 @@ pub enum Effect {
     Log(String),
 }
 
-/// The events the bar subscribes to.
-pub const SUBSCRIPTIONS: [EventType; 8] = [
+/// The events the bar subscribes to when it loads.
+pub const SUBSCRIPTIONS: [EventType; 7] = [
     // The tabs, and which one the client is on.
     EventType::TabUpdate,
     // The input mode, the theme and the session's name.
     EventType::ModeUpdate,
-    // Which tab holds this instance: only the shown instance reads iMi's status.
-    EventType::PaneUpdate,
     EventType::Visible,
     // Clicks and scrolling switch tabs.
     EventType::Mouse,
@@ -56,6 +56,12 @@ pub const SUBSCRIPTIONS: [EventType; 8] = [
     // The refresh timer and the bridge client's deadlines and retries.
     EventType::Timer,
 ];
+
+/// Subscribed to only while worktree tabs are open: which tab holds this instance, so that
+/// only the shown instance reads iMi's status. Every pane change sends it to every instance
+/// (one per tab and client), which a session of many tabs and panes should not pay for when
+/// nothing is read.
+pub const PANE_EVENTS: [EventType; 1] = [EventType::PaneUpdate];
 
 /// The permissions the bar needs; perth grants them up front.
 pub const PERMISSIONS: [PermissionType; 3] = [
@@ -112,6 +118,8 @@ pub struct App {
     asked_names: BTreeSet<String>,
     /// The position of the tab holding this instance, from pane updates.
     my_tab: Option<usize>,
+    /// Whether [`PANE_EVENTS`] are subscribed to.
+    panes_subscribed: bool,
     /// The last `Visible` event, for when the pane updates have not placed the bar yet.
     visible_event: Option<bool>,
     was_visible: bool,
@@ -145,6 +153,7 @@ impl Default for App {
             read_at: None,
             asked_names: BTreeSet::new(),
             my_tab: None,
+            panes_subscribed: false,
             visible_event: None,
             was_visible: false,
             next_poll: None,
@@ -330,6 +339,17 @@ impl App {
     fn settle(&mut self, now: Instant, effects: &mut Vec<Effect>) {
         if self.permissions != Permissions::Granted || !self.tabs_known {
             return;
+        }
+        let wants_panes = self.wants_poll();
+        if wants_panes != self.panes_subscribed {
+            self.panes_subscribed = wants_panes;
+            if wants_panes {
+                effects.push(Effect::Subscribe(PANE_EVENTS.to_vec()));
+            } else {
+                // What the last pane event said may be stale by the time they come again.
+                self.my_tab = None;
+                effects.push(Effect::Unsubscribe(PANE_EVENTS.to_vec()));
+            }
         }
         let visible = self.visible();
         if visible && !self.was_visible && self.loading.is_none() {

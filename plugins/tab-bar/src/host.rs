@@ -3,7 +3,7 @@
 //! Only meaningful inside Zellij: on the host the API calls write to stdout and go nowhere.
 
 use zellij_tile::prelude::{
-    request_permission, set_selectable, set_timeout, subscribe, switch_tab_to,
+    request_permission, set_selectable, set_timeout, subscribe, switch_tab_to, unsubscribe,
 };
 
 use crate::app::Effect;
@@ -13,6 +13,7 @@ pub fn run(effects: Vec<Effect>) {
     for effect in effects {
         match effect {
             Effect::Subscribe(event_types) => subscribe(&event_types),
+            Effect::Unsubscribe(event_types) => unsubscribe(&event_types),
             Effect::RequestPermission(permissions) => request_permission(&permissions),
             Effect::SetSelectable(selectable) => set_selectable(selectable),
             Effect::Bridge(effects) => bridge_client::host::run_effects(effects),

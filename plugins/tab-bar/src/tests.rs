@@ -482,6 +482,30 @@ fn without_worktree_tabs_the_timer_reads_nothing() {
 }
 
 #[test]
+fn pane_events_are_wanted_only_while_worktree_tabs_are_open() {
+    let pane_events = || Effect::Subscribe(crate::app::PANE_EVENTS.to_vec());
+    let mut h = Harness::bare(true);
+    h.grant();
+    h.tabs(&["workspace", "notes"], 0);
+    assert!(
+        !h.effects.contains(&pane_events()),
+        "no worktree tab, no pane events: {:?}",
+        h.effects
+    );
+    h.tabs(&["workspace", "notes", "feat-new"], 0);
+    assert!(h.effects.contains(&pane_events()), "{:?}", h.effects);
+    let mut one = status();
+    one["worktrees"] = json!([worktree("feat-new", "feat/new", 1, 0, 0)]);
+    h.answer_status(one);
+    h.effects.clear();
+    h.tabs(&["workspace", "notes"], 0);
+    assert_eq!(
+        h.effects,
+        [Effect::Unsubscribe(crate::app::PANE_EVENTS.to_vec())]
+    );
+}
+
+#[test]
 fn a_failing_bridge_leaves_the_tabs_without_status_and_logs_once() {
     let mut h = Harness::new();
     h.pipe(push("workspace.worktree.changed"));
@@ -499,9 +523,11 @@ fn a_failing_bridge_leaves_the_tabs_without_status_and_logs_once() {
     );
     assert_eq!(
         h.effects,
-        [Effect::Log(
-            "perth-tab-bar: no worktree status: not an iMi project".into()
-        )]
+        [
+            Effect::Log("perth-tab-bar: no worktree status: not an iMi project".into()),
+            // Nothing to read on a timer: which tab holds the bar no longer matters.
+            Effect::Unsubscribe(crate::app::PANE_EVENTS.to_vec()),
+        ]
     );
     // The same failure again is not logged again.
     h.pipe(push("workspace.worktree.changed"));

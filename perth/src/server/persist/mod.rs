@@ -243,9 +243,11 @@ pub fn persist_main(mut writer: Writer, inbox: WriterInbox) {
                 continue;
             }
             Ok(PersistInstruction::Changed) => {
+                let now = Instant::now();
                 if !state.dirty {
-                    state.dirty_since = Some(Instant::now());
+                    state.dirty_since = Some(now);
                 }
+                state.last_change = Some(now);
                 state.dirty = true;
                 state.changes_seen += 1;
                 writer.set_pending(state.changes_seen);
@@ -286,6 +288,10 @@ pub struct WriterState {
     db: Option<store::Database>,
     dirty: bool,
     dirty_since: Option<Instant>,
+    /// The latest change seen.
+    last_change: Option<Instant>,
+    /// A failed capture is tried again from then.
+    capture_retry_at: Option<Instant>,
     changes_seen: u64,
     /// The latest capture, and whether it differs from what was written.
     latest: Option<SessionSnapshot>,
@@ -301,22 +307,28 @@ pub struct WriterState {
 impl Writer {
     /// Works out what is due at `now` for a writer that started at `started`.
     ///
-    /// A starting session (a restore of many panes) is left to start for `startup_grace`:
-    /// capturing looks up every pane's process, which competes with the shells starting on a
-    /// small machine. After that a change is captured `capture_delay` after it, so that the
-    /// latest state is at hand for a clean exit, and written on the flush interval; the
-    /// first state of a new session is written as soon as it is captured, so a crash in its
-    /// first seconds loses nothing. A session nobody changes is compared every four flush
-    /// intervals.
+    /// A starting session is left to start for `startup_grace`, and changes are captured once
+    /// they pause for `capture_delay` (at most a flush interval after the first one): capturing
+    /// looks up every pane's process, which should not compete with a burst of changes such
+    /// as a restore of many panes on a small machine. The latest state is then at hand for a
+    /// clean exit; it is written on the flush interval, except the first state of a new
+    /// session, which is written as soon as it is captured so a crash in its first seconds
+    /// loses nothing. A session nobody changes is compared every four flush intervals.
     pub fn due(&self, state: &WriterState, started: Instant, now: Instant) -> Due {
         let settings = &self.settings;
         let settled = started + settings.startup_grace;
         let retry = state.retry_at.unwrap_or(settled).max(settled);
         let capture_at = state.dirty.then(|| {
-            state
+            let quiet = state
+                .last_change
+                .map_or(now, |t| t + settings.capture_delay);
+            let bound = state
                 .dirty_since
-                .map_or(now, |t| t + settings.capture_delay)
+                .map_or(quiet, |t| t + settings.flush_interval);
+            quiet
+                .min(bound)
                 .max(settled)
+                .max(state.capture_retry_at.unwrap_or(settled))
         });
         let flush_at = state.captured_unwritten.then(|| {
             state
@@ -324,18 +336,17 @@ impl Writer {
                 .map_or(settled, |t| t + settings.flush_interval)
                 .max(retry)
         });
-        let idle_at = state
-            .last_attempt
-            .map_or(settled, |t| t + settings.flush_interval * 4)
-            .max(retry);
+        let idle_at = (!state.dirty).then(|| {
+            state
+                .last_attempt
+                .map_or(settled, |t| t + settings.flush_interval * 4)
+                .max(retry)
+        });
         Due {
             capture: capture_at.is_some_and(|t| now >= t),
             flush: flush_at.is_some_and(|t| now >= t),
-            idle_check: now >= idle_at,
-            next: [capture_at, flush_at, Some(idle_at)]
-                .into_iter()
-                .flatten()
-                .min(),
+            idle_check: idle_at.is_some_and(|t| now >= t),
+            next: [capture_at, flush_at, idle_at].into_iter().flatten().min(),
         }
     }
 
@@ -364,6 +375,7 @@ impl Writer {
             Ok(snapshot) => {
                 state.dirty = false;
                 state.dirty_since = None;
+                state.capture_retry_at = None;
                 state.captured_unwritten = state.written.as_ref() != Some(&snapshot);
                 state.latest = Some(snapshot);
                 if !state.captured_unwritten {
@@ -374,7 +386,7 @@ impl Writer {
             }
             Err(e) => {
                 // Try again a little later; the change stays pending.
-                state.dirty_since = Some(Instant::now());
+                state.capture_retry_at = Some(Instant::now() + self.settings.capture_delay);
                 self.set_error(format!("cannot read the session's state: {e}"));
             }
         }
@@ -766,16 +778,26 @@ mod tests {
             }
         );
         assert!(writer.due(&state, t0, ms(1500)).idle_check);
-        // A change during the grace is captured when it ends; a later one after the delay.
+        // Changes are captured once they pause, not during the grace, and not during a
+        // burst (a restore): the idle check waits for them too.
         state.dirty = true;
         state.dirty_since = Some(ms(200));
+        state.last_change = Some(ms(200));
         let due = writer.due(&state, t0, ms(1500));
-        assert!(due.capture && due.idle_check);
-        state.dirty_since = Some(ms(2000));
-        state.last_attempt = Some(ms(1500));
-        let due = writer.due(&state, t0, ms(2000));
-        assert_eq!(due.next, Some(ms(2300)));
+        assert!(due.capture && !due.idle_check);
+        state.last_change = Some(ms(1400));
+        let due = writer.due(&state, t0, ms(1500));
+        assert!(!due.capture && !due.idle_check);
+        assert_eq!(due.next, Some(ms(1700)));
+        // A burst that never pauses is captured a flush interval after its first change.
+        state.last_change = Some(ms(5100));
+        assert!(writer.due(&state, t0, ms(5200)).capture);
+        // A failed capture waits before the next try.
+        state.capture_retry_at = Some(ms(5500));
+        let due = writer.due(&state, t0, ms(5200));
         assert!(!due.capture);
+        assert_eq!(due.next, Some(ms(5500)));
+        state.capture_retry_at = None;
         // The first capture of a new session is written at once; later ones on the interval.
         state.dirty = false;
         state.captured_unwritten = true;
