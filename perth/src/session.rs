@@ -345,19 +345,69 @@ fn new_client_or_tab(opts: CliArgs) -> i32 {
 
 /// Finds the session an action goes to, as `zellij action` does: the one running session,
 /// `--session NAME`, or the session the caller runs inside.
+///
+/// Zellij 0.45.1 now and then leaves a liveness check unanswered while other clients connect
+/// or leave (it reuses client ids), so a busy session can look gone for a moment: while the
+/// socket of the session asked for (or of any session) is there, it is looked at again
+/// before the command gives up.
 fn resolve_action_session(requested: Option<String>) -> Result<String, i32> {
-    match get_active_session() {
-        ActiveSession::None => {
+    let sock_dir = &*zellij_utils::consts::ZELLIJ_SOCK_DIR;
+    let socket_there = || match &requested {
+        Some(name) => sock_dir.join(name).exists(),
+        None => std::fs::read_dir(sock_dir).is_ok_and(|mut entries| entries.next().is_some()),
+    };
+    let mut found = find_action_session(&requested);
+    for _ in 0..3 {
+        if matches!(found, Found::Session(_) | Found::Ambiguous) || !socket_there() {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(150));
+        found = find_action_session(&requested);
+    }
+    match found {
+        Found::Session(name) => Ok(name),
+        Found::NoneActive => {
             eprintln!("There is no active session!");
             Err(1)
         }
-        ActiveSession::One(name) => match requested {
-            Some(requested) if requested != name => {
-                eprintln!("Session '{requested}' not found. The following sessions are active:");
-                eprintln!("{name}");
-                Err(1)
+        Found::Missing { requested, only } => {
+            eprintln!("Session '{requested}' not found. The following sessions are active:");
+            match only {
+                Some(name) => eprintln!("{name}"),
+                None => list_sessions(false, false, true),
             }
-            _ => Ok(name),
+            Err(1)
+        }
+        Found::Ambiguous => {
+            eprintln!("Please specify the session name to send actions to. The following sessions are active:");
+            list_sessions(false, false, true);
+            Err(1)
+        }
+    }
+}
+
+/// What [`find_action_session`] found.
+enum Found {
+    Session(String),
+    NoneActive,
+    /// The requested session is not among the running ones (`only` names the one running).
+    Missing {
+        requested: String,
+        only: Option<String>,
+    },
+    /// Several run, none was named, and the caller is not inside one.
+    Ambiguous,
+}
+
+fn find_action_session(requested: &Option<String>) -> Found {
+    match get_active_session() {
+        ActiveSession::None => Found::NoneActive,
+        ActiveSession::One(name) => match requested {
+            Some(requested) if *requested != name => Found::Missing {
+                requested: requested.clone(),
+                only: Some(name),
+            },
+            _ => Found::Session(name),
         },
         ActiveSession::Many => {
             let running: Vec<String> = get_sessions()
@@ -366,17 +416,12 @@ fn resolve_action_session(requested: Option<String>) -> Result<String, i32> {
                 .map(|(name, _)| name)
                 .collect();
             match requested {
-                Some(name) if running.contains(&name) => Ok(name),
-                Some(name) => {
-                    eprintln!("Session '{name}' not found. The following sessions are active:");
-                    list_sessions(false, false, true);
-                    Err(1)
-                }
-                None => envs::get_session_name().map_err(|_| {
-                    eprintln!("Please specify the session name to send actions to. The following sessions are active:");
-                    list_sessions(false, false, true);
-                    1
-                }),
+                Some(name) if running.contains(name) => Found::Session(name.clone()),
+                Some(name) => Found::Missing {
+                    requested: name.clone(),
+                    only: None,
+                },
+                None => envs::get_session_name().map_or(Found::Ambiguous, Found::Session),
             }
         }
     }
