@@ -354,7 +354,11 @@ fn resolve_action_session(requested: Option<String>) -> Result<String, i32> {
     let sock_dir = &*zellij_utils::consts::ZELLIJ_SOCK_DIR;
     let socket_there = || match &requested {
         Some(name) => sock_dir.join(name).exists(),
-        None => std::fs::read_dir(sock_dir).is_ok_and(|mut entries| entries.next().is_some()),
+        None => std::fs::read_dir(sock_dir).is_ok_and(|mut entries| {
+            use std::os::unix::fs::FileTypeExt;
+            // perth's control sockets live in a folder of their own beside the sessions'.
+            entries.any(|e| e.and_then(|e| e.file_type()).is_ok_and(|t| t.is_socket()))
+        }),
     };
     let mut found = find_action_session(&requested);
     for _ in 0..3 {
