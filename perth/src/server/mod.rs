@@ -7,6 +7,7 @@ pub mod control_server;
 pub mod core_link;
 pub mod os_api;
 pub mod persist;
+pub mod pty;
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};

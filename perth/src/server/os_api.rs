@@ -1,8 +1,9 @@
 //! perth's `ServerOsApi`: wraps Zellij's stock implementation so perth sees every pane's PTY
 //! output and every message sent to clients (extension point 1 of DESIGN.md D2).
 //!
-//! It only observes and forwards; nothing here may block, since PTY reads and renders pass
-//! through it.
+//! It observes and forwards, except for starting shell and command panes: those get perth's
+//! own PTYs ([`super::pty`], `posix_spawn` instead of a fork of the whole server). Nothing here
+//! may block, since PTY reads and renders pass through it.
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -17,12 +18,12 @@ use zellij_utils::errors::prelude::Result;
 use zellij_utils::input::command::{RunCommand, TerminalAction};
 use zellij_utils::ipc::{ClientToServerMsg, IpcReceiverWithContext, ServerToClientMsg};
 
+use super::pty::{Ptys, QuitCallback};
 use crate::notify::engine::Engine;
 use crate::notify::osc::Scanner;
 use crate::status::OsApiStatus;
 
 type ClientId = u16;
-type QuitCallback = Box<dyn Fn(PaneId, Option<i32>, RunCommand) + Send>;
 
 /// Counters the wrapper keeps; read by `perth status`.
 #[derive(Debug, Default)]
@@ -51,6 +52,8 @@ pub struct PerthOsApi {
     inner: Box<dyn ServerOsApi>,
     counters: Arc<OsApiCounters>,
     notify: Arc<Engine>,
+    /// The PTYs of shell and command panes; editor panes keep the stock backend's.
+    ptys: Arc<Ptys>,
 }
 
 impl PerthOsApi {
@@ -66,6 +69,7 @@ impl PerthOsApi {
             inner,
             counters,
             notify,
+            ptys: Arc::new(Ptys::new()),
         }
     }
 
@@ -129,6 +133,11 @@ impl ServerOsApi for PerthOsApi {
         width_in_pixels: Option<u16>,
         height_in_pixels: Option<u16>,
     ) -> Result<()> {
+        if self.ptys.owns(id) {
+            return self
+                .ptys
+                .set_size(id, (cols, rows, width_in_pixels, height_in_pixels));
+        }
         self.inner.set_terminal_size_using_terminal_id(
             id,
             cols,
@@ -144,14 +153,16 @@ impl ServerOsApi for PerthOsApi {
         quit_cb: QuitCallback,
         default_editor: Option<PathBuf>,
     ) -> Result<(u32, Box<dyn AsyncReader>, Option<u32>)> {
-        let command = match &terminal_action {
-            TerminalAction::RunCommand(command) => Some(command.clone()),
-            _ => None,
+        let (id, reader, pid) = match terminal_action {
+            TerminalAction::RunCommand(command) => {
+                let quit_cb = self.watch_exit(Some(&command), quit_cb);
+                // The stock backend's counter, so editor panes it starts get other ids.
+                let id = self.inner.reserve_terminal_id()?;
+                let (reader, pid) = self.ptys.spawn(id, command, quit_cb)?;
+                (id, reader, Some(pid))
+            }
+            editor => self.inner.spawn_terminal(editor, quit_cb, default_editor)?,
         };
-        let quit_cb = self.watch_exit(command.as_ref(), quit_cb);
-        let (id, reader, pid) =
-            self.inner
-                .spawn_terminal(terminal_action, quit_cb, default_editor)?;
         self.counters
             .terminals_spawned
             .fetch_add(1, Ordering::Relaxed);
@@ -163,10 +174,16 @@ impl ServerOsApi for PerthOsApi {
     }
 
     fn write_to_tty_stdin(&self, terminal_id: u32, buf: &[u8]) -> Result<usize> {
+        if self.ptys.owns(terminal_id) {
+            return self.ptys.write(terminal_id, buf);
+        }
         self.inner.write_to_tty_stdin(terminal_id, buf)
     }
 
     fn tcdrain(&self, terminal_id: u32) -> Result<()> {
+        if self.ptys.owns(terminal_id) {
+            return self.ptys.tcdrain(terminal_id);
+        }
         self.inner.tcdrain(terminal_id)
     }
 
@@ -187,6 +204,7 @@ impl ServerOsApi for PerthOsApi {
             inner: self.inner.box_clone(),
             counters: self.counters.clone(),
             notify: self.notify.clone(),
+            ptys: self.ptys.clone(),
         })
     }
 
@@ -248,7 +266,12 @@ impl ServerOsApi for PerthOsApi {
         panes: &[(u32, u32)],
         post_hook: &Option<String>,
     ) -> HashMap<u32, Vec<String>> {
-        self.inner.get_foreground_cmds(panes, post_hook)
+        let (ours, stock): (Vec<_>, Vec<_>) = panes.iter().partition(|(id, _)| self.ptys.owns(*id));
+        let mut found = self.ptys.foreground_commands(&ours, post_hook.as_deref());
+        if !stock.is_empty() {
+            found.extend(self.inner.get_foreground_cmds(&stock, post_hook));
+        }
+        found
     }
 
     fn write_to_file(&mut self, buf: String, file: Option<String>) -> Result<()> {
@@ -262,21 +285,22 @@ impl ServerOsApi for PerthOsApi {
         quit_cb: QuitCallback,
     ) -> Result<(Box<dyn AsyncReader>, Option<u32>)> {
         let quit_cb = self.watch_exit(Some(&run_command), quit_cb);
-        let (reader, pid) =
-            self.inner
-                .re_run_command_in_terminal(terminal_id, run_command, quit_cb)?;
-        Ok((self.tap(terminal_id, reader), pid))
+        let (reader, pid) = self.ptys.spawn(terminal_id, run_command, quit_cb)?;
+        Ok((self.tap(terminal_id, reader), Some(pid)))
     }
 
     fn clear_terminal_id(&self, terminal_id: u32) -> Result<()> {
+        self.ptys.clear(terminal_id);
         self.inner.clear_terminal_id(terminal_id)
     }
 
     fn cache_resizes(&mut self) {
+        self.ptys.hold_sizes();
         self.inner.cache_resizes()
     }
 
     fn apply_cached_resizes(&mut self) {
+        self.ptys.release_sizes();
         self.inner.apply_cached_resizes()
     }
 }
