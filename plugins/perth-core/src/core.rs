@@ -10,7 +10,8 @@ use bridge_client::{BridgeClient, BridgeConfig};
 use bridge_protocol::{Request, RequestId};
 
 use zellij_tile::prelude::{
-    Event, EventType, InputMode, PermissionStatus, PermissionType, PipeMessage, PipeSource,
+    Event, EventType, InputMode, PaneManifest, PermissionStatus, PermissionType, PipeMessage,
+    PipeSource,
 };
 
 use crate::link::{self, Ev, Line, Op, PaneState, Snapshot, TabState, PIPE_NAME, PROTOCOL_VERSION};
@@ -57,6 +58,12 @@ pub const QUEUE_LIMIT: usize = 64;
 pub const DEFAULT_COALESCE_MS: u32 = 20;
 
 const MAX_COALESCE_MS: u32 = 1000;
+
+/// The least time between two state pushes while changes keep coming, in milliseconds. Each
+/// push is the whole session encoded in the interpreter (about 28 KB for 100 panes), and a
+/// session that starts or restores many panes changes every few milliseconds for seconds; a
+/// lone change after a quiet spell still goes out after the coalescing window.
+pub const BURST_PUSH_INTERVAL_MS: u32 = 100;
 
 /// Something the plugin asks Zellij to do.
 #[derive(Debug, Clone, PartialEq)]
@@ -194,8 +201,13 @@ pub struct Core {
     link: Option<String>,
     tabs: Vec<TabState>,
     panes: Vec<PaneState>,
+    /// The newest `PaneUpdate` not yet turned into `panes`: with coalescing on, only the last
+    /// of a burst is converted, when it is needed.
+    unread_panes: Option<PaneManifest>,
     mode: InputMode,
     pushed: Option<Snapshot>,
+    /// When the last state push on the link went out.
+    pub(crate) last_push: Option<Instant>,
     timer_armed: bool,
     bridge: Option<BridgeClient>,
     bridge_config_error: Option<String>,
@@ -298,7 +310,11 @@ impl Core {
                 )));
             }
             Event::PaneUpdate(manifest) => {
-                self.panes = snapshot::panes(&manifest);
+                if self.settings.coalesce_ms == 0 {
+                    self.panes = snapshot::panes(&manifest);
+                } else {
+                    self.unread_panes = Some(manifest);
+                }
                 self.state_changed(&mut effects);
             }
             Event::TabUpdate(tab_infos) => {
@@ -313,6 +329,7 @@ impl Core {
                 self.state_changed(&mut effects);
             }
             Event::Timer(_) => {
+                self.read_panes();
                 if self.timer_armed {
                     self.timer_armed = false;
                     self.push_if_changed(&mut effects);
@@ -330,6 +347,7 @@ impl Core {
 
     /// Handles one pipe message.
     pub fn pipe(&mut self, message: PipeMessage) -> Vec<Effect> {
+        self.read_panes();
         let mut effects = Vec::new();
         if let Some(pushed) = bridge_client::decode_push(&message.name, message.payload.as_deref())
         {
@@ -403,6 +421,13 @@ impl Core {
     }
 
     /// Returns the state as the plugin sees it now.
+    /// Turns the newest unread `PaneUpdate` into `panes`.
+    fn read_panes(&mut self) {
+        if let Some(manifest) = self.unread_panes.take() {
+            self.panes = snapshot::panes(&manifest);
+        }
+    }
+
     pub fn snapshot(&self) -> Snapshot {
         Snapshot {
             tabs: self.tabs.clone(),
@@ -906,6 +931,7 @@ impl Core {
     }
 
     fn send_state(&mut self, pipe_id: &str, effects: &mut Vec<Effect>) {
+        self.read_panes();
         let state = self.snapshot();
         if self.link.as_deref() == Some(pipe_id) {
             self.pushed = Some(state.clone());
@@ -914,25 +940,36 @@ impl Core {
     }
 
     fn state_changed(&mut self, effects: &mut Vec<Effect>) {
-        if self.link.is_none() || self.permissions != Permissions::Granted || !self.differs() {
+        // Unread panes are compared when the timer fires.
+        if self.link.is_none()
+            || self.permissions != Permissions::Granted
+            || (self.unread_panes.is_none() && !self.differs())
+        {
             return;
         }
         if self.settings.coalesce_ms == 0 {
             self.push_if_changed(effects);
         } else if !self.timer_armed {
             self.timer_armed = true;
+            let since_push = self
+                .last_push
+                .map_or(u128::MAX, |at| at.elapsed().as_millis());
+            let burst_wait = u128::from(BURST_PUSH_INTERVAL_MS).saturating_sub(since_push);
+            let ms = u128::from(self.settings.coalesce_ms).max(burst_wait);
             effects.push(Effect::SetTimeout {
-                seconds: f64::from(self.settings.coalesce_ms) / 1000.0,
+                seconds: ms as f64 / 1000.0,
             });
         }
     }
 
     fn push_if_changed(&mut self, effects: &mut Vec<Effect>) {
+        self.read_panes();
         if self.permissions != Permissions::Granted || !self.differs() {
             return;
         }
         if let Some(pipe_id) = self.link.clone() {
             self.send_state(&pipe_id, effects);
+            self.last_push = Some(Instant::now());
         }
     }
 

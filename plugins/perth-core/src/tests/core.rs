@@ -383,6 +383,54 @@ fn changes_within_the_window_are_coalesced_into_one_push() {
 }
 
 #[test]
+fn a_burst_of_pane_updates_pushes_the_last_one_once() {
+    let mut core = linked(&[]);
+    assert_eq!(
+        core.update(one_pane(80)),
+        [Effect::SetTimeout { seconds: 0.02 }]
+    );
+    for cols in 81..120 {
+        assert!(core.update(one_pane(cols)).is_empty());
+    }
+    let events = events_of(&core.update(Event::Timer(0.02)));
+    let [Ev::State(state)] = events.as_slice() else {
+        panic!("expected one state, got {events:?}");
+    };
+    assert_eq!(state.panes.len(), 1);
+    assert_eq!(
+        state.panes[0].cols, 119,
+        "the newest manifest is the one pushed"
+    );
+    // The same panes again arm a timer (they are compared when it fires) but push nothing.
+    assert_eq!(core.update(one_pane(119)).len(), 1);
+    assert!(core.update(Event::Timer(0.1)).is_empty());
+}
+
+#[test]
+fn pushes_are_spaced_while_changes_keep_coming() {
+    let mut core = linked(&[]);
+    core.update(one_pane(80));
+    assert_eq!(events_of(&core.update(Event::Timer(0.02))).len(), 1);
+    // Right after a push, the next change waits out the rest of the burst interval.
+    let effects = core.update(one_pane(81));
+    let [Effect::SetTimeout { seconds }] = effects.as_slice() else {
+        panic!("expected a timer, got {effects:?}");
+    };
+    let least = f64::from(crate::core::BURST_PUSH_INTERVAL_MS) / 1000.0;
+    assert!(
+        *seconds > least - 0.05 && *seconds <= least,
+        "{seconds} s after a push just now"
+    );
+    assert_eq!(events_of(&core.update(Event::Timer(*seconds))).len(), 1);
+    // After a quiet spell a change goes out after the coalescing window alone.
+    core.last_push = Some(std::time::Instant::now() - std::time::Duration::from_secs(1));
+    assert_eq!(
+        core.update(one_pane(82)),
+        [Effect::SetTimeout { seconds: 0.02 }]
+    );
+}
+
+#[test]
 fn a_change_undone_within_the_window_pushes_nothing() {
     let mut core = linked(&[("coalesce_ms", "50")]);
     assert_eq!(
