@@ -210,19 +210,14 @@ impl Postgres {
                         process.log_tail(30)
                     )));
                 }
+                // Asked through this cluster's own socket folder: over TCP, another test's
+                // server that took the port first would answer for it.
                 let ready = Command::new(&pg_isready)
                     .env_clear()
-                    .args([
-                        "-q",
-                        "-h",
-                        "127.0.0.1",
-                        "-p",
-                        &port,
-                        "-U",
-                        DB_USER,
-                        "-d",
-                        "postgres",
-                    ])
+                    .arg("-q")
+                    .arg("-h")
+                    .arg(&socket_dir)
+                    .args(["-p", &port, "-U", DB_USER, "-d", "postgres"])
                     .status();
                 match ready {
                     Ok(status) if status.success() => Ok(Ok(())),
