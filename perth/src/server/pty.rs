@@ -141,8 +141,8 @@ impl Ptys {
         let fd = *primaries
             .get(&id)
             .with_context(|| format!("terminal {id} has no PTY"))?;
-        // The reader that owns the descriptor closes it only after Zellij cleared the id, which
-        // takes this lock.
+        // The pane's reader owns the descriptor, as in Zellij's backend: a call racing with the
+        // pane's close can find it closed (EBADF), which the caller reports.
         f(unsafe { BorrowedFd::borrow_raw(fd) })
     }
 
