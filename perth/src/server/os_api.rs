@@ -133,10 +133,9 @@ impl ServerOsApi for PerthOsApi {
         width_in_pixels: Option<u16>,
         height_in_pixels: Option<u16>,
     ) -> Result<()> {
-        if self.ptys.owns(id) {
-            return self
-                .ptys
-                .set_size(id, (cols, rows, width_in_pixels, height_in_pixels));
+        let size = (cols, rows, width_in_pixels, height_in_pixels);
+        if let Some(done) = self.ptys.set_size(id, size) {
+            return done;
         }
         self.inner.set_terminal_size_using_terminal_id(
             id,
@@ -174,15 +173,15 @@ impl ServerOsApi for PerthOsApi {
     }
 
     fn write_to_tty_stdin(&self, terminal_id: u32, buf: &[u8]) -> Result<usize> {
-        if self.ptys.owns(terminal_id) {
-            return self.ptys.write(terminal_id, buf);
+        if let Some(written) = self.ptys.write(terminal_id, buf) {
+            return written;
         }
         self.inner.write_to_tty_stdin(terminal_id, buf)
     }
 
     fn tcdrain(&self, terminal_id: u32) -> Result<()> {
-        if self.ptys.owns(terminal_id) {
-            return self.ptys.tcdrain(terminal_id);
+        if let Some(drained) = self.ptys.tcdrain(terminal_id) {
+            return drained;
         }
         self.inner.tcdrain(terminal_id)
     }

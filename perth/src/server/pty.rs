@@ -136,18 +136,23 @@ impl Ptys {
         self.primaries.lock().unwrap().remove(&id);
     }
 
-    fn with_primary<T>(&self, id: u32, f: impl FnOnce(BorrowedFd<'_>) -> Result<T>) -> Result<T> {
+    /// Runs `f` on terminal `id`'s primary side; `None` when the terminal is not perth's, so
+    /// a caller routes and acts with one lookup.
+    fn with_primary<T>(
+        &self,
+        id: u32,
+        f: impl FnOnce(BorrowedFd<'_>) -> Result<T>,
+    ) -> Option<Result<T>> {
         let primaries = self.primaries.lock().unwrap();
-        let fd = *primaries
-            .get(&id)
-            .with_context(|| format!("terminal {id} has no PTY"))?;
+        let fd = *primaries.get(&id)?;
         // The pane's reader owns the descriptor, as in Zellij's backend: a call racing with the
         // pane's close can find it closed (EBADF), which the caller reports.
-        f(unsafe { BorrowedFd::borrow_raw(fd) })
+        Some(f(unsafe { BorrowedFd::borrow_raw(fd) }))
     }
 
-    /// Writes as much of `buf` as the PTY takes now; Zellij queues the rest.
-    pub fn write(&self, id: u32, buf: &[u8]) -> Result<usize> {
+    /// Writes as much of `buf` as the PTY takes now; Zellij queues the rest. `None`: not
+    /// perth's terminal.
+    pub fn write(&self, id: u32, buf: &[u8]) -> Option<Result<usize>> {
         self.with_primary(id, |fd| {
             let mut written = 0;
             while written < buf.len() {
@@ -165,17 +170,22 @@ impl Ptys {
         })
     }
 
-    pub fn tcdrain(&self, id: u32) -> Result<()> {
+    /// Waits until the terminal has taken what was written. `None`: not perth's terminal.
+    pub fn tcdrain(&self, id: u32) -> Option<Result<()>> {
         self.with_primary(id, |fd| {
             nix::sys::termios::tcdrain(fd).with_context(|| format!("tcdrain on terminal {id}"))
         })
     }
 
-    /// Sets terminal `id`'s size, or holds it while sizes are held.
-    pub fn set_size(&self, id: u32, size: Size) -> Result<()> {
+    /// Sets terminal `id`'s size, or holds it while sizes are held. `None`: not perth's
+    /// terminal.
+    pub fn set_size(&self, id: u32, size: Size) -> Option<Result<()>> {
         if let Some(held) = self.held_sizes.lock().unwrap().as_mut() {
+            if !self.owns(id) {
+                return None;
+            }
             held.insert(id, size);
-            return Ok(());
+            return Some(Ok(()));
         }
         self.with_primary(id, |fd| {
             let (cols, rows, width, height) = size;
@@ -212,9 +222,7 @@ impl Ptys {
     pub fn release_sizes(&self) {
         let held = self.held_sizes.lock().unwrap().take();
         for (id, size) in held.unwrap_or_default() {
-            if self.owns(id) {
-                let _ = self.set_size(id, size);
-            }
+            let _ = self.set_size(id, size);
         }
     }
 
@@ -228,7 +236,7 @@ impl Ptys {
     ) -> HashMap<u32, Vec<String>> {
         let mut found = HashMap::new();
         for &(id, shell_pid) in panes {
-            let Ok(group) =
+            let Some(Ok(group)) =
                 self.with_primary(id, |fd| nix::unistd::tcgetpgrp(fd).context("tcgetpgrp"))
             else {
                 continue;
@@ -701,12 +709,17 @@ mod tests {
                 }),
             )
             .unwrap();
-        ptys.set_size(5, (80, 24, None, None)).unwrap();
+        ptys.set_size(5, (80, 24, None, None)).unwrap().unwrap();
         ptys.hold_sizes();
-        ptys.set_size(5, (100, 30, None, None)).unwrap();
-        ptys.set_size(5, (77, 33, None, None)).unwrap();
+        ptys.set_size(5, (100, 30, None, None)).unwrap().unwrap();
+        ptys.set_size(5, (77, 33, None, None)).unwrap().unwrap();
+        // Another backend's terminal is not held or touched, so the caller routes it on.
+        assert!(ptys.set_size(6, (10, 10, None, None)).is_none());
         ptys.release_sizes();
-        assert_eq!(ptys.write(5, b"go\n").unwrap(), 3);
+        assert!(ptys.set_size(6, (10, 10, None, None)).is_none());
+        assert!(ptys.write(6, b"x").is_none());
+        assert!(ptys.tcdrain(6).is_none());
+        assert_eq!(ptys.write(5, b"go\n").unwrap().unwrap(), 3);
         assert_eq!(rx.recv_timeout(Duration::from_secs(10)).unwrap(), Some(0));
         let rt = tokio::runtime::Builder::new_current_thread()
             .enable_all()
@@ -757,7 +770,7 @@ mod tests {
                 }
             });
         });
-        ptys.write(11, b"sleep 30\n").unwrap();
+        ptys.write(11, b"sleep 30\n").unwrap().unwrap();
         let panes = [(11, shell)];
         let deadline = Instant::now() + Duration::from_secs(10);
         let found = loop {
@@ -778,7 +791,7 @@ mod tests {
             Some(&vec!["sleep".to_string(), "45".to_string()])
         );
         // Interrupt sleep and end bash.
-        ptys.write(11, b"\x03exit\n").unwrap();
+        ptys.write(11, b"\x03exit\n").unwrap().unwrap();
         let _ = nix::sys::signal::kill(
             nix::unistd::Pid::from_raw(shell as i32),
             nix::sys::signal::Signal::SIGKILL,
