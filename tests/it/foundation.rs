@@ -100,6 +100,15 @@ fn status_reports_every_extension_alive() {
     let via_action = s.action(&["perth-status"]).unwrap();
     let via_action: serde_json::Value = serde_json::from_str(&via_action).unwrap();
     assert_eq!(via_action["session"], "e2e-status");
+    // Each `perth status` pings perth-core and waits for the answer, so its round trip is
+    // current; the link's own pings come only every 10 s.
+    let mut answered = via_action["perth_core"]["pings_answered"].as_u64().unwrap();
+    for _ in 0..3 {
+        let st = s.status().unwrap();
+        let now = st["perth_core"]["pings_answered"].as_u64().unwrap();
+        assert!(now > answered, "no fresh ping: {answered} then {st}");
+        answered = now;
+    }
 }
 
 #[test]

@@ -8,6 +8,7 @@
 
 use std::collections::HashMap;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -66,20 +67,34 @@ pub struct Shared {
 }
 
 /// Wakes the link thread from the threads whose news it passes on (the notification engine,
-/// the host-bridge supervisor); does nothing while the link is not connected.
+/// the host-bridge supervisor, `perth status`); does nothing while the link is not connected.
 #[derive(Clone, Default)]
-pub struct LinkWaker(Arc<Mutex<Option<Waker>>>);
+pub struct LinkWaker {
+    waker: Arc<Mutex<Option<Waker>>>,
+    /// A ping is wanted now, not at the next interval (`perth status` wants a current rtt).
+    ping_wanted: Arc<AtomicBool>,
+}
 
 impl LinkWaker {
     /// Wakes the link; never waits.
     pub fn wake(&self) {
-        if let Some(waker) = &*self.0.lock().unwrap_or_else(|e| e.into_inner()) {
+        if let Some(waker) = &*self.waker.lock().unwrap_or_else(|e| e.into_inner()) {
             waker.wake();
         }
     }
 
+    /// Asks the link to ping perth-core now; never waits.
+    pub fn ping_now(&self) {
+        self.ping_wanted.store(true, Ordering::Release);
+        self.wake();
+    }
+
     fn set(&self, waker: Waker) {
-        *self.0.lock().unwrap_or_else(|e| e.into_inner()) = Some(waker);
+        *self.waker.lock().unwrap_or_else(|e| e.into_inner()) = Some(waker);
+    }
+
+    fn take_ping_request(&self) -> bool {
+        self.ping_wanted.swap(false, Ordering::AcqRel)
     }
 }
 
@@ -174,6 +189,10 @@ fn run_once(
             bridge_pinged = bridge_pid;
             seq += 1;
             Some(Op::BridgePing { seq })
+        } else if shared.waker.take_ping_request() {
+            seq += 1;
+            pending.insert(seq, now);
+            Some(Op::Ping { seq })
         } else if now >= next_ping {
             seq += 1;
             pending.insert(seq, now);

@@ -33,11 +33,26 @@ pub struct Extensions {
 impl Extensions {
     /// Returns the full status, querying the session through the in-process client.
     pub fn status(&self) -> PerthStatus {
-        let perth_core = self
-            .perth_core
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .clone();
+        // A round trip measured now, not up to a ping interval ago: the link pings at once and
+        // the session query below runs meanwhile.
+        let PerthCoreStatus {
+            pings_answered: answered,
+            connected,
+            ..
+        } = self.perth_core_status();
+        let asked = Instant::now();
+        if connected {
+            self.link_waker.ping_now();
+        }
+        let ipc_client = query_session(&self.socket_path);
+        let mut perth_core = self.perth_core_status();
+        while connected
+            && perth_core.pings_answered == answered
+            && asked.elapsed() < FRESH_PING_WAIT
+        {
+            std::thread::sleep(Duration::from_millis(2));
+            perth_core = self.perth_core_status();
+        }
         PerthStatus {
             session: self.session.clone(),
             perth_version: env!("CARGO_PKG_VERSION").to_string(),
@@ -45,7 +60,7 @@ impl Extensions {
             server_pid: std::process::id(),
             uptime_ms: self.started.elapsed().as_millis() as u64,
             os_api: self.os_api.snapshot(),
-            ipc_client: query_session(&self.socket_path),
+            ipc_client,
             perth_core,
             bridge: self
                 .bridge
@@ -60,7 +75,17 @@ impl Extensions {
                 .clone(),
         }
     }
+
+    fn perth_core_status(&self) -> PerthCoreStatus {
+        self.perth_core
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
 }
+
+/// How long `perth status` waits for the ping it asks for; past it, the last round trip shows.
+const FRESH_PING_WAIT: Duration = Duration::from_millis(500);
 
 /// Asks the session for its panes and tabs through a fresh in-process connection.
 fn query_session(socket_path: &Path) -> IpcClientStatus {
