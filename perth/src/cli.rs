@@ -198,19 +198,12 @@ pub fn run(args: Vec<OsString>) -> i32 {
             return 1;
         }
     };
-    let plugins: Vec<(&std::path::Path, &[zellij_utils::data::PermissionType])> = [
-        (&resolved.perth_core, config::PERTH_CORE_PERMISSIONS),
-        (
-            &resolved.zdrive_snapshot,
-            config::ZDRIVE_SNAPSHOT_PERMISSIONS,
-        ),
-        (&resolved.imi_worktrees, config::IMI_WORKTREES_PERMISSIONS),
-        (&resolved.zdrive_pane, config::ZDRIVE_PANE_PERMISSIONS),
-        (&resolved.tab_bar, config::TAB_BAR_PERMISSIONS),
-    ]
-    .into_iter()
-    .filter_map(|(wasm, permissions)| Some((wasm.as_deref()?, permissions)))
-    .collect();
+    let plugins: Vec<(&std::path::Path, &[zellij_utils::data::PermissionType])> = resolved
+        .plugins
+        .all()
+        .into_iter()
+        .filter_map(|(_, wasm, permissions)| Some((wasm?, permissions)))
+        .collect();
     if let Err(e) = config::pregrant_permissions(None, &plugins) {
         log::warn!("perth: cannot pre-grant the permissions of perth's plugins: {e}");
     }

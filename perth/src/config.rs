@@ -42,16 +42,85 @@ pub struct ResolvedConfig {
     pub materialized_file: PathBuf,
     /// The generated layout directory (perth's layouts with the user's on top).
     pub layout_dir: PathBuf,
-    /// The `perth-core` plugin file, when the binary carries it.
+    /// perth's plugin files.
+    pub plugins: PluginFiles,
+}
+
+/// perth's plugin files, each when the binary carries it (a plain `cargo test` build has none).
+#[derive(Debug, Clone, Default)]
+pub struct PluginFiles {
+    /// The `perth-core` background plugin.
     pub perth_core: Option<PathBuf>,
-    /// The `zdrive-snapshot` plugin file, when the binary carries it.
+    /// The zdrive snapshot pane (alias `zdrive-snapshot`).
     pub zdrive_snapshot: Option<PathBuf>,
-    /// The iMi pane's plugin file (alias `imi`), when the binary carries it.
+    /// The iMi pane (alias `imi`).
     pub imi_worktrees: Option<PathBuf>,
-    /// The zdrive pane's plugin file (alias `zdrive`), when the binary carries it.
+    /// The zdrive pane (alias `zdrive`).
     pub zdrive_pane: Option<PathBuf>,
-    /// perth's tab bar (alias `tab-bar`), when the binary carries it.
+    /// perth's tab bar (alias `tab-bar`).
     pub tab_bar: Option<PathBuf>,
+}
+
+impl PluginFiles {
+    /// Writes each plugin the binary carries under `cache_dir` (once per build).
+    fn materialize(cache_dir: &Path) -> Result<Self, ConfigLoadError> {
+        Ok(PluginFiles {
+            perth_core: materialize_plugin(cache_dir, &assets::PERTH_CORE)?,
+            zdrive_snapshot: materialize_plugin(cache_dir, &assets::ZDRIVE_SNAPSHOT)?,
+            imi_worktrees: materialize_plugin(cache_dir, &assets::IMI_WORKTREES)?,
+            zdrive_pane: materialize_plugin(cache_dir, &assets::ZDRIVE_PANE)?,
+            tab_bar: materialize_plugin(cache_dir, &assets::TAB_BAR)?,
+        })
+    }
+
+    /// Every plugin with its file and the permissions perth grants it up front, so no prompt
+    /// ever appears for them.
+    pub fn all(
+        &self,
+    ) -> [(
+        &'static EmbeddedPlugin,
+        Option<&Path>,
+        &'static [PermissionType],
+    ); 5] {
+        [
+            (
+                &assets::PERTH_CORE,
+                self.perth_core.as_deref(),
+                &perth_core::core::PERMISSIONS,
+            ),
+            (
+                &assets::ZDRIVE_SNAPSHOT,
+                self.zdrive_snapshot.as_deref(),
+                &zdrive_snapshot::PERMISSIONS,
+            ),
+            (
+                &assets::IMI_WORKTREES,
+                self.imi_worktrees.as_deref(),
+                &imi_worktrees::PERMISSIONS,
+            ),
+            (
+                &assets::ZDRIVE_PANE,
+                self.zdrive_pane.as_deref(),
+                &zdrive_pane::PERMISSIONS,
+            ),
+            (
+                &assets::TAB_BAR,
+                self.tab_bar.as_deref(),
+                &perth_tab_bar::PERMISSIONS,
+            ),
+        ]
+    }
+
+    /// The plugins opened in panes (registered as aliases) with their files.
+    fn panes(&self) -> impl Iterator<Item = (&'static EmbeddedPlugin, &Path)> {
+        [
+            (&assets::ZDRIVE_SNAPSHOT, self.zdrive_snapshot.as_deref()),
+            (&assets::IMI_WORKTREES, self.imi_worktrees.as_deref()),
+            (&assets::ZDRIVE_PANE, self.zdrive_pane.as_deref()),
+        ]
+        .into_iter()
+        .filter_map(|(plugin, wasm)| Some((plugin, wasm?)))
+    }
 }
 
 /// Errors while building the configuration; each names the file at fault.
@@ -177,11 +246,7 @@ pub fn resolve(sources: &ConfigSources) -> Result<ResolvedConfig, ConfigLoadErro
         }
         None => None,
     };
-    let perth_core = materialize_plugin(&sources.cache_dir, &assets::PERTH_CORE)?;
-    let zdrive_snapshot = materialize_plugin(&sources.cache_dir, &assets::ZDRIVE_SNAPSHOT)?;
-    let imi_worktrees = materialize_plugin(&sources.cache_dir, &assets::IMI_WORKTREES)?;
-    let zdrive_pane = materialize_plugin(&sources.cache_dir, &assets::ZDRIVE_PANE)?;
-    let tab_bar = materialize_plugin(&sources.cache_dir, &assets::TAB_BAR)?;
+    let plugins = PluginFiles::materialize(&sources.cache_dir)?;
     let user_layouts = sources
         .config_dir
         .as_ref()
@@ -190,32 +255,18 @@ pub fn resolve(sources: &ConfigSources) -> Result<ResolvedConfig, ConfigLoadErro
     let layout_dir = materialize_layouts(&sources.cache_dir, user_layouts.as_deref())?;
 
     let mut key = Sha256::new();
+    let plugin_files = plugins
+        .all()
+        .map(|(_, wasm, _)| wasm.map(|p| p.display().to_string()).unwrap_or_default());
     for part in [
         env!("CARGO_PKG_VERSION"),
         assets::CONFIG_KDL,
         user_text.as_deref().unwrap_or("\0no user file"),
-        &perth_core
-            .as_ref()
-            .map(|p| p.display().to_string())
-            .unwrap_or_default(),
-        &zdrive_snapshot
-            .as_ref()
-            .map(|p| p.display().to_string())
-            .unwrap_or_default(),
-        &imi_worktrees
-            .as_ref()
-            .map(|p| p.display().to_string())
-            .unwrap_or_default(),
-        &zdrive_pane
-            .as_ref()
-            .map(|p| p.display().to_string())
-            .unwrap_or_default(),
-        &tab_bar
-            .as_ref()
-            .map(|p| p.display().to_string())
-            .unwrap_or_default(),
-        &layout_dir.display().to_string(),
-    ] {
+    ]
+    .into_iter()
+    .chain(plugin_files.iter().map(String::as_str))
+    .chain([layout_dir.display().to_string().as_str()])
+    {
         key.update(part.as_bytes());
         key.update([0]);
     }
@@ -234,11 +285,7 @@ pub fn resolve(sources: &ConfigSources) -> Result<ResolvedConfig, ConfigLoadErro
             user_file,
             materialized_file,
             layout_dir,
-            perth_core,
-            zdrive_snapshot,
-            imi_worktrees,
-            zdrive_pane,
-            tab_bar,
+            plugins,
         });
     }
 
@@ -248,25 +295,18 @@ pub fn resolve(sources: &ConfigSources) -> Result<ResolvedConfig, ConfigLoadErro
         (Some(path), Some(text)) => Some(validate_user_file(path, text)?),
         _ => None,
     };
-    let plugins = PerthPlugins {
-        perth_core: perth_core.as_deref(),
-        zdrive_snapshot: zdrive_snapshot.as_deref(),
-        imi_worktrees: imi_worktrees.as_deref(),
-        zdrive_pane: zdrive_pane.as_deref(),
-        tab_bar: tab_bar.as_deref(),
-        configuration: &sources.perth_core_config,
-    };
-    let text = compose(user_doc.as_ref(), &plugins, &layout_dir)?;
+    let text = compose(
+        user_doc.as_ref(),
+        &plugins,
+        &sources.perth_core_config,
+        &layout_dir,
+    )?;
     write_atomically(&materialized_file, text.as_bytes())?;
     Ok(ResolvedConfig {
         user_file,
         materialized_file,
         layout_dir,
-        perth_core,
-        zdrive_snapshot,
-        imi_worktrees,
-        zdrive_pane,
-        tab_bar,
+        plugins,
     })
 }
 
@@ -312,14 +352,14 @@ fn validate_user_file(path: &Path, text: String) -> Result<KdlDocument, ConfigLo
 /// `Config::from_kdl` layers a file over a base, which a test checks against Zellij itself.
 fn compose(
     user: Option<&KdlDocument>,
-    plugins: &PerthPlugins,
+    plugins: &PluginFiles,
+    perth_core_config: &BTreeMap<String, String>,
     layout_dir: &Path,
 ) -> Result<String, ConfigLoadError> {
-    let perth_core_config = plugins.configuration;
     let mut builtin: KdlDocument = assets::CONFIG_KDL
         .parse()
         .map_err(|e| ConfigLoadError::BuiltIn(Box::new(ConfigError::from(e))))?;
-    if let Some(wasm) = plugins.tab_bar {
+    if let Some(wasm) = &plugins.tab_bar {
         // Part of perth's own layer, under the user's: a user's `tab-bar` alias wins.
         let mut alias = KdlNode::new(assets::TAB_BAR.name);
         alias.insert("location", format!("file:{}", wasm.display()));
@@ -337,7 +377,7 @@ fn compose(
         configuration_children(&mut alias, perth_core_config);
         child_block(&mut doc, "plugins").nodes_mut().push(alias);
     }
-    if let Some(wasm) = plugins.perth_core {
+    if let Some(wasm) = &plugins.perth_core {
         // Zellij's URL form of a local plugin; its Display form is the bare path.
         let location = format!("file:{}", wasm.display());
         let mut alias = KdlNode::new(assets::PERTH_CORE.name);
@@ -383,29 +423,6 @@ fn zellij_default_load_plugins() -> KdlNode {
             doc.get("load_plugins").cloned()
         })
         .unwrap_or_else(|| KdlNode::new("load_plugins"))
-}
-
-/// perth's plugin files, as far as the binary carries them, and the configuration they get.
-struct PerthPlugins<'a> {
-    perth_core: Option<&'a Path>,
-    zdrive_snapshot: Option<&'a Path>,
-    imi_worktrees: Option<&'a Path>,
-    zdrive_pane: Option<&'a Path>,
-    tab_bar: Option<&'a Path>,
-    configuration: &'a BTreeMap<String, String>,
-}
-
-impl PerthPlugins<'_> {
-    /// Returns the plugins opened in panes (registered as aliases) with their files.
-    fn panes(&self) -> impl Iterator<Item = (&'static EmbeddedPlugin, &Path)> {
-        [
-            (&assets::ZDRIVE_SNAPSHOT, self.zdrive_snapshot),
-            (&assets::IMI_WORKTREES, self.imi_worktrees),
-            (&assets::ZDRIVE_PANE, self.zdrive_pane),
-        ]
-        .into_iter()
-        .filter_map(|(plugin, wasm)| Some((plugin, wasm?)))
-    }
 }
 
 /// How Zellij layers a top-level node of a later file over the same node of an earlier one.
@@ -515,21 +532,6 @@ fn configuration_children(node: &mut KdlNode, configuration: &BTreeMap<String, S
         children.nodes_mut().push(child);
     }
 }
-
-/// Permissions perth grants its own plugins up front, so no prompt ever appears for them.
-pub const PERTH_CORE_PERMISSIONS: &[PermissionType] = &perth_core::core::PERMISSIONS;
-
-/// The permissions of the zdrive snapshot pane, granted up front too.
-pub const ZDRIVE_SNAPSHOT_PERMISSIONS: &[PermissionType] = &zdrive_snapshot::PERMISSIONS;
-
-/// The permissions of the iMi pane, granted up front too.
-pub const IMI_WORKTREES_PERMISSIONS: &[PermissionType] = &imi_worktrees::PERMISSIONS;
-
-/// The permissions of the zdrive pane, granted up front too.
-pub const ZDRIVE_PANE_PERMISSIONS: &[PermissionType] = &zdrive_pane::PERMISSIONS;
-
-/// The permissions of perth's tab bar, granted up front too.
-pub const TAB_BAR_PERMISSIONS: &[PermissionType] = &perth_tab_bar::PERMISSIONS;
 
 /// Records the permissions of perth's plugins (each wasm file with its list) in Zellij's
 /// permission cache (`permissions.kdl`), keeping every other plugin's entry as it was.
@@ -742,26 +744,20 @@ mod tests {
         };
         let mut base = builtin_config().unwrap();
         // perth's tab bar is part of perth's layer, under the user's file.
-        if let Some(wasm) = resolved.tab_bar.clone() {
+        if let Some(wasm) = resolved.plugins.tab_bar.clone() {
             base.plugins
                 .aliases
                 .insert(assets::TAB_BAR.name.to_string(), run_of(wasm));
         }
         let mut config = Config::from_kdl(user, Some(base)).unwrap();
         // A build without the plugins (plain `cargo test`) composes no entries for them.
-        for (plugin, wasm) in [
-            (&assets::ZDRIVE_SNAPSHOT, &resolved.zdrive_snapshot),
-            (&assets::IMI_WORKTREES, &resolved.imi_worktrees),
-            (&assets::ZDRIVE_PANE, &resolved.zdrive_pane),
-        ] {
-            if let Some(wasm) = wasm.clone() {
-                config
-                    .plugins
-                    .aliases
-                    .insert(plugin.name.to_string(), run_of(wasm));
-            }
+        for (plugin, wasm) in resolved.plugins.panes() {
+            config
+                .plugins
+                .aliases
+                .insert(plugin.name.to_string(), run_of(wasm.to_path_buf()));
         }
-        if let Some(wasm) = resolved.perth_core.clone() {
+        if let Some(wasm) = resolved.plugins.perth_core.clone() {
             let run = run_of(wasm);
             config
                 .plugins
@@ -916,19 +912,22 @@ mod tests {
         pregrant_permissions(
             Some(cache.clone()),
             &[
-                (Path::new("/x/perth-core.wasm"), PERTH_CORE_PERMISSIONS),
+                (
+                    Path::new("/x/perth-core.wasm"),
+                    &perth_core::core::PERMISSIONS,
+                ),
                 (
                     Path::new("/x/zdrive-snapshot.wasm"),
-                    ZDRIVE_SNAPSHOT_PERMISSIONS,
+                    &zdrive_snapshot::PERMISSIONS,
                 ),
             ],
         )
         .unwrap();
         let back = PermissionCache::from_path_or_default(Some(cache));
         let key = RunPluginLocation::File("/x/perth-core.wasm".into()).to_string();
-        assert!(back.check_permissions(key, &PERTH_CORE_PERMISSIONS.to_vec()));
+        assert!(back.check_permissions(key, &perth_core::core::PERMISSIONS.to_vec()));
         let key = RunPluginLocation::File("/x/zdrive-snapshot.wasm".into()).to_string();
-        assert!(back.check_permissions(key, &ZDRIVE_SNAPSHOT_PERMISSIONS.to_vec()));
+        assert!(back.check_permissions(key, &zdrive_snapshot::PERMISSIONS.to_vec()));
         assert!(back.check_permissions("/other.wasm".into(), &vec![PermissionType::RunCommands]));
     }
 
