@@ -329,7 +329,8 @@ impl Core {
                 self.state_changed(&mut effects);
             }
             Event::Timer(_) => {
-                self.read_panes();
+                // Unread panes wait for the push timer (or a pipe that needs them): the timer
+                // that fired may be the bridge's.
                 if self.timer_armed {
                     self.timer_armed = false;
                     self.push_if_changed(&mut effects);
