@@ -359,6 +359,17 @@ impl App {
 
     fn list_key(&mut self, key: BareKey, now: Instant, effects: &mut Vec<Effect>) -> bool {
         let count = self.rows().len();
+        if matches!(
+            key,
+            BareKey::Down
+                | BareKey::Up
+                | BareKey::Home
+                | BareKey::End
+                | BareKey::Char('j' | 'k' | 'g' | 'G' | '/')
+        ) {
+            // The person chose a row: a worktree still being made no longer takes it.
+            self.select_name = None;
+        }
         match key {
             BareKey::Down | BareKey::Char('j') => {
                 self.selected = (self.selected + 1).min(count.saturating_sub(1))
@@ -731,21 +742,25 @@ impl App {
                         self.title = Some(title.clone());
                         effects.push(Effect::SetTitle(title));
                     }
-                    // The row selected stays selected when rows come and go above it.
-                    let keep = self
-                        .select_name
-                        .take()
-                        .or_else(|| self.selected_row().map(|w| w.name.clone()));
+                    // The row selected stays selected when rows come and go above it. A
+                    // worktree being made is selected once a status lists it: a status read
+                    // while it is made (a pushed event's) does not, and must not end the wait.
+                    let current = self.selected_row().map(|w| w.name.clone());
                     self.status = Some(status);
-                    let (found, count) = {
+                    let (wanted, found, count) = {
                         let rows = self.rows();
-                        let found = keep.and_then(|name| {
+                        let position = |name: &str| {
                             rows.iter().position(|w| {
                                 w.name == name || w.name.ends_with(&format!("-{name}"))
                             })
-                        });
-                        (found, rows.len())
+                        };
+                        let wanted = self.select_name.as_deref().and_then(position);
+                        let found = wanted.or_else(|| current.as_deref().and_then(position));
+                        (wanted, found, rows.len())
                     };
+                    if wanted.is_some() {
+                        self.select_name = None;
+                    }
                     self.selected = found
                         .unwrap_or(self.selected)
                         .min(count.saturating_sub(1));

@@ -498,6 +498,73 @@ fn a_pull_request_is_reviewed_by_number() {
     );
 }
 
+/// Starts an add of `feat/race` and returns the add request's id and context.
+fn start_add(h: &mut Harness) -> (u64, BTreeMap<String, String>) {
+    h.key(BareKey::Char('a'));
+    h.key(BareKey::Enter);
+    h.type_text("race");
+    h.key(BareKey::Enter);
+    let (id, request, context) = h.next_request();
+    assert!(matches!(request, Request::ImiAdd { .. }), "{request:?}");
+    (id, context)
+}
+
+fn added(h: &mut Harness, id: u64, context: BTreeMap<String, String>) {
+    let report = json!({
+        "worktree": {"worktree_name": "feat-race", "branch": "feat/race"},
+        "from": "main",
+        "database_updated": true,
+        "tab": {"name": "feat-race", "done": true},
+    });
+    h.answer(
+        id,
+        context,
+        Response::ImiAdded {
+            report,
+            first: true,
+        },
+    );
+}
+
+fn status_with_race() -> serde_json::Value {
+    let mut after = status();
+    after["worktrees"]
+        .as_array_mut()
+        .unwrap()
+        .push(worktree("feat-race", "feat", "feat/race"));
+    after
+}
+
+#[test]
+fn a_status_read_while_a_worktree_is_made_does_not_lose_its_selection() {
+    // A pushed event's status is answered before the add is.
+    let mut h = Harness::new();
+    let (id, context) = start_add(&mut h);
+    h.pipe(push("workspace.worktree.changed"));
+    h.answer_status(status());
+    added(&mut h, id, context);
+    h.answer_status(status_with_race());
+    assert_eq!(h.app.selected_row().unwrap().name, "feat-race");
+
+    // The add is answered while that status is still on its way.
+    let mut h = Harness::new();
+    let (id, context) = start_add(&mut h);
+    h.pipe(push("workspace.worktree.changed"));
+    added(&mut h, id, context);
+    h.answer_status(status());
+    h.answer_status(status_with_race());
+    assert_eq!(h.app.selected_row().unwrap().name, "feat-race");
+
+    // A row the person picks meanwhile wins.
+    let mut h = Harness::new();
+    let (id, context) = start_add(&mut h);
+    h.key(BareKey::Down);
+    let picked = h.app.selected_row().unwrap().name.clone();
+    added(&mut h, id, context);
+    h.answer_status(status_with_race());
+    assert_eq!(h.app.selected_row().unwrap().name, picked);
+}
+
 #[test]
 fn pushed_worktree_events_read_the_status_again_once_at_a_time() {
     let mut h = Harness::new();
