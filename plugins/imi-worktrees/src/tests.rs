@@ -284,20 +284,7 @@ fn a_new_worktree_is_picked_named_created_and_selected() {
     assert!(h.screen(10, 80).contains("⠙ creating fix/cart-total…"));
     assert!(!h.key(BareKey::Char('d')));
     assert!(h.sent.is_empty());
-    let report = json!({
-        "worktree": {"worktree_name": "fix-cart-total", "branch": "fix/cart-total"},
-        "from": "main",
-        "database_updated": true,
-        "tab": {"name": "fix-cart-total", "done": true},
-    });
-    h.answer(
-        id,
-        context,
-        Response::ImiAdded {
-            report,
-            first: true,
-        },
-    );
+    answer_added(&mut h, id, context, "fix-cart-total", "fix/cart-total");
     let mut after = status();
     after["worktrees"].as_array_mut().unwrap().push(worktree(
         "fix-cart-total",
@@ -509,12 +496,19 @@ fn start_add(h: &mut Harness) -> (u64, BTreeMap<String, String>) {
     (id, context)
 }
 
-fn added(h: &mut Harness, id: u64, context: BTreeMap<String, String>) {
+/// Answers an add with host-bridge's report of worktree `name` on `branch`, its tab opened.
+fn answer_added(
+    h: &mut Harness,
+    id: u64,
+    context: BTreeMap<String, String>,
+    name: &str,
+    branch: &str,
+) {
     let report = json!({
-        "worktree": {"worktree_name": "feat-race", "branch": "feat/race"},
+        "worktree": {"worktree_name": name, "branch": branch},
         "from": "main",
         "database_updated": true,
-        "tab": {"name": "feat-race", "done": true},
+        "tab": {"name": name, "done": true},
     });
     h.answer(
         id,
@@ -542,7 +536,7 @@ fn a_status_read_while_a_worktree_is_made_does_not_lose_its_selection() {
     let (id, context) = start_add(&mut h);
     h.pipe(push("workspace.worktree.changed"));
     h.answer_status(status());
-    added(&mut h, id, context);
+    answer_added(&mut h, id, context, "feat-race", "feat/race");
     h.answer_status(status_with_race());
     assert_eq!(h.app.selected_row().unwrap().name, "feat-race");
 
@@ -550,7 +544,7 @@ fn a_status_read_while_a_worktree_is_made_does_not_lose_its_selection() {
     let mut h = Harness::new();
     let (id, context) = start_add(&mut h);
     h.pipe(push("workspace.worktree.changed"));
-    added(&mut h, id, context);
+    answer_added(&mut h, id, context, "feat-race", "feat/race");
     h.answer_status(status());
     h.answer_status(status_with_race());
     assert_eq!(h.app.selected_row().unwrap().name, "feat-race");
@@ -560,7 +554,7 @@ fn a_status_read_while_a_worktree_is_made_does_not_lose_its_selection() {
     let (id, context) = start_add(&mut h);
     h.key(BareKey::Down);
     let picked = h.app.selected_row().unwrap().name.clone();
-    added(&mut h, id, context);
+    answer_added(&mut h, id, context, "feat-race", "feat/race");
     h.answer_status(status_with_race());
     assert_eq!(h.app.selected_row().unwrap().name, picked);
 }
