@@ -76,3 +76,51 @@ fn port_was_taken(log: &str) -> bool {
     let log = log.to_ascii_lowercase();
     log.contains("address already in use") || log.contains("eaddrinuse")
 }
+
+/// Why one attempt of [`start_on_free_ports`] failed.
+struct StartError {
+    error: anyhow::Error,
+    /// The service's log says another process took its port first: try fresh ports.
+    port_taken: bool,
+}
+
+impl StartError {
+    /// A start that failed with `error`; `log` (the service's) tells whether its port was taken.
+    fn after(error: anyhow::Error, log: &str) -> Self {
+        StartError {
+            error,
+            port_taken: port_was_taken(log),
+        }
+    }
+}
+
+impl From<anyhow::Error> for StartError {
+    fn from(error: anyhow::Error) -> Self {
+        StartError {
+            error,
+            port_taken: false,
+        }
+    }
+}
+
+/// Runs `attempt` (which takes fresh ports from [`try_free_port`]) until it starts the service,
+/// trying again, [`PORT_ATTEMPTS`] times at most, only when another process took a port first.
+fn start_on_free_ports<S>(
+    what: &str,
+    mut attempt: impl FnMut() -> Result<S, StartError>,
+) -> anyhow::Result<S> {
+    use anyhow::Context as _;
+    let mut last_error = None;
+    for _ in 0..PORT_ATTEMPTS {
+        match attempt() {
+            Ok(service) => return Ok(service),
+            Err(StartError {
+                error,
+                port_taken: true,
+            }) => last_error = Some(error),
+            Err(StartError { error, .. }) => return Err(error),
+        }
+    }
+    Err(last_error.unwrap_or_else(|| anyhow::anyhow!("no port attempt was made")))
+        .with_context(|| format!("every port tried for {what} was taken"))
+}

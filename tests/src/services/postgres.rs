@@ -17,7 +17,7 @@ use nix::sys::signal::Signal;
 use nix::unistd::{chown, Gid, Uid, User};
 
 use super::packages::{ensure_installed, lock_file};
-use super::{find_program, port_was_taken, try_free_port, PORT_ATTEMPTS};
+use super::{find_program, start_on_free_ports, try_free_port, StartError};
 use crate::process::{ProcessGroup, ScratchDir};
 use crate::wait::wait_for_with_last;
 
@@ -55,8 +55,7 @@ impl Postgres {
         } else {
             None
         };
-        let mut last_error = None;
-        for _ in 0..PORT_ATTEMPTS {
+        start_on_free_ports("postgres", || {
             let mut pg = Self {
                 dir: ScratchDir::new("pt-pg-")?,
                 bin_dir: bin_dir.clone(),
@@ -65,29 +64,17 @@ impl Postgres {
                 process: None,
             };
             pg.init_cluster()?;
-            match pg.start_again() {
-                Ok(()) => {
-                    pg.psql(
-                        &pg.url_for("postgres"),
-                        &format!("CREATE DATABASE {DB_NAME}"),
-                    )
-                    .context("creating database perth")?;
-                    return Ok(pg);
-                }
-                Err(e) => {
-                    let taken = pg
-                        .process
-                        .as_ref()
-                        .is_some_and(|p| port_was_taken(&p.log_tail(50)));
-                    if !taken {
-                        return Err(e);
-                    }
-                    last_error = Some(e);
-                }
+            if let Err(e) = pg.start_again() {
+                let log = pg.process.as_ref().map(|p| p.log_tail(50));
+                return Err(StartError::after(e, &log.unwrap_or_default()));
             }
-        }
-        Err(last_error.unwrap_or_else(|| anyhow!("no port attempt was made")))
-            .context("every port tried for postgres was taken")
+            pg.psql(
+                &pg.url_for("postgres"),
+                &format!("CREATE DATABASE {DB_NAME}"),
+            )
+            .context("creating database perth")?;
+            Ok(pg)
+        })
     }
 
     /// Returns `postgres://perth@127.0.0.1:<port>/perth`.

@@ -15,7 +15,7 @@ use std::time::Duration;
 use anyhow::{anyhow, bail, Context as _};
 use nix::sys::signal::Signal;
 
-use super::{ensure_debian_packages, find_program, port_was_taken, try_free_port, PORT_ATTEMPTS};
+use super::{ensure_debian_packages, find_program, start_on_free_ports, try_free_port, StartError};
 use crate::process::{tail, ProcessGroup, ScratchDir};
 use crate::wait::wait_for_with_last;
 
@@ -45,8 +45,7 @@ impl RabbitMq {
     pub fn start() -> anyhow::Result<Self> {
         ensure_debian_packages(&[("rabbitmq-server", "rabbitmq-server")])?;
         let scripts = find_scripts()?;
-        let mut last_error = None;
-        for _ in 0..PORT_ATTEMPTS {
+        start_on_free_ports("rabbitmq", || {
             let node = format!(
                 "perth-{}-{}@localhost",
                 std::process::id(),
@@ -61,18 +60,11 @@ impl RabbitMq {
                 process: None,
             };
             rabbit.write_config()?;
-            match rabbit.start_again() {
-                Ok(()) => return Ok(rabbit),
-                Err(e) => {
-                    if !port_was_taken(&rabbit.logs(200)) {
-                        return Err(e);
-                    }
-                    last_error = Some(e);
-                }
+            if let Err(e) = rabbit.start_again() {
+                return Err(StartError::after(e, &rabbit.logs(200)));
             }
-        }
-        Err(last_error.unwrap_or_else(|| anyhow!("no port attempt was made")))
-            .context("every port tried for rabbitmq was taken")
+            Ok(rabbit)
+        })
     }
 
     /// Returns `amqp://guest:guest@127.0.0.1:<port>/%2f`.

@@ -8,7 +8,7 @@ use anyhow::{anyhow, Context as _};
 use nix::sys::signal::Signal;
 
 use super::resp::{RespClient, RespValue};
-use super::{ensure_debian_packages, find_program, port_was_taken, try_free_port, PORT_ATTEMPTS};
+use super::{ensure_debian_packages, find_program, start_on_free_ports, try_free_port, StartError};
 use crate::process::{ProcessGroup, ScratchDir};
 use crate::wait::wait_for_with_last;
 
@@ -31,30 +31,19 @@ impl Redis {
         ensure_debian_packages(&[("redis-server", "redis-server")])?;
         let binary =
             find_program("redis-server").context("redis-server not found after install")?;
-        let mut last_error = None;
-        for _ in 0..PORT_ATTEMPTS {
+        start_on_free_ports("redis-server", || {
             let mut redis = Self {
                 dir: ScratchDir::new("pt-redis-")?,
                 binary: binary.clone(),
                 port: try_free_port()?,
                 process: None,
             };
-            match redis.start_again() {
-                Ok(()) => return Ok(redis),
-                Err(e) => {
-                    let taken = redis
-                        .process
-                        .as_ref()
-                        .is_some_and(|p| port_was_taken(&p.log_tail(50)));
-                    if !taken {
-                        return Err(e);
-                    }
-                    last_error = Some(e);
-                }
+            if let Err(e) = redis.start_again() {
+                let log = redis.process.as_ref().map(|p| p.log_tail(50));
+                return Err(StartError::after(e, &log.unwrap_or_default()));
             }
-        }
-        Err(last_error.unwrap_or_else(|| anyhow!("no port attempt was made")))
-            .context("every port tried for redis-server was taken")
+            Ok(redis)
+        })
     }
 
     /// Returns `redis://127.0.0.1:<port>/0`.
