@@ -410,6 +410,20 @@ mod tests {
     use super::*;
     use crate::notify::anim::Paint;
 
+    fn rect(x: usize, y: usize, cols: usize, rows: usize) -> Rect {
+        Rect { x, y, cols, rows }
+    }
+
+    /// A framed pane.
+    fn view(pane: PaneRef, rect: Rect, floating: bool) -> PaneView {
+        PaneView {
+            pane,
+            rect,
+            floating,
+            framed: true,
+        }
+    }
+
     /// Draws a framed pane the way Zellij does: corners, lines, a title.
     fn frame(shadow: &mut Shadow, r: Rect, title: &str) {
         let mut s = String::new();
@@ -464,33 +478,13 @@ mod tests {
     #[test]
     fn recolours_only_the_notified_frame_and_restores_it() {
         let mut shadow = Shadow::default();
-        let left = Rect {
-            x: 0,
-            y: 0,
-            cols: 20,
-            rows: 6,
-        };
-        let right = Rect {
-            x: 20,
-            y: 0,
-            cols: 20,
-            rows: 6,
-        };
+        let left = rect(0, 0, 20, 6);
+        let right = rect(20, 0, 20, 6);
         frame(&mut shadow, left, "one");
         frame(&mut shadow, right, "two");
         let panes = vec![
-            PaneView {
-                pane: PaneRef::Terminal(1),
-                rect: left,
-                floating: false,
-                framed: true,
-            },
-            PaneView {
-                pane: PaneRef::Terminal(2),
-                rect: right,
-                floating: false,
-                framed: true,
-            },
+            view(PaneRef::Terminal(1), left, false),
+            view(PaneRef::Terminal(2), right, false),
         ];
         let mut decos = HashMap::new();
         decos.insert(PaneRef::Terminal(2), deco("Build failed"));
@@ -526,33 +520,13 @@ mod tests {
     #[test]
     fn floating_panes_above_are_never_painted_over() {
         let mut shadow = Shadow::default();
-        let tiled = Rect {
-            x: 0,
-            y: 0,
-            cols: 40,
-            rows: 10,
-        };
-        let float = Rect {
-            x: 30,
-            y: 5,
-            cols: 20,
-            rows: 8,
-        };
+        let tiled = rect(0, 0, 40, 10);
+        let float = rect(30, 5, 20, 8);
         frame(&mut shadow, tiled, "tiled");
         frame(&mut shadow, float, "float");
         let panes = vec![
-            PaneView {
-                pane: PaneRef::Terminal(1),
-                rect: tiled,
-                floating: false,
-                framed: true,
-            },
-            PaneView {
-                pane: PaneRef::Terminal(2),
-                rect: float,
-                floating: true,
-                framed: true,
-            },
+            view(PaneRef::Terminal(1), tiled, false),
+            view(PaneRef::Terminal(2), float, true),
         ];
         let mut decos = HashMap::new();
         decos.insert(PaneRef::Terminal(1), deco("x"));
@@ -564,27 +538,8 @@ mod tests {
     #[test]
     fn stale_geometry_paints_nothing() {
         let mut shadow = Shadow::default();
-        frame(
-            &mut shadow,
-            Rect {
-                x: 0,
-                y: 0,
-                cols: 30,
-                rows: 8,
-            },
-            "a",
-        );
-        let panes = vec![PaneView {
-            pane: PaneRef::Terminal(1),
-            rect: Rect {
-                x: 3,
-                y: 2,
-                cols: 10,
-                rows: 3,
-            },
-            floating: false,
-            framed: true,
-        }];
+        frame(&mut shadow, rect(0, 0, 30, 8), "a");
+        let panes = vec![view(PaneRef::Terminal(1), rect(3, 2, 10, 3), false)];
         let mut decos = HashMap::new();
         decos.insert(PaneRef::Terminal(1), deco("x"));
         assert!(desired(&shadow, &panes, &decos).is_empty());
@@ -622,28 +577,8 @@ mod tests {
         shadow.feed(zellij_render().as_bytes());
         shadow.take_written();
         let panes = vec![
-            PaneView {
-                pane: PaneRef::Terminal(0),
-                rect: Rect {
-                    x: 0,
-                    y: 0,
-                    cols: 22,
-                    rows: 6,
-                },
-                floating: false,
-                framed: true,
-            },
-            PaneView {
-                pane: PaneRef::Terminal(1),
-                rect: Rect {
-                    x: 22,
-                    y: 0,
-                    cols: 22,
-                    rows: 6,
-                },
-                floating: false,
-                framed: true,
-            },
+            view(PaneRef::Terminal(0), rect(0, 0, 22, 6), false),
+            view(PaneRef::Terminal(1), rect(22, 0, 22, 6), false),
         ];
         let mut decos = HashMap::new();
         let mut d = deco("Build failed");
@@ -677,12 +612,7 @@ mod tests {
     fn tab_summary_sits_in_the_bar_blank_space() {
         let mut shadow = Shadow::default();
         shadow.feed(" Zellij (s)  workspace  Tab #2                              BASE ".as_bytes());
-        let bar = Rect {
-            x: 0,
-            y: 0,
-            cols: 70,
-            rows: 1,
-        };
+        let bar = rect(0, 0, 70, 1);
         let segments = vec![
             (" Tab #2 ".to_string(), None),
             ("✗1".to_string(), Some((255, 0, 0))),
@@ -714,19 +644,9 @@ mod tests {
         let width: usize = cut.chars().map(|c| c.width().unwrap_or(0)).sum();
         assert!(width <= 12 && cut.ends_with("… "), "{cut}");
         let mut shadow = Shadow::default();
-        let r = Rect {
-            x: 0,
-            y: 0,
-            cols: 16,
-            rows: 4,
-        };
+        let r = rect(0, 0, 16, 4);
         frame(&mut shadow, r, "t");
-        let panes = vec![PaneView {
-            pane: PaneRef::Terminal(1),
-            rect: r,
-            floating: false,
-            framed: true,
-        }];
+        let panes = vec![view(PaneRef::Terminal(1), r, false)];
         let mut decos = HashMap::new();
         decos.insert(PaneRef::Terminal(1), deco(&"界".repeat(300)));
         let want = desired(&shadow, &panes, &decos);
