@@ -119,15 +119,22 @@ fn go_to_first_tab(s: &PerthSession) {
 }
 
 fn wait_for_tab(s: &PerthSession, name: &str, open: bool) {
-    tests::wait_for(
+    let waited = tests::wait_for(
         &format!("tab {name} {}", if open { "open" } else { "closed" }),
         Duration::from_secs(20),
         || {
             let names = tab_names(s)?;
             (names.iter().any(|t| t == name) == open).then_some(())
         },
-    )
-    .unwrap();
+    );
+    if let Err(e) = waited {
+        // What the pane said of the change, and the tabs the session last listed.
+        panic!(
+            "{e:?}\ntabs: {:?}\nscreen:\n{}",
+            tab_names(s),
+            s.term.capture()
+        );
+    }
 }
 
 #[test]
