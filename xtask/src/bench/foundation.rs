@@ -26,7 +26,7 @@ const WIDTH: u16 = 200;
 const HEIGHT: u16 = 50;
 
 /// Zellij's default layout spelled out, given to both sides with `--layout`: tab bar, one terminal, status bar.
-const BENCH_LAYOUT: &str = r#"layout {
+pub(crate) const BENCH_LAYOUT: &str = r#"layout {
     pane size=1 borderless=true {
         plugin location="zellij:tab-bar"
     }

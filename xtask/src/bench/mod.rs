@@ -5,6 +5,7 @@
 //! `<target>/bench/report.json` and table.
 
 mod bridge;
+mod concurrency;
 mod foundation;
 mod imi;
 mod notify;
@@ -52,6 +53,7 @@ fn registry() -> Vec<Box<dyn Bench>> {
         Box::new(notify::Notify),
         Box::new(persist::Persist),
         Box::new(snapshot::Snapshot),
+        Box::new(concurrency::Concurrency),
     ]
 }
 
