@@ -62,6 +62,15 @@ pub const TAB_BAR: EmbeddedPlugin = EmbeddedPlugin {
     digest: include_str!(concat!(env!("OUT_DIR"), "/perth-tab-bar.wasm.digest")),
 };
 
+/// Every plugin perth carries, by alias.
+pub const PLUGINS: [&EmbeddedPlugin; 5] = [
+    &PERTH_CORE,
+    &ZDRIVE_SNAPSHOT,
+    &IMI_WORKTREES,
+    &ZDRIVE_PANE,
+    &TAB_BAR,
+];
+
 impl EmbeddedPlugin {
     /// Returns whether the plugin was compiled into this binary.
     pub fn is_embedded(&self) -> bool {

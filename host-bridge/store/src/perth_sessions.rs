@@ -577,3 +577,64 @@ pub async fn list_layouts(conn: Conn<'_>) -> Result<Vec<LayoutTemplate>, Error> 
         })
         .collect())
 }
+
+/// The text columns of perth's tables that hold what Zellij serialized or a pane showed:
+/// `(table, column)`, each table keyed by `id`.
+pub const TEXT_COLUMNS: [(&str, &str); 6] = [
+    ("sessions", "layout"),
+    ("tabs", "layout"),
+    ("layouts", "kdl"),
+    ("panes", "command"),
+    ("panes", "title"),
+    ("panes", "plugin_url"),
+];
+
+/// Rewrites stored text that `scrub(column, text)` changes, in the rows of [`TEXT_COLUMNS`]
+/// that contain any of `markers`, and returns how many values changed. perth runs it over rows
+/// written before it kept credentials out (the scrub is the caller's: this crate reads no KDL).
+pub async fn scrub_stored_text(
+    mut conn: Conn<'_>,
+    markers: &[&str],
+    scrub: &dyn Fn(&str, &str) -> String,
+) -> Result<u64, Error> {
+    let mut changed = 0;
+    for (table, column) in TEXT_COLUMNS {
+        let filter = markers
+            .iter()
+            .enumerate()
+            .map(|(i, _)| format!("{column} LIKE ${}", i + 1))
+            .collect::<Vec<_>>()
+            .join(" OR ");
+        if filter.is_empty() {
+            continue;
+        }
+        let select = format!("SELECT id, {column} FROM {table} WHERE {filter}");
+        let patterns: Vec<String> = markers.iter().map(|m| format!("%{m}%")).collect();
+        let rows: Vec<(String, String)> = with_conn!(&mut conn, |c| {
+            let mut query = sqlx::query_as(&select);
+            for p in &patterns {
+                query = query.bind(p);
+            }
+            query.fetch_all(&mut **c).await
+        })
+        .map_err(|e| Error::query("perth_scrub_read", e))?;
+        let update = format!("UPDATE {table} SET {column} = $1 WHERE id = $2");
+        for (id, text) in rows {
+            let clean = scrub(column, &text);
+            if clean == text {
+                continue;
+            }
+            with_conn!(&mut conn, |c| {
+                sqlx::query(&update)
+                    .bind(&clean)
+                    .bind(&id)
+                    .execute(&mut **c)
+                    .await
+                    .map(|_| ())
+            })
+            .map_err(|e| Error::query("perth_scrub_write", e))?;
+            changed += 1;
+        }
+    }
+    Ok(changed)
+}

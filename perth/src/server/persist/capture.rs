@@ -1,6 +1,7 @@
 //! Capturing a running session's state for the writer: tabs and panes from `list-tabs` and
 //! `list-panes` (the structured rows), and Zellij's own session serialization from
 //! `dump-layout` (what a restore starts the session with), split into one KDL node per tab.
+//! Everything captured passes through [`super::scrub`]: no credential reaches the database.
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -10,6 +11,7 @@ use serde_json::Value;
 use session_ipc::SessionClient;
 use store::perth_sessions::{PaneSnapshot, SessionSnapshot, TabSnapshot};
 
+use super::scrub::{scrub_layout, scrub_plugin_url, scrub_text};
 use super::StateSource;
 
 /// Reads the state through the session's own IPC socket (extension point 2).
@@ -166,7 +168,8 @@ pub fn snapshot_from(
                     .iter()
                     .find(|(n, _)| n.as_deref() == Some(name.as_str()))
                     .map(|(_, kdl)| kdl.clone())
-            };
+            }
+            .map(|kdl| scrub_layout(&kdl));
             TabSnapshot {
                 key: int_field(t, "tab_id").to_string(),
                 name,
@@ -189,13 +192,15 @@ pub fn snapshot_from(
                 cols: int_field(p, "pane_columns") as i32,
                 rows: int_field(p, "pane_rows") as i32,
                 cwd: str_field(p, "pane_cwd"),
-                command: str_field(p, "pane_command").or_else(|| str_field(p, "terminal_command")),
-                title: str_field(p, "title"),
+                command: str_field(p, "pane_command")
+                    .or_else(|| str_field(p, "terminal_command"))
+                    .map(|c| scrub_text(&c)),
+                title: str_field(p, "title").map(|t| scrub_text(&t)),
                 is_floating: bool_field(p, "is_floating"),
                 is_stacked: false,
                 is_fullscreen: bool_field(p, "is_fullscreen"),
                 is_focused: bool_field(p, "is_focused"),
-                plugin_url: str_field(p, "plugin_url"),
+                plugin_url: str_field(p, "plugin_url").map(|u| scrub_plugin_url(&u)),
                 plugin_config: None,
                 scrollback: None,
             }
@@ -203,7 +208,9 @@ pub fn snapshot_from(
         .collect();
     Ok(SessionSnapshot {
         name: session.to_string(),
-        layout: Some(split.head).filter(|h| !h.is_empty()),
+        layout: Some(split.head)
+            .filter(|h| !h.is_empty())
+            .map(|h| scrub_layout(&h)),
         tabs: tab_rows,
         panes: pane_rows,
     })

@@ -65,6 +65,14 @@ fn open(create: bool) -> Result<Option<(tokio::runtime::Runtime, Database)>, Com
             settings.display_location()
         ))
     })?;
+    // What an earlier perth stored may hold host-bridge's token; nothing reads it unscrubbed.
+    rt.block_on(super::scrub::scrub_database(&db))
+        .map_err(|e| {
+            CommandError::unavailable(format!(
+                "cannot scrub stored credentials in {}: {e}",
+                settings.display_location()
+            ))
+        })?;
     Ok(Some((rt, db)))
 }
 
@@ -325,7 +333,9 @@ pub fn layout_save(session: &str, name: &str) -> Result<(String, String), Comman
     }
     .map(|(_, kdl)| kdl.clone())
     .ok_or_else(|| CommandError::user(format!("session {session:?} has no tab to save")))?;
-    let kdl = format!("layout {{\n{}\n{}\n}}\n", split.head, tab);
+    // Plugins are saved under their aliases without the bridge's keys: opening the layout
+    // gives them the bridge of the session that opens it.
+    let kdl = super::scrub::scrub_layout(&format!("layout {{\n{}\n{}\n}}\n", split.head, tab));
     let Some((rt, db)) = open(true)? else {
         return Err(CommandError::unavailable("no session database"));
     };

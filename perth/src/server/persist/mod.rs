@@ -12,6 +12,7 @@
 pub mod capture;
 pub mod commands;
 pub mod restore;
+pub mod scrub;
 pub mod settings;
 
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -23,6 +24,9 @@ use serde::{Deserialize, Serialize};
 use store::perth_sessions::{self, RowSelection, SessionSnapshot};
 
 pub use settings::PersistSettings;
+
+/// Whether this process has scrubbed the database of what earlier versions stored.
+static SCRUBBED: AtomicBool = AtomicBool::new(false);
 
 /// What `perth status` shows about persistence.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
@@ -419,6 +423,13 @@ impl Writer {
                 .await
                 .map_err(|_| format!("no answer from the database within {deadline:?}"))?
                 .map_err(|e| e.to_string())?;
+                // Rows an earlier perth wrote may hold host-bridge's token: scrub them once.
+                if !SCRUBBED.swap(true, Ordering::AcqRel) {
+                    if let Err(e) = scrub::scrub_database(&db).await {
+                        SCRUBBED.store(false, Ordering::Release);
+                        log::warn!("perth: persistence: cannot scrub stored credentials: {e}");
+                    }
+                }
                 state.db = Some(db);
                 // A database we (re)connected to may hold anything: write every row.
                 state.written = None;
