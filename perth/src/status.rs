@@ -32,6 +32,10 @@ pub struct OsApiStatus {
     pub pty_bytes_seen: u64,
     pub renders_sent: u64,
     pub clients_connected: u64,
+    /// Messages Zellij addressed to a connection they were not meant for, which perth kept
+    /// back (zellij #5270: another client's pipe answers, a previous owner's messages).
+    #[serde(default)]
+    pub messages_rerouted: u64,
 }
 
 /// The in-process client of the session's own IPC socket.

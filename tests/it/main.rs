@@ -1,6 +1,7 @@
 //! The one integration test binary of the harness crate: one module per area.
 
 mod bridge;
+mod concurrency;
 mod foundation;
 mod harness;
 mod notify;

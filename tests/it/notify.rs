@@ -512,3 +512,62 @@ fn frameless_panes_are_tinted_until_cleared() {
     })
     .unwrap();
 }
+
+/// A notification piped the moment the session's socket exists, before perth-core is loaded
+/// and linked: Zellij finds no plugin listening and drops it; perth holds it until the link is
+/// up (the issue "Nothing an agent sends perth is lost").
+#[test]
+fn a_notification_sent_before_perth_core_is_linked_is_raised() {
+    let env = tests::IsolatedEnv::new().unwrap();
+    let name = "e2e-notify-early";
+    let socket_dir = env.socket_dir();
+    let s =
+        PerthSession::launch(env, name, 120, 40, &["--session", name], "tmux", |_| true).unwrap();
+    wait_for_with_last("the session's socket", WAIT, || {
+        let found = walk_names(&socket_dir).iter().any(|n| n == name);
+        if found {
+            Ok(())
+        } else {
+            Err(format!("{:?}", walk_names(&socket_dir)))
+        }
+    })
+    .unwrap();
+    let out = s
+        .perth_within(
+            &[
+                "pipe",
+                "--name",
+                "perth::notify",
+                "--args",
+                "pane_id=0,style=success",
+                "--",
+                "raised early",
+            ],
+            None,
+            Duration::from_secs(20),
+        )
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let core = s.status().unwrap();
+    assert_eq!(core["perth_core"]["connected"], true, "{core}");
+    wait_history(&s, "the early notification in the history", |h| {
+        h["notification"]["message"] == "raised early"
+    });
+}
+
+fn walk_names(dir: &std::path::Path) -> Vec<String> {
+    let mut out = Vec::new();
+    if let Ok(entries) = std::fs::read_dir(dir) {
+        for e in entries.flatten() {
+            out.push(e.file_name().to_string_lossy().into_owned());
+            if e.path().is_dir() {
+                out.extend(walk_names(&e.path()));
+            }
+        }
+    }
+    out
+}

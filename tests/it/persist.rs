@@ -659,3 +659,134 @@ fn persist_scrollback_is_stored_redacted_when_configured() {
     );
     pg.stop().unwrap();
 }
+
+/// Returns host-bridge's token as perth hands it to its plugins (the generated configuration).
+fn bridge_token(env: &IsolatedEnv) -> String {
+    walk(&env.cache_dir().join("perth").join("config"))
+        .iter()
+        .filter(|p| p.extension().is_some_and(|e| e == "kdl"))
+        .filter_map(|p| std::fs::read_to_string(p).ok())
+        .find_map(|text| {
+            let rest = &text[text.find("bridge_token \"")? + "bridge_token \"".len()..];
+            Some(rest[..rest.find('"')?].to_string())
+        })
+        .filter(|t| t.len() >= 16)
+        .expect("perth's generated configuration carries the bridge token")
+}
+
+/// Returns every row of perth's tables as text (`pg_dump --data-only`).
+fn dump_rows(pg: &Postgres, url: &str) -> String {
+    let out = std::process::Command::new(pg.bin_dir().join("pg_dump"))
+        .env_clear()
+        .env("PATH", "/usr/local/bin:/usr/bin:/bin")
+        .args(["--data-only", "--no-owner", "-d", url])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+#[test]
+fn persist_stores_no_credential_and_scrubs_rows_written_before() {
+    let Some(mut pg) = require_or_skip("postgres", Postgres::start()) else {
+        return;
+    };
+    let url = pg.create_database("credentials").unwrap();
+    let env = IsolatedEnv::new().unwrap();
+    configure(
+        &env,
+        &format!("flush_interval_ms 200\nscrollback_lines 20\ndatabase_url \"{url}\""),
+    );
+    let s = start(env, "e2e-persist-creds");
+    let token = bridge_token(&s.env);
+    // Every plugin pane perth has, beside the tab bar of the layout.
+    act(&s, &["new-pane", "--plugin", "imi"]);
+    act(&s, &["new-pane", "--floating", "--plugin", "zdrive"]);
+    act(&s, &["new-tab", "--name", "snap"]);
+    let changed_at = now_ms();
+    act(&s, &["new-pane", "--plugin", "zdrive-snapshot"]);
+    wait_for_with_last("the three plugin panes", Duration::from_secs(20), || {
+        let panes = panes_by_title(&s);
+        let plugins: Vec<&str> = panes.values().filter_map(|p| p.plugin.as_deref()).collect();
+        let has = |name: &str| {
+            plugins
+                .iter()
+                .any(|u| *u == name || u.contains(&format!("/{name}-")))
+        };
+        if has("imi") && has("zdrive") && has("zdrive-snapshot") && has("tab-bar") {
+            Ok(())
+        } else {
+            Err(format!("{plugins:?}"))
+        }
+    })
+    .unwrap();
+    wait_for_flush(&s, changed_at);
+    let out = s.perth(&["layout", "save", "with-plugins"]).unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    // A row as an earlier perth wrote it: its plugin by file, with the bridge's keys.
+    let legacy = "legacy0123456789abcdef0123456789ab";
+    pg.psql(
+        &url,
+        &format!(
+            "INSERT INTO layouts (id, name, kdl) VALUES ('legacy-row', 'legacy', 'layout {{\n\
+             tab {{\npane {{\nplugin location=\"file:/old/perth/plugins/imi-00ff.wasm\" {{\n\
+             bridge_token \"{legacy}\"\nbridge_url \"http://127.0.0.1:1\"\n}}\n}}\n}}\n}}\n')"
+        ),
+    )
+    .unwrap();
+    let out = s.perth_plain(&["layout", "list", "--json"]).unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    let rows = dump_rows(&pg, &url);
+    assert!(
+        rows.contains("with-plugins"),
+        "the saved layout is in the dump"
+    );
+    for secret in [token.as_str(), legacy, "bridge_token", "bridge_url"] {
+        assert!(!rows.contains(secret), "{secret:?} is stored:\n{rows}");
+    }
+    let findings = secret_filter::redact(&rows);
+    assert_eq!(
+        findings.as_ref(),
+        rows,
+        "the secret filter finds secrets in the rows"
+    );
+    let legacy_kdl = pg
+        .psql(&url, "SELECT kdl FROM layouts WHERE name = 'legacy'")
+        .unwrap();
+    assert!(legacy_kdl.contains("location=\"imi\""), "{legacy_kdl}");
+
+    // Opened again, the saved layout's plugins get this session's bridge through their alias.
+    act(&s, &["new-tab", "--layout", "db:with-plugins"]);
+    let screen = wait_for_with_last(
+        "the saved layout's iMi pane talking to the bridge",
+        Duration::from_secs(20),
+        || {
+            let screen = s.term.capture();
+            if tab_names(&s).iter().filter(|t| *t == "snap").count() == 2
+                && screen.contains("zdrive snapshot")
+                && !screen.contains("bridge_url")
+                && !screen.contains("not configured")
+            {
+                Ok(screen)
+            } else {
+                Err(screen)
+            }
+        },
+    );
+    screen.unwrap();
+    pg.stop().unwrap();
+}

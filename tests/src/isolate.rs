@@ -167,6 +167,11 @@ impl IsolatedEnv {
                 self.root().to_string_lossy().into_owned(),
             ),
         ];
+        // `PERTH_STOCK_ROUTING=1 cargo xtask test ...` runs the servers with Zellij's own
+        // message routing, which the tests of perth's fixes must fail against.
+        if let Ok(v) = std::env::var("PERTH_STOCK_ROUTING") {
+            vars.push(("PERTH_STOCK_ROUTING".into(), v));
+        }
         for (key, value) in &self.extra {
             vars.retain(|(k, _)| k != key);
             vars.push((key.clone(), value.clone()));

@@ -94,6 +94,51 @@ impl PerthSession {
             .with_context(|| format!("running perth {}", args.join(" ")))
     }
 
+    /// Runs `perth --session NAME ARGS...` with `stdin` as its input and a deadline: Zellij's
+    /// command line waits for the server without one, and a lost answer must fail a test, not
+    /// hang it. Errs when the deadline (scaled for slow machines) passes first.
+    pub fn perth_within(
+        &self,
+        args: &[&str],
+        stdin: Option<&str>,
+        timeout: std::time::Duration,
+    ) -> anyhow::Result<Output> {
+        use std::io::Write;
+        use std::process::Stdio;
+        let mut cmd = self.env.command(&self.bin);
+        cmd.arg("--session")
+            .arg(&self.name)
+            .args(args)
+            .stdin(if stdin.is_some() {
+                Stdio::piped()
+            } else {
+                Stdio::null()
+            })
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        let mut child = cmd
+            .spawn()
+            .with_context(|| format!("running perth {}", args.join(" ")))?;
+        if let (Some(text), Some(mut input)) = (stdin, child.stdin.take()) {
+            input.write_all(text.as_bytes())?;
+        }
+        let deadline = std::time::Instant::now() + crate::wait::scaled(timeout);
+        while child.try_wait()?.is_none() {
+            if std::time::Instant::now() >= deadline {
+                let _ = child.kill();
+                let out = child.wait_with_output()?;
+                anyhow::bail!(
+                    "perth {} got no answer from session {} within {timeout:?}; stderr: {}",
+                    args.join(" "),
+                    self.name,
+                    String::from_utf8_lossy(&out.stderr)
+                );
+            }
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
+        Ok(child.wait_with_output()?)
+    }
+
     /// Runs `perth pipe ARGS...` and asks again while it exits 0 with nothing printed.
     ///
     /// Zellij 0.45.1 now and then drops a pipe's answer, or the message, when another client

@@ -64,6 +64,8 @@ pub struct Shared {
     pub bridge: Arc<Mutex<BridgeStatus>>,
     pub notify: Arc<Engine>,
     pub waker: LinkWaker,
+    /// Opened when perth-core answers the hello, closed while the link is down.
+    pub gate: Arc<super::clients::CoreGate>,
 }
 
 /// Wakes the link thread from the threads whose news it passes on (the notification engine,
@@ -107,6 +109,7 @@ pub fn link_main(settings: LinkSettings, shared: Shared) {
     loop {
         generation += 1;
         let result = run_once(&settings, &shared, generation);
+        shared.gate.set(false);
         {
             let mut s = status.lock().unwrap_or_else(|e| e.into_inner());
             s.connected = false;
@@ -239,6 +242,9 @@ fn run_once(
                 for line in lines.push(&output) {
                     greeted |= apply_event(&line, shared, &mut pending);
                 }
+                if greeted {
+                    shared.gate.set(true);
+                }
             }
             ServerToClientMsg::Exit { .. } => return Err(SessionClientError::Disconnected),
             _ => {}
@@ -359,6 +365,7 @@ mod tests {
             bridge: Arc::new(Mutex::new(BridgeStatus::default())),
             notify: Engine::new(Default::default()),
             waker: LinkWaker::default(),
+            gate: Default::default(),
         };
         let (status, bridge) = (shared.status.clone(), shared.bridge.clone());
         let mut pending = HashMap::new();

@@ -3,6 +3,7 @@
 //! `perth --server SOCKET` lands here. The process daemonizes first (threads do not survive a
 //! fork), then starts the extension threads, then hands a wrapped `ServerOsApi` to Zellij.
 
+pub mod clients;
 pub mod control_server;
 pub mod core_link;
 pub mod os_api;
@@ -28,6 +29,8 @@ pub struct Extensions {
     pub persistence: Arc<Mutex<persist::PersistenceStatus>>,
     /// Wakes the perth-core link when there is news for the plugin.
     pub link_waker: core_link::LinkWaker,
+    /// Open while perth-core is linked; pipes for it wait here (no link: always open).
+    pub core_gate: Arc<clients::CoreGate>,
 }
 
 impl Extensions {
@@ -147,7 +150,7 @@ pub fn run(socket_path: PathBuf, debug: bool) -> i32 {
         session: session.clone(),
         socket_path: socket_path.clone(),
         started: Instant::now(),
-        os_api: Arc::new(os_api::OsApiCounters::default()),
+        os_api: Arc::new(os_api::OsApiCounters::new()),
         perth_core: Arc::new(Mutex::new(PerthCoreStatus {
             embedded: crate::assets::PERTH_CORE.is_embedded(),
             ..Default::default()
@@ -156,9 +159,15 @@ pub fn run(socket_path: PathBuf, debug: bool) -> i32 {
         notify: notify.clone(),
         persistence: Arc::new(Mutex::new(persist::PersistenceStatus::default())),
         link_waker,
+        core_gate: Arc::new(clients::CoreGate::default()),
     });
     start_extension_threads(&extensions);
-    let wrapper = os_api::PerthOsApi::new(Box::new(stock), extensions.os_api.clone(), notify);
+    let wrapper = os_api::PerthOsApi::new(
+        Box::new(stock),
+        extensions.os_api.clone(),
+        notify,
+        extensions.core_gate.clone(),
+    );
     zellij_server::start_server_impl(Box::new(wrapper), socket_path, true);
     // A clean exit: the writer stores the latest state it captured (bounded wait).
     persist::shutdown(Duration::from_secs(5));
@@ -210,14 +219,18 @@ fn start_extension_threads(extensions: &Arc<Extensions>) {
             bridge: extensions.bridge.clone(),
             notify: extensions.notify.clone(),
             waker: extensions.link_waker.clone(),
+            gate: extensions.core_gate.clone(),
         };
         let spawned = std::thread::Builder::new()
             .name("perth-core-link".into())
             .spawn(move || core_link::link_main(settings, shared));
         if let Err(e) = spawned {
             log::error!("perth: perth-core link thread did not start: {e}");
+            extensions.core_gate.set(true);
         }
     } else if let Ok(mut s) = extensions.perth_core.lock() {
+        // Nothing will link: pipes for perth-core pass on at once.
+        extensions.core_gate.set(true);
         s.error = Some(
             "this perth binary was built without its plugins; build it with `cargo xtask build`"
                 .into(),

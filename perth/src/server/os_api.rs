@@ -18,6 +18,7 @@ use zellij_utils::errors::prelude::Result;
 use zellij_utils::input::command::{RunCommand, TerminalAction};
 use zellij_utils::ipc::{ClientToServerMsg, IpcReceiverWithContext, ServerToClientMsg};
 
+use super::clients::{self, ClientRoutes, CoreGate};
 use super::pty::{Ptys, QuitCallback};
 use crate::notify::engine::Engine;
 use crate::notify::osc::Scanner;
@@ -32,6 +33,21 @@ pub struct OsApiCounters {
     pty_bytes_seen: AtomicU64,
     renders_sent: AtomicU64,
     clients_connected: AtomicU64,
+    /// Which connection owns what; its count of messages kept from the wrong connection.
+    routes: Arc<ClientRoutes>,
+    /// `PERTH_STOCK_ROUTING=1`: connections are not spliced, messages go where Zellij sends
+    /// them (to compare with Zellij, or to rule perth's routing out when chasing a problem).
+    stock_routing: bool,
+}
+
+impl OsApiCounters {
+    /// Returns counters for a server, reading `PERTH_STOCK_ROUTING` once.
+    pub fn new() -> Self {
+        OsApiCounters {
+            stock_routing: std::env::var_os("PERTH_STOCK_ROUTING").is_some_and(|v| v == "1"),
+            ..Default::default()
+        }
+    }
 }
 
 impl OsApiCounters {
@@ -43,6 +59,7 @@ impl OsApiCounters {
             pty_bytes_seen: self.pty_bytes_seen.load(Ordering::Relaxed),
             renders_sent: self.renders_sent.load(Ordering::Relaxed),
             clients_connected: self.clients_connected.load(Ordering::Relaxed),
+            messages_rerouted: self.routes.dropped(),
         }
     }
 }
@@ -54,6 +71,10 @@ pub struct PerthOsApi {
     notify: Arc<Engine>,
     /// The PTYs of shell and command panes; editor panes keep the stock backend's.
     ptys: Arc<Ptys>,
+    /// Which connection may get which message (zellij #5270, see [`clients`]).
+    routes: Arc<ClientRoutes>,
+    /// Open while perth-core is linked.
+    gate: Arc<CoreGate>,
 }
 
 impl PerthOsApi {
@@ -63,13 +84,17 @@ impl PerthOsApi {
         inner: Box<dyn ServerOsApi>,
         counters: Arc<OsApiCounters>,
         notify: Arc<Engine>,
+        gate: Arc<CoreGate>,
     ) -> Self {
         notify.set_sender(inner.box_clone());
+        let routes = counters.routes.clone();
         PerthOsApi {
             inner,
             counters,
             notify,
             ptys: Arc::new(Ptys::new()),
+            routes,
+            gate,
         }
     }
 
@@ -204,10 +229,19 @@ impl ServerOsApi for PerthOsApi {
             counters: self.counters.clone(),
             notify: self.notify.clone(),
             ptys: self.ptys.clone(),
+            routes: self.routes.clone(),
+            gate: self.gate.clone(),
         })
     }
 
     fn send_to_client(&self, client_id: ClientId, mut msg: ServerToClientMsg) -> Result<()> {
+        if !self
+            .routes
+            .admits(client_id, &msg, clients::on_router_thread())
+        {
+            // Meant for another connection (zellij #5270); Zellij would deliver it here.
+            return Ok(());
+        }
         if let ServerToClientMsg::Render { content } = &mut msg {
             self.counters.renders_sent.fetch_add(1, Ordering::Relaxed);
             self.notify.on_render(client_id, content);
@@ -223,7 +257,21 @@ impl ServerOsApi for PerthOsApi {
         self.counters
             .clients_connected
             .fetch_add(1, Ordering::Relaxed);
-        self.inner.new_client(client_id, stream)
+        // Zellij's listener unwraps what this returns: a failed splice falls back to the
+        // client's own socket, as Zellij would use it.
+        if self.counters.stock_routing {
+            return self.inner.new_client(client_id, stream);
+        }
+        match clients::splice(client_id, &stream, self.routes.clone(), self.gate.clone()) {
+            Some((from_client, to_client)) => {
+                self.inner
+                    .new_client_with_reply(client_id, from_client, to_client)
+            }
+            None => {
+                self.routes.closed(client_id);
+                self.inner.new_client(client_id, stream)
+            }
+        }
     }
 
     fn new_client_with_reply(
@@ -240,6 +288,7 @@ impl ServerOsApi for PerthOsApi {
     }
 
     fn remove_client(&mut self, client_id: ClientId) -> Result<()> {
+        self.routes.closed(client_id);
         self.notify.remove_client(client_id);
         self.inner.remove_client(client_id)
     }
