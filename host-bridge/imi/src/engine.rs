@@ -7,7 +7,7 @@ use serde::Serialize;
 use store::Database;
 
 use crate::db::{self, NewProject, NewWorktree, ProjectRow, StatusUpdate, WorktreeRow};
-use crate::error::{Error, Result};
+use crate::error::{Error, ErrorClass, Result};
 use crate::git::{Git, GitWorktree, MergeState};
 use crate::github::{self, CreatedRepository, GitHubConfig};
 use crate::layout::{trunk_folder, ProjectLayout, TRUNK_PREFIX};
@@ -61,7 +61,8 @@ impl EngineConfig {
 pub enum DbState {
     /// Open and migrated.
     Open(Database),
-    /// Could not be opened; git work still happens and reports say the database was not updated.
+    /// Could not be opened, with the reason (which says what to do); git work still happens
+    /// and reports say the database was not updated.
     Unavailable(String),
 }
 
@@ -197,6 +198,10 @@ pub struct AddReport {
     pub cleaned_up: Vec<String>,
     /// Why the pull request's title, author and URL are missing, when they are.
     pub pr_metadata_error: Option<String>,
+    /// How the metadata lookup failed, when it did: [`ErrorClass::Unavailable`] when GitHub could
+    /// not be reached (the command line then exits 3, as for a database that is down).
+    #[serde(skip)]
+    pub pr_metadata_error_class: Option<ErrorClass>,
     /// The metadata recorded with the worktree (a review's PR number, title, author, URL).
     pub metadata: serde_json::Value,
     /// What the post-create setup did (`None` when skipped).
@@ -256,6 +261,10 @@ pub struct StatusReport {
     /// The database outcome of caching the status.
     #[serde(flatten)]
     pub db: DbNote,
+    /// Why the worktrees' agents are missing: the database could not be read. The git part of
+    /// the report is complete; callers report this error with it (the command line exits 3).
+    #[serde(skip)]
+    pub database_read_error: Option<std::sync::Arc<Error>>,
 }
 
 /// How to run `remove`.
@@ -697,14 +706,7 @@ impl Engine {
                 .git
                 .output(&project.trunk, &["fetch", "--quiet", "origin", &refspec])?;
             if !out.ok {
-                return Err(Error::NotFound {
-                    what: "pull request",
-                    name: pr.to_string(),
-                    hint: format!(
-                        "; `git fetch origin refs/pull/{pr}/head` failed: {}",
-                        out.stderr
-                    ),
-                });
+                return Err(pr_fetch_error(pr, &out.stderr));
             }
         }
         let branch_exists = self.branch_exists(&project, &common, &branch_ref)?;
@@ -783,6 +785,7 @@ impl Engine {
         let agent = req.agent.clone();
         let mut metadata = serde_json::json!({});
         let mut pr_metadata_error = None;
+        let mut pr_metadata_error_class = None;
         if let Some(pr) = pr {
             metadata["pr_number"] = serde_json::json!(pr);
             match self.pr_metadata(&project, pr).await {
@@ -794,7 +797,10 @@ impl Engine {
                     metadata["pr_base_ref"] = serde_json::json!(info.base_ref);
                 }
                 Ok(None) => {}
-                Err(e) => pr_metadata_error = Some(e.to_string()),
+                Err(e) => {
+                    pr_metadata_error = Some(e.to_string());
+                    pr_metadata_error_class = Some(e.class());
+                }
             }
         }
         let mut info = WorktreeInfo {
@@ -822,6 +828,7 @@ impl Engine {
             from: if branch_exists { branch } else { from },
             cleaned_up,
             pr_metadata_error,
+            pr_metadata_error_class,
             metadata,
             setup,
             setup_error,
@@ -1036,17 +1043,18 @@ impl Engine {
             .collect();
         let branches = self.git.branches(&project.trunk, &project.default_branch)?;
         let kinds = self.kinds().await;
-        let rows: Vec<WorktreeRow> = match self.database() {
-            Ok(db) => match self.project_row(&project).await {
-                Ok(p) => match db.acquire().await {
-                    Ok(mut c) => db::list_worktrees(c.conn(), &p.id, true)
-                        .await
-                        .unwrap_or_default(),
-                    Err(_) => Vec::new(),
-                },
-                Err(_) => Vec::new(),
-            },
-            Err(_) => Vec::new(),
+        // Without the database the agents are unknown: the report says why, and git's part
+        // is shown all the same.
+        let rows = async {
+            let db = self.database()?;
+            let p = self.project_row(&project).await?;
+            let mut c = db.acquire().await?;
+            Ok::<_, Error>(db::list_worktrees(c.conn(), &p.id, true).await?)
+        }
+        .await;
+        let (rows, database_read_error) = match rows {
+            Ok(rows) => (rows, None),
+            Err(e) => (Vec::new(), Some(e)),
         };
         let now = Utc::now().timestamp();
         let dirty: Vec<Result<usize>> = pending
@@ -1105,7 +1113,10 @@ impl Engine {
                 others.push(st);
             }
         }
-        let db = self.cache_status(&rows, &others).await;
+        let db = match &database_read_error {
+            Some(e) => DbNote::failed(e),
+            None => self.cache_status(&rows, &others).await,
+        };
         Ok(StatusReport {
             project: project.name,
             trunk: trunk.unwrap_or_else(|| WorktreeStatus {
@@ -1116,6 +1127,7 @@ impl Engine {
             }),
             worktrees: others,
             db,
+            database_read_error: database_read_error.map(std::sync::Arc::new),
         })
     }
 
@@ -1626,6 +1638,23 @@ struct RemovalCheck {
     refusal: Option<Error>,
 }
 
+/// Returns why `git fetch origin refs/pull/PR/head` failed: the pull request does not exist
+/// (origin has no such ref), or origin could not be reached (an unavailable dependency).
+fn pr_fetch_error(pr: u64, stderr: &str) -> Error {
+    if stderr.contains("couldn't find remote ref") {
+        return Error::NotFound {
+            what: "pull request",
+            name: pr.to_string(),
+            hint: format!("; origin has no refs/pull/{pr}/head: check the number"),
+        };
+    }
+    Error::RemoteUnreachable {
+        remote: "origin".into(),
+        what: format!("fetch pull request {pr}"),
+        stderr: stderr.split_whitespace().collect::<Vec<_>>().join(" "),
+    }
+}
+
 /// Checks an agent id: what a name allows, plus ':' and '@' (`claude:1`, `bot@host`).
 pub fn validate_agent(agent: &str) -> Result<()> {
     let ok = !agent.is_empty()
@@ -1654,4 +1683,33 @@ fn plural(n: usize) -> &'static str {
 /// Returns an RFC 3339 timestamp, for reports.
 pub fn rfc3339(t: DateTime<Utc>) -> String {
     t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::pr_fetch_error;
+    use crate::ErrorClass;
+
+    #[test]
+    fn a_failed_pull_request_fetch_is_missing_only_when_origin_answered() {
+        let missing = pr_fetch_error(123, "fatal: couldn't find remote ref refs/pull/123/head");
+        assert_eq!(
+            (missing.class(), missing.kind()),
+            (ErrorClass::User, "not_found")
+        );
+        let unreachable = pr_fetch_error(
+            123,
+            "fatal: unable to access 'https://github.com/o/r.git/': Could not resolve host: github.com",
+        );
+        assert_eq!(
+            (unreachable.class(), unreachable.kind()),
+            (ErrorClass::Unavailable, "remote_unavailable")
+        );
+        let ssh = pr_fetch_error(
+            123,
+            "ssh: Could not resolve hostname github.com: Name or service not known\nfatal: Could not read from remote repository.\n\nPlease make sure you have the correct access rights\nand the repository exists.",
+        );
+        assert_eq!(ssh.kind(), "remote_unavailable");
+        assert!(!ssh.to_string().contains('\n'), "{ssh}");
+    }
 }

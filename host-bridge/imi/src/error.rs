@@ -78,11 +78,31 @@ pub enum Error {
         /// What git printed on stderr.
         stderr: String,
     },
-    /// A remote service (GitHub) could not be reached.
+    /// A remote service (GitHub) could not be used; the message says why and what to check.
     #[error("{0}")]
     Unavailable(String),
-    /// The database is needed for this operation and is not available.
-    #[error("the database is not available: {0}; start it or fix DATABASE_URL/IMI_DATABASE_URL (`iMi doctor` checks it)")]
+    /// GitHub's API did not answer: no network, a name that does not resolve, a closed port, a timeout.
+    #[error("cannot reach GitHub at {api_url} to {what}: {cause}; check the network or IMI_GITHUB_API_URL")]
+    GitHubUnreachable {
+        /// The API's base URL.
+        api_url: String,
+        /// What iMi was doing (`look up pull request o/r#7`).
+        what: String,
+        /// Why, from the HTTP client's error chain (never its backtrace).
+        cause: String,
+    },
+    /// A git remote could not be reached (the network, its host, its credentials).
+    #[error("cannot reach {remote} to {what}: {stderr}; check the network and the remote's URL (`git remote -v`)")]
+    RemoteUnreachable {
+        /// The remote's name (`origin`).
+        remote: String,
+        /// What iMi was doing (`fetch pull request 7`).
+        what: String,
+        /// What git printed on stderr, on one line.
+        stderr: String,
+    },
+    /// The database is needed for this operation and is not available; the reason says what to do.
+    #[error("the database is not available: {0}")]
     DatabaseUnavailable(String),
     /// A database query failed.
     #[error(transparent)]
@@ -111,9 +131,11 @@ impl Error {
             | Error::WouldLoseWork(_)
             | Error::Refused(_)
             | Error::Git { .. } => ErrorClass::User,
-            Error::GitMissing { .. } | Error::DatabaseUnavailable(_) | Error::Unavailable(_) => {
-                ErrorClass::Unavailable
-            }
+            Error::GitMissing { .. }
+            | Error::DatabaseUnavailable(_)
+            | Error::Unavailable(_)
+            | Error::GitHubUnreachable { .. }
+            | Error::RemoteUnreachable { .. } => ErrorClass::Unavailable,
             Error::Database(e) if e.is_unavailable() => ErrorClass::Unavailable,
             Error::Database(_) | Error::Io { .. } => ErrorClass::Internal,
         }
@@ -132,6 +154,8 @@ impl Error {
             Error::Git { .. } => "git_failed",
             Error::DatabaseUnavailable(_) => "database_unavailable",
             Error::Unavailable(_) => "unavailable",
+            Error::GitHubUnreachable { .. } => "github_unavailable",
+            Error::RemoteUnreachable { .. } => "remote_unavailable",
             Error::Database(e) if e.is_unavailable() => "database_unavailable",
             Error::Database(_) => "database",
             Error::Io { .. } => "io",

@@ -54,18 +54,59 @@ fn client(config: &GitHubConfig) -> Result<octocrab::Octocrab> {
     let _ = rustls::crypto::ring::default_provider().install_default();
     let mut builder = octocrab::Octocrab::builder()
         .base_uri(config.api_url.as_str())
-        .map_err(|e| Error::Refused(format!("invalid GitHub API URL {:?}: {e}", config.api_url)))?
+        .map_err(|e| {
+            Error::Refused(format!(
+                "invalid GitHub API URL {:?}: {}; fix IMI_GITHUB_API_URL",
+                config.api_url,
+                cause(&e)
+            ))
+        })?
         .set_connect_timeout(Some(Duration::from_secs(5)))
         .set_read_timeout(Some(Duration::from_secs(15)));
     if let Some(token) = &config.token {
         builder = builder.personal_token(token.clone());
     }
-    builder
-        .build()
-        .map_err(|e| Error::Refused(format!("cannot set up the GitHub client: {e}")))
+    builder.build().map_err(|e| {
+        Error::Refused(format!(
+            "cannot set up the GitHub client for {}: {}; check IMI_GITHUB_API_URL and GITHUB_TOKEN",
+            config.api_url,
+            cause(&e)
+        ))
+    })
 }
 
-fn github_error(what: &str, e: octocrab::Error) -> Error {
+/// Returns why `e` happened, from the errors it wraps.
+///
+/// octocrab's own `Display` of most of its errors appends a backtrace that it always captures
+/// ("Found at ..."), so it is never shown: only what it wraps is (for a failed connection:
+/// `client error (Connect): tcp connect error: Connection refused (os error 111)`).
+fn cause(e: &octocrab::Error) -> String {
+    let mut text = String::new();
+    let mut next = std::error::Error::source(e);
+    while let Some(inner) = next {
+        let message = inner.to_string();
+        // Some errors repeat what they wrap in their own message.
+        if !text.contains(&message) {
+            if !text.is_empty() {
+                text.push_str(": ");
+            }
+            text.push_str(&message);
+        }
+        next = inner.source();
+    }
+    if text.is_empty() {
+        // Only errors that wrap nothing get here: their variant's name, which their Debug
+        // starts with (the rest is the backtrace).
+        text = format!("{e:?}")
+            .split([' ', '{', '('])
+            .next()
+            .unwrap_or("unknown error")
+            .to_owned();
+    }
+    text
+}
+
+fn github_error(config: &GitHubConfig, what: &str, e: octocrab::Error) -> Error {
     match e {
         octocrab::Error::GitHub { source, .. } => {
             let hint = match source.status_code.as_u16() {
@@ -80,7 +121,25 @@ fn github_error(what: &str, e: octocrab::Error) -> Error {
                 source.message, source.status_code
             ))
         }
-        other => Error::Unavailable(format!("cannot reach GitHub to {what}: {other}")),
+        octocrab::Error::Service { .. } | octocrab::Error::Hyper { .. } => {
+            Error::GitHubUnreachable {
+                api_url: config.api_url.clone(),
+                what: what.to_owned(),
+                cause: cause(&e),
+            }
+        }
+        octocrab::Error::Serde { .. } | octocrab::Error::Json { .. } => {
+            Error::Unavailable(format!(
+                "GitHub at {} answered a request to {what} with something that is not GitHub's JSON: {}; check IMI_GITHUB_API_URL",
+                config.api_url,
+                cause(&e)
+            ))
+        }
+        other => Error::Unavailable(format!(
+            "cannot ask GitHub at {} to {what}: {}; check IMI_GITHUB_API_URL and GITHUB_TOKEN",
+            config.api_url,
+            cause(&other)
+        )),
     }
 }
 
@@ -101,10 +160,13 @@ pub async fn pull_request(
     number: u64,
 ) -> Result<PullRequestInfo> {
     let route = format!("/repos/{owner}/{repo}/pulls/{number}");
-    let pr: Value = client(config)?
-        .get(route, None::<&()>)
-        .await
-        .map_err(|e| github_error(&format!("look up pull request {owner}/{repo}#{number}"), e))?;
+    let pr: Value = client(config)?.get(route, None::<&()>).await.map_err(|e| {
+        github_error(
+            config,
+            &format!("look up pull request {owner}/{repo}#{number}"),
+            e,
+        )
+    })?;
     let s = |v: &Value| v.as_str().unwrap_or_default().to_owned();
     Ok(PullRequestInfo {
         number,
@@ -136,7 +198,7 @@ pub async fn create_repository(
                 Some(&serde_json::json!({"name": name, "private": private})),
             )
             .await
-            .map_err(|e| github_error(&format!("create repository {name}"), e))?,
+            .map_err(|e| github_error(config, &format!("create repository {name}"), e))?,
         Some(template) => {
             let (owner, repo) = template.split_once('/').ok_or_else(|| {
                 Error::InvalidName(format!("template {template:?} is not OWNER/REPO"))
@@ -148,7 +210,11 @@ pub async fn create_repository(
                 )
                 .await
                 .map_err(|e| {
-                    github_error(&format!("create repository {name} from {template}"), e)
+                    github_error(
+                        config,
+                        &format!("create repository {name} from {template}"),
+                        e,
+                    )
                 })?
         }
     };

@@ -4,9 +4,11 @@
 //! implementation; it is the only module that reads the environment or uses `anyhow`.
 //!
 //! Exit codes: 0 ok; 1 the request cannot be done as asked (bad name, dirty worktree, ...);
-//! 2 usage; 3 a dependency is unavailable (git, the database): for commands that change git
-//! (`add`, `remove`, `prune --yes`, `init`) the git work is done and the output says the
-//! database was not updated; 4 an internal error. `monitor --json` prints JSON lines (one
+//! 2 usage; 3 a dependency is unavailable (git, the database, GitHub, a git remote): for
+//! commands that change git (`add`, `remove`, `prune --yes`, `init`) the git work is done and
+//! the output says the database was not updated (or, for a review, that GitHub's metadata is
+//! missing); `status` prints git's part and the error with it (`--json`: `success` false, the
+//! report in `data`); 4 an internal error. `monitor --json` prints JSON lines (one
 //! object per message) instead of one envelope.
 
 mod config;
@@ -36,7 +38,7 @@ Examples:
   iMi remove feat-login --delete-branch
   cd \"$(iMi go login)\"               or: eval \"$(iMi shell-init bash)\" and then `iMi go login`
 
-Exit codes: 0 ok, 1 refused or bad input, 2 usage, 3 git or the database unavailable
+Exit codes: 0 ok, 1 refused or bad input, 2 usage, 3 git, the database or GitHub unavailable
 (git work done, database not updated), 4 internal error.
 Environment: IMI_DATABASE_URL or DATABASE_URL (default: SQLite at ~/.config/iMi/iMi.db),
 IMI_AGENT_ID (default agent for add), GITHUB_TOKEN and IMI_GITHUB_API_URL (pull request
@@ -282,6 +284,13 @@ struct Outcome {
     exit_override: Option<u8>,
     /// Set by commands that stream their output (monitor): nothing more is printed.
     already_printed: bool,
+    /// Said on stderr after the text (not with `--json`, whose data holds them).
+    warnings: Vec<String>,
+    /// A dependency (GitHub) was unavailable for part of the work: exit code 3.
+    dependency_unavailable: bool,
+    /// What failed after the data was gathered: printed with it (`--json`: the envelope's
+    /// error, `success` false, the data kept), and the exit code is its class's.
+    partial_failure: Option<Failure>,
 }
 
 impl Outcome {
@@ -294,6 +303,9 @@ impl Outcome {
             database_updated: true,
             exit_override: None,
             already_printed: false,
+            warnings: Vec::new(),
+            dependency_unavailable: false,
+            partial_failure: None,
         }
     }
 
@@ -309,6 +321,9 @@ impl Outcome {
             database_updated,
             exit_override: None,
             already_printed: false,
+            warnings: Vec::new(),
+            dependency_unavailable: false,
+            partial_failure: None,
         }
     }
 }
@@ -342,12 +357,28 @@ pub fn main() -> ExitCode {
     };
     match runtime.block_on(run(cli)) {
         Ok(outcome) => {
+            let failure = outcome.partial_failure.as_ref();
             if outcome.already_printed {
             } else if json {
-                print_envelope(true, &outcome.data, None);
+                print_envelope(
+                    failure.is_none(),
+                    &outcome.data,
+                    failure.map(|f| (f.kind, f.message.clone())),
+                );
             } else if !outcome.text.is_empty() {
                 let mut out = std::io::stdout().lock();
                 let _ = writeln!(out, "{}", outcome.text.trim_end());
+            }
+            if let Some(f) = failure {
+                if !json {
+                    eprintln!("iMi: {}", f.message);
+                }
+                return ExitCode::from(u8::try_from(f.class.exit_code()).unwrap_or(4));
+            }
+            if !json {
+                for warning in &outcome.warnings {
+                    eprintln!("iMi: warning: {warning}");
+                }
             }
             if let Some(code) = outcome.exit_override {
                 return ExitCode::from(code);
@@ -358,6 +389,9 @@ pub fn main() -> ExitCode {
                         "iMi: warning: the database was not updated (see above); run `iMi doctor`"
                     );
                 }
+                return ExitCode::from(3);
+            }
+            if outcome.dependency_unavailable {
                 return ExitCode::from(3);
             }
             ExitCode::SUCCESS
@@ -493,9 +527,15 @@ async fn run(cli: Cli) -> Result<Outcome, Failure> {
                 text.push_str(&status_line(st));
                 text.push('\n');
             }
-            // A status whose cache write failed still showed git's truth: not an error.
+            // A status whose cache write failed still showed git's truth: not an error. One
+            // that could not read the database shows git's part and says so (exit 3).
             let mut o = Outcome::new(&r, text);
             o.database_updated = true;
+            o.partial_failure = r.database_read_error.as_deref().map(|e| Failure {
+                class: e.class(),
+                kind: e.kind(),
+                message: format!("agents not shown: {e}"),
+            });
             o
         }
         Command::List => {
@@ -779,10 +819,16 @@ async fn add_outcome(
         db_line(&r.db),
         tab.as_ref().map(|t| t.text("opened")).unwrap_or_default(),
     );
-    Ok(match tab {
+    let mut o = match tab {
         Some(tab) => with_tab(&r, tab, text),
         None => Outcome::new(&r, text),
-    })
+    };
+    if let Some(e) = &r.pr_metadata_error {
+        o.warnings
+            .push(format!("pull request metadata not recorded: {e}"));
+        o.dependency_unavailable = r.pr_metadata_error_class == Some(ErrorClass::Unavailable);
+    }
+    Ok(o)
 }
 
 /// An outcome whose JSON is `data` with the worktree tab's outcome added as `tab`.
@@ -922,7 +968,7 @@ pub async fn open_engine(
 ) -> Engine {
     Engine::new(
         crate::git::Git::default(),
-        open_db(&settings.database_url).await,
+        open_db(settings).await,
         EngineConfig {
             event_source: event_source(),
             global_sync_dir: Some(settings.dir.join("sync").join("global")),
@@ -941,14 +987,37 @@ fn engine_without_db() -> Engine {
     )
 }
 
-async fn open_db(url: &str) -> DbState {
+async fn open_db(settings: &Settings) -> DbState {
     let options = store::OpenOptions {
         connect_timeout: std::time::Duration::from_secs(2),
         max_connections: 2,
     };
-    match store::Database::open_with(url, &options).await {
+    match store::Database::open_with(&settings.database_url, &options).await {
         Ok(db) => DbState::Open(db),
-        Err(e) => DbState::Unavailable(e.to_string()),
+        Err(e) => DbState::Unavailable(open_error_reason(&e, settings)),
+    }
+}
+
+/// Returns why the database did not open and what to do, once. The store's own advice names
+/// DATABASE_URL only; iMi names the setting the URL came from.
+fn open_error_reason(e: &store::OpenError, settings: &Settings) -> String {
+    let setting = match settings.database_source {
+        "config.toml" => format!(
+            "database_url in {}",
+            settings.dir.join("config.toml").display()
+        ),
+        source => source.to_owned(),
+    };
+    match e {
+        store::OpenError::Unreachable { at, reason } => format!(
+            "cannot reach PostgreSQL at {at}: {reason}; start the server or fix {setting} \
+             (with no database URL set, iMi uses its embedded SQLite store)"
+        ),
+        store::OpenError::Rejected { at, source } => format!(
+            "PostgreSQL at {at} refused the connection: {source}; check the user, password and \
+             database name in {setting}"
+        ),
+        other => other.to_string(),
     }
 }
 
@@ -1048,7 +1117,7 @@ async fn doctor(settings: &config::Settings) -> Outcome {
         },
     });
     let shown_url = settings.database_display();
-    match open_db(&settings.database_url).await {
+    match open_db(settings).await {
         DbState::Open(db) => {
             let version = db.schema_version().await.ok().flatten();
             let latest = store::latest_known_version();

@@ -1,4 +1,6 @@
-//! Pull request reviews and `project create` against a local server speaking GitHub's REST format.
+//! Pull request reviews and `project create` against a local server speaking GitHub's REST
+//! format, and without a network: GitHub's API and origin at a closed port and at a host name
+//! that does not resolve.
 
 use std::io::{BufRead as _, BufReader, Read as _, Write as _};
 use std::net::TcpListener;
@@ -6,7 +8,27 @@ use std::sync::{Arc, Mutex};
 
 use serde_json::{json, Value};
 
-use crate::support::{run_output, Sandbox};
+use crate::support::{run_output, run_text, text_mode, Sandbox};
+
+/// GitHub API URLs no request can reach: a closed local port, a name that does not resolve.
+const UNREACHABLE: [&str; 2] = ["http://127.0.0.1:1", "http://nonexistent.invalid"];
+
+/// Asserts that `message` is one line that says GitHub at `url` could not be reached and what
+/// to check, with no backtrace (octocrab's errors carry one in their `Display`).
+fn assert_says_github_is_unreachable(message: &str, url: &str) {
+    assert!(
+        message.contains(&format!("cannot reach GitHub at {url} to ")),
+        "{message}"
+    );
+    assert!(
+        message.ends_with("; check the network or IMI_GITHUB_API_URL"),
+        "{message}"
+    );
+    assert!(
+        !message.contains('\n') && !message.contains("Found at") && !message.contains("backtrace"),
+        "{message}"
+    );
+}
 
 /// One request the fake GitHub received.
 #[derive(Clone, Debug)]
@@ -276,4 +298,128 @@ fn project_create_makes_the_repository_clones_and_registers_it() {
     );
     let bad = run(&["project", "create", "../evil"], true);
     assert_eq!(bad.error_kind(), "invalid_name");
+}
+
+#[test]
+fn review_without_github_makes_the_worktree_says_why_and_exits_3() {
+    let sb = Sandbox::new();
+    sb.project_from_origin();
+    let review = |url: &str| {
+        let mut cmd = sb.imi_command(&sb.trunk(), &["review", "7"]);
+        // A backtrace would be captured with this set; none may reach the user.
+        cmd.env("GITHUB_TOKEN", "ghp_test_token")
+            .env("IMI_GITHUB_API_URL", url)
+            .env("RUST_BACKTRACE", "1");
+        cmd
+    };
+    for url in UNREACHABLE {
+        let run = run_output(review(url).output().unwrap());
+        // git had the pull request: the worktree is made, GitHub's part is missing and said so.
+        assert_eq!(run.code, 3, "{url}: {}\nstderr: {}", run.stdout, run.stderr);
+        assert_eq!(run.json["success"], true, "{url}: {}", run.stdout);
+        let data = &run.json["data"];
+        assert_eq!(data["worktree"]["worktree_name"], "pr-7");
+        assert_eq!(data["metadata"]["pr_number"], 7);
+        assert_eq!(data["metadata"].get("pr_title"), None);
+        let why = data["pr_metadata_error"].as_str().unwrap();
+        assert_says_github_is_unreachable(why, url);
+        assert!(why.contains("to look up pull request "), "{why}");
+        assert!(sb.project().join("pr-7/PR.md").is_file());
+        sb.imi(&["remove", "pr-7", "--force", "--delete-branch"])
+            .data();
+    }
+    // In text, the warning goes to stderr (after the progress lines); stdout says what was made.
+    let text = run_text(text_mode(&review(UNREACHABLE[0])));
+    assert_eq!(text.code, 3, "{}", text.stderr);
+    assert!(text.stdout.starts_with("Created pr-7"), "{}", text.stdout);
+    let warning = text
+        .stderr
+        .lines()
+        .find_map(|l| l.strip_prefix("iMi: warning: pull request metadata not recorded: "))
+        .unwrap_or_else(|| panic!("{}", text.stderr));
+    assert_says_github_is_unreachable(warning, UNREACHABLE[0]);
+    assert!(!text.stderr.contains("Found at"), "{}", text.stderr);
+}
+
+#[test]
+fn review_with_origin_unreachable_is_unavailable_not_missing() {
+    let sb = Sandbox::new();
+    let trunk = sb.project_from_origin();
+    // Without a network, origin on GitHub fails like these do.
+    for (origin, cause) in [
+        (
+            "http://nonexistent.invalid/acme/widgets.git",
+            "Could not resolve host: nonexistent.invalid",
+        ),
+        ("http://127.0.0.1:1/acme/widgets.git", "127.0.0.1"),
+    ] {
+        sb.git(&trunk, &["remote", "set-url", "origin", origin]);
+        let run = sb.imi(&["review", "123"]);
+        assert_eq!(run.code, 3, "{origin}: {}", run.stdout);
+        assert_eq!(run.error_kind(), "remote_unavailable");
+        assert_eq!(run.json["data"], Value::Null);
+        let message = run.error_message();
+        assert!(
+            message.starts_with("cannot reach origin to fetch pull request 123: ")
+                && message.contains(cause)
+                && message.ends_with("; check the network and the remote's URL (`git remote -v`)"),
+            "{message}"
+        );
+        assert!(
+            !message.contains("not found") && !message.contains('\n'),
+            "{message}"
+        );
+        assert!(!sb.project().join("pr-123").exists());
+        assert!(!sb.branch_exists("pr/123"));
+
+        let text = run_text(text_mode(&sb.imi_command(&trunk, &["review", "123"])));
+        assert_eq!(text.code, 3);
+        assert_eq!(text.stdout, "");
+        assert_eq!(text.stderr.trim_end(), format!("iMi: {message}"));
+    }
+    // A pull request origin does not have is still the user's mistake.
+    let origin = sb.origin_path().display().to_string();
+    sb.git(&trunk, &["remote", "set-url", "origin", &origin]);
+    let missing = sb.imi(&["review", "123"]);
+    assert_eq!((missing.code, missing.error_kind()), (1, "not_found"));
+    assert!(
+        missing
+            .error_message()
+            .contains("origin has no refs/pull/123/head"),
+        "{}",
+        missing.error_message()
+    );
+}
+
+#[test]
+fn project_create_without_github_says_so_without_a_backtrace() {
+    let sb = Sandbox::new();
+    let work = sb.root().join("work");
+    std::fs::create_dir_all(&work).unwrap();
+    let create = |url: &str| {
+        let mut cmd = sb.imi_command(&work, &["project", "create", "gadgets"]);
+        cmd.env("GITHUB_TOKEN", "ghp_test_token")
+            .env("IMI_GITHUB_API_URL", url)
+            .env("RUST_BACKTRACE", "1");
+        cmd
+    };
+    for url in UNREACHABLE {
+        let run = run_output(create(url).output().unwrap());
+        assert_eq!(run.code, 3, "{url}: {}\nstderr: {}", run.stdout, run.stderr);
+        assert_eq!(run.error_kind(), "github_unavailable");
+        assert_eq!(run.json["data"], Value::Null);
+        let message = run.error_message();
+        assert_says_github_is_unreachable(message, url);
+        assert!(
+            message.contains("to create repository gadgets: "),
+            "{message}"
+        );
+        assert!(run.stderr.is_empty(), "{}", run.stderr);
+        assert!(!work.join("gadgets").exists());
+
+        let text = run_text(text_mode(&create(url)));
+        assert_eq!(text.code, 3);
+        assert_eq!(text.stdout, "");
+        assert_eq!(text.stderr.trim_end(), format!("iMi: {message}"));
+    }
 }

@@ -178,9 +178,10 @@ fn git_work_happens_while_the_database_is_down() {
         "{why}"
     );
     assert!(sb.project().join("feat-offline/src").is_dir());
-    // Status still reads git; list needs the database and says so.
+    // Status still reads git, and says the database is down; list needs the database.
     let status = run(&["status"]);
-    assert_eq!(status.code, 0);
+    assert_eq!(status.code, 3, "{}", status.stdout);
+    assert_eq!(status.error_kind(), "database_unavailable");
     assert_eq!(status.json["data"]["worktrees"][0]["name"], "feat-offline");
     let list = run(&["list"]);
     assert_eq!(list.code, 3);
@@ -200,6 +201,71 @@ fn git_work_happens_while_the_database_is_down() {
     assert!(!sb.project().join("feat-offline").exists());
     // Once the database is back, the default store carries on (it never saw the offline worktree).
     assert_eq!(sb.imi(&["list"]).data().as_array().unwrap().len(), 0);
+}
+
+#[test]
+fn status_shows_git_and_says_the_database_is_down() {
+    let mut sb = Sandbox::new();
+    sb.project_from_origin();
+    sb.imi(&["feat", "login", "--agent", "claude-1"]).data();
+    // Nothing listens on port 1.
+    sb.database_url = Some("postgres://imi:secret@127.0.0.1:1/imi".into());
+
+    let status = sb.imi(&["status"]);
+    assert_eq!(status.code, 3, "{}", status.stdout);
+    assert_eq!(status.json["success"], false);
+    assert_eq!(status.error_kind(), "database_unavailable");
+    let message = status.error_message();
+    assert!(
+        message.starts_with(
+            "agents not shown: the database is not available: cannot reach PostgreSQL at 127.0.0.1:1"
+        ),
+        "{message}"
+    );
+    // The advice names the variable that chose the server, once; the password stays out.
+    assert!(message.contains("IMI_DATABASE_URL"), "{message}");
+    assert_eq!(message.matches("start the server").count(), 1, "{message}");
+    assert_eq!(message.matches("SQLite").count(), 1, "{message}");
+    assert!(!message.contains("secret"), "{message}");
+    // git's part is all there, in `data`; only the agents are missing.
+    let data = &status.json["data"];
+    assert_eq!(data["trunk"]["branch"], "main");
+    assert_eq!(data["worktrees"][0]["name"], "feat-login");
+    assert_eq!(data["worktrees"][0]["branch"], "feat/login");
+    assert_eq!(data["worktrees"][0]["agent_id"], serde_json::Value::Null);
+    assert_eq!(data["database_updated"], false);
+
+    let text = sb.imi_text(&["status"]);
+    assert_eq!(text.code, 3, "{}", text.stderr);
+    assert!(
+        text.stdout.contains("trunk-main") && text.stdout.contains("feat-login"),
+        "{}",
+        text.stdout
+    );
+    assert!(!text.stdout.contains("@claude-1"), "{}", text.stdout);
+    assert_eq!(
+        text.stderr.trim_end(),
+        format!("iMi: {message}"),
+        "one line on stderr, the same as --json's"
+    );
+
+    // list and add say it with the same advice, once.
+    let list = sb.imi(&["list"]);
+    assert_eq!((list.code, list.error_kind()), (3, "database_unavailable"));
+    assert_eq!(
+        list.error_message().matches("start the server").count(),
+        1,
+        "{}",
+        list.error_message()
+    );
+    assert!(!list.error_message().contains("DATABASE_URL/"));
+
+    // With the database back, the agent is shown again and status exits 0.
+    sb.database_url = None;
+    let text = sb.imi_text(&["status"]);
+    assert_eq!(text.code, 0, "{}", text.stderr);
+    assert!(text.stdout.contains("@claude-1"), "{}", text.stdout);
+    assert!(text.stderr.is_empty(), "{}", text.stderr);
 }
 
 #[test]
