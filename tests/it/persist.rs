@@ -98,6 +98,21 @@ fn start(env: IsolatedEnv, name: &str) -> PerthSession {
     s
 }
 
+/// Starts session `name` persisting to a new PostgreSQL database `db` with the persistence
+/// block's other `settings`; `None` when PostgreSQL cannot be started (outside CI).
+fn start_on_postgres(
+    db: &str,
+    settings: &str,
+    name: &str,
+) -> Option<(Postgres, String, PerthSession)> {
+    let pg = require_or_skip("postgres", Postgres::start())?;
+    let url = pg.create_database(db).unwrap();
+    let env = IsolatedEnv::new().unwrap();
+    configure(&env, &format!("{settings}\ndatabase_url \"{url}\""));
+    let s = start(env, name);
+    Some((pg, url, s))
+}
+
 /// Runs an action, trying again when the command line found no session at all: on a loaded
 /// machine Zellij's session listing can miss a live socket, and nothing was sent then. An
 /// action that changes nothing when repeated (a rename) is also tried again when its answer
@@ -429,16 +444,11 @@ fn persist_kill_9_then_attach_restores_from_postgres() {
 
 #[test]
 fn persist_database_stall_keeps_rendering_then_flushes() {
-    let Some(mut pg) = require_or_skip("postgres", Postgres::start()) else {
+    let Some((mut pg, url, s)) =
+        start_on_postgres("stall", "flush_interval_ms 300", "e2e-persist-stall")
+    else {
         return;
     };
-    let url = pg.create_database("stall").unwrap();
-    let env = IsolatedEnv::new().unwrap();
-    configure(
-        &env,
-        &format!("flush_interval_ms 300\ndatabase_url \"{url}\""),
-    );
-    let s = start(env, "e2e-persist-stall");
     wait_for_flush(&s, 0);
 
     pg.stop().unwrap();
@@ -618,16 +628,13 @@ fn persist_two_sessions_share_a_database_and_stay_apart() {
 
 #[test]
 fn persist_scrollback_is_stored_redacted_when_configured() {
-    let Some(mut pg) = require_or_skip("postgres", Postgres::start()) else {
+    let Some((mut pg, url, s)) = start_on_postgres(
+        "scrollback",
+        "flush_interval_ms 200\nscrollback_lines 20",
+        "e2e-persist-scroll",
+    ) else {
         return;
     };
-    let url = pg.create_database("scrollback").unwrap();
-    let env = IsolatedEnv::new().unwrap();
-    configure(
-        &env,
-        &format!("flush_interval_ms 200\nscrollback_lines 20\ndatabase_url \"{url}\""),
-    );
-    let s = start(env, "e2e-persist-scroll");
     // The token is printed by the shell, not typed on the command line the pane also shows.
     s.term
         .send_text("printf 'marker-%s ghp_%s\\n' 42 abcdefghijklmnopqrstuvwxyz0123456789")
@@ -692,16 +699,13 @@ fn dump_rows(pg: &Postgres, url: &str) -> String {
 
 #[test]
 fn persist_stores_no_credential_and_scrubs_rows_written_before() {
-    let Some(mut pg) = require_or_skip("postgres", Postgres::start()) else {
+    let Some((mut pg, url, s)) = start_on_postgres(
+        "credentials",
+        "flush_interval_ms 200\nscrollback_lines 20",
+        "e2e-persist-creds",
+    ) else {
         return;
     };
-    let url = pg.create_database("credentials").unwrap();
-    let env = IsolatedEnv::new().unwrap();
-    configure(
-        &env,
-        &format!("flush_interval_ms 200\nscrollback_lines 20\ndatabase_url \"{url}\""),
-    );
-    let s = start(env, "e2e-persist-creds");
     let token = bridge_token(&s.env);
     // Every plugin pane perth has, beside the tab bar of the layout.
     act(&s, &["new-pane", "--plugin", "imi"]);
