@@ -71,17 +71,20 @@ pub fn command() -> clap::Command {
              perth attach work --create         attach, creating it if missing (or restoring it)\n  \
              perth -n agents                    a tab per active iMi worktree of this project\n  \
              perth status                       which of perth's extensions are alive\n  \
+             perth agents                       what each coding agent does, waiting ones first\n  \
              perth events --follow              what the tools do, as it happens\n  \
              perth action notify --style error --message \"Build failed\"",
         )
         .subcommand(status)
         .subcommand(events)
+        .subcommand(crate::agents_cli::command())
         .subcommand(crate::server::persist::commands::restore_cli())
         .subcommand(crate::server::persist::commands::layout_cli())
         .mut_subcommand("action", |action| {
             action
                 .subcommand(perth_status)
                 .subcommands(crate::notify_cli::commands())
+                .subcommand(crate::agents_cli::action())
         })
 }
 
@@ -125,6 +128,9 @@ pub fn run(args: Vec<OsString>) -> i32 {
     if matches.subcommand_matches("status").is_some() {
         return status_command(session_flag);
     }
+    if let Some(agents) = matches.subcommand_matches("agents") {
+        return crate::agents_cli::run(agents, session_flag);
+    }
     if let Some(events) = matches.subcommand_matches("events") {
         let args: Vec<OsString> = events
             .get_many::<OsString>("args")
@@ -139,6 +145,9 @@ pub fn run(args: Vec<OsString>) -> i32 {
         if let Some((name, sub)) = action.subcommand() {
             if crate::notify_cli::ACTIONS.contains(&name) {
                 return crate::notify_cli::run(name, sub, session_flag);
+            }
+            if name == crate::agents_cli::ACTION {
+                return crate::agents_cli::run_action(sub, session_flag);
             }
         }
     }

@@ -38,6 +38,15 @@ pub enum ControlRequest {
     /// Asks the persistence writer to write the session's state now (a client detached); it
     /// is queued and answered at once.
     PersistFlush,
+    /// Sets a terminal pane's agent state (`perth action agent-state`).
+    AgentState {
+        pane: crate::notify::bus::PaneRef,
+        state: crate::agent_state::AgentState,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        message: Option<String>,
+    },
+    /// Lists the agent panes (`perth agents`).
+    ListAgents,
 }
 
 /// A response on the control socket.
@@ -53,6 +62,10 @@ pub enum ControlResponse {
     /// The flush is queued (`queued` false: persistence is off).
     FlushQueued {
         queued: bool,
+    },
+    /// The agent panes, waiting ones first (one for `AgentState`).
+    Agents {
+        agents: Vec<crate::agent_state::AgentPane>,
     },
     Error {
         message: String,

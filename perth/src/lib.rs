@@ -3,7 +3,9 @@
 //! The binary is at once the client, the command line and the server (Zellij re-executes the
 //! current binary with `--server`). See ARCHITECTURE.md for the map.
 
+pub mod agent_state;
 pub mod agents;
+pub mod agents_cli;
 pub mod assets;
 pub mod bridge;
 pub mod cli;

@@ -194,9 +194,9 @@ pub fn run(name: &str, matches: &ArgMatches, session_flag: Option<String>) -> i3
             eprintln!("perth: {message}");
             1
         }
-        other @ (ControlResponse::Status(_) | ControlResponse::FlushQueued { .. }) => {
-            crate::control::unexpected_answer(&other)
-        }
+        other @ (ControlResponse::Status(_)
+        | ControlResponse::FlushQueued { .. }
+        | ControlResponse::Agents { .. }) => crate::control::unexpected_answer(&other),
     }
 }
 

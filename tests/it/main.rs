@@ -1,5 +1,6 @@
 //! The one integration test binary of the harness crate: one module per area.
 
+mod agents;
 mod bridge;
 mod concurrency;
 mod foundation;

@@ -29,6 +29,8 @@ pub enum Source {
     Bell,
     /// A command pane's command exited.
     CommandExit,
+    /// An agent started waiting for its user, or finished its turn (`perth agents`).
+    Agent,
 }
 
 /// A notification as listed and stored.

@@ -248,6 +248,13 @@ impl Engine {
         !self.lock().views.is_empty()
     }
 
+    /// Returns whether the session has `pane`, as perth-core last reported; `None` before it
+    /// reported the session's panes.
+    pub fn has_pane(&self, pane: PaneRef) -> Option<bool> {
+        let st = self.lock();
+        (!st.views.is_empty()).then(|| pane_exists(&st.views, pane))
+    }
+
     /// Raises a notification; an unknown pane is an error when the session's panes are known.
     pub fn raise(&self, req: Raise) -> Result<Notification, String> {
         let mut st = self.lock();

@@ -13,6 +13,7 @@
 use std::collections::HashMap;
 
 use super::bus::{Source, Style};
+use crate::agent_state::{self, AgentState};
 
 /// The longest OSC body kept; longer ones are dropped whole.
 const MAX_OSC: usize = 8192;
@@ -45,6 +46,9 @@ pub struct Scanner {
     overflow: bool,
     /// Unfinished kitty notifications (`d=0` chunks) by id.
     kitty: HashMap<String, (String, String, Style)>,
+    /// Agent states the program reported (`ESC ] 777 ; perth-agent ; STATE ; MESSAGE`), not
+    /// taken yet.
+    agent: Vec<(AgentState, Option<String>)>,
 }
 
 impl Default for Scanner {
@@ -54,6 +58,7 @@ impl Default for Scanner {
             osc: Vec::new(),
             overflow: false,
             kitty: HashMap::new(),
+            agent: Vec::new(),
         }
     }
 }
@@ -130,6 +135,11 @@ impl Scanner {
         }
     }
 
+    /// Returns the agent states the pane's program reported since the last call.
+    pub fn take_agent_signals(&mut self) -> Vec<(AgentState, Option<String>)> {
+        std::mem::take(&mut self.agent)
+    }
+
     fn finish(&mut self, found: &mut impl FnMut(Found)) {
         if self.overflow {
             return;
@@ -138,6 +148,21 @@ impl Scanner {
         let Some((code, rest)) = body.split_once(';') else {
             return;
         };
+        if code == "777" {
+            if let Some(body) = rest
+                .strip_prefix(agent_state::OSC_NAMESPACE)
+                .and_then(|r| r.strip_prefix(';'))
+            {
+                if let Some(signal) = agent_state::parse_escape(body) {
+                    // Bounded: a program that prints thousands per read keeps the last ones.
+                    if self.agent.len() >= 16 {
+                        self.agent.remove(0);
+                    }
+                    self.agent.push(signal);
+                }
+                return;
+            }
+        }
         let result = match code {
             "9" => osc9(rest),
             "777" => osc777(rest),
@@ -300,6 +325,23 @@ mod tests {
             style,
             message: message.into(),
         }
+    }
+
+    #[test]
+    fn agent_states_are_taken_apart_from_notifications() {
+        let mut scanner = Scanner::default();
+        let mut found = Vec::new();
+        let stream =
+            b"\x1b]777;perth-agent;waiting;Allow edit of a.rs?\x07x\x1b]777;perth-agent;bogus\x07";
+        for chunk in stream.chunks(5) {
+            scanner.feed(chunk, &mut |f| found.push(f));
+        }
+        assert!(found.is_empty(), "{found:?}");
+        assert_eq!(
+            scanner.take_agent_signals(),
+            [(AgentState::Waiting, Some("Allow edit of a.rs?".to_string()))]
+        );
+        assert!(scanner.take_agent_signals().is_empty());
     }
 
     #[test]

@@ -108,10 +108,25 @@ struct Conn {
 }
 
 /// Who owns which connection and pipe; shared by every clone of the OS API.
-#[derive(Debug, Default)]
+#[derive(Default)]
 pub struct ClientRoutes {
     conns: Mutex<HashMap<ClientId, Conn>>,
     dropped: std::sync::atomic::AtomicU64,
+    /// Applies a `perth::agent` pipe; perth's server answers it, no plugin needs to be loaded.
+    agent_pipe: std::sync::OnceLock<Box<AgentPipe>>,
+}
+
+/// What applies a `perth::agent` pipe's arguments and payload.
+type AgentPipe = dyn Fn(Option<&std::collections::BTreeMap<String, String>>, Option<&str>) -> Result<(), String>
+    + Send
+    + Sync;
+
+impl std::fmt::Debug for ClientRoutes {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ClientRoutes")
+            .field("conns", &self.conns)
+            .finish_non_exhaustive()
+    }
 }
 
 impl ClientRoutes {
@@ -141,6 +156,43 @@ impl ClientRoutes {
         } = msg
         {
             conn.pipes.insert(pipe_id.clone());
+        }
+    }
+
+    /// Sets what applies `perth::agent` pipes (once, when the server starts).
+    pub fn set_agent_pipe(
+        &self,
+        apply: impl Fn(
+                Option<&std::collections::BTreeMap<String, String>>,
+                Option<&str>,
+            ) -> Result<(), String>
+            + Send
+            + Sync
+            + 'static,
+    ) {
+        let _ = self.agent_pipe.set(Box::new(apply));
+    }
+
+    /// Applies a `perth::agent` pipe message; a malformed one is logged and ignored.
+    fn agent_pipe(&self, msg: &ClientToServerMsg) {
+        if let ClientToServerMsg::Action {
+            action:
+                Action::CliPipe {
+                    name: Some(name),
+                    args,
+                    payload,
+                    ..
+                },
+            ..
+        } = msg
+        {
+            if name == crate::agent_state::PIPE_NAME {
+                if let Some(apply) = self.agent_pipe.get() {
+                    if let Err(e) = apply(args.as_ref(), payload.as_deref()) {
+                        tracing::warn!("{e}");
+                    }
+                }
+            }
         }
     }
 
@@ -319,6 +371,7 @@ fn copy_frames(
         if inspect {
             if let Some(msg) = decode(&frame) {
                 routes.saw(id, &msg);
+                routes.agent_pipe(&msg);
                 if matches!(msg, ClientToServerMsg::ClientExited) {
                     // The end of the stream removes the client once its router has handled
                     // everything before it; a `ClientExited` as well would remove it a second

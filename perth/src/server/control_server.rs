@@ -46,6 +46,7 @@ fn serve(stream: UnixStream, extensions: &Extensions) {
         Ok(ControlRequest::Status) => ControlResponse::Status(Box::new(extensions.status())),
         Ok(ControlRequest::Notify { pane, .. })
         | Ok(ControlRequest::ClearNotification { pane: Some(pane) })
+        | Ok(ControlRequest::AgentState { pane, .. })
             if !pane_known(extensions, pane) =>
         {
             ControlResponse::Error {
@@ -80,6 +81,30 @@ fn serve(stream: UnixStream, extensions: &Extensions) {
         Ok(ControlRequest::PersistFlush) => ControlResponse::FlushQueued {
             queued: super::persist::request_flush(),
         },
+        Ok(ControlRequest::AgentState {
+            pane,
+            state,
+            message,
+        }) => match pane {
+            crate::notify::bus::PaneRef::Terminal(id) => ControlResponse::Agents {
+                agents: extensions
+                    .agents
+                    .signal(
+                        id,
+                        state,
+                        message.as_deref(),
+                        crate::agent_state::SignalSource::Cli,
+                    )
+                    .into_iter()
+                    .collect(),
+            },
+            crate::notify::bus::PaneRef::Plugin(_) => ControlResponse::Error {
+                message: format!("{pane} is a plugin pane; agent state is kept for terminal panes"),
+            },
+        },
+        Ok(ControlRequest::ListAgents) => ControlResponse::Agents {
+            agents: extensions.agents.list(),
+        },
         Err(e) => ControlResponse::Error {
             message: format!("malformed control request: {e}"),
         },
@@ -95,9 +120,9 @@ fn serve(stream: UnixStream, extensions: &Extensions) {
 /// Whether a pane exists. The notification engine knows once perth-core has reported the
 /// session's panes; until then (the first second of a session) the session is asked directly.
 fn pane_known(extensions: &Extensions, pane: crate::notify::bus::PaneRef) -> bool {
-    if extensions.notify.knows_panes() {
-        // The engine checks it itself, against the same state it draws from.
-        return true;
+    if let Some(known) = extensions.notify.has_pane(pane) {
+        // Against the same state the engine draws from.
+        return known;
     }
     let listed = session_ipc::SessionClient::connect(&extensions.socket_path)
         .and_then(|mut client| client.list_panes(Duration::from_secs(2)));

@@ -3,6 +3,7 @@
 //! `perth --server SOCKET` lands here. The process daemonizes first (threads do not survive a
 //! fork), then starts the extension threads, then hands a wrapped `ServerOsApi` to Zellij.
 
+pub mod agents;
 pub mod clients;
 pub mod control_server;
 pub mod core_link;
@@ -31,6 +32,8 @@ pub struct Extensions {
     pub link_waker: core_link::LinkWaker,
     /// Open while perth-core is linked; pipes for it wait here (no link: always open).
     pub core_gate: Arc<clients::CoreGate>,
+    /// What each pane's coding agent is doing.
+    pub agents: Arc<agents::Agents>,
 }
 
 impl Extensions {
@@ -160,6 +163,7 @@ pub fn run(socket_path: PathBuf, debug: bool) -> i32 {
         persistence: Arc::new(Mutex::new(persist::PersistenceStatus::default())),
         link_waker,
         core_gate: Arc::new(clients::CoreGate::default()),
+        agents: agents::Agents::new(notify.clone()),
     });
     start_extension_threads(&extensions);
     let wrapper = os_api::PerthOsApi::new(
@@ -167,6 +171,7 @@ pub fn run(socket_path: PathBuf, debug: bool) -> i32 {
         extensions.os_api.clone(),
         notify,
         extensions.core_gate.clone(),
+        extensions.agents.clone(),
     );
     zellij_server::start_server_impl(Box::new(wrapper), socket_path, true);
     // A clean exit: the writer stores the latest state it captured (bounded wait).

@@ -18,8 +18,10 @@ use zellij_utils::errors::prelude::Result;
 use zellij_utils::input::command::{RunCommand, TerminalAction};
 use zellij_utils::ipc::{ClientToServerMsg, IpcReceiverWithContext, ServerToClientMsg};
 
+use super::agents::Agents;
 use super::clients::{self, ClientRoutes, CoreGate};
 use super::pty::{Ptys, QuitCallback};
+use crate::agent_state::{self, SignalSource};
 use crate::notify::engine::Engine;
 use crate::notify::osc::Scanner;
 use crate::status::OsApiStatus;
@@ -75,6 +77,8 @@ pub struct PerthOsApi {
     routes: Arc<ClientRoutes>,
     /// Open while perth-core is linked.
     gate: Arc<CoreGate>,
+    /// The panes' agent states: escape sequences, pipes, exits and closes reach it here.
+    agents: Arc<Agents>,
 }
 
 impl PerthOsApi {
@@ -85,9 +89,18 @@ impl PerthOsApi {
         counters: Arc<OsApiCounters>,
         notify: Arc<Engine>,
         gate: Arc<CoreGate>,
+        agents: Arc<Agents>,
     ) -> Self {
         notify.set_sender(inner.box_clone());
         let routes = counters.routes.clone();
+        {
+            let agents = agents.clone();
+            routes.set_agent_pipe(move |args, payload| {
+                let (pane, state, message) = agent_state::parse_pipe(args, payload)?;
+                agents.signal(pane, state, message.as_deref(), SignalSource::Pipe);
+                Ok(())
+            });
+        }
         PerthOsApi {
             inner,
             counters,
@@ -95,6 +108,7 @@ impl PerthOsApi {
             ptys: Arc::new(Ptys::new()),
             routes,
             gate,
+            agents,
         }
     }
 
@@ -103,6 +117,7 @@ impl PerthOsApi {
             inner: reader,
             counters: self.counters.clone(),
             notify: self.notify.clone(),
+            agents: self.agents.clone(),
             terminal_id,
             scanner: Scanner::default(),
         })
@@ -111,17 +126,24 @@ impl PerthOsApi {
     /// Wraps the exit callback of a command pane (one held open when its command ends) so the
     /// exit raises a notification; other panes close on exit and keep theirs as it was.
     fn watch_exit(&self, action: Option<&RunCommand>, quit_cb: QuitCallback) -> QuitCallback {
+        let agents = self.agents.clone();
         match action {
             Some(command) if command.hold_on_close => {
                 let notify = self.notify.clone();
                 Box::new(move |pane_id, status, command: RunCommand| {
                     if let PaneId::Terminal(id) = pane_id {
+                        agents.exited(id, status);
                         notify.command_exited(id, status, &command.to_string());
                     }
                     quit_cb(pane_id, status, command)
                 })
             }
-            _ => quit_cb,
+            _ => Box::new(move |pane_id, status, command: RunCommand| {
+                if let PaneId::Terminal(id) = pane_id {
+                    agents.exited(id, status);
+                }
+                quit_cb(pane_id, status, command)
+            }),
         }
     }
 }
@@ -131,6 +153,7 @@ struct TappedReader {
     inner: Box<dyn AsyncReader>,
     counters: Arc<OsApiCounters>,
     notify: Arc<Engine>,
+    agents: Arc<Agents>,
     terminal_id: u32,
     scanner: Scanner,
 }
@@ -145,6 +168,10 @@ impl AsyncReader for TappedReader {
         let (notify, id) = (&self.notify, self.terminal_id);
         self.scanner
             .feed(&buf[..read], &mut |found| notify.from_pane(id, found));
+        for (state, message) in self.scanner.take_agent_signals() {
+            self.agents
+                .signal(id, state, message.as_deref(), SignalSource::Escape);
+        }
         Ok(read)
     }
 }
@@ -231,6 +258,7 @@ impl ServerOsApi for PerthOsApi {
             ptys: self.ptys.clone(),
             routes: self.routes.clone(),
             gate: self.gate.clone(),
+            agents: self.agents.clone(),
         })
     }
 
@@ -339,6 +367,7 @@ impl ServerOsApi for PerthOsApi {
 
     fn clear_terminal_id(&self, terminal_id: u32) -> Result<()> {
         self.ptys.clear(terminal_id);
+        self.agents.closed(terminal_id);
         self.inner.clear_terminal_id(terminal_id)
     }
 

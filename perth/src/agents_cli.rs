@@ -1,0 +1,294 @@
+//! `perth action agent-state` and `perth agents [wait]`: the command-line side of agent
+//! awareness (DESIGN.md D12), talking to the session's server over its control socket.
+
+use std::time::{Duration, Instant};
+
+use clap::{Arg, ArgAction, ArgMatches, Command};
+
+use crate::agent_state::{AgentPane, AgentState};
+use crate::cli::EXIT_UNAVAILABLE;
+use crate::control::{self, ControlRequest, ControlResponse};
+use crate::notify::bus::PaneRef;
+use crate::session;
+
+/// The action this module adds to `perth action`.
+pub const ACTION: &str = "agent-state";
+
+fn pane_arg(help: &'static str) -> Arg {
+    Arg::new("pane-id")
+        .long("pane-id")
+        .short('p')
+        .value_name("ID")
+        .help(help)
+        .value_parser(|s: &str| s.parse::<PaneRef>())
+}
+
+fn state_arg(help: &'static str) -> Arg {
+    Arg::new("state")
+        .long("state")
+        .short('s')
+        .value_name("STATE")
+        .help(help)
+        .value_parser(|s: &str| s.parse::<AgentState>())
+}
+
+fn json_arg() -> Arg {
+    Arg::new("json")
+        .long("json")
+        .action(ArgAction::SetTrue)
+        .help("Print the result as JSON")
+}
+
+/// `perth action agent-state`.
+pub fn action() -> Command {
+    Command::new(ACTION)
+        .about("Set what the coding agent in a pane is doing: waiting, working, idle or exited")
+        .after_help(
+            "Hooks of coding agents call this, and so can any script. A program in a pane can \
+             say the same by printing ESC ] 777 ; perth-agent ; STATE ; MESSAGE BEL, and a \
+             script anywhere with `zellij pipe --name perth::agent --args \
+             pane_id=ID,state=STATE -- MESSAGE`.\n\n\
+             Examples:\n  \
+             perth action agent-state --state waiting --message \"Allow edit of src/main.rs?\"\n  \
+             perth action agent-state --pane-id terminal_3 --state idle",
+        )
+        .arg(pane_arg(
+            "The agent's pane (3, terminal_3); defaults to $ZELLIJ_PANE_ID, the pane it runs in",
+        ))
+        .arg(state_arg("waiting, working, idle or exited").required(true))
+        .arg(
+            Arg::new("message")
+                .long("message")
+                .short('m')
+                .value_name("TEXT")
+                .help("What it asks or did (shown inert, at most 200 characters)"),
+        )
+        .arg(json_arg())
+}
+
+/// `perth agents`.
+pub fn command() -> Command {
+    Command::new("agents")
+        .about("List the coding agents of the session and what each is doing, waiting ones first")
+        .arg(json_arg())
+        .subcommand(
+            Command::new("wait")
+                .about("Wait until an agent pane (or a given one) reaches a state")
+                .after_help(
+                    "Exits 0 when the state is reached (printing the pane), 1 when the timeout \
+                     passes first, 3 when the session ends or cannot be reached.",
+                )
+                .arg(pane_arg("Wait for this pane only (3, terminal_3)"))
+                .arg(state_arg("The state to wait for (default: waiting)").default_value("waiting"))
+                .arg(
+                    Arg::new("timeout")
+                        .long("timeout")
+                        .value_name("SECS")
+                        .default_value("600")
+                        .help("Give up after this many seconds")
+                        .value_parser(clap::value_parser!(u64)),
+                )
+                .arg(json_arg()),
+        )
+}
+
+/// Runs `perth action agent-state`; returns the exit code.
+pub fn run_action(matches: &ArgMatches, session_flag: Option<String>) -> i32 {
+    let pane =
+        match matches.get_one::<PaneRef>("pane-id").copied() {
+            Some(p) => p,
+            None => match std::env::var("ZELLIJ_PANE_ID") {
+                Ok(id) => match id.parse() {
+                    Ok(p) => p,
+                    Err(e) => return usage(&format!("$ZELLIJ_PANE_ID: {e}")),
+                },
+                Err(_) => return usage(
+                    "which pane? pass --pane-id ID (inside a perth pane it defaults to that pane)",
+                ),
+            },
+        };
+    let Some(state) = matches.get_one::<AgentState>("state").copied() else {
+        return usage("pass --state waiting|working|idle|exited");
+    };
+    let request = ControlRequest::AgentState {
+        pane,
+        state,
+        message: matches.get_one::<String>("message").cloned(),
+    };
+    match ask(session_flag, &request) {
+        Ok(agents) => {
+            if matches.get_flag("json") {
+                print_json(&agents.first());
+            } else if let Some(a) = agents.first() {
+                println!("{}", line(a, now_ms()));
+            }
+            0
+        }
+        Err(code) => code,
+    }
+}
+
+/// Runs `perth agents [wait]`; returns the exit code.
+pub fn run(matches: &ArgMatches, session_flag: Option<String>) -> i32 {
+    if let Some(wait) = matches.subcommand_matches("wait") {
+        return run_wait(wait, session_flag);
+    }
+    match ask(session_flag, &ControlRequest::ListAgents) {
+        Ok(agents) => {
+            if matches.get_flag("json") {
+                print_json(&agents);
+            } else if agents.is_empty() {
+                println!("no agent panes (agents report with `perth action agent-state`)");
+            } else {
+                let now = now_ms();
+                for a in &agents {
+                    println!("{}", line(a, now));
+                }
+            }
+            0
+        }
+        Err(code) => code,
+    }
+}
+
+fn run_wait(matches: &ArgMatches, session_flag: Option<String>) -> i32 {
+    let pane = match matches.get_one::<PaneRef>("pane-id").copied() {
+        Some(PaneRef::Terminal(id)) => Some(id),
+        Some(p @ PaneRef::Plugin(_)) => {
+            return usage(&format!(
+                "{p} is a plugin pane; agents run in terminal panes"
+            ))
+        }
+        None => None,
+    };
+    let state = matches
+        .get_one::<AgentState>("state")
+        .copied()
+        .unwrap_or(AgentState::Waiting);
+    let timeout = Duration::from_secs(matches.get_one::<u64>("timeout").copied().unwrap_or(600));
+    let deadline = Instant::now() + timeout;
+    loop {
+        let agents = match ask(session_flag.clone(), &ControlRequest::ListAgents) {
+            Ok(a) => a,
+            Err(_) => {
+                eprintln!("perth: the session ended or cannot be reached; nothing to wait for");
+                return EXIT_UNAVAILABLE;
+            }
+        };
+        if let Some(hit) = agents
+            .iter()
+            .find(|a| a.state == state && pane.is_none_or(|p| p == a.pane_id))
+        {
+            if matches.get_flag("json") {
+                print_json(hit);
+            } else {
+                println!("{}", line(hit, now_ms()));
+            }
+            return 0;
+        }
+        if Instant::now() >= deadline {
+            eprintln!(
+                "perth: no agent pane{} became {state} within {}s",
+                pane.map(|p| format!(" terminal_{p}")).unwrap_or_default(),
+                timeout.as_secs()
+            );
+            return 1;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// Asks the session's server; on failure prints why and returns the exit code.
+fn ask(session_flag: Option<String>, request: &ControlRequest) -> Result<Vec<AgentPane>, i32> {
+    let session = session::target_session(session_flag).map_err(|message| {
+        eprintln!("perth: {message}");
+        EXIT_UNAVAILABLE
+    })?;
+    let sock_dir = zellij_utils::consts::ZELLIJ_SOCK_DIR.clone();
+    match control::request(&sock_dir, &session, request, Duration::from_secs(5)) {
+        Ok(ControlResponse::Agents { agents }) => Ok(agents),
+        Ok(ControlResponse::Error { message }) => {
+            eprintln!("perth: {message}");
+            Err(1)
+        }
+        Ok(other) => Err(control::unexpected_answer(&other)),
+        Err(e) => {
+            eprintln!("perth: {e}");
+            Err(EXIT_UNAVAILABLE)
+        }
+    }
+}
+
+/// Returns one listing line: `terminal_3  waiting  12s  Allow edit of src/main.rs?`.
+pub fn line(a: &AgentPane, now_ms: u64) -> String {
+    let ago = now_ms.saturating_sub(a.since_ms) / 1000;
+    let since = if ago < 60 {
+        format!("{ago}s")
+    } else if ago < 3600 {
+        format!("{}m", ago / 60)
+    } else {
+        format!("{}h", ago / 3600)
+    };
+    let mut out = format!("terminal_{:<4} {:<8} {since:>4}", a.pane_id, a.state);
+    if let Some(m) = &a.message {
+        out.push_str("  ");
+        out.push_str(m);
+    }
+    out
+}
+
+fn print_json<T: serde::Serialize>(value: &T) {
+    println!(
+        "{}",
+        serde_json::to_string(value).unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}"))
+    );
+}
+
+fn now_ms() -> u64 {
+    bridge_runtime::unix_millis()
+}
+
+fn usage(message: &str) -> i32 {
+    eprintln!("perth: {message}");
+    2
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn commands_parse_and_unknown_states_are_usage_errors() {
+        action().debug_assert();
+        command().debug_assert();
+        let err = action()
+            .try_get_matches_from(["agent-state", "--state", "dreaming"])
+            .unwrap_err();
+        assert_eq!(err.exit_code(), 2);
+        assert!(
+            err.to_string().contains("waiting, working, idle, exited"),
+            "{err}"
+        );
+        let m = command()
+            .try_get_matches_from(["agents", "wait", "--pane-id", "3", "--timeout", "5"])
+            .unwrap();
+        let wait = m.subcommand_matches("wait").unwrap();
+        assert_eq!(
+            wait.get_one::<AgentState>("state"),
+            Some(&AgentState::Waiting)
+        );
+    }
+
+    #[test]
+    fn lines_show_pane_state_age_and_message() {
+        let a = AgentPane {
+            pane_id: 3,
+            state: AgentState::Waiting,
+            since_ms: 1_000,
+            message: Some("Allow edit?".into()),
+            source: crate::agent_state::SignalSource::Cli,
+            exit_status: None,
+        };
+        assert_eq!(line(&a, 13_500), "terminal_3    waiting  12s  Allow edit?");
+    }
+}

@@ -1,0 +1,201 @@
+//! Agent awareness end to end (issue "perth knows what each agent is doing"): states set by
+//! the command line, the `perth::agent` pipe and the escape sequence a program prints, listed
+//! and awaited by scripts, and a pane that starts waiting lit for a user looking elsewhere.
+
+use std::time::Duration;
+
+use tests::{wait_for_with_last, PerthSession};
+
+const WAIT: Duration = Duration::from_secs(15);
+
+fn agents(s: &PerthSession) -> Vec<serde_json::Value> {
+    let out = s.perth_within(&["agents", "--json"], None, WAIT).unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+fn code(out: &std::process::Output) -> (Option<i32>, String) {
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn agent_states_come_from_cli_pipe_and_escape_and_scripts_can_wait_for_them() {
+    let s = PerthSession::start("e2e-agents").unwrap();
+    s.wait_for_core(1).unwrap();
+
+    // The escape sequence, printed by the program in pane 0.
+    s.term
+        .send_text("printf '\\033]777;perth-agent;working;reading the code\\007'")
+        .unwrap();
+    s.term.send_keys(&["Enter"]).unwrap();
+    let out = s
+        .perth_within(
+            &[
+                "agents",
+                "wait",
+                "--pane-id",
+                "0",
+                "--state",
+                "working",
+                "--json",
+                "--timeout",
+                "10",
+            ],
+            None,
+            WAIT,
+        )
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", code(&out).1);
+    let hit: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(hit["source"], "escape");
+    assert_eq!(hit["message"], "reading the code");
+
+    // A second pane takes the focus; pane 0 then asks its user something.
+    s.action(&["new-pane", "--direction", "right"]).unwrap();
+    s.wait_for_core(2).unwrap();
+    let out = s
+        .perth_within(
+            &[
+                "action",
+                "agent-state",
+                "--pane-id",
+                "terminal_0",
+                "--state",
+                "waiting",
+                "--message",
+                "Allow edit of src/\x1b[31mmain.rs?",
+            ],
+            None,
+            WAIT,
+        )
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", code(&out).1);
+    let listed = agents(&s);
+    assert_eq!(listed[0]["pane_id"], 0, "{listed:?}");
+    assert_eq!(listed[0]["state"], "waiting");
+    assert_eq!(listed[0]["message"], "Allow edit of src/main.rs?");
+    // The pane's border shows the question to a user looking at the other pane.
+    let screen = s
+        .term
+        .wait_for_text(
+            "the question on pane 0's border",
+            "Allow edit of src/",
+            WAIT,
+        )
+        .unwrap();
+    assert!(!screen.contains('\u{1b}'), "the question is shown inert");
+    let notes: serde_json::Value =
+        serde_json::from_str(&s.action(&["list-notifications", "--json"]).unwrap()).unwrap();
+    assert_eq!(notes["active"][0]["source"], "agent", "{notes}");
+    assert_eq!(notes["active"][0]["style"], "warning", "{notes}");
+
+    // The pipe, as hooks and scripts outside the pane send it.
+    let out = s
+        .perth_within(
+            &[
+                "pipe",
+                "--name",
+                "perth::agent",
+                "--args",
+                "pane_id=0,state=idle",
+                "--",
+                "turn over",
+            ],
+            None,
+            WAIT,
+        )
+        .unwrap();
+    assert!(out.status.success(), "{}", code(&out).1);
+    wait_for_with_last("pane 0 idle", WAIT, || {
+        let listed = agents(&s);
+        if listed
+            .iter()
+            .any(|a| a["state"] == "idle" && a["message"] == "turn over")
+        {
+            Ok(())
+        } else {
+            Err(format!("{listed:?}"))
+        }
+    })
+    .unwrap();
+
+    // Mistakes get clear errors.
+    let out = s
+        .perth_within(
+            &[
+                "action",
+                "agent-state",
+                "--pane-id",
+                "0",
+                "--state",
+                "asleep",
+            ],
+            None,
+            WAIT,
+        )
+        .unwrap();
+    let (exit, stderr) = code(&out);
+    assert_eq!(exit, Some(2), "{stderr}");
+    assert!(
+        stderr.contains("waiting, working, idle, exited"),
+        "{stderr}"
+    );
+    let out = s
+        .perth_within(
+            &[
+                "action",
+                "agent-state",
+                "--pane-id",
+                "77",
+                "--state",
+                "idle",
+            ],
+            None,
+            WAIT,
+        )
+        .unwrap();
+    let (exit, stderr) = code(&out);
+    assert_eq!(exit, Some(1), "{stderr}");
+    assert!(stderr.contains("no pane terminal_77"), "{stderr}");
+    let out = s
+        .perth_within(
+            &["agents", "wait", "--state", "exited", "--timeout", "1"],
+            None,
+            WAIT,
+        )
+        .unwrap();
+    let (exit, stderr) = code(&out);
+    assert_eq!(exit, Some(1), "{stderr}");
+    assert!(stderr.contains("became exited within 1s"), "{stderr}");
+
+    // A wait on a session that ends says so.
+    let waiter = {
+        let mut cmd = s.env.command(tests::workspace_bin("perth").unwrap());
+        cmd.args([
+            "--session",
+            "e2e-agents",
+            "agents",
+            "wait",
+            "--state",
+            "exited",
+            "--timeout",
+            "60",
+        ])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped());
+        cmd.spawn().unwrap()
+    };
+    let out = s.perth_plain(&["kill-session", "e2e-agents"]).unwrap();
+    assert!(out.status.success(), "{}", code(&out).1);
+    let out = waiter.wait_with_output().unwrap();
+    let (exit, stderr) = code(&out);
+    assert_eq!(exit, Some(3), "{stderr}");
+    assert!(stderr.contains("session ended"), "{stderr}");
+}
