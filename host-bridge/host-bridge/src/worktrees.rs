@@ -205,12 +205,36 @@ async fn read_status(project: Option<String>) -> Answer {
     let cwd = project_dir("project", &project)?;
     let (_, engine) = open_engine().await?;
     let report = engine.status(&cwd).await;
+    // The types `iMi types add` added are offered by the pane's type picker too.
+    let kinds = match &report {
+        Ok(_) => engine.kinds().await,
+        Err(_) => Vec::new(),
+    };
     close(&engine).await;
-    let status = serde_json::to_value(report.map_err(imi_error)?).map_err(internal)?;
+    let mut status = serde_json::to_value(report.map_err(imi_error)?).map_err(internal)?;
+    with_types(&mut status, &kinds);
     Ok(Response::ImiStatus {
         status,
         first: true,
     })
+}
+
+/// Adds the worktree types to a status answer as `types` (name and prefixes), a field older
+/// plugins ignore; iMi's status report itself stays as the command line prints it.
+fn with_types(status: &mut serde_json::Value, kinds: &[imi::WorktreeKind]) {
+    if let Some(fields) = status.as_object_mut() {
+        let types = kinds
+            .iter()
+            .map(|k| {
+                serde_json::json!({
+                    "name": k.name,
+                    "branch_prefix": k.branch_prefix,
+                    "worktree_prefix": k.worktree_prefix,
+                })
+            })
+            .collect();
+        fields.insert("types".to_owned(), serde_json::Value::Array(types));
+    }
 }
 
 async fn create(cwd: String, add: Add, session_dir: Option<PathBuf>) -> Answer {

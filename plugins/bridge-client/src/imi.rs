@@ -39,6 +39,30 @@ pub struct Worktree {
     pub error: Option<String>,
 }
 
+/// A worktree type as iMi knows it (`iMi types`): the built-in ones and those added with
+/// `iMi types add`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(default)]
+pub struct WorktreeType {
+    /// `feat`, `fix`, ...
+    pub name: String,
+    /// `feat/`
+    pub branch_prefix: String,
+    /// `feat-`
+    pub worktree_prefix: String,
+}
+
+impl WorktreeType {
+    /// Returns a built-in type, named `name`, with iMi's default prefixes.
+    pub fn builtin(name: &str) -> WorktreeType {
+        WorktreeType {
+            name: name.to_owned(),
+            branch_prefix: format!("{name}/"),
+            worktree_prefix: format!("{name}-"),
+        }
+    }
+}
+
 /// A project's trunk and worktrees.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
 #[serde(default)]
@@ -46,12 +70,24 @@ pub struct ProjectStatus {
     pub project: String,
     pub trunk: Worktree,
     pub worktrees: Vec<Worktree>,
+    /// The worktree types iMi offers; empty from a host-bridge older than this field.
+    pub types: Vec<WorktreeType>,
 }
 
 impl ProjectStatus {
     /// Reads the status host-bridge answered with; `None` when it is not one.
     pub fn from_json(value: &serde_json::Value) -> Option<ProjectStatus> {
         ProjectStatus::deserialize(value).ok()
+    }
+
+    /// Returns the worktree types to offer: iMi's, or the built-in ones when the status does
+    /// not carry them.
+    pub fn kinds(&self) -> Vec<WorktreeType> {
+        if self.types.is_empty() {
+            KINDS.iter().map(|k| WorktreeType::builtin(k)).collect()
+        } else {
+            self.types.clone()
+        }
     }
 
     /// Returns trunk first, then the worktrees.
@@ -104,7 +140,7 @@ fn tab_summary(tab: &serde_json::Value, verb: &str) -> String {
     let name = inert(tab["name"].as_str().unwrap_or_default());
     match (tab["done"].as_bool(), tab["reason"].as_str()) {
         (Some(true), _) => format!("tab {name} {verb}"),
-        (_, Some(reason)) => format!("tab not {verb}: {}", inert(reason)),
+        (_, Some(reason)) => format!("tab not {verb}: {}", inert_lines(reason)),
         _ => format!("tab not {verb}"),
     }
 }
@@ -183,8 +219,14 @@ pub fn answer(result: &Result<Response, BridgeError>) -> Option<Result<String, S
             None => Err("host-bridge sent a status iMi could not read".to_owned()),
         },
         Ok(other) => Err(crate::zdrive::unexpected(other)),
-        Err(e) => Err(inert(&e.user_message())),
+        Err(e) => Err(inert_lines(&e.user_message())),
     })
+}
+
+/// Returns `text` inert line by line: its newlines stay newlines (a message of git's or
+/// GitHub's is read as lines), every other control character is shown in caret form.
+pub fn inert_lines(text: &str) -> String {
+    text.lines().map(inert).collect::<Vec<_>>().join("\n")
 }
 
 #[cfg(test)]
@@ -220,6 +262,31 @@ mod tests {
             ]
         );
         assert_eq!(ProjectStatus::from_json(&json!("nope")), None);
+    }
+
+    #[test]
+    fn the_types_are_imis_own_or_the_built_in_ones_from_an_older_bridge() {
+        let older = ProjectStatus::from_json(&status()).unwrap();
+        let names: Vec<String> = older.kinds().into_iter().map(|k| k.name).collect();
+        assert_eq!(names, KINDS);
+        assert_eq!(older.kinds()[0].branch_prefix, "feat/");
+        let mut value = status();
+        value["types"] = json!([
+            {"id": 1, "name": "feat", "branch_prefix": "feat/", "worktree_prefix": "feat-"},
+            {"id": 6, "name": "spike", "branch_prefix": "spike/", "worktree_prefix": "sp-"},
+        ]);
+        let newer = ProjectStatus::from_json(&value).unwrap();
+        assert_eq!(
+            newer.kinds(),
+            [
+                WorktreeType::builtin("feat"),
+                WorktreeType {
+                    name: "spike".into(),
+                    branch_prefix: "spike/".into(),
+                    worktree_prefix: "sp-".into(),
+                },
+            ]
+        );
     }
 
     #[test]
@@ -274,6 +341,18 @@ mod tests {
             first: true,
         });
         assert!(answer(&status).unwrap().unwrap().starts_with("trunk-main"));
+    }
+
+    #[test]
+    fn a_failure_of_several_lines_keeps_its_lines() {
+        let failed = Err(BridgeError::Refused(ErrorBody::new(
+            ErrorKind::BadRequest,
+            "git fetch failed:\r\nfatal: no such ref\u{1b}[2J\n",
+        )));
+        assert_eq!(
+            answer(&failed),
+            Some(Err("git fetch failed:\nfatal: no such ref^[[2J".to_owned()))
+        );
     }
 
     #[test]

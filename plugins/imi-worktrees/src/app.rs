@@ -6,7 +6,7 @@
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
-use bridge_client::imi::{self as imi, ProjectStatus, Worktree, IMI_TIMEOUT, KINDS};
+use bridge_client::imi::{self as imi, ProjectStatus, Worktree, WorktreeType, IMI_TIMEOUT};
 use bridge_client::{BridgeClient, BridgeConfig, BridgeError, Completion};
 use bridge_protocol::{Request, RequestId, Response};
 use zellij_tile::prelude::{
@@ -293,6 +293,12 @@ impl App {
         self.rows().get(self.selected).copied()
     }
 
+    /// Returns the worktree types the picker offers: the project's as iMi reports them (with
+    /// those added by `iMi types add`), or the built-in ones before a status is read.
+    pub fn kinds(&self) -> Vec<WorktreeType> {
+        self.status.clone().unwrap_or_default().kinds()
+    }
+
     /// Asks host-bridge for the status, or for it again once the current request is answered.
     fn refresh(&mut self, now: Instant, effects: &mut Vec<Effect>) {
         if self.permissions != Permissions::Granted {
@@ -434,10 +440,11 @@ impl App {
     }
 
     fn pick_key(&mut self, key: BareKey, index: usize) -> bool {
+        let count = self.kinds().len();
         let index = match key {
-            BareKey::Down | BareKey::Char('j') => (index + 1).min(KINDS.len() - 1),
+            BareKey::Down | BareKey::Char('j') => (index + 1).min(count.saturating_sub(1)),
             BareKey::Up | BareKey::Char('k') => index.saturating_sub(1),
-            BareKey::Char(c @ '1'..='5') => {
+            BareKey::Char(c @ '1'..='9') if (c as usize - '1' as usize) < count => {
                 let index = c as usize - '1' as usize;
                 return self.pick(index);
             }
@@ -453,14 +460,16 @@ impl App {
     }
 
     fn pick(&mut self, index: usize) -> bool {
-        let kind = KINDS[index.min(KINDS.len() - 1)];
-        self.mode = if kind == "review" {
+        let Some(kind) = self.kinds().into_iter().nth(index) else {
+            return false;
+        };
+        self.mode = if kind.name == "review" {
             Mode::Review {
                 input: String::new(),
             }
         } else {
             Mode::Name {
-                kind: kind.to_owned(),
+                kind: kind.name,
                 input: String::new(),
             }
         };
@@ -633,6 +642,15 @@ impl App {
 
     fn open(&mut self, name: String, now: Instant, effects: &mut Vec<Effect>) {
         let Some(cwd) = self.cwd.clone() else { return };
+        if self.session.is_none() {
+            // host-bridge could only answer that there is no session to open a tab in.
+            self.message = Some(Message::Error(format!(
+                "tab {} not opened: Zellij has not told the pane its session's name yet; \
+                 press r and try again",
+                bridge_client::text::inert(&name)
+            )));
+            return;
+        }
         let label = format!("opening the tab of {name}");
         let request = Request::ImiOpen {
             cwd,
@@ -720,6 +738,9 @@ impl App {
             Call::Change => {
                 self.busy = None;
                 self.message = Some(match imi::answer(&done.result) {
+                    // A tab that was not opened, focused or closed is a failure, even when the
+                    // worktree itself was made or removed.
+                    Some(Ok(text)) if tab_failed(&done.result) => Message::Error(text),
                     Some(Ok(text)) => Message::Info(text),
                     Some(Err(e)) => Message::Error(e),
                     None => Message::Info("done".into()),
@@ -782,6 +803,18 @@ fn push_bridge(bridge: Vec<bridge_client::Effect>, effects: &mut Vec<Effect>) {
     if !bridge.is_empty() {
         effects.push(Effect::Bridge(bridge));
     }
+}
+
+/// Returns whether a change's answer says its tab was not opened, focused or closed.
+fn tab_failed(result: &Result<Response, BridgeError>) -> bool {
+    let tab = match result {
+        Ok(Response::ImiOpened { tab, .. }) => tab,
+        Ok(Response::ImiAdded { report, .. } | Response::ImiRemoved { report, .. }) => {
+            &report["tab"]
+        }
+        _ => return false,
+    };
+    tab.is_object() && tab["done"] != true
 }
 
 /// Says why a request did not get the answer it should have.

@@ -64,19 +64,26 @@ impl Harness {
             sent: VecDeque::new(),
             effects: Vec::new(),
         };
-        let config: BTreeMap<String, String> = [
-            ("bridge_url", "http://127.0.0.1:4000"),
-            ("bridge_token", "tok"),
-        ]
-        .map(|(k, v)| (k.to_owned(), v.to_owned()))
-        .into();
-        let loaded = h.app.load(&config, Some(CWD.into()));
+        let loaded = h.app.load(&config(), Some(CWD.into()));
         h.take(loaded);
         let mode = ModeInfo {
             session_name: Some("work".into()),
             ..Default::default()
         };
         h.event(Event::ModeUpdate(mode));
+        h
+    }
+
+    /// Returns a loaded pane that Zellij has not told its session's name.
+    fn bare_without_session() -> Harness {
+        let mut h = Harness {
+            app: App::default(),
+            clock: Instant::now(),
+            sent: VecDeque::new(),
+            effects: Vec::new(),
+        };
+        let loaded = h.app.load(&config(), Some(CWD.into()));
+        h.take(loaded);
         h
     }
 
@@ -163,6 +170,16 @@ impl Harness {
             .collect::<Vec<_>>()
             .join("\n")
     }
+}
+
+/// The pane's configuration: the bridge's address and token.
+fn config() -> BTreeMap<String, String> {
+    [
+        ("bridge_url", "http://127.0.0.1:4000"),
+        ("bridge_token", "tok"),
+    ]
+    .map(|(k, v)| (k.to_owned(), v.to_owned()))
+    .into()
 }
 
 fn worktree(name: &str, kind: &str, branch: &str) -> serde_json::Value {
@@ -460,8 +477,115 @@ fn enter_opens_the_selected_tab_and_t_jumps_to_trunk() {
     assert!(h.screen(10, 80).contains("✓ tab pr-7 open"));
     h.key(BareKey::Char('t'));
     let (_, request, _) = h.next_request();
+    assert_eq!(
+        request,
+        Request::ImiOpen {
+            cwd: CWD.into(),
+            name: "trunk-main".into(),
+            session: Some("work".into()),
+            key: None,
+        }
+    );
+}
+
+#[test]
+fn the_trunk_opens_in_the_session_and_a_tab_not_opened_shows_as_a_failure() {
+    let mut h = Harness::new();
+    // Enter on trunk's row, and t from anywhere, ask for trunk's tab in the pane's session.
+    h.key(BareKey::Enter);
+    let (id, request, context) = h.next_request();
+    assert_eq!(
+        request,
+        Request::ImiOpen {
+            cwd: CWD.into(),
+            name: "trunk-main".into(),
+            session: Some("work".into()),
+            key: None,
+        }
+    );
+    h.answer(
+        id,
+        context,
+        Response::ImiOpened {
+            name: "trunk-main".into(),
+            path: "/work/widgets/trunk-main".into(),
+            tab: json!({"name": "trunk-main", "done": false,
+                        "reason": "perth action go-to-tab-name exited with 1: gone"}),
+            first: true,
+        },
+    );
+    h.answer_status(status());
+    let screen = h.screen(10, 100);
     assert!(
-        matches!(&request, Request::ImiOpen { name, .. } if name == "trunk-main"),
+        screen.contains("{red|✗ tab not open: perth action go-to-tab-name exited with 1: gone}"),
+        "{screen}"
+    );
+    assert!(!screen.contains('✓'), "{screen}");
+
+    // A pane Zellij has not told its session's name asks nothing it cannot get.
+    let mut nameless = Harness::bare_without_session();
+    nameless.event(Event::PermissionRequestResult(PermissionStatus::Granted));
+    nameless.answer_status(status());
+    nameless.key(BareKey::Char('t'));
+    assert!(nameless.sent.is_empty(), "{:?}", nameless.sent);
+    let screen = nameless.screen(10, 100);
+    assert!(
+        screen.contains("{red|✗ tab trunk-main not opened: Zellij has not told the pane"),
+        "{screen}"
+    );
+}
+
+#[test]
+fn a_message_of_several_lines_is_shown_as_lines_never_in_caret_form() {
+    let mut h = Harness::new();
+    h.key(BareKey::Char('p'));
+    h.type_text("123");
+    h.key(BareKey::Enter);
+    let (id, _, context) = h.next_request();
+    h.refuse(
+        id,
+        context,
+        ErrorBody::new(
+            ErrorKind::BadRequest,
+            "git fetch origin pull/123/head failed:\nfatal: couldn't find remote ref pull/123/head\n",
+        ),
+    );
+    h.answer_status(status());
+    let screen = h.screen(12, 80);
+    assert!(!screen.contains("^J"), "{screen}");
+    insta::assert_snapshot!(screen);
+}
+
+#[test]
+fn the_type_picker_offers_the_types_imi_reports() {
+    let mut h = Harness::new();
+    let mut with_spike = status();
+    with_spike["types"] = json!([
+        {"name": "feat", "branch_prefix": "feat/", "worktree_prefix": "feat-"},
+        {"name": "review", "branch_prefix": "pr/", "worktree_prefix": "pr-"},
+        {"name": "spike", "branch_prefix": "exp/", "worktree_prefix": "exp-"},
+    ]);
+    h.key(BareKey::Char('r'));
+    h.answer_status(with_spike);
+    h.key(BareKey::Char('a'));
+    h.key(BareKey::Down);
+    h.key(BareKey::Down);
+    h.key(BareKey::Down);
+    insta::assert_snapshot!(h.screen(12, 80));
+    h.key(BareKey::Char('3'));
+    assert_eq!(
+        h.app.mode,
+        Mode::Name {
+            kind: "spike".into(),
+            input: String::new()
+        }
+    );
+    h.type_text("cache");
+    assert!(h.screen(12, 80).contains("branch exp/cache in exp-cache/"));
+    h.key(BareKey::Enter);
+    let (_, request, _) = h.next_request();
+    assert!(
+        matches!(&request, Request::ImiAdd { kind, name, .. } if kind == "spike" && name == "cache"),
         "{request:?}"
     );
 }

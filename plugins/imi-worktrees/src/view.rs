@@ -14,7 +14,7 @@
 //! Columns give way on narrow panes (the type first, then the branch, the agent and the last
 //! commit); what does not fit is cut with an ellipsis. Stored text is shown inert.
 
-use bridge_client::imi::{short_age, Worktree, KINDS};
+use bridge_client::imi::{short_age, Worktree, WorktreeType};
 use bridge_client::text::inert;
 use zdrive_snapshot::markdown::wrap_line;
 use zdrive_snapshot::style::{text_width, Color, Line, Style};
@@ -305,14 +305,24 @@ fn panel(app: &App, cols: usize) -> Vec<Line> {
         Mode::List | Mode::Filter => Vec::new(),
         Mode::PickKind { index } => {
             let mut out = vec![rule("new worktree: pick a type", cols)];
-            for (i, kind) in KINDS.iter().enumerate() {
+            for (i, kind) in app.kinds().iter().enumerate() {
+                // Only nine have a digit; the others are reached with the arrows.
+                let digit = if i < 9 {
+                    (i + 1).to_string()
+                } else {
+                    " ".to_owned()
+                };
                 let text = format!(
-                    "{} {} {kind:<7} {}",
+                    "{} {digit} {:<7} {}",
                     if i == *index { "▸" } else { " " },
-                    i + 1,
-                    match *kind {
+                    inert(&kind.name),
+                    match kind.name.as_str() {
                         "review" => "a pull request, by number".to_owned(),
-                        _ => format!("branch {kind}/NAME in {kind}-NAME/"),
+                        _ => format!(
+                            "branch {}NAME in {}NAME/",
+                            inert(&kind.branch_prefix),
+                            inert(&kind.worktree_prefix)
+                        ),
                     }
                 );
                 let look = if i == *index {
@@ -333,12 +343,21 @@ fn panel(app: &App, cols: usize) -> Vec<Line> {
             } else {
                 inert(input.trim())
             };
+            let prefixes = app
+                .kinds()
+                .into_iter()
+                .find(|k| &k.name == kind)
+                .unwrap_or_else(|| WorktreeType::builtin(kind));
+            let (branch, folder) = (
+                inert(&prefixes.branch_prefix),
+                inert(&prefixes.worktree_prefix),
+            );
             wrapped(vec![
-                rule(&format!("new {kind} worktree"), cols),
+                rule(&format!("new {} worktree", inert(kind)), cols),
                 prompt,
                 Line::one(
                     format!(
-                        "branch {kind}/{shown} in {kind}-{shown}/ next to trunk; its tab opens in this session"
+                        "branch {branch}{shown} in {folder}{shown}/ next to trunk; its tab opens in this session"
                     ),
                     Style::dim(),
                 ),
@@ -420,26 +439,49 @@ fn confirmation(removal: &Removal, cols: usize) -> Vec<Line> {
     out
 }
 
+/// The most lines a message takes; the rest of a long one (a command's output) is cut.
+const MESSAGE_LINES: usize = 6;
+
 fn status(app: &App, cols: usize) -> Vec<Line> {
-    let line = if let Some(busy) = &app.busy {
-        Line::one(
+    if let Some(busy) = &app.busy {
+        let line = Line::one(
             format!(
                 "{} {}…",
                 SPINNER[busy.frame % SPINNER.len()],
                 inert(&busy.label)
             ),
             Style::fg(Color::Cyan),
-        )
-    } else {
-        match &app.message {
-            Some(Message::Error(e)) => Line::one(format!("✗ {}", inert(e)), Style::fg(Color::Red)),
-            Some(Message::Info(text)) => {
-                Line::one(format!("✓ {}", inert(text)), Style::fg(Color::Green))
-            }
-            None => return Vec::new(),
-        }
+        );
+        return wrap_line(&line, cols, 2);
+    }
+    let (mark, text, look) = match &app.message {
+        Some(Message::Error(e)) => ("✗", e, Style::fg(Color::Red)),
+        Some(Message::Info(text)) => ("✓", text, Style::fg(Color::Green)),
+        None => return Vec::new(),
     };
-    wrap_line(&line, cols, 2)
+    // A message of several lines (git's or GitHub's, passed on by iMi) is shown as lines, not
+    // as one line with its newlines in caret form.
+    let mut shown: Vec<&str> = text.lines().map(str::trim_end).collect();
+    while shown.last().is_some_and(|l| l.is_empty()) {
+        shown.pop();
+    }
+    if shown.is_empty() {
+        shown.push("");
+    }
+    let cut = shown.len() > MESSAGE_LINES;
+    shown.truncate(MESSAGE_LINES);
+    let mut out = Vec::new();
+    for (i, line) in shown.iter().enumerate() {
+        let text = match i {
+            0 => format!("{mark} {}", inert(line)),
+            _ => format!("  {}", inert(line)),
+        };
+        out.extend(wrap_line(&Line::one(text, look), cols, 2));
+    }
+    if cut {
+        out.push(Line::one("  …", look));
+    }
+    out
 }
 
 fn keys(app: &App) -> Line {
@@ -448,7 +490,13 @@ fn keys(app: &App) -> Line {
             "a new · ⏎ open · p review PR · d remove · t trunk · / filter · r refresh · q close"
         }
         Mode::Filter => "type to filter · ⏎ keep · Esc clear",
-        Mode::PickKind { .. } => "↑↓ or 1-5 pick · ⏎ choose · Esc cancel",
+        Mode::PickKind { .. } => {
+            let digits = app.kinds().len().min(9);
+            return Line::one(
+                format!("↑↓ or 1-{digits} pick · ⏎ choose · Esc cancel"),
+                Style::dim(),
+            );
+        }
         Mode::Name { .. } => "⏎ create · Esc cancel",
         Mode::Review { .. } => "⏎ check out · Esc cancel",
         Mode::Confirm(removal) => match &removal.preview {

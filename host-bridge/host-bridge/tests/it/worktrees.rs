@@ -47,10 +47,14 @@ fn remove(trunk: &Path, name: &str, force: bool, dry_run: bool) -> Request {
 }
 
 fn open(trunk: &Path, name: &str) -> Request {
+    open_in(trunk, name, None)
+}
+
+fn open_in(trunk: &Path, name: &str, session: Option<&str>) -> Request {
     Request::ImiOpen {
         cwd: trunk.display().to_string(),
         name: name.into(),
-        session: None,
+        session: session.map(str::to_owned),
         key: None,
     }
 }
@@ -81,11 +85,14 @@ fn status(bridge: &Bridge, trunk: &Path) -> serde_json::Value {
 }
 
 fn names(status: &serde_json::Value) -> Vec<String> {
-    status["worktrees"]
-        .as_array()
+    field_of_each(&status["worktrees"], "name")
+}
+
+fn field_of_each(list: &serde_json::Value, field: &str) -> Vec<String> {
+    list.as_array()
         .unwrap()
         .iter()
-        .map(|w| w["name"].as_str().unwrap().to_owned())
+        .map(|w| w[field].as_str().unwrap().to_owned())
         .collect()
 }
 
@@ -262,4 +269,49 @@ fn a_review_without_github_checks_the_pull_request_out() {
         missing.message.contains("pull request \"8\" not found"),
         "{missing}"
     );
+}
+
+#[test]
+fn the_status_carries_the_worktree_types_imi_knows() {
+    let sb = Sandbox::new();
+    let trunk = sb.project_from_origin();
+    let env = TestEnv::new();
+    let bridge = bridge_for(&env, &sb);
+    let before = status(&bridge, &trunk);
+    assert_eq!(
+        field_of_each(&before["types"], "name"),
+        ["feat", "fix", "review", "aiops", "devops"]
+    );
+    sb.imi(&["types", "add", "spike", "--worktree-prefix", "exp-"])
+        .data();
+    let after = status(&bridge, &trunk);
+    assert_eq!(
+        field_of_each(&after["types"], "name"),
+        ["feat", "fix", "review", "aiops", "devops", "spike"]
+    );
+    assert_eq!(after["types"][5]["branch_prefix"], "spike/");
+    assert_eq!(after["types"][5]["worktree_prefix"], "exp-");
+}
+
+#[test]
+fn the_trunk_and_worktrees_are_opened_in_the_session_the_request_names() {
+    let sb = Sandbox::new();
+    let trunk = sb.project_from_origin();
+    let env = TestEnv::new();
+    let bridge = bridge_for(&env, &sb);
+    ask(&bridge, add(&trunk, "feat", "login", None)).unwrap();
+    // No such session runs: the tab is not opened, but for that reason, not for want of a
+    // session (the iMi pane's `t` once answered "not inside a perth session" for trunk).
+    for name in ["trunk-main", "login"] {
+        let answer = ask(&bridge, open_in(&trunk, name, Some("e2e-no-such-session")));
+        let Ok(Response::ImiOpened { tab, .. }) = answer else {
+            panic!("imi_opened expected, got {answer:?}");
+        };
+        assert_eq!(tab["done"], false, "{tab}");
+        let reason = tab["reason"].as_str().unwrap_or_default();
+        assert!(
+            !reason.is_empty() && reason != "not inside a perth session",
+            "{name}: {tab}"
+        );
+    }
 }

@@ -275,3 +275,52 @@ fn the_imi_pane_lists_the_worktrees_and_creates_one_with_its_keys() {
         screen.contains("iMi · origin · 1 worktree") && !screen.contains("feat-login")
     });
 }
+
+/// Waits until the tab named `name` is the active one, the only tab of that name.
+fn wait_for_active_tab(s: &PerthSession, name: &str) {
+    let waited = tests::wait_for(
+        &format!("tab {name} in front, once"),
+        Duration::from_secs(20),
+        || {
+            let tabs = tabs(s);
+            let named: Vec<&Value> = tabs.iter().filter(|t| t["name"] == name).collect();
+            (named.len() == 1 && named[0]["active"] == true).then_some(())
+        },
+    );
+    if let Err(e) = waited {
+        panic!(
+            "{e:?}\ntabs: {:?}\nscreen:\n{}",
+            tab_names(s),
+            s.term.capture()
+        );
+    }
+}
+
+#[test]
+fn the_imi_pane_goes_to_the_trunk_with_t() {
+    let sb = Sandbox::new();
+    let Some(s) = session_in_project(&sb, "e2e-imi-trunk") else {
+        return;
+    };
+    s.term.send_keys(&["M-g"]).unwrap();
+    screen_until(&s, "the iMi pane listing trunk", |screen| {
+        screen.contains("▸ trunk-main")
+    });
+    // The session's first tab is the workspace's: trunk's tab is opened, named as iMi names it.
+    s.term.send_keys(&["t"]).unwrap();
+    wait_for_active_tab(&s, "trunk-main");
+    // The pane, brought into trunk's tab, says what it did, as a success.
+    s.term.send_keys(&["M-g"]).unwrap();
+    let screen = screen_until(&s, "the pane's answer", |screen| {
+        screen.contains("✓ tab trunk-main open") || screen.contains('✗')
+    });
+    assert!(!screen.contains("not inside a perth session"), "{screen}");
+    // From another tab, t brings the open trunk tab to the front instead of a second one.
+    go_to_first_tab(&s);
+    s.term.send_keys(&["M-g"]).unwrap();
+    screen_until(&s, "the iMi pane in the first tab", |screen| {
+        screen.contains("▸ trunk-main")
+    });
+    s.term.send_keys(&["t"]).unwrap();
+    wait_for_active_tab(&s, "trunk-main");
+}
