@@ -63,7 +63,108 @@ pub fn action() -> Command {
                 .value_name("TEXT")
                 .help("What it asks or did (shown inert, at most 200 characters)"),
         )
+        .arg(
+            Arg::new("message-stdin")
+                .long("message-stdin")
+                .action(ArgAction::SetTrue)
+                .conflicts_with("message")
+                .help(
+                    "Read the message from standard input: a hook's JSON (its `message` field) \
+                     or plain text",
+                ),
+        )
+        .arg(
+            Arg::new("quiet")
+                .long("quiet")
+                .short('q')
+                .action(ArgAction::SetTrue)
+                .help("Print nothing on success (hooks whose output the agent reads)"),
+        )
+        .arg(
+            Arg::new("hook-payload")
+                .value_name("JSON")
+                .hide(true)
+                .help("The JSON an agent's notify hook appends (Codex CLI); its message is used"),
+        )
         .arg(json_arg())
+}
+
+/// The agents `perth agents hooks` has set-ups for.
+pub const HOOK_AGENTS: [&str; 4] = ["claude", "codex", "gemini", "aider"];
+
+/// Returns the configuration that makes `agent` report its state to perth, with where it goes.
+pub fn hook_snippet(agent: &str) -> Option<String> {
+    let set = |state: &str, extra: &str| {
+        format!("perth action agent-state --quiet --state {state}{extra} 2>/dev/null || true")
+    };
+    let json_hooks = |events: &[(&str, String)], file: &str, note: &str| {
+        let mut hooks = serde_json::Map::new();
+        for (event, command) in events {
+            hooks.insert(
+                (*event).to_string(),
+                serde_json::json!([{ "matcher": "*", "hooks": [{ "type": "command", "command": command }] }]),
+            );
+        }
+        let doc = serde_json::json!({ "hooks": hooks });
+        format!(
+            "// Merge into {file}{note}\n{}\n",
+            serde_json::to_string_pretty(&doc).unwrap_or_default()
+        )
+    };
+    match agent {
+        "claude" => Some(json_hooks(
+            &[
+                ("UserPromptSubmit", set("working", "")),
+                ("PreToolUse", set("working", "")),
+                ("Notification", set("waiting", " --message-stdin")),
+                ("Stop", set("idle", "")),
+            ],
+            "~/.claude/settings.json (or .claude/settings.json in a project)",
+            "",
+        )),
+        "gemini" => Some(json_hooks(
+            &[
+                ("BeforeAgent", set("working", "")),
+                ("BeforeTool", set("working", "")),
+                ("Notification", set("waiting", " --message-stdin")),
+                ("AfterAgent", set("idle", "")),
+            ],
+            "~/.gemini/settings.json",
+            " (hooks must be enabled there: \"hooks\": {\"enabled\": true} in older versions)",
+        )),
+        "codex" => Some(
+            "# In ~/.codex/config.toml: Codex runs this when a turn completes, with its JSON last\n\
+             notify = [\"perth\", \"action\", \"agent-state\", \"--quiet\", \"--state\", \"idle\"]\n"
+                .to_string(),
+        ),
+        "aider" => Some(
+            "# In ~/.aider.conf.yml: aider runs this when it waits for your input\n\
+             notifications: true\n\
+             notifications-command: \"perth action agent-state --quiet --state idle 2>/dev/null || true\"\n"
+                .to_string(),
+        ),
+        _ => None,
+    }
+}
+
+/// Returns the message of a hook's JSON (`message`, Codex's `last-assistant-message`), or the
+/// text itself when it is not JSON.
+pub fn hook_message(text: &str) -> Option<String> {
+    let text = text.trim();
+    if text.is_empty() {
+        return None;
+    }
+    match serde_json::from_str::<serde_json::Value>(text) {
+        Ok(v) if v.is_object() => [
+            "message",
+            "last-assistant-message",
+            "last_assistant_message",
+        ]
+        .iter()
+        .find_map(|k| v[*k].as_str())
+        .map(str::to_string),
+        _ => Some(text.to_string()),
+    }
 }
 
 /// `perth agents`.
@@ -71,6 +172,16 @@ pub fn command() -> Command {
     Command::new("agents")
         .about("List the coding agents of the session and what each is doing, waiting ones first")
         .arg(json_arg())
+        .subcommand(
+            Command::new("hooks")
+                .about("Print the hook set-up that makes an agent report its state to perth")
+                .arg(
+                    Arg::new("agent")
+                        .required(true)
+                        .value_parser(HOOK_AGENTS)
+                        .help("Which agent's configuration to print"),
+                ),
+        )
         .subcommand(
             Command::new("wait")
                 .about("Wait until an agent pane (or a given one) reaches a state")
@@ -110,12 +221,27 @@ pub fn run_action(matches: &ArgMatches, session_flag: Option<String>) -> i32 {
     let Some(state) = matches.get_one::<AgentState>("state").copied() else {
         return usage("pass --state waiting|working|idle|exited");
     };
+    let message = if matches.get_flag("message-stdin") {
+        let mut text = String::new();
+        let _ = std::io::Read::read_to_string(
+            &mut std::io::Read::take(std::io::stdin(), 64 << 10),
+            &mut text,
+        );
+        hook_message(&text)
+    } else {
+        matches.get_one::<String>("message").cloned().or_else(|| {
+            matches
+                .get_one::<String>("hook-payload")
+                .and_then(|p| hook_message(p))
+        })
+    };
     let request = ControlRequest::AgentState {
         pane,
         state,
-        message: matches.get_one::<String>("message").cloned(),
+        message,
     };
     match ask(session_flag, &request) {
+        Ok(_) if matches.get_flag("quiet") => 0,
         Ok(agents) => {
             if matches.get_flag("json") {
                 print_json(&agents.first());
@@ -132,6 +258,18 @@ pub fn run_action(matches: &ArgMatches, session_flag: Option<String>) -> i32 {
 pub fn run(matches: &ArgMatches, session_flag: Option<String>) -> i32 {
     if let Some(wait) = matches.subcommand_matches("wait") {
         return run_wait(wait, session_flag);
+    }
+    if let Some(hooks) = matches.subcommand_matches("hooks") {
+        let agent = hooks.get_one::<String>("agent").map_or("", String::as_str);
+        return match hook_snippet(agent) {
+            Some(snippet) => {
+                print!("{snippet}");
+                0
+            }
+            None => usage(&format!(
+                "no hook set-up for {agent}; use one of {HOOK_AGENTS:?}"
+            )),
+        };
     }
     match ask(session_flag, &ControlRequest::ListAgents) {
         Ok(agents) => {
@@ -277,6 +415,38 @@ mod tests {
             wait.get_one::<AgentState>("state"),
             Some(&AgentState::Waiting)
         );
+    }
+
+    #[test]
+    fn hook_set_ups_call_perth_quietly_and_hook_json_gives_the_message() {
+        for agent in HOOK_AGENTS {
+            let snippet = hook_snippet(agent).unwrap();
+            assert!(snippet.contains("agent-state"), "{agent}: {snippet}");
+            assert!(snippet.contains("--quiet"), "{agent}: {snippet}");
+        }
+        let claude = hook_snippet("claude").unwrap();
+        let json: serde_json::Value =
+            serde_json::from_str(claude.split_once('\n').unwrap().1).unwrap();
+        assert!(json["hooks"]["Notification"][0]["hooks"][0]["command"]
+            .as_str()
+            .unwrap()
+            .contains("--state waiting --message-stdin"));
+        assert_eq!(
+            hook_message(
+                r#"{"session_id":"x","message":"Claude needs your permission to use Bash"}"#
+            ),
+            Some("Claude needs your permission to use Bash".into())
+        );
+        assert_eq!(
+            hook_message(r#"{"type":"agent-turn-complete","last-assistant-message":"Done."}"#),
+            Some("Done.".into())
+        );
+        assert_eq!(hook_message("plain words\n"), Some("plain words".into()));
+        assert_eq!(hook_message(" "), None);
+        let m = action()
+            .try_get_matches_from(["agent-state", "--state", "idle", "--quiet", r#"{"x":1}"#])
+            .unwrap();
+        assert!(m.get_flag("quiet"));
     }
 
     #[test]

@@ -126,6 +126,27 @@ fn agent_states_come_from_cli_pipe_and_escape_and_scripts_can_wait_for_them() {
     })
     .unwrap();
 
+    // Claude Code's Notification hook, as `perth agents hooks claude` sets it up: its JSON
+    // on standard input, nothing printed for the agent to read.
+    let out = s
+        .perth_within(
+            &["action", "agent-state", "--pane-id", "0", "--quiet", "--state", "waiting", "--message-stdin"],
+            Some(r#"{"session_id":"s1","hook_event_name":"Notification","message":"Claude needs your permission to use Bash"}"#),
+            WAIT,
+        )
+        .unwrap();
+    assert!(out.status.success(), "{}", code(&out).1);
+    assert!(
+        out.stdout.is_empty(),
+        "{:?}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    let listed = agents(&s);
+    assert_eq!(
+        listed[0]["message"], "Claude needs your permission to use Bash",
+        "{listed:?}"
+    );
+
     // Mistakes get clear errors.
     let out = s
         .perth_within(
