@@ -2,7 +2,8 @@
 //! `l` `m` and a summary log a milestone through host-bridge (zdrive's own command line reads
 //! it back), an entry a script logs with a `zdrive::log` pipe shows up in the open pane, `r`
 //! renames the pane, its history and its title in the session (as `zdrive pane rename` does),
-//! and Tab shows the context view.
+//! and Tab shows the context view. In an 80x24 terminal the pane finds the focused pane each
+//! time it opens and shows the newest entries.
 
 use std::time::Duration;
 
@@ -148,4 +149,63 @@ fn the_zdrive_pane_logs_renames_and_shows_what_scripts_log() {
         .map(|p| p["title"].clone())
         .collect();
     assert!(titles.contains(&Value::from("web")), "{titles:?}");
+}
+
+/// The zdrive pane opened with `Alt e` in an 80x24 terminal (a floating pane of 38x8) learns
+/// which pane is focused every time, and shows the newest entries: the header's lines are cut
+/// to one each and the keys put on one line to make room for them.
+#[test]
+fn at_80x24_the_zdrive_pane_shows_the_newest_entries_each_time_it_opens() {
+    let s = PerthSession::start_in(IsolatedEnv::new().unwrap(), "e2e-zdrive-small", 80, 24, &[])
+        .unwrap();
+    s.wait_for_status(
+        "host-bridge answering perth-core",
+        Duration::from_secs(30),
+        |st| st["bridge"]["state"] == "running" && st["bridge"]["plugin_ping_ok"] == true,
+    )
+    .unwrap();
+    let created = zdrive(&s, &["pane", "web"]);
+    assert_eq!(created["action"], "created", "{created}");
+    let summaries = [
+        ("first step taken", "checkpoint"),
+        ("second step taken", "checkpoint"),
+        ("newest milestone reached", "milestone"),
+    ];
+    for (summary, kind) in summaries {
+        zdrive(&s, &["pane", "log", "web", summary, "--type", kind]);
+    }
+    for attempt in 1..=3 {
+        s.term.send_keys(&["M-e"]).unwrap();
+        let screen = s
+            .term
+            .wait_for_screen(
+                &format!("opening {attempt}: the zdrive pane with web's entries"),
+                Duration::from_secs(10),
+                |screen| {
+                    screen.contains("history · 3 of 3")
+                        && summaries
+                            .iter()
+                            .all(|(summary, _)| screen.contains(summary))
+                },
+            )
+            .unwrap();
+        assert!(
+            !screen.contains("waiting for a focused terminal pane"),
+            "{screen}"
+        );
+        // Newest first.
+        let newest = screen.find("newest milestone reached").unwrap();
+        assert!(
+            newest < screen.find("first step taken").unwrap(),
+            "{screen}"
+        );
+        s.term.send_keys(&["q"]).unwrap();
+        s.term
+            .wait_for_screen(
+                &format!("closing {attempt}: the zdrive pane gone"),
+                Duration::from_secs(10),
+                |screen| !screen.contains("history · 3 of 3"),
+            )
+            .unwrap();
+    }
 }

@@ -25,11 +25,15 @@ use crate::editor::{Edit, LineEditor};
 use crate::entry::{parse_tags, read, Entry, Record, LOG_TYPES};
 
 /// The events the pane subscribes to.
-pub const SUBSCRIPTIONS: [EventType; 8] = [
+pub const SUBSCRIPTIONS: [EventType; 9] = [
     EventType::PermissionRequestResult,
     // The session's name, its tabs and panes: which pane is focused, and which tracked pane
-    // that is.
+    // that is. The name comes with a `ModeUpdate` or a `SessionUpdate`: a pane that loads
+    // while Zellij reports the session may get no `ModeUpdate` at all (see
+    // `zdrive_snapshot::focus::current_session`), but every `PaneUpdate` comes with a
+    // `SessionUpdate`.
     EventType::ModeUpdate,
+    EventType::SessionUpdate,
     EventType::TabUpdate,
     EventType::PaneUpdate,
     // Shown or hidden: a hidden pane asks host-bridge nothing until it is shown again.
@@ -272,6 +276,12 @@ impl App {
                 self.session = mode.session_name.or(self.session.take());
                 false
             }
+            Event::SessionUpdate(sessions, _) => {
+                if let Some(name) = zdrive_snapshot::focus::current_session(&sessions) {
+                    self.session = Some(name.to_owned());
+                }
+                false
+            }
             Event::TabUpdate(tabs) => {
                 self.tabs = tabs;
                 false
@@ -381,6 +391,27 @@ impl App {
             pane_id: zdrive_snapshot::focus::focused_terminal(&self.tabs, &self.manifest)?,
             tab: tab.name.clone(),
         })
+    }
+
+    /// Says why no pane is shown yet, and what to do about it.
+    fn no_focus(&self) -> Status {
+        let (message, hint) = if self.permissions != Permissions::Granted {
+            ("the pane's permissions are not granted yet", None)
+        } else if self.session.is_none() {
+            (
+                "Zellij has not said which session this is yet",
+                Some("switching panes tells it; then press R"),
+            )
+        } else {
+            (
+                "no terminal pane has the focus in this tab",
+                Some("focus a terminal pane, then press R"),
+            )
+        };
+        Status::Failed {
+            message: message.to_owned(),
+            hint: hint.map(str::to_owned),
+        }
     }
 
     /// Follows the focused terminal pane; returns whether it changed.
@@ -507,8 +538,16 @@ impl App {
                 self.look_up(now, effects);
             }
             (BareKey::Char('R'), _) => {
+                // What Zellij said last is read again, so a focus the pane missed is found.
                 self.status = None;
-                self.look_up(now, effects);
+                let asked = self.lookup;
+                self.follow_focus(now, effects);
+                if self.lookup == asked {
+                    self.look_up(now, effects);
+                }
+                if self.focus.is_none() {
+                    self.status = Some(self.no_focus());
+                }
             }
             (BareKey::Char('q') | BareKey::Esc, _) => effects.push(Effect::Close),
             (BareKey::Down | BareKey::Char('j'), _) => self.scroll_to(Scroll::Down(false)),
@@ -636,7 +675,7 @@ impl App {
     fn scroll_to(&mut self, to: Scroll) {
         let (rows, cols) = self.size;
         let bottom = crate::view::max_scroll(self, rows, cols);
-        let page = rows.saturating_sub(8).max(1);
+        let page = crate::view::body_rows(self, rows, cols).max(1);
         self.scroll = match to {
             Scroll::Top => 0,
             Scroll::Bottom => bottom,

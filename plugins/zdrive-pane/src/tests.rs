@@ -8,7 +8,7 @@ use bridge_protocol::{ErrorBody, ErrorKind, Request, RequestEnvelope, Response, 
 use serde_json::json;
 use zellij_tile::prelude::{
     BareKey, Event, KeyWithModifier, ModeInfo, PaneInfo, PaneManifest, PermissionStatus,
-    PipeMessage, PipeSource, TabInfo,
+    PipeMessage, PipeSource, SessionInfo, TabInfo,
 };
 
 use crate::app::{App, Effect, Mode, Now, Purpose, Status, View};
@@ -44,6 +44,22 @@ impl Pane {
 
     /// Returns a pane loaded with `config` (`key=value` pairs), permissions granted.
     fn configured(config: &str) -> Pane {
+        let mut pane = Pane::loaded(config);
+        let session = ModeInfo {
+            session_name: Some("work".into()),
+            ..Default::default()
+        };
+        for event in [
+            Event::ModeUpdate(session),
+            Event::PermissionRequestResult(PermissionStatus::Granted),
+        ] {
+            pane.send(event);
+        }
+        pane
+    }
+
+    /// Returns a pane loaded with `config` that Zellij has told nothing yet.
+    fn loaded(config: &str) -> Pane {
         let now = Now {
             mono: Instant::now(),
             unix_seconds: NOW,
@@ -62,16 +78,6 @@ impl Pane {
             app,
         };
         pane.collect(loaded);
-        let session = ModeInfo {
-            session_name: Some("work".into()),
-            ..Default::default()
-        };
-        for event in [
-            Event::ModeUpdate(session),
-            Event::PermissionRequestResult(PermissionStatus::Granted),
-        ] {
-            pane.send(event);
-        }
         pane
     }
 
@@ -179,6 +185,12 @@ impl Pane {
         self.send(Event::PaneUpdate(PaneManifest {
             panes: [(0, panes)].into(),
         }));
+    }
+
+    /// Presses `R` and answers the read with `answer`.
+    fn reply_to_refresh(&mut self, answer: Response) {
+        self.press(BareKey::Char('R'));
+        self.reply(Ok(answer));
     }
 
     /// Returns the requests waiting for an answer.
@@ -738,4 +750,185 @@ fn stored_escape_sequences_are_shown_inert() {
         "{styled:?}"
     );
     insta::assert_snapshot!(pane.screen(10, 80));
+}
+
+/// The events of a pane opened with `Alt e` in an 80x24 terminal that stayed on "waiting for a
+/// focused terminal pane…" (from Zellij's log): permissions, then one `PaneUpdate` (the shell
+/// focused in the tiled layer, the bars, this pane floating and focused, perth's background
+/// plugins suppressed) and one `TabUpdate`, but no `ModeUpdate` with the session's name.
+fn the_failed_opening(pane: &mut Pane) {
+    let plugin = |id: u32, floating: bool, focused: bool, suppressed: bool| PaneInfo {
+        id,
+        is_plugin: true,
+        is_floating: floating,
+        is_focused: focused,
+        is_suppressed: suppressed,
+        ..Default::default()
+    };
+    let shell = PaneInfo {
+        id: 0,
+        is_focused: true,
+        is_selectable: true,
+        ..Default::default()
+    };
+    let panes = vec![
+        shell,
+        plugin(2, false, false, false),
+        plugin(3, false, false, false),
+        plugin(7, true, true, false),
+        plugin(0, false, false, true),
+        plugin(1, false, false, true),
+    ];
+    for event in [
+        Event::PermissionRequestResult(PermissionStatus::Granted),
+        Event::PaneUpdate(PaneManifest {
+            panes: [(0, panes)].into(),
+        }),
+        Event::TabUpdate(vec![TabInfo {
+            position: 0,
+            name: "workspace".into(),
+            active: true,
+            are_floating_panes_visible: true,
+            ..Default::default()
+        }]),
+    ] {
+        pane.send(event);
+    }
+}
+
+#[test]
+fn without_a_mode_update_the_session_update_names_the_session() {
+    let mut pane = Pane::loaded("bridge_url=http://127.0.0.1:4000 bridge_token=secret");
+    the_failed_opening(&mut pane);
+    // Before the fix the pane stayed here: it took the session's name from ModeUpdate only.
+    assert!(pane.requests().is_empty(), "the session is not known yet");
+    assert!(pane
+        .screen(8, 38)
+        .contains("waiting for a focused terminal pane…"));
+    // R reads again what Zellij said, and says what is missing.
+    pane.press(BareKey::Char('R'));
+    assert!(pane.requests().is_empty());
+    assert!(matches!(
+        &pane.app.status,
+        Some(Status::Failed { message, .. })
+            if message == "Zellij has not said which session this is yet"
+    ));
+    // Zellij sends one with every PaneUpdate it reports; sessions read from disk in between
+    // carry no mark and tell nothing.
+    let session = |name: &str, current: bool| SessionInfo {
+        name: name.into(),
+        is_current_session: current,
+        ..Default::default()
+    };
+    pane.send(Event::SessionUpdate(vec![session("work", false)], vec![]));
+    assert!(pane.requests().is_empty());
+    pane.send(Event::SessionUpdate(
+        vec![session("other", false), session("work", true)],
+        vec![],
+    ));
+    assert_eq!(
+        pane.requests(),
+        [&Request::ZdrivePane {
+            pane: None,
+            session: Some("work".into()),
+            pane_id: Some("terminal_0".into()),
+            last: Some(crate::app::HISTORY_LAST),
+            format: None,
+        }]
+    );
+    assert_eq!(pane.app.status, None, "another pane: the old status goes");
+    // A ModeUpdate without a name keeps it.
+    pane.send(Event::ModeUpdate(ModeInfo::default()));
+    pane.reply(Ok(tracked("web", entries())));
+    pane.press(BareKey::Char('R'));
+    assert!(matches!(
+        pane.requests()[..],
+        [Request::ZdrivePane { session: Some(ref s), .. }] if s == "work"
+    ));
+}
+
+#[test]
+fn r_finds_a_focus_from_what_zellij_said_last() {
+    let mut pane = Pane::open();
+    // A tiled zdrive pane with the focus: no terminal to show.
+    pane.send(Event::TabUpdate(vec![TabInfo {
+        position: 0,
+        name: "main".into(),
+        active: true,
+        ..Default::default()
+    }]));
+    let own = PaneInfo {
+        id: 1,
+        is_plugin: true,
+        is_focused: true,
+        ..Default::default()
+    };
+    pane.send(Event::PaneUpdate(PaneManifest {
+        panes: [(0, vec![own])].into(),
+    }));
+    pane.press(BareKey::Char('R'));
+    assert!(pane.requests().is_empty());
+    assert!(matches!(
+        &pane.app.status,
+        Some(Status::Failed { message, hint: Some(hint) })
+            if message == "no terminal pane has the focus in this tab"
+                && hint == "focus a terminal pane, then press R"
+    ));
+    pane.focus_terminal(4, "main");
+    assert_eq!(pane.requests().len(), 1);
+    assert_eq!(pane.app.status, None);
+}
+
+#[test]
+fn at_38x8_the_floating_pane_of_an_80x24_terminal_shows_the_newest_entries() {
+    let mut pane = Pane::on_api_server();
+    // The name goes into the rule, the keys that fit on one line, an entry's artifacts on one
+    // line: the rest goes to the entries.
+    let screen = pane.screen(8, 38);
+    insta::assert_snapshot!("history_at_38x8", screen);
+    assert!(screen.contains("Released v2"), "{screen}");
+    assert!(
+        screen.contains("── api-server · history · 4 of 11"),
+        "{screen}"
+    );
+    insta::assert_snapshot!("history_at_38x8_styled", pane.styled(8, 38));
+    // What was just done takes one line.
+    pane.app.status = Some(Status::Done(
+        "logged a milestone on api-server (12 entries)".into(),
+    ));
+    let screen = pane.screen(8, 38);
+    insta::assert_snapshot!("history_at_38x8_with_a_status", screen);
+    assert!(screen.contains("Released v2"), "{screen}");
+    // Scrolling goes by the rows the entries get.
+    pane.press(BareKey::PageDown);
+    assert_eq!(pane.app.scroll, view::body_rows(&pane.app, 8, 38));
+}
+
+#[test]
+fn the_layout_gives_way_a_step_at_a_time_as_rows_get_fewer() {
+    let mut pane = Pane::on_api_server();
+    // A tiled pane in an 80x24 terminal: all of it.
+    insta::assert_snapshot!("history_at_78x20", pane.screen(20, 78));
+    // Fewer rows: the keys on one line, then the header's lines cut, then only the name.
+    insta::assert_snapshot!("history_at_44x12", pane.screen(12, 44));
+    insta::assert_snapshot!("history_at_60x10", pane.screen(10, 60));
+    // Few entries need few rows: nothing is squeezed for room they do not need.
+    pane.reply_to_refresh(tracked("api-server", entries()[..1].to_vec()));
+    insta::assert_snapshot!("one_entry_at_60x10", pane.screen(10, 60));
+}
+
+#[test]
+fn small_panes_keep_the_picker_prompt_and_untracked_pane_usable() {
+    let mut pane = Pane::open();
+    pane.focus_terminal(4, "main");
+    pane.reply(Ok(untracked()));
+    insta::assert_snapshot!("untracked_at_38x8", pane.screen(8, 38));
+    let mut pane = Pane::on_api_server();
+    pane.press(BareKey::Char('l'));
+    insta::assert_snapshot!("type_picker_at_38x8", pane.screen(8, 38));
+    pane.press(BareKey::Char('m'));
+    pane.type_text("Released v3");
+    let screen = pane.screen(8, 38);
+    insta::assert_snapshot!("summary_prompt_at_38x8", screen);
+    assert!(screen.contains("milestone › Released v3"), "{screen}");
 }

@@ -1,6 +1,20 @@
-//! Which pane the snapshot pane is about: the terminal pane focused in this client's active tab.
+//! Which pane the snapshot pane is about: the terminal pane focused in this client's active tab,
+//! and the session it lives in.
 
-use zellij_tile::prelude::{PaneInfo, PaneManifest, TabInfo};
+use zellij_tile::prelude::{PaneInfo, PaneManifest, SessionInfo, TabInfo};
+
+/// Returns the name of the session the plugin runs in, from a `SessionUpdate`'s live sessions.
+///
+/// A plugin cannot count on a `ModeUpdate` for it: one that loads while the screen reports the
+/// session's state may get its first `PaneUpdate` and `TabUpdate` but no `ModeUpdate`, and none
+/// comes until the input mode changes. Zellij sends a `SessionUpdate` with every `PaneUpdate` it
+/// reports, the plugin's own session marked current.
+pub fn current_session(sessions: &[SessionInfo]) -> Option<&str> {
+    sessions
+        .iter()
+        .find(|s| s.is_current_session && !s.name.is_empty())
+        .map(|s| s.name.as_str())
+}
 
 /// Returns zdrive's id (`terminal_3`) of the terminal pane focused in the active tab: in the
 /// floating layer when it is shown and a terminal has its focus, else in the tiled layer.
@@ -105,6 +119,20 @@ mod tests {
             focused_terminal(&[tab(0, true, false)], &with_terminal).as_deref(),
             Some("terminal_4")
         );
+    }
+
+    #[test]
+    fn the_current_session_is_the_one_marked_current() {
+        let session = |name: &str, current: bool| SessionInfo {
+            name: name.into(),
+            is_current_session: current,
+            ..Default::default()
+        };
+        let live = [session("other", false), session("work", true)];
+        assert_eq!(current_session(&live), Some("work"));
+        // Sessions read from disk between reports carry no mark: nothing is known from them.
+        assert_eq!(current_session(&[session("work", false)]), None);
+        assert_eq!(current_session(&[]), None);
     }
 
     #[test]
