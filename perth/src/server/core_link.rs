@@ -64,7 +64,8 @@ pub struct Shared {
     pub bridge: Arc<Mutex<BridgeStatus>>,
     pub notify: Arc<Engine>,
     pub waker: LinkWaker,
-    /// Opened when perth-core answers the hello, closed while the link is down.
+    /// Opened once perth-core answered the hello and pushed its view of the panes, closed
+    /// while the link is down.
     pub gate: Arc<super::clients::CoreGate>,
 }
 
@@ -242,7 +243,9 @@ fn run_once(
                 for line in lines.push(&output) {
                     greeted |= apply_event(&line, shared, &mut pending);
                 }
-                if greeted {
+                // perth-core answers pipes about panes from its view of them: what waited for
+                // it goes on once it has pushed that view (the engine knows the panes).
+                if greeted && shared.notify.knows_panes() {
                     shared.gate.set(true);
                 }
             }
