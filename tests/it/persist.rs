@@ -113,27 +113,9 @@ fn start_on_postgres(
     Some((pg, url, s))
 }
 
-/// Runs an action, trying again when the command line found no session at all: on a loaded
-/// machine Zellij's session listing can miss a live socket, and nothing was sent then. An
-/// action that changes nothing when repeated (a rename) is also tried again when its answer
-/// never came: Zellij 0.45.1 now and then sends it to another client that came and went.
+/// Runs an action and returns its output; fails the test on an error or a lost answer.
 fn act(s: &PerthSession, args: &[&str]) -> String {
-    let repeatable = matches!(args.first(), Some(&"rename-tab" | &"rename-pane"));
-    let mut last = String::new();
-    for _ in 0..5 {
-        match bounded_action(s, args) {
-            Ok(out) => return out,
-            Err(e) => {
-                last = e;
-                let lost = repeatable && last.contains("got no answer");
-                if !lost && !last.contains("There is no active session") {
-                    break;
-                }
-                std::thread::sleep(Duration::from_millis(200));
-            }
-        }
-    }
-    panic!("{last}");
+    bounded_action(s, args).unwrap_or_else(|e| panic!("{e}"))
 }
 
 /// The parts of a pane that must survive a restore, keyed by title.

@@ -122,7 +122,9 @@ fn the_snapshot_pane_shows_grants_and_makes_snapshots() {
         || (ollama.requests() == 2).then_some(()),
     )
     .unwrap();
-    // A refusal changes nothing, so it is asked again when its answer is lost.
+    // FIXME(issue "Nothing an agent sends perth is lost"): the refusal's answer is still lost
+    // now and then (seen in a full run with this loop removed; the snapshot pane answers keyed
+    // requests from one instance); a refusal changes nothing, so it is asked again.
     let mut refusal = String::new();
     for _ in 0..3 {
         let out = s

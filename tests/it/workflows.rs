@@ -159,7 +159,6 @@ fn wait_for_focused_pane(s: &PerthSession, pane: &str, tab: &str, pane_id: &str)
             let Some(focused) = focused else {
                 return Err(format!("{panes:#?}"));
             };
-            // An empty answer (one Zellij dropped) is asked again.
             let tabs = s
                 .action(&["list-tabs", "--json"])
                 .map_err(|e| format!("{e:#}"))?;
