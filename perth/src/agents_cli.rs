@@ -9,19 +9,11 @@ use crate::agent_state::{AgentPane, AgentState};
 use crate::cli::EXIT_UNAVAILABLE;
 use crate::control::{self, ControlRequest, ControlResponse};
 use crate::notify::bus::PaneRef;
+use crate::notify_cli::{json_arg, pane_arg, pane_or_env};
 use crate::session;
 
 /// The action this module adds to `perth action`.
 pub const ACTION: &str = "agent-state";
-
-fn pane_arg(help: &'static str) -> Arg {
-    Arg::new("pane-id")
-        .long("pane-id")
-        .short('p')
-        .value_name("ID")
-        .help(help)
-        .value_parser(|s: &str| s.parse::<PaneRef>())
-}
 
 fn state_arg(help: &'static str) -> Arg {
     Arg::new("state")
@@ -30,13 +22,6 @@ fn state_arg(help: &'static str) -> Arg {
         .value_name("STATE")
         .help(help)
         .value_parser(|s: &str| s.parse::<AgentState>())
-}
-
-fn json_arg() -> Arg {
-    Arg::new("json")
-        .long("json")
-        .action(ArgAction::SetTrue)
-        .help("Print the result as JSON")
 }
 
 /// `perth action agent-state`.
@@ -205,19 +190,10 @@ pub fn command() -> Command {
 
 /// Runs `perth action agent-state`; returns the exit code.
 pub fn run_action(matches: &ArgMatches, session_flag: Option<String>) -> i32 {
-    let pane =
-        match matches.get_one::<PaneRef>("pane-id").copied() {
-            Some(p) => p,
-            None => match std::env::var("ZELLIJ_PANE_ID") {
-                Ok(id) => match id.parse() {
-                    Ok(p) => p,
-                    Err(e) => return usage(&format!("$ZELLIJ_PANE_ID: {e}")),
-                },
-                Err(_) => return usage(
-                    "which pane? pass --pane-id ID (inside a perth pane it defaults to that pane)",
-                ),
-            },
-        };
+    let pane = match pane_or_env(matches) {
+        Ok(p) => p,
+        Err(e) => return usage(&e),
+    };
     let Some(state) = matches.get_one::<AgentState>("state").copied() else {
         return usage("pass --state waiting|working|idle|exited");
     };

@@ -14,7 +14,8 @@ use crate::session;
 /// The names of the actions this module adds.
 pub const ACTIONS: [&str; 3] = ["notify", "clear-notification", "list-notifications"];
 
-fn pane_arg(help: &'static str) -> Arg {
+/// The `--pane-id ID` argument, in every form Zellij accepts.
+pub(crate) fn pane_arg(help: &'static str) -> Arg {
     Arg::new("pane-id")
         .long("pane-id")
         .short('p')
@@ -23,7 +24,8 @@ fn pane_arg(help: &'static str) -> Arg {
         .value_parser(|s: &str| s.parse::<PaneRef>())
 }
 
-fn json_arg() -> Arg {
+/// The `--json` flag.
+pub(crate) fn json_arg() -> Arg {
     Arg::new("json")
         .long("json")
         .action(ArgAction::SetTrue)
@@ -205,7 +207,8 @@ fn usage(message: &str) -> i32 {
     2
 }
 
-fn pane_or_env(matches: &ArgMatches) -> Result<PaneRef, String> {
+/// Returns `--pane-id`, else the pane this runs in (`$ZELLIJ_PANE_ID`).
+pub(crate) fn pane_or_env(matches: &ArgMatches) -> Result<PaneRef, String> {
     if let Some(p) = matches.get_one::<PaneRef>("pane-id") {
         return Ok(*p);
     }
