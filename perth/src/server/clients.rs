@@ -325,12 +325,13 @@ pub fn splice(
 ) -> Option<(LocalSocketStream, LocalSocketStream)> {
     let (ours, servers) = UnixStream::pair().ok()?;
     let reader = client.try_clone().ok()?;
+    let mut reply = client.try_clone().ok()?;
     let writer = client.try_clone().ok()?;
     routes.opened(id);
     let spawned = std::thread::Builder::new()
         .name("perth-splice".into())
         .stack_size(256 << 10)
-        .spawn(move || copy_frames(id, reader, ours, &routes, &gate, LINGER));
+        .spawn(move || copy_frames(id, reader, &mut reply, ours, &routes, &gate, LINGER));
     if spawned.is_err() {
         return None;
     }
@@ -343,6 +344,7 @@ pub fn splice(
 fn copy_frames(
     id: ClientId,
     mut client: impl Read,
+    reply: &mut dyn Write,
     mut server: UnixStream,
     routes: &ClientRoutes,
     gate: &CoreGate,
@@ -372,6 +374,14 @@ fn copy_frames(
             if let Some(msg) = decode(&frame) {
                 routes.saw(id, &msg);
                 routes.agent_pipe(&msg);
+                if matches!(msg, ClientToServerMsg::ConnStatus) {
+                    // A session probe is answered here. Zellij answers it and removes the
+                    // client at once, and removes it again when its router reads the end of
+                    // the stream, by then perhaps another connection's id; a busy server also
+                    // answered late, and the probe said "There is no active session!".
+                    let _ = reply.write_all(&server_frame(ServerToClientMsg::Connected));
+                    break false;
+                }
                 if matches!(msg, ClientToServerMsg::ClientExited) {
                     // The end of the stream removes the client once its router has handled
                     // everything before it; a `ClientExited` as well would remove it a second
@@ -398,6 +408,16 @@ fn copy_frames(
     }
     // The server's router reads the end of the stream and removes the client.
     let _ = server.shutdown(std::net::Shutdown::Both);
+}
+
+/// Returns `msg` as a frame: a little-endian `u32` length, then the protobuf.
+fn server_frame(msg: ServerToClientMsg) -> Vec<u8> {
+    let proto: zellij_utils::client_server_contract::client_server_contract::ServerToClientMsg =
+        msg.into();
+    let body = proto.encode_to_vec();
+    let mut frame = (body.len() as u32).to_le_bytes().to_vec();
+    frame.extend(body);
+    frame
 }
 
 /// Returns the message a frame holds, if it holds one Zellij can read.
@@ -566,7 +586,15 @@ mod tests {
         input.extend(frame(ClientToServerMsg::ClientExited));
         input.extend(frame(pipe("p-after", "my-pipe")));
         let (ours, mut theirs) = UnixStream::pair().unwrap();
-        copy_frames(7, &input[..], ours, &routes, &gate, Duration::ZERO);
+        copy_frames(
+            7,
+            &input[..],
+            &mut std::io::sink(),
+            ours,
+            &routes,
+            &gate,
+            Duration::ZERO,
+        );
         let mut copied = Vec::new();
         theirs.read_to_end(&mut copied).unwrap();
         assert_eq!(copied, expected);
@@ -582,14 +610,50 @@ mod tests {
         input.extend([1, 2, 3, 4, 5, 6]); // garbage after: a length then too few bytes
         let expected = input[..input.len() - 6].to_vec();
         let (ours, mut theirs) = UnixStream::pair().unwrap();
-        copy_frames(9, &input[..], ours, &routes, &gate, Duration::ZERO);
+        copy_frames(
+            9,
+            &input[..],
+            &mut std::io::sink(),
+            ours,
+            &routes,
+            &gate,
+            Duration::ZERO,
+        );
         let mut copied = Vec::new();
         theirs.read_to_end(&mut copied).unwrap();
         assert_eq!(copied, expected);
 
+        // A session probe is answered by perth and never reaches the server.
+        routes.opened(10);
+        let input = frame(ClientToServerMsg::ConnStatus);
+        let mut answer = Vec::new();
+        let (ours, mut theirs) = UnixStream::pair().unwrap();
+        copy_frames(
+            10,
+            &input[..],
+            &mut answer,
+            ours,
+            &routes,
+            &gate,
+            Duration::ZERO,
+        );
+        let mut copied = Vec::new();
+        theirs.read_to_end(&mut copied).unwrap();
+        assert!(copied.is_empty(), "{copied:?}");
+        assert_eq!(answer, server_frame(ServerToClientMsg::Connected));
+        assert_eq!(routes.kind(10), Some(ConnKind::Probe));
+
         let huge = ((MAX_FRAME + 1) as u32).to_le_bytes();
         let (ours, mut theirs) = UnixStream::pair().unwrap();
-        copy_frames(8, &huge[..], ours, &routes, &gate, Duration::ZERO);
+        copy_frames(
+            8,
+            &huge[..],
+            &mut std::io::sink(),
+            ours,
+            &routes,
+            &gate,
+            Duration::ZERO,
+        );
         let mut copied = Vec::new();
         theirs.read_to_end(&mut copied).unwrap();
         assert!(copied.is_empty());
