@@ -216,6 +216,17 @@ pub fn run(args: Vec<OsString>) -> i32 {
     if let Err(e) = config::pregrant_permissions(None, &plugins) {
         log::warn!("perth: cannot pre-grant the permissions of perth's plugins: {e}");
     }
+    crate::server::persist::commands::set_opening_context(
+        crate::server::persist::scrub::OpeningContext {
+            plugin_files: resolved
+                .plugins
+                .all()
+                .into_iter()
+                .filter_map(|(plugin, wasm, _)| Some((plugin.name, wasm?.to_path_buf())))
+                .collect(),
+            bridge: sources.perth_core_config.clone(),
+        },
+    );
     opts.config = Some(resolved.materialized_file.clone());
     // A server this client starts inherits the environment: it reads perth's own settings
     // (the `perth { ... }` block) from the same composed file.

@@ -76,6 +76,22 @@ fn open(create: bool) -> Result<Option<(tokio::runtime::Runtime, Database)>, Com
     Ok(Some((rt, db)))
 }
 
+/// What layouts opened from the database get back (set once by the command line after it
+/// resolved the configuration; unset, stored layouts open with their aliases).
+static OPENING: std::sync::OnceLock<super::scrub::OpeningContext> = std::sync::OnceLock::new();
+
+/// Sets the plugin files and bridge keys layouts opened from the database get back.
+pub fn set_opening_context(context: super::scrub::OpeningContext) {
+    let _ = OPENING.set(context);
+}
+
+fn for_opening(kdl: &str) -> String {
+    match OPENING.get() {
+        Some(context) => super::scrub::for_opening(kdl, context),
+        None => kdl.to_string(),
+    }
+}
+
 /// Looks session `name` up in the database and writes the layout to restore it from; `None`
 /// when the database has no copy. Warnings about skipped rows go to standard error.
 pub fn restore_file(name: &str) -> Result<Option<(PathBuf, RestorePlan)>, CommandError> {
@@ -99,7 +115,7 @@ pub fn restore_file(name: &str) -> Result<Option<(PathBuf, RestorePlan)>, Comman
     std::fs::create_dir_all(&dir)
         .map_err(|e| CommandError::user(format!("cannot create {}: {e}", dir.display())))?;
     let file = dir.join(format!("{}.kdl", digest(name)));
-    std::fs::write(&file, &plan.kdl)
+    std::fs::write(&file, for_opening(&plan.kdl))
         .map_err(|e| CommandError::user(format!("cannot write {}: {e}", file.display())))?;
     let _ = rt.block_on(async {
         let mut conn = db.acquire().await?;
@@ -384,7 +400,7 @@ pub fn resolve_layout_arg(value: &std::path::Path) -> Result<PathBuf, CommandErr
     std::fs::create_dir_all(&dir)
         .map_err(|e| CommandError::user(format!("cannot create {}: {e}", dir.display())))?;
     let file = dir.join(format!("{}.kdl", digest(name)));
-    std::fs::write(&file, template.kdl)
+    std::fs::write(&file, for_opening(&template.kdl))
         .map_err(|e| CommandError::user(format!("cannot write {}: {e}", file.display())))?;
     Ok(file)
 }

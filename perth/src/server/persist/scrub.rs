@@ -127,6 +127,55 @@ pub async fn scrub_database(db: &store::Database) -> Result<u64, store::Error> {
     .await
 }
 
+/// What a layout opened from the database gets back: perth's plugin files by alias and the
+/// running bridge's keys (`bridge_url`, `bridge_token`).
+#[derive(Debug, Clone, Default)]
+pub struct OpeningContext {
+    pub plugin_files: Vec<(&'static str, std::path::PathBuf)>,
+    pub bridge: std::collections::BTreeMap<String, String>,
+}
+
+/// Returns a stored layout as a session opens it: each perth plugin named by its alias gets
+/// the running perth's file and the running bridge's keys, so the plugin loads exactly as in a
+/// session perth started (Zellij checks a plugin's permissions by its location).
+///
+/// Without the bridge's keys (a command that starts no session, such as `perth action new-tab
+/// --layout db:NAME`) the aliases stay: the running session resolves them with its own.
+pub fn for_opening(kdl: &str, context: &OpeningContext) -> String {
+    if context.bridge.is_empty() {
+        return kdl.to_string();
+    }
+    let Ok(mut doc) = kdl.parse::<KdlDocument>() else {
+        return kdl.to_string();
+    };
+    open_nodes(doc.nodes_mut(), context);
+    doc.to_string()
+}
+
+fn open_nodes(nodes: &mut [KdlNode], context: &OpeningContext) {
+    for node in nodes.iter_mut() {
+        if node.name().value() == "plugin" {
+            let file = node
+                .get("location")
+                .and_then(|e| e.value().as_string())
+                .and_then(|alias| context.plugin_files.iter().find(|(a, _)| *a == alias))
+                .map(|(_, file)| format!("file:{}", file.display()));
+            if let Some(file) = file {
+                node.insert("location", file);
+                let children = node.ensure_children();
+                for (key, value) in &context.bridge {
+                    let mut entry = KdlNode::new(key.as_str());
+                    entry.push(value.as_str());
+                    children.nodes_mut().push(entry);
+                }
+            }
+        }
+        if let Some(children) = node.children_mut() {
+            open_nodes(children.nodes_mut(), context);
+        }
+    }
+}
+
 /// Returns a pane's plugin URL as it is stored: perth's plugin files by their aliases.
 pub fn scrub_plugin_url(url: &str) -> String {
     perth_alias(url).map_or_else(|| scrub_text(url), str::to_string)
@@ -205,6 +254,30 @@ mod tests {
         let layout = format!("layout {{\n{}\n}}", scrub_layout(&dumped_tab()));
         let parsed = zellij_utils::input::layout::Layout::from_kdl(&layout, None, None, None);
         assert!(parsed.is_ok(), "{layout}\n{parsed:?}");
+    }
+
+    #[test]
+    fn persist_opening_gives_perth_plugins_the_running_file_and_bridge() {
+        let stored = scrub_layout(&dumped_tab());
+        let context = OpeningContext {
+            plugin_files: vec![("imi", "/run/perth/plugins/imi-77aa-9.wasm".into())],
+            bridge: [
+                ("bridge_token", "new-token"),
+                ("bridge_url", "http://127.0.0.1:2"),
+            ]
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect(),
+        };
+        let opened = for_opening(&stored, &context);
+        assert!(
+            opened.contains(r#"plugin location="file:/run/perth/plugins/imi-77aa-9.wasm" {"#),
+            "{opened}"
+        );
+        assert!(opened.contains(r#"bridge_token "new-token""#), "{opened}");
+        assert!(opened.contains("filter \"feat\""), "{opened}");
+        // A plugin the running perth does not carry keeps its alias.
+        assert!(opened.contains(r#"plugin location="tab-bar""#), "{opened}");
     }
 
     #[test]
