@@ -21,11 +21,14 @@ pub use zdrive_snapshot::app::Effect;
 pub use zdrive_snapshot::app::Permissions;
 
 /// The events the pane subscribes to.
-pub const SUBSCRIPTIONS: [EventType; 6] = [
+pub const SUBSCRIPTIONS: [EventType; 7] = [
     // Shown again: read the status again.
     EventType::Visible,
-    // The session's name: worktree tabs are opened in it.
+    // The session's name: worktree tabs are opened in it. It comes with a `ModeUpdate`, which
+    // Zellij sends only to plugins already in the tab (a pane that loads at the wrong moment
+    // gets none), or with a `SessionUpdate`, which every change of panes brings.
     EventType::ModeUpdate,
+    EventType::SessionUpdate,
     EventType::PermissionRequestResult,
     EventType::Key,
     EventType::WebRequestResult,
@@ -35,7 +38,7 @@ pub const SUBSCRIPTIONS: [EventType; 6] = [
 
 /// The permissions the pane needs; perth grants them up front.
 pub const PERMISSIONS: [PermissionType; 3] = [
-    // ModeUpdate is only delivered with it.
+    // ModeUpdate and SessionUpdate are only delivered with it.
     PermissionType::ReadApplicationState,
     // Naming its own pane after the project.
     PermissionType::ChangeApplicationState,
@@ -224,6 +227,12 @@ impl App {
             Event::ModeUpdate(mode) => {
                 if mode.session_name.is_some() {
                     self.session = mode.session_name;
+                }
+                false
+            }
+            Event::SessionUpdate(sessions, _) => {
+                if let Some(name) = zdrive_snapshot::focus::current_session(&sessions) {
+                    self.session = Some(name.to_owned());
                 }
                 false
             }

@@ -533,6 +533,26 @@ fn the_trunk_opens_in_the_session_and_a_tab_not_opened_shows_as_a_failure() {
         screen.contains("{red|✗ tab trunk-main not opened: Zellij has not told the pane"),
         "{screen}"
     );
+    // Zellij sends no ModeUpdate to a pane that loads at the wrong moment; the SessionUpdate
+    // that comes with every pane change names the session (unmarked sessions change nothing).
+    let session = |name: &str, current: bool| zellij_tile::prelude::SessionInfo {
+        name: name.into(),
+        is_current_session: current,
+        ..Default::default()
+    };
+    nameless.event(Event::SessionUpdate(vec![session("other", false)], vec![]));
+    nameless.key(BareKey::Char('t'));
+    assert!(nameless.sent.is_empty(), "{:?}", nameless.sent);
+    nameless.event(Event::SessionUpdate(
+        vec![session("other", false), session("work", true)],
+        vec![],
+    ));
+    nameless.key(BareKey::Char('t'));
+    let (_, request, _) = nameless.next_request();
+    assert!(
+        matches!(&request, Request::ImiOpen { name, session: Some(s), .. } if name == "trunk-main" && s == "work"),
+        "{request:?}"
+    );
 }
 
 #[test]

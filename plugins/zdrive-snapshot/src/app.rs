@@ -19,12 +19,15 @@ use zellij_tile::prelude::{
 use crate::record::Snapshot;
 
 /// The events the plugin subscribes to.
-pub const SUBSCRIPTIONS: [EventType; 8] = [
+pub const SUBSCRIPTIONS: [EventType; 9] = [
     // Focus: which pane the snapshots are of.
     EventType::PaneUpdate,
     EventType::TabUpdate,
-    // The session's name, to find the focused pane among zdrive's tracked panes.
+    // The session's name, to find the focused pane among zdrive's tracked panes: from a
+    // `ModeUpdate` (which a pane that loads at the wrong moment never gets) or from the
+    // `SessionUpdate` that comes with every `PaneUpdate` (see `focus::current_session`).
     EventType::ModeUpdate,
+    EventType::SessionUpdate,
     EventType::Key,
     // The spinner and the bridge client's deadlines and retries.
     EventType::Timer,
@@ -36,7 +39,7 @@ pub const SUBSCRIPTIONS: [EventType; 8] = [
 
 /// The permissions the plugin needs; perth grants them up front.
 pub const PERMISSIONS: [PermissionType; 4] = [
-    // PaneUpdate, TabUpdate and ModeUpdate are only delivered with it.
+    // PaneUpdate, TabUpdate, ModeUpdate and SessionUpdate are only delivered with it.
     PermissionType::ReadApplicationState,
     // Naming its own pane after the pane it shows.
     PermissionType::ChangeApplicationState,
@@ -240,6 +243,13 @@ impl App {
                 let known = self.session.is_some();
                 if mode.session_name.is_some() {
                     self.session = mode.session_name;
+                }
+                !known && self.follow_focus(now, &mut effects)
+            }
+            Event::SessionUpdate(sessions, _) => {
+                let known = self.session.is_some();
+                if let Some(name) = crate::focus::current_session(&sessions) {
+                    self.session = Some(name.to_owned());
                 }
                 !known && self.follow_focus(now, &mut effects)
             }

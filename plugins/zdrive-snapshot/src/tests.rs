@@ -621,3 +621,44 @@ fn without_a_bridge_the_pane_says_so() {
         .collect();
     insta::assert_snapshot!(screen.join("\n"));
 }
+
+/// Zellij sends no `ModeUpdate` to a pane that loads at the wrong moment; the `SessionUpdate`
+/// that comes with every pane change names the session, and the focused pane is looked up.
+#[test]
+fn without_a_mode_update_the_session_update_names_the_session() {
+    let mut h = Harness {
+        app: App::default(),
+        start: Instant::now(),
+        elapsed: Duration::ZERO,
+        sent: Vec::new(),
+        effects: Vec::new(),
+    };
+    let config = BTreeMap::from([
+        (
+            "bridge_url".to_string(),
+            "http://127.0.0.1:4000".to_string(),
+        ),
+        ("bridge_token".to_string(), "tok".to_string()),
+    ]);
+    let effects = h.app.load(&config, h.now());
+    h.take(effects);
+    h.event(Event::PermissionRequestResult(PermissionStatus::Granted));
+    h.focus(3);
+    assert!(h.sent.is_empty(), "no session known yet: {:?}", h.sent);
+    let session = |name: &str, current: bool| zellij_tile::prelude::SessionInfo {
+        name: name.into(),
+        is_current_session: current,
+        ..Default::default()
+    };
+    h.event(Event::SessionUpdate(vec![session("other", false)], vec![]));
+    assert!(h.sent.is_empty(), "an unmarked session names nothing");
+    h.event(Event::SessionUpdate(
+        vec![session("other", false), session("work", true)],
+        vec![],
+    ));
+    assert!(matches!(
+        h.next_request().1,
+        Request::ZdriveSnapshots { session: Some(s), pane_id: Some(id), .. }
+            if s == "work" && id == "terminal_3"
+    ));
+}
