@@ -139,25 +139,12 @@ impl PerthSession {
         Ok(child.wait_with_output()?)
     }
 
-    /// Runs `perth pipe ARGS...` and asks again while it exits 0 with nothing printed.
-    ///
-    /// FIXME(issue "Nothing an agent sends perth is lost"): perth's server now delivers a
-    /// pipe's answer only to its sender (zellij #5270), but perth-core still accepts a
-    /// `perth::notify` for a pane it cannot check while its view of the panes is empty, and the
-    /// engine's refusal then reaches no one: the pipe ends with nothing printed. Only for
-    /// pipes whose repetition changes nothing.
+    /// Runs `perth pipe ARGS...` once: the first answer is the answer (perth's server delivers
+    /// it to the client that sent the pipe and never disconnects another one, zellij #5270).
     pub fn pipe_answer(&self, args: &[&str]) -> anyhow::Result<Output> {
         let mut full = vec!["pipe"];
         full.extend_from_slice(args);
-        let mut out = self.perth(&full)?;
-        for _ in 0..3 {
-            if !out.stdout.is_empty() || !out.status.success() {
-                break;
-            }
-            std::thread::sleep(std::time::Duration::from_millis(200));
-            out = self.perth(&full)?;
-        }
-        Ok(out)
+        self.perth(&full)
     }
 
     /// Runs `perth ARGS...` without selecting the session.
@@ -186,19 +173,8 @@ impl PerthSession {
     }
 
     /// Returns the session's panes as `perth action list-panes --json --all` reports them.
-    ///
-    /// FIXME(issue "Nothing an agent sends perth is lost"): a `list-panes` in a session's first
-    /// second now and then still exits 0 with nothing printed (seen once in a full run of this
-    /// crate without this retry); until that answer is found, an empty one is asked again.
     pub fn list_panes(&self) -> anyhow::Result<Vec<serde_json::Value>> {
-        let mut text = String::new();
-        for _ in 0..3 {
-            text = self.action(&["list-panes", "--json", "--all"])?;
-            if !text.trim().is_empty() {
-                break;
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
+        let text = self.action(&["list-panes", "--json", "--all"])?;
         serde_json::from_str(&text).with_context(|| format!("list-panes printed no JSON: {text}"))
     }
 
