@@ -575,29 +575,28 @@ mod tests {
         out
     }
 
+    /// Runs the splice over `input` from connection `id`; returns what reached the server and
+    /// what perth answered the client.
+    fn splice_bytes(id: ClientId, input: &[u8], routes: &ClientRoutes) -> (Vec<u8>, Vec<u8>) {
+        let (ours, mut theirs) = UnixStream::pair().unwrap();
+        let mut answer = Vec::new();
+        let gate = CoreGate::default();
+        copy_frames(id, input, &mut answer, ours, routes, &gate, Duration::ZERO);
+        let mut copied = Vec::new();
+        theirs.read_to_end(&mut copied).unwrap();
+        (copied, answer)
+    }
+
     #[test]
     fn frames_are_copied_unchanged_and_noted_and_oversized_ones_close() {
         let routes = ClientRoutes::default();
-        let gate = CoreGate::default();
         routes.opened(7);
         // A pipe, then the client's goodbye, which ends the stream itself.
         let mut input = frame(pipe("p-7", "my-pipe"));
         let expected = input.clone();
         input.extend(frame(ClientToServerMsg::ClientExited));
         input.extend(frame(pipe("p-after", "my-pipe")));
-        let (ours, mut theirs) = UnixStream::pair().unwrap();
-        copy_frames(
-            7,
-            &input[..],
-            &mut std::io::sink(),
-            ours,
-            &routes,
-            &gate,
-            Duration::ZERO,
-        );
-        let mut copied = Vec::new();
-        theirs.read_to_end(&mut copied).unwrap();
-        assert_eq!(copied, expected);
+        assert_eq!(splice_bytes(7, &input, &routes).0, expected);
         assert_eq!(routes.kind(7), Some(ConnKind::Cli));
         assert!(routes.admits(7, &unblock("p-7"), false));
 
@@ -609,53 +608,17 @@ mod tests {
         input.extend(frame(ClientToServerMsg::ClientExited));
         input.extend([1, 2, 3, 4, 5, 6]); // garbage after: a length then too few bytes
         let expected = input[..input.len() - 6].to_vec();
-        let (ours, mut theirs) = UnixStream::pair().unwrap();
-        copy_frames(
-            9,
-            &input[..],
-            &mut std::io::sink(),
-            ours,
-            &routes,
-            &gate,
-            Duration::ZERO,
-        );
-        let mut copied = Vec::new();
-        theirs.read_to_end(&mut copied).unwrap();
-        assert_eq!(copied, expected);
+        assert_eq!(splice_bytes(9, &input, &routes).0, expected);
 
         // A session probe is answered by perth and never reaches the server.
         routes.opened(10);
-        let input = frame(ClientToServerMsg::ConnStatus);
-        let mut answer = Vec::new();
-        let (ours, mut theirs) = UnixStream::pair().unwrap();
-        copy_frames(
-            10,
-            &input[..],
-            &mut answer,
-            ours,
-            &routes,
-            &gate,
-            Duration::ZERO,
-        );
-        let mut copied = Vec::new();
-        theirs.read_to_end(&mut copied).unwrap();
+        let (copied, answer) = splice_bytes(10, &frame(ClientToServerMsg::ConnStatus), &routes);
         assert!(copied.is_empty(), "{copied:?}");
         assert_eq!(answer, server_frame(ServerToClientMsg::Connected));
         assert_eq!(routes.kind(10), Some(ConnKind::Probe));
 
+        // A frame claiming more than MAX_FRAME closes the connection unread.
         let huge = ((MAX_FRAME + 1) as u32).to_le_bytes();
-        let (ours, mut theirs) = UnixStream::pair().unwrap();
-        copy_frames(
-            8,
-            &huge[..],
-            &mut std::io::sink(),
-            ours,
-            &routes,
-            &gate,
-            Duration::ZERO,
-        );
-        let mut copied = Vec::new();
-        theirs.read_to_end(&mut copied).unwrap();
-        assert!(copied.is_empty());
+        assert!(splice_bytes(8, &huge, &routes).0.is_empty());
     }
 }

@@ -58,14 +58,7 @@ impl Harness {
 
     /// Returns a loaded pane whose permissions are not granted yet.
     fn bare() -> Harness {
-        let mut h = Harness {
-            app: App::default(),
-            clock: Instant::now(),
-            sent: VecDeque::new(),
-            effects: Vec::new(),
-        };
-        let loaded = h.app.load(&config(), Some(CWD.into()));
-        h.take(loaded);
+        let mut h = Harness::bare_without_session();
         let mode = ModeInfo {
             session_name: Some("work".into()),
             ..Default::default()

@@ -39,6 +39,16 @@ struct Harness {
 
 impl Harness {
     fn new() -> Harness {
+        let mut h = Harness::granted();
+        h.event(Event::ModeUpdate(ModeInfo {
+            session_name: Some("work".into()),
+            ..Default::default()
+        }));
+        h
+    }
+
+    /// A loaded pane with its permissions granted that Zellij has not told its session yet.
+    fn granted() -> Harness {
         let mut h = Harness {
             app: App::default(),
             start: Instant::now(),
@@ -56,10 +66,6 @@ impl Harness {
         let effects = h.app.load(&config, h.now());
         h.take(effects);
         h.event(Event::PermissionRequestResult(PermissionStatus::Granted));
-        h.event(Event::ModeUpdate(ModeInfo {
-            session_name: Some("work".into()),
-            ..Default::default()
-        }));
         h
     }
 
@@ -626,23 +632,7 @@ fn without_a_bridge_the_pane_says_so() {
 /// that comes with every pane change names the session, and the focused pane is looked up.
 #[test]
 fn without_a_mode_update_the_session_update_names_the_session() {
-    let mut h = Harness {
-        app: App::default(),
-        start: Instant::now(),
-        elapsed: Duration::ZERO,
-        sent: Vec::new(),
-        effects: Vec::new(),
-    };
-    let config = BTreeMap::from([
-        (
-            "bridge_url".to_string(),
-            "http://127.0.0.1:4000".to_string(),
-        ),
-        ("bridge_token".to_string(), "tok".to_string()),
-    ]);
-    let effects = h.app.load(&config, h.now());
-    h.take(effects);
-    h.event(Event::PermissionRequestResult(PermissionStatus::Granted));
+    let mut h = Harness::granted();
     h.focus(3);
     assert!(h.sent.is_empty(), "no session known yet: {:?}", h.sent);
     let session = |name: &str, current: bool| zellij_tile::prelude::SessionInfo {
