@@ -1,5 +1,5 @@
 //! Many agents calling one session at once (issue "Nothing an agent sends perth is lost"):
-//! every call is answered, every time, with no retry anywhere.
+//! every call is answered, every time, and each answer is asserted as it first comes.
 //!
 //! The mix is what Zellij 0.45.1 loses: a piped `perth pipe` leaves at the end of its input
 //! without waiting, and Zellij then broadcasts that pipe's unblock to every client (zellij

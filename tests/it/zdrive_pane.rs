@@ -174,12 +174,12 @@ fn at_80x24_the_zdrive_pane_shows_the_newest_entries_each_time_it_opens() {
     for (summary, kind) in summaries {
         zdrive(&s, &["pane", "log", "web", summary, "--type", kind]);
     }
-    for attempt in 1..=3 {
+    for opening in 1..=3 {
         s.term.send_keys(&["M-e"]).unwrap();
         let screen = s
             .term
             .wait_for_screen(
-                &format!("opening {attempt}: the zdrive pane with web's entries"),
+                &format!("opening {opening}: the zdrive pane with web's entries"),
                 Duration::from_secs(10),
                 |screen| {
                     screen.contains("history · 3 of 3")
@@ -202,7 +202,7 @@ fn at_80x24_the_zdrive_pane_shows_the_newest_entries_each_time_it_opens() {
         s.term.send_keys(&["q"]).unwrap();
         s.term
             .wait_for_screen(
-                &format!("closing {attempt}: the zdrive pane gone"),
+                &format!("closing {opening}: the zdrive pane gone"),
                 Duration::from_secs(10),
                 |screen| !screen.contains("history · 3 of 3"),
             )
