@@ -307,13 +307,18 @@ fn sessions_command(sessions: Sessions, opts: CliArgs) -> i32 {
     }
 }
 
-/// Starts a new session, or with `--layout` inside a session opens the layout as new tabs.
+/// Starts a new session, or with `--layout` and a running session (`--session NAME`, or the
+/// one the caller runs inside) opens the layout as new tabs in it.
+///
+/// Zellij answers `--session NAME --layout X` with "Session 'NAME' not found" when NAME is not
+/// running; perth starts session NAME with that layout instead.
 fn new_client_or_tab(opts: CliArgs) -> i32 {
     if opts.layout.is_some() || opts.layout_string.is_some() {
-        let target = opts
-            .session
-            .clone()
-            .or_else(|| envs::get_session_name().ok());
+        let target = match opts.session.clone() {
+            Some(name) if !is_running(&name) => None,
+            Some(name) => Some(name),
+            None => envs::get_session_name().ok(),
+        };
         if let Some(session_name) = target {
             let config = Config::try_from(&opts).ok();
             let options = Setup::from_cli_args(&opts).ok().map(|r| r.2);
@@ -341,6 +346,14 @@ fn new_client_or_tab(opts: CliArgs) -> i32 {
         return start_client(opts);
     }
     start_client(opts)
+}
+
+/// Returns whether session `name` runs: it answers, or its socket is there but busy (a busy
+/// session gets the layout as a tab, as Zellij does, rather than a second server of its name).
+fn is_running(name: &str) -> bool {
+    // Listing the sessions also removes the sockets of servers that are gone.
+    session_exists(name).unwrap_or(false)
+        || zellij_utils::consts::ZELLIJ_SOCK_DIR.join(name).exists()
 }
 
 /// Finds the session an action goes to, as `zellij action` does: the one running session,

@@ -5,6 +5,7 @@ mod bridge;
 mod concurrency;
 mod foundation;
 mod harness;
+mod layouts;
 mod notify;
 mod persist;
 mod snapshot;
