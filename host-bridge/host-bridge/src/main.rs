@@ -26,7 +26,7 @@ Examples:
 
 /// The native sidecar of perth: a loopback RPC daemon for plugins.
 #[derive(Debug, Parser)]
-#[command(name = "host-bridge", version, after_help = AFTER_HELP)]
+#[command(name = "host-bridge", version = store::PRODUCT_VERSION, after_help = AFTER_HELP)]
 struct Cli {
     #[command(subcommand)]
     command: CliCommand,

@@ -7,8 +7,8 @@ use bridge_protocol::{
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-/// The package version the daemon reports in handshakes and status.
-pub const SERVER_VERSION: &str = env!("CARGO_PKG_VERSION");
+/// The product version the daemon reports in handshakes and status.
+pub const SERVER_VERSION: &str = store::PRODUCT_VERSION;
 
 /// Caps an echo's delay; the per-request timeout normally cuts it shorter.
 const MAX_ECHO_DELAY: Duration = Duration::from_secs(600);

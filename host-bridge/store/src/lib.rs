@@ -35,6 +35,11 @@ macro_rules! with_conn {
 }
 pub(crate) use with_conn;
 
+/// The product's version: perth's package version, which every binary of the workspace reports
+/// (`perth`, `iMi`, `zdrive`, `host-bridge`). It lives here because every binary depends on this
+/// crate; the build script reads it from perth's manifest, so the number is written once.
+pub const PRODUCT_VERSION: &str = env!("PERTH_PRODUCT_VERSION");
+
 /// The database engine behind a [`Database`].
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
 pub enum Backend {

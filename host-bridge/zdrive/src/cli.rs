@@ -46,7 +46,7 @@ embedded store ~/.local/share/zellij-driver/zdrive.db, which also holds the even
 
 /// zdrive: semantic pane names, an intent log per pane, and context for people and LLMs.
 #[derive(Debug, Parser)]
-#[command(name = "zdrive", version, after_help = EXAMPLES)]
+#[command(name = "zdrive", version = store::PRODUCT_VERSION, after_help = EXAMPLES)]
 struct Cli {
     /// Print the `{success, data, error}` JSON envelope instead of text.
     #[arg(long, global = true)]

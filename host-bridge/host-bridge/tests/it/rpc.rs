@@ -21,7 +21,7 @@ fn handshake_succeeds_with_the_current_version() {
             7,
             Response::HelloOk {
                 protocol_version: PROTOCOL_VERSION,
-                server_version: env!("CARGO_PKG_VERSION").into()
+                server_version: store::PRODUCT_VERSION.into()
             }
         )
     );

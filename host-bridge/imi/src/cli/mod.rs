@@ -46,7 +46,7 @@ metadata, `project create`), IMI_LOG (log filter).";
 
 /// iMi: git worktrees for parallel agents, with persistence and agent attribution.
 #[derive(Debug, Parser)]
-#[command(name = "iMi", version, after_help = EXAMPLES)]
+#[command(name = "iMi", version = store::PRODUCT_VERSION, after_help = EXAMPLES)]
 struct Cli {
     /// Prints one JSON document `{success, data, error}` instead of text.
     #[arg(long, global = true)]

@@ -435,13 +435,35 @@ fn help_shell_init_and_completions() {
         .as_str()
         .unwrap()
         .contains("_iMi"));
-    // Both names run the same program.
-    let imi = std::path::Path::new(env!("CARGO_BIN_EXE_iMi")).with_file_name("imi");
-    let out = std::process::Command::new(imi)
-        .arg("--version")
-        .output()
-        .unwrap();
-    assert!(out.status.success());
+}
+
+#[test]
+fn both_names_report_perths_product_version() {
+    let version = |bin: &Path| {
+        let out = std::process::Command::new(bin)
+            .arg("--version")
+            .env_clear()
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{} --version: {out:?}", bin.display());
+        String::from_utf8(out.stdout).unwrap()
+    };
+    for bin in [env!("CARGO_BIN_EXE_iMi"), env!("CARGO_BIN_EXE_imi")] {
+        assert_eq!(
+            version(Path::new(bin)),
+            format!("iMi {}\n", store::PRODUCT_VERSION)
+        );
+    }
+    // The same number as perth's own line, `perth X (built on Zellij Y)`.
+    let Some(perth) = tests::require_or_skip("perth", tests::workspace_bin("perth")) else {
+        return;
+    };
+    let perth = version(&perth);
+    assert!(
+        perth.starts_with(&format!("perth {} (", store::PRODUCT_VERSION)),
+        "perth says {perth:?}, iMi says {}",
+        store::PRODUCT_VERSION
+    );
 }
 
 #[test]
