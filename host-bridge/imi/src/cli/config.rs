@@ -118,7 +118,7 @@ impl Settings {
                 ok: true,
                 required: false,
                 detail: format!(
-                    "ok: {} does not exist (defaults apply; `iMi init` writes one)",
+                    "{} does not exist (defaults apply; `iMi init` writes one)",
                     path.display()
                 ),
             },
@@ -129,7 +129,7 @@ impl Settings {
                     ok: mode & 0o077 == 0,
                     required: true,
                     detail: if mode & 0o077 == 0 {
-                        format!("ok: {} (mode {mode:o})", path.display())
+                        format!("{} (mode {mode:o})", path.display())
                     } else {
                         format!(
                             "{} has mode {mode:o} and may hold a database password: run `chmod 600 {}`",

@@ -1082,11 +1082,14 @@ end
     }
 }
 
+/// One line of `iMi doctor`.
 #[derive(Serialize)]
 struct Check {
     name: &'static str,
     ok: bool,
     required: bool,
+    /// What was found and, when something is wrong, what to do; never the status word, which
+    /// `ok` carries and the text line prints in front of it.
     detail: String,
 }
 
@@ -1103,7 +1106,7 @@ async fn doctor(settings: &config::Settings) -> Outcome {
                 ok: new_enough,
                 required: true,
                 detail: if new_enough {
-                    format!("ok: git {v}")
+                    format!("git {v}")
                 } else {
                     format!("git {v} is too old: install git 2.41 or newer")
                 },
@@ -1126,7 +1129,7 @@ async fn doctor(settings: &config::Settings) -> Outcome {
                 ok: true,
                 required: true,
                 detail: format!(
-                    "ok: {} at {} (from {})",
+                    "{} at {} (from {})",
                     db.backend(),
                     db.location(),
                     settings.database_source
@@ -1137,7 +1140,7 @@ async fn doctor(settings: &config::Settings) -> Outcome {
                 ok: version == Some(latest),
                 required: true,
                 detail: match version {
-                    Some(v) if v == latest => format!("ok: schema version {v}"),
+                    Some(v) if v == latest => format!("schema version {v}"),
                     other => format!("schema version {other:?}, expected {latest}: run any iMi command to migrate"),
                 },
             });
@@ -1156,7 +1159,7 @@ async fn doctor(settings: &config::Settings) -> Outcome {
         ok: true,
         required: false,
         detail: if std::env::var_os("GITHUB_TOKEN").is_some() {
-            "ok: GITHUB_TOKEN is set (not verified against GitHub)".into()
+            "GITHUB_TOKEN is set (not verified against GitHub)".into()
         } else {
             "not set: only needed for PR metadata and `project create` (set GITHUB_TOKEN)".into()
         },
@@ -1168,7 +1171,7 @@ async fn doctor(settings: &config::Settings) -> Outcome {
             ok: found.is_some(),
             required: false,
             detail: match found {
-                Some(p) => format!("ok: {}", p.display()),
+                Some(p) => p.display().to_string(),
                 None => format!("not on PATH: optional; install it with `cargo xtask install` for {companion} integration"),
             },
         });

@@ -467,6 +467,42 @@ fn both_names_report_perths_product_version() {
 }
 
 #[test]
+fn doctor_says_each_lines_status_once() {
+    let sb = Sandbox::new();
+    sb.project_from_origin();
+    let doctor = sb.imi_text(&["doctor"]);
+    assert_eq!(doctor.code, 0, "{}{}", doctor.stdout, doctor.stderr);
+    let git = sb.git(sb.root(), &["--version"]);
+    let git = git.trim().replace("git version ", "git ");
+    let lines: Vec<&str> = doctor.stdout.lines().collect();
+    assert!(
+        lines.contains(&format!("ok   git          {git}").as_str()),
+        "{}",
+        doctor.stdout
+    );
+    for line in &lines {
+        let (status, detail) = (&line[..4], line[18..].to_ascii_lowercase());
+        assert!(
+            ["ok  ", "warn", "FAIL"].contains(&status),
+            "no status word first: {line:?}"
+        );
+        assert!(
+            !["ok", "warn", "fail"].iter().any(|w| detail.starts_with(w)),
+            "the status is said twice: {line:?}"
+        );
+    }
+    // The JSON form carries the status in `ok` and the same details.
+    let json = sb.imi(&["doctor"]);
+    for check in json.data()["checks"].as_array().unwrap() {
+        let detail = check["detail"].as_str().unwrap();
+        assert!(
+            lines.iter().any(|l| l.ends_with(detail)) && !detail.starts_with("ok"),
+            "{check}"
+        );
+    }
+}
+
+#[test]
 fn config_file_is_private_and_the_environment_overrides_it() {
     use std::os::unix::fs::PermissionsExt as _;
     let sb = Sandbox::new();
