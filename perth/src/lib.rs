@@ -8,6 +8,7 @@ pub mod agents;
 pub mod agents_cli;
 pub mod assets;
 pub mod bridge;
+pub mod call_cli;
 pub mod cli;
 pub mod client_os;
 pub mod config;

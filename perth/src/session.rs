@@ -357,91 +357,62 @@ fn is_running(name: &str) -> bool {
 }
 
 /// Finds the session an action goes to, as `zellij action` does: the one running session,
-/// `--session NAME`, or the session the caller runs inside.
-///
-/// Zellij 0.45.1 now and then leaves a liveness check unanswered while other clients connect
-/// or leave (it reuses client ids), so a busy session can look gone for a moment: while the
-/// socket of the session asked for (or of any session) is there, it is looked at again
-/// before the command gives up.
+/// `--session NAME`, or the session the caller runs inside. perth's server answers the
+/// liveness check itself (zellij #5270), so a busy session is never taken for a gone one, and
+/// the check waits at most the call's deadline (zellij #5400: Zellij's waits forever on a
+/// wedged server).
 fn resolve_action_session(requested: Option<String>) -> Result<String, i32> {
-    let sock_dir = &*zellij_utils::consts::ZELLIJ_SOCK_DIR;
-    let socket_there = || match &requested {
-        Some(name) => sock_dir.join(name).exists(),
-        None => std::fs::read_dir(sock_dir).is_ok_and(|mut entries| {
-            use std::os::unix::fs::FileTypeExt;
-            // perth's control sockets live in a folder of their own beside the sessions'.
-            entries.any(|e| e.and_then(|e| e.file_type()).is_ok_and(|t| t.is_socket()))
-        }),
+    let deadline = crate::call_cli::deadline().map_err(|e| {
+        eprintln!("perth: {e}");
+        2
+    })?;
+    let running = session_ipc::call::sessions(&zellij_utils::consts::ZELLIJ_SOCK_DIR, deadline);
+    let names = || {
+        running
+            .iter()
+            .map(|(name, _)| name.as_str())
+            .collect::<Vec<_>>()
+            .join("\n")
     };
-    let mut found = find_action_session(&requested);
-    for _ in 0..3 {
-        if matches!(found, Found::Session(_) | Found::Ambiguous) || !socket_there() {
-            break;
-        }
-        std::thread::sleep(std::time::Duration::from_millis(150));
-        found = find_action_session(&requested);
-    }
-    match found {
-        Found::Session(name) => Ok(name),
-        Found::NoneActive => {
+    let chosen = match (&requested, running.as_slice()) {
+        (_, []) => {
             eprintln!("There is no active session!");
-            Err(1)
+            return Err(1);
         }
-        Found::Missing { requested, only } => {
-            eprintln!("Session '{requested}' not found. The following sessions are active:");
-            match only {
-                Some(name) => eprintln!("{name}"),
-                None => list_sessions(false, false, true),
+        (Some(name), _) if running.iter().any(|(n, _)| n == name) => name.clone(),
+        (Some(name), _) => {
+            eprintln!(
+                "Session '{name}' not found. The following sessions are active:\n{}",
+                names()
+            );
+            return Err(1);
+        }
+        (None, [(only, _)]) => only.clone(),
+        (None, _) => match envs::get_session_name() {
+            Ok(inside) => inside,
+            Err(_) => {
+                eprintln!(
+                    "Please specify the session name to send actions to. The following sessions are active:\n{}",
+                    names()
+                );
+                return Err(1);
             }
-            Err(1)
-        }
-        Found::Ambiguous => {
-            eprintln!("Please specify the session name to send actions to. The following sessions are active:");
-            list_sessions(false, false, true);
-            Err(1)
-        }
-    }
-}
-
-/// What [`find_action_session`] found.
-enum Found {
-    Session(String),
-    NoneActive,
-    /// The requested session is not among the running ones (`only` names the one running).
-    Missing {
-        requested: String,
-        only: Option<String>,
-    },
-    /// Several run, none was named, and the caller is not inside one.
-    Ambiguous,
-}
-
-fn find_action_session(requested: &Option<String>) -> Found {
-    match get_active_session() {
-        ActiveSession::None => Found::NoneActive,
-        ActiveSession::One(name) => match requested {
-            Some(requested) if *requested != name => Found::Missing {
-                requested: requested.clone(),
-                only: Some(name),
-            },
-            _ => Found::Session(name),
         },
-        ActiveSession::Many => {
-            let running: Vec<String> = get_sessions()
-                .unwrap_or_default()
-                .into_iter()
-                .map(|(name, _)| name)
-                .collect();
-            match requested {
-                Some(name) if running.contains(name) => Found::Session(name.clone()),
-                Some(name) => Found::Missing {
-                    requested: name.clone(),
-                    only: None,
-                },
-                None => envs::get_session_name().map_or(Found::Ambiguous, Found::Session),
-            }
-        }
+    };
+    let unanswered = running
+        .iter()
+        .any(|(n, l)| *n == chosen && *l == session_ipc::call::Liveness::Unanswered);
+    if unanswered {
+        let e = session_ipc::call::CallError::Timeout {
+            session: chosen,
+            what: "whether it runs".into(),
+            waited: deadline,
+            may_have_taken_effect: false,
+        };
+        eprintln!("perth: {e}");
+        return Err(e.exit_code());
     }
+    Ok(chosen)
 }
 
 /// Returns the session `perth status` and perth's own actions address, or why there is none.
@@ -472,15 +443,9 @@ pub fn send_action(
         Ok(s) => s,
         Err(code) => return code,
     };
-    let os_input = match get_cli_client_os_input() {
-        Ok(os) => os,
-        Err(e) => return no_terminal(e),
-    };
     let cwd = || std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
     match Action::actions_from_cli(cli_action, Box::new(cwd), config) {
-        Ok(actions) => {
-            zellij_client::cli_client::start_cli_client(Box::new(os_input), &session, actions)
-        }
+        Ok(actions) => crate::call_cli::run(&session, actions),
         Err(e) => {
             eprintln!("{e}");
             2

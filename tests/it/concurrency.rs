@@ -127,3 +127,66 @@ fn ten_agents_at_once_lose_no_call() {
     s.perth_within(&["action", "list-tabs"], None, DEADLINE)
         .unwrap();
 }
+
+/// A wedged server (zellij #5400: Zellij's command line then waits forever, in its liveness
+/// check and for every answer) fails each call at its deadline with exit 3 and advice, and
+/// answers again once it moves.
+#[test]
+fn a_wedged_session_fails_calls_at_their_deadline_and_answers_again() {
+    let s = PerthSession::start_in(
+        tests::IsolatedEnv::new().unwrap(),
+        "e2e-wedged",
+        120,
+        40,
+        &[],
+    )
+    .unwrap();
+    s.wait_for_core(1).unwrap();
+    // The server is the process started with `--server`; stopping it wedges it exactly.
+    let server = s
+        .leftover_processes()
+        .into_iter()
+        .find(|(_, cmdline)| cmdline.contains("--server"))
+        .map(|(pid, _)| nix::unistd::Pid::from_raw(pid))
+        .expect("the session's server runs");
+    let deadline = "0.5";
+    let call = |args: &[&str], stdin: Option<&str>| {
+        s.perth_within_env(&[("PERTH_CALL_TIMEOUT", deadline)], args, stdin, DEADLINE)
+            .unwrap()
+    };
+    nix::sys::signal::kill(server, nix::sys::signal::Signal::SIGSTOP).unwrap();
+    let mut outcomes = Vec::new();
+    for (args, stdin) in [
+        (&["action", "list-panes", "--json"][..], None),
+        (&["pipe", "--name", "zdrive::log", "--", "x"][..], None),
+        (
+            &["pipe", "--name", "e2e-nobody-listens"][..],
+            Some("a\nb\n"),
+        ),
+        (&["action", "new-tab"][..], None),
+    ] {
+        let started = std::time::Instant::now();
+        let out = call(args, stdin);
+        outcomes.push((args.join(" "), out, started.elapsed()));
+    }
+    nix::sys::signal::kill(server, nix::sys::signal::Signal::SIGCONT).unwrap();
+    for (what, out, took) in &outcomes {
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(3), "{what}: {stderr}");
+        assert!(
+            stderr.contains("did not answer") && stderr.contains("PERTH_CALL_TIMEOUT"),
+            "{what}: {stderr}"
+        );
+        // One deadline for the liveness check, one per answer: never an open-ended wait.
+        assert!(*took < Duration::from_secs(5), "{what} took {took:?}");
+    }
+    let panes = s.list_panes().unwrap();
+    assert!(!panes.is_empty());
+    let bad = call(&["action", "list-tabs"], None);
+    assert_eq!(
+        bad.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&bad.stderr)
+    );
+}

@@ -103,10 +103,22 @@ impl PerthSession {
         stdin: Option<&str>,
         timeout: std::time::Duration,
     ) -> anyhow::Result<Output> {
+        self.perth_within_env(&[], args, stdin, timeout)
+    }
+
+    /// As [`PerthSession::perth_within`], with extra environment variables.
+    pub fn perth_within_env(
+        &self,
+        vars: &[(&str, &str)],
+        args: &[&str],
+        stdin: Option<&str>,
+        timeout: std::time::Duration,
+    ) -> anyhow::Result<Output> {
         use std::io::Write;
         use std::process::Stdio;
         let mut cmd = self.env.command(&self.bin);
-        cmd.arg("--session")
+        cmd.envs(vars.iter().copied())
+            .arg("--session")
             .arg(&self.name)
             .args(args)
             .stdin(if stdin.is_some() {

@@ -10,6 +10,8 @@ use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+pub mod call;
+
 use zellij_utils::input::actions::Action;
 use zellij_utils::ipc::{ClientToServerMsg, ExitReason, IpcSenderWithContext, ServerToClientMsg};
 
@@ -45,6 +47,8 @@ pub struct SessionClient {
     waker: Waker,
     /// The reader saw the connection end (the channel itself stays open: wakers hold it).
     closed: std::cell::Cell<bool>,
+    /// Whether dropping it says goodbye as a CLI client does (a liveness probe does not).
+    goodbye: bool,
 }
 
 /// What the reader thread (or a [`Waker`]) hands to the client.
@@ -115,6 +119,7 @@ impl SessionClient {
             incoming,
             waker,
             closed: std::cell::Cell::new(false),
+            goodbye: true,
         })
     }
 
@@ -305,6 +310,9 @@ impl SessionClient {
 impl Drop for SessionClient {
     /// Says goodbye the way a CLI client does when it is done, so the server forgets us.
     fn drop(&mut self) {
+        if !self.goodbye {
+            return;
+        }
         let _ = self.sender.send_client_msg(ClientToServerMsg::ClientExited);
     }
 }
