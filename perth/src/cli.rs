@@ -252,7 +252,37 @@ pub fn run(args: Vec<OsString>) -> i32 {
         eprintln!("perth: {}", e.message);
         return e.code;
     }
+    if let Err(e) = check_layouts(&opts, &sources, &resolved.layout_dir) {
+        eprintln!("{}", e.report());
+        return 1;
+    }
     session::dispatch(opts)
+}
+
+/// Checks the KDL syntax of the layout files the command line names (of a new session or of
+/// `action new-tab`), so that an error says what the parser found wrong and where.
+fn check_layouts(
+    opts: &zellij_utils::cli::CliArgs,
+    sources: &ConfigSources,
+    layout_dir: &std::path::Path,
+) -> Result<(), config::ConfigLoadError> {
+    use zellij_utils::cli::{CliAction, Command};
+    let new_tab = match opts.command.as_ref() {
+        Some(Command::Action(action)) => match action.as_ref() {
+            CliAction::NewTab { layout, .. } => layout.as_ref(),
+            _ => None,
+        },
+        _ => None,
+    };
+    [
+        opts.layout.as_ref(),
+        opts.new_session_with_layout.as_ref(),
+        new_tab,
+    ]
+    .into_iter()
+    .flatten()
+    .filter_map(|arg| config::layout_file(arg, sources, layout_dir))
+    .try_for_each(|file| config::check_layout_syntax(&file))
 }
 
 /// perth's own commands that run after the configuration is resolved.

@@ -142,6 +142,16 @@ pub enum ConfigLoadError {
         path: PathBuf,
         problems: Vec<String>,
     },
+    #[error(
+        "invalid layout in {}; fix the file",
+        describe_syntax_error(path, text, source)
+    )]
+    Layout {
+        path: PathBuf,
+        text: String,
+        #[source]
+        source: Box<kdl::KdlError>,
+    },
     #[error("cannot read {path}: {source}", path = path.display())]
     Read {
         path: PathBuf,
@@ -157,18 +167,110 @@ pub enum ConfigLoadError {
 }
 
 impl ConfigLoadError {
-    /// Returns a detailed, user-facing report: the one-line summary and, for syntax errors,
-    /// the offending source lines with a pointer (miette).
+    /// Returns a detailed, user-facing report: the one-line summary and, for errors in a file's
+    /// text, the offending source lines with a pointer (miette).
     pub fn report(&self) -> String {
         let mut out = format!("perth: {self}");
-        if let ConfigLoadError::User { source, .. } = self {
-            if let ConfigError::KdlError(kdl) = source.as_ref() {
-                let report: miette::Report = kdl.clone().into();
-                out.push_str(&format!("\n{report:?}"));
+        let pointer = match self {
+            ConfigLoadError::User { path, text, source } => match source.as_ref() {
+                ConfigError::KdlError(kdl) => kdl.offset.map(|offset| SourcePointer {
+                    message: kdl.error_message.clone(),
+                    source_code: miette::NamedSource::new(path.display().to_string(), text.clone()),
+                    span: (offset, kdl.len.unwrap_or(0)).into(),
+                    label: "here".into(),
+                    help: kdl.help_message.clone(),
+                }),
+                ConfigError::KdlDeserializationError(kdl) => {
+                    Some(SourcePointer::of_syntax_error(path, text, kdl))
+                }
+                _ => None,
+            },
+            ConfigLoadError::Layout { path, text, source } => {
+                Some(SourcePointer::of_syntax_error(path, text, source))
             }
+            _ => None,
+        };
+        if let Some(pointer) = pointer {
+            out.push_str(&format!("\n{:?}", miette::Report::new(pointer)));
         }
         out
     }
+}
+
+/// What is wrong at one place of a file, drawn by miette: the lines around it and a pointer.
+#[derive(Debug, thiserror::Error, miette::Diagnostic)]
+#[error("{message}")]
+struct SourcePointer {
+    message: String,
+    #[source_code]
+    source_code: miette::NamedSource<String>,
+    #[label("{label}")]
+    span: miette::SourceSpan,
+    label: String,
+    #[help]
+    help: Option<String>,
+}
+
+impl SourcePointer {
+    fn of_syntax_error(path: &Path, text: &str, error: &kdl::KdlError) -> SourcePointer {
+        SourcePointer {
+            message: kdl_syntax_message(error, text),
+            source_code: miette::NamedSource::new(path.display().to_string(), text.to_string()),
+            span: (error.span.offset(), error.span.len()).into(),
+            label: match error.kind {
+                kdl::KdlErrorKind::Context("closing '}' in node children block") => {
+                    "the block opened here is not closed".to_string()
+                }
+                _ => error.label.unwrap_or("here").to_string(),
+            },
+            help: error.help.map(str::to_string),
+        }
+    }
+}
+
+/// Returns what the KDL parser says is wrong, in one line: its own message (an unclosed
+/// brace, a value it cannot read, a node not ended where it should be) and, where it stopped
+/// on something it did not expect, that token.
+pub fn kdl_syntax_message(error: &kdl::KdlError, text: &str) -> String {
+    let token_at = |offset: usize| -> String {
+        let rest = text
+            .get(text.floor_char_boundary(offset.min(text.len()))..)
+            .unwrap_or_default()
+            .trim_start_matches([' ', '\t']);
+        match rest.chars().next() {
+            None => "the end of the file".into(),
+            Some('\n' | '\r') => "the end of the line".into(),
+            Some(_) => {
+                let token: String = rest
+                    .chars()
+                    .take_while(|c| !c.is_whitespace())
+                    .take(24)
+                    .collect();
+                format!("`{token}`")
+            }
+        }
+    };
+    match &error.kind {
+        // The parser stopped on something that starts no node (a stray `}`, say).
+        kdl::KdlErrorKind::Other => format!("unexpected {}", token_at(error.span.offset())),
+        // Its span is the node that was read; what follows it is what does not belong.
+        kdl::KdlErrorKind::Context("valid node terminator") => format!(
+            "{}, found {}",
+            error.kind.to_string().trim_end_matches('.'),
+            token_at(error.span.offset() + error.span.len())
+        ),
+        kind => kind.to_string().trim_end_matches('.').to_string(),
+    }
+}
+
+/// Returns `PATH:LINE:COLUMN: KDL syntax error: MESSAGE` for a syntax error in `text`.
+fn describe_syntax_error(path: &Path, text: &str, error: &kdl::KdlError) -> String {
+    let (line, column) = line_and_column(text, error.span.offset());
+    format!(
+        "{}:{line}:{column}: KDL syntax error: {}",
+        path.display(),
+        kdl_syntax_message(error, text)
+    )
 }
 
 /// Returns `(line, column)`, both 1-based, of a byte offset in `text`.
@@ -195,9 +297,8 @@ fn describe_user_error(path: &Path, text: &str, source: &ConfigError) -> String 
             kdl.error_message
         ),
         ConfigError::KdlDeserializationError(kdl) => format!(
-            "invalid configuration in {}: {}; fix the file or move it aside",
-            location(Some(kdl.span.offset())),
-            kdl.help.unwrap_or("KDL syntax error")
+            "invalid configuration in {}; fix the file or move it aside",
+            describe_syntax_error(path, text, kdl)
         ),
         other => format!(
             "invalid configuration in {}: {other}; fix the file or move it aside",
@@ -247,12 +348,7 @@ pub fn resolve(sources: &ConfigSources) -> Result<ResolvedConfig, ConfigLoadErro
         None => None,
     };
     let plugins = PluginFiles::materialize(&sources.cache_dir)?;
-    let user_layouts = sources
-        .config_dir
-        .as_ref()
-        .or(sources.user_dir.as_ref())
-        .map(|d| d.join("layouts"));
-    let layout_dir = materialize_layouts(&sources.cache_dir, user_layouts.as_deref())?;
+    let layout_dir = materialize_layouts(&sources.cache_dir, user_layouts_dir(sources).as_deref())?;
 
     let mut key = Sha256::new();
     let plugin_files = plugins
@@ -308,6 +404,49 @@ pub fn resolve(sources: &ConfigSources) -> Result<ResolvedConfig, ConfigLoadErro
         layout_dir,
         plugins,
     })
+}
+
+/// Returns the folder of the user's own layouts.
+fn user_layouts_dir(sources: &ConfigSources) -> Option<PathBuf> {
+    sources
+        .config_dir
+        .as_ref()
+        .or(sources.user_dir.as_ref())
+        .map(|d| d.join("layouts"))
+}
+
+/// Returns the file Zellij reads for `--layout ARG` (a path, or a name looked up in the layout
+/// folder), naming the user's own file rather than perth's copy of it; `None` for a layout
+/// built into Zellij or a file that is not there (Zellij reports that).
+pub fn layout_file(arg: &Path, sources: &ConfigSources, layout_dir: &Path) -> Option<PathBuf> {
+    if arg.extension().is_some() || arg.components().count() > 1 {
+        return [arg.to_path_buf(), arg.with_extension("kdl")]
+            .into_iter()
+            .find(|p| p.is_file());
+    }
+    let file = arg.with_extension("kdl");
+    user_layouts_dir(sources)
+        .map(|d| d.join(&file))
+        .into_iter()
+        .chain([layout_dir.join(&file)])
+        .find(|p| p.is_file())
+}
+
+/// Reads the layout file `path` as KDL; a syntax error names the file, line and column and
+/// says what the parser found wrong (Zellij's own message for layouts leaves that out).
+pub fn check_layout_syntax(path: &Path) -> Result<(), ConfigLoadError> {
+    let text = std::fs::read_to_string(path).map_err(|source| ConfigLoadError::Read {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    match text.parse::<KdlDocument>() {
+        Ok(_) => Ok(()),
+        Err(e) => Err(ConfigLoadError::Layout {
+            path: path.to_path_buf(),
+            text,
+            source: Box::new(e),
+        }),
+    }
 }
 
 /// Checks the user's file on its own and returns it as a KDL document, naming the file, line
@@ -877,6 +1016,95 @@ mod tests {
         let message = resolve(&src).unwrap_err().to_string();
         assert!(message.contains(&file.display().to_string()), "{message}");
         assert!(message.contains("invalid configuration in"), "{message}");
+    }
+
+    /// Returns the one-line error and the report for a user file holding `text`.
+    fn user_file_error(text: &str) -> (PathBuf, String, String) {
+        let tmp = tempfile::tempdir().unwrap();
+        let src = sources(tmp.path());
+        std::fs::create_dir_all(tmp.path().join("user")).unwrap();
+        let file = tmp.path().join("user/config.kdl");
+        std::fs::write(&file, text).unwrap();
+        let err = resolve(&src).unwrap_err();
+        (file, err.to_string(), err.report())
+    }
+
+    #[test]
+    fn kdl_syntax_errors_say_what_the_parser_found() {
+        let (file, message, report) = user_file_error(
+            "pane_frames true\nui {\n  pane_frames {\n    rounded_corners true\n  }\n",
+        );
+        assert_eq!(
+            message,
+            format!(
+                "invalid configuration in {}:2:4: KDL syntax error: Expected closing '}}' in \
+                 node children block; fix the file or move it aside",
+                file.display()
+            )
+        );
+        assert!(
+            report.starts_with(&format!("perth: {message}\n")),
+            "{report}"
+        );
+        assert!(
+            report.contains("ui {") && report.contains("the block opened here is not closed"),
+            "{report}"
+        );
+
+        let (file, message, report) = user_file_error("pane_frames true\nui } {\n");
+        assert_eq!(
+            message,
+            format!(
+                "invalid configuration in {}:2:1: KDL syntax error: Expected valid node \
+                 terminator, found `}}`; fix the file or move it aside",
+                file.display()
+            )
+        );
+        assert!(
+            report.contains("Nodes can only be terminated by `;` or a valid line ending."),
+            "{report}"
+        );
+
+        let (file, message, _) = user_file_error("keybinds {\n}\n}\n");
+        assert_eq!(
+            message,
+            format!(
+                "invalid configuration in {}:3:1: KDL syntax error: unexpected `}}`; fix the \
+                 file or move it aside",
+                file.display()
+            )
+        );
+    }
+
+    #[test]
+    fn layout_files_get_the_parsers_message() {
+        let tmp = tempfile::tempdir().unwrap();
+        let src = sources(tmp.path());
+        let layout_dir = tmp.path().join("materialized");
+        std::fs::create_dir_all(tmp.path().join("user/layouts")).unwrap();
+        std::fs::create_dir_all(&layout_dir).unwrap();
+        let mine = tmp.path().join("user/layouts/mine.kdl");
+        std::fs::write(
+            &mine,
+            "layout {\n    tab name=\"a\" {\n        pane\n    }\n",
+        )
+        .unwrap();
+        std::fs::write(layout_dir.join("mine.kdl"), "layout {\n}\n").unwrap();
+        // A name finds the user's own file, not perth's copy of it; a path is taken as is.
+        let found = layout_file(Path::new("mine"), &src, &layout_dir).unwrap();
+        assert_eq!(found, mine);
+        assert_eq!(layout_file(&mine, &src, &layout_dir), Some(mine.clone()));
+        assert_eq!(layout_file(Path::new("compact"), &src, &layout_dir), None);
+        let err = check_layout_syntax(&found).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            format!(
+                "invalid layout in {}:1:8: KDL syntax error: Expected closing '}}' in node \
+                 children block; fix the file",
+                mine.display()
+            )
+        );
+        assert!(check_layout_syntax(&layout_dir.join("mine.kdl")).is_ok());
     }
 
     #[test]

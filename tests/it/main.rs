@@ -3,6 +3,7 @@
 mod agents;
 mod bridge;
 mod concurrency;
+mod config;
 mod foundation;
 mod harness;
 mod layouts;
