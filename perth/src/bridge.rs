@@ -262,6 +262,14 @@ fn start(binary: &Path, runtime: &RuntimeDir) -> std::io::Result<Child> {
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(log);
+    // The bridge publishes perth's outbox (the notifications' events) with the tools' ones,
+    // and trims it: it needs perth's database even when no variable names it.
+    match crate::server::persist::settings::PersistSettings::for_server() {
+        Ok(persist) if persist.enabled => {
+            cmd.env("PERTH_DATABASE_URL", persist.url);
+        }
+        _ => {}
+    }
     // SAFETY: prctl and setpgid are async-signal-safe; nothing else runs between fork and exec.
     unsafe {
         cmd.pre_exec(|| {

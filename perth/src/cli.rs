@@ -89,8 +89,9 @@ pub fn command() -> clap::Command {
 }
 
 /// `perth events ARGS`: runs `host-bridge events ARGS` in this process's place, so the
-/// stream, its exit code and Ctrl-C are host-bridge's own.
-fn events_command(args: &[OsString]) -> i32 {
+/// stream, its exit code and Ctrl-C are host-bridge's own. perth's database (its outbox holds
+/// the notifications) is handed over as `PERTH_DATABASE_URL`; `--database-url` still wins.
+fn events_command(args: &[OsString], perth_database: Option<String>) -> i32 {
     use std::os::unix::process::CommandExt as _;
     let Some(binary) = crate::bridge::BridgeSettings::from_env().and_then(|s| s.binary) else {
         eprintln!(
@@ -99,10 +100,12 @@ fn events_command(args: &[OsString]) -> i32 {
         );
         return 1;
     };
-    let error = std::process::Command::new(&binary)
-        .arg("events")
-        .args(args)
-        .exec();
+    let mut command = std::process::Command::new(&binary);
+    command.arg("events").args(args);
+    if let Some(url) = perth_database {
+        command.env("PERTH_DATABASE_URL", url);
+    }
+    let error = command.exec();
     eprintln!("perth: cannot run {}: {error}", binary.display());
     1
 }
@@ -136,7 +139,7 @@ pub fn run(args: Vec<OsString>) -> i32 {
             .get_many::<OsString>("args")
             .map(|a| a.cloned().collect())
             .unwrap_or_default();
-        return events_command(&args);
+        return events_command(&args, perth_database(&matches));
     }
     if let Some(("action", action)) = matches.subcommand() {
         if action.subcommand_matches("perth-status").is_some() {
@@ -283,6 +286,26 @@ fn check_layouts(
     .flatten()
     .filter_map(|arg| config::layout_file(arg, sources, layout_dir))
     .try_for_each(|file| config::check_layout_syntax(&file))
+}
+
+/// Returns the database perth's server writes to, as it resolves it (the environment, then
+/// `perth { persistence { database_url } }` of the user's file, else the embedded file);
+/// `None` when persistence is off or the settings are invalid (the server stores nothing then).
+fn perth_database(matches: &ArgMatches) -> Option<String> {
+    use crate::server::persist::settings::PersistSettings;
+    let sources = ConfigSources {
+        explicit_file: matches.get_one::<std::path::PathBuf>("config").cloned(),
+        config_dir: matches.get_one::<std::path::PathBuf>("config_dir").cloned(),
+        user_dir: paths::user_config_dir(),
+        cache_dir: paths::cache_dir(),
+        perth_core_config: Default::default(),
+    };
+    let settings = match config::user_config_file(&sources).ok().flatten() {
+        Some(file) => crate::settings::PerthSettings::from_file(&file).ok()?,
+        None => Default::default(),
+    };
+    let persist = PersistSettings::from_settings(&settings, &|k| std::env::var(k).ok()).ok()?;
+    persist.enabled.then_some(persist.url)
 }
 
 /// perth's own commands that run after the configuration is resolved.

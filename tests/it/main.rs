@@ -4,6 +4,7 @@ mod agents;
 mod bridge;
 mod concurrency;
 mod config;
+mod events;
 mod foundation;
 mod harness;
 mod layouts;

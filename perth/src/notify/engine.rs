@@ -98,7 +98,12 @@ pub struct Engine {
     /// Called whenever [`Engine::generation`] or [`Engine::client_count`] may have changed
     /// (the perth-core link sleeps until then).
     change_hook: Mutex<Option<Box<dyn Fn() + Send + Sync>>>,
+    /// Called with every raise and what the bus did with it (`perth events` hears of them).
+    raise_hook: Mutex<Option<RaiseHook>>,
 }
+
+/// See [`Engine::set_raise_hook`].
+type RaiseHook = Box<dyn Fn(&Raise, Raised) + Send + Sync>;
 
 fn unix_ms() -> u64 {
     std::time::SystemTime::now()
@@ -132,6 +137,7 @@ impl Engine {
             frames_generation: AtomicU64::new(0),
             fps_now: AtomicU32::new(0),
             change_hook: Mutex::new(None),
+            raise_hook: Mutex::new(None),
         })
     }
 
@@ -139,6 +145,13 @@ impl Engine {
     /// previous hook. It runs on the thread that made the change and must not wait.
     pub fn set_change_hook(&self, hook: impl Fn() + Send + Sync + 'static) {
         *self.change_hook.lock().unwrap_or_else(|e| e.into_inner()) = Some(Box::new(hook));
+    }
+
+    /// Sets what is called with every notification raised, from any source, and what the bus
+    /// did with it. It runs under the engine's lock, on the thread that raised it (the PTY
+    /// reader's, for OSC and BEL), and must not wait.
+    pub fn set_raise_hook(&self, hook: impl Fn(&Raise, Raised) + Send + Sync + 'static) {
+        *self.raise_hook.lock().unwrap_or_else(|e| e.into_inner()) = Some(Box::new(hook));
     }
 
     fn run_change_hook(&self) {
@@ -270,7 +283,13 @@ impl Engine {
     fn raise_locked(&self, st: &mut State, req: Raise) -> Notification {
         let now = Instant::now();
         let pane = req.pane;
+        let hook = self.raise_hook.lock().unwrap_or_else(|e| e.into_inner());
+        let heard = hook.as_ref().map(|_| req.clone());
         let outcome = st.bus.raise(req, now, unix_ms());
+        if let (Some(hook), Some(req)) = (hook.as_ref(), heard) {
+            hook(&req, outcome);
+        }
+        drop(hook);
         if matches!(outcome, Raised::New(_)) && st.focused.contains(&pane) {
             // The user is looking at it: show it briefly, then let it go.
             st.bus.shorten(pane, now + self.settings.brief);
@@ -898,6 +917,45 @@ mod tests {
             "the link sends the notices again"
         );
         assert!(!engine.notices()[0].drawn);
+    }
+
+    #[test]
+    fn every_source_reaches_the_raise_hook() {
+        let engine = Engine::new(NotifySettings::default());
+        let heard = Arc::new(Mutex::new(Vec::new()));
+        {
+            let heard = heard.clone();
+            engine.set_raise_hook(move |raise, outcome| {
+                let mut heard = heard.lock().unwrap();
+                heard.push((raise.source, raise.message.clone(), outcome));
+            });
+        }
+        engine.raise(req(1)).unwrap();
+        engine.raise(req(1)).unwrap();
+        engine.from_pane(
+            2,
+            Found {
+                source: Source::Osc9,
+                style: super::super::bus::Style::Info,
+                message: "build done".into(),
+            },
+        );
+        engine.command_exited(3, Some(1), "make");
+        engine.from_plugin(req(4), Some("p1".into()));
+        engine.from_plugin(req(4), Some("p1".into()));
+        let heard = heard.lock().unwrap();
+        let sources: Vec<(Source, &str)> = heard.iter().map(|(s, m, _)| (*s, m.as_str())).collect();
+        assert_eq!(
+            sources,
+            [
+                (Source::Cli, "x"),
+                (Source::Cli, "x"),
+                (Source::Osc9, "build done"),
+                (Source::CommandExit, "`make` failed (exit status 1)"),
+                (Source::Cli, "x"),
+            ]
+        );
+        assert!(matches!(heard[1].2, Raised::Folded(_)), "{heard:?}");
     }
 
     #[test]

@@ -7,10 +7,12 @@
 //! - [`anim`]: colours and movement of each style over time.
 //! - [`settings`]: the `notifications` and `animation` blocks of `perth { }`.
 //! - [`engine`]: all of it put together in the server, with the animation thread.
+//! - [`events`]: each raised notification written to perth's outbox, for `perth events`.
 
 pub mod anim;
 pub mod bus;
 pub mod engine;
+pub mod events;
 pub mod osc;
 pub mod overlay;
 pub mod settings;

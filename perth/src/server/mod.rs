@@ -148,6 +148,7 @@ pub fn run(socket_path: PathBuf, debug: bool) -> i32 {
         let link_waker = link_waker.clone();
         notify.set_change_hook(move || link_waker.wake());
     }
+    crate::notify::events::forward(&notify, &session);
     notify.start();
     let extensions = Arc::new(Extensions {
         session: session.clone(),
