@@ -3,6 +3,7 @@
 //! The binary is at once the client, the command line and the server (Zellij re-executes the
 //! current binary with `--server`). See ARCHITECTURE.md for the map.
 
+pub mod agent_screens;
 pub mod agent_state;
 pub mod agents;
 pub mod agents_cli;
@@ -13,6 +14,7 @@ pub mod cli;
 pub mod client_os;
 pub mod config;
 pub mod control;
+pub mod foreground;
 pub mod notify;
 pub mod notify_cli;
 pub mod paths;
