@@ -35,6 +35,7 @@ Examples:
   iMi review 123                    check out pull request 123 into ../pr-123/
   iMi status                        every worktree: branch, dirty files, ahead/behind, agent
   iMi --json list                   the database's view, as JSON
+  iMi claim login codex-2           the worktree now belongs to agent codex-2
   iMi remove feat-login --delete-branch
   cd \"$(iMi go login)\"               or: eval \"$(iMi shell-init bash)\" and then `iMi go login`
 
@@ -143,12 +144,18 @@ enum Command {
         yes: bool,
     },
     /// Sets the agent that owns a worktree.
+    #[command(
+        after_help = "Examples:\n  iMi claim login codex-2\n  iMi claim feat-login --agent codex-2"
+    )]
     Claim {
         /// The worktree.
         name: String,
-        /// The agent id.
-        #[arg(long, value_name = "ID")]
-        agent: String,
+        /// The agent id (or --agent ID).
+        #[arg(value_name = "AGENT", required_unless_present = "agent_flag")]
+        agent: Option<String>,
+        /// The agent id, as a flag (the same as AGENT).
+        #[arg(long = "agent", id = "agent_flag", value_name = "ID")]
+        agent_flag: Option<String>,
     },
     /// Prints the trunk folder (for `cd "$(iMi trunk)"`).
     Trunk,
@@ -248,6 +255,33 @@ enum ShellKind {
     Fish,
 }
 
+impl Cli {
+    /// Returns the command line once the rules clap cannot express hold: `claim`'s agent, given
+    /// as AGENT, as `--agent` or as both with the same value, ends up in `agent`.
+    fn checked(mut self) -> Result<Self, clap::Error> {
+        if let Command::Claim {
+            agent, agent_flag, ..
+        } = &mut self.command
+        {
+            match (agent.as_deref(), agent_flag.take()) {
+                (Some(positional), Some(flag)) if positional != flag => {
+                    // Built, so that the error shows `claim`'s usage under the binary's name.
+                    let mut cli = Cli::command();
+                    cli.build();
+                    let mut claim = cli.find_subcommand("claim").cloned().unwrap_or(cli);
+                    return Err(claim.error(
+                        clap::error::ErrorKind::ArgumentConflict,
+                        format!("claim got two agents, {positional} and --agent {flag}; give one"),
+                    ));
+                }
+                (None, flag) => *agent = flag,
+                (Some(_), _) => {}
+            }
+        }
+        Ok(self)
+    }
+}
+
 /// A failure as the CLI reports it.
 struct Failure {
     class: ErrorClass,
@@ -331,7 +365,7 @@ impl Outcome {
 /// Runs the command line with the process's arguments and returns its exit code.
 pub fn main() -> ExitCode {
     let json_requested = std::env::args().any(|a| a == "--json");
-    let cli = match Cli::try_parse() {
+    let cli = match Cli::try_parse().and_then(Cli::checked) {
         Ok(cli) => cli,
         Err(e) => {
             let code = if e.use_stderr() { 2 } else { 0 };
@@ -686,7 +720,10 @@ async fn run(cli: Cli) -> Result<Outcome, Failure> {
             text.push_str(&db_line(&r.db));
             Outcome::new(&r, text)
         }
-        Command::Claim { name, agent } => {
+        Command::Claim { name, agent, .. } => {
+            // `Cli::checked` and `required_unless_present` leave the agent here; an empty one
+            // would be refused by the engine as an invalid name.
+            let agent = agent.unwrap_or_default();
             let r = engine.claim(&cwd, &name, &agent).await?;
             let text = format!(
                 "{} now belongs to {agent}{}",

@@ -355,6 +355,23 @@ fn claim_changes_the_owner(sb: Sandbox) {
     assert_eq!(list.data()[0]["agent_id"], "codex-2");
     let bad = sb.imi(&["claim", "tuning", "--agent", "no spaces"]);
     assert_eq!(bad.error_kind(), "invalid_name");
+    // The agent as a positional argument, as `iMi claim NAME AGENT` reads.
+    let positional = sb.imi(&["claim", "tuning", "gemini-3"]);
+    assert_eq!(positional.data()["previous_agent"], "codex-2");
+    assert_eq!(positional.data()["worktree"]["agent_id"], "gemini-3");
+    let both_same = sb.imi(&["claim", "tuning", "claude-4", "--agent", "claude-4"]);
+    assert_eq!(both_same.data()["worktree"]["agent_id"], "claude-4");
+    // Two different agents: a usage error that names both, and nothing changes.
+    let both = sb.imi(&["claim", "tuning", "aider-5", "--agent", "codex-6"]);
+    assert_eq!((both.code, both.error_kind()), (2, "usage"));
+    let message = both.error_message();
+    assert!(
+        message.contains("aider-5") && message.contains("--agent codex-6"),
+        "{message}"
+    );
+    let none = sb.imi(&["claim", "tuning"]);
+    assert_eq!((none.code, none.error_kind()), (2, "usage"));
+    assert_eq!(sb.imi(&["list"]).data()[0]["agent_id"], "claude-4");
 }
 
 #[test]
