@@ -57,12 +57,46 @@ impl FakeOllama {
 }
 
 fn answer(stream: TcpStream, bodies: &Mutex<Vec<String>>, body: &str, delay: Duration) {
-    let mut reader = BufReader::new(&stream);
+    let Some(request) = read_request(&stream) else {
+        return;
+    };
+    bodies
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .push(String::from_utf8_lossy(&request.body).into_owned());
+    std::thread::sleep(delay);
+    let mut stream = &stream;
+    let _ = write!(
+        stream,
+        "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+        body.len()
+    );
+}
+
+/// One HTTP/1.1 request as a fake provider reads it.
+pub(crate) struct Request {
+    pub method: String,
+    /// The request target, query string included (`/v1/messages?beta=true`).
+    pub target: String,
+    pub body: Vec<u8>,
+}
+
+/// Reads one request (request line, headers, a `content-length` body) from `stream`; `None`
+/// when the client went away or sent something else.
+pub(crate) fn read_request(stream: &TcpStream) -> Option<Request> {
+    let mut reader = BufReader::new(stream);
+    let mut first = String::new();
+    if reader.read_line(&mut first).unwrap_or(0) == 0 {
+        return None;
+    }
+    let mut parts = first.split_whitespace();
+    let method = parts.next()?.to_string();
+    let target = parts.next()?.to_string();
     let mut length = 0usize;
     loop {
         let mut line = String::new();
         if reader.read_line(&mut line).unwrap_or(0) == 0 {
-            return;
+            return None;
         }
         if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
             length = v.trim().parse().unwrap_or(0);
@@ -71,19 +105,11 @@ fn answer(stream: TcpStream, bodies: &Mutex<Vec<String>>, body: &str, delay: Dur
             break;
         }
     }
-    let mut request = vec![0; length];
-    if reader.read_exact(&mut request).is_err() {
-        return;
-    }
-    bodies
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .push(String::from_utf8_lossy(&request).into_owned());
-    std::thread::sleep(delay);
-    let mut stream = &stream;
-    let _ = write!(
-        stream,
-        "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
-        body.len()
-    );
+    let mut body = vec![0; length];
+    reader.read_exact(&mut body).ok()?;
+    Some(Request {
+        method,
+        target,
+        body,
+    })
 }
