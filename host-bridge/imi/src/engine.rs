@@ -1597,19 +1597,16 @@ impl Engine {
         if exact.join(".git").exists() {
             return Ok(exact);
         }
-        let mut found: Vec<PathBuf> = std::fs::read_dir(&project.root)
-            .map_err(|e| Error::io("cannot read", &project.root, e))?
-            .flatten()
-            .filter(|e| {
-                e.file_name()
-                    .to_str()
+        let mut found: Vec<PathBuf> = project
+            .checkouts()?
+            .into_iter()
+            .filter(|p| {
+                p.file_name()
+                    .and_then(|n| n.to_str())
                     .and_then(|n| n.split_once('-'))
                     .is_some_and(|(_, rest)| rest == name)
             })
-            .map(|e| e.path())
-            .filter(|p| p.join(".git").exists())
             .collect();
-        found.sort();
         match found.len() {
             1 => Ok(found.remove(0)),
             0 => Err(Error::NotFound {

@@ -65,6 +65,19 @@ impl ProjectLayout {
     pub fn worktree_path(&self, worktree_name: &str) -> PathBuf {
         self.root.join(worktree_name)
     }
+
+    /// Returns the project's checkouts, trunk included: the folders of `root` holding a `.git`,
+    /// sorted (no git).
+    pub fn checkouts(&self) -> Result<Vec<PathBuf>> {
+        let mut found: Vec<PathBuf> = std::fs::read_dir(&self.root)
+            .map_err(|e| Error::io("cannot read", &self.root, e))?
+            .flatten()
+            .map(|e| e.path())
+            .filter(|p| p.join(".git").exists())
+            .collect();
+        found.sort();
+        Ok(found)
+    }
 }
 
 /// Returns the `trunk-*` child of `dir` that is a git checkout, if any.

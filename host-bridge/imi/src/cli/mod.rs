@@ -11,6 +11,7 @@
 //! report in `data`); 4 an internal error. `monitor --json` prints JSON lines (one
 //! object per message) instead of one envelope.
 
+mod complete;
 mod config;
 pub mod perth;
 mod track;
@@ -23,6 +24,7 @@ use std::process::ExitCode;
 
 use crate::{AddRequest, DbState, Engine, EngineConfig, ErrorClass, RemoveRequest};
 use clap::{CommandFactory as _, Parser, Subcommand};
+use clap_complete::ArgValueCompleter;
 use serde::Serialize;
 use serde_json::json;
 
@@ -126,6 +128,7 @@ enum Command {
     )]
     Remove {
         /// The worktree (folder name such as feat-x, or x).
+        #[arg(add = ArgValueCompleter::new(complete::worktree_names))]
         name: String,
         /// Discards uncommitted and unpushed work and allows deleting an unmerged branch.
         #[arg(long)]
@@ -149,6 +152,7 @@ enum Command {
     )]
     Claim {
         /// The worktree.
+        #[arg(add = ArgValueCompleter::new(complete::worktree_names))]
         name: String,
         /// The agent id (or --agent ID).
         #[arg(value_name = "AGENT", required_unless_present = "agent_flag")]
@@ -162,6 +166,7 @@ enum Command {
     /// Prints a worktree's folder (for `cd "$(iMi go NAME)"`).
     Go {
         /// The worktree (feat-x or x).
+        #[arg(add = ArgValueCompleter::new(complete::worktree_names))]
         name: String,
     },
     /// Inside perth: opens a worktree's tab from the `worktree` layout, or one per active
@@ -171,6 +176,7 @@ enum Command {
     )]
     Open {
         /// The worktree (feat-x or x).
+        #[arg(add = ArgValueCompleter::new(complete::worktree_names))]
         name: Option<String>,
         /// Every active worktree of the project.
         #[arg(long, conflicts_with = "name")]
@@ -184,7 +190,10 @@ enum Command {
     },
     /// Checks git, the database, the config file and companions; each line says what to do.
     Doctor,
-    /// Prints shell completions.
+    /// Prints the script that makes TAB complete `iMi` and `imi`, worktree names included.
+    #[command(
+        after_help = "Example (in ~/.bashrc; zsh and fish alike):\n  source <(iMi completions bash)"
+    )]
     Completions {
         /// The shell.
         shell: clap_complete::Shell,
@@ -364,6 +373,7 @@ impl Outcome {
 
 /// Runs the command line with the process's arguments and returns its exit code.
 pub fn main() -> ExitCode {
+    complete::answer_if_asked();
     let json_requested = std::env::args().any(|a| a == "--json");
     let cli = match Cli::try_parse().and_then(Cli::checked) {
         Ok(cli) => cli,
@@ -469,11 +479,7 @@ async fn run(cli: Cli) -> Result<Outcome, Failure> {
     let settings = config::Settings::resolve(cli.database_url.clone())?;
     // Commands that never touch the database answer without opening it.
     match &cli.command {
-        Command::Completions { shell } => {
-            let mut out = Vec::new();
-            clap_complete::generate(*shell, &mut Cli::command(), "iMi", &mut out);
-            return Ok(text_only(String::from_utf8_lossy(&out).into_owned()));
-        }
+        Command::Completions { shell } => return Ok(text_only(complete::registration(*shell)?)),
         Command::ShellInit { shell } => return Ok(text_only(shell_init(*shell))),
         Command::Trunk => {
             let engine = engine_without_db();

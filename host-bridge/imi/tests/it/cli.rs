@@ -455,6 +455,76 @@ fn help_shell_init_and_completions() {
 }
 
 #[test]
+fn tab_completes_worktree_names_under_both_names() {
+    let sb = Sandbox::new();
+    let trunk = sb.project_from_origin();
+    sb.imi(&["feat", "login", "--no-tab"]).data();
+    sb.imi(&["fix", "crash", "--no-tab"]).data();
+    // What the registered shell function runs at each TAB: `COMPLETE=bash BIN -- WORDS...`.
+    let complete = |bin: &str, words: &[&str]| -> Vec<String> {
+        let out = std::process::Command::new(bin)
+            .current_dir(&trunk)
+            .env_clear()
+            .env("COMPLETE", "bash")
+            .env("_CLAP_COMPLETE_INDEX", (words.len() - 1).to_string())
+            .arg("--")
+            .args(words)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{words:?}: {out:?}");
+        String::from_utf8(out.stdout)
+            .unwrap()
+            .lines()
+            .map(str::to_owned)
+            .collect()
+    };
+    for (bin, name) in [
+        (env!("CARGO_BIN_EXE_iMi"), "iMi"),
+        (env!("CARGO_BIN_EXE_imi"), "imi"),
+    ] {
+        assert_eq!(complete(bin, &[name, "go", "fe"]), ["feat-login"]);
+        assert_eq!(complete(bin, &[name, "remove", "cr"]), ["crash"]);
+        for command in ["go", "open", "remove", "claim"] {
+            let offered = complete(bin, &[name, command, ""]);
+            assert!(
+                offered.contains(&"feat-login".to_owned())
+                    && offered.contains(&"fix-crash".to_owned())
+                    && !offered.contains(&"trunk-main".to_owned()),
+                "{name} {command}: {offered:?}"
+            );
+        }
+    }
+    // The whole path in bash: `iMi completions bash` registers both names, calling iMi back.
+    let script = sb.imi_text(&["completions", "bash"]);
+    assert_eq!(script.code, 0, "{}", script.stderr);
+    let script_file = sb.root().join("completions.bash");
+    std::fs::write(&script_file, &script.stdout).unwrap();
+    let bash = std::process::Command::new("bash")
+        .current_dir(&trunk)
+        .env_clear()
+        .args(["--norc", "--noprofile", "-c"])
+        .arg(
+            r#"source "$1"
+for name in iMi imi; do
+  fn=$(complete -p "$name" | sed -E 's/.* -F ([^ ]+) .*/\1/')
+  COMP_WORDS=("$name" go fi); COMP_CWORD=2; COMP_TYPE=9
+  "$fn" "$name" fi go
+  echo "$name: ${COMPREPLY[*]}"
+done"#,
+        )
+        .arg("bash")
+        .arg(&script_file)
+        .output()
+        .unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&bash.stdout),
+        "iMi: fix-crash\nimi: fix-crash\n",
+        "{}",
+        String::from_utf8_lossy(&bash.stderr)
+    );
+}
+
+#[test]
 fn both_names_report_perths_product_version() {
     let version = |bin: &Path| {
         let out = std::process::Command::new(bin)
