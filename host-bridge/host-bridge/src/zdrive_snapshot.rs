@@ -91,15 +91,9 @@ async fn read_snapshots(args: SnapshotsArgs) -> Answer {
     })
 }
 
-/// How long after a snapshot's answer its notification is raised.
-const NOTIFY_AFTER: std::time::Duration = std::time::Duration::from_millis(300);
-
 async fn make_snapshot(pane: String, force: bool) -> Answer {
     zdrive::model::validate_name("pane name", &pane).map_err(bad_request)?;
-    let mut setup = resolve_setup()?;
-    // The pane's notification follows the answer, which a plugin may be passing on to a
-    // `zellij pipe` that waits for it (see `Setup::notify_after`).
-    setup.notify_after = Some(NOTIFY_AFTER);
+    let setup = resolve_setup()?;
     let engine = open_engine(&setup, Access::Write).await?;
     let options = SnapshotOptions {
         force,

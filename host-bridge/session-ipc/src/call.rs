@@ -111,6 +111,66 @@ pub fn sessions(sock_dir: &Path, deadline: Duration) -> Vec<(String, Liveness)> 
     found
 }
 
+/// How many times a query is asked in all: once, and once more when its answer was lost.
+pub const QUERY_ATTEMPTS: usize = 2;
+
+/// Runs a command that calls a session (another Zellij version's `zellij action`), killing
+/// it when it has not ended within `deadline` (an error of kind `TimedOut`). Its output is
+/// read while it runs, so a long answer cannot fill a pipe and stall it.
+pub fn command_output(
+    cmd: &mut std::process::Command,
+    deadline: Duration,
+) -> std::io::Result<std::process::Output> {
+    use std::io::Read;
+    use std::process::Stdio;
+    let mut child = cmd
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()?;
+    let reader = |pipe: Option<Box<dyn Read + Send>>| {
+        std::thread::spawn(move || {
+            let mut bytes = Vec::new();
+            if let Some(mut pipe) = pipe {
+                let _ = pipe.read_to_end(&mut bytes);
+            }
+            bytes
+        })
+    };
+    let stdout = reader(
+        child
+            .stdout
+            .take()
+            .map(|p| Box::new(p) as Box<dyn Read + Send>),
+    );
+    let stderr = reader(
+        child
+            .stderr
+            .take()
+            .map(|p| Box::new(p) as Box<dyn Read + Send>),
+    );
+    let until = Instant::now() + deadline;
+    let status = loop {
+        if let Some(status) = child.try_wait()? {
+            break status;
+        }
+        if Instant::now() >= until {
+            let _ = child.kill();
+            let _ = child.wait();
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::TimedOut,
+                format!("no answer within {deadline:.1?}; {DEADLINE_ENV}=SECONDS waits longer"),
+            ));
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    };
+    Ok(std::process::Output {
+        status,
+        stdout: stdout.join().unwrap_or_default(),
+        stderr: stderr.join().unwrap_or_default(),
+    })
+}
+
 /// Whether asking a call again is harmless.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CallKind {
@@ -857,6 +917,27 @@ mod tests {
         let err = caller.pipe("p1", &message).unwrap_err();
         assert!(err.to_string().contains("may or may not"), "{err}");
         assert!(err.to_string().contains("the pipe 'x'"), "{err}");
+    }
+
+    #[test]
+    fn commands_are_killed_at_their_deadline() {
+        let out = command_output(
+            std::process::Command::new("sh").args(["-c", "echo hi; echo err >&2"]),
+            Duration::from_secs(5),
+        )
+        .unwrap();
+        assert_eq!(
+            (out.stdout.as_slice(), out.stderr.as_slice()),
+            (&b"hi\n"[..], &b"err\n"[..])
+        );
+        let started = Instant::now();
+        let err = command_output(
+            std::process::Command::new("sleep").arg("30"),
+            Duration::from_millis(200),
+        )
+        .unwrap_err();
+        assert_eq!(err.kind(), std::io::ErrorKind::TimedOut);
+        assert!(started.elapsed() < Duration::from_secs(5));
     }
 
     #[test]

@@ -8,13 +8,10 @@ use std::path::PathBuf;
 use std::process::Command;
 use std::time::Duration;
 
-use session_ipc::{SessionClient, SessionClientError};
+use session_ipc::call::{CallError, Caller, PipeMessage};
 use zellij_utils::input::actions::Action;
 
 use crate::engine::LivePane;
-
-/// How long one multiplexer action may take.
-const ACTION_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// The oldest Zellij whose `zellij action` command line zdrive drives.
 pub const MIN_ZELLIJ: (u32, u32) = (0, 39);
@@ -128,95 +125,118 @@ fn terminal_id(pane_id: &str) -> Result<u32, MuxError> {
         })
 }
 
-/// A session reached through its IPC socket (perth, Zellij 0.45).
-///
-/// A fresh connection is sometimes dropped by the server, most often right after another
-/// CLI connection (another `zdrive` or `zellij action` process) closed; the likely cause, not
-/// yet confirmed in Zellij's source, is a late exit of the old connection hitting a recycled
-/// client id. So an action that finds its connection closed reconnects and
-/// runs again, as long as running it twice is harmless; `new_pane` checks first.
+/// A session reached through its IPC socket (perth, Zellij 0.45), with the one session
+/// client's deadline and retry policy (DESIGN.md D13): listings may be asked again, a pane is
+/// never created twice (a lost answer is confirmed by looking for the pane).
 pub struct IpcMux {
-    session: String,
-    socket: PathBuf,
-    client: SessionClient,
+    caller: Caller,
 }
 
-/// How many times an idempotent action is tried on a dropped connection.
-const ATTEMPTS: usize = 3;
-
 impl IpcMux {
-    /// Connects to the socket of `session` at `socket`.
-    pub fn connect(session: &str, socket: PathBuf) -> Result<Self, MuxError> {
-        let client = Self::open(session, &socket)?;
+    /// A caller of `session` at `socket` whose every wait ends after `deadline`.
+    pub fn connect(session: &str, socket: PathBuf, deadline: Duration) -> Result<Self, MuxError> {
         Ok(Self {
-            session: session.to_owned(),
-            socket,
-            client,
+            caller: Caller::new(session, &socket, deadline),
         })
-    }
-
-    fn open(session: &str, socket: &std::path::Path) -> Result<SessionClient, MuxError> {
-        SessionClient::connect(socket).map_err(|e| MuxError::Unreachable {
-            session: session.to_owned(),
-            reason: e.to_string(),
-        })
-    }
-
-    /// Runs `op`, reconnecting and trying again (when `idempotent`) if the session dropped
-    /// the connection.
-    fn with_client<T>(
-        &mut self,
-        action: &'static str,
-        idempotent: bool,
-        op: impl Fn(&mut SessionClient) -> Result<T, SessionClientError>,
-    ) -> Result<T, MuxError> {
-        let mut attempt = 1;
-        loop {
-            match op(&mut self.client) {
-                Err(SessionClientError::Disconnected) => {
-                    self.client = Self::open(&self.session, &self.socket)?;
-                    if !idempotent || attempt >= ATTEMPTS {
-                        return Err(MuxError::Action {
-                            action,
-                            reason: SessionClientError::Disconnected.to_string(),
-                        });
-                    }
-                    attempt += 1;
-                }
-                other => {
-                    return other.map_err(|e| MuxError::Action {
-                        action,
-                        reason: e.to_string(),
-                    })
-                }
-            }
-        }
     }
 
     fn run(&mut self, action_name: &'static str, action: Action) -> Result<Vec<String>, MuxError> {
-        self.with_client(action_name, true, |c| {
-            c.run_action(action.clone(), ACTION_TIMEOUT)
-                .map(|o| o.lines)
+        self.caller
+            .call(action)
+            .map(|answer| answer.lines)
+            .map_err(|e| call_error(action_name, e))
+    }
+
+    fn query_json(
+        &mut self,
+        action_name: &'static str,
+        action: Action,
+    ) -> Result<Vec<serde_json::Value>, MuxError> {
+        let lines = self.run(action_name, action)?;
+        let text = lines.join("\n");
+        if text.trim().is_empty() {
+            return Ok(Vec::new());
+        }
+        serde_json::from_str(&text).map_err(|e| MuxError::Action {
+            action: action_name,
+            reason: format!("unreadable JSON from the session: {e}"),
         })
+    }
+}
+
+/// A failed call as zdrive reports it: a refusal in the session's words, anything else (no
+/// answer in time, a connection closed before the answer) as the session being unavailable.
+fn call_error(action: &'static str, e: CallError) -> MuxError {
+    match e {
+        CallError::Refused(reason) => MuxError::Action { action, reason },
+        other => MuxError::Unreachable {
+            session: other_session(&other),
+            reason: other.to_string(),
+        },
+    }
+}
+
+fn other_session(e: &CallError) -> String {
+    match e {
+        CallError::Unreachable { session, .. }
+        | CallError::Timeout { session, .. }
+        | CallError::Unknown { session, .. }
+        | CallError::Closed { session, .. } => session.clone(),
+        CallError::Refused(_) => String::new(),
     }
 }
 
 impl Multiplexer for IpcMux {
     fn session(&self) -> &str {
-        &self.session
+        self.caller.session()
     }
 
     fn notify(&mut self, pane_id: &str, style: &str, message: &str) -> Result<(), MuxError> {
-        self.send_notify(pane_id, style, message)
+        let args: std::collections::BTreeMap<String, String> = [
+            ("pane_id".to_owned(), pane_id.to_owned()),
+            ("style".to_owned(), style.to_owned()),
+        ]
+        .into_iter()
+        .collect();
+        let pipe_id = format!("zdrive-notify-{}", std::process::id());
+        // Waits until the plugins let the pipe go: the message is theirs, not lost with the
+        // connection.
+        self.caller
+            .pipe(
+                &pipe_id,
+                &PipeMessage::named(NOTIFY_PIPE, args, Some(message.to_owned())),
+            )
+            .map(|_| ())
+            .map_err(|e| call_error("pipe perth::notify", e))
     }
 
     fn list_panes(&mut self) -> Result<Vec<LivePane>, MuxError> {
-        let values = self.with_client("list-panes", true, |c| c.list_panes(ACTION_TIMEOUT))?;
+        let values = self.query_json(
+            "list-panes",
+            Action::ListPanes {
+                show_tab: true,
+                show_command: true,
+                show_state: true,
+                show_geometry: true,
+                show_all: true,
+                output_json: true,
+            },
+        )?;
         Ok(parse_panes(&values))
     }
 
     fn list_tabs(&mut self) -> Result<Vec<LiveTab>, MuxError> {
-        let values = self.with_client("list-tabs", true, |c| c.list_tabs(ACTION_TIMEOUT))?;
+        let values = self.query_json(
+            "list-tabs",
+            Action::ListTabs {
+                show_state: true,
+                show_dimensions: true,
+                show_panes: false,
+                show_layout: false,
+                show_all: true,
+                output_json: true,
+            },
+        )?;
         Ok(parse_tabs(&values))
     }
 
@@ -241,27 +261,30 @@ impl Multiplexer for IpcMux {
             borderless: None,
             tab_id: None,
         };
-        for _ in 0..ATTEMPTS {
-            match self.with_client("new-pane", false, |c| {
-                c.run_action(action.clone(), ACTION_TIMEOUT)
-                    .map(|o| o.lines)
-            }) {
-                Ok(lines) => return created_id(&lines),
-                Err(MuxError::Action { reason, .. })
-                    if reason == SessionClientError::Disconnected.to_string() =>
-                {
-                    // The pane may exist already: never create it twice.
-                    if let Some(pane) = self.list_panes()?.into_iter().find(|p| p.title == name) {
-                        return Ok(pane.pane_id);
-                    }
-                }
-                Err(e) => return Err(e),
-            }
-        }
-        Err(MuxError::Action {
-            action: "new-pane",
-            reason: SessionClientError::Disconnected.to_string(),
-        })
+        let listing = Action::ListPanes {
+            show_tab: true,
+            show_command: true,
+            show_state: true,
+            show_geometry: true,
+            show_all: true,
+            output_json: true,
+        };
+        self.caller
+            .act_confirmed(
+                action,
+                |answer| created_id(&answer.lines).map_err(|e| CallError::Refused(e.to_string())),
+                // The answer was lost: the pane made is the one with its name, if any.
+                |caller| {
+                    let answer = caller.query(listing)?;
+                    let values: Vec<serde_json::Value> =
+                        serde_json::from_str(&answer.lines.join("\n")).unwrap_or_default();
+                    Ok(parse_panes(&values)
+                        .into_iter()
+                        .find(|p| p.title == name)
+                        .map(|p| p.pane_id))
+                },
+            )
+            .map_err(|e| call_error("new-pane", e))
     }
 
     fn focus_pane(&mut self, pane_id: &str) -> Result<(), MuxError> {
@@ -308,46 +331,6 @@ impl Multiplexer for IpcMux {
     }
 }
 
-impl IpcMux {
-    fn send_notify(&mut self, pane_id: &str, style: &str, message: &str) -> Result<(), MuxError> {
-        let args: std::collections::BTreeMap<String, String> = [
-            ("pane_id".to_owned(), pane_id.to_owned()),
-            ("style".to_owned(), style.to_owned()),
-        ]
-        .into_iter()
-        .collect();
-        let pipe_id = format!("zdrive-notify-{}", std::process::id());
-        self.with_client("pipe perth::notify", false, |c| {
-            c.send_pipe_with_args(
-                &pipe_id,
-                NOTIFY_PIPE,
-                Some(message.to_owned()),
-                Some(args.clone()),
-            )?;
-            // Wait (briefly) until the plugins have it, so the message is not lost with the
-            // connection.
-            let deadline =
-                std::time::Instant::now() + ACTION_TIMEOUT.min(std::time::Duration::from_secs(2));
-            loop {
-                let left = deadline.saturating_duration_since(std::time::Instant::now());
-                if left.is_zero() {
-                    return Ok(());
-                }
-                match c.recv(left) {
-                    Ok(zellij_utils::ipc::ServerToClientMsg::UnblockCliPipeInput { pipe_name })
-                        if pipe_name == pipe_id =>
-                    {
-                        return Ok(())
-                    }
-                    Ok(_) => {}
-                    Err(SessionClientError::Timeout(_)) => return Ok(()),
-                    Err(e) => return Err(e),
-                }
-            }
-        })
-    }
-}
-
 /// Whether a refused focus action only says the pane has the focus already.
 fn is_already_focused(reason: &str) -> bool {
     reason.contains("is already focused")
@@ -380,24 +363,25 @@ pub fn parse_zellij_version(text: &str) -> Option<(u32, u32)> {
 pub struct CliMux {
     session: String,
     zellij: PathBuf,
+    deadline: Duration,
 }
 
 impl CliMux {
     /// Checks that `zellij` is at least [`MIN_ZELLIJ`] and returns a driver for `session`.
-    pub fn new(session: &str, zellij: PathBuf) -> Result<Self, MuxError> {
+    pub fn new(session: &str, zellij: PathBuf, deadline: Duration) -> Result<Self, MuxError> {
         let unreachable = |reason: String| MuxError::Unreachable {
             session: session.to_owned(),
             reason,
         };
-        let out = Command::new(&zellij)
-            .arg("--version")
-            .output()
-            .map_err(|e| unreachable(format!("cannot run {}: {e}", zellij.display())))?;
+        let out =
+            session_ipc::call::command_output(Command::new(&zellij).arg("--version"), deadline)
+                .map_err(|e| unreachable(format!("cannot run {}: {e}", zellij.display())))?;
         let text = String::from_utf8_lossy(&out.stdout);
         match parse_zellij_version(&text) {
             Some(v) if v >= MIN_ZELLIJ => Ok(Self {
                 session: session.to_owned(),
                 zellij,
+                deadline,
             }),
             Some((major, minor)) => Err(unreachable(format!(
                 "zellij {major}.{minor} is older than 0.39; upgrade Zellij or run perth"
@@ -409,14 +393,16 @@ impl CliMux {
     }
 
     fn action(&self, name: &'static str, args: &[&str]) -> Result<String, MuxError> {
-        let out = Command::new(&self.zellij)
-            .args(["--session", &self.session, "action"])
-            .args(args)
-            .output()
-            .map_err(|e| MuxError::Action {
-                action: name,
-                reason: e.to_string(),
-            })?;
+        let out = session_ipc::call::command_output(
+            Command::new(&self.zellij)
+                .args(["--session", &self.session, "action"])
+                .args(args),
+            self.deadline,
+        )
+        .map_err(|e| MuxError::Action {
+            action: name,
+            reason: e.to_string(),
+        })?;
         if !out.status.success() {
             return Err(MuxError::Action {
                 action: name,
@@ -430,7 +416,7 @@ impl CliMux {
         // A live session always has a tab and a pane, so empty output means the answer was
         // lost with a dropped connection (see `IpcMux`); these queries are safe to repeat.
         let mut text = self.action(name, args)?;
-        for _ in 1..ATTEMPTS {
+        for _ in 1..session_ipc::call::QUERY_ATTEMPTS {
             if !text.trim().is_empty() {
                 break;
             }

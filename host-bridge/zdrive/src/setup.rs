@@ -34,12 +34,8 @@ pub struct Setup {
     pub force_cli_mux: bool,
     /// `$ZDRIVE_ZELLIJ`: the `zellij` binary for sessions without a usable socket.
     pub zellij: PathBuf,
-    /// When set, [`Setup::notify_pane`] raises its notification this long later, on a thread
-    /// of its own. host-bridge sets it: a notification is a second connection to the session,
-    /// and Zellij 0.45.1 may drop the answer of a `zellij pipe` that is waiting for the
-    /// request at that moment; later, the plugin has answered the pipe. A command line, which
-    /// exits once done, notifies at once.
-    pub notify_after: Option<Duration>,
+    /// `$PERTH_CALL_TIMEOUT`: how long each call to a session waits for its answer.
+    pub call_deadline: Duration,
 }
 
 /// A configuration that cannot work as set.
@@ -103,7 +99,10 @@ impl Setup {
                 .collect(),
             force_cli_mux: env("ZDRIVE_MUX").as_deref() == Some("cli"),
             zellij: env("ZDRIVE_ZELLIJ").map_or_else(|| PathBuf::from("zellij"), PathBuf::from),
-            notify_after: None,
+            call_deadline: session_ipc::call::deadline_from(
+                env(session_ipc::call::DEADLINE_ENV).as_deref(),
+            )
+            .map_err(anyhow::Error::msg)?,
         })
     }
 
@@ -147,34 +146,10 @@ impl Setup {
         {
             return false;
         }
-        let send = |setup: &Setup| match setup.connect_mux(Some(&record.session)) {
+        match self.connect_mux(Some(&record.session)) {
             Ok(mut mux) => mux.notify(&record.pane_id, style, message).is_ok(),
             Err(_) => false,
-        };
-        let Some(after) = self.notify_after else {
-            return send(self);
-        };
-        let (setup, record, style, message) = (
-            self.clone(),
-            record.clone(),
-            style.to_owned(),
-            message.to_owned(),
-        );
-        std::thread::Builder::new()
-            .name("zdrive-notify".into())
-            .spawn(move || {
-                std::thread::sleep(after);
-                setup.notify_pane_now(&record, &style, &message);
-            })
-            .is_ok()
-    }
-
-    fn notify_pane_now(&self, record: &PaneRecord, style: &str, message: &str) -> bool {
-        Setup {
-            notify_after: None,
-            ..self.clone()
         }
-        .notify_pane(record, style, message)
     }
 
     /// Sets the title of a tracked pane in its live session to `title`, when the session runs
@@ -203,9 +178,17 @@ impl Setup {
             .ok_or(MuxError::NoSession)?;
         let socket = zellij_utils::consts::ZELLIJ_SOCK_DIR.join(session);
         if socket.exists() && !self.force_cli_mux {
-            return Ok(Box::new(IpcMux::connect(session, socket)?));
+            return Ok(Box::new(IpcMux::connect(
+                session,
+                socket,
+                self.call_deadline,
+            )?));
         }
-        Ok(Box::new(CliMux::new(session, self.zellij.clone())?))
+        Ok(Box::new(CliMux::new(
+            session,
+            self.zellij.clone(),
+            self.call_deadline,
+        )?))
     }
 
     /// Returns which store the configuration selects (`redis` with its URL, or `embedded`).
