@@ -524,7 +524,7 @@ impl Engine {
     }
 
     /// Returns the repository's common git folder: trunk's `.git` folder, read without git.
-    fn common_dir(&self, project: &ProjectLayout) -> Result<PathBuf> {
+    pub(crate) fn common_dir(&self, project: &ProjectLayout) -> Result<PathBuf> {
         let dot_git = project.trunk.join(".git");
         if dot_git.is_dir() {
             return Ok(dot_git);

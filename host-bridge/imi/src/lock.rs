@@ -5,7 +5,8 @@
 //! `iMi add`s never race on `.git/config.lock`, `.git/worktrees/` or ref locks. Before `add`
 //! touches git it writes a marker naming what it is about to create and removes the marker once
 //! git is done; the kernel drops the lock when a process dies, so a marker found by whoever
-//! holds the lock next belongs to a process that was killed half way.
+//! holds the lock next belongs to a process that was killed half way. `iMi monitor` reads the
+//! same markers: what happens in a worktree while its marker exists is iMi's own checkout.
 
 use std::fs::{File, OpenOptions};
 use std::path::{Path, PathBuf};
@@ -40,7 +41,7 @@ impl ProjectLock {
     }
 
     fn pending_dir(&self) -> PathBuf {
-        self.common_dir.join("imi-pending")
+        pending_dir(&self.common_dir)
     }
 
     /// Records that `marker`'s worktree is about to be created.
@@ -73,6 +74,20 @@ impl Drop for ProjectLock {
     fn drop(&mut self) {
         let _ = self.file.unlock();
     }
+}
+
+/// Returns the folder of the [`PendingAdd`] markers of the repository whose common git directory
+/// is `common_dir`.
+pub fn pending_dir(common_dir: &Path) -> PathBuf {
+    common_dir.join("imi-pending")
+}
+
+/// Returns the worktree whose add `path` marks, when `path` is a marker in `pending_dir`.
+pub fn marked_worktree<'a>(pending_dir: &Path, path: &'a Path) -> Option<&'a str> {
+    if path.parent()? != pending_dir || path.extension()? != "json" {
+        return None;
+    }
+    path.file_stem()?.to_str()
 }
 
 /// What an `iMi add` in progress is creating.

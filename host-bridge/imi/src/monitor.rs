@@ -4,8 +4,14 @@
 //! events under `.git/` are dropped at once, the rest are collected for [`DEBOUNCE`], merged per
 //! path, filtered through `git check-ignore` per worktree, and handed to the caller's sink.
 //! Worktrees iMi knows get each event recorded in `agent_activities` under their agent.
+//!
+//! iMi's own checkout of a new worktree is not a change: `iMi add` writes a marker
+//! (`lock::PendingAdd`, in `<common dir>/imi-pending/`) before git checks the worktree out and
+//! removes it after, and the watcher sees the marker come and go in the same ordered stream as
+//! the checkout's files. Events of a worktree between the two are left out, and the marker's
+//! removal is reported once as [`MonitorMessage::WorktreeCreated`]; nothing depends on timing.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::{Component, Path, PathBuf};
 use std::time::Duration;
 
@@ -17,6 +23,7 @@ use crate::db;
 use crate::engine::{DbState, Engine};
 use crate::error::{Error, Result};
 use crate::layout::ProjectLayout;
+use crate::lock;
 
 /// How long events are collected before they are reported together.
 pub const DEBOUNCE: Duration = Duration::from_millis(10);
@@ -52,6 +59,14 @@ pub enum MonitorMessage {
     },
     /// A file changed.
     Change(FileEvent),
+    /// iMi checked out a new worktree; its files were not reported one by one, and changes in
+    /// it are reported from now on.
+    WorktreeCreated {
+        /// The worktree's folder name.
+        worktree: String,
+        /// When it was reported (RFC 3339).
+        time: String,
+    },
     /// Activities could not be recorded (the events are still reported).
     DatabaseError {
         /// Why.
@@ -98,6 +113,10 @@ impl Engine {
     ) -> Result<()> {
         let project = ProjectLayout::locate(cwd)?;
         let root = project.root.canonicalize().unwrap_or(project.root.clone());
+        // The marker folder exists before the watch starts, so every marker in it is seen.
+        let pending = lock::pending_dir(&self.common_dir(&project)?);
+        std::fs::create_dir_all(&pending).map_err(|e| Error::io("cannot create", &pending, e))?;
+        let pending = pending.canonicalize().unwrap_or(pending);
         let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<notify::Event>();
         let mut watcher = notify::recommended_watcher(move |res: notify::Result<notify::Event>| {
             if let Ok(event) = res {
@@ -105,20 +124,31 @@ impl Engine {
             }
         })
         .map_err(|e| Error::Refused(format!("cannot watch {}: {e}", root.display())))?;
-        watcher
-            .watch(&root, RecursiveMode::Recursive)
-            .map_err(|e| {
+        let mut watch = |dir: &Path, mode| {
+            watcher.watch(dir, mode).map_err(|e| {
                 Error::Refused(format!(
                     "cannot watch {}: {e}; raise fs.inotify.max_user_watches if the limit was hit",
-                    root.display()
+                    dir.display()
                 ))
-            })?;
+            })
+        };
+        watch(&root, RecursiveMode::Recursive)?;
+        if !pending.starts_with(&root) {
+            watch(&pending, RecursiveMode::NonRecursive)?;
+        }
         if !sink(&MonitorMessage::Ready {
             project: project.name.clone(),
             root: root.clone(),
         }) {
             return Ok(());
         }
+        // Adds under way when the watch started.
+        let mut checking_out: HashSet<String> = std::fs::read_dir(&pending)
+            .into_iter()
+            .flatten()
+            .flatten()
+            .filter_map(|e| lock::marked_worktree(&pending, &e.path()).map(str::to_owned))
+            .collect();
         let mut owners = self.owners(&project).await;
         while let Some(first) = rx.recv().await {
             let mut batch = vec![first];
@@ -126,19 +156,46 @@ impl Engine {
             while let Ok(Some(e)) = tokio::time::timeout_at(deadline, rx.recv()).await {
                 batch.push(e);
             }
-            // The last kind per (worktree, path) wins: create+modify reads as the later event.
+            // In arrival order, so that a marker mutes exactly the events that came while it
+            // existed. The last kind per (worktree, path) wins: create+modify reads as the later event.
+            let mut created: Vec<String> = Vec::new();
             let mut merged: BTreeMap<(String, String), &'static str> = BTreeMap::new();
             for event in &batch {
                 let Some(kind) = kind_name(&event.kind) else {
                     continue;
                 };
                 for path in &event.paths {
-                    if let Some(key) = split(&root, path) {
-                        let entry = merged.entry(key).or_insert(kind);
-                        if !(*entry == "created" && kind == "modified") {
-                            *entry = kind;
+                    if let Some(worktree) = lock::marked_worktree(&pending, path) {
+                        if kind == "removed" {
+                            if checking_out.remove(worktree)
+                                && root.join(worktree).join(".git").exists()
+                            {
+                                created.push(worktree.to_owned());
+                            }
+                        } else {
+                            checking_out.insert(worktree.to_owned());
                         }
+                        continue;
                     }
+                    let Some(key) = split(&root, path) else {
+                        continue;
+                    };
+                    if checking_out.contains(&key.0) {
+                        continue;
+                    }
+                    let entry = merged.entry(key).or_insert(kind);
+                    if !(*entry == "created" && kind == "modified") {
+                        *entry = kind;
+                    }
+                }
+            }
+            let time = crate::rfc3339(Utc::now());
+            for worktree in created {
+                if !sink(&MonitorMessage::WorktreeCreated {
+                    worktree,
+                    time: time.clone(),
+                }) {
+                    return Ok(());
                 }
             }
             if merged.is_empty() {
@@ -151,7 +208,6 @@ impl Engine {
             if merged.keys().any(|(w, _)| !owners.contains_key(w)) {
                 owners = self.owners(&project).await;
             }
-            let time = crate::rfc3339(Utc::now());
             let events: Vec<FileEvent> = merged
                 .into_iter()
                 .map(|((worktree, path), kind)| FileEvent {

@@ -788,6 +788,13 @@ async fn run(cli: Cli) -> Result<Outcome, Failure> {
                                     .map(|a| format!("  @{a}"))
                                     .unwrap_or_default()
                             ),
+                            crate::monitor::MonitorMessage::WorktreeCreated { worktree, time } => {
+                                format!(
+                                    "{} {:<9} {worktree}/ checked out by iMi (its files are not listed)",
+                                    &time[11..23],
+                                    "worktree"
+                                )
+                            }
                             crate::monitor::MonitorMessage::DatabaseError { message } => {
                                 format!("activities not recorded: {message}")
                             }
