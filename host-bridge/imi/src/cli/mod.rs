@@ -4,7 +4,8 @@
 //! implementation; it is the only module that reads the environment or uses `anyhow`.
 //!
 //! Exit codes: 0 ok; 1 the request cannot be done as asked (bad name, dirty worktree, ...);
-//! 2 usage; 3 a dependency is unavailable (git, the database, GitHub, a git remote): for
+//! 2 usage; 3 a dependency is unavailable (git, the database, GitHub, a git remote, the perth
+//! session, which did not answer within `PERTH_CALL_TIMEOUT`): for
 //! commands that change git (`add`, `remove`, `prune --yes`, `init`) the git work is done and
 //! the output says the database was not updated (or, for a review, that GitHub's metadata is
 //! missing); `status` prints git's part and the error with it (`--json`: `success` false, the
@@ -41,11 +42,12 @@ Examples:
   iMi remove feat-login --delete-branch
   cd \"$(iMi go login)\"               or: eval \"$(iMi shell-init bash)\" and then `iMi go login`
 
-Exit codes: 0 ok, 1 refused or bad input, 2 usage, 3 git, the database or GitHub unavailable
-(git work done, database not updated), 4 internal error.
+Exit codes: 0 ok, 1 refused or bad input, 2 usage, 3 git, the database, GitHub or the perth
+session unavailable (git work done, database not updated or tab not opened), 4 internal error.
 Environment: IMI_DATABASE_URL or DATABASE_URL (default: SQLite at ~/.config/iMi/iMi.db),
 IMI_AGENT_ID (default agent for add), GITHUB_TOKEN and IMI_GITHUB_API_URL (pull request
-metadata, `project create`), IMI_LOG (log filter).";
+metadata, `project create`), PERTH_CALL_TIMEOUT (seconds a call to the perth session waits,
+default 10), IMI_LOG (log filter).";
 
 /// iMi: git worktrees for parallel agents, with persistence and agent attribution.
 #[derive(Debug, Parser)]
@@ -498,11 +500,14 @@ async fn run(cli: Cli) -> Result<Outcome, Failure> {
                 .file_name()
                 .map(|n| n.to_string_lossy().into_owned())
                 .unwrap_or_default();
-            let tab = perth::focus_worktree_tab(perth::current_session().as_deref(), &folder);
-            return Ok(Outcome::new(
+            let session = perth::current_session();
+            let tab = perth::focus_worktree_tab(perth_session(&session)?, &folder);
+            let mut o = Outcome::new(
                 json!({"path": path, "tab": tab}),
                 path.display().to_string(),
-            ));
+            );
+            o.partial_failure = session_failure(&tab);
+            return Ok(o);
         }
         Command::Doctor => return Ok(doctor(&settings).await),
         _ => {}
@@ -641,12 +646,9 @@ async fn run(cli: Cli) -> Result<Outcome, Failure> {
                         r.worktree_name
                     ))
             };
-            let tab = perth::close_removed_tab(
-                perth::current_session().as_deref(),
-                &r.worktree_name,
-                &ask,
-            )
-            .await;
+            let session = perth::current_session();
+            let tab =
+                perth::close_removed_tab(perth_session(&session)?, &r.worktree_name, &ask).await;
             let text = format!("{text}{}", tab.text("closed"));
             with_tab(&r, tab, text)
         }
@@ -677,8 +679,10 @@ async fn run(cli: Cli) -> Result<Outcome, Failure> {
             let mut tabs = Vec::new();
             let mut text = String::new();
             let session = perth::current_session();
+            let target = perth_session(&session)?;
+            let mut failure = None;
             for (name, path) in targets {
-                let tab = perth::open_tab(session.as_deref(), &name, &path).await;
+                let tab = perth::open_tab(target, &name, &path).await;
                 if !tab.in_session {
                     return Err(crate::Error::Refused(format!(
                         "iMi open works inside a perth session: {}",
@@ -690,12 +694,19 @@ async fn run(cli: Cli) -> Result<Outcome, Failure> {
                     None => format!("{name}: tab open\n"),
                     Some(reason) => format!("{name}: not opened ({reason})\n"),
                 });
+                // A session that does not answer would make every other tab wait as long.
+                failure = session_failure(&tab);
                 tabs.push(tab);
+                if failure.is_some() {
+                    break;
+                }
             }
             if tabs.is_empty() {
                 text.push_str("no active worktrees; create one with `iMi feat NAME`\n");
             }
-            Outcome::new(json!({ "tabs": tabs }), text.trim_end().to_owned())
+            let mut o = Outcome::new(json!({ "tabs": tabs }), text.trim_end().to_owned());
+            o.partial_failure = failure;
+            o
         }
         Command::Prune { yes } => {
             let r = engine.prune(&cwd, yes).await?;
@@ -841,17 +852,14 @@ async fn add_outcome(
     (req, open_tab): (AddRequest, bool),
 ) -> Result<Outcome, Failure> {
     let r = engine.add(&req).await?;
+    let session = perth::current_session();
     let tab = match open_tab {
-        true => Some(
-            perth::open_added_tab(
-                perth::current_session().as_deref(),
-                &r,
-                req.agent.as_deref(),
-            )
-            .await,
-        ),
+        true => {
+            Some(perth::open_added_tab(perth_session(&session)?, &r, req.agent.as_deref()).await)
+        }
         false => None,
     };
+    let failure = tab.as_ref().and_then(session_failure);
     let text = format!(
         "Created {} on branch {} (from {})\n  {}{}{}{}",
         r.worktree.worktree_name,
@@ -878,7 +886,28 @@ async fn add_outcome(
             .push(format!("pull request metadata not recorded: {e}"));
         o.dependency_unavailable = r.pr_metadata_error_class == Some(ErrorClass::Unavailable);
     }
+    o.partial_failure = failure;
     Ok(o)
+}
+
+/// The perth session a command's tabs are in (`session`, from `ZELLIJ_SESSION_NAME`) with
+/// the call deadline of `PERTH_CALL_TIMEOUT`, which is read only inside a session.
+fn perth_session(session: &Option<String>) -> Result<perth::SessionTarget<'_>, Failure> {
+    let deadline = match session {
+        Some(_) => perth::call_deadline().map_err(crate::Error::Refused)?,
+        None => session_ipc::call::DEFAULT_DEADLINE,
+    };
+    Ok(perth::SessionTarget::new(session.as_deref(), deadline))
+}
+
+/// The failure of a command whose session did not answer for its tab: exit code 3, the
+/// output kept, and the session client's advice as the message.
+fn session_failure(tab: &perth::TabOutcome) -> Option<Failure> {
+    tab.unavailable.then(|| Failure {
+        class: ErrorClass::Unavailable,
+        kind: "session_unavailable",
+        message: tab.reason.clone().unwrap_or_default(),
+    })
 }
 
 /// An outcome whose JSON is `data` with the worktree tab's outcome added as `tab`.

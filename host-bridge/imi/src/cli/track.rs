@@ -27,32 +27,18 @@ pub async fn track_tab(
     summary: &str,
 ) -> Result<Vec<String>, String> {
     let setup = setup()?;
-    // `new-tab` returns before the tab's panes are listed. Zellij may also drop a listing's
-    // answer when other command-line clients connect at the same moment (the connection is
-    // then gone): such a failure is retried on a new connection until the deadline.
+    // `new-tab` returns before the tab's panes are listed: the listing is asked again until
+    // they show up (a change of state, with a deadline). A listing that fails is reported: the
+    // session client has already asked it again where that is safe.
     let deadline = Instant::now() + PANES_WAIT;
-    let mut mux: Option<Box<dyn zdrive::mux::Multiplexer>> = None;
+    let mut mux = setup
+        .connect_mux(Some(session))
+        .map_err(|e| e.to_string())?;
     let panes = loop {
-        let listed = match mux.as_mut() {
-            Some(mux) => mux.list_panes().map_err(|e| e.to_string()),
-            None => match setup.connect_mux(Some(session)) {
-                Ok(connected) => mux
-                    .insert(connected)
-                    .list_panes()
-                    .map_err(|e| e.to_string()),
-                Err(e) => Err(e.to_string()),
-            },
-        };
-        let expired = Instant::now() >= deadline;
-        match listed {
-            Ok(all) => {
-                let panes: Vec<_> = all.into_iter().filter(|p| p.tab == tab).collect();
-                if panes.len() >= 3 || expired {
-                    break panes;
-                }
-            }
-            Err(e) if expired => return Err(e),
-            Err(_) => mux = None,
+        let all = mux.list_panes().map_err(|e| e.to_string())?;
+        let panes: Vec<_> = all.into_iter().filter(|p| p.tab == tab).collect();
+        if panes.len() >= 3 || Instant::now() >= deadline {
+            break panes;
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     };

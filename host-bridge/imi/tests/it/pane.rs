@@ -5,7 +5,6 @@
 //! perth's host-bridge runs iMi's engine with the session's environment; it is pointed at the
 //! sandbox's database, so the pane, the pipes and the `iMi` command line share one.
 
-use std::process::Stdio;
 use std::time::Duration;
 
 use serde_json::Value;
@@ -31,55 +30,26 @@ fn session_in_project(sb: &Sandbox, name: &str) -> Option<PerthSession> {
     Some(s)
 }
 
-/// Runs `perth --session S pipe --name NAME --args ARGS` and returns what it printed, or `None`
-/// when the answer was lost.
-///
-/// FIXME: Zellij 0.45.1 gives a new client the id of one that has just left and, when it
-/// removes the old one late, disconnects the new one (`Exit { Disconnect }`: exit 0, nothing
-/// printed); its session check can also miss a busy session ("There is no active session!").
-/// Both happen while clients come and go, as host-bridge's `perth action`s for tabs do.
-fn pipe(s: &PerthSession, name: &str, args: Option<&str>) -> Option<String> {
-    let perth = tests::workspace_bin("perth").unwrap();
-    let mut cmd = s.env.command(&perth);
-    cmd.args(["--session", &s.name, "pipe", "--name", name]);
+/// Runs `perth --session S pipe --name NAME --args ARGS` once and returns what it printed: the
+/// first answer is the answer (perth's server delivers it to the client that sent the pipe).
+/// An `imi::*` pipe runs git and opens tabs, so the call may wait a minute.
+fn pipe(s: &PerthSession, name: &str, args: Option<&str>) -> String {
+    let mut full = vec!["pipe", "--name", name];
     if let Some(args) = args {
-        cmd.args(["--args", args]);
+        full.extend(["--args", args]);
     }
-    // A payload, so that `pipe` does not read its (redirected) input instead.
-    let out = cmd
-        .args(["--", "now"])
-        .stdin(Stdio::null())
-        .output()
+    // A payload, so that `pipe` does not read its (absent) input instead.
+    full.extend(["--", "now"]);
+    let out = s
+        .perth_within_env(
+            &[("PERTH_CALL_TIMEOUT", "60")],
+            &full,
+            None,
+            Duration::from_secs(90),
+        )
         .unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    if !out.status.success() && stderr.contains("There is no active session") {
-        return None;
-    }
     assert!(out.status.success(), "{out:?}");
-    Some(String::from_utf8_lossy(&out.stdout).into_owned()).filter(|answer| !answer.is_empty())
-}
-
-/// Asks until an answer comes, for a request that changes nothing (or nothing more when
-/// repeated).
-fn ask(s: &PerthSession, name: &str, args: Option<&str>) -> String {
-    (0..5)
-        .find_map(|_| pipe(s, name, args))
-        .unwrap_or_else(|| panic!("{name} {args:?} was never answered"))
-}
-
-/// Creates a worktree through `imi::add` and returns its name and the answer; an add whose
-/// answer was lost is tried again under another name.
-fn add_through_pipe(s: &PerthSession, name: &str) -> (String, String) {
-    (1..=5)
-        .find_map(|attempt| {
-            let name = match attempt {
-                1 => name.to_owned(),
-                n => format!("{name}{n}"),
-            };
-            let answer = pipe(s, "imi::add", Some(&format!("type=feat,name={name}")))?;
-            Some((name, answer))
-        })
-        .expect("an imi::add was answered")
+    String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
 /// Waits until the screen satisfies `ready` (described by `what`) and returns it.
@@ -89,27 +59,24 @@ fn screen_until(s: &PerthSession, what: &str, ready: impl Fn(&str) -> bool) -> S
         .unwrap()
 }
 
-/// Returns the session's tabs (none when Zellij lost the answer, see `pipe`).
+/// Returns the session's tabs.
 fn tabs(s: &PerthSession) -> Vec<Value> {
-    let text = s.action(&["list-tabs", "--json"]).unwrap_or_default();
-    serde_json::from_str(&text).unwrap_or_default()
+    let text = s.action(&["list-tabs", "--json"]).unwrap();
+    serde_json::from_str(&text).unwrap_or_else(|e| panic!("list-tabs answered {text:?}: {e}"))
 }
 
-/// Returns the tabs' names, or `None` when the listing's answer was lost (see `pipe`): a
-/// session always has a tab, so an empty listing says nothing.
-fn tab_names(s: &PerthSession) -> Option<Vec<String>> {
-    let names: Vec<String> = tabs(s)
+/// Returns the tabs' names.
+fn tab_names(s: &PerthSession) -> Vec<String> {
+    tabs(s)
         .iter()
         .filter_map(|t| t["name"].as_str().map(str::to_owned))
-        .collect();
-    (!names.is_empty()).then_some(names)
+        .collect()
 }
 
-/// Brings the first tab to the front, and asks again until it is (Zellij may lose the action,
-/// see `pipe`, and a tab that was just opened may take the focus after it).
+/// Brings the first tab to the front and waits until it is.
 fn go_to_first_tab(s: &PerthSession) {
+    s.action(&["go-to-tab", "1"]).unwrap();
     tests::wait_for("the first tab in front", Duration::from_secs(20), || {
-        let _ = s.action(&["go-to-tab", "1"]);
         tabs(s)
             .iter()
             .any(|t| t["position"] == 0 && t["active"] == true)
@@ -123,7 +90,7 @@ fn wait_for_tab(s: &PerthSession, name: &str, open: bool) {
         &format!("tab {name} {}", if open { "open" } else { "closed" }),
         Duration::from_secs(20),
         || {
-            let names = tab_names(s)?;
+            let names = tab_names(s);
             (names.iter().any(|t| t == name) == open).then_some(())
         },
     );
@@ -144,7 +111,8 @@ fn imi_pipes_answer_on_the_command_line_and_open_the_tabs() {
         return;
     };
 
-    let (name, added) = add_through_pipe(&s, "pipe-x");
+    let name = "pipe-x";
+    let added = pipe(&s, "imi::add", Some(&format!("type=feat,name={name}")));
     let folder = format!("feat-{name}");
     assert_eq!(
         added,
@@ -153,7 +121,7 @@ fn imi_pipes_answer_on_the_command_line_and_open_the_tabs() {
     wait_for_tab(&s, &folder, true);
     assert!(sb.project().join(&folder).join(".git").exists());
 
-    let status = ask(&s, "imi::status", None);
+    let status = pipe(&s, "imi::status", None);
     let lines: Vec<&str> = status.lines().collect();
     assert!(
         lines[0].starts_with("trunk-main  trunk  main  clean  ↑0 ↓0  Initial import ("),
@@ -164,17 +132,17 @@ fn imi_pipes_answer_on_the_command_line_and_open_the_tabs() {
 
     // Bad input is refused with the reason, and nothing changes.
     let before = sb.git_worktrees();
-    let escape = ask(&s, "imi::add", Some("type=feat,name=../x"));
+    let escape = pipe(&s, "imi::add", Some("type=feat,name=../x"));
     assert!(
         escape.starts_with("imi::add: worktree name \"../x\" is not allowed"),
         "{escape}"
     );
-    let nameless = ask(&s, "imi::add", Some("type=feat"));
+    let nameless = pipe(&s, "imi::add", Some("type=feat"));
     assert_eq!(
         nameless,
         "imi::add: no worktree named: give --args name=NAME (e.g. name=login or name=feat-login)\n"
     );
-    let unknown = ask(&s, "imi::add", Some("type=nope,name=y"));
+    let unknown = pipe(&s, "imi::add", Some("type=nope,name=y"));
     assert!(
         unknown.starts_with("imi::add: worktree type \"nope\" not found; known types: feat"),
         "{unknown}"
@@ -183,33 +151,14 @@ fn imi_pipes_answer_on_the_command_line_and_open_the_tabs() {
 
     // Open brings the tab forward; remove closes it and keeps the branch.
     go_to_first_tab(&s);
-    let open = ask(&s, "imi::open", Some(&format!("name={name}")));
+    let open = pipe(&s, "imi::open", Some(&format!("name={name}")));
     assert_eq!(open, format!("tab {folder} open\n"));
-    // A pipe Zellij lost (see `pipe`) may never have reached the session: the removal is asked
-    // again, a moment apart, until the worktree is gone. Only a first answer must be the
-    // removal's; a repeat may find the worktree gone already.
-    let remove = format!("name={name}");
-    let mut first_answer = None;
-    let mut asked_at: Option<std::time::Instant> = None;
-    tests::wait_for("the worktree removed", Duration::from_secs(30), || {
-        if !sb.git_worktrees().contains(&folder) {
-            return Some(());
-        }
-        if asked_at.is_none_or(|at| at.elapsed() > Duration::from_secs(3)) {
-            asked_at = Some(std::time::Instant::now());
-            if let Some(answer) = pipe(&s, "imi::remove", Some(&remove)) {
-                first_answer.get_or_insert(answer);
-            }
-        }
-        None
-    })
-    .unwrap();
-    if let Some(removed) = first_answer {
-        assert_eq!(
-            removed,
-            format!("removed {folder} (kept branch feat/{name}); tab {folder} closed\n")
-        );
-    }
+    let removed = pipe(&s, "imi::remove", Some(&format!("name={name}")));
+    assert_eq!(
+        removed,
+        format!("removed {folder} (kept branch feat/{name}); tab {folder} closed\n")
+    );
+    assert!(!sb.git_worktrees().contains(&folder));
     wait_for_tab(&s, &folder, false);
     assert!(sb.branch_exists(&format!("feat/{name}")));
 }
@@ -268,9 +217,8 @@ fn the_imi_pane_lists_the_worktrees_and_creates_one_with_its_keys() {
     assert!(reversed, "{selected:?}");
 
     // A change made elsewhere reaches the open pane through host-bridge's pushed event.
-    if let Some(removed) = pipe(&s, "imi::remove", Some("name=login")) {
-        assert!(removed.starts_with("removed feat-login"), "{removed}");
-    }
+    let removed = pipe(&s, "imi::remove", Some("name=login"));
+    assert!(removed.starts_with("removed feat-login"), "{removed}");
     screen_until(&s, "the pane without feat-login", |screen| {
         screen.contains("iMi · origin · 1 worktree") && !screen.contains("feat-login")
     });

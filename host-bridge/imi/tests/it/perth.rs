@@ -1,7 +1,8 @@
 //! Inside a live perth session (tmux): `iMi add` opens the worktree's tab from perth's
 //! `worktree` layout in the worktree's folder, `--no-tab` does not, `iMi go` focuses it,
 //! `iMi remove` closes it unless a pane runs a command, `iMi open --all` opens the missing
-//! ones, and outside a session nothing is attempted (`iMi open` refuses).
+//! ones, and outside a session nothing is attempted (`iMi open` refuses). A session that does not
+//! answer fails the command at the call deadline.
 
 use std::time::Duration;
 
@@ -12,7 +13,7 @@ use crate::support::{run_output, Run, Sandbox};
 fn panes_in_tab(session: &tests::PerthSession, tab: &str) -> Vec<Value> {
     session
         .terminal_panes()
-        .unwrap_or_default()
+        .unwrap()
         .into_iter()
         .filter(|p| p["tab_name"] == tab)
         .collect()
@@ -136,8 +137,8 @@ fn add_inside_perth_opens_the_worktrees_tab_and_go_focuses_it() {
         "the worktree's tab in front",
         Duration::from_secs(10),
         || {
-            let text = session.action(&["list-tabs", "--json"]).ok()?;
-            let tabs: Vec<Value> = serde_json::from_str(&text).ok()?;
+            let text = session.action(&["list-tabs", "--json"]).unwrap();
+            let tabs: Vec<Value> = serde_json::from_str(&text).unwrap();
             tabs.iter()
                 .any(|t| t["name"] == "feat-login" && t["active"] == true)
                 .then_some(())
@@ -213,11 +214,8 @@ fn add_inside_perth_opens_the_worktrees_tab_and_go_focuses_it() {
     let again = in_session(&["open", "--all"]);
     assert_eq!(again.data()["tabs"][0]["done"], true, "{}", again.stdout);
     std::thread::sleep(Duration::from_millis(300));
-    // Zellij's CLI now and then prints nothing for a query (a dropped connection): ask again.
-    let listed: Vec<Value> = tests::wait_for("the session's tabs", Duration::from_secs(10), || {
-        serde_json::from_str(&session.action(&["list-tabs", "--json"]).ok()?).ok()
-    })
-    .unwrap();
+    let listed: Vec<Value> =
+        serde_json::from_str(&session.action(&["list-tabs", "--json"]).unwrap()).unwrap();
     assert_eq!(
         listed.iter().filter(|t| t["name"] == "fix-crash").count(),
         1,
@@ -361,4 +359,105 @@ fn the_agents_layout_opens_a_tab_per_active_worktree_from_the_database() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{stderr}");
     assert!(stderr.contains("iMi project"), "{stderr}");
+}
+
+/// Stops a process until dropped (then it runs on, even when the test fails).
+struct Stopped(i32);
+
+impl Stopped {
+    fn new(pid: i32) -> Stopped {
+        signal(pid, "STOP");
+        Stopped(pid)
+    }
+}
+
+impl Drop for Stopped {
+    fn drop(&mut self) {
+        signal(self.0, "CONT");
+    }
+}
+
+fn signal(pid: i32, name: &str) {
+    let status = std::process::Command::new("kill")
+        .arg(format!("-{name}"))
+        .arg(pid.to_string())
+        .status()
+        .expect("running kill");
+    assert!(status.success(), "kill -{name} {pid}: {status}");
+}
+
+/// A wedged session (zellij #5400: its server takes connections and never answers) fails
+/// `iMi go` at the call deadline with exit 3 and what to do, the worktree's path still
+/// printed; once the server runs again, `iMi go` brings the tab forward.
+#[test]
+fn a_wedged_session_fails_go_at_the_call_deadline_and_answers_again() {
+    if tests::require_or_skip("perth", tests::workspace_bin("perth")).is_none() {
+        return;
+    }
+    let session = tests::PerthSession::start("e2e-imi-wedged").unwrap();
+    let sb = Sandbox::new();
+    let trunk = sb.project_from_origin();
+    let go = || -> (Run, Duration) {
+        let mut cmd = sb.imi_command(&trunk, &["go", "login"]);
+        cmd.env("ZELLIJ_SESSION_NAME", &session.name)
+            .env("ZELLIJ_SOCKET_DIR", session.env.socket_dir())
+            .env("PERTH_CALL_TIMEOUT", "0.5");
+        let started = std::time::Instant::now();
+        let run = run_output(cmd.output().expect("running iMi go"));
+        (run, started.elapsed())
+    };
+    let mut added = sb.imi_command(&trunk, &["feat", "login"]);
+    added
+        .env("ZELLIJ_SESSION_NAME", &session.name)
+        .env("ZELLIJ_SOCKET_DIR", session.env.socket_dir());
+    let added = run_output(added.output().expect("running iMi feat"));
+    assert_eq!(added.data()["tab"]["done"], true, "{}", added.stdout);
+    let path = added.data()["worktree"]["path"].clone();
+    session.action(&["go-to-tab", "1"]).unwrap();
+
+    // The server is the process started with `--server`; stopping it wedges it exactly.
+    let server = session
+        .leftover_processes()
+        .into_iter()
+        .find(|(_, cmdline)| cmdline.contains("--server"))
+        .map(|(pid, _)| pid)
+        .expect("the session's server runs");
+    let stopped = Stopped::new(server);
+    let (wedged, took) = go();
+    drop(stopped);
+    assert_eq!(
+        wedged.code, 3,
+        "{}\nstderr: {}",
+        wedged.stdout, wedged.stderr
+    );
+    assert_eq!(wedged.error_kind(), "session_unavailable");
+    let advice = wedged.error_message();
+    assert!(
+        advice.contains("did not answer")
+            && advice.contains("perth status")
+            && advice.contains("PERTH_CALL_TIMEOUT"),
+        "{advice}"
+    );
+    assert_eq!(wedged.json["data"]["path"], path, "{}", wedged.stdout);
+    assert_eq!(wedged.json["data"]["tab"]["done"], false);
+    // One deadline for the answer: never an open-ended wait.
+    assert!(
+        took >= Duration::from_millis(500) && took < Duration::from_secs(5),
+        "iMi go took {took:?}"
+    );
+
+    let (went, _) = go();
+    assert_eq!(went.data()["tab"]["done"], true, "{}", went.stdout);
+    tests::wait_for(
+        "the worktree's tab in front",
+        Duration::from_secs(10),
+        || {
+            let tabs: Vec<Value> =
+                serde_json::from_str(&session.action(&["list-tabs", "--json"]).unwrap()).unwrap();
+            tabs.iter()
+                .any(|t| t["name"] == "feat-login" && t["active"] == true)
+                .then_some(())
+        },
+    )
+    .unwrap();
 }
