@@ -85,6 +85,21 @@ pub enum SignalSource {
     Escape,
     /// A command pane's command ended.
     CommandExit,
+    /// perth read it from a known agent's screen.
+    Screen,
+    /// Output or silence of a configured agent program perth cannot read.
+    Activity,
+}
+
+impl SignalSource {
+    /// Whether the agent (or its hooks, or a script) said so itself: such a state is never
+    /// overruled by what perth reads from the screen.
+    pub fn is_explicit(self) -> bool {
+        matches!(
+            self,
+            SignalSource::Cli | SignalSource::Pipe | SignalSource::Escape
+        )
+    }
 }
 
 /// One agent pane as listed.
@@ -102,6 +117,9 @@ pub struct AgentPane {
     /// The program's exit status, for `exited`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub exit_status: Option<i32>,
+    /// The agent program running in the pane, when perth knows it (`claude`, `codex`, ...).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub program: Option<String>,
 }
 
 /// A change of a pane's state, for what follows from it (notifications, listeners).
@@ -139,6 +157,7 @@ impl Board {
             message: None,
             source,
             exit_status: None,
+            program: None,
         });
         record.source = source;
         if previous == Some(state) {
@@ -183,6 +202,13 @@ impl Board {
             to: AgentState::Exited,
             message: record.message.clone(),
         })
+    }
+
+    /// Records which agent program runs in a pane that has a state.
+    pub fn set_program(&mut self, pane_id: u32, program: &str) {
+        if let Some(record) = self.panes.get_mut(&pane_id) {
+            record.program = Some(program.to_string());
+        }
     }
 
     /// Forgets a pane that closed.

@@ -343,7 +343,11 @@ pub fn line(a: &AgentPane, now_ms: u64) -> String {
     } else {
         format!("{}h", ago / 3600)
     };
-    let mut out = format!("terminal_{:<4} {:<8} {since:>4}", a.pane_id, a.state);
+    let program = a.program.as_deref().unwrap_or("-");
+    let mut out = format!(
+        "terminal_{:<4} {program:<8} {:<8} {since:>4}",
+        a.pane_id, a.state
+    );
     if let Some(m) = &a.message {
         out.push_str("  ");
         out.push_str(m);
@@ -434,7 +438,20 @@ mod tests {
             message: Some("Allow edit?".into()),
             source: crate::agent_state::SignalSource::Cli,
             exit_status: None,
+            program: None,
         };
-        assert_eq!(line(&a, 13_500), "terminal_3    waiting  12s  Allow edit?");
+        assert_eq!(
+            line(&a, 13_500),
+            "terminal_3    -        waiting  12s  Allow edit?"
+        );
+        let read = AgentPane {
+            program: Some("claude".into()),
+            source: crate::agent_state::SignalSource::Screen,
+            ..a
+        };
+        assert_eq!(
+            line(&read, 13_500),
+            "terminal_3    claude   waiting  12s  Allow edit?"
+        );
     }
 }

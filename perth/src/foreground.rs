@@ -72,6 +72,20 @@ pub fn foreground_of(pid: i32) -> Option<ProcessInfo> {
     process(foreground_group_of(pid)?)
 }
 
+/// Returns the children of process `pid` (its main thread's), none when it is gone.
+pub fn children(pid: i32) -> Vec<i32> {
+    if pid <= 0 {
+        return Vec::new();
+    }
+    std::fs::read_to_string(format!("/proc/{pid}/task/{pid}/children"))
+        .map(|text| {
+            text.split_whitespace()
+                .filter_map(|c| c.parse().ok())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
 fn proc_path(pid: i32, file: &str) -> PathBuf {
     PathBuf::from(format!("/proc/{pid}/{file}"))
 }

@@ -104,7 +104,9 @@ impl PerthSettings {
 /// Everything in the `perth` block that perth cannot use, each naming the setting and its
 /// line; the client refuses to start on any.
 pub fn problems(settings: &PerthSettings) -> Vec<String> {
-    let mut out = settings.unknown_sections(&["notifications", "animation", "persistence"]);
+    let mut out =
+        settings.unknown_sections(&["notifications", "animation", "persistence", "agents"]);
+    out.extend(crate::server::detect::DetectSettings::from_settings(settings).1);
     out.extend(crate::notify::settings::NotifySettings::from_settings(settings).1);
     if let Err(e) =
         crate::server::persist::settings::PersistSettings::from_settings(settings, &|_| None)
@@ -210,6 +212,20 @@ impl<'a> Section<'a> {
             }
             Some((_, node)) => Err(self.describe(node, "expected a quoted string")),
         }
+    }
+
+    /// A list of strings on one line (`programs "a" "b"`); none when the key is absent.
+    pub fn strings(&self, key: &str) -> Result<Vec<String>, String> {
+        let Some(node) = self.entry(key) else {
+            return Ok(Vec::new());
+        };
+        node.entries()
+            .iter()
+            .map(|e| match e.value() {
+                KdlValue::String(s) | KdlValue::RawString(s) if e.name().is_none() => Ok(s.clone()),
+                _ => Err(self.describe(node, "expected quoted strings")),
+            })
+            .collect()
     }
 
     /// A nested block of this section, as its own section (`animation { styles { ... } }`).

@@ -220,3 +220,62 @@ fn agent_states_come_from_cli_pipe_and_escape_and_scripts_can_wait_for_them() {
     assert_eq!(exit, Some(3), "{stderr}");
     assert!(stderr.contains("session ended"), "{stderr}");
 }
+
+/// The recorded screens of a real Claude Code, replayed by a program that the kernel names
+/// `claude`: perth reads working, waiting (with the question) and idle from the screen alone,
+/// with no hook or escape sequence, and `exited` when the shell has the terminal again.
+#[test]
+fn a_known_agents_screen_tells_its_state_without_any_signal() {
+    let s = PerthSession::start_in(
+        tests::IsolatedEnv::new().unwrap(),
+        "e2e-agent-screens",
+        160,
+        50,
+        &[],
+    )
+    .unwrap();
+    s.wait_for_core(1).unwrap();
+    let screens = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../perth/tests/fixtures/agent-screens");
+    let bin = s.env.home().join("bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    let agent = bin.join("claude");
+    let step =
+        |fixture: &str| format!("clear; cat '{}'; read _\n", screens.join(fixture).display());
+    std::fs::write(
+        &agent,
+        format!(
+            "#!/bin/sh\n{}{}{}",
+            step("claude-working-1.txt"),
+            step("claude-waiting-bash.txt"),
+            step("claude-idle-1.txt")
+        ),
+    )
+    .unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&agent, std::fs::Permissions::from_mode(0o755)).unwrap();
+    s.term.send_text(&agent.display().to_string()).unwrap();
+    s.term.send_keys(&["Enter"]).unwrap();
+    let expect = |state: &str, what: &str| {
+        wait_for_with_last(what, WAIT, || {
+            let listed = agents(&s);
+            match listed.iter().find(|a| a["pane_id"] == 0) {
+                Some(a) if a["state"] == state => Ok(a.clone()),
+                _ => Err(format!("{listed:?}\n{}", s.term.capture())),
+            }
+        })
+        .unwrap()
+    };
+    let working = expect("working", "the busy line read as working");
+    assert_eq!(working["program"], "claude");
+    assert_eq!(working["source"], "screen");
+    s.term.send_keys(&["Enter"]).unwrap();
+    let waiting = expect("waiting", "the permission prompt read as waiting");
+    let question = waiting["message"].as_str().unwrap_or_default();
+    assert!(question.contains("Do you want to proceed?"), "{question}");
+    s.term.send_keys(&["Enter"]).unwrap();
+    expect("idle", "the input box read as idle");
+    s.term.send_keys(&["Enter"]).unwrap();
+    let exited = expect("exited", "the shell back at the prompt");
+    assert_eq!(exited["message"], "claude ended");
+}

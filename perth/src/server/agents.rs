@@ -13,15 +13,66 @@ use crate::notify::engine::Engine;
 pub struct Agents {
     board: Mutex<Board>,
     notify: Arc<Engine>,
+    raises: Raises,
+}
+
+/// Which changes raise a notification (`perth { agents { notify_waiting; notify_idle } }`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Raises {
+    /// A pane starts waiting for its user: `warning`, with the question.
+    pub waiting: bool,
+    /// A pane goes idle after working: `info`.
+    pub idle: bool,
+}
+
+impl Default for Raises {
+    fn default() -> Self {
+        Raises {
+            waiting: true,
+            idle: true,
+        }
+    }
 }
 
 impl Agents {
     /// Returns an empty board whose changes raise notifications on `notify`.
     pub fn new(notify: Arc<Engine>) -> Arc<Agents> {
+        Self::with_raises(notify, Raises::default())
+    }
+
+    /// As [`Agents::new`], raising only the notifications `raises` asks for.
+    pub fn with_raises(notify: Arc<Engine>, raises: Raises) -> Arc<Agents> {
         Arc::new(Agents {
             board: Mutex::new(Board::default()),
             notify,
+            raises,
         })
+    }
+
+    /// Records a state perth read (a screen or activity) for the agent `program`; a state the
+    /// agent gave itself is left alone. Returns whether it was recorded.
+    pub fn detected(
+        &self,
+        pane_id: u32,
+        state: AgentState,
+        message: Option<&str>,
+        source: SignalSource,
+        program: &str,
+    ) -> bool {
+        if self.explicit(pane_id) {
+            return false;
+        }
+        self.signal(pane_id, state, message, source);
+        self.lock().set_program(pane_id, program);
+        true
+    }
+
+    /// Whether the pane's state came from the agent itself (its hooks, the escape sequence, a
+    /// script).
+    pub fn explicit(&self, pane_id: u32) -> bool {
+        self.lock()
+            .get(pane_id)
+            .is_some_and(|p| p.source.is_explicit() && p.state != AgentState::Exited)
     }
 
     /// Records a state a signal reported; returns the pane's record.
@@ -71,13 +122,13 @@ impl Agents {
 
     fn follow(&self, t: &Transition) {
         let (style, message) = match (t.from, t.to) {
-            (_, AgentState::Waiting) => (
+            (_, AgentState::Waiting) if self.raises.waiting => (
                 Style::Warning,
                 t.message
                     .clone()
                     .unwrap_or_else(|| "the agent waits for you".to_string()),
             ),
-            (Some(AgentState::Working), AgentState::Idle) => (
+            (Some(AgentState::Working), AgentState::Idle) if self.raises.idle => (
                 Style::Info,
                 t.message
                     .clone()

@@ -7,6 +7,7 @@ pub mod agents;
 pub mod clients;
 pub mod control_server;
 pub mod core_link;
+pub mod detect;
 pub mod os_api;
 pub mod persist;
 pub mod pty;
@@ -148,6 +149,10 @@ pub fn run(socket_path: PathBuf, debug: bool) -> i32 {
         let link_waker = link_waker.clone();
         notify.set_change_hook(move || link_waker.wake());
     }
+    let (detect_settings, detect_problems) = detect::DetectSettings::from_settings(&settings);
+    for problem in detect_problems {
+        log::warn!("perth: {problem}");
+    }
     crate::notify::events::forward(&notify, &session);
     notify.start();
     let extensions = Arc::new(Extensions {
@@ -164,15 +169,20 @@ pub fn run(socket_path: PathBuf, debug: bool) -> i32 {
         persistence: Arc::new(Mutex::new(persist::PersistenceStatus::default())),
         link_waker,
         core_gate: Arc::new(clients::CoreGate::default()),
-        agents: agents::Agents::new(notify.clone()),
+        agents: agents::Agents::with_raises(notify.clone(), detect_settings.raises),
     });
     start_extension_threads(&extensions);
+    let ptys = Arc::new(pty::Ptys::new());
+    let detector = detect::Detector::new(detect_settings, ptys.clone(), extensions.agents.clone());
+    detector.start(socket_path.clone());
     let wrapper = os_api::PerthOsApi::new(
         Box::new(stock),
         extensions.os_api.clone(),
         notify,
         extensions.core_gate.clone(),
         extensions.agents.clone(),
+        ptys,
+        detector,
     );
     zellij_server::start_server_impl(Box::new(wrapper), socket_path, true);
     // A clean exit: the writer stores the latest state it captured (bounded wait).

@@ -20,6 +20,7 @@ use zellij_utils::ipc::{ClientToServerMsg, IpcReceiverWithContext, ServerToClien
 
 use super::agents::Agents;
 use super::clients::{self, ClientRoutes, CoreGate};
+use super::detect::{Activity, Detector};
 use super::pty::{Ptys, QuitCallback};
 use crate::agent_state::{self, SignalSource};
 use crate::notify::engine::Engine;
@@ -79,6 +80,8 @@ pub struct PerthOsApi {
     gate: Arc<CoreGate>,
     /// The panes' agent states: escape sequences, pipes, exits and closes reach it here.
     agents: Arc<Agents>,
+    /// Reads agent states from panes' programs and screens; readers report output to it.
+    detector: Arc<Detector>,
 }
 
 impl PerthOsApi {
@@ -90,6 +93,8 @@ impl PerthOsApi {
         notify: Arc<Engine>,
         gate: Arc<CoreGate>,
         agents: Arc<Agents>,
+        ptys: Arc<Ptys>,
+        detector: Arc<Detector>,
     ) -> Self {
         notify.set_sender(inner.box_clone());
         let routes = counters.routes.clone();
@@ -105,10 +110,11 @@ impl PerthOsApi {
             inner,
             counters,
             notify,
-            ptys: Arc::new(Ptys::new()),
+            ptys,
             routes,
             gate,
             agents,
+            detector,
         }
     }
 
@@ -120,6 +126,8 @@ impl PerthOsApi {
             agents: self.agents.clone(),
             terminal_id,
             scanner: Scanner::default(),
+            activity: self.detector.watch(terminal_id),
+            detector: self.detector.clone(),
         })
     }
 
@@ -156,6 +164,15 @@ struct TappedReader {
     agents: Arc<Agents>,
     terminal_id: u32,
     scanner: Scanner,
+    activity: Arc<Activity>,
+    detector: Arc<Detector>,
+}
+
+impl Drop for TappedReader {
+    /// The pane's reader goes with the pane: nothing is left to watch.
+    fn drop(&mut self) {
+        self.detector.forget(self.terminal_id);
+    }
 }
 
 #[async_trait]
@@ -165,6 +182,9 @@ impl AsyncReader for TappedReader {
         self.counters
             .pty_bytes_seen
             .fetch_add(read as u64, Ordering::Relaxed);
+        if read > 0 {
+            self.activity.output();
+        }
         let (notify, id) = (&self.notify, self.terminal_id);
         self.scanner
             .feed(&buf[..read], &mut |found| notify.from_pane(id, found));
@@ -259,6 +279,7 @@ impl ServerOsApi for PerthOsApi {
             routes: self.routes.clone(),
             gate: self.gate.clone(),
             agents: self.agents.clone(),
+            detector: self.detector.clone(),
         })
     }
 

@@ -138,7 +138,7 @@ impl Ptys {
 
     /// Runs `f` on terminal `id`'s primary side; `None` when the terminal is not perth's, so
     /// a caller routes and acts with one lookup.
-    fn with_primary<T>(
+    pub(crate) fn with_primary<T>(
         &self,
         id: u32,
         f: impl FnOnce(BorrowedFd<'_>) -> Result<T>,
