@@ -159,29 +159,22 @@ fn panes_by_title(s: &PerthSession) -> BTreeMap<String, PaneView> {
         .collect()
 }
 
-/// Returns the tab names in order, asking again while list-tabs has no answer (Zellij gives
-/// the screen thread one second, which a loaded machine can miss).
+/// Returns the tab names in order, from the session's first answer to list-tabs.
 fn tab_names(s: &PerthSession) -> Vec<String> {
-    wait_for_with_last("list-tabs to answer", Duration::from_secs(10), || {
-        let text = bounded_action(s, &["list-tabs", "--json"]).unwrap_or_default();
-        let tabs: Vec<Value> = serde_json::from_str(&text).unwrap_or_default();
-        let mut tabs: Vec<(i64, String)> = tabs
-            .iter()
-            .map(|t| {
-                (
-                    t["position"].as_i64().unwrap_or(0),
-                    t["name"].as_str().unwrap_or_default().to_string(),
-                )
-            })
-            .collect();
-        tabs.sort();
-        if tabs.is_empty() {
-            Err("no tabs listed")
-        } else {
-            Ok(tabs.into_iter().map(|(_, n)| n).collect())
-        }
-    })
-    .unwrap()
+    let text = act(s, &["list-tabs", "--json"]);
+    let tabs: Vec<Value> =
+        serde_json::from_str(&text).unwrap_or_else(|e| panic!("list-tabs answered {text:?}: {e}"));
+    let mut tabs: Vec<(i64, String)> = tabs
+        .iter()
+        .map(|t| {
+            (
+                t["position"].as_i64().unwrap_or(0),
+                t["name"].as_str().unwrap_or_default().to_string(),
+            )
+        })
+        .collect();
+    tabs.sort();
+    tabs.into_iter().map(|(_, n)| n).collect()
 }
 
 /// Returns the tab names, the panes, and the time just before the last change.
