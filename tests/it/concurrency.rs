@@ -190,3 +190,184 @@ fn a_wedged_session_fails_calls_at_their_deadline_and_answers_again() {
         String::from_utf8_lossy(&bad.stderr)
     );
 }
+
+/// Returns stock Zellij 0.45.1 as the bench installs it, or `None` (said loudly) when it is not
+/// installed: the suite does not install it, `cargo xtask bench --only concurrency` does.
+fn stock_zellij() -> Option<std::path::PathBuf> {
+    let home = std::env::var_os("HOME")?;
+    let bin = std::path::Path::new(&home).join(".cache/perth-bench/zellij-0.45.1/bin/zellij");
+    if bin.is_file() {
+        return Some(bin);
+    }
+    eprintln!(
+        "\n!!! stock zellij 0.45.1 is not installed at {}: the 50 agents use perth's command \
+         line only; run `cargo xtask bench --only concurrency` once to install it !!!\n",
+        bin.display()
+    );
+    None
+}
+
+/// A call's arguments and what its standard output must satisfy.
+type Call<'a> = (Vec<&'a str>, Box<dyn Fn(&str) -> bool + 'a>);
+
+/// One of 50 agents: `rounds` rounds of a pipe perth-core answers, a notification (perth's
+/// command line) or a rename (stock Zellij's), a listing, and a command pane made and closed.
+/// Every pipe's answer counts the pane's entries, so a pipe that ran twice or not at all shows.
+fn agent_of_fifty(
+    s: &PerthSession,
+    zellij: Option<&std::path::Path>,
+    agent: usize,
+    rounds: usize,
+) -> (usize, Vec<String>) {
+    let mut lost = Vec::new();
+    let mut calls = 0;
+    for k in 0..rounds {
+        let step = format!("agent {agent} step {k}");
+        let pane = format!("pane=fifty{agent},source=agent");
+        let entries = if k == 0 {
+            "1 entry".to_owned()
+        } else {
+            format!("{} entries", k + 1)
+        };
+        let pipe_answer = format!("logged checkpoint on fifty{agent} ({entries})\n");
+        let mut round: Vec<Call<'_>> = vec![
+            (
+                vec![
+                    "pipe",
+                    "--name",
+                    "zdrive::log",
+                    "--args",
+                    &pane,
+                    "--",
+                    &step,
+                ],
+                Box::new(|out: &str| out == pipe_answer),
+            ),
+            (
+                vec!["action", "list-panes", "--json"],
+                Box::new(|out: &str| {
+                    serde_json::from_str::<Vec<serde_json::Value>>(out).is_ok_and(|p| !p.is_empty())
+                }),
+            ),
+            (
+                vec![
+                    "action",
+                    "new-pane",
+                    "--floating",
+                    "--close-on-exit",
+                    "--",
+                    "true",
+                ],
+                Box::new(|_: &str| true),
+            ),
+        ];
+        round.push(match zellij {
+            Some(_) => (
+                vec!["action", "rename-pane", "--pane-id", "terminal_0", &step],
+                Box::new(|_: &str| true),
+            ),
+            None => (
+                vec![
+                    "action",
+                    "notify",
+                    "--pane-id",
+                    "terminal_0",
+                    "--message",
+                    &step,
+                ],
+                Box::new(|_: &str| true),
+            ),
+        });
+        for (args, answered) in round {
+            calls += 1;
+            let out = match zellij {
+                Some(bin) => s.program_within(bin, &[], &args, None, DEADLINE),
+                None => s.perth_within(&args, None, DEADLINE),
+            };
+            let who = if zellij.is_some() { "zellij" } else { "perth" };
+            match out {
+                Ok(out)
+                    if out.status.success()
+                        && answered(&String::from_utf8_lossy(&out.stdout))
+                        && !String::from_utf8_lossy(&out.stderr)
+                            .contains("There is no active session") => {}
+                Ok(out) => lost.push(format!(
+                    "agent {agent} ({who}) round {k}: {} exited {} with {:?}, {:?}",
+                    args.join(" "),
+                    out.status,
+                    String::from_utf8_lossy(&out.stdout),
+                    String::from_utf8_lossy(&out.stderr).trim()
+                )),
+                Err(e) => lost.push(format!("agent {agent} ({who}) round {k}: {e:#}")),
+            }
+        }
+    }
+    (calls, lost)
+}
+
+/// 50 agents at once, half of them on stock Zellij 0.45.1's command line, while tabs are made
+/// and closed: every call is answered, every pipe takes effect exactly once, within a bound.
+#[test]
+fn fifty_agents_at_once_on_both_command_lines_lose_no_call() {
+    const FIFTY: usize = 50;
+    const FIFTY_ROUNDS: usize = 3;
+    let zellij = stock_zellij();
+    let s = PerthSession::start_in(
+        tests::IsolatedEnv::new().unwrap(),
+        "e2e-fifty",
+        140,
+        45,
+        &[],
+    )
+    .unwrap();
+    s.wait_for_core(1).unwrap();
+    s.wait_for_status(
+        "host-bridge running and answering perth-core",
+        Duration::from_secs(30),
+        |st| st["bridge"]["state"] == "running" && st["bridge"]["plugin_ping_ok"] == true,
+    )
+    .unwrap();
+    let started = std::time::Instant::now();
+    let (calls, lost, tab_failures) = std::thread::scope(|scope| {
+        let agents: Vec<_> = (0..FIFTY)
+            .map(|agent| {
+                let (s, zellij) = (&s, zellij.as_deref());
+                let zellij = zellij.filter(|_| agent % 2 == 1);
+                scope.spawn(move || agent_of_fifty(s, zellij, agent, FIFTY_ROUNDS))
+            })
+            .collect();
+        // Tabs made and closed under the load.
+        let mut tab_failures = Vec::new();
+        for _ in 0..3 {
+            for args in [&["action", "new-tab"][..], &["action", "close-tab"][..]] {
+                match s.perth_within(args, None, DEADLINE) {
+                    Ok(out) if out.status.success() => {}
+                    other => tab_failures.push(format!("{}: {other:?}", args.join(" "))),
+                }
+            }
+        }
+        let mut calls = 0;
+        let mut lost = Vec::new();
+        for agent in agents {
+            let (n, l) = agent.join().unwrap();
+            calls += n;
+            lost.extend(l);
+        }
+        (calls, lost, tab_failures)
+    });
+    let took = started.elapsed();
+    assert!(
+        lost.is_empty(),
+        "{} of {calls} calls lost:\n{}",
+        lost.len(),
+        lost.join("\n")
+    );
+    assert!(tab_failures.is_empty(), "{tab_failures:?}");
+    assert!(
+        took < tests::wait::scaled(Duration::from_secs(45)),
+        "{calls} calls took {took:?}"
+    );
+    eprintln!("50 agents: {calls} calls in {took:?}");
+    s.perth_within(&["action", "list-tabs"], None, DEADLINE)
+        .unwrap();
+}

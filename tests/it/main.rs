@@ -1,6 +1,7 @@
 //! The one integration test binary of the harness crate: one module per area.
 
 mod agents;
+mod bad_input;
 mod bridge;
 mod concurrency;
 mod config;

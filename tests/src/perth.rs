@@ -114,9 +114,23 @@ impl PerthSession {
         stdin: Option<&str>,
         timeout: std::time::Duration,
     ) -> anyhow::Result<Output> {
+        self.program_within(&self.bin, vars, args, stdin, timeout)
+    }
+
+    /// As [`PerthSession::perth_within_env`], running `program --session NAME ARGS...`
+    /// instead of perth: another command line of the session, such as stock `zellij`.
+    pub fn program_within(
+        &self,
+        program: &std::path::Path,
+        vars: &[(&str, &str)],
+        args: &[&str],
+        stdin: Option<&str>,
+        timeout: std::time::Duration,
+    ) -> anyhow::Result<Output> {
         use std::io::Write;
         use std::process::Stdio;
-        let mut cmd = self.env.command(&self.bin);
+        let shown = program.file_name().unwrap_or_default().to_string_lossy();
+        let mut cmd = self.env.command(program);
         cmd.envs(vars.iter().copied())
             .arg("--session")
             .arg(&self.name)
@@ -130,25 +144,37 @@ impl PerthSession {
             .stderr(Stdio::piped());
         let mut child = cmd
             .spawn()
-            .with_context(|| format!("running perth {}", args.join(" ")))?;
+            .with_context(|| format!("running {shown} {}", args.join(" ")))?;
         if let (Some(text), Some(mut input)) = (stdin, child.stdin.take()) {
             input.write_all(text.as_bytes())?;
         }
-        let deadline = std::time::Instant::now() + crate::wait::scaled(timeout);
-        while child.try_wait()?.is_none() {
-            if std::time::Instant::now() >= deadline {
-                let _ = child.kill();
-                let out = child.wait_with_output()?;
+        // Read the output while waiting: a long answer (list-panes of many panes) fills a pipe.
+        let pid = nix::unistd::Pid::from_raw(child.id() as i32);
+        let (done, finished) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let _ = done.send(child.wait_with_output());
+        });
+        match finished.recv_timeout(crate::wait::scaled(timeout)) {
+            Ok(out) => Ok(out?),
+            Err(_) => {
+                let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGKILL);
+                let out = finished.recv()??;
                 anyhow::bail!(
-                    "perth {} got no answer from session {} within {timeout:?}; stderr: {}",
+                    "{shown} {} got no answer from session {} within {timeout:?}; stderr: {}",
                     args.join(" "),
                     self.name,
                     String::from_utf8_lossy(&out.stderr)
                 );
             }
-            std::thread::sleep(std::time::Duration::from_millis(5));
         }
-        Ok(child.wait_with_output()?)
+    }
+
+    /// Returns the path of the session's IPC socket, which every command line connects to.
+    pub fn socket(&self) -> PathBuf {
+        self.env
+            .socket_dir()
+            .join("contract_version_1")
+            .join(&self.name)
     }
 
     /// Runs `perth pipe ARGS...` once: the first answer is the answer (perth's server delivers
