@@ -211,6 +211,11 @@ impl Board {
         }
     }
 
+    /// Each pane's state, by pane.
+    pub fn states(&self) -> BTreeMap<u32, AgentState> {
+        self.panes.iter().map(|(id, p)| (*id, p.state)).collect()
+    }
+
     /// Forgets a pane that closed.
     pub fn remove(&mut self, pane_id: u32) -> bool {
         self.panes.remove(&pane_id).is_some()

@@ -273,6 +273,17 @@ fn a_known_agents_screen_tells_its_state_without_any_signal() {
     let waiting = expect("waiting", "the permission prompt read as waiting");
     let question = waiting["message"].as_str().unwrap_or_default();
     assert!(question.contains("Do you want to proceed?"), "{question}");
+    // The tab bar counts the waiting agent, in the warning colour.
+    wait_for_with_last("the tab bar's count of waiting agents", WAIT, || {
+        let bar = s.term.capture_colored();
+        let first = bar.lines().next().unwrap_or_default().to_string();
+        if first.contains("✋1") {
+            Ok(())
+        } else {
+            Err(first)
+        }
+    })
+    .unwrap();
     s.term.send_keys(&["Enter"]).unwrap();
     expect("idle", "the input box read as idle");
     s.term.send_keys(&["Enter"]).unwrap();

@@ -25,6 +25,7 @@ use super::osc::Found;
 use super::overlay::{self, Decoration, Painter, PaneView, Rect};
 use super::settings::NotifySettings;
 use super::shadow::Shadow;
+use crate::agent_state::AgentState;
 
 /// Zellij's client ids.
 pub type ClientId = u16;
@@ -82,6 +83,8 @@ struct State {
     window_bytes: usize,
     fps: u32,
     animated: usize,
+    /// The agent state of each terminal pane that has one (the tab bar counts them).
+    agents: BTreeMap<u32, AgentState>,
 }
 
 /// The engine; shared by the OS API wrapper, the perth-core link, the control socket and the
@@ -129,6 +132,7 @@ impl Engine {
                 window_bytes: 0,
                 fps: settings.animation.fps,
                 animated: 0,
+                agents: BTreeMap::new(),
             }),
             wake: Condvar::new(),
             settings,
@@ -466,6 +470,16 @@ impl Engine {
         }
     }
 
+    /// Takes the session's agent states for the tab bar's counts; redraws when they changed.
+    pub fn set_agent_states(&self, states: BTreeMap<u32, AgentState>) {
+        let mut st = self.lock();
+        if st.agents != states {
+            st.agents = states;
+            st.changed = true;
+            self.wake.notify_all();
+        }
+    }
+
     /// Computes the overlay frame for one client; returns it and how many of its panes move.
     fn frame_for(&self, st: &mut State, client: ClientId, now: Instant) -> (String, usize) {
         let State {
@@ -473,6 +487,7 @@ impl Engine {
             screens,
             views,
             first_drawn,
+            agents,
             ..
         } = st;
         let Some(screen) = screens.get_mut(&client) else {
@@ -504,7 +519,7 @@ impl Engine {
         let mut want = overlay::desired(&screen.shadow, &visible, &decorations);
         if let Some(view) = views.get(&client) {
             if let Some(bar) = tab_bar(view) {
-                let segments = tab_counts(view, bus, &self.settings.animation);
+                let segments = tab_counts(view, bus, agents, &self.settings.animation);
                 overlay::tab_summary(&screen.shadow, bar, &segments, &mut want);
             }
         }
@@ -673,11 +688,34 @@ fn tab_bar(view: &Snapshot) -> Option<Rect> {
         })
 }
 
-/// The tab bar's summary: for each tab with notifications, its name and a count per style in
-/// the style's colour (` workspace ✗2 ✓1  build ▲1 `).
-fn tab_counts(view: &Snapshot, bus: &Bus, looks: &anim::AnimSettings) -> Vec<overlay::Segment> {
+/// The tab bar's summary: for each tab with notifications or agents, its name, a count per
+/// style in the style's colour, then its waiting agents (`✋`, in the warning colour) and its
+/// working ones (`⏳`): ` workspace ✗2 ✓1  build ▲1 ✋1 ⏳2 `.
+fn tab_counts(
+    view: &Snapshot,
+    bus: &Bus,
+    agents: &BTreeMap<u32, AgentState>,
+    looks: &anim::AnimSettings,
+) -> Vec<overlay::Segment> {
     let mut by_tab: BTreeMap<usize, BTreeMap<std::cmp::Reverse<super::bus::Style>, usize>> =
         BTreeMap::new();
+    let mut agents_by_tab: BTreeMap<usize, (usize, usize)> = BTreeMap::new();
+    for (pane, state) in agents {
+        let tab = view
+            .panes
+            .iter()
+            .find(|p| !p.is_plugin && p.id == *pane)
+            .map(|p| p.tab_position);
+        if let Some(tab) = tab {
+            let counts = agents_by_tab.entry(tab).or_default();
+            match state {
+                AgentState::Waiting => counts.0 += 1,
+                AgentState::Working => counts.1 += 1,
+                AgentState::Idle | AgentState::Exited => {}
+            }
+        }
+    }
+    agents_by_tab.retain(|_, (waiting, working)| *waiting + *working > 0);
     for (n, _) in bus.active() {
         let tab = view
             .panes
@@ -691,6 +729,9 @@ fn tab_counts(view: &Snapshot, bus: &Bus, looks: &anim::AnimSettings) -> Vec<ove
                 .entry(std::cmp::Reverse(n.style))
                 .or_default() += 1;
         }
+    }
+    for tab in agents_by_tab.keys() {
+        by_tab.entry(*tab).or_default();
     }
     let mut out = Vec::new();
     for (position, counts) in by_tab {
@@ -710,6 +751,19 @@ fn tab_counts(view: &Snapshot, bus: &Bus, looks: &anim::AnimSettings) -> Vec<ove
                 Some(looks.look(style).color),
             ));
             out.push((" ".to_string(), None));
+        }
+        if let Some((waiting, working)) = agents_by_tab.get(&position) {
+            if *waiting > 0 {
+                out.push((
+                    format!("✋{waiting}"),
+                    Some(looks.look(super::bus::Style::Warning).color),
+                ));
+                out.push((" ".to_string(), None));
+            }
+            if *working > 0 {
+                out.push((format!("⏳{working}"), None));
+                out.push((" ".to_string(), None));
+            }
         }
     }
     out

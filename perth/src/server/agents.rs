@@ -97,7 +97,14 @@ impl Agents {
         if let Some(t) = transition {
             self.follow(&t);
         }
+        self.show();
         record
+    }
+
+    /// Hands the states to the tab bar's counts.
+    fn show(&self) {
+        let states = self.lock().states();
+        self.notify.set_agent_states(states);
     }
 
     /// A command pane's program ended.
@@ -108,11 +115,14 @@ impl Agents {
         if let Some(t) = transition {
             self.follow(&t);
         }
+        self.show();
     }
 
     /// A pane closed: it has no state any more.
     pub fn closed(&self, pane_id: u32) {
-        self.lock().remove(pane_id);
+        if self.lock().remove(pane_id) {
+            self.show();
+        }
     }
 
     /// Returns every agent pane, waiting ones first.
