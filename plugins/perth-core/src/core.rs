@@ -221,6 +221,9 @@ pub struct Core {
     /// input is not a terminal sends one more message under the same id once it is answered,
     /// which is not a new request.
     imi_pipes_seen: VecDeque<String>,
+    /// How many `zdrive::log` messages each recent CLI pipe brought: a piped `zellij pipe`
+    /// sends one message per input line under one pipe id, and each is its own entry.
+    log_pipe_counts: VecDeque<(String, u64)>,
     /// The session's name (from the link's hello, or mode updates), to recognise its panes
     /// in zdrive's answers.
     session_name: Option<String>,
@@ -814,9 +817,45 @@ impl Core {
     /// Hands a `zdrive::log` message to host-bridge, holding its CLI pipe until the answer.
     fn zdrive_log_pipe(&mut self, message: PipeMessage, effects: &mut Vec<Effect>) {
         let call = PipeCall::of(&message);
+        let key = call
+            .pipe_id
+            .as_deref()
+            .map(|id| self.log_message_key(id, message.payload.as_deref()));
         let request = crate::zdrive::parse_log_pipe(&message.args, message.payload.as_deref())
-            .map(|log| log.request(call.pipe_id.clone()));
+            .map(|log| log.request(key));
         self.forward_pipe(call, request, None, effects);
+    }
+
+    /// The key host-bridge logs one message under once, whichever client's instance hands it
+    /// on: the pipe's id, the message's number on that pipe and its payload's digest. Every
+    /// instance sees the same messages of a pipe in the same order, so they agree on it, and
+    /// the lines of one piped `zellij pipe` get keys of their own (each line is logged).
+    fn log_message_key(&mut self, pipe_id: &str, payload: Option<&str>) -> String {
+        let count = match self
+            .log_pipe_counts
+            .iter_mut()
+            .find(|(id, _)| id == pipe_id)
+        {
+            Some((_, count)) => {
+                *count += 1;
+                *count
+            }
+            None => {
+                if self.log_pipe_counts.len() >= IMI_PIPES_REMEMBERED {
+                    self.log_pipe_counts.pop_front();
+                }
+                self.log_pipe_counts.push_back((pipe_id.to_owned(), 1));
+                1
+            }
+        };
+        // FNV-1a: a digest the same in every instance, without a dependency.
+        let digest = payload
+            .unwrap_or_default()
+            .bytes()
+            .fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
+                (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+            });
+        format!("{pipe_id}#{count}:{digest:016x}")
     }
 
     fn finish_zdrive_log(

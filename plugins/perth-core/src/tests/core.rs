@@ -870,6 +870,14 @@ fn zdrive_log_goes_to_the_bridge_holds_the_pipe_and_answers_it() {
         "held until host-bridge answers"
     );
     let (context, envelope) = bridge_request(&effects);
+    let bridge_protocol::Request::ZdriveLog { key, .. } = &envelope.body else {
+        panic!("not a log: {:?}", envelope.body);
+    };
+    // Keyed by the pipe and the message's number on it: every instance agrees on it.
+    assert!(
+        key.as_deref().is_some_and(|k| k.starts_with("cli-1#1:")),
+        "{key:?}"
+    );
     assert_eq!(
         envelope.body,
         bridge_protocol::Request::ZdriveLog {
@@ -878,7 +886,7 @@ fn zdrive_log_goes_to_the_bridge_holds_the_pipe_and_answers_it() {
             entry_type: Some("milestone".into()),
             source: None,
             artifacts: vec![],
-            key: Some("cli-1".into()),
+            key: key.clone(),
         }
     );
     let effects = bridge_answer(
@@ -1169,5 +1177,44 @@ fn imi_repeats_refusals_and_bad_messages_are_answered_once_and_clearly() {
         matches!(&effects[..], [Effect::PipeOutput { line, .. }, Effect::Unblock { .. }]
         if line.starts_with("imi::status: the plugin configuration has no `bridge_url`")),
         "{effects:?}"
+    );
+}
+
+/// A piped `zellij pipe` sends each input line as a message of one pipe: each line is an entry
+/// of its own (host-bridge logs each key once), and two clients' instances key them alike.
+#[test]
+fn each_line_of_a_piped_zdrive_log_gets_its_own_key_and_instances_agree() {
+    let keys = |core: &mut Core| -> Vec<String> {
+        ["same\n", "same\n", "other\n"]
+            .iter()
+            .map(|line| {
+                let message = notify_pipe(
+                    PipeSource::Cli("cli-7".into()),
+                    "zdrive::log",
+                    &[("pane", "api")],
+                    Some(line),
+                );
+                let effects = core.pipe(message);
+                let (_, envelope) = bridge_request(&effects);
+                match envelope.body {
+                    bridge_protocol::Request::ZdriveLog { key: Some(k), .. } => k,
+                    other => panic!("not a keyed log: {other:?}"),
+                }
+            })
+            .collect()
+    };
+    let instance = || {
+        let mut core = linked(&[BRIDGE[0], BRIDGE[1], ("coalesce_ms", "0")]);
+        core.update(one_pane(80));
+        core
+    };
+    let mut first = instance();
+    let mut second = instance();
+    let a = keys(&mut first);
+    assert_eq!(a, keys(&mut second));
+    assert_eq!(
+        a.iter().collect::<std::collections::BTreeSet<_>>().len(),
+        3,
+        "{a:?}"
     );
 }
