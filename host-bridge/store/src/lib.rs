@@ -186,6 +186,7 @@ impl Database {
 
     /// Opens the database at `url` (see [`Database::open`]) with `options`.
     pub async fn open_with(url: &str, options: &OpenOptions) -> Result<Self, OpenError> {
+        let _turn = open::turn(url).await;
         let db = open::connect(url, options).await?;
         migrate::run(&db).await?;
         Ok(db)

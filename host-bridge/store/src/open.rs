@@ -49,6 +49,41 @@ fn classify(url: &str) -> Result<Target, OpenError> {
     Ok(Target::SqliteFile(PathBuf::from(url)))
 }
 
+/// Waits (up to a minute) for the turn to open the SQLite file `url` names, when it does.
+///
+/// SQLite has no lock for what a first open does: two first opens of a new file (host-bridge
+/// answering two requests at once, or iMi beside host-bridge) both switch it to WAL (one gets
+/// "database is locked") and both apply migration 1 (one gets "table already exists"). A lock
+/// file beside the database makes opens take turns, across threads and processes; the second
+/// finds the work done. `None` for PostgreSQL (its migrations take a lock of their own), an
+/// in-memory database, or when no lock file can be made (then it opens as before).
+pub(crate) async fn turn(url: &str) -> Option<std::fs::File> {
+    let Ok(Target::SqliteFile(path)) = classify(url) else {
+        return None;
+    };
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).ok()?;
+    }
+    let mut lock = path.clone().into_os_string();
+    lock.push(".open-lock");
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(lock)
+        .ok()?;
+    let until = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    loop {
+        match file.try_lock() {
+            Ok(()) => return Some(file),
+            Err(std::fs::TryLockError::WouldBlock) if std::time::Instant::now() < until => {
+                tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+            }
+            Err(_) => return None,
+        }
+    }
+}
+
 pub(crate) async fn connect(url: &str, options: &OpenOptions) -> Result<Database, OpenError> {
     match classify(url)? {
         Target::Postgres => connect_postgres(url, options).await,

@@ -63,3 +63,34 @@ async fn an_unwritable_sqlite_folder_is_reported() {
         .unwrap_err();
     assert!(matches!(err, OpenError::CreateDir { .. }), "{err:?}");
 }
+
+/// Several first opens of one new SQLite file at once (host-bridge answering requests side by
+/// side, iMi beside it) each get a migrated database; none fails with "already exists".
+#[tokio::test]
+async fn first_opens_of_a_new_sqlite_file_at_once_all_succeed() {
+    for round in 0..5 {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(format!("round{round}.db"));
+        let path = path.to_str().unwrap().to_owned();
+        let opens: Vec<_> = (0..6)
+            .map(|_| {
+                let path = path.clone();
+                std::thread::spawn(move || {
+                    tokio::runtime::Builder::new_current_thread()
+                        .enable_all()
+                        .build()
+                        .unwrap()
+                        .block_on(async move {
+                            Database::open(&path)
+                                .await
+                                .map(|_| ())
+                                .map_err(|e| e.to_string())
+                        })
+                })
+            })
+            .collect();
+        for open in opens {
+            open.join().unwrap().unwrap();
+        }
+    }
+}
