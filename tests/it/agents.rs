@@ -289,4 +289,16 @@ fn a_known_agents_screen_tells_its_state_without_any_signal() {
     s.term.send_keys(&["Enter"]).unwrap();
     let exited = expect("exited", "the shell back at the prompt");
     assert_eq!(exited["message"], "claude ended");
+    // Every change is a workspace event, as `perth events` shows.
+    wait_for_with_last("the agent's changes among perth's events", WAIT, || {
+        let out = s.perth_plain(&["events", "--last", "20"]).unwrap();
+        let text = String::from_utf8_lossy(&out.stdout).into_owned();
+        let changes = text.matches("workspace.agent.state_changed").count();
+        if changes >= 4 && text.contains("e2e-agent-screens/terminal_0") {
+            Ok(())
+        } else {
+            Err(text)
+        }
+    })
+    .unwrap();
 }

@@ -8,7 +8,8 @@
 
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::mpsc::{sync_channel, Receiver, RecvTimeoutError, TrySendError};
+use std::sync::mpsc::{sync_channel, Receiver, RecvTimeoutError, SyncSender, TrySendError};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use serde_json::json;
@@ -19,6 +20,9 @@ use crate::server::persist::settings::PersistSettings;
 
 /// The routing key of a raised notification.
 pub const EVENT_TYPE: &str = "workspace.notification.raised";
+
+/// The routing key of an agent pane's change of state (DESIGN.md D12).
+pub const AGENT_EVENT_TYPE: &str = "workspace.agent.state_changed";
 
 /// How many events wait for the writer before new ones are dropped (a program printing
 /// notifications in a loop while the database is away).
@@ -55,17 +59,72 @@ pub fn notification_event(
         .with_subject(format!("{session}/{}", raise.pane))
 }
 
+/// Returns the CloudEvent of an agent pane's change of state in `session`; its subject is
+/// `SESSION/terminal_N`.
+pub fn agent_event(
+    session: &str,
+    source_uri: &str,
+    change: &crate::agent_state::Transition,
+    record: Option<&crate::agent_state::AgentPane>,
+) -> bloodbank::Event {
+    let pane = format!("terminal_{}", change.pane_id);
+    let data = json!({
+        "session": session,
+        "pane_id": pane,
+        "from": change.from,
+        "to": change.to,
+        "message": change.message,
+        "source": record.map(|r| r.source),
+        "program": record.and_then(|r| r.program.clone()),
+        "exit_status": record.and_then(|r| r.exit_status),
+    });
+    bloodbank::Event::new(source_uri, AGENT_EVENT_TYPE, data)
+        .with_subject(format!("{session}/{pane}"))
+}
+
+/// Where a session's events go: the queue of the `perth-events` writer.
+#[derive(Clone)]
+pub struct EventSink {
+    tx: SyncSender<bloodbank::Event>,
+    session: String,
+    source_uri: String,
+    warned: Arc<AtomicBool>,
+}
+
+impl EventSink {
+    /// Queues an event; never waits (it runs on the render and PTY paths).
+    pub fn send(&self, event: bloodbank::Event) {
+        if let Err(TrySendError::Full(_)) = self.tx.try_send(event) {
+            if !self.warned.swap(true, Ordering::Relaxed) {
+                log::warn!(
+                    "perth: {QUEUE_CAPACITY} events wait for the database; newer ones are not stored"
+                );
+            }
+        }
+    }
+
+    /// Queues the event of an agent pane's change of state.
+    pub fn agent_changed(
+        &self,
+        change: &crate::agent_state::Transition,
+        record: Option<&crate::agent_state::AgentPane>,
+    ) {
+        self.send(agent_event(&self.session, &self.source_uri, change, record));
+    }
+}
+
 /// Starts writing the notifications of `session` to perth's database as events, unless
-/// persistence is turned off (then nothing is stored, events included).
-pub fn forward(engine: &Engine, session: &str) {
+/// persistence is turned off (then nothing is stored, events included); returns where other
+/// events of the session go.
+pub fn forward(engine: &Engine, session: &str) -> Option<EventSink> {
     let settings = match PersistSettings::for_server() {
         Ok(s) if s.enabled => s,
-        Ok(_) => return,
+        Ok(_) => return None,
         Err(e) => {
             log::warn!(
                 "perth: notification events are not stored: invalid persistence settings: {e}"
             );
-            return;
+            return None;
         }
     };
     let (tx, rx) = sync_channel(QUEUE_CAPACITY);
@@ -74,24 +133,26 @@ pub fn forward(engine: &Engine, session: &str) {
         .spawn(move || writer_main(&settings, rx));
     if let Err(e) = spawned {
         log::error!("perth: notification events thread did not start: {e}");
-        return;
+        return None;
     }
-    let source_uri = format!("perth://{}/perth", host_name());
-    let session = session.to_string();
-    let warned = AtomicBool::new(false);
+    let sink = EventSink {
+        tx,
+        session: session.to_string(),
+        source_uri: format!("perth://{}/perth", host_name()),
+        warned: Arc::new(AtomicBool::new(false)),
+    };
+    let hook = sink.clone();
     engine.set_raise_hook(move |raise, outcome| {
-        if !is_event(outcome) {
-            return;
-        }
-        let event = notification_event(&session, &source_uri, raise, outcome);
-        if let Err(TrySendError::Full(_)) = tx.try_send(event) {
-            if !warned.swap(true, Ordering::Relaxed) {
-                log::warn!(
-                    "perth: {QUEUE_CAPACITY} notification events wait for the database; newer ones are not stored"
-                );
-            }
+        if is_event(outcome) {
+            hook.send(notification_event(
+                &hook.session,
+                &hook.source_uri,
+                raise,
+                outcome,
+            ));
         }
     });
+    Some(sink)
 }
 
 fn host_name() -> String {
@@ -224,6 +285,35 @@ async fn write(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_agents_change_is_an_event_about_its_pane() {
+        use crate::agent_state::{AgentPane, AgentState, SignalSource, Transition};
+        let change = Transition {
+            pane_id: 4,
+            from: Some(AgentState::Working),
+            to: AgentState::Waiting,
+            message: Some("Do you want to proceed?".into()),
+        };
+        let record = AgentPane {
+            pane_id: 4,
+            state: AgentState::Waiting,
+            since_ms: 1,
+            message: change.message.clone(),
+            source: SignalSource::Screen,
+            exit_status: None,
+            program: Some("claude".into()),
+        };
+        let event = agent_event("work", "perth://h/perth", &change, Some(&record));
+        let json = serde_json::to_value(&event).unwrap();
+        assert_eq!(json["type"], AGENT_EVENT_TYPE);
+        assert_eq!(json["subject"], "work/terminal_4");
+        assert_eq!(json["data"]["from"], "working");
+        assert_eq!(json["data"]["to"], "waiting");
+        assert_eq!(json["data"]["program"], "claude");
+        assert_eq!(json["data"]["source"], "screen");
+        assert_eq!(json["data"]["message"], "Do you want to proceed?");
+    }
     use crate::notify::bus::{PaneRef, Source, Style};
 
     fn raise(message: &str) -> Raise {

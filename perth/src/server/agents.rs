@@ -14,6 +14,8 @@ pub struct Agents {
     board: Mutex<Board>,
     notify: Arc<Engine>,
     raises: Raises,
+    /// Where each change goes as a `workspace.agent.state_changed` event.
+    events: std::sync::OnceLock<crate::notify::events::EventSink>,
 }
 
 /// Which changes raise a notification (`perth { agents { notify_waiting; notify_idle } }`).
@@ -46,7 +48,13 @@ impl Agents {
             board: Mutex::new(Board::default()),
             notify,
             raises,
+            events: std::sync::OnceLock::new(),
         })
+    }
+
+    /// Sends every change from now on as an event through `sink`.
+    pub fn set_events(&self, sink: crate::notify::events::EventSink) {
+        let _ = self.events.set(sink);
     }
 
     /// Records a state perth read (a screen or activity) for the agent `program`; a state the
@@ -62,8 +70,7 @@ impl Agents {
         if self.explicit(pane_id) {
             return false;
         }
-        self.signal(pane_id, state, message, source);
-        self.lock().set_program(pane_id, program);
+        self.record(pane_id, state, message, source, Some(program));
         true
     }
 
@@ -83,6 +90,17 @@ impl Agents {
         message: Option<&str>,
         source: SignalSource,
     ) -> Option<AgentPane> {
+        self.record(pane_id, state, message, source, None)
+    }
+
+    fn record(
+        &self,
+        pane_id: u32,
+        state: AgentState,
+        message: Option<&str>,
+        source: SignalSource,
+        program: Option<&str>,
+    ) -> Option<AgentPane> {
         let (transition, record) = {
             let mut board = self.lock();
             let t = board.set(
@@ -92,6 +110,9 @@ impl Agents {
                 source,
                 bridge_runtime::unix_millis(),
             );
+            if let Some(program) = program {
+                board.set_program(pane_id, program);
+            }
             (t, board.get(pane_id).cloned())
         };
         if let Some(t) = transition {
@@ -131,6 +152,10 @@ impl Agents {
     }
 
     fn follow(&self, t: &Transition) {
+        if let Some(sink) = self.events.get() {
+            let record = self.lock().get(t.pane_id).cloned();
+            sink.agent_changed(t, record.as_ref());
+        }
         let (style, message) = match (t.from, t.to) {
             (_, AgentState::Waiting) if self.raises.waiting => (
                 Style::Warning,

@@ -153,7 +153,7 @@ pub fn run(socket_path: PathBuf, debug: bool) -> i32 {
     for problem in detect_problems {
         log::warn!("perth: {problem}");
     }
-    crate::notify::events::forward(&notify, &session);
+    let events = crate::notify::events::forward(&notify, &session);
     notify.start();
     let extensions = Arc::new(Extensions {
         session: session.clone(),
@@ -171,6 +171,9 @@ pub fn run(socket_path: PathBuf, debug: bool) -> i32 {
         core_gate: Arc::new(clients::CoreGate::default()),
         agents: agents::Agents::with_raises(notify.clone(), detect_settings.raises),
     });
+    if let Some(sink) = events {
+        extensions.agents.set_events(sink);
+    }
     start_extension_threads(&extensions);
     let ptys = Arc::new(pty::Ptys::new());
     let detector = detect::Detector::new(detect_settings, ptys.clone(), extensions.agents.clone());
