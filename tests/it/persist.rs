@@ -131,11 +131,13 @@ struct PaneView {
 
 /// Returns the panes by title; empty when list-panes has no answer (Zellij gives the screen
 /// thread one second, which a loaded machine can miss), so waits try again.
+/// The session's panes by title; a listing that fails or does not parse fails the test (the
+/// first answer is the answer; waits around it wait for the session's state, not for it).
 fn panes_by_title(s: &PerthSession) -> BTreeMap<String, PaneView> {
-    bounded_action(s, &["list-panes", "--json", "--all"])
-        .ok()
-        .and_then(|text| serde_json::from_str::<Vec<Value>>(&text).ok())
-        .unwrap_or_default()
+    let text = bounded_action(s, &["list-panes", "--json", "--all"])
+        .unwrap_or_else(|e| panic!("list-panes of {} failed: {e}", s.name));
+    serde_json::from_str::<Vec<Value>>(&text)
+        .unwrap_or_else(|e| panic!("list-panes of {} answered no JSON ({e}): {text:?}", s.name))
         .into_iter()
         .filter(|p| !p["is_suppressed"].as_bool().unwrap_or(false))
         .map(|p| {
