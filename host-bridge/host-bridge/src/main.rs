@@ -135,6 +135,17 @@ fn main() -> ExitCode {
         }
     };
     init_logging();
+    match session_ipc::call::deadline_from(
+        std::env::var(session_ipc::call::DEADLINE_ENV)
+            .ok()
+            .as_deref(),
+    ) {
+        Ok(deadline) => host_bridge::worktrees::set_call_deadline(deadline),
+        Err(e) => {
+            eprintln!("host-bridge: {e}");
+            return exit(exit_code::USAGE);
+        }
+    }
     let dir = match runtime_dir() {
         Ok(dir) => dir,
         Err(e) => {

@@ -245,8 +245,12 @@ async fn create(cwd: String, add: Add, session_dir: Option<PathBuf>) -> Answer {
     let report = engine.add(&request).await;
     close(&engine).await;
     let report = report.map_err(imi_error)?;
-    let tab =
-        perth::open_added_tab(add.session.as_deref(), &report, request.agent.as_deref()).await;
+    let tab = perth::open_added_tab(
+        session_target(add.session.as_deref()),
+        &report,
+        request.agent.as_deref(),
+    )
+    .await;
     let w = &report.worktree;
     changed(
         session_dir.as_deref(),
@@ -280,8 +284,12 @@ async fn delete(
     let report = engine.remove(&request).await;
     close(&engine).await;
     let report = report.map_err(imi_error)?;
-    let tab =
-        perth::close_removed_tab(session.as_deref(), &report.worktree_name, &perth::never).await;
+    let tab = perth::close_removed_tab(
+        session_target(session.as_deref()),
+        &report.worktree_name,
+        &perth::never,
+    )
+    .await;
     changed(
         session_dir.as_deref(),
         serde_json::json!({
@@ -309,13 +317,32 @@ async fn open_tab(cwd: String, name: String, session: Option<String>) -> Answer 
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or(name);
-    let tab = perth::open_tab(session.as_deref(), &folder, &path).await;
+    let tab = perth::open_tab(session_target(session.as_deref()), &folder, &path).await;
     Ok(Response::ImiOpened {
         name: folder,
         path: path.display().to_string(),
         tab: serde_json::to_value(&tab).map_err(internal)?,
         first: true,
     })
+}
+
+/// How long each call to a perth session may wait (`PERTH_CALL_TIMEOUT`, which the binary
+/// reads and hands over with [`set_call_deadline`]); the session client's default until then.
+static CALL_DEADLINE: std::sync::OnceLock<std::time::Duration> = std::sync::OnceLock::new();
+
+/// Sets the deadline of every call this bridge makes to a perth session.
+pub fn set_call_deadline(deadline: std::time::Duration) {
+    let _ = CALL_DEADLINE.set(deadline);
+}
+
+fn session_target(session: Option<&str>) -> perth::SessionTarget<'_> {
+    perth::SessionTarget::new(
+        session,
+        CALL_DEADLINE
+            .get()
+            .copied()
+            .unwrap_or(session_ipc::call::DEFAULT_DEADLINE),
+    )
 }
 
 #[cfg(test)]
