@@ -27,7 +27,6 @@
 
 use std::{
     collections::BTreeMap,
-    fs,
     path::{Path, PathBuf},
     process::{Command, Output, Stdio},
     sync::{mpsc, Barrier},
@@ -35,7 +34,7 @@ use std::{
     time::{Duration, Instant},
 };
 
-use anyhow::{ensure, Context, Result};
+use anyhow::{ensure, Result};
 use serde_json::Value;
 
 use super::{
@@ -269,21 +268,11 @@ impl Target {
         let label = flavour.label();
         eprintln!("bench concurrency: starting {label}");
         let session = Session::new(WIDTH, HEIGHT)?;
-        let layout = session.home().join("bench-layout.kdl");
-        fs::write(&layout, BENCH_LAYOUT)
-            .with_context(|| format!("writing {}", layout.display()))?;
-        session.exec(&[
+        session.launch(
             bin,
-            Path::new("--session"),
-            Path::new(SESSION_NAME),
-            // `--layout` with `--session` would add a tab to an existing session.
-            Path::new("--new-session-with-layout"),
-            &layout,
-        ])?;
-        session.wait_for_screen(
+            SESSION_NAME,
+            BENCH_LAYOUT,
             &format!("{label}'s shell prompt"),
-            Duration::from_millis(20),
-            Duration::from_secs(60),
             |screen| screen.contains(PROMPT.trim_end()),
         )?;
         let mut target = Target {

@@ -4,6 +4,7 @@
 //! runner does the rest: `--only`, printing, `<target>/bench/<name>.json` and the merged
 //! `<target>/bench/report.json` and table.
 
+mod agents;
 mod bridge;
 mod concurrency;
 mod foundation;
@@ -54,6 +55,7 @@ fn registry() -> Vec<Box<dyn Bench>> {
         Box::new(persist::Persist),
         Box::new(snapshot::Snapshot),
         Box::new(concurrency::Concurrency),
+        Box::new(agents::Agents),
     ]
 }
 

@@ -135,20 +135,11 @@ impl NotifySession {
     /// Starts perth with [`LAYOUT`] and waits until every pane shows its prompt.
     fn start(bin: &Path) -> Result<NotifySession> {
         let session = Session::new(WIDTH, HEIGHT)?;
-        let layout = session.home().join("bench-notify.kdl");
-        fs::write(&layout, LAYOUT).with_context(|| format!("writing {}", layout.display()))?;
-        session.exec(&[
+        session.launch(
             bin,
-            Path::new("--session"),
-            Path::new(SESSION_NAME),
-            // `--layout` with `--session` would add a tab to an existing session.
-            Path::new("--new-session-with-layout"),
-            &layout,
-        ])?;
-        session.wait_for_screen(
+            SESSION_NAME,
+            LAYOUT,
             &format!("{TERMINAL_PANES} prompts and the status bar"),
-            Duration::from_millis(20),
-            Duration::from_secs(60),
             |screen| screen.matches(PROMPT.trim_end()).count() >= TERMINAL_PANES,
         )?;
         let mut notify = NotifySession {

@@ -97,6 +97,45 @@ impl Session {
         Ok(started)
     }
 
+    /// Writes `layout` into the home and execs `BIN --session NAME --new-session-with-layout FILE`,
+    /// then reads the screen until `ready` holds (`what` names it for the timeout's error).
+    pub(crate) fn launch(
+        &self,
+        bin: &Path,
+        name: &str,
+        layout: &str,
+        what: &str,
+        ready: impl Fn(&str) -> bool,
+    ) -> Result<()> {
+        let file = self.home().join("bench-layout.kdl");
+        fs::write(&file, layout).with_context(|| format!("writing {}", file.display()))?;
+        self.exec(&[
+            bin,
+            Path::new("--session"),
+            Path::new(name),
+            // `--layout` with `--session` would add a tab to an existing session.
+            Path::new("--new-session-with-layout"),
+            &file,
+        ])?;
+        self.wait_for_screen(
+            what,
+            Duration::from_millis(20),
+            Duration::from_secs(60),
+            ready,
+        )?;
+        Ok(())
+    }
+
+    /// Adds a `perth { ... }` block holding `settings` to the configuration perth reads; call it before [`Session::launch`].
+    ///
+    /// The last `perth` block of the file wins whole, so one call carries every setting a session needs.
+    pub(crate) fn configure_perth(&self, settings: &str) -> Result<()> {
+        let file = self.env.config_dir().join("perth/config.kdl");
+        let mut text = fs::read_to_string(&file).unwrap_or_default();
+        text.push_str(&format!("perth {{\n{settings}\n}}\n"));
+        fs::write(&file, text).with_context(|| format!("writing {}", file.display()))
+    }
+
     /// Types `text` at the prompt; [`Session::press_enter`] runs it.
     pub(crate) fn type_text(&self, text: &str) -> Result<()> {
         self.terminal.send_text(text)
