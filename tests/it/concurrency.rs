@@ -371,3 +371,69 @@ fn fifty_agents_at_once_on_both_command_lines_lose_no_call() {
     s.perth_within(&["action", "list-tabs"], None, DEADLINE)
         .unwrap();
 }
+
+/// What reaches a session in its first moments is not lost (issue 19, item 2): the moment
+/// its socket appears, a pane is made with zdrive and a milestone logged on it; the
+/// milestone's notification lights that pane once perth-core is up.
+#[test]
+fn a_milestone_logged_as_the_session_starts_lights_its_pane() {
+    let env = tests::IsolatedEnv::new().unwrap();
+    let s = PerthSession::launch(
+        env,
+        "e2e-early",
+        120,
+        40,
+        &["--session", "e2e-early"],
+        "the terminal started",
+        |_| true,
+    )
+    .unwrap();
+    let socket = s.socket();
+    let appeared = std::time::Instant::now() + tests::wait::scaled(DEADLINE);
+    while !socket.exists() {
+        assert!(
+            std::time::Instant::now() < appeared,
+            "the session's socket never appeared"
+        );
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    let zdrive = |args: &[&str]| {
+        let out = s
+            .env
+            .command(tests::workspace_bin("zdrive").unwrap())
+            .env("ZELLIJ_SESSION_NAME", &s.name)
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "zdrive {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    zdrive(&["pane", "api-server", "--tab", "backend"]);
+    zdrive(&[
+        "pane",
+        "log",
+        "api-server",
+        "Implemented OAuth",
+        "--type",
+        "milestone",
+    ]);
+    tests::wait_for_with_last("the milestone's notification", DEADLINE, || {
+        let out = s
+            .perth_within(
+                &["action", "list-notifications", "--json", "--history", "20"],
+                None,
+                DEADLINE,
+            )
+            .map_err(|e| format!("{e:#}"))?;
+        let text = String::from_utf8_lossy(&out.stdout).into_owned();
+        if text.contains("Implemented OAuth") {
+            Ok(())
+        } else {
+            Err(text)
+        }
+    })
+    .unwrap();
+}

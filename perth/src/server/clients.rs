@@ -266,14 +266,39 @@ pub fn on_router_thread() -> bool {
     std::thread::current().name() == Some(ROUTER_THREAD)
 }
 
+/// How long after the server starts a command line's action waits for the session to be
+/// ready (perth-core linked, which is after the first tab and its panes exist).
+pub const STARTUP_HOLD: Duration = Duration::from_secs(5);
+
 /// Open while perth-core is linked: what waits for it waits here.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct CoreGate {
     open: Mutex<bool>,
     changed: Condvar,
+    /// When the server started.
+    born: Instant,
+}
+
+impl Default for CoreGate {
+    fn default() -> Self {
+        CoreGate {
+            open: Mutex::new(false),
+            changed: Condvar::new(),
+            born: Instant::now(),
+        }
+    }
 }
 
 impl CoreGate {
+    /// Holds a command line's action that arrives while the session is starting until it is
+    /// ready, and never past [`STARTUP_HOLD`] of the server's life: Zellij takes actions from
+    /// the moment its socket exists, before the first tab does, and a `new-pane` sent then
+    /// makes nothing and answers nothing. Returns whether it waited in vain.
+    pub fn hold_while_starting(&self) -> bool {
+        let left = STARTUP_HOLD.saturating_sub(self.born.elapsed());
+        !left.is_zero() && !self.wait_open(left)
+    }
+
     /// Opens or closes the gate, waking whoever waits.
     pub fn set(&self, open: bool) {
         let mut state = self.open.lock().unwrap_or_else(|e| e.into_inner());
@@ -300,6 +325,19 @@ impl CoreGate {
         }
         true
     }
+}
+
+/// Returns whether `msg` is a command line's action other than a pipe (pipes wait for their
+/// plugins on their own; perth-core's link is a pipe and is what readies the session).
+fn is_cli_action(msg: &ClientToServerMsg) -> bool {
+    matches!(
+        msg,
+        ClientToServerMsg::Action {
+            is_cli_client: true,
+            action,
+            ..
+        } if !matches!(action, Action::CliPipe { .. })
+    )
 }
 
 /// Returns whether `msg` is a pipe perth-core answers, sent by name to whoever listens.
@@ -388,9 +426,15 @@ fn copy_frames(
                     // time, later, when its id may already be a new connection's.
                     break true;
                 }
-                if is_core_pipe(&msg) && !gate.wait_open(HOLD_LIMIT) {
+                if is_core_pipe(&msg) {
+                    if !gate.wait_open(HOLD_LIMIT) {
+                        tracing::warn!(
+                            "perth-core is not linked after {HOLD_LIMIT:?}; passing a pipe on unheld"
+                        );
+                    }
+                } else if is_cli_action(&msg) && gate.hold_while_starting() {
                     tracing::warn!(
-                        "perth-core is not linked after {HOLD_LIMIT:?}; passing a pipe on unheld"
+                        "the session is not ready {STARTUP_HOLD:?} after it started; passing an action on"
                     );
                 }
             }
@@ -549,6 +593,40 @@ mod tests {
         ));
         // An unspliced id is left to Zellij.
         assert!(routes.admits(9, &ServerToClientMsg::UnblockInputThread, false));
+    }
+
+    #[test]
+    fn actions_wait_while_the_session_starts_and_never_after() {
+        let gate = Arc::new(CoreGate::default());
+        let opener = {
+            let gate = gate.clone();
+            std::thread::spawn(move || {
+                std::thread::sleep(Duration::from_millis(100));
+                gate.set(true);
+            })
+        };
+        let started = Instant::now();
+        assert!(
+            !gate.hold_while_starting(),
+            "released by the gate, not the limit"
+        );
+        assert!(started.elapsed() >= Duration::from_millis(50));
+        opener.join().unwrap();
+        // A server past its first moments holds nothing, open or not.
+        let old = CoreGate {
+            born: Instant::now() - STARTUP_HOLD,
+            ..CoreGate::default()
+        };
+        let started = Instant::now();
+        assert!(!old.hold_while_starting());
+        assert!(started.elapsed() < Duration::from_millis(50));
+        let list = ClientToServerMsg::Action {
+            action: Action::ListClients,
+            terminal_id: None,
+            client_id: None,
+            is_cli_client: true,
+        };
+        assert!(is_cli_action(&list));
     }
 
     #[test]
