@@ -5,8 +5,9 @@
 //! Kept cheap: a PTY read only marks its pane as changed (two atomic stores); one thread looks
 //! at changed panes every [`DetectSettings::interval`], asks the kernel for a pane's foreground
 //! process at most once a second, and reads a screen (Zellij's own dump of the pane, through
-//! the session's socket) only for panes running a known agent, only after they changed, and at
-//! most every [`MIN_READ_GAP`]. A state the agent gave itself (hooks, the escape sequence, a
+//! the session's socket) only for panes running a known agent, only after they changed, at
+//! most every [`MIN_READ_GAP`] once output pauses and every [`FLOOD_READ_GAP`] while it
+//! does not. A state the agent gave itself (hooks, the escape sequence, a
 //! script) is never overruled.
 
 use std::collections::HashMap;
@@ -26,6 +27,12 @@ use crate::settings::PerthSettings;
 
 /// The shortest time between two reads of one pane's screen.
 pub const MIN_READ_GAP: Duration = Duration::from_millis(150);
+
+/// Output stopped this long is a pause, when a prompt may have shown.
+const PAUSE: Duration = Duration::from_millis(30);
+
+/// The shortest time between two reads of a screen whose output does not pause.
+const FLOOD_READ_GAP: Duration = Duration::from_secs(1);
 
 /// How often a pane's foreground process is looked up again.
 const PROGRAM_RECHECK: Duration = Duration::from_secs(1);
@@ -237,9 +244,16 @@ impl Detector {
         let quiet_ms = clock_ms().saturating_sub(activity.last_output_ms.load(Ordering::Relaxed));
         let quiet = Duration::from_millis(quiet_ms);
         let found = if program.has_recogniser() {
+            // A prompt shows when output stops: read once output pauses, and only now and
+            // then while it floods (a screen read costs Zellij's screen thread its time).
+            let gap = if quiet >= PAUSE {
+                MIN_READ_GAP
+            } else {
+                FLOOD_READ_GAP
+            };
             let due = seen
                 .last_read
-                .is_none_or(|at| now.duration_since(at) >= MIN_READ_GAP);
+                .is_none_or(|at| now.duration_since(at) >= gap);
             if !seen.unread || !due {
                 return;
             }
