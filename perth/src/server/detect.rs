@@ -26,7 +26,7 @@ use crate::agent_state::{AgentState, SignalSource};
 use crate::settings::PerthSettings;
 
 /// The shortest time between two reads of one pane's screen.
-pub const MIN_READ_GAP: Duration = Duration::from_millis(150);
+pub const MIN_READ_GAP: Duration = Duration::from_millis(250);
 
 /// Output stopped this long is a pause, when a prompt may have shown.
 const PAUSE: Duration = Duration::from_millis(30);
