@@ -46,6 +46,10 @@ impl Git {
             .arg(dir)
             .args(args)
             .env("GIT_TERMINAL_PROMPT", "0")
+            // iMi reads status in the background (the tab bar, the pane, host-bridge) while
+            // the user and their agents run git in the same worktrees: a `git status` that
+            // refreshed the index would hold `index.lock` and make their `git add` fail.
+            .env("GIT_OPTIONAL_LOCKS", "0")
             .env("GIT_PAGER", "cat")
             .env("LC_ALL", "C")
             .stdin(Stdio::null());
@@ -483,6 +487,48 @@ mod tests {
         assert_eq!(list[1].locked.as_deref(), Some("initializing"));
         assert!(list[2].detached);
         assert!(list[2].prunable.is_some());
+    }
+
+    /// A status read never rewrites the index (which holds `index.lock` while it does, and
+    /// fails a `git add` the user runs at that moment).
+    #[test]
+    fn reading_status_takes_no_index_lock() {
+        let dir = tempfile::tempdir().unwrap();
+        let sh = |args: &[&str]| {
+            let out = std::process::Command::new("git")
+                .arg("-C")
+                .arg(dir.path())
+                .args(args)
+                .env("GIT_AUTHOR_NAME", "t")
+                .env("GIT_AUTHOR_EMAIL", "t@t")
+                .env("GIT_COMMITTER_NAME", "t")
+                .env("GIT_COMMITTER_EMAIL", "t@t")
+                .output()
+                .unwrap();
+            assert!(out.status.success(), "git {args:?}: {out:?}");
+        };
+        sh(&["init", "-q"]);
+        let file = dir.path().join("a.txt");
+        std::fs::write(&file, "a\n").unwrap();
+        sh(&["add", "a.txt"]);
+        sh(&["commit", "-q", "-m", "a"]);
+        // The file's times change, not its content: a status that may refresh the index
+        // rewrites it.
+        let later = std::time::SystemTime::now() + std::time::Duration::from_secs(5);
+        std::fs::File::options()
+            .write(true)
+            .open(&file)
+            .unwrap()
+            .set_modified(later)
+            .unwrap();
+        let index = dir.path().join(".git/index");
+        let before = std::fs::read(&index).unwrap();
+        assert_eq!(Git::new("git").dirty_count(dir.path()).unwrap(), 0);
+        assert_eq!(
+            std::fs::read(&index).unwrap(),
+            before,
+            "the index was rewritten"
+        );
     }
 
     #[test]
