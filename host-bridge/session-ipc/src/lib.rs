@@ -208,17 +208,7 @@ impl SessionClient {
         &mut self,
         timeout: Duration,
     ) -> Result<Vec<serde_json::Value>, SessionClientError> {
-        let output = self.run_action(
-            Action::ListPanes {
-                show_tab: true,
-                show_command: true,
-                show_state: true,
-                show_geometry: true,
-                show_all: true,
-                output_json: true,
-            },
-            timeout,
-        )?;
+        let output = self.run_action(list_panes_action(), timeout)?;
         parse_json_array(&output.lines.join("\n"))
     }
 
@@ -262,17 +252,7 @@ impl SessionClient {
         &mut self,
         timeout: Duration,
     ) -> Result<Vec<serde_json::Value>, SessionClientError> {
-        let output = self.run_action(
-            Action::ListTabs {
-                show_state: true,
-                show_dimensions: true,
-                show_panes: false,
-                show_layout: false,
-                show_all: true,
-                output_json: true,
-            },
-            timeout,
-        )?;
+        let output = self.run_action(list_tabs_action(), timeout)?;
         parse_json_array(&output.lines.join("\n"))
     }
 }
@@ -314,6 +294,30 @@ impl Drop for SessionClient {
             return;
         }
         let _ = self.sender.send_client_msg(ClientToServerMsg::ClientExited);
+    }
+}
+
+/// `list-panes --json --all` with every detail (tab, command, state, geometry).
+pub fn list_panes_action() -> Action {
+    Action::ListPanes {
+        show_tab: true,
+        show_command: true,
+        show_state: true,
+        show_geometry: true,
+        show_all: true,
+        output_json: true,
+    }
+}
+
+/// `list-tabs --json --all` with their state and dimensions.
+pub fn list_tabs_action() -> Action {
+    Action::ListTabs {
+        show_state: true,
+        show_dimensions: true,
+        show_panes: false,
+        show_layout: false,
+        show_all: true,
+        output_json: true,
     }
 }
 

@@ -211,32 +211,12 @@ impl Multiplexer for IpcMux {
     }
 
     fn list_panes(&mut self) -> Result<Vec<LivePane>, MuxError> {
-        let values = self.query_json(
-            "list-panes",
-            Action::ListPanes {
-                show_tab: true,
-                show_command: true,
-                show_state: true,
-                show_geometry: true,
-                show_all: true,
-                output_json: true,
-            },
-        )?;
+        let values = self.query_json("list-panes", session_ipc::list_panes_action())?;
         Ok(parse_panes(&values))
     }
 
     fn list_tabs(&mut self) -> Result<Vec<LiveTab>, MuxError> {
-        let values = self.query_json(
-            "list-tabs",
-            Action::ListTabs {
-                show_state: true,
-                show_dimensions: true,
-                show_panes: false,
-                show_layout: false,
-                show_all: true,
-                output_json: true,
-            },
-        )?;
+        let values = self.query_json("list-tabs", session_ipc::list_tabs_action())?;
         Ok(parse_tabs(&values))
     }
 
@@ -261,14 +241,7 @@ impl Multiplexer for IpcMux {
             borderless: None,
             tab_id: None,
         };
-        let listing = Action::ListPanes {
-            show_tab: true,
-            show_command: true,
-            show_state: true,
-            show_geometry: true,
-            show_all: true,
-            output_json: true,
-        };
+        let listing = session_ipc::list_panes_action();
         self.caller
             .act_confirmed(
                 action,

@@ -181,17 +181,6 @@ struct LiveTab {
     active: bool,
 }
 
-fn list_tabs_action() -> Action {
-    Action::ListTabs {
-        show_state: true,
-        show_dimensions: false,
-        show_panes: false,
-        show_layout: false,
-        show_all: false,
-        output_json: true,
-    }
-}
-
 /// Reads the JSON list a listing answered; an answer that holds nothing is an empty list.
 fn json_list(lines: &[String]) -> Result<Vec<serde_json::Value>, TabError> {
     let text = lines.join("\n");
@@ -217,7 +206,7 @@ fn parse_tabs(values: &[serde_json::Value]) -> Vec<LiveTab> {
 
 /// Lists the session's tabs (a query: the session client may ask it again once).
 fn list_tabs(caller: &mut Caller) -> Result<Vec<LiveTab>, CallError> {
-    let answer = caller.query(list_tabs_action())?;
+    let answer = caller.query(session_ipc::list_tabs_action())?;
     // An unreadable listing confirms nothing; it is reported by the listings that need it.
     Ok(json_list(&answer.lines)
         .map(|values| parse_tabs(&values))
@@ -226,7 +215,7 @@ fn list_tabs(caller: &mut Caller) -> Result<Vec<LiveTab>, CallError> {
 
 impl Session {
     fn tabs(&mut self) -> Result<Vec<LiveTab>, TabError> {
-        let answer = self.caller.query(list_tabs_action())?;
+        let answer = self.caller.query(session_ipc::list_tabs_action())?;
         Ok(parse_tabs(&json_list(&answer.lines)?))
     }
 
