@@ -68,6 +68,22 @@ pub fn is_frame_glyph(ch: char) -> bool {
     ('\u{2500}'..='\u{257f}').contains(&ch)
 }
 
+/// Whether a frame glyph has a stroke going up or down (what a pane's side edge shows).
+fn has_vertical_stroke(ch: char) -> bool {
+    !matches!(
+        ch,
+        '─' | '━' | '═' | '╌' | '┄' | '┈' | '╴' | '╶' | '╸' | '╺'
+    )
+}
+
+/// Whether a frame glyph has a stroke going left or right (what a top or bottom edge shows).
+fn has_horizontal_stroke(ch: char) -> bool {
+    !matches!(
+        ch,
+        '│' | '┃' | '║' | '╎' | '┆' | '┊' | '╵' | '╷' | '╹' | '╻'
+    )
+}
+
 fn is_corner(ch: char) -> bool {
     matches!(
         ch,
@@ -102,7 +118,11 @@ pub fn desired(
         let r = view.rect;
         let last_row = r.y + r.rows - 1;
         let last_col = r.x + r.cols - 1;
-        let border = |row: usize, col: usize, out: &mut Desired| {
+        // `side`: the cell is on a side edge (it must show a vertical stroke), else on the top
+        // or bottom edge between the corners (a horizontal stroke). A floating pane's frame
+        // crossing the edge shows the other stroke: the engine may not know that pane yet
+        // (it learns of panes from perth-core's next push), but the screen says so.
+        let border = |row: usize, col: usize, side: Option<bool>, out: &mut Desired| {
             if covered(row, col) {
                 return;
             }
@@ -111,6 +131,11 @@ pub fn desired(
             };
             if !is_frame_glyph(cell.ch) || !deco.paint.border_on {
                 return;
+            }
+            match side {
+                Some(true) if !has_vertical_stroke(cell.ch) => return,
+                Some(false) if !has_horizontal_stroke(cell.ch) => return,
+                _ => {}
             }
             out.insert(
                 (row, col),
@@ -126,14 +151,15 @@ pub fn desired(
             );
         };
         for col in r.x..=last_col {
-            border(r.y, col, &mut out);
+            let edge = (col != r.x && col != last_col).then_some(false);
+            border(r.y, col, edge, &mut out);
             if last_row != r.y {
-                border(last_row, col, &mut out);
+                border(last_row, col, edge, &mut out);
             }
         }
         for row in r.y + 1..last_row {
-            border(row, r.x, &mut out);
-            border(row, last_col, &mut out);
+            border(row, r.x, Some(true), &mut out);
+            border(row, last_col, Some(true), &mut out);
         }
         label(shadow, r, deco, &covered, &mut out);
     }
@@ -533,6 +559,26 @@ mod tests {
         let want = desired(&shadow, &panes, &decos);
         assert!(!want.is_empty());
         assert!(want.keys().all(|(r, c)| !float.contains(*r, *c)));
+    }
+
+    /// A floating pane the engine does not know of yet (its view lags the screen): where its
+    /// frame crosses the tiled pane's edges, the screen shows the other stroke, and those
+    /// cells are left alone.
+    #[test]
+    fn a_floating_frame_not_in_view_is_not_painted_over() {
+        let mut shadow = Shadow::default();
+        let tiled = rect(0, 0, 40, 10);
+        let float = rect(30, 3, 20, 5);
+        frame(&mut shadow, tiled, "tiled");
+        frame(&mut shadow, float, "float");
+        let panes = vec![view(PaneRef::Terminal(1), tiled, false)];
+        let mut decos = HashMap::new();
+        decos.insert(PaneRef::Terminal(1), deco("x"));
+        let want = desired(&shadow, &panes, &decos);
+        // The float's top and bottom edges cross the tiled pane's right edge (column 39).
+        assert!(!want.contains_key(&(3, 39)), "{:?}", want.get(&(3, 39)));
+        assert!(!want.contains_key(&(7, 39)), "{:?}", want.get(&(7, 39)));
+        assert!(want.contains_key(&(2, 39)) && want.contains_key(&(8, 39)));
     }
 
     #[test]
