@@ -126,10 +126,7 @@ fn workflow(redis_url: Option<String>, session_name: &str) {
         "perth's notification of the milestone",
         Duration::from_secs(10),
         || {
-            let out = session
-                .perth(&["action", "list-notifications", "--json"])
-                .ok()?;
-            let v: Value = serde_json::from_slice(&out.stdout).ok()?;
+            let v = notifications(&session);
             v["history"]
                 .as_array()?
                 .iter()
@@ -380,10 +377,7 @@ fn scripts_log_through_the_zdrive_log_pipe() {
         "the milestone's notification",
         Duration::from_secs(10),
         || {
-            let out = session
-                .perth(&["action", "list-notifications", "--json"])
-                .ok()?;
-            let v: Value = serde_json::from_slice(&out.stdout).ok()?;
+            let v = notifications(&session);
             v["history"]
                 .as_array()?
                 .iter()
@@ -413,4 +407,23 @@ fn scripts_log_through_the_zdrive_log_pipe() {
         serde_json::from_str(&zd.text(&["pane", "history", "api-server", "--format", "json"]))
             .unwrap();
     assert_eq!(history["total_entries"], 1, "{history}");
+}
+
+/// The session's notifications (`list-notifications --json`). The listing's first answer is
+/// its answer: a failed or unreadable one fails the test rather than reading as "not yet".
+fn notifications(session: &tests::PerthSession) -> Value {
+    let out = session
+        .perth(&["action", "list-notifications", "--json"])
+        .expect("perth runs");
+    assert!(
+        out.status.success(),
+        "list-notifications failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "list-notifications answered no JSON ({e}): {:?}",
+            String::from_utf8_lossy(&out.stdout)
+        )
+    })
 }
