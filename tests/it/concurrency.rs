@@ -92,14 +92,7 @@ fn round(s: &PerthSession, agent: usize, k: usize) -> Vec<String> {
 
 #[test]
 fn ten_agents_at_once_lose_no_call() {
-    let s = PerthSession::start_in(
-        tests::IsolatedEnv::new().unwrap(),
-        "e2e-concurrency",
-        140,
-        45,
-        &[],
-    )
-    .unwrap();
+    let s = PerthSession::start_sized("e2e-concurrency", 140, 45).unwrap();
     s.wait_for_core(1).unwrap();
     let lost: Vec<String> = std::thread::scope(|scope| {
         let agents: Vec<_> = (0..AGENTS)
@@ -133,14 +126,7 @@ fn ten_agents_at_once_lose_no_call() {
 /// answers again once it moves.
 #[test]
 fn a_wedged_session_fails_calls_at_their_deadline_and_answers_again() {
-    let s = PerthSession::start_in(
-        tests::IsolatedEnv::new().unwrap(),
-        "e2e-wedged",
-        120,
-        40,
-        &[],
-    )
-    .unwrap();
+    let s = PerthSession::start("e2e-wedged").unwrap();
     s.wait_for_core(1).unwrap();
     // The server is the process started with `--server`; stopping it wedges it exactly.
     let server = s
@@ -312,14 +298,7 @@ fn fifty_agents_at_once_on_both_command_lines_lose_no_call() {
     const FIFTY: usize = 50;
     const FIFTY_ROUNDS: usize = 3;
     let zellij = stock_zellij();
-    let s = PerthSession::start_in(
-        tests::IsolatedEnv::new().unwrap(),
-        "e2e-fifty",
-        140,
-        45,
-        &[],
-    )
-    .unwrap();
+    let s = PerthSession::start_sized("e2e-fifty", 140, 45).unwrap();
     s.wait_for_core(1).unwrap();
     s.wait_for_status(
         "host-bridge running and answering perth-core",

@@ -29,7 +29,13 @@ impl PerthSession {
     /// Starts `perth --session NAME` at 120x40 in a fresh isolated environment and waits for
     /// the workspace: the tab bar and a shell prompt.
     pub fn start(name: &str) -> anyhow::Result<Self> {
-        Self::start_in(IsolatedEnv::new()?, name, 120, 40, &[])
+        Self::start_sized(name, 120, 40)
+    }
+
+    /// Starts `perth --session NAME` at `cols`x`rows` in a fresh isolated environment and waits
+    /// for the workspace.
+    pub fn start_sized(name: &str, cols: u16, rows: u16) -> anyhow::Result<Self> {
+        Self::start_in(IsolatedEnv::new()?, name, cols, rows, &[])
     }
 
     /// Starts perth in `env` with extra command-line arguments, waiting for the workspace.
