@@ -103,7 +103,13 @@ pub struct Engine {
     change_hook: Mutex<Option<Box<dyn Fn() + Send + Sync>>>,
     /// Called with every raise and what the bus did with it (`perth events` hears of them).
     raise_hook: Mutex<Option<RaiseHook>>,
+    /// Asks the session itself whether a pane exists, for a notification on a pane the
+    /// engine's view (perth-core's last push) does not hold yet.
+    pane_oracle: Mutex<Option<PaneOracle>>,
 }
+
+/// See [`Engine::set_pane_oracle`].
+type PaneOracle = Box<dyn Fn(PaneRef) -> bool + Send + Sync>;
 
 /// See [`Engine::set_raise_hook`].
 type RaiseHook = Box<dyn Fn(&Raise, Raised) + Send + Sync>;
@@ -142,6 +148,7 @@ impl Engine {
             fps_now: AtomicU32::new(0),
             change_hook: Mutex::new(None),
             raise_hook: Mutex::new(None),
+            pane_oracle: Mutex::new(None),
         })
     }
 
@@ -377,11 +384,36 @@ impl Engine {
         );
     }
 
+    /// Sets how the engine asks the session whether a pane exists (it may wait on the
+    /// session: never called on the render or PTY paths).
+    pub fn set_pane_oracle(&self, oracle: impl Fn(PaneRef) -> bool + Send + Sync + 'static) {
+        *self.pane_oracle.lock().unwrap_or_else(|e| e.into_inner()) = Some(Box::new(oracle));
+    }
+
+    /// Raises a notification on a pane known to exist (its PTY spoke, its agent has a state).
+    pub fn raise_existing(&self, req: Raise) -> Notification {
+        let mut st = self.lock();
+        self.raise_locked(&mut st, req)
+    }
+
     /// Handles a notification that came through perth-core (a `perth::notify` pipe), once
-    /// per CLI pipe even though every plugin instance forwards it.
+    /// per CLI pipe even though every plugin instance forwards it. A pane made a moment ago
+    /// may not be in the engine's view yet (perth-core pushes it next): the session is asked
+    /// before the notification is refused, so a milestone logged on a new pane is not lost.
     pub fn from_plugin(&self, raise: Raise, source_pipe: Option<String>) {
-        if self.first_time(source_pipe) {
-            let _ = self.raise(raise);
+        if !self.first_time(source_pipe) {
+            return;
+        }
+        if self.raise(raise.clone()).is_err() {
+            let exists = self
+                .pane_oracle
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .as_ref()
+                .is_some_and(|oracle| oracle(raise.pane));
+            if exists {
+                self.raise_existing(raise);
+            }
         }
     }
 

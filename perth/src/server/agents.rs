@@ -171,7 +171,7 @@ impl Agents {
             ),
             _ => return,
         };
-        let _ = self.notify.raise(Raise {
+        self.notify.raise_existing(Raise {
             pane: PaneRef::Terminal(t.pane_id),
             style,
             message,

@@ -66,10 +66,9 @@ fn serve(stream: UnixStream, extensions: &Extensions) {
                 source: crate::notify::bus::Source::Cli,
                 ttl: ttl_ms.map(Duration::from_millis),
             };
-            match extensions.notify.raise(raise) {
-                Ok(n) => ControlResponse::Notified(n),
-                Err(message) => ControlResponse::Error { message },
-            }
+            // The pane exists (checked above, against the session when the engine's view
+            // has not caught up with a pane made a moment ago).
+            ControlResponse::Notified(extensions.notify.raise_existing(raise))
         }
         Ok(ControlRequest::ClearNotification { pane }) => match extensions.notify.clear(pane) {
             Ok(count) => ControlResponse::Cleared { count },
@@ -117,14 +116,18 @@ fn serve(stream: UnixStream, extensions: &Extensions) {
     let _ = writer.write_all(out.as_bytes());
 }
 
-/// Whether a pane exists. The notification engine knows once perth-core has reported the
-/// session's panes; until then (the first second of a session) the session is asked directly.
+/// Whether a pane exists: the notification engine's view (perth-core's last push) when it
+/// holds the pane, else the session itself (a pane made a moment ago, or the first second of
+/// a session, before perth-core pushed it).
 fn pane_known(extensions: &Extensions, pane: crate::notify::bus::PaneRef) -> bool {
-    if let Some(known) = extensions.notify.has_pane(pane) {
-        // Against the same state the engine draws from.
-        return known;
-    }
-    let listed = session_ipc::SessionClient::connect(&extensions.socket_path)
+    extensions.notify.has_pane(pane) == Some(true)
+        || session_has_pane(&extensions.socket_path, pane)
+}
+
+/// Asks the session at `socket_path` whether it has `pane` (`list-panes`); a session that
+/// cannot say is taken at its word that it has (as the engine would).
+pub fn session_has_pane(socket_path: &std::path::Path, pane: crate::notify::bus::PaneRef) -> bool {
+    let listed = session_ipc::SessionClient::connect(socket_path)
         .and_then(|mut client| client.list_panes(Duration::from_secs(2)));
     match listed {
         Ok(panes) => panes.iter().any(|p| {
@@ -134,7 +137,6 @@ fn pane_known(extensions: &Extensions, pane: crate::notify::bus::PaneRef) -> boo
                 .map(|id| crate::notify::bus::PaneRef::new(id as u32, is_plugin))
                 == Some(pane)
         }),
-        // The session cannot say: accept, as the engine would.
         Err(_) => true,
     }
 }

@@ -144,6 +144,10 @@ pub fn run(socket_path: PathBuf, debug: bool) -> i32 {
         log::warn!("perth: {problem}");
     }
     let notify = crate::notify::engine::Engine::new(notify_settings);
+    {
+        let socket_path = socket_path.clone();
+        notify.set_pane_oracle(move |pane| control_server::session_has_pane(&socket_path, pane));
+    }
     let link_waker = core_link::LinkWaker::default();
     {
         let link_waker = link_waker.clone();
