@@ -120,6 +120,28 @@ pub struct AgentPane {
     /// The agent program running in the pane, when perth knows it (`claude`, `codex`, ...).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub program: Option<String>,
+    /// Where the pane is and what it works on; filled in when the panes are listed.
+    #[serde(flatten)]
+    pub place: PanePlace,
+    /// The state came back with a restored session: the last one known before the session
+    /// ended, kept until the agent shows a new one.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub restored: bool,
+}
+
+/// Where an agent pane is: its name, its tab and the git worktree it works in.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PanePlace {
+    /// The pane's name (its frame title).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pane_name: Option<String>,
+    /// The name of the pane's tab.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tab: Option<String>,
+    /// The root of the git worktree its foreground program works in (an iMi worktree's
+    /// folder, or a repository's trunk).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub worktree: Option<String>,
 }
 
 /// A change of a pane's state, for what follows from it (notifications, listeners).
@@ -158,8 +180,11 @@ impl Board {
             source,
             exit_status: None,
             program: None,
+            place: PanePlace::default(),
+            restored: false,
         });
         record.source = source;
+        record.restored = false;
         if previous == Some(state) {
             // The same state again: a new message replaces the old one, none keeps it (a
             // pipe read from standard input ends with an empty message).
@@ -189,6 +214,7 @@ impl Board {
             return None;
         }
         record.state = AgentState::Exited;
+        record.restored = false;
         record.since_ms = now_ms;
         record.source = SignalSource::CommandExit;
         record.exit_status = status;

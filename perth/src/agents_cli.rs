@@ -168,6 +168,36 @@ pub fn command() -> Command {
                 ),
         )
         .subcommand(
+            Command::new("send")
+                .about("Type text into an agent's input, as if its user typed it")
+                .after_help(
+                    "Text of several lines goes as one paste (bracketed, as a terminal pastes), \
+                     so the agent takes it whole; control characters other than new lines and \
+                     tabs are dropped. `-` reads the text from standard input.\n\n\
+                     Examples:\n  \
+                     perth agents send --pane-id 3 --enter -- \"run the tests again\"\n  \
+                     git diff | perth agents send --pane-id terminal_5 -",
+                )
+                .arg(pane_arg("The agent's pane (3, terminal_3)").required(true))
+                .arg(
+                    Arg::new("enter")
+                        .long("enter")
+                        .action(ArgAction::SetTrue)
+                        .help("Press Enter after the text (submits it)"),
+                )
+                .arg(
+                    Arg::new("text")
+                        .value_name("TEXT")
+                        .num_args(1..)
+                        .allow_hyphen_values(true)
+                        .trailing_var_arg(true)
+                        .help(
+                            "What to type (words are joined with spaces); - reads standard input",
+                        ),
+                )
+                .arg(json_arg()),
+        )
+        .subcommand(
             Command::new("wait")
                 .about("Wait until an agent pane (or a given one) reaches a state")
                 .after_help(
@@ -230,10 +260,13 @@ pub fn run_action(matches: &ArgMatches, session_flag: Option<String>) -> i32 {
     }
 }
 
-/// Runs `perth agents [wait]`; returns the exit code.
+/// Runs `perth agents [wait|send|hooks]`; returns the exit code.
 pub fn run(matches: &ArgMatches, session_flag: Option<String>) -> i32 {
     if let Some(wait) = matches.subcommand_matches("wait") {
         return run_wait(wait, session_flag);
+    }
+    if let Some(send) = matches.subcommand_matches("send") {
+        return run_send(send, session_flag);
     }
     if let Some(hooks) = matches.subcommand_matches("hooks") {
         let agent = hooks.get_one::<String>("agent").map_or("", String::as_str);
@@ -262,6 +295,87 @@ pub fn run(matches: &ArgMatches, session_flag: Option<String>) -> i32 {
             0
         }
         Err(code) => code,
+    }
+}
+
+/// The most text `perth agents send` types at once.
+const MAX_SEND: u64 = 1 << 20;
+
+fn run_send(matches: &ArgMatches, session_flag: Option<String>) -> i32 {
+    let Some(pane) = matches.get_one::<PaneRef>("pane-id").copied() else {
+        return usage("pass --pane-id ID");
+    };
+    let words: Vec<&String> = matches
+        .get_many::<String>("text")
+        .map(Iterator::collect)
+        .unwrap_or_default();
+    let text = if words.len() == 1 && words[0] == "-" {
+        let mut text = String::new();
+        let read = std::io::Read::read_to_string(
+            &mut std::io::Read::take(std::io::stdin(), MAX_SEND + 1),
+            &mut text,
+        );
+        if let Err(e) = read {
+            return usage(&format!("cannot read the text from standard input: {e}"));
+        }
+        if text.len() as u64 > MAX_SEND {
+            return usage("the text is over 1 MiB; send it in parts");
+        }
+        text
+    } else {
+        words
+            .iter()
+            .map(|w| w.as_str())
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    let enter = matches.get_flag("enter");
+    if text.is_empty() && !enter {
+        return usage("nothing to send: pass the text (or - to read it), or --enter");
+    }
+    let session = match session::target_session(session_flag) {
+        Ok(s) => s,
+        Err(message) => {
+            eprintln!("perth: {message}");
+            return EXIT_UNAVAILABLE;
+        }
+    };
+    let sock_dir = zellij_utils::consts::ZELLIJ_SOCK_DIR.clone();
+    let request = ControlRequest::SendText { pane, text, enter };
+    match control::request(&sock_dir, &session, &request, Duration::from_secs(10)) {
+        Ok(ControlResponse::Sent { bytes }) => {
+            if matches.get_flag("json") {
+                print_json(&serde_json::json!({ "pane": pane.to_string(), "bytes": bytes }));
+            }
+            0
+        }
+        Ok(ControlResponse::Error { message }) => {
+            eprintln!("perth: {message}");
+            1
+        }
+        Ok(other) => control::unexpected_answer(&other),
+        Err(e) => {
+            eprintln!("perth: {e}");
+            EXIT_UNAVAILABLE
+        }
+    }
+}
+
+/// Returns the keys that type `text`: one line as it is, several lines as one bracketed paste
+/// (each line break a carriage return, as a terminal pastes). Control characters other than
+/// line breaks and tabs are dropped: the text cannot carry an escape sequence.
+pub fn keys_of(text: &str) -> Vec<u8> {
+    let text = text.replace("\r\n", "\n");
+    let lines = text.trim_end_matches('\n');
+    let clean: String = lines
+        .chars()
+        .filter(|&c| c == '\n' || c == '\t' || !c.is_control())
+        .map(|c| if c == '\n' { '\r' } else { c })
+        .collect();
+    if clean.contains('\r') {
+        format!("\u{1b}[200~{clean}\u{1b}[201~").into_bytes()
+    } else {
+        clean.into_bytes()
     }
 }
 
@@ -348,6 +462,15 @@ pub fn line(a: &AgentPane, now_ms: u64) -> String {
         "terminal_{:<4} {program:<8} {:<8} {since:>4}",
         a.pane_id, a.state
     );
+    match (&a.place.tab, &a.place.pane_name) {
+        (Some(tab), Some(name)) => out.push_str(&format!("  {tab} › {name}")),
+        (Some(tab), None) => out.push_str(&format!("  {tab}")),
+        (None, Some(name)) => out.push_str(&format!("  {name}")),
+        (None, None) => {}
+    }
+    if a.restored {
+        out.push_str("  (restored)");
+    }
     if let Some(m) = &a.message {
         out.push_str("  ");
         out.push_str(m);
@@ -430,6 +553,38 @@ mod tests {
     }
 
     #[test]
+    fn sent_text_is_typed_inert_and_several_lines_go_as_one_paste() {
+        assert_eq!(keys_of("run the tests"), b"run the tests");
+        assert_eq!(keys_of("fix it\n"), b"fix it");
+        assert_eq!(keys_of("a\u{1b}[2Jb\u{7}\tc"), b"a[2Jb\tc");
+        assert_eq!(
+            keys_of("first\r\nsecond\n"),
+            b"\x1b[200~first\rsecond\x1b[201~"
+        );
+        let m = command()
+            .try_get_matches_from([
+                "agents",
+                "send",
+                "--pane-id",
+                "3",
+                "--enter",
+                "--",
+                "- item",
+            ])
+            .unwrap();
+        let send = m.subcommand_matches("send").unwrap();
+        assert!(send.get_flag("enter"));
+        assert_eq!(
+            send.get_many::<String>("text").unwrap().collect::<Vec<_>>(),
+            ["- item"]
+        );
+        let err = command()
+            .try_get_matches_from(["agents", "send", "hello"])
+            .unwrap_err();
+        assert_eq!(err.exit_code(), 2);
+    }
+
+    #[test]
     fn lines_show_pane_state_age_and_message() {
         let a = AgentPane {
             pane_id: 3,
@@ -439,6 +594,8 @@ mod tests {
             source: crate::agent_state::SignalSource::Cli,
             exit_status: None,
             program: None,
+            place: Default::default(),
+            restored: false,
         };
         assert_eq!(
             line(&a, 13_500),

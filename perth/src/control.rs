@@ -47,6 +47,13 @@ pub enum ControlRequest {
     },
     /// Lists the agent panes (`perth agents`).
     ListAgents,
+    /// Types text into a terminal pane's input (`perth agents send`), then Enter when asked.
+    SendText {
+        pane: crate::notify::bus::PaneRef,
+        text: String,
+        #[serde(default)]
+        enter: bool,
+    },
 }
 
 /// A response on the control socket.
@@ -66,6 +73,10 @@ pub enum ControlResponse {
     /// The agent panes, waiting ones first (one for `AgentState`).
     Agents {
         agents: Vec<crate::agent_state::AgentPane>,
+    },
+    /// The bytes written to the pane's terminal (`SendText`).
+    Sent {
+        bytes: usize,
     },
     Error {
         message: String,

@@ -7,7 +7,7 @@
 //! in the middle gives `None`, never an error or a panic.
 
 use std::os::fd::AsFd;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 /// A process as `/proc` shows it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -86,6 +86,23 @@ pub fn children(pid: i32) -> Vec<i32> {
         .unwrap_or_default()
 }
 
+/// Returns the working folder of process `pid`, `None` when it is gone or not readable.
+pub fn cwd(pid: i32) -> Option<PathBuf> {
+    if pid <= 0 {
+        return None;
+    }
+    std::fs::read_link(proc_path(pid, "cwd")).ok()
+}
+
+/// Returns the root of the git worktree `dir` is in: the nearest folder, `dir` or above, that
+/// holds a `.git` entry (a folder for a repository's main worktree, a file for a linked one such
+/// as iMi's). `None` outside any repository.
+pub fn worktree_root(dir: &Path) -> Option<PathBuf> {
+    dir.ancestors()
+        .find(|d| d.join(".git").symlink_metadata().is_ok())
+        .map(Path::to_path_buf)
+}
+
 fn proc_path(pid: i32, file: &str) -> PathBuf {
     PathBuf::from(format!("/proc/{pid}/{file}"))
 }
@@ -93,6 +110,28 @@ fn proc_path(pid: i32, file: &str) -> PathBuf {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_worktree_root_is_the_nearest_folder_with_a_git_entry() {
+        let home = tempfile::tempdir().unwrap();
+        let trunk = home.path().join("proj/trunk-main");
+        let linked = home.path().join("proj/feat-x");
+        std::fs::create_dir_all(trunk.join(".git")).unwrap();
+        std::fs::create_dir_all(linked.join("src/deep")).unwrap();
+        std::fs::write(
+            linked.join(".git"),
+            "gitdir: ../trunk-main/.git/worktrees/feat-x\n",
+        )
+        .unwrap();
+        assert_eq!(
+            worktree_root(&linked.join("src/deep")),
+            Some(linked.clone())
+        );
+        assert_eq!(worktree_root(&trunk), Some(trunk.clone()));
+        assert_eq!(worktree_root(&home.path().join("proj")), None);
+        assert_eq!(cwd(std::process::id() as i32), std::env::current_dir().ok());
+        assert_eq!(cwd(-1), None);
+    }
 
     use std::os::fd::{AsRawFd as _, OwnedFd};
     use std::os::unix::process::CommandExt as _;

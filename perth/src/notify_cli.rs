@@ -198,7 +198,8 @@ pub fn run(name: &str, matches: &ArgMatches, session_flag: Option<String>) -> i3
         }
         other @ (ControlResponse::Status(_)
         | ControlResponse::FlushQueued { .. }
-        | ControlResponse::Agents { .. }) => crate::control::unexpected_answer(&other),
+        | ControlResponse::Agents { .. }
+        | ControlResponse::Sent { .. }) => crate::control::unexpected_answer(&other),
     }
 }
 

@@ -502,6 +502,12 @@ impl Engine {
         }
     }
 
+    /// Returns a pane's name and its tab's name, as perth-core last pushed them (empty when
+    /// it has not yet).
+    pub fn pane_label(&self, pane: PaneRef) -> PaneLabel {
+        label_of(&self.lock().views, pane)
+    }
+
     /// Takes the session's agent states for the tab bar's counts; redraws when they changed.
     pub fn set_agent_states(&self, states: BTreeMap<u32, AgentState>) {
         let mut st = self.lock();
@@ -548,7 +554,8 @@ impl Engine {
                 },
             );
         }
-        let mut want = overlay::desired(&screen.shadow, &visible, &decorations);
+        let badges = badges(&visible, agents, &self.settings.animation);
+        let mut want = overlay::desired(&screen.shadow, &visible, &decorations, &badges);
         if let Some(view) = views.get(&client) {
             if let Some(bar) = tab_bar(view) {
                 let segments = tab_counts(view, bus, agents, &self.settings.animation);
@@ -723,6 +730,37 @@ fn tab_bar(view: &Snapshot) -> Option<Rect> {
 /// The tab bar's summary: for each tab with notifications or agents, its name, a count per
 /// style in the style's colour, then its waiting agents (`✋`, in the warning colour) and its
 /// working ones (`⏳`): ` workspace ✗2 ✓1  build ▲1 ✋1 ⏳2 `.
+/// The badge each visible agent pane shows next to its title.
+fn badges(
+    visible: &[PaneView],
+    agents: &BTreeMap<u32, AgentState>,
+    looks: &anim::AnimSettings,
+) -> HashMap<PaneRef, overlay::Badge> {
+    visible
+        .iter()
+        .filter_map(|view| {
+            let PaneRef::Terminal(id) = view.pane else {
+                return None;
+            };
+            let state = *agents.get(&id)?;
+            let (icon, color) = match state {
+                AgentState::Waiting => ('✋', Some(looks.look(super::bus::Style::Warning).color)),
+                AgentState::Working => ('⏳', None),
+                AgentState::Idle => ('✓', None),
+                AgentState::Exited => ('■', None),
+            };
+            Some((
+                view.pane,
+                overlay::Badge {
+                    icon,
+                    word: state.to_string(),
+                    color,
+                },
+            ))
+        })
+        .collect()
+}
+
 fn tab_counts(
     view: &Snapshot,
     bus: &Bus,

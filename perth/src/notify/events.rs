@@ -303,6 +303,8 @@ mod tests {
             source: SignalSource::Screen,
             exit_status: None,
             program: Some("claude".into()),
+            place: Default::default(),
+            restored: false,
         };
         let event = agent_event("work", "perth://h/perth", &change, Some(&record));
         let json = serde_json::to_value(&event).unwrap();

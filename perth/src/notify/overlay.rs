@@ -51,6 +51,16 @@ pub struct Decoration {
     pub message: String,
 }
 
+/// What an agent pane shows next to its title: `✋ waiting`, `⏳ working`, ...
+#[derive(Debug, Clone, PartialEq)]
+pub struct Badge {
+    /// The icon, kept when the word does not fit.
+    pub icon: char,
+    pub word: String,
+    /// Its colour; the frame's own when `None`.
+    pub color: Option<Rgb>,
+}
+
 /// A cell perth wants on screen.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Want {
@@ -92,17 +102,20 @@ fn is_corner(ch: char) -> bool {
 }
 
 /// Computes the cells to recolour for one client. `panes` are the visible panes in drawing
-/// order (tiled first, floating panes after, later ones above).
+/// order (tiled first, floating panes after, later ones above); `decorations` are the notified
+/// panes, `badges` the agent panes.
 pub fn desired(
     shadow: &Shadow,
     panes: &[PaneView],
     decorations: &HashMap<PaneRef, Decoration>,
+    badges: &HashMap<PaneRef, Badge>,
 ) -> Desired {
     let mut out = Desired::new();
     for (i, view) in panes.iter().enumerate() {
-        let Some(deco) = decorations.get(&view.pane) else {
+        let (deco, badge) = (decorations.get(&view.pane), badges.get(&view.pane));
+        if deco.is_none() && badge.is_none() {
             continue;
-        };
+        }
         if !view.framed || view.rect.cols < 2 || view.rect.rows == 0 {
             continue;
         }
@@ -115,55 +128,166 @@ pub fn desired(
         if !matches_screen(shadow, view.rect) {
             continue;
         }
-        let r = view.rect;
-        let last_row = r.y + r.rows - 1;
-        let last_col = r.x + r.cols - 1;
-        // `side`: the cell is on a side edge (it must show a vertical stroke), else on the top
-        // or bottom edge between the corners (a horizontal stroke). A floating pane's frame
-        // crossing the edge shows the other stroke: the engine may not know that pane yet
-        // (it learns of panes from perth-core's next push), but the screen says so.
-        let border = |row: usize, col: usize, side: Option<bool>, out: &mut Desired| {
-            if covered(row, col) {
-                return;
-            }
-            let Some(cell) = shadow.cell(row, col) else {
-                return;
-            };
-            if !is_frame_glyph(cell.ch) || !deco.paint.border_on {
-                return;
-            }
-            match side {
-                Some(true) if !has_vertical_stroke(cell.ch) => return,
-                Some(false) if !has_horizontal_stroke(cell.ch) => return,
-                _ => {}
-            }
-            out.insert(
-                (row, col),
-                Want {
-                    ch: cell.ch,
-                    width: 1,
-                    sgr: Sgr {
-                        fg: rgb(deco.paint.color_at(row, col)),
-                        bg: cell.sgr.bg,
-                        attrs: 1,
-                    },
-                },
-            );
+        if let Some(deco) = deco {
+            borders(shadow, view.rect, deco, &covered, &mut out);
+        }
+        let (start, end) = top_line(shadow, view.rect, &covered);
+        let start = match badge {
+            Some(badge) => put_badge(shadow, view.rect.y, (start, end), badge, &mut out),
+            None => start,
         };
-        for col in r.x..=last_col {
-            let edge = (col != r.x && col != last_col).then_some(false);
-            border(r.y, col, edge, &mut out);
-            if last_row != r.y {
-                border(last_row, col, edge, &mut out);
-            }
+        if let Some(deco) = deco {
+            label(shadow, view.rect.y, (start, end), deco, &mut out);
         }
-        for row in r.y + 1..last_row {
-            border(row, r.x, Some(true), &mut out);
-            border(row, last_col, Some(true), &mut out);
-        }
-        label(shadow, r, deco, &covered, &mut out);
     }
     out
+}
+
+/// Recolours the border of a notified pane.
+fn borders(
+    shadow: &Shadow,
+    r: Rect,
+    deco: &Decoration,
+    covered: &dyn Fn(usize, usize) -> bool,
+    out: &mut Desired,
+) {
+    let last_row = r.y + r.rows - 1;
+    let last_col = r.x + r.cols - 1;
+    // `side`: the cell is on a side edge (it must show a vertical stroke), else on the top
+    // or bottom edge between the corners (a horizontal stroke). A floating pane's frame
+    // crossing the edge shows the other stroke: the engine may not know that pane yet
+    // (it learns of panes from perth-core's next push), but the screen says so.
+    let border = |row: usize, col: usize, side: Option<bool>, out: &mut Desired| {
+        if covered(row, col) {
+            return;
+        }
+        let Some(cell) = shadow.cell(row, col) else {
+            return;
+        };
+        if !is_frame_glyph(cell.ch) || !deco.paint.border_on {
+            return;
+        }
+        match side {
+            Some(true) if !has_vertical_stroke(cell.ch) => return,
+            Some(false) if !has_horizontal_stroke(cell.ch) => return,
+            _ => {}
+        }
+        out.insert(
+            (row, col),
+            Want {
+                ch: cell.ch,
+                width: 1,
+                sgr: Sgr {
+                    fg: rgb(deco.paint.color_at(row, col)),
+                    bg: cell.sgr.bg,
+                    attrs: 1,
+                },
+            },
+        );
+    };
+    for col in r.x..=last_col {
+        let edge = (col != r.x && col != last_col).then_some(false);
+        border(r.y, col, edge, out);
+        if last_row != r.y {
+            border(last_row, col, edge, out);
+        }
+    }
+    for row in r.y + 1..last_row {
+        border(row, r.x, Some(true), out);
+        border(row, last_col, Some(true), out);
+    }
+}
+
+/// The longest stretch of plain horizontal line on the pane's top border not covered by a
+/// pane above, as `(first column, column after it)`: where perth writes on the frame.
+fn top_line(shadow: &Shadow, r: Rect, covered: &dyn Fn(usize, usize) -> bool) -> (usize, usize) {
+    longest_run(r.x + 1, r.x + r.cols.saturating_sub(1), |col| {
+        shadow.ch(r.y, col) == '─' && !covered(r.y, col)
+    })
+}
+
+/// The longest stretch of columns in `from..to` where `fits` holds, as `(first, after last)`;
+/// `(0, 0)` when there is none.
+fn longest_run(from: usize, to: usize, fits: impl Fn(usize) -> bool) -> (usize, usize) {
+    let (mut best, mut run_start) = ((0, 0), None);
+    for col in from..=to {
+        match (col < to && fits(col), run_start) {
+            (true, None) => run_start = Some(col),
+            (false, Some(start)) => {
+                if col - start > best.1 - best.0 {
+                    best = (start, col);
+                }
+                run_start = None;
+            }
+            _ => {}
+        }
+    }
+    best
+}
+
+/// Puts the badge at the start of the line stretch `(start, end)` (just after Zellij's title,
+/// which ends with a space), `icon word `, or the icon alone when the word does not fit; keeps
+/// one line cell before the end. Returns where the stretch now starts.
+fn put_badge(
+    shadow: &Shadow,
+    row: usize,
+    (start, end): (usize, usize),
+    badge: &Badge,
+    out: &mut Desired,
+) -> usize {
+    let room = (end - start).saturating_sub(1);
+    let word = format!("{} {} ", badge.icon, badge.word);
+    let icon = format!("{} ", badge.icon);
+    let text = [word, icon].into_iter().find(|t| width_of(t) <= room);
+    let Some(text) = text else {
+        return start;
+    };
+    let frame_fg = shadow.cell(row, start).map_or(Color::Default, |c| c.sgr.fg);
+    let sgr = Sgr {
+        fg: badge.color.map_or(frame_fg, rgb),
+        bg: shadow.cell(row, start).map_or(Color::Default, |c| c.sgr.bg),
+        attrs: 1,
+    };
+    put_text(row, start, &text, sgr, out)
+}
+
+/// Writes `text` from `col` on; returns the column after it.
+fn put_text(row: usize, mut col: usize, text: &str, sgr: Sgr, out: &mut Desired) -> usize {
+    for ch in text.chars() {
+        col = put_char(row, col, ch, sgr, out);
+    }
+    col
+}
+
+/// Writes one character (a wide one takes two cells); returns the column after it.
+fn put_char(row: usize, col: usize, ch: char, sgr: Sgr, out: &mut Desired) -> usize {
+    let w = ch.width().unwrap_or(0);
+    if w == 0 {
+        return col;
+    }
+    out.insert(
+        (row, col),
+        Want {
+            ch,
+            width: w as u8,
+            sgr,
+        },
+    );
+    if w == 2 {
+        out.insert(
+            (row, col + 1),
+            Want {
+                ch: ' ',
+                width: 0,
+                sgr,
+            },
+        );
+    }
+    col + w
+}
+
+fn width_of(text: &str) -> usize {
+    text.chars().map(|c| c.width().unwrap_or(0)).sum()
 }
 
 fn rgb(c: Rgb) -> Color {
@@ -192,74 +316,28 @@ fn matches_screen(shadow: &Shadow, r: Rect) -> bool {
         >= 2
 }
 
-/// Puts ` <icon> <message> ` into the longest stretch of plain horizontal line on the top
-/// border, right-aligned, cut to fit with `…`; Zellij's title stays readable.
+/// Puts ` <icon> <message> ` into the line stretch `(start, end)` of the top border,
+/// right-aligned, cut to fit with `…`; Zellij's title stays readable.
 fn label(
     shadow: &Shadow,
-    r: Rect,
+    row: usize,
+    (start, end): (usize, usize),
     deco: &Decoration,
-    covered: &dyn Fn(usize, usize) -> bool,
     out: &mut Desired,
 ) {
-    let row = r.y;
-    let (mut best, mut run_start) = ((0, 0), None);
-    for col in r.x + 1..r.x + r.cols.saturating_sub(1) {
-        let plain = shadow.ch(row, col) == '─' && !covered(row, col);
-        match (plain, run_start) {
-            (true, None) => run_start = Some(col),
-            (false, Some(start)) => {
-                if col - start > best.1 - best.0 {
-                    best = (start, col);
-                }
-                run_start = None;
-            }
-            _ => {}
-        }
-    }
-    if let Some(start) = run_start {
-        let end = r.x + r.cols.saturating_sub(1);
-        if end - start > best.1 - best.0 {
-            best = (start, end);
-        }
-    }
     // Keep one line cell on each side so the label never touches the title or a corner.
-    let room = (best.1 - best.0).saturating_sub(2);
+    let room = end.saturating_sub(start).saturating_sub(2);
     if room < 5 {
         return;
     }
     let text = fit(&format!(" {} {} ", deco.style.icon(), deco.message), room);
-    let width: usize = text.chars().map(|c| c.width().unwrap_or(0)).sum();
-    let mut col = best.1 - 1 - width;
+    let col = end - 1 - width_of(&text);
     let sgr = Sgr {
         fg: rgb(deco.paint.label),
         bg: shadow.cell(row, col).map_or(Color::Default, |c| c.sgr.bg),
         attrs: 1,
     };
-    for ch in text.chars() {
-        let w = ch.width().unwrap_or(0);
-        if w == 0 {
-            continue;
-        }
-        out.insert(
-            (row, col),
-            Want {
-                ch,
-                width: w as u8,
-                sgr,
-            },
-        );
-        if w == 2 {
-            out.insert(
-                (row, col + 1),
-                Want {
-                    ch: ' ',
-                    width: 0,
-                    sgr,
-                },
-            );
-        }
-        col += w;
-    }
+    put_text(row, col, &text, sgr, out);
 }
 
 /// One piece of the tab bar's summary: text, in a colour or in the bar's own.
@@ -272,20 +350,7 @@ pub fn tab_summary(shadow: &Shadow, bar: Rect, segments: &[Segment], out: &mut D
         return;
     }
     let row = bar.y;
-    let (mut best, mut run_start) = ((0, 0), None);
-    for col in bar.x..=bar.x + bar.cols {
-        let blank = col < bar.x + bar.cols && shadow.ch(row, col) == ' ';
-        match (blank, run_start) {
-            (true, None) => run_start = Some(col),
-            (false, Some(start)) => {
-                if col - start > best.1 - best.0 {
-                    best = (start, col);
-                }
-                run_start = None;
-            }
-            _ => {}
-        }
-    }
+    let best = longest_run(bar.x, bar.x + bar.cols, |col| shadow.ch(row, col) == ' ');
     // A blank cell of margin on both sides.
     let room = (best.1 - best.0).saturating_sub(2);
     let mut cells: Vec<(char, usize, Option<Rgb>)> = Vec::new();
@@ -305,7 +370,7 @@ pub fn tab_summary(shadow: &Shadow, bar: Rect, segments: &[Segment], out: &mut D
         return;
     }
     let mut col = best.1 - 1 - width;
-    for (ch, w, color) in cells {
+    for (ch, _, color) in cells {
         let base = shadow.cell(row, col).map(|c| c.sgr).unwrap_or_default();
         let sgr = match color {
             Some(c) => Sgr {
@@ -315,25 +380,7 @@ pub fn tab_summary(shadow: &Shadow, bar: Rect, segments: &[Segment], out: &mut D
             },
             None => base,
         };
-        out.insert(
-            (row, col),
-            Want {
-                ch,
-                width: w as u8,
-                sgr,
-            },
-        );
-        if w == 2 {
-            out.insert(
-                (row, col + 1),
-                Want {
-                    ch: ' ',
-                    width: 0,
-                    sgr,
-                },
-            );
-        }
-        col += w;
+        col = put_char(row, col, ch, sgr, &mut *out);
     }
 }
 
@@ -514,7 +561,7 @@ mod tests {
         ];
         let mut decos = HashMap::new();
         decos.insert(PaneRef::Terminal(2), deco("Build failed"));
-        let want = desired(&shadow, &panes, &decos);
+        let want = desired(&shadow, &panes, &decos, &HashMap::new());
         assert!(
             want.keys().all(|(_, col)| *col >= 20),
             "only the right pane"
@@ -556,7 +603,7 @@ mod tests {
         ];
         let mut decos = HashMap::new();
         decos.insert(PaneRef::Terminal(1), deco("x"));
-        let want = desired(&shadow, &panes, &decos);
+        let want = desired(&shadow, &panes, &decos, &HashMap::new());
         assert!(!want.is_empty());
         assert!(want.keys().all(|(r, c)| !float.contains(*r, *c)));
     }
@@ -574,7 +621,7 @@ mod tests {
         let panes = vec![view(PaneRef::Terminal(1), tiled, false)];
         let mut decos = HashMap::new();
         decos.insert(PaneRef::Terminal(1), deco("x"));
-        let want = desired(&shadow, &panes, &decos);
+        let want = desired(&shadow, &panes, &decos, &HashMap::new());
         // The float's top and bottom edges cross the tiled pane's right edge (column 39).
         assert!(!want.contains_key(&(3, 39)), "{:?}", want.get(&(3, 39)));
         assert!(!want.contains_key(&(7, 39)), "{:?}", want.get(&(7, 39)));
@@ -588,7 +635,7 @@ mod tests {
         let panes = vec![view(PaneRef::Terminal(1), rect(3, 2, 10, 3), false)];
         let mut decos = HashMap::new();
         decos.insert(PaneRef::Terminal(1), deco("x"));
-        assert!(desired(&shadow, &panes, &decos).is_empty());
+        assert!(desired(&shadow, &panes, &decos, &HashMap::new()).is_empty());
     }
 
     /// A render the way Zellij's server writes one (cursor hidden, each chunk placed and reset,
@@ -631,7 +678,7 @@ mod tests {
         d.paint.stripes = Some(((255, 200, 200), 0));
         decos.insert(PaneRef::Terminal(1), d);
         let mut painter = Painter::default();
-        let first = painter.frame(&shadow, &desired(&shadow, &panes, &decos));
+        let first = painter.frame(&shadow, &desired(&shadow, &panes, &decos, &HashMap::new()));
         insta::assert_snapshot!("overlay_first_frame", first.replace('\u{1b}', "␛"));
         // Zellij redraws the right pane's top border (a title change): only those cells are
         // painted again.
@@ -643,7 +690,7 @@ mod tests {
         shadow.feed(redraw.as_bytes());
         let (written, cleared) = shadow.take_written();
         painter.drawn_over(&written, cleared);
-        let again = painter.frame(&shadow, &desired(&shadow, &panes, &decos));
+        let again = painter.frame(&shadow, &desired(&shadow, &panes, &decos, &HashMap::new()));
         insta::assert_snapshot!("overlay_after_title_redraw", again.replace('\u{1b}', "␛"));
         let mut seen = Shadow::default();
         seen.feed(zellij_render().as_bytes());
@@ -695,7 +742,7 @@ mod tests {
         let panes = vec![view(PaneRef::Terminal(1), r, false)];
         let mut decos = HashMap::new();
         decos.insert(PaneRef::Terminal(1), deco(&"界".repeat(300)));
-        let want = desired(&shadow, &panes, &decos);
+        let want = desired(&shadow, &panes, &decos, &HashMap::new());
         assert!(want.keys().all(|(row, col)| *row < 4 && *col < 16));
         let mut painter = Painter::default();
         let mut seen = Shadow::default();
@@ -703,5 +750,63 @@ mod tests {
         seen.feed(painter.frame(&shadow, &want).as_bytes());
         let top: String = (0..16).map(|c| seen.ch(0, c)).collect();
         assert!(top.starts_with("┌ t") && top.ends_with("─┐"), "{top}");
+    }
+
+    /// The top row a client sees after perth paints `want` over `shadow`.
+    fn seen_top(shadow: &Shadow, r: Rect, title: &str, want: &Desired) -> String {
+        let mut seen = Shadow::default();
+        frame(&mut seen, r, title);
+        seen.feed(Painter::default().frame(shadow, want).as_bytes());
+        (0..r.cols).map(|c| seen.ch(r.y, c)).collect()
+    }
+
+    #[test]
+    fn an_agent_badge_follows_the_title_and_a_notification_keeps_its_place() {
+        let mut shadow = Shadow::default();
+        let r = rect(0, 0, 40, 4);
+        frame(&mut shadow, r, "claude");
+        let panes = vec![view(PaneRef::Terminal(1), r, false)];
+        let mut badges = HashMap::new();
+        badges.insert(
+            PaneRef::Terminal(1),
+            Badge {
+                icon: '✋',
+                word: "waiting".into(),
+                color: Some((255, 200, 0)),
+            },
+        );
+        let want = desired(&shadow, &panes, &HashMap::new(), &badges);
+        // The badge alone recolours no border cell.
+        assert!(want.keys().all(|(row, _)| *row == 0));
+        let top = seen_top(&shadow, r, "claude", &want);
+        assert!(top.starts_with("┌ claude ✋  waiting ─"), "{top}");
+        let mut decos = HashMap::new();
+        decos.insert(PaneRef::Terminal(1), deco("Allow?"));
+        let want = desired(&shadow, &panes, &decos, &badges);
+        let top = seen_top(&shadow, r, "claude", &want);
+        assert!(top.starts_with("┌ claude ✋  waiting ─"), "{top}");
+        assert!(top.ends_with("Allow? ─┐"), "{top}");
+        // A narrow pane keeps the icon; a narrower one shows nothing over its title.
+        let small = rect(0, 0, 14, 3);
+        let mut shadow = Shadow::default();
+        frame(&mut shadow, small, "claude");
+        let want = desired(
+            &shadow,
+            &[view(PaneRef::Terminal(1), small, false)],
+            &HashMap::new(),
+            &badges,
+        );
+        let top = seen_top(&shadow, small, "claude", &want);
+        assert_eq!(top, "┌ claude ✋  ─┐");
+        let tiny = rect(0, 0, 11, 3);
+        let mut shadow = Shadow::default();
+        frame(&mut shadow, tiny, "claude");
+        let want = desired(
+            &shadow,
+            &[view(PaneRef::Terminal(1), tiny, false)],
+            &HashMap::new(),
+            &badges,
+        );
+        assert!(want.is_empty());
     }
 }

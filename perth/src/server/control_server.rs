@@ -47,6 +47,7 @@ fn serve(stream: UnixStream, extensions: &Extensions) {
         Ok(ControlRequest::Notify { pane, .. })
         | Ok(ControlRequest::ClearNotification { pane: Some(pane) })
         | Ok(ControlRequest::AgentState { pane, .. })
+        | Ok(ControlRequest::SendText { pane, .. })
             if !pane_known(extensions, pane) =>
         {
             ControlResponse::Error {
@@ -101,8 +102,14 @@ fn serve(stream: UnixStream, extensions: &Extensions) {
                 message: format!("{pane} is a plugin pane; agent state is kept for terminal panes"),
             },
         },
+        Ok(ControlRequest::SendText { pane, text, enter }) => match pane {
+            crate::notify::bus::PaneRef::Terminal(id) => send_text(extensions, id, &text, enter),
+            crate::notify::bus::PaneRef::Plugin(_) => ControlResponse::Error {
+                message: format!("{pane} is a plugin pane; text goes to terminal panes"),
+            },
+        },
         Ok(ControlRequest::ListAgents) => ControlResponse::Agents {
-            agents: extensions.agents.list(),
+            agents: placed_agents(extensions),
         },
         Err(e) => ControlResponse::Error {
             message: format!("malformed control request: {e}"),
@@ -114,6 +121,81 @@ fn serve(stream: UnixStream, extensions: &Extensions) {
     out.push('\n');
     let mut writer = &stream;
     let _ = writer.write_all(out.as_bytes());
+}
+
+/// How long Enter waits after the text: an agent's input box takes a burst of keys with a
+/// carriage return in it as pasted text, and the Enter would become a new line.
+const ENTER_PAUSE: Duration = Duration::from_millis(40);
+
+/// How long a write may wait for a pane whose program does not read its input.
+const SEND_DEADLINE: Duration = Duration::from_secs(2);
+
+/// Types `text` into terminal `id` (see [`crate::agents_cli::keys_of`]), then Enter.
+fn send_text(extensions: &Extensions, id: u32, text: &str, enter: bool) -> ControlResponse {
+    let keys = crate::agents_cli::keys_of(text);
+    let mut written = match write_all(extensions, id, &keys) {
+        Ok(n) => n,
+        Err(message) => return ControlResponse::Error { message },
+    };
+    if enter {
+        if !keys.is_empty() {
+            std::thread::sleep(ENTER_PAUSE);
+        }
+        match write_all(extensions, id, b"\r") {
+            Ok(n) => written += n,
+            Err(message) => return ControlResponse::Error { message },
+        }
+    }
+    ControlResponse::Sent { bytes: written }
+}
+
+fn write_all(extensions: &Extensions, id: u32, mut bytes: &[u8]) -> Result<usize, String> {
+    let total = bytes.len();
+    let deadline = std::time::Instant::now() + SEND_DEADLINE;
+    while !bytes.is_empty() {
+        match extensions.ptys.write(id, bytes) {
+            None => {
+                return Err(format!(
+                    "terminal_{id} is not a shell or command pane of this session; \
+                     text goes to those"
+                ))
+            }
+            Some(Err(e)) => return Err(format!("cannot write to terminal_{id}: {e}")),
+            Some(Ok(n)) => bytes = &bytes[n..],
+        }
+        if !bytes.is_empty() {
+            if std::time::Instant::now() >= deadline {
+                return Err(format!(
+                    "terminal_{id} took {} of {total} bytes in {}s: its program does not \
+                     read its input",
+                    total - bytes.len(),
+                    SEND_DEADLINE.as_secs()
+                ));
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        }
+    }
+    Ok(total)
+}
+
+/// Every agent pane, with its name, tab and worktree filled in.
+fn placed_agents(extensions: &Extensions) -> Vec<crate::agent_state::AgentPane> {
+    let mut agents = extensions.agents.list();
+    for a in &mut agents {
+        let label = extensions
+            .notify
+            .pane_label(crate::notify::bus::PaneRef::Terminal(a.pane_id));
+        let named = |s: String| (!s.is_empty()).then_some(s);
+        a.place = crate::agent_state::PanePlace {
+            pane_name: named(label.title),
+            tab: named(label.tab),
+            worktree: extensions
+                .ptys
+                .worktree(a.pane_id)
+                .map(|p| p.to_string_lossy().into_owned()),
+        };
+    }
+    agents
 }
 
 /// Whether a pane exists: the notification engine's view (perth-core's last push) when it

@@ -35,6 +35,8 @@ pub struct Extensions {
     pub core_gate: Arc<clients::CoreGate>,
     /// What each pane's coding agent is doing.
     pub agents: Arc<agents::Agents>,
+    /// The PTYs of shell and command panes (agent panes' worktrees, `perth agents send`).
+    pub ptys: Arc<pty::Ptys>,
 }
 
 impl Extensions {
@@ -159,6 +161,7 @@ pub fn run(socket_path: PathBuf, debug: bool) -> i32 {
     }
     let events = crate::notify::events::forward(&notify, &session);
     notify.start();
+    let ptys = Arc::new(pty::Ptys::new());
     let extensions = Arc::new(Extensions {
         session: session.clone(),
         socket_path: socket_path.clone(),
@@ -174,12 +177,12 @@ pub fn run(socket_path: PathBuf, debug: bool) -> i32 {
         link_waker,
         core_gate: Arc::new(clients::CoreGate::default()),
         agents: agents::Agents::with_raises(notify.clone(), detect_settings.raises),
+        ptys: ptys.clone(),
     });
     if let Some(sink) = events {
         extensions.agents.set_events(sink);
     }
     start_extension_threads(&extensions);
-    let ptys = Arc::new(pty::Ptys::new());
     let detector = detect::Detector::new(detect_settings, ptys.clone(), extensions.agents.clone());
     detector.start(socket_path.clone());
     let wrapper = os_api::PerthOsApi::new(

@@ -226,6 +226,17 @@ impl Ptys {
         }
     }
 
+    /// The git worktree the foreground program of terminal `id` works in (its working
+    /// folder's [`crate::foreground::worktree_root`]); `None` outside a repository or when the
+    /// terminal is not perth's.
+    pub fn worktree(&self, id: u32) -> Option<PathBuf> {
+        let group = self
+            .with_primary(id, |fd| nix::unistd::tcgetpgrp(fd).context("tcgetpgrp"))?
+            .ok()?
+            .as_raw();
+        crate::foreground::worktree_root(&crate::foreground::cwd(group)?)
+    }
+
     /// The command line of the foreground process of each of perth's panes in `panes`
     /// (terminal id, shell pid) whose foreground is not the pane's shell, passed through
     /// `post_hook` (`post_command_discovery_hook`) when one is set.
