@@ -36,6 +36,7 @@ Examples:
   zdrive list --json
   zdrive reconcile
   zdrive config set redis_url redis://127.0.0.1:6379/0
+  zdrive config set agents.log_transitions true        agent states (waiting, idle, ...) into the log
   zdrive migrate --dry-run
   zdrive completions bash > ~/.local/share/bash-completion/completions/zdrive
 
@@ -210,7 +211,18 @@ enum PaneAction {
 enum ConfigAction {
     /// Show the configuration (secrets masked) and which store is active.
     Show,
-    /// Set a key: redis_url, store, database_path, amqp_url, history_cap, context_max_bytes.
+    /// Show one key's value (secrets masked), e.g. `zdrive config get agents.log_transitions`.
+    Get {
+        /// The key, as `config show` names it.
+        key: String,
+    },
+    /// Set a key: redis_url, store, database_path, amqp_url, history_cap, context_max_bytes,
+    /// llm.* (see `config show`), agents.log_transitions (true: each change of an agent's
+    /// state in a tracked pane, such as "agent waiting: <question>", is logged to that pane's
+    /// intent log by host-bridge).
+    #[command(
+        after_help = "Examples:\n  zdrive config set redis_url redis://127.0.0.1:6379/0\n  zdrive config set llm.provider ollama\n  zdrive config set agents.log_transitions true\n  zdrive config set history_cap ''          (empty: back to the default)"
+    )]
     Set {
         /// The key.
         key: String,
@@ -921,6 +933,18 @@ fn config_command(r: Resolved, action: ConfigAction) -> Result<Output> {
                 }
             }
             Ok(Output { data, text })
+        }
+        ConfigAction::Get { key } => {
+            let value = r.config.get(&key)?;
+            let text = match &value {
+                Value::Null => "(unset)\n".to_owned(),
+                Value::String(s) => format!("{s}\n"),
+                other => format!("{other}\n"),
+            };
+            Ok(Output {
+                data: json!({ "key": key, "value": value }),
+                text,
+            })
         }
         ConfigAction::Set { key, value } => {
             // The file alone, without environment overrides, is what gets written back.

@@ -59,6 +59,21 @@ impl LlmConfig {
     }
 }
 
+/// The `[agents]` table: what zdrive does with perth's agent states (DESIGN.md D12).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AgentsConfig {
+    /// Whether each change of an agent's state (waiting, idle, ...) in a tracked pane becomes
+    /// an entry of that pane's intent log (host-bridge writes them; default false).
+    pub log_transitions: bool,
+}
+
+impl AgentsConfig {
+    fn is_empty(&self) -> bool {
+        self == &Self::default()
+    }
+}
+
 /// Which store zdrive uses.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -95,9 +110,12 @@ pub struct Config {
     pub context_max_bytes: Option<usize>,
     /// Whether the user consented to sending redacted pane context to an LLM (D7).
     pub llm_consent: bool,
-    /// The LLM provider of snapshots (a TOML table, so it comes last).
+    /// The LLM provider of snapshots (a TOML table, so it comes after the plain keys).
     #[serde(skip_serializing_if = "LlmConfig::is_empty")]
     pub llm: LlmConfig,
+    /// What happens with agent states (a TOML table).
+    #[serde(skip_serializing_if = "AgentsConfig::is_empty")]
+    pub agents: AgentsConfig,
 }
 
 /// Why the configuration could not be read or written.
@@ -142,6 +160,7 @@ pub const KEYS: &[&str] = &[
     "llm.max_tokens",
     "llm.timeout_secs",
     "llm.context_tokens",
+    "agents.log_transitions",
 ];
 
 impl Config {
@@ -207,7 +226,9 @@ impl Config {
         };
         match key {
             "redis_url" => {
-                if !(value.is_empty() || value.starts_with("redis://") || value.starts_with("rediss://"))
+                if !(value.is_empty()
+                    || value.starts_with("redis://")
+                    || value.starts_with("rediss://"))
                 {
                     return Err(ConfigError::Set(
                         "redis_url must start with redis:// or rediss://".into(),
@@ -235,9 +256,11 @@ impl Config {
                 self.llm.provider = if value.is_empty() {
                     None
                 } else {
-                    Some(value.parse().map_err(|e: crate::llm::LlmError| {
-                        ConfigError::Set(e.to_string())
-                    })?)
+                    Some(
+                        value
+                            .parse()
+                            .map_err(|e: crate::llm::LlmError| ConfigError::Set(e.to_string()))?,
+                    )
                 }
             }
             "llm.model" => self.llm.model = opt(value),
@@ -254,17 +277,23 @@ impl Config {
             }
             "llm.api_key" => self.llm.api_key = opt(value),
             "llm.max_tokens" => {
-                self.llm.max_tokens = number(value)?
-                    .map(|n| u32::try_from(n).unwrap_or(u32::MAX))
+                self.llm.max_tokens = number(value)?.map(|n| u32::try_from(n).unwrap_or(u32::MAX))
             }
             "llm.timeout_secs" => self.llm.timeout_secs = number(value)?.map(|n| n as u64),
             "llm.context_tokens" => self.llm.context_tokens = number(value)?,
-            _ => {
-                return Err(ConfigError::Set(format!(
-                    "unknown key {key:?}; known keys: {} (consent has its own command: zdrive config consent --grant)",
-                    KEYS.join(", ")
-                )))
+            "agents.log_transitions" => {
+                self.agents.log_transitions = match value {
+                    "true" => true,
+                    // Empty clears the key, back to its default.
+                    "false" | "" => false,
+                    _ => {
+                        return Err(ConfigError::Set(format!(
+                            "agents.log_transitions must be true or false, not {value:?}"
+                        )))
+                    }
+                }
             }
+            _ => return Err(unknown_key(key)),
         }
         Ok(())
     }
@@ -297,8 +326,28 @@ impl Config {
             "llm.max_tokens": self.llm.max_tokens,
             "llm.timeout_secs": self.llm.timeout_secs,
             "llm.context_tokens": self.llm.context_tokens(),
+            "agents.log_transitions": self.agents.log_transitions,
         })
     }
+
+    /// Returns one key's value as `config show` shows it (passwords masked), or the error
+    /// `config set` gives for an unknown key.
+    pub fn get(&self, key: &str) -> Result<serde_json::Value, ConfigError> {
+        if key == "llm_consent" {
+            return Ok(self.llm_consent.into());
+        }
+        if !KEYS.contains(&key) {
+            return Err(unknown_key(key));
+        }
+        Ok(self.masked()[key].clone())
+    }
+}
+
+fn unknown_key(key: &str) -> ConfigError {
+    ConfigError::Set(format!(
+        "unknown key {key:?}; known keys: {} (consent has its own command: zdrive config consent --grant)",
+        KEYS.join(", ")
+    ))
 }
 
 /// Returns a URL with its password (and any secret the filter finds) masked.
@@ -330,6 +379,45 @@ mod tests {
             .contains("known keys"));
         c.set("history_cap", "").unwrap();
         assert_eq!(c.history_cap(), 100);
+    }
+
+    #[test]
+    fn agent_transitions_are_logged_only_when_asked() {
+        let mut c = Config::default();
+        assert!(!c.agents.log_transitions, "off by default");
+        assert_eq!(c.get("agents.log_transitions").unwrap(), false);
+        c.set("agents.log_transitions", "true").unwrap();
+        assert!(c.agents.log_transitions);
+        assert_eq!(c.get("agents.log_transitions").unwrap(), true);
+        assert_eq!(c.masked()["agents.log_transitions"], true);
+        let e = c.set("agents.log_transitions", "yes").unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "agents.log_transitions must be true or false, not \"yes\""
+        );
+        assert!(c.agents.log_transitions, "a refused value changes nothing");
+        // Written as an [agents] table, read back the same; cleared, it leaves the file.
+        let text = toml::to_string_pretty(&c).unwrap();
+        assert!(text.contains("[agents]\nlog_transitions = true"), "{text}");
+        assert_eq!(toml::from_str::<Config>(&text).unwrap(), c);
+        c.set("agents.log_transitions", "").unwrap();
+        assert!(!toml::to_string_pretty(&c).unwrap().contains("agents"));
+        assert!(toml::from_str::<Config>("[agents]\nlog_transition = true\n").is_err());
+    }
+
+    #[test]
+    fn get_reads_one_key_as_show_does() {
+        let mut c = Config::default();
+        c.set("amqp_url", "amqp://u:pw@h:5672/%2f").unwrap();
+        assert_eq!(c.get("history_cap").unwrap(), 100);
+        assert_eq!(c.get("llm_consent").unwrap(), false);
+        assert_eq!(c.get("llm.provider").unwrap(), "anthropic");
+        assert!(!c.get("amqp_url").unwrap().to_string().contains(":pw@"));
+        assert!(c
+            .get("colour")
+            .unwrap_err()
+            .to_string()
+            .contains("known keys"));
     }
 
     #[test]

@@ -251,6 +251,44 @@ fn config_is_written_private_masks_secrets_and_names_the_active_store() {
 }
 
 #[test]
+fn agent_transition_logging_is_a_key_set_got_and_shown_like_the_others() {
+    let env = Env::new();
+    let (code, v) = env.json(&["config", "get", "agents.log_transitions"]);
+    assert_eq!(
+        (code, &v["data"]["value"]),
+        (0, &serde_json::Value::Bool(false)),
+        "{v}"
+    );
+    let (code, v) = env.json(&["config", "set", "agents.log_transitions", "true"]);
+    assert_eq!(code, 0, "{v}");
+    assert_eq!(v["data"]["value"], "true");
+    let out = env.run(&["config", "get", "agents.log_transitions"]);
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "true\n");
+    let (_, v) = env.json(&["config", "show"]);
+    assert_eq!(v["data"]["config"]["agents.log_transitions"], true);
+    let text = std::fs::read_to_string(env.config_file()).unwrap();
+    assert!(text.contains("[agents]\nlog_transitions = true"), "{text}");
+    let (code, v) = env.json(&["config", "set", "agents.log_transitions", "on"]);
+    assert_eq!(code, 1, "{v}");
+    assert_eq!(v["error"]["kind"], "bad_config");
+    let (code, v) = env.json(&["config", "get", "agents.log"]);
+    assert_eq!(code, 1, "{v}");
+    assert!(
+        v["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("agents.log_transitions"),
+        "{v}"
+    );
+    let out = env.run(&["config", "set", "--help"]);
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("agents.log_transitions"),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+}
+
+#[test]
 fn help_has_examples_and_completions_print() {
     let env = Env::new();
     let out = env.run(&["--help"]);
