@@ -12,11 +12,15 @@ use chrono::{DateTime, Utc};
 use secret_filter::SecretFilter;
 use serde_json::json;
 
+use crate::agents::AgentTransition;
 use crate::model::{
     validate_name, validate_summary, EntryType, InputError, IntentEntry, PaneRecord,
     SnapshotRecord, Source, MAX_SUMMARY_BYTES, MAX_VALUE_BYTES,
 };
-use crate::store::{History, MetadataChange, PaneStore, PaneUpdate, RenameOutcome, StoreError};
+use crate::store::{
+    CursorAdvance, CursorAppend, History, MetadataChange, PaneStore, PaneUpdate, RenameOutcome,
+    StoreError,
+};
 
 /// How many snapshots a pane keeps.
 pub const SNAPSHOTS_KEPT: usize = 20;
@@ -309,6 +313,81 @@ impl Zdrive {
         .with_subject(name);
         self.publish(event).await?;
         Ok(LogOutcome { entry, total })
+    }
+
+    /// Returns how far the cursor `cursor` has read another store's outbox (0: not at all).
+    pub async fn cursor(&self, cursor: &str) -> Result<i64, EngineError> {
+        Ok(self.store.cursor(cursor).await?)
+    }
+
+    /// Moves the cursor `cursor` forward to `position` (never back), logging nothing.
+    pub async fn move_cursor(&self, cursor: &str, position: i64) -> Result<(), EngineError> {
+        retry_locked(|| self.store.advance_cursor(cursor, position, None)).await?;
+        Ok(())
+    }
+
+    /// Sets the cursor `cursor` to `position`, also backwards: the outbox was made anew.
+    pub async fn reset_cursor(&self, cursor: &str, position: i64) -> Result<(), EngineError> {
+        Ok(retry_locked(|| self.store.reset_cursor(cursor, position)).await?)
+    }
+
+    /// Returns the tracked pane that lives at `pane_id` of `session`: not stale (a stale
+    /// record's id may belong to another pane by now), the most recently used when several
+    /// records claim it. `None` when zdrive does not know the pane.
+    pub async fn pane_at(
+        &self,
+        session: &str,
+        pane_id: &str,
+    ) -> Result<Option<PaneRecord>, EngineError> {
+        Ok(self
+            .store
+            .list_panes()
+            .await?
+            .into_iter()
+            .filter(|p| !p.stale && p.session == session && p.pane_id == pane_id)
+            .max_by_key(|p| (p.last_accessed, p.last_seen)))
+    }
+
+    /// Logs an agent's change of state on the pane `name` (an `agent` checkpoint summarising
+    /// it, redacted, at the time it happened) and moves the cursor `cursor` to `position`, its
+    /// outbox row, in one atomic step, then queues `workspace.intent.logged`. Returns `None`,
+    /// having written nothing, when the cursor is at or past `position`: the transition was
+    /// logged (or passed over) before.
+    pub async fn log_transition(
+        &self,
+        name: &str,
+        transition: &AgentTransition,
+        cursor: &str,
+        position: i64,
+    ) -> Result<Option<LogOutcome>, EngineError> {
+        validate_name("pane name", name)?;
+        let summary = self.redact(&transition.summary());
+        let entry = IntentEntry {
+            timestamp: transition.time,
+            entry_type: EntryType::Checkpoint,
+            source: Source::Agent,
+            summary: cut_to(&summary, MAX_SUMMARY_BYTES).to_owned(),
+            artifacts: Vec::new(),
+        };
+        let append = CursorAppend {
+            pane: name,
+            entry: &entry,
+            cap: self.history_cap,
+        };
+        let total = match retry_locked(|| self.store.advance_cursor(cursor, position, Some(append)))
+            .await?
+        {
+            CursorAdvance::Appended(total) => total,
+            CursorAdvance::AlreadyThere | CursorAdvance::Moved => return Ok(None),
+        };
+        let event = Event::new(
+            self.event_source.clone(),
+            "workspace.intent.logged",
+            json!({ "pane_name": name, "entry": entry, "total_entries": total }),
+        )
+        .with_subject(name);
+        self.publish(event).await?;
+        Ok(Some(LogOutcome { entry, total }))
     }
 
     /// Stores a snapshot of `name`: first in its snapshot list (the newest

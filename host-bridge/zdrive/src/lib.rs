@@ -5,6 +5,7 @@
 //! host-bridge (the `zdrive::log` pipe). It never reads the process environment itself:
 //! [`setup::Setup`] resolves configuration and paths from a lookup the program passes in.
 
+pub mod agents;
 pub mod config;
 pub mod engine;
 pub mod format;
@@ -21,6 +22,6 @@ pub use engine::{
 };
 pub use model::{EntryType, InputError, IntentEntry, PaneRecord, Source};
 pub use store::{
-    EmbeddedStore, History, MetadataChange, PaneStore, PaneUpdate, RedisStore, RenameOutcome,
-    StoreError, StoreKind,
+    CursorAdvance, CursorAppend, EmbeddedStore, History, MetadataChange, PaneStore, PaneUpdate,
+    RedisStore, RenameOutcome, StoreError, StoreKind,
 };

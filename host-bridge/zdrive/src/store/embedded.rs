@@ -10,8 +10,8 @@ use sqlx::SqliteConnection;
 use store::{Conn, Database};
 
 use super::{
-    decode_entry, decode_snapshot, encode, History, MetadataChange, PaneStore, PaneUpdate,
-    RenameOutcome, StoreError, StoreKind,
+    decode_entry, decode_snapshot, encode, CursorAdvance, CursorAppend, History, MetadataChange,
+    PaneStore, PaneUpdate, RenameOutcome, StoreError, StoreKind,
 };
 use crate::model::{format_time, IntentEntry, PaneRecord, SnapshotRecord};
 use crate::store::redis::record_from_hash;
@@ -35,6 +35,10 @@ const SCHEMA: &[&str] = &[
         record TEXT NOT NULL
     )",
     "CREATE INDEX IF NOT EXISTS zdrive_snapshot_pane ON zdrive_snapshot (pane, id)",
+    "CREATE TABLE IF NOT EXISTS zdrive_cursor (
+        name TEXT PRIMARY KEY NOT NULL,
+        position INTEGER NOT NULL DEFAULT 0
+    )",
 ];
 
 /// A [`PaneStore`] in an SQLite database opened through `store::Database`.
@@ -389,6 +393,78 @@ impl PaneStore for EmbeddedStore {
         end(tx, tagged).await?;
         Ok(tagged)
     }
+
+    async fn cursor(&self, name: &str) -> Result<i64, StoreError> {
+        let mut pooled = self
+            .db
+            .acquire()
+            .await
+            .map_err(|e| store_error("read", e))?;
+        let position: Option<i64> =
+            sqlx::query_scalar("SELECT position FROM zdrive_cursor WHERE name = $1")
+                .bind(name)
+                .fetch_optional(&mut *sqlite(pooled.conn())?)
+                .await
+                .map_err(failed("read a cursor"))?;
+        Ok(position.unwrap_or(0))
+    }
+
+    async fn advance_cursor(
+        &self,
+        name: &str,
+        position: i64,
+        append: Option<CursorAppend<'_>>,
+    ) -> Result<CursorAdvance, StoreError> {
+        let mut tx = self.db.begin().await.map_err(|e| store_error("begin", e))?;
+        let outcome = {
+            let c = sqlite(tx.conn())?;
+            // The write that takes the lock, then the move that only goes forward.
+            sqlx::query(
+                "INSERT INTO zdrive_cursor (name) VALUES ($1) ON CONFLICT (name) DO NOTHING",
+            )
+            .bind(name)
+            .execute(&mut *c)
+            .await
+            .map_err(failed("lock a cursor"))?;
+            let moved = sqlx::query(
+                "UPDATE zdrive_cursor SET position = $2 WHERE name = $1 AND position < $2",
+            )
+            .bind(name)
+            .bind(position)
+            .execute(&mut *c)
+            .await
+            .map_err(failed("move a cursor"))?
+            .rows_affected();
+            match (moved, append) {
+                (0, _) => CursorAdvance::AlreadyThere,
+                (_, None) => CursorAdvance::Moved,
+                (_, Some(a)) => {
+                    lock_pane(c, a.pane).await?;
+                    CursorAdvance::Appended(append_in(c, a.pane, a.entry, a.cap, false).await?)
+                }
+            }
+        };
+        end(tx, outcome != CursorAdvance::AlreadyThere).await?;
+        Ok(outcome)
+    }
+
+    async fn reset_cursor(&self, name: &str, position: i64) -> Result<(), StoreError> {
+        let mut pooled = self
+            .db
+            .acquire()
+            .await
+            .map_err(|e| store_error("write", e))?;
+        sqlx::query(
+            "INSERT INTO zdrive_cursor (name, position) VALUES ($1, $2) \
+             ON CONFLICT (name) DO UPDATE SET position = excluded.position",
+        )
+        .bind(name)
+        .bind(position)
+        .execute(&mut *sqlite(pooled.conn())?)
+        .await
+        .map_err(failed("set a cursor"))?;
+        Ok(())
+    }
 }
 
 impl EmbeddedStore {
@@ -401,66 +477,78 @@ impl EmbeddedStore {
         cap: usize,
         replace_snapshot: bool,
     ) -> Result<u64, StoreError> {
-        let json = encode("embedded", "encode an intent entry", entry)?;
-        let cap = i64::try_from(cap.max(1)).unwrap_or(i64::MAX);
         let mut tx = self.db.begin().await.map_err(|e| store_error("begin", e))?;
         let total = {
             let c = sqlite(tx.conn())?;
             lock_pane(c, name).await?;
-            let head: Option<(i64, String)> = if replace_snapshot {
-                sqlx::query_as(
-                    "SELECT id, entry FROM zdrive_history WHERE pane = $1 ORDER BY id DESC LIMIT 1",
-                )
-                .bind(name)
-                .fetch_optional(&mut *c)
-                .await
-                .map_err(failed("read the log"))?
-            } else {
-                None
-            };
-            match head.filter(|(_, j)| super::is_snapshot_json(j)) {
-                Some((id, _)) => {
-                    sqlx::query("UPDATE zdrive_history SET entry = $2 WHERE id = $1")
-                        .bind(id)
-                        .bind(&json)
-                        .execute(&mut *c)
-                        .await
-                        .map_err(failed("replace an entry"))?;
-                }
-                None => {
-                    sqlx::query("INSERT INTO zdrive_history (pane, entry) VALUES ($1, $2)")
-                        .bind(name)
-                        .bind(&json)
-                        .execute(&mut *c)
-                        .await
-                        .map_err(failed("append an entry"))?;
-                }
-            }
-            sqlx::query(
-                "DELETE FROM zdrive_history WHERE pane = $1 AND id NOT IN \
-                 (SELECT id FROM zdrive_history WHERE pane = $1 ORDER BY id DESC LIMIT $2)",
-            )
-            .bind(name)
-            .bind(cap)
-            .execute(&mut *c)
-            .await
-            .map_err(failed("trim the log"))?;
-            let mut fields = read_fields(c, name).await?.unwrap_or_default();
-            let at = format_time(&entry.timestamp);
-            fields.insert("last_accessed".into(), at.clone());
-            fields.entry("created_at".into()).or_insert(at);
-            write_fields(c, name, &fields).await?;
-            let total: i64 =
-                sqlx::query_scalar("SELECT COUNT(*) FROM zdrive_history WHERE pane = $1")
-                    .bind(name)
-                    .fetch_one(&mut *c)
-                    .await
-                    .map_err(failed("count the log"))?;
-            total
+            append_in(c, name, entry, cap, replace_snapshot).await?
         };
         tx.commit().await.map_err(|e| store_error("commit", e))?;
-        Ok(u64::try_from(total).unwrap_or(0))
+        Ok(total)
     }
+}
+
+/// Appends `entry` (or with `replace_snapshot` puts it over a newest entry that is a
+/// snapshot), trims the log to `cap` and touches the pane, inside the caller's transaction,
+/// which holds the write lock already; returns the pane's entry count.
+async fn append_in(
+    c: &mut SqliteConnection,
+    name: &str,
+    entry: &IntentEntry,
+    cap: usize,
+    replace_snapshot: bool,
+) -> Result<u64, StoreError> {
+    let json = encode("embedded", "encode an intent entry", entry)?;
+    let cap = i64::try_from(cap.max(1)).unwrap_or(i64::MAX);
+    let head: Option<(i64, String)> = if replace_snapshot {
+        sqlx::query_as(
+            "SELECT id, entry FROM zdrive_history WHERE pane = $1 ORDER BY id DESC LIMIT 1",
+        )
+        .bind(name)
+        .fetch_optional(&mut *c)
+        .await
+        .map_err(failed("read the log"))?
+    } else {
+        None
+    };
+    match head.filter(|(_, j)| super::is_snapshot_json(j)) {
+        Some((id, _)) => {
+            sqlx::query("UPDATE zdrive_history SET entry = $2 WHERE id = $1")
+                .bind(id)
+                .bind(&json)
+                .execute(&mut *c)
+                .await
+                .map_err(failed("replace an entry"))?;
+        }
+        None => {
+            sqlx::query("INSERT INTO zdrive_history (pane, entry) VALUES ($1, $2)")
+                .bind(name)
+                .bind(&json)
+                .execute(&mut *c)
+                .await
+                .map_err(failed("append an entry"))?;
+        }
+    }
+    sqlx::query(
+        "DELETE FROM zdrive_history WHERE pane = $1 AND id NOT IN \
+         (SELECT id FROM zdrive_history WHERE pane = $1 ORDER BY id DESC LIMIT $2)",
+    )
+    .bind(name)
+    .bind(cap)
+    .execute(&mut *c)
+    .await
+    .map_err(failed("trim the log"))?;
+    let mut fields = read_fields(c, name).await?.unwrap_or_default();
+    let at = format_time(&entry.timestamp);
+    fields.insert("last_accessed".into(), at.clone());
+    fields.entry("created_at".into()).or_insert(at);
+    write_fields(c, name, &fields).await?;
+    let total: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM zdrive_history WHERE pane = $1")
+        .bind(name)
+        .fetch_one(&mut *c)
+        .await
+        .map_err(failed("count the log"))?;
+    Ok(u64::try_from(total).unwrap_or(0))
 }
 
 /// Commits the transaction when `keep`, else rolls it back.

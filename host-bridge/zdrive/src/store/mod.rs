@@ -11,7 +11,9 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Utc};
 
 pub use self::embedded::EmbeddedStore;
-pub use self::redis::{RedisStore, HISTORY_SUFFIX, PANE_PREFIX, SNAPSHOTS_PREFIX, TABS_KEY};
+pub use self::redis::{
+    RedisStore, CURSOR_PREFIX, HISTORY_SUFFIX, PANE_PREFIX, SNAPSHOTS_PREFIX, TABS_KEY,
+};
 use crate::model::{IntentEntry, PaneRecord, SnapshotRecord};
 
 /// Why a store operation failed.
@@ -109,6 +111,28 @@ pub struct MetadataChange {
     pub remove: Vec<String>,
 }
 
+/// What [`PaneStore::advance_cursor`] did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CursorAdvance {
+    /// The cursor stood at or past the position already; nothing was written.
+    AlreadyThere,
+    /// The cursor moved; no entry was asked for.
+    Moved,
+    /// The cursor moved and the entry was appended; the pane's entry count afterwards.
+    Appended(u64),
+}
+
+/// An entry that [`PaneStore::advance_cursor`] appends, as [`PaneStore::append_intent`] does.
+#[derive(Clone, Copy, Debug)]
+pub struct CursorAppend<'a> {
+    /// The pane's name.
+    pub pane: &'a str,
+    /// The entry.
+    pub entry: &'a IntentEntry,
+    /// How many entries the pane keeps.
+    pub cap: usize,
+}
+
 /// Storage of tracked panes, their intent logs and the tab set.
 ///
 /// Names reaching a store are already validated (`model::validate_name`).
@@ -179,6 +203,24 @@ pub trait PaneStore: Send + Sync {
     /// Applies `change` to a tracked pane's metadata in one atomic step; returns false, having
     /// written nothing, when the pane has no record.
     async fn tag_pane(&self, name: &str, change: &MetadataChange) -> Result<bool, StoreError>;
+
+    /// Returns the position of the cursor `name`: how far zdrive has read another store's
+    /// event outbox (its row id; 0 when it never moved).
+    async fn cursor(&self, name: &str) -> Result<i64, StoreError>;
+
+    /// Moves the cursor `name` forward to `position` and appends `append`'s entry, in one
+    /// atomic step; does nothing when the cursor stands at or past `position`. An event read
+    /// again (after a restart, or by a second reader) is therefore logged once.
+    async fn advance_cursor(
+        &self,
+        name: &str,
+        position: i64,
+        append: Option<CursorAppend<'_>>,
+    ) -> Result<CursorAdvance, StoreError>;
+
+    /// Sets the cursor `name` to `position`, also backwards (the outbox it counts in was
+    /// made anew).
+    async fn reset_cursor(&self, name: &str, position: i64) -> Result<(), StoreError>;
 }
 
 /// Encodes a value for storage.

@@ -9,8 +9,8 @@ use redis::AsyncCommands as _;
 use redis_conn::{RedisConn, RedisConnError, RedisOptions};
 
 use super::{
-    decode_entry, decode_snapshot, encode, History, MetadataChange, PaneStore, PaneUpdate,
-    RenameOutcome, StoreError, StoreKind,
+    decode_entry, decode_snapshot, encode, CursorAdvance, CursorAppend, History, MetadataChange,
+    PaneStore, PaneUpdate, RenameOutcome, StoreError, StoreKind,
 };
 use crate::model::{format_time, parse_time, IntentEntry, PaneRecord, SnapshotRecord};
 
@@ -22,6 +22,8 @@ pub const HISTORY_SUFFIX: &str = ":history";
 pub const TABS_KEY: &str = "perth:tabs";
 /// The prefix of a pane's snapshot list (`perth:snapshots:<name>`, JSON, newest first).
 pub const SNAPSHOTS_PREFIX: &str = "perth:snapshots:";
+/// The prefix of a cursor (`perth:cursor:<name>`, a row id of another store's outbox).
+pub const CURSOR_PREFIX: &str = "perth:cursor:";
 
 /// A [`PaneStore`] on a Redis server.
 #[derive(Clone, Debug)]
@@ -427,6 +429,81 @@ impl PaneStore for RedisStore {
             .map_err(|e| self.fail("EVAL (HDEL, HSET)", e))?;
         Ok(tagged == 1)
     }
+
+    async fn cursor(&self, name: &str) -> Result<i64, StoreError> {
+        let mut c = self.conn.connection();
+        let position: Option<i64> = c
+            .get(cursor_key(name))
+            .await
+            .map_err(|e| self.fail("GET", e))?;
+        Ok(position.unwrap_or(0))
+    }
+
+    async fn advance_cursor(
+        &self,
+        name: &str,
+        position: i64,
+        append: Option<CursorAppend<'_>>,
+    ) -> Result<CursorAdvance, StoreError> {
+        // One script: the look at the cursor and the writes are one atomic step. ARGV: the
+        // position, then (when an entry goes with it) the entry, the cap and its time.
+        const SCRIPT: &str = r#"
+            local at = tonumber(redis.call('GET', KEYS[1]) or '0')
+            if at >= tonumber(ARGV[1]) then
+                return -1
+            end
+            redis.call('SET', KEYS[1], ARGV[1])
+            if #ARGV == 1 then
+                return -2
+            end
+            redis.call('LPUSH', KEYS[2], ARGV[2])
+            redis.call('LTRIM', KEYS[2], 0, tonumber(ARGV[3]) - 1)
+            redis.call('HSET', KEYS[3], 'last_accessed', ARGV[4])
+            redis.call('HSETNX', KEYS[3], 'created_at', ARGV[4])
+            return redis.call('LLEN', KEYS[2])
+        "#;
+        let mut cmd = redis::cmd("EVAL");
+        cmd.arg(SCRIPT);
+        match append {
+            Some(a) => {
+                let json = encode("redis", "encode an intent entry", a.entry)?;
+                cmd.arg(3)
+                    .arg(cursor_key(name))
+                    .arg(history_key(a.pane))
+                    .arg(pane_key(a.pane))
+                    .arg(position)
+                    .arg(json)
+                    .arg(a.cap.max(1))
+                    .arg(format_time(&a.entry.timestamp));
+            }
+            None => {
+                cmd.arg(1).arg(cursor_key(name)).arg(position);
+            }
+        }
+        let mut c = self.conn.connection();
+        let outcome: i64 = cmd
+            .query_async(&mut c)
+            .await
+            .map_err(|e| self.fail("EVAL (GET, SET, LPUSH, LTRIM, HSET)", e))?;
+        Ok(match outcome {
+            -1 => CursorAdvance::AlreadyThere,
+            -2 => CursorAdvance::Moved,
+            total => CursorAdvance::Appended(u64::try_from(total).unwrap_or(0)),
+        })
+    }
+
+    async fn reset_cursor(&self, name: &str, position: i64) -> Result<(), StoreError> {
+        let mut c = self.conn.connection();
+        let () = c
+            .set(cursor_key(name), position)
+            .await
+            .map_err(|e| self.fail("SET", e))?;
+        Ok(())
+    }
+}
+
+fn cursor_key(name: &str) -> String {
+    format!("{CURSOR_PREFIX}{name}")
 }
 
 impl RedisStore {

@@ -316,6 +316,79 @@ async fn tags_set_and_remove_metadata_of_tracked_panes_only(store: &dyn PaneStor
     assert_eq!(store.get_pane("nobody").await.unwrap(), None);
 }
 
+async fn cursors_move_forward_once_with_their_entry(store: &dyn PaneStore) {
+    use zdrive::{CursorAdvance, CursorAppend};
+    assert_eq!(store.cursor("agents@perth.db").await.unwrap(), 0);
+    let e1 = entry(1);
+    fn with(e: &IntentEntry) -> Option<CursorAppend<'_>> {
+        Some(CursorAppend {
+            pane: "api",
+            entry: e,
+            cap: 3,
+        })
+    }
+    assert_eq!(
+        store
+            .advance_cursor("agents@perth.db", 5, with(&e1))
+            .await
+            .unwrap(),
+        CursorAdvance::Appended(1)
+    );
+    assert_eq!(store.cursor("agents@perth.db").await.unwrap(), 5);
+    // The same position again, or an older one: nothing is written, the entry not twice.
+    for at in [5, 4] {
+        assert_eq!(
+            store
+                .advance_cursor("agents@perth.db", at, with(&entry(2)))
+                .await
+                .unwrap(),
+            CursorAdvance::AlreadyThere
+        );
+    }
+    assert_eq!(
+        store
+            .advance_cursor("agents@perth.db", 9, None)
+            .await
+            .unwrap(),
+        CursorAdvance::Moved
+    );
+    assert_eq!(
+        store
+            .advance_cursor("agents@perth.db", 12, with(&entry(3)))
+            .await
+            .unwrap(),
+        CursorAdvance::Appended(2)
+    );
+    let h = store.history("api", None).await.unwrap();
+    assert_eq!(h.entries, vec![entry(3), entry(1)]);
+    let record = store.get_pane("api").await.unwrap().unwrap();
+    assert_eq!(record.last_accessed, Some(entry(3).timestamp));
+    // The cap holds as for any append.
+    for (n, at) in (4..8).zip(13..) {
+        store
+            .advance_cursor("agents@perth.db", at, with(&entry(n)))
+            .await
+            .unwrap();
+    }
+    assert_eq!(store.history("api", None).await.unwrap().total, 3);
+    // Cursors are independent, and a reset may go back.
+    assert_eq!(store.cursor("agents@other").await.unwrap(), 0);
+    store.reset_cursor("agents@perth.db", 2).await.unwrap();
+    assert_eq!(store.cursor("agents@perth.db").await.unwrap(), 2);
+    assert_eq!(
+        store
+            .advance_cursor("agents@perth.db", 3, None)
+            .await
+            .unwrap(),
+        CursorAdvance::Moved
+    );
+    assert_eq!(
+        store.list_panes().await.unwrap().len(),
+        1,
+        "a cursor is not a pane"
+    );
+}
+
 macro_rules! contract {
     ($($case:ident),* $(,)?) => {
         mod on_embedded {
@@ -347,6 +420,7 @@ contract!(
     snapshot_entries_replace_a_newest_snapshot_and_snapshots_are_capped,
     renames_move_the_record_history_and_snapshots_at_once,
     tags_set_and_remove_metadata_of_tracked_panes_only,
+    cursors_move_forward_once_with_their_entry,
 );
 
 #[tokio::test]

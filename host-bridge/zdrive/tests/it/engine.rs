@@ -272,6 +272,82 @@ async fn renames_tags_and_tracking_check_names_and_queue_events(e: &Zdrive) {
     assert_eq!(data["data"]["pane_name"], "api-server");
 }
 
+fn transition(pane: u32, to: &str, message: Option<&str>) -> zdrive::agents::AgentTransition {
+    let event = bloodbank::Event::new(
+        "perth://test/perth",
+        zdrive::agents::EVENT_TYPE,
+        serde_json::json!({
+            "session": "s1",
+            "pane_id": format!("terminal_{pane}"),
+            "from": "working",
+            "to": to,
+            "message": message,
+            "source": "cli",
+            "program": "claude",
+            "exit_status": null,
+        }),
+    );
+    zdrive::agents::AgentTransition::from_event(&serde_json::to_value(&event).unwrap()).unwrap()
+}
+
+async fn transitions_are_logged_once_on_live_tracked_panes(e: &Zdrive) {
+    assert_eq!(e.pane_at("s1", "terminal_3").await.unwrap(), None);
+    e.record_navigation("api", &nav(3, "dev", true), &BTreeMap::new(), Utc::now())
+        .await
+        .unwrap();
+    e.record_navigation("old", &nav(4, "dev", true), &BTreeMap::new(), Utc::now())
+        .await
+        .unwrap();
+    e.mark_stale("old").await.unwrap();
+    assert_eq!(
+        e.pane_at("s1", "terminal_3").await.unwrap().unwrap().name,
+        "api"
+    );
+    assert_eq!(e.pane_at("s2", "terminal_3").await.unwrap(), None);
+    assert_eq!(
+        e.pane_at("s1", "terminal_4").await.unwrap(),
+        None,
+        "a stale record's id may be another pane's by now"
+    );
+    let t = transition(
+        3,
+        "waiting",
+        Some("Send token=ghp_abcdefghijklmnopqrstuvwxyz0123456789?"),
+    );
+    let logged = e
+        .log_transition("api", &t, "agents@x", 7)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(logged.entry.source, Source::Agent);
+    assert_eq!(logged.entry.entry_type, EntryType::Checkpoint);
+    assert_eq!(logged.entry.timestamp, t.time, "when it happened");
+    assert!(
+        logged.entry.summary.starts_with("agent waiting: Send ")
+            && !logged.entry.summary.contains("ghp_"),
+        "redacted: {}",
+        logged.entry.summary
+    );
+    assert_eq!(
+        e.log_transition("api", &t, "agents@x", 7).await.unwrap(),
+        None,
+        "read again, it is not logged again"
+    );
+    e.move_cursor("agents@x", 9).await.unwrap();
+    assert_eq!(e.cursor("agents@x").await.unwrap(), 9);
+    let (_, h) = e.history("api", None).await.unwrap();
+    assert_eq!(h.total, 1);
+    let rows = e.outbox().unwrap().outbox_pending(100).await.unwrap();
+    let logged_events = rows
+        .iter()
+        .filter(|r| r.event_type == "workspace.intent.logged")
+        .count();
+    assert_eq!(
+        logged_events, 1,
+        "one workspace.intent.logged for the one entry"
+    );
+}
+
 macro_rules! on_both {
     ($($case:ident),* $(,)?) => {
         mod on_embedded {
@@ -301,6 +377,7 @@ on_both!(
     reconcile_marks_relinks_moves_and_revives,
     reconcile_racing_logs_loses_nothing,
     renames_tags_and_tracking_check_names_and_queue_events,
+    transitions_are_logged_once_on_live_tracked_panes,
 );
 
 #[test]
