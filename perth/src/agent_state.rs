@@ -230,6 +230,19 @@ impl Board {
         })
     }
 
+    /// Takes a saved record for `pane_id` (a restored session's pane), marked as restored,
+    /// unless the pane already has a state. Returns whether it was taken.
+    pub fn restore(&mut self, pane_id: u32, mut record: AgentPane) -> bool {
+        if self.panes.contains_key(&pane_id) {
+            return false;
+        }
+        record.pane_id = pane_id;
+        record.restored = true;
+        record.place = PanePlace::default();
+        self.panes.insert(pane_id, record);
+        true
+    }
+
     /// Records which agent program runs in a pane that has a state.
     pub fn set_program(&mut self, pane_id: u32, program: &str) {
         if let Some(record) = self.panes.get_mut(&pane_id) {

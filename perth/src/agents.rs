@@ -104,15 +104,17 @@ fn imi_data(imi: &Path, cwd: &Path, args: &[&str]) -> Result<Value, AgentsError>
     Ok(answer["data"].clone())
 }
 
-/// Reads the active worktrees of `iMi --json list`'s data, oldest first as iMi lists them.
+/// Reads the active worktrees of `iMi --json list`'s data (`worktrees[]`, each `name` the
+/// worktree's folder name), oldest first as iMi lists them.
 pub fn worktree_tabs(data: &Value) -> Vec<WorktreeTab> {
-    data.as_array()
+    data["worktrees"]
+        .as_array()
         .into_iter()
         .flatten()
         .filter(|w| w["active"] != false)
         .filter_map(|w| {
             Some(WorktreeTab {
-                name: w["worktree_name"].as_str()?.to_owned(),
+                name: w["name"].as_str()?.to_owned(),
                 path: PathBuf::from(w["path"].as_str()?),
             })
         })
@@ -276,11 +278,11 @@ mod tests {
 
     #[test]
     fn inactive_and_malformed_rows_are_skipped() {
-        let data = serde_json::json!([
-            {"worktree_name": "feat-a", "path": "/p/feat-a", "active": true},
-            {"worktree_name": "feat-b", "path": "/p/feat-b", "active": false},
-            {"name": "no-folder-name"},
-        ]);
+        let data = serde_json::json!({"worktrees": [
+            {"name": "feat-a", "path": "/p/feat-a", "active": true},
+            {"name": "feat-b", "path": "/p/feat-b", "active": false},
+            {"name": "no-path"},
+        ]});
         assert_eq!(
             worktree_tabs(&data),
             vec![WorktreeTab {

@@ -47,6 +47,11 @@ pub enum ControlRequest {
     },
     /// Lists the agent panes (`perth agents`).
     ListAgents,
+    /// Gives a restored session's pane its saved agent state (the client that restored it).
+    RestoreAgent {
+        pane: crate::notify::bus::PaneRef,
+        record: crate::agent_state::AgentPane,
+    },
     /// Types text into a terminal pane's input (`perth agents send`), then Enter when asked.
     SendText {
         pane: crate::notify::bus::PaneRef,

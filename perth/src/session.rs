@@ -744,7 +744,7 @@ fn saved_copy(name: &str) -> Option<PathBuf> {
                         "perth: restoring session {name:?} from the database: {} tabs, {} panes",
                         plan.tabs, plan.panes
                     );
-                    crate::server::persist::commands::rename_after_restore(name, plan.names);
+                    crate::server::persist::commands::after_restore(name, plan.names);
                     Some(file)
                 }
                 Ok(None) => None,

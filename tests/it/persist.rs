@@ -381,13 +381,78 @@ fn assert_restored(before_tabs: &[String], before: &BTreeMap<String, PaneView>, 
         .unwrap();
 }
 
+/// The id of the terminal pane titled `title`.
+fn terminal_titled(s: &PerthSession, title: &str) -> u64 {
+    let text = bounded_action(s, &["list-panes", "--json"]).unwrap();
+    serde_json::from_str::<Vec<Value>>(&text)
+        .unwrap()
+        .into_iter()
+        .find(|p| p["title"] == title && p["is_plugin"] == false)
+        .and_then(|p| p["id"].as_u64())
+        .unwrap_or_else(|| panic!("no terminal pane {title:?}: {text}"))
+}
+
+/// The session's agent panes (`perth agents --json`).
+fn agents(s: &PerthSession) -> Vec<Value> {
+    let out = s
+        .perth_within(&["agents", "--json"], None, Duration::from_secs(15))
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
 fn restore_round_trip(env: IsolatedEnv, name: &str) {
     let s = start(env, name);
-    let (tabs, before, last_change) = build_session(&s);
+    let (tabs, before, _) = build_session(&s);
     assert_eq!(tabs, ["code", "logs", "tools"]);
+    // The editor's agent waits for its user when the machine goes down.
+    let editor = terminal_titled(&s, "editor").to_string();
+    let out = s
+        .perth_within(
+            &[
+                "action",
+                "agent-state",
+                "--pane-id",
+                &editor,
+                "--state",
+                "waiting",
+                "--message",
+                "Run the migrations?",
+            ],
+            None,
+            Duration::from_secs(15),
+        )
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let last_change = now_ms();
     wait_for_flush(&s, last_change);
     let restored = kill_and_attach(s, &tabs);
     assert_restored(&tabs, &before, &restored);
+    // Its last known state comes back with it, marked as restored, on the editor's new pane.
+    let editor = terminal_titled(&restored, "editor");
+    let agent = wait_for_with_last(
+        "the editor's agent state given back",
+        Duration::from_secs(20),
+        || {
+            let listed = agents(&restored);
+            match listed.iter().find(|a| a["pane_id"] == editor) {
+                Some(a) => Ok(a.clone()),
+                None => Err(format!("{listed:?}")),
+            }
+        },
+    )
+    .unwrap();
+    assert_eq!(agent["state"], "waiting");
+    assert_eq!(agent["message"], "Run the migrations?");
+    assert_eq!(agent["restored"], true);
     // The restored session is persisted again under the same name.
     let st = restored
         .wait_for_status(

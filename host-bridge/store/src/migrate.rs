@@ -25,6 +25,11 @@ pub static MIGRATIONS_POSTGRES: &[(i64, &str, &str)] = &[
         "session restore",
         include_str!("../../../migrations/postgres/0002_session_restore.sql"),
     ),
+    (
+        3,
+        "agent state",
+        include_str!("../../../migrations/postgres/0003_agent_state.sql"),
+    ),
 ];
 
 /// The SQLite migrations: (version, description, SQL); the same versions as PostgreSQL's.
@@ -38,6 +43,11 @@ pub static MIGRATIONS_SQLITE: &[(i64, &str, &str)] = &[
         2,
         "session restore",
         include_str!("../../../migrations/sqlite/0002_session_restore.sql"),
+    ),
+    (
+        3,
+        "agent state",
+        include_str!("../../../migrations/sqlite/0003_agent_state.sql"),
     ),
 ];
 

@@ -61,6 +61,9 @@ pub struct PaneSnapshot {
     pub plugin_config: Option<String>,
     /// The last lines of a terminal pane, already secret-filtered.
     pub scrollback: Option<String>,
+    /// The pane's last known agent state as JSON text (perth's agent awareness); `None` for a
+    /// pane that runs no agent.
+    pub agent_state: Option<String>,
 }
 
 impl PaneSnapshot {
@@ -152,6 +155,7 @@ pub struct StoredPane {
     pub plugin_url: Option<String>,
     pub plugin_config: Option<String>,
     pub scrollback: Option<String>,
+    pub agent_state: Option<String>,
 }
 
 /// One line of [`list_sessions`].
@@ -274,13 +278,14 @@ pub async fn save_session(
     let pane_sql = format!(
         "INSERT INTO panes (id, session_id, tab_id, pane_id, is_plugin, kind, x, y, cols, rows, cwd, \
          command, title, is_floating, is_stacked, is_fullscreen, is_focused, plugin_url, plugin_config, \
-         scrollback) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, \
-         $17, $18, {}, $20) ON CONFLICT (id) DO UPDATE SET tab_id = excluded.tab_id, x = excluded.x, \
+         scrollback, agent_state) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, \
+         $14, $15, $16, $17, $18, {}, $20, $21) ON CONFLICT (id) DO UPDATE SET tab_id = excluded.tab_id, x = excluded.x, \
          y = excluded.y, cols = excluded.cols, rows = excluded.rows, cwd = excluded.cwd, \
          command = excluded.command, title = excluded.title, is_floating = excluded.is_floating, \
          is_stacked = excluded.is_stacked, is_fullscreen = excluded.is_fullscreen, \
          is_focused = excluded.is_focused, plugin_url = excluded.plugin_url, \
-         plugin_config = excluded.plugin_config, scrollback = excluded.scrollback",
+         plugin_config = excluded.plugin_config, scrollback = excluded.scrollback, \
+         agent_state = excluded.agent_state",
         json_param(&conn, 19)
     );
     for (pane, id) in snapshot.panes.iter().zip(&pane_ids) {
@@ -310,6 +315,7 @@ pub async fn save_session(
                 .bind(&pane.plugin_url)
                 .bind(&pane.plugin_config)
                 .bind(&pane.scrollback)
+                .bind(&pane.agent_state)
                 .execute(&mut **c)
                 .await
                 .map(|_| ())
@@ -400,7 +406,7 @@ pub async fn load_session(mut conn: Conn<'_>, name: &str) -> Result<Option<Store
     .map_err(|e| Error::query("perth_tabs_load", e))?;
     let pane_sql = format!(
         "SELECT id, tab_id, pane_id, kind, x, y, cols, rows, cwd, command, title, is_floating, \
-         is_stacked, is_fullscreen, is_focused, plugin_url, {}, scrollback FROM panes \
+         is_stacked, is_fullscreen, is_focused, plugin_url, {}, scrollback, agent_state FROM panes \
          WHERE session_id = $1 ORDER BY tab_id, y, x, id",
         json_column(&conn, "plugin_config")
     );
@@ -462,6 +468,7 @@ where
         plugin_url: row.try_get("plugin_url")?,
         plugin_config: row.try_get("plugin_config")?,
         scrollback: row.try_get("scrollback")?,
+        agent_state: row.try_get("agent_state")?,
     })
 }
 

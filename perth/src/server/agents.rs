@@ -3,6 +3,7 @@
 //! working (the notification bus shows them on the pane's border and counts them in the tab
 //! bar, and clears them when the pane gets focus).
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use crate::agent_state::{AgentPane, AgentState, Board, SignalSource, Transition};
@@ -16,6 +17,11 @@ pub struct Agents {
     raises: Raises,
     /// Where each change goes as a `workspace.agent.state_changed` event.
     events: std::sync::OnceLock<crate::notify::events::EventSink>,
+    /// Counts the changes of any pane's record (state, message, program), so the link to
+    /// perth-core knows when plugins need a fresh copy.
+    generation: AtomicU64,
+    /// Runs after each change (wakes the link to perth-core).
+    on_change: std::sync::OnceLock<Box<dyn Fn() + Send + Sync>>,
 }
 
 /// Which changes raise a notification (`perth { agents { notify_waiting; notify_idle } }`).
@@ -49,7 +55,19 @@ impl Agents {
             notify,
             raises,
             events: std::sync::OnceLock::new(),
+            generation: AtomicU64::new(0),
+            on_change: std::sync::OnceLock::new(),
         })
+    }
+
+    /// Runs `hook` after each change from now on.
+    pub fn set_change_hook(&self, hook: impl Fn() + Send + Sync + 'static) {
+        let _ = self.on_change.set(Box::new(hook));
+    }
+
+    /// How many times any pane's record changed.
+    pub fn generation(&self) -> u64 {
+        self.generation.load(Ordering::Acquire)
     }
 
     /// Sends every change from now on as an event through `sink`.
@@ -101,8 +119,9 @@ impl Agents {
         source: SignalSource,
         program: Option<&str>,
     ) -> Option<AgentPane> {
-        let (transition, record) = {
+        let (transition, before, record) = {
             let mut board = self.lock();
+            let before = board.get(pane_id).cloned();
             let t = board.set(
                 pane_id,
                 state,
@@ -113,19 +132,39 @@ impl Agents {
             if let Some(program) = program {
                 board.set_program(pane_id, program);
             }
-            (t, board.get(pane_id).cloned())
+            (t, before, board.get(pane_id).cloned())
         };
-        if let Some(t) = transition {
-            self.follow(&t);
+        if let Some(t) = &transition {
+            self.follow(t);
         }
-        self.show();
+        // A screen read again says the same thing most of the time: only a change is shown,
+        // passed on to plugins and saved.
+        if transition.is_some() || before != record {
+            self.show();
+        }
         record
     }
 
-    /// Hands the states to the tab bar's counts.
+    /// Gives a restored session's pane the state it had when the session was saved, marked
+    /// as restored; a pane that already shows a state of its own keeps it. Returns whether
+    /// it was taken.
+    pub fn restore(&self, pane_id: u32, record: AgentPane) -> bool {
+        let taken = self.lock().restore(pane_id, record);
+        if taken {
+            self.show();
+        }
+        taken
+    }
+
+    /// Hands the states to the tab bar's counts and the frames' badges, and tells the link.
     fn show(&self) {
         let states = self.lock().states();
         self.notify.set_agent_states(states);
+        crate::server::persist::note_session_changed();
+        self.generation.fetch_add(1, Ordering::AcqRel);
+        if let Some(hook) = self.on_change.get() {
+            hook();
+        }
     }
 
     /// A command pane's program ended.
@@ -135,8 +174,8 @@ impl Agents {
             .exited(pane_id, status, bridge_runtime::unix_millis());
         if let Some(t) = transition {
             self.follow(&t);
+            self.show();
         }
-        self.show();
     }
 
     /// A pane closed: it has no state any more.
@@ -149,6 +188,24 @@ impl Agents {
     /// Returns every agent pane, waiting ones first.
     pub fn list(&self) -> Vec<AgentPane> {
         self.lock().list()
+    }
+
+    /// Returns every agent pane, waiting ones first, with its name and tab (from the
+    /// notification engine's view) and its worktree (from its foreground program's folder).
+    pub fn placed(&self, ptys: &super::pty::Ptys) -> Vec<AgentPane> {
+        let mut agents = self.list();
+        for a in &mut agents {
+            let label = self.notify.pane_label(PaneRef::Terminal(a.pane_id));
+            let named = |s: String| (!s.is_empty()).then_some(s);
+            a.place = crate::agent_state::PanePlace {
+                pane_name: named(label.title),
+                tab: named(label.tab),
+                worktree: ptys
+                    .worktree(a.pane_id)
+                    .map(|p| p.to_string_lossy().into_owned()),
+            };
+        }
+        agents
     }
 
     fn follow(&self, t: &Transition) {

@@ -48,6 +48,7 @@ fn serve(stream: UnixStream, extensions: &Extensions) {
         | Ok(ControlRequest::ClearNotification { pane: Some(pane) })
         | Ok(ControlRequest::AgentState { pane, .. })
         | Ok(ControlRequest::SendText { pane, .. })
+        | Ok(ControlRequest::RestoreAgent { pane, .. })
             if !pane_known(extensions, pane) =>
         {
             ControlResponse::Error {
@@ -102,6 +103,17 @@ fn serve(stream: UnixStream, extensions: &Extensions) {
                 message: format!("{pane} is a plugin pane; agent state is kept for terminal panes"),
             },
         },
+        Ok(ControlRequest::RestoreAgent { pane, record }) => match pane {
+            crate::notify::bus::PaneRef::Terminal(id) => {
+                extensions.agents.restore(id, record);
+                ControlResponse::Agents {
+                    agents: extensions.agents.list(),
+                }
+            }
+            crate::notify::bus::PaneRef::Plugin(_) => ControlResponse::Error {
+                message: format!("{pane} is a plugin pane; agent state is kept for terminal panes"),
+            },
+        },
         Ok(ControlRequest::SendText { pane, text, enter }) => match pane {
             crate::notify::bus::PaneRef::Terminal(id) => send_text(extensions, id, &text, enter),
             crate::notify::bus::PaneRef::Plugin(_) => ControlResponse::Error {
@@ -109,7 +121,7 @@ fn serve(stream: UnixStream, extensions: &Extensions) {
             },
         },
         Ok(ControlRequest::ListAgents) => ControlResponse::Agents {
-            agents: placed_agents(extensions),
+            agents: extensions.agents.placed(&extensions.ptys),
         },
         Err(e) => ControlResponse::Error {
             message: format!("malformed control request: {e}"),
@@ -176,26 +188,6 @@ fn write_all(extensions: &Extensions, id: u32, mut bytes: &[u8]) -> Result<usize
         }
     }
     Ok(total)
-}
-
-/// Every agent pane, with its name, tab and worktree filled in.
-fn placed_agents(extensions: &Extensions) -> Vec<crate::agent_state::AgentPane> {
-    let mut agents = extensions.agents.list();
-    for a in &mut agents {
-        let label = extensions
-            .notify
-            .pane_label(crate::notify::bus::PaneRef::Terminal(a.pane_id));
-        let named = |s: String| (!s.is_empty()).then_some(s);
-        a.place = crate::agent_state::PanePlace {
-            pane_name: named(label.title),
-            tab: named(label.tab),
-            worktree: extensions
-                .ptys
-                .worktree(a.pane_id)
-                .map(|p| p.to_string_lossy().into_owned()),
-        };
-    }
-    agents
 }
 
 /// Whether a pane exists: the notification engine's view (perth-core's last push) when it

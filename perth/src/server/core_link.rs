@@ -63,6 +63,9 @@ pub struct Shared {
     pub status: Arc<Mutex<PerthCoreStatus>>,
     pub bridge: Arc<Mutex<BridgeStatus>>,
     pub notify: Arc<Engine>,
+    /// The agent panes, which perth-core passes on to other plugins.
+    pub agents: Arc<super::agents::Agents>,
+    pub ptys: Arc<super::pty::Ptys>,
     pub waker: LinkWaker,
     /// Opened once perth-core answered the hello and pushed its view of the panes, closed
     /// while the link is down.
@@ -164,6 +167,8 @@ fn run_once(
     let mut next_hello = Instant::now() + settings.hello_interval;
     // The notifications perth-core last heard of (it shows them to other plugins).
     let mut notices_sent: Option<u64> = None;
+    // The agent states perth-core last heard of (likewise).
+    let mut agents_sent: Option<u64> = None;
     let mut clients_greeted = shared.notify.client_count();
     // The host-bridge perth-core last reached: a new one (started, restarted) is pinged at once.
     let mut bridge_pinged: Option<u32> = None;
@@ -183,6 +188,16 @@ fn run_once(
             notices_sent = Some(shared.notify.generation());
             Some(Op::Notices {
                 notices: shared.notify.notices(),
+            })
+        } else if greeted && agents_sent != Some(shared.agents.generation()) {
+            agents_sent = Some(shared.agents.generation());
+            Some(Op::Agents {
+                agents: shared
+                    .agents
+                    .placed(&shared.ptys)
+                    .iter()
+                    .map(agent_notice)
+                    .collect(),
             })
         } else if !greeted {
             (now >= next_hello).then(|| {
@@ -252,6 +267,18 @@ fn run_once(
             ServerToClientMsg::Exit { .. } => return Err(SessionClientError::Disconnected),
             _ => {}
         }
+    }
+}
+
+/// An agent pane as perth-core passes it on to other plugins.
+fn agent_notice(a: &crate::agent_state::AgentPane) -> link::AgentNotice {
+    link::AgentNotice {
+        pane_id: a.pane_id,
+        state: a.state.to_string(),
+        since_ms: a.since_ms,
+        message: a.message.clone(),
+        program: a.program.clone(),
+        worktree: a.place.worktree.clone(),
     }
 }
 
@@ -363,10 +390,13 @@ mod tests {
 
     #[test]
     fn events_update_status() {
+        let notify = Engine::new(Default::default());
         let shared = Shared {
             status: Arc::new(Mutex::new(PerthCoreStatus::default())),
             bridge: Arc::new(Mutex::new(BridgeStatus::default())),
-            notify: Engine::new(Default::default()),
+            agents: super::super::agents::Agents::new(notify.clone()),
+            notify,
+            ptys: Arc::new(super::super::pty::Ptys::new()),
             waker: LinkWaker::default(),
             gate: Default::default(),
         };

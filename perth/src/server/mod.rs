@@ -182,6 +182,10 @@ pub fn run(socket_path: PathBuf, debug: bool) -> i32 {
     if let Some(sink) = events {
         extensions.agents.set_events(sink);
     }
+    {
+        let link = extensions.link_waker.clone();
+        extensions.agents.set_change_hook(move || link.wake());
+    }
     start_extension_threads(&extensions);
     let detector = detect::Detector::new(detect_settings, ptys.clone(), extensions.agents.clone());
     detector.start(socket_path.clone());
@@ -206,6 +210,7 @@ fn start_extension_threads(extensions: &Arc<Extensions>) {
         &extensions.session,
         &extensions.socket_path,
         extensions.persistence.clone(),
+        extensions.agents.clone(),
     );
     match crate::bridge::BridgeSettings::from_env() {
         Some(settings) => {
@@ -244,6 +249,8 @@ fn start_extension_threads(extensions: &Arc<Extensions>) {
             status: extensions.perth_core.clone(),
             bridge: extensions.bridge.clone(),
             notify: extensions.notify.clone(),
+            agents: extensions.agents.clone(),
+            ptys: extensions.ptys.clone(),
             waker: extensions.link_waker.clone(),
             gate: extensions.core_gate.clone(),
         };

@@ -228,6 +228,8 @@ pub struct Core {
     /// in zdrive's answers.
     session_name: Option<String>,
     notices: Vec<link::Notice>,
+    /// The agent panes the perth server last sent.
+    agents: Vec<link::AgentNotice>,
     /// `perth::notify` / `perth::clear` messages that arrived before the link: sent on hello.
     early: VecDeque<Ev>,
     /// Notified panes perth cannot draw on, highlighted by this plugin.
@@ -372,12 +374,16 @@ impl Core {
                 self.zdrive_log_pipe(message, &mut effects);
                 return effects;
             }
-            link::NOTICES_PIPE => {
-                // Another plugin asks for the current notifications (our own broadcasts come
-                // back here too, from this plugin: those are ignored).
+            link::NOTICES_PIPE | link::AGENTS_PIPE => {
+                // Another plugin asks for the current notifications or agents (our own
+                // broadcasts come back here too, from this plugin: those are ignored).
                 if !matches!(message.source, PipeSource::Plugin(id) if Some(id) == self.ids.map(|i| i.plugin_id))
                 {
-                    self.broadcast_notices(&mut effects);
+                    if message.name == link::NOTICES_PIPE {
+                        self.broadcast_notices(&mut effects);
+                    } else {
+                        self.broadcast_agents(&mut effects);
+                    }
                 }
                 return effects;
             }
@@ -489,7 +495,7 @@ impl Core {
             && pipe_id.starts_with(link::LINK_ID_PREFIX)
             && matches!(
                 op,
-                Op::Ping { .. } | Op::BridgePing { .. } | Op::Notices { .. }
+                Op::Ping { .. } | Op::BridgePing { .. } | Op::Notices { .. } | Op::Agents { .. }
             )
         {
             self.link = Some(pipe_id.to_owned());
@@ -529,7 +535,18 @@ impl Core {
                     self.highlight_undrawn(effects);
                 }
             }
+            Op::Agents { agents } => {
+                if agents != self.agents {
+                    self.agents = agents;
+                    self.broadcast_agents(effects);
+                }
+            }
         }
+    }
+
+    /// Returns the agent panes the perth server last sent.
+    pub fn agents(&self) -> &[link::AgentNotice] {
+        &self.agents
     }
 
     /// Returns the active notifications the perth server last sent.
@@ -574,6 +591,16 @@ impl Core {
         }
         self.highlighted = want;
         effects.push(Effect::Highlight { on, off });
+    }
+
+    fn broadcast_agents(&self, effects: &mut Vec<Effect>) {
+        if self.permissions != Permissions::Granted {
+            return;
+        }
+        effects.push(Effect::Broadcast {
+            name: link::AGENTS_PIPE.to_owned(),
+            payload: serde_json::to_string(&self.agents).unwrap_or_else(|_| "[]".into()),
+        });
     }
 
     fn broadcast_notices(&self, effects: &mut Vec<Effect>) {

@@ -84,6 +84,37 @@ pub enum Op {
         /// Every active notification.
         notices: Vec<Notice>,
     },
+    /// The session's agent panes and their states, sent whenever one changes; the plugin keeps
+    /// them for other plugins and broadcasts them on the [`AGENTS_PIPE`] pipe (added to version
+    /// 1 later: a perth-core without it answers an [`Ev::Error`], which the server ignores).
+    Agents {
+        /// Every agent pane, waiting ones first.
+        agents: Vec<AgentNotice>,
+    },
+}
+
+/// The pipe other plugins receive the agent panes' states on (payload: a JSON array of
+/// [`AgentNotice`]); sending a message of this name to perth-core asks for a fresh copy.
+pub const AGENTS_PIPE: &str = "perth::agents";
+
+/// One agent pane's state as other plugins see it (`perth agents --json` has the same fields).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AgentNotice {
+    /// The terminal pane's id.
+    pub pane_id: u32,
+    /// `waiting`, `working`, `idle` or `exited`.
+    pub state: String,
+    /// When the pane entered the state (Unix milliseconds).
+    pub since_ms: u64,
+    /// The question asked, the tool it wants to run; inert text.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+    /// The agent program (`claude`, `codex`, ...), when known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub program: Option<String>,
+    /// The git worktree it works in, when known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub worktree: Option<String>,
 }
 
 /// The pipe other plugins receive the active notifications on (payload: a JSON array of

@@ -18,16 +18,23 @@ use super::StateSource;
 pub struct IpcSource {
     socket_path: PathBuf,
     scrollback_lines: usize,
+    /// The session's agent states, saved with their panes.
+    agents: Option<std::sync::Arc<crate::server::agents::Agents>>,
     client: Option<SessionClient>,
     timeout: Duration,
 }
 
 impl IpcSource {
     /// Returns a source for the session socket at `socket_path`.
-    pub fn new(socket_path: PathBuf, scrollback_lines: usize) -> IpcSource {
+    pub fn new(
+        socket_path: PathBuf,
+        scrollback_lines: usize,
+        agents: Option<std::sync::Arc<crate::server::agents::Agents>>,
+    ) -> IpcSource {
         IpcSource {
             socket_path,
             scrollback_lines,
+            agents,
             client: None,
             timeout: Duration::from_secs(3),
         }
@@ -81,8 +88,25 @@ impl StateSource for IpcSource {
                 pane.scrollback = self.scrollback(pane.pane_id as u32);
             }
         }
+        if let Some(agents) = &self.agents {
+            let records = agents.list();
+            for pane in snapshot.panes.iter_mut().filter(|p| p.kind == "terminal") {
+                pane.agent_state = records
+                    .iter()
+                    .find(|a| i64::from(a.pane_id) == pane.pane_id)
+                    .map(saved_agent);
+            }
+        }
         Ok(snapshot)
     }
+}
+
+/// An agent pane's record as saved: JSON text, its message secret-filtered (DESIGN.md D7).
+pub fn saved_agent(record: &crate::agent_state::AgentPane) -> String {
+    let mut record = record.clone();
+    record.message = record.message.map(|m| scrub_text(&m));
+    record.place = Default::default();
+    serde_json::to_string(&record).unwrap_or_default()
 }
 
 /// Returns the last `n` lines of `text`, with secrets replaced (DESIGN.md D7).
@@ -203,6 +227,7 @@ pub fn snapshot_from(
                 plugin_url: str_field(p, "plugin_url").map(|u| scrub_plugin_url(&u)),
                 plugin_config: None,
                 scrollback: None,
+                agent_state: None,
             }
         })
         .collect();

@@ -132,13 +132,18 @@ pub(crate) fn digest(text: &str) -> String {
         .collect()
 }
 
-/// Gives the restored session's terminal panes their saved names once it runs: a thread of
-/// the client that waits (bounded) for the session's panes, then renames through its socket.
-pub fn rename_after_restore(session: &str, names: Vec<restore::PaneName>) {
-    if names.iter().all(|n| n.title.is_empty()) {
+/// Gives the restored session's terminal panes their saved names and agent states once it
+/// runs: a thread of the client that waits (bounded) for the session's panes, then renames
+/// through its socket and hands the states to perth's server.
+pub fn after_restore(session: &str, names: Vec<restore::PaneName>) {
+    if names
+        .iter()
+        .all(|n| n.title.is_empty() && n.agent.is_none())
+    {
         return;
     }
     let socket = session_socket(session);
+    let session = session.to_string();
     let _ = std::thread::Builder::new()
         .name("perth-restore-names".into())
         .spawn(move || {
@@ -170,6 +175,17 @@ pub fn rename_after_restore(session: &str, names: Vec<restore::PaneName>) {
                         },
                         timeout,
                     );
+                }
+                let sock_dir = zellij_utils::consts::ZELLIJ_SOCK_DIR.clone();
+                for (id, record) in restore::agent_plan(&names, &live) {
+                    let request = crate::control::ControlRequest::RestoreAgent {
+                        pane: crate::notify::bus::PaneRef::Terminal(id),
+                        record,
+                    };
+                    if let Err(e) = crate::control::request(&sock_dir, &session, &request, timeout)
+                    {
+                        log::warn!("perth: a restored pane's agent state was not given back: {e}");
+                    }
                 }
                 return;
             }
@@ -552,7 +568,7 @@ pub fn restore_source(name: &str, from_db: bool) -> Result<PathBuf, CommandError
                 "perth: restoring session {name:?} from the database: {} tabs, {} panes",
                 plan.tabs, plan.panes
             );
-            rename_after_restore(name, plan.names);
+            after_restore(name, plan.names);
             Ok(file)
         }
         None => Err(CommandError::user(format!(

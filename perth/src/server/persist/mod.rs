@@ -150,7 +150,12 @@ pub fn shutdown(timeout: Duration) {
 }
 
 /// Starts the writer thread for the session at `socket_path` when persistence is on.
-pub fn start(session: &str, socket_path: &std::path::Path, status: Arc<Mutex<PersistenceStatus>>) {
+pub fn start(
+    session: &str,
+    socket_path: &std::path::Path,
+    status: Arc<Mutex<PersistenceStatus>>,
+    agents: Arc<super::agents::Agents>,
+) {
     let settings = match PersistSettings::for_server() {
         Ok(s) => s,
         Err(e) => {
@@ -184,6 +189,7 @@ pub fn start(session: &str, socket_path: &std::path::Path, status: Arc<Mutex<Per
         source: Box::new(capture::IpcSource::new(
             socket_path.to_path_buf(),
             settings.scrollback_lines,
+            Some(agents),
         )),
         settings,
         status,

@@ -33,17 +33,22 @@ pub struct PaneName {
     pub floating: bool,
     pub x: i32,
     pub y: i32,
+    /// The name to give back; empty: none (the layout gives it back, or it had none).
     pub title: String,
+    /// The pane's saved agent state (JSON text), to give back too.
+    pub agent: Option<String>,
 }
 
-/// Returns which panes of the running session (`list-panes --json`) get which saved name:
-/// within each tab (by name) and layer, panes are paired in reading order (top to bottom,
-/// left to right) when both sides have as many, so a restore into another terminal size
-/// still finds them. Panes that already carry the name are left alone.
-pub fn rename_plan(names: &[PaneName], live: &[serde_json::Value]) -> Vec<(u32, String)> {
+/// Pairs saved terminal panes with the running session's (`list-panes --json`): within each
+/// tab (by name) and layer, panes are paired in reading order (top to bottom, left to right)
+/// when both sides have as many, so a restore into another terminal size still finds them.
+pub fn pair_panes<'a>(
+    saved: &'a [PaneName],
+    live: &'a [serde_json::Value],
+) -> Vec<(&'a PaneName, u32, &'a serde_json::Value)> {
     let mut out = Vec::new();
     let mut groups: std::collections::BTreeMap<(String, bool), Vec<&PaneName>> = Default::default();
-    for n in names {
+    for n in saved {
         groups
             .entry((n.tab.clone(), n.floating))
             .or_default()
@@ -64,14 +69,34 @@ pub fn rename_plan(names: &[PaneName], live: &[serde_json::Value]) -> Vec<(u32, 
         }
         saved.sort_by_key(|n| (n.y, n.x));
         here.sort_by_key(|p| (p["pane_y"].as_i64(), p["pane_x"].as_i64()));
-        for (n, p) in saved.iter().zip(here) {
-            let Some(id) = p["id"].as_u64() else { continue };
-            if p["title"].as_str() != Some(n.title.as_str()) {
-                out.push((id as u32, n.title.clone()));
+        for (n, p) in saved.into_iter().zip(here) {
+            if let Some(id) = p["id"].as_u64() {
+                out.push((n, id as u32, p));
             }
         }
     }
     out
+}
+
+/// Returns which panes of the running session get which saved name ([`pair_panes`]); panes
+/// that already carry their name, and saved panes without one, are left alone.
+pub fn rename_plan(names: &[PaneName], live: &[serde_json::Value]) -> Vec<(u32, String)> {
+    pair_panes(names, live)
+        .into_iter()
+        .filter(|(n, _, p)| !n.title.is_empty() && p["title"].as_str() != Some(n.title.as_str()))
+        .map(|(n, id, _)| (id, n.title.clone()))
+        .collect()
+}
+
+/// Returns which panes of the running session get which saved agent state ([`pair_panes`]).
+pub fn agent_plan(
+    names: &[PaneName],
+    live: &[serde_json::Value],
+) -> Vec<(u32, crate::agent_state::AgentPane)> {
+    pair_panes(names, live)
+        .into_iter()
+        .filter_map(|(n, id, _)| Some((id, serde_json::from_str(n.agent.as_deref()?).ok()?)))
+        .collect()
 }
 
 /// Why a pane row cannot be used, or `None` when it can.
@@ -299,6 +324,7 @@ pub fn plan(session: &StoredSession) -> Result<RestorePlan, String> {
                 x: p.x,
                 y: p.y,
                 title,
+                agent: p.agent_state.clone(),
             })
         })
         .collect::<Vec<_>>();
@@ -314,7 +340,26 @@ pub fn plan(session: &StoredSession) -> Result<RestorePlan, String> {
                 kdl_string(n.title.split(' ').next().unwrap_or_default())
             ))
     });
-    let names = if missing { names } else { Vec::new() };
+    // Without a missing name, only agent states are given back.
+    let names = if missing {
+        names
+    } else {
+        names
+            .into_iter()
+            .map(|n| PaneName {
+                title: String::new(),
+                ..n
+            })
+            .collect()
+    };
+    let names = if names
+        .iter()
+        .any(|n| !n.title.is_empty() || n.agent.is_some())
+    {
+        names
+    } else {
+        Vec::new()
+    };
     Ok(RestorePlan {
         kdl: wrap(&head, &tabs),
         tabs: tabs.len(),
@@ -348,6 +393,7 @@ mod tests {
             plugin_url: None,
             plugin_config: None,
             scrollback: None,
+            agent_state: None,
         }
     }
 
@@ -464,6 +510,10 @@ mod tests {
                 x: 70,
                 y: 1,
                 title: "editor".into(),
+                agent: Some(
+                    r#"{"pane_id":7,"state":"waiting","since_ms":5,"message":"Run tests?","source":"screen","program":"claude"}"#
+                        .into(),
+                ),
             },
             PaneName {
                 tab: "code".into(),
@@ -471,6 +521,7 @@ mod tests {
                 x: 0,
                 y: 1,
                 title: "shell".into(),
+                agent: None,
             },
             PaneName {
                 tab: "logs".into(),
@@ -478,6 +529,7 @@ mod tests {
                 x: 0,
                 y: 1,
                 title: "tail".into(),
+                agent: Some("{}".into()),
             },
         ];
         let live: Vec<serde_json::Value> = serde_json::from_str(
@@ -490,6 +542,12 @@ mod tests {
         .unwrap();
         // code: pairs by order (the terminal is narrower now); logs: counts differ, untouched.
         assert_eq!(rename_plan(&names, &live), vec![(2, "editor".to_string())]);
+        // The editor's agent state goes to the pane it pairs with; an unreadable one nowhere.
+        let agents = agent_plan(&names, &live);
+        assert_eq!(agents.len(), 1);
+        assert_eq!(agents[0].0, 2);
+        assert_eq!(agents[0].1.state, crate::agent_state::AgentState::Waiting);
+        assert_eq!(agents[0].1.message.as_deref(), Some("Run tests?"));
     }
 
     #[test]

@@ -743,6 +743,34 @@ fn notices_are_broadcast_to_other_plugins() {
 }
 
 #[test]
+fn agent_states_are_broadcast_to_other_plugins_on_their_pipe() {
+    let mut core = linked(&[]);
+    let agents = r#"{"op":"agents","agents":[{"pane_id":3,"state":"waiting","since_ms":5,"message":"Run tests?","program":"claude"}]}"#;
+    let effects = core.pipe(link_message("link", Some(agents)));
+    let broadcast: Vec<(&String, &String)> = effects
+        .iter()
+        .filter_map(|e| match e {
+            Effect::Broadcast { name, payload } => Some((name, payload)),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(broadcast.len(), 1, "{effects:?}");
+    assert_eq!(broadcast[0].0, "perth::agents");
+    let sent: Vec<crate::link::AgentNotice> = serde_json::from_str(broadcast[0].1).unwrap();
+    assert_eq!(sent[0].state, "waiting");
+    assert_eq!(core.agents().len(), 1);
+    assert!(!core
+        .pipe(link_message("link", Some(agents)))
+        .iter()
+        .any(|e| matches!(e, Effect::Broadcast { .. })));
+    let ask = notify_pipe(PipeSource::Plugin(99), "perth::agents", &[], None);
+    assert!(core
+        .pipe(ask)
+        .iter()
+        .any(|e| matches!(e, Effect::Broadcast { name, .. } if name == "perth::agents")));
+}
+
+#[test]
 fn undrawn_notifications_are_highlighted_then_released() {
     let mut core = linked(&[]);
     let notices = |drawn: bool| {
