@@ -121,12 +121,11 @@ fn assert_worktree(
         "{worktrees}"
     );
     let listed = imi(env, None, trunk, &["list"]);
-    let row = listed
-        .data()
+    let row = listed.data()["worktrees"]
         .as_array()
         .unwrap()
         .iter()
-        .find(|w| w["worktree_name"] == name)
+        .find(|w| w["name"] == name)
         .unwrap_or_else(|| panic!("{name} not in iMi list: {}", listed.stdout))
         .clone();
     assert_eq!(row["branch"], branch, "{row}");
@@ -386,8 +385,9 @@ fn agent_workflow(mut env: IsolatedEnv, stack: Stack, session: &str) {
         .find(|w| w["name"] == "fix-auth-bug")
         .cloned()
         .unwrap_or_else(|| panic!("fix-auth-bug in {}", status.stdout));
-    assert_eq!(row["ahead_of_trunk"], 1, "{row}");
+    assert_eq!(row["ahead"], 1, "{row}");
     assert_eq!(row["dirty_files"], 0, "{row}");
+    assert_eq!(row["last_commit"], "Fix token validation", "{row}");
 
     // zdrive pane snapshot bugfix against the local provider: consent, then the summary.
     zdrive(&s, &worktree, &["config", "set", "llm.provider", "ollama"]);

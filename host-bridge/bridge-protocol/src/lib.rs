@@ -15,10 +15,13 @@ use std::collections::BTreeMap;
 use std::fmt;
 
 /// The protocol version this crate speaks.
-pub const PROTOCOL_VERSION: u32 = 4;
+pub const PROTOCOL_VERSION: u32 = 5;
 
 /// The oldest client protocol version a server built from this crate still serves.
-pub const MIN_PROTOCOL_VERSION: u32 = 1;
+///
+/// Protocol 5 renamed fields of [`Response::ImiStatus`]'s `status` (iMi's status in the
+/// specification's shape), which a client of protocol 4 or older would misread.
+pub const MIN_PROTOCOL_VERSION: u32 = 5;
 
 /// The HTTP path of the request/response endpoint (`POST`, bearer token required).
 pub const RPC_PATH: &str = "/v1/rpc";
@@ -284,7 +287,9 @@ pub enum Request {
         /// newest snapshot's state and next steps, capped at zdrive's `context_max_bytes`).
         #[serde(default, skip_serializing_if = "Option::is_none")]
         format: Option<String>,
-        /// How many of the newest entries at most (all that are kept when not given).
+        /// How many of the newest entries at most (all that are kept when not given); with
+        /// `context`, how many its "Recent Activity" shows (5 when not given), while its time
+        /// range spans every kept entry.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         last: Option<u32>,
         /// Where the pane lives, when `pane` is not given: its session ...
@@ -542,11 +547,12 @@ pub enum Response {
     },
     /// Answers [`Request::ImiStatus`].
     ///
-    /// Since protocol 4.
+    /// Since protocol 4; `status` in the specification's shape since protocol 5.
     ImiStatus {
-        /// What `iMi status --json` prints as `data`: `project`, `trunk` and `worktrees`, each
-        /// worktree with `name`, `type`, `branch`, `dirty_files`, `ahead_of_trunk`,
-        /// `behind_trunk`, `last_commit_subject`, `last_commit_age_seconds`, `agent_id`, ...
+        /// What `iMi status --json` prints as `data`: `repository`, `trunk` (`path`, `branch`,
+        /// `ahead`, `behind` against its upstream, ...) and `worktrees`, each with `name`,
+        /// `type`, `dirty_files`, `ahead`, `behind` (against trunk), `last_commit` (the
+        /// subject line), then `branch`, `path`, `last_commit_age_seconds`, `agent_id`, ...
         status: serde_json::Value,
         /// False when this is a repeat of a request with the same key.
         first: bool,

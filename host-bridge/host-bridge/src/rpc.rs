@@ -214,8 +214,9 @@ mod tests {
             error.hint.as_deref(),
             Some("upgrade host-bridge so that both speak the same protocol")
         );
+        // Protocol 4 read iMi's status under other names (`project`, `ahead_of_trunk`).
         let error = run(Request::Hello {
-            protocol_version: 0,
+            protocol_version: 4,
             client: "t".into(),
         })
         .unwrap_err();

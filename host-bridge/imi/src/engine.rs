@@ -214,6 +214,10 @@ pub struct AddReport {
 }
 
 /// The state of one checkout as `status` shows it.
+///
+/// Serialized in the specification's shape: `name`, `type`, `dirty_files`, `ahead`, `behind`,
+/// `last_commit` (the tip's subject line) first, then what iMi adds. The trunk is written by
+/// [`TrunkStatus`] instead, whose documented fields differ.
 #[derive(Clone, Debug, Default, Serialize)]
 pub struct WorktreeStatus {
     /// The folder name (`feat-x`, `trunk-main`).
@@ -221,26 +225,26 @@ pub struct WorktreeStatus {
     /// The type, for worktrees iMi knows.
     #[serde(rename = "type")]
     pub kind: Option<String>,
+    /// Changed, staged or untracked files.
+    pub dirty_files: usize,
+    /// Commits ahead of trunk (for the trunk itself: ahead of its upstream).
+    pub ahead: u64,
+    /// Commits behind trunk (for the trunk itself: behind its upstream).
+    pub behind: u64,
+    /// The tip commit's subject line.
+    pub last_commit: Option<String>,
     /// The checked-out branch (`None` when detached).
     pub branch: Option<String>,
     /// The folder.
     pub path: PathBuf,
-    /// Changed, staged or untracked files.
-    pub dirty_files: usize,
-    /// Commits ahead of trunk.
-    pub ahead_of_trunk: u64,
-    /// Commits behind trunk.
-    pub behind_trunk: u64,
     /// The upstream branch.
     pub upstream: Option<String>,
     /// Commits ahead of the upstream.
     pub ahead_of_upstream: u64,
     /// Commits behind the upstream.
-    pub behind_of_upstream: u64,
-    /// The tip commit.
-    pub last_commit: Option<String>,
-    /// The tip's subject.
-    pub last_commit_subject: Option<String>,
+    pub behind_upstream: u64,
+    /// The tip commit's hash.
+    pub last_commit_hash: Option<String>,
     /// The tip's age in seconds.
     pub last_commit_age_seconds: Option<i64>,
     /// The owning agent.
@@ -249,14 +253,59 @@ pub struct WorktreeStatus {
     pub error: Option<String>,
 }
 
-/// What `status` saw.
+/// The trunk's entry of `status --json`: the specification's `path`, `branch`, `ahead` and
+/// `behind` (against the trunk's upstream) first, then the fields every worktree has.
+#[derive(Serialize)]
+pub struct TrunkStatus<'a> {
+    path: &'a PathBuf,
+    branch: &'a Option<String>,
+    ahead: u64,
+    behind: u64,
+    name: &'a str,
+    #[serde(rename = "type")]
+    kind: &'a Option<String>,
+    dirty_files: usize,
+    last_commit: &'a Option<String>,
+    upstream: &'a Option<String>,
+    last_commit_hash: &'a Option<String>,
+    last_commit_age_seconds: Option<i64>,
+    agent_id: &'a Option<String>,
+    error: &'a Option<String>,
+}
+
+impl<'a> From<&'a WorktreeStatus> for TrunkStatus<'a> {
+    fn from(st: &'a WorktreeStatus) -> Self {
+        Self {
+            path: &st.path,
+            branch: &st.branch,
+            ahead: st.ahead,
+            behind: st.behind,
+            name: &st.name,
+            kind: &st.kind,
+            dirty_files: st.dirty_files,
+            last_commit: &st.last_commit,
+            upstream: &st.upstream,
+            last_commit_hash: &st.last_commit_hash,
+            last_commit_age_seconds: st.last_commit_age_seconds,
+            agent_id: &st.agent_id,
+            error: &st.error,
+        }
+    }
+}
+
+fn serialize_trunk<S: serde::Serializer>(st: &WorktreeStatus, s: S) -> Result<S::Ok, S::Error> {
+    TrunkStatus::from(st).serialize(s)
+}
+
+/// What `status` saw, in the specification's shape: `repository`, `trunk`, `worktrees`.
 #[derive(Clone, Debug, Serialize)]
 pub struct StatusReport {
-    /// The project.
-    pub project: String,
-    /// The trunk checkout.
+    /// The repository (the project's name).
+    pub repository: String,
+    /// The trunk checkout; its `ahead` and `behind` count against its upstream.
+    #[serde(serialize_with = "serialize_trunk")]
     pub trunk: WorktreeStatus,
-    /// Every other worktree.
+    /// Every other worktree; `ahead` and `behind` count against trunk.
     pub worktrees: Vec<WorktreeStatus>,
     /// The database outcome of caching the status.
     #[serde(flatten)]
@@ -387,13 +436,67 @@ pub struct TrustReport {
     pub hooks: RepoHooks,
 }
 
-/// What `list` returns.
+/// What `list` returns, serialized in the specification's shape: `worktrees` first, each row
+/// as [`ListedWorktree`], then the project.
 #[derive(Clone, Debug, Serialize)]
 pub struct ListReport {
+    /// Its live worktrees.
+    #[serde(serialize_with = "serialize_listed")]
+    pub worktrees: Vec<WorktreeRow>,
     /// The project.
     pub project: ProjectRow,
-    /// Its live worktrees.
-    pub worktrees: Vec<WorktreeRow>,
+}
+
+/// One worktree of `list --json`: the specification's `id`, `name` (the worktree's name,
+/// `feat-user-auth`), `type`, `branch`, `path`, `agent_id`, `created_at`,
+/// `has_uncommitted_changes` and `ahead_of_trunk` first, then the rest of the row.
+#[derive(Serialize)]
+pub struct ListedWorktree<'a> {
+    id: &'a str,
+    name: &'a str,
+    #[serde(rename = "type")]
+    kind: &'a str,
+    branch: &'a str,
+    path: &'a str,
+    agent_id: &'a Option<String>,
+    created_at: &'a DateTime<Utc>,
+    has_uncommitted_changes: bool,
+    ahead_of_trunk: i32,
+    /// The name the user gave (`user-auth` in `iMi feat user-auth`).
+    short_name: &'a str,
+    project_id: &'a str,
+    uncommitted_files_count: i32,
+    behind_trunk: i32,
+    merged_at: &'a Option<DateTime<Utc>>,
+    active: bool,
+    metadata: &'a serde_json::Value,
+}
+
+impl<'a> From<&'a WorktreeRow> for ListedWorktree<'a> {
+    fn from(r: &'a WorktreeRow) -> Self {
+        Self {
+            id: &r.id,
+            name: &r.worktree_name,
+            kind: &r.type_name,
+            branch: &r.branch_name,
+            path: &r.path,
+            agent_id: &r.agent_id,
+            created_at: &r.created_at,
+            has_uncommitted_changes: r.has_uncommitted_changes,
+            ahead_of_trunk: r.ahead_of_trunk,
+            short_name: &r.name,
+            project_id: &r.project_id,
+            uncommitted_files_count: r.uncommitted_files_count,
+            behind_trunk: r.behind_trunk,
+            merged_at: &r.merged_at,
+            active: r.active,
+            metadata: &r.metadata,
+        }
+    }
+}
+
+fn serialize_listed<S: serde::Serializer>(rows: &[WorktreeRow], s: S) -> Result<S::Ok, S::Error> {
+    s.collect_seq(rows.iter().map(ListedWorktree::from))
 }
 
 impl Engine {
@@ -1095,19 +1198,22 @@ impl Engine {
                 Err(e) => st.error = Some(e.to_string()),
             }
             if let Some(info) = w.branch.as_ref().and_then(|b| branches.get(b)) {
-                st.ahead_of_trunk = info.ahead_trunk;
-                st.behind_trunk = info.behind_trunk;
+                st.ahead = info.ahead_trunk;
+                st.behind = info.behind_trunk;
                 st.upstream = info.upstream.clone();
                 st.ahead_of_upstream = info.ahead_upstream;
-                st.behind_of_upstream = info.behind_upstream;
-                st.last_commit = Some(info.tip.clone());
-                st.last_commit_subject = Some(info.subject.clone());
+                st.behind_upstream = info.behind_upstream;
+                st.last_commit = Some(info.subject.clone());
+                st.last_commit_hash = Some(info.tip.clone());
                 st.last_commit_age_seconds = Some((now - info.committed_at).max(0));
             } else if let Some(head) = &w.head {
-                st.last_commit = Some(head.clone());
+                st.last_commit_hash = Some(head.clone());
             }
             if w.path == project.trunk {
                 st.kind = Some("trunk".into());
+                // Trunk is never apart from itself: its distance is to its upstream.
+                st.ahead = st.ahead_of_upstream;
+                st.behind = st.behind_upstream;
                 trunk = Some(st);
             } else {
                 others.push(st);
@@ -1118,7 +1224,7 @@ impl Engine {
             None => self.cache_status(&rows, &others).await,
         };
         Ok(StatusReport {
-            project: project.name,
+            repository: project.name,
             trunk: trunk.unwrap_or_else(|| WorktreeStatus {
                 name: trunk_folder(&project.default_branch),
                 path: project.trunk.clone(),
@@ -1145,10 +1251,10 @@ impl Engine {
                         &row.id,
                         &StatusUpdate {
                             dirty_files: i32::try_from(st.dirty_files).unwrap_or(i32::MAX),
-                            ahead_of_trunk: i32::try_from(st.ahead_of_trunk).unwrap_or(i32::MAX),
-                            behind_trunk: i32::try_from(st.behind_trunk).unwrap_or(i32::MAX),
-                            last_commit_hash: st.last_commit.clone(),
-                            last_commit_message: st.last_commit_subject.clone(),
+                            ahead_of_trunk: i32::try_from(st.ahead).unwrap_or(i32::MAX),
+                            behind_trunk: i32::try_from(st.behind).unwrap_or(i32::MAX),
+                            last_commit_hash: st.last_commit_hash.clone(),
+                            last_commit_message: st.last_commit.clone(),
                         },
                     )
                     .await?;

@@ -20,9 +20,9 @@ pub mod setup;
 
 pub use engine::{
     builtin_kinds, rfc3339, validate_agent, AddReport, AddRequest, ClaimReport, DbNote, DbState,
-    Engine, EngineConfig, InitReport, ListReport, Progress, ProjectCreateReport, PruneCandidate,
-    PruneReport, RemovePreview, RemoveReport, RemoveRequest, StatusReport, TrustReport,
-    WorktreeInfo, WorktreeKind, WorktreeStatus, IMI_AGENT,
+    Engine, EngineConfig, InitReport, ListReport, ListedWorktree, Progress, ProjectCreateReport,
+    PruneCandidate, PruneReport, RemovePreview, RemoveReport, RemoveRequest, StatusReport,
+    TrunkStatus, TrustReport, WorktreeInfo, WorktreeKind, WorktreeStatus, IMI_AGENT,
 };
 pub use error::{Error, ErrorClass, Result};
 pub use layout::ProjectLayout;

@@ -30,9 +30,12 @@ pub struct Worktree {
     /// `None` when detached.
     pub branch: Option<String>,
     pub dirty_files: u64,
-    pub ahead_of_trunk: u64,
-    pub behind_trunk: u64,
-    pub last_commit_subject: Option<String>,
+    /// Commits ahead of trunk (the trunk's own: ahead of its upstream).
+    pub ahead: u64,
+    /// Commits behind trunk (the trunk's own: behind its upstream).
+    pub behind: u64,
+    /// The tip commit's subject line.
+    pub last_commit: Option<String>,
     pub last_commit_age_seconds: Option<i64>,
     pub agent_id: Option<String>,
     /// What went wrong reading it.
@@ -67,7 +70,8 @@ impl WorktreeType {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
 #[serde(default)]
 pub struct ProjectStatus {
-    pub project: String,
+    /// The repository (the project's name).
+    pub repository: String,
     pub trunk: Worktree,
     pub worktrees: Vec<Worktree>,
     /// The worktree types iMi offers; empty from a host-bridge older than this field.
@@ -117,9 +121,9 @@ pub fn worktree_line(w: &Worktree) -> String {
             0 => "clean".to_owned(),
             n => format!("●{n}"),
         },
-        format!("↑{} ↓{}", w.ahead_of_trunk, w.behind_trunk),
+        format!("↑{} ↓{}", w.ahead, w.behind),
     ];
-    if let Some(subject) = &w.last_commit_subject {
+    if let Some(subject) = &w.last_commit {
         let age = w
             .last_commit_age_seconds
             .map(|s| format!(" ({} ago)", short_age(s)))
@@ -237,12 +241,14 @@ mod tests {
 
     fn status() -> serde_json::Value {
         json!({
-            "project": "widgets",
-            "trunk": {"name": "trunk-main", "type": "trunk", "branch": "main",
-                      "last_commit_subject": "Initial import", "last_commit_age_seconds": 7200},
-            "worktrees": [{"name": "feat-login", "type": "feat", "branch": "feat/login",
-                           "dirty_files": 2, "ahead_of_trunk": 1, "agent_id": "claude-1",
-                           "last_commit_subject": "Log in\u{1b}[2J", "last_commit_age_seconds": 90,
+            "repository": "widgets",
+            "trunk": {"path": "/w/trunk-main", "branch": "main", "ahead": 0, "behind": 0,
+                      "name": "trunk-main", "type": "trunk",
+                      "last_commit": "Initial import", "last_commit_age_seconds": 7200},
+            "worktrees": [{"name": "feat-login", "type": "feat", "dirty_files": 2, "ahead": 1,
+                           "behind": 0, "last_commit": "Log in\u{1b}[2J",
+                           "branch": "feat/login", "agent_id": "claude-1",
+                           "last_commit_age_seconds": 90,
                            "upstream": null, "path": "/w/feat-login"}],
             "database_updated": true,
         })
@@ -251,7 +257,7 @@ mod tests {
     #[test]
     fn the_status_reads_and_prints_one_inert_line_per_checkout() {
         let read = ProjectStatus::from_json(&status()).unwrap();
-        assert_eq!(read.project, "widgets");
+        assert_eq!(read.repository, "widgets");
         assert_eq!(read.all().count(), 2);
         let lines: Vec<String> = read.all().map(worktree_line).collect();
         assert_eq!(

@@ -767,7 +767,7 @@ impl App {
         match result {
             Ok(Response::ImiStatus { status, .. }) => match ProjectStatus::from_json(&status) {
                 Some(status) => {
-                    let title = format!("{TITLE} · {}", bridge_client::text::inert(&status.project));
+                    let title = format!("{TITLE} · {}", bridge_client::text::inert(&status.repository));
                     if self.title.as_ref() != Some(&title) {
                         self.title = Some(title.clone());
                         effects.push(Effect::SetTitle(title));

@@ -178,8 +178,8 @@ fn config() -> BTreeMap<String, String> {
 fn worktree(name: &str, kind: &str, branch: &str) -> serde_json::Value {
     json!({
         "name": name, "type": kind, "branch": branch, "path": format!("/work/widgets/{name}"),
-        "dirty_files": 0, "ahead_of_trunk": 0, "behind_trunk": 0,
-        "last_commit_subject": "Initial import", "last_commit_age_seconds": 7200,
+        "dirty_files": 0, "ahead": 0, "behind": 0,
+        "last_commit": "Initial import", "last_commit_age_seconds": 7200,
     })
 }
 
@@ -188,19 +188,19 @@ fn worktree(name: &str, kind: &str, branch: &str) -> serde_json::Value {
 fn status() -> serde_json::Value {
     let mut login = worktree("feat-login", "feat", "feat/login");
     login["dirty_files"] = json!(3);
-    login["ahead_of_trunk"] = json!(2);
-    login["last_commit_subject"] = json!("Add the login form");
+    login["ahead"] = json!(2);
+    login["last_commit"] = json!("Add the login form");
     login["last_commit_age_seconds"] = json!(300);
     login["agent_id"] = json!("claude-1");
     let mut crash = worktree("fix-crash", "fix", "fix/crash");
-    crash["behind_trunk"] = json!(4);
-    crash["last_commit_subject"] = json!("Guard the empty cart");
+    crash["behind"] = json!(4);
+    crash["last_commit"] = json!("Guard the empty cart");
     crash["last_commit_age_seconds"] = json!(200_000);
     let mut pr = worktree("pr-7", "review", "pr/7");
-    pr["last_commit_subject"] = json!("Contribution\u{1b}[2J for PR 7");
+    pr["last_commit"] = json!("Contribution\u{1b}[2J for PR 7");
     pr["last_commit_age_seconds"] = json!(45);
     json!({
-        "project": "widgets",
+        "repository": "widgets",
         "trunk": worktree("trunk-main", "trunk", "main"),
         "worktrees": [login, crash, pr],
         "database_updated": true,

@@ -67,7 +67,7 @@ fn header(app: &App) -> Line {
     match &app.status {
         Some(status) => {
             line.push(
-                &format!(" · {}", inert(&status.project)),
+                &format!(" · {}", inert(&status.repository)),
                 Style::PLAIN.bold(),
             );
             let n = status.worktrees.len();
@@ -165,7 +165,7 @@ fn changes(w: &Worktree) -> String {
 }
 
 fn distance(w: &Worktree) -> String {
-    format!("↑{} ↓{}", w.ahead_of_trunk, w.behind_trunk)
+    format!("↑{} ↓{}", w.ahead, w.behind)
 }
 
 fn agent(w: &Worktree) -> String {
@@ -270,13 +270,13 @@ fn row(w: &Worktree, c: &Columns, selected: bool, highlight: bool) -> Line {
         Style::dim()
     };
     column(&changes(w), Some(c.changes), dirty);
-    let apart = if w.ahead_of_trunk + w.behind_trunk > 0 {
+    let apart = if w.ahead + w.behind > 0 {
         Style::PLAIN
     } else {
         Style::dim()
     };
     column(&distance(w), Some(c.distance), apart);
-    let (commit, look) = match (&w.error, &w.last_commit_subject) {
+    let (commit, look) = match (&w.error, &w.last_commit) {
         (Some(e), _) => (format!("error: {}", inert(e)), Style::fg(Color::Red)),
         // The age first, so that a narrow column cuts the subject, not the age.
         (None, Some(subject)) => {

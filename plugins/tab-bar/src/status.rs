@@ -78,7 +78,7 @@ impl Badge {
     }
 }
 
-/// Reads iMi's status (`{project, trunk, worktrees: [...]}`, also inside a `data` envelope)
+/// Reads iMi's status (`{repository, trunk, worktrees: [...]}`, also inside a `data` envelope)
 /// into a badge per worktree name, trunk included. Each worktree is read on its own, so one odd
 /// entry or an unknown field costs nothing else; `None` when the value is no status at all.
 pub fn read_status(value: &serde_json::Value) -> Option<BTreeMap<String, Badge>> {
@@ -104,8 +104,8 @@ pub fn read_status(value: &serde_json::Value) -> Option<BTreeMap<String, Badge>>
             let badge = Badge {
                 branch: w.get("branch").and_then(|b| b.as_str()).map(inert),
                 dirty: count(w, "dirty_files"),
-                ahead: count(w, "ahead_of_trunk"),
-                behind: count(w, "behind_trunk"),
+                ahead: count(w, "ahead"),
+                behind: count(w, "behind"),
             };
             Some((name.to_owned(), badge))
         })
@@ -128,11 +128,13 @@ mod tests {
     #[test]
     fn statuses_read_leniently_and_print_compactly() {
         let status = json!({
-            "project": "widgets",
-            "trunk": {"name": "trunk-main", "type": "trunk", "branch": "main"},
+            "repository": "widgets",
+            "trunk": {"path": "/w/trunk-main", "branch": "main", "ahead": 0, "behind": 0,
+                      "name": "trunk-main", "type": "trunk"},
             "worktrees": [
-                {"name": "feat-user-auth", "branch": "feat/user-auth", "dirty_files": 3,
-                 "ahead_of_trunk": 2, "behind_trunk": 1, "something_new": [1, 2]},
+                {"name": "feat-user-auth", "type": "feat", "dirty_files": 3, "ahead": 2,
+                 "behind": 1, "last_commit": "Add login", "branch": "feat/user-auth",
+                 "something_new": [1, 2]},
                 {"name": "pr-7", "branch": null, "dirty_files": "many"},
                 {"branch": "no-name"},
                 "not an object",

@@ -189,15 +189,15 @@ impl Harness {
 fn worktree(name: &str, branch: &str, dirty: u64, ahead: u64, behind: u64) -> serde_json::Value {
     json!({
         "name": name, "type": "feat", "branch": branch, "path": format!("/work/widgets/{name}"),
-        "dirty_files": dirty, "ahead_of_trunk": ahead, "behind_trunk": behind,
-        "upstream": null, "last_commit_subject": "Initial import", "agent_id": null,
+        "dirty_files": dirty, "ahead": ahead, "behind": behind,
+        "upstream": null, "last_commit": "Initial import", "agent_id": null,
     })
 }
 
 /// Trunk and two worktrees: one with work in progress, one behind trunk.
 fn status() -> serde_json::Value {
     json!({
-        "project": "widgets",
+        "repository": "widgets",
         "trunk": worktree("trunk-main", "main", 0, 0, 0),
         "worktrees": [
             worktree("feat-login", "feat/login", 3, 2, 0),

@@ -104,7 +104,7 @@ fn worktrees_are_listed_created_once_per_key_and_opened() {
     let bridge = bridge_for(&env, &sb);
 
     let before = status(&bridge, &trunk);
-    assert_eq!(before["project"], "origin");
+    assert_eq!(before["repository"], "origin");
     assert_eq!(before["trunk"]["name"], "trunk-main");
     assert_eq!(before["trunk"]["type"], "trunk");
     assert!(names(&before).is_empty(), "{before}");
@@ -132,7 +132,7 @@ fn worktrees_are_listed_created_once_per_key_and_opened() {
 
     // The command line sees what the bridge did: one engine, one database.
     let listed = sb.imi(&["list"]);
-    assert_eq!(listed.data()[0]["worktree_name"], "feat-login");
+    assert_eq!(listed.data()["worktrees"][0]["name"], "feat-login");
     let after = status(&bridge, &trunk);
     assert_eq!(names(&after), ["feat-login"]);
     assert_eq!(after["worktrees"][0]["agent_id"], "claude-1");

@@ -235,8 +235,8 @@ enum TypesAction {
         /// The folder prefix.
         #[arg(long)]
         worktree_prefix: Option<String>,
-        /// What it is for.
-        #[arg(long)]
+        /// What it is for (free text, which may start with '-').
+        #[arg(long, allow_hyphen_values = true)]
         description: Option<String>,
     },
 }
@@ -453,15 +453,18 @@ pub fn main() -> ExitCode {
     }
 }
 
-/// Prints `{"success", "data", "error"}`; `data` is already serialized JSON.
-fn print_envelope(success: bool, data: &str, error: Option<(&str, String)>) {
+/// Returns the line `--json` prints: `{"success", "data", "error"}`; `data` is already
+/// serialized JSON.
+pub fn envelope_line(success: bool, data: &str, error: Option<(&str, String)>) -> String {
     let error = error.map(|(kind, message)| json!({"kind": kind, "message": message}));
     let error = serde_json::to_string(&error).unwrap_or_else(|_| "null".into());
+    format!("{{\"success\":{success},\"data\":{data},\"error\":{error}}}")
+}
+
+/// Prints [`envelope_line`].
+fn print_envelope(success: bool, data: &str, error: Option<(&str, String)>) {
     let mut out = std::io::stdout().lock();
-    let _ = writeln!(
-        out,
-        "{{\"success\":{success},\"data\":{data},\"error\":{error}}}"
-    );
+    let _ = writeln!(out, "{}", envelope_line(success, data, error));
 }
 
 fn init_tracing() {
@@ -567,7 +570,7 @@ async fn run(cli: Cli) -> Result<Outcome, Failure> {
         Command::Devops(a) => add_outcome(&engine, add("devops", a)).await?,
         Command::Status => {
             let r = engine.status(&cwd).await?;
-            let mut text = format!("{}\n", r.project);
+            let mut text = format!("{}\n", r.repository);
             for st in std::iter::once(&r.trunk).chain(&r.worktrees) {
                 text.push_str(&status_line(st));
                 text.push('\n');
@@ -603,7 +606,7 @@ async fn run(cli: Cli) -> Result<Outcome, Failure> {
             if r.worktrees.is_empty() {
                 text.push_str("no worktrees; create one with `iMi feat NAME`");
             }
-            Outcome::large(&r.worktrees, text)
+            Outcome::large(&r, text)
         }
         Command::Remove {
             name,
@@ -1008,14 +1011,14 @@ fn status_line(st: &crate::WorktreeStatus) -> String {
     } else {
         "   clean ".to_owned()
     });
-    line.push_str(&format!(" ↑{} ↓{}", st.ahead_of_trunk, st.behind_trunk));
+    line.push_str(&format!(" ↑{} ↓{}", st.ahead, st.behind));
     if let Some(up) = &st.upstream {
         line.push_str(&format!(
             " [{up} ↑{} ↓{}]",
-            st.ahead_of_upstream, st.behind_of_upstream
+            st.ahead_of_upstream, st.behind_upstream
         ));
     }
-    if let (Some(subject), Some(age)) = (&st.last_commit_subject, st.last_commit_age_seconds) {
+    if let (Some(subject), Some(age)) = (&st.last_commit, st.last_commit_age_seconds) {
         line.push_str(&format!("  {} ({} ago)", subject, human_age(age)));
     }
     if let Some(agent) = &st.agent_id {

@@ -47,7 +47,13 @@ fn init_clones_into_the_convention_layout(sb: Sandbox) {
         .as_str()
         .unwrap()
         .ends_with("origin.git"));
-    assert_eq!(sb.imi(&["list"]).data().as_array().unwrap().len(), 0);
+    assert_eq!(
+        sb.imi(&["list"]).data()["worktrees"]
+            .as_array()
+            .unwrap()
+            .len(),
+        0
+    );
     assert_eq!(
         sb.imi(&["trunk"]).data()["path"],
         trunk.display().to_string()
@@ -97,7 +103,7 @@ fn five_typed_worktrees_show_up_in_status_and_list(sb: Sandbox) {
 
     let status = sb.imi(&["status"]);
     let status = status.data();
-    assert_eq!(status["project"], "origin");
+    assert_eq!(status["repository"], "origin");
     assert_eq!(status["trunk"]["branch"], "main");
     assert_eq!(status["trunk"]["upstream"], "origin/main");
     let wts = status["worktrees"].as_array().unwrap();
@@ -107,15 +113,12 @@ fn five_typed_worktrees_show_up_in_status_and_list(sb: Sandbox) {
             .find(|w| w["name"] == n)
             .unwrap_or_else(|| panic!("{n} in {wts:#?}"))
     };
-    assert_eq!(by_name("feat-login")["ahead_of_trunk"], 1);
-    assert_eq!(
-        by_name("feat-login")["last_commit_subject"],
-        "Add the login page"
-    );
+    assert_eq!(by_name("feat-login")["ahead"], 1);
+    assert_eq!(by_name("feat-login")["last_commit"], "Add the login page");
     assert_eq!(by_name("feat-login")["agent_id"], "agent-feat");
     assert_eq!(by_name("feat-login")["type"], "feat");
     assert_eq!(by_name("fix-crash")["dirty_files"], 2);
-    assert_eq!(by_name("pr-7")["ahead_of_trunk"], 1);
+    assert_eq!(by_name("pr-7")["ahead"], 1);
     assert_eq!(by_name("devops-ci")["dirty_files"], 0);
     assert!(
         by_name("devops-ci")["last_commit_age_seconds"]
@@ -126,12 +129,9 @@ fn five_typed_worktrees_show_up_in_status_and_list(sb: Sandbox) {
 
     // list reads the database only: status cached what it saw.
     let list = sb.imi(&["list"]);
-    let list = list.data().as_array().unwrap().clone();
+    let list = list.data()["worktrees"].as_array().unwrap().clone();
     assert_eq!(list.len(), 6);
-    let row = list
-        .iter()
-        .find(|w| w["worktree_name"] == "fix-crash")
-        .unwrap();
+    let row = list.iter().find(|w| w["name"] == "fix-crash").unwrap();
     for key in [
         "id",
         "name",
@@ -147,7 +147,7 @@ fn five_typed_worktrees_show_up_in_status_and_list(sb: Sandbox) {
     }
     assert_eq!(row["has_uncommitted_changes"], true);
     assert_eq!(row["agent_id"], "agent-fix");
-    let pr = list.iter().find(|w| w["worktree_name"] == "pr-7").unwrap();
+    let pr = list.iter().find(|w| w["name"] == "pr-7").unwrap();
     assert_eq!(pr["metadata"]["pr_number"], 7);
 
     // go finds worktrees by folder or by name, from anywhere in the project.
@@ -255,9 +255,18 @@ fn squash_merged_branches_are_recognised_and_deleted(sb: Sandbox) {
     assert!(!sb.branch_exists("feat/squashy"));
     assert!(!wt.exists());
     // The database keeps the row as history: not listed, and the name is free again.
-    assert!(sb.imi(&["list"]).data().as_array().unwrap().is_empty());
+    assert!(sb.imi(&["list"]).data()["worktrees"]
+        .as_array()
+        .unwrap()
+        .is_empty());
     sb.imi(&["feat", "squashy"]).data();
-    assert_eq!(sb.imi(&["list"]).data().as_array().unwrap().len(), 1);
+    assert_eq!(
+        sb.imi(&["list"]).data()["worktrees"]
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
 
     // A merged branch that was pushed: --remote deletes it on origin too.
     sb.imi(&["fix", "shipped"]).data();
@@ -330,13 +339,11 @@ fn prune_lists_then_removes_merged_worktrees(sb: Sandbox) {
     assert!(open.exists() && sb.project().join("feat-fresh").exists());
     let wts = sb.git_worktrees();
     assert!(!wts.contains(&"fix-gone".to_owned()), "{wts:?}");
-    let listed: Vec<String> = sb
-        .imi(&["list"])
-        .data()
+    let listed: Vec<String> = sb.imi(&["list"]).data()["worktrees"]
         .as_array()
         .unwrap()
         .iter()
-        .map(|w| w["worktree_name"].as_str().unwrap().to_owned())
+        .map(|w| w["name"].as_str().unwrap().to_owned())
         .collect();
     assert_eq!(listed.len(), 3, "{listed:?}");
     assert!(
@@ -352,7 +359,7 @@ fn claim_changes_the_owner(sb: Sandbox) {
     assert_eq!(data["previous_agent"], "claude-1");
     assert_eq!(data["worktree"]["agent_id"], "codex-2");
     let list = sb.imi(&["list"]);
-    assert_eq!(list.data()[0]["agent_id"], "codex-2");
+    assert_eq!(list.data()["worktrees"][0]["agent_id"], "codex-2");
     let bad = sb.imi(&["claim", "tuning", "--agent", "no spaces"]);
     assert_eq!(bad.error_kind(), "invalid_name");
     // The agent as a positional argument, as `iMi claim NAME AGENT` reads.
@@ -371,7 +378,10 @@ fn claim_changes_the_owner(sb: Sandbox) {
     );
     let none = sb.imi(&["claim", "tuning"]);
     assert_eq!((none.code, none.error_kind()), (2, "usage"));
-    assert_eq!(sb.imi(&["list"]).data()[0]["agent_id"], "claude-4");
+    assert_eq!(
+        sb.imi(&["list"]).data()["worktrees"][0]["agent_id"],
+        "claude-4"
+    );
 }
 
 #[test]

@@ -183,7 +183,7 @@ fn review_records_the_pull_requests_title_author_and_url() {
     assert!(work.join("widgets/pr-7/PR.md").is_file());
     let listed = run(&["list"]);
     assert_eq!(
-        listed.data()[0]["metadata"]["pr_title"],
+        listed.data()["worktrees"][0]["metadata"]["pr_title"],
         "Add the contribution"
     );
     let requests = github.received();

@@ -8,4 +8,5 @@ mod pane;
 mod perth;
 mod safety;
 mod setup;
+mod spec;
 mod support;

@@ -117,7 +117,7 @@ fn ten_concurrent_adds_all_succeed(sb: Sandbox) {
     }
     assert_eq!(sb.git_worktrees().len(), 11);
     let list = sb.imi(&["list"]);
-    assert_eq!(list.data().as_array().unwrap().len(), 10);
+    assert_eq!(list.data()["worktrees"].as_array().unwrap().len(), 10);
     let fsck = sb.git(&sb.trunk(), &["worktree", "list", "--porcelain"]);
     assert!(
         !fsck.contains("prunable") && !fsck.contains("locked"),
@@ -153,7 +153,13 @@ fn the_same_name_twice_at_once_one_wins(sb: Sandbox) {
         "{}",
         loser.error_message()
     );
-    assert_eq!(sb.imi(&["list"]).data().as_array().unwrap().len(), 1);
+    assert_eq!(
+        sb.imi(&["list"]).data()["worktrees"]
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
 }
 
 #[test]
@@ -200,7 +206,13 @@ fn git_work_happens_while_the_database_is_down() {
     assert_eq!(removed.code, 3);
     assert!(!sb.project().join("feat-offline").exists());
     // Once the database is back, the default store carries on (it never saw the offline worktree).
-    assert_eq!(sb.imi(&["list"]).data().as_array().unwrap().len(), 0);
+    assert_eq!(
+        sb.imi(&["list"]).data()["worktrees"]
+            .as_array()
+            .unwrap()
+            .len(),
+        0
+    );
 }
 
 #[test]
