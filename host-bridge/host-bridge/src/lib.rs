@@ -8,6 +8,7 @@
 //! - [`server`]: `serve`: the HTTP server, its limits, and graceful shutdown.
 //! - [`rpc`]: what each protocol request does.
 
+pub mod agent_log;
 pub mod events;
 pub mod keyed;
 pub mod push;

@@ -170,6 +170,8 @@ fn main() -> ExitCode {
 
 /// How iMi's outbox is labelled.
 const IMI_LABEL: &str = "iMi";
+/// How perth's outbox is labelled.
+const PERTH_LABEL: &str = "perth";
 
 /// The outboxes of the tools, as each resolves its own from the environment: perth's
 /// database (when one is named), zdrive's and iMi's.
@@ -178,7 +180,7 @@ fn event_sources(database_url: Option<String>) -> Vec<host_bridge::events::Outbo
     let mut sources = Vec::new();
     if let Some(url) = database_url {
         sources.push(OutboxSource {
-            label: "perth".into(),
+            label: PERTH_LABEL.into(),
             location: url,
         });
     }
@@ -302,6 +304,8 @@ fn serve(dir: &RuntimeDir, args: &ServeArgs) -> i32 {
                     topic_prefix: "workspace.worktree.".into(),
                     session_dir: session_dir.clone(),
                 }),
+                // perth's agent transitions go into zdrive's intent logs when it asks.
+                agent_log: source.label == PERTH_LABEL,
                 database_url: source.location,
                 amqp_url: args.amqp_url.clone(),
             })

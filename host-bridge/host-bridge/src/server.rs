@@ -77,6 +77,9 @@ pub struct OutboxOptions {
     pub amqp_url: Option<String>,
     /// Also hands this outbox's events to the plugins of running sessions; `None`: it does not.
     pub relay: Option<Relay>,
+    /// Also logs the agent transitions in this outbox (perth's) into zdrive's intent logs,
+    /// when zdrive's `agents.log_transitions` is on ([`crate::agent_log`]).
+    pub agent_log: bool,
 }
 
 /// Which events of an outbox go to the running sessions' plugins as `host-bridge::event`
@@ -289,6 +292,7 @@ async fn run_outbox_pump(outbox: OutboxOptions, stop: Arc<Notify>) {
     );
     let relay = outbox.relay.clone();
     let relaying = relay_events(db.clone(), relay);
+    let logging = log_agent_transitions(db.clone(), outbox.agent_log);
     let pump = bloodbank::OutboxPump::new(
         db,
         bloodbank::PumpConfig {
@@ -296,11 +300,26 @@ async fn run_outbox_pump(outbox: OutboxOptions, stop: Arc<Notify>) {
             ..Default::default()
         },
     );
-    // The relay never ends by itself; it stops when the pump does.
+    // The relay and the agent log never end by themselves; they stop when the pump does.
     tokio::select! {
         _ = pump.run(async move { stop.notified().await }) => {}
         _ = relaying => {}
+        _ = logging => {}
     }
+}
+
+/// Logs the outbox's agent transitions into zdrive's intent logs; never returns (when not
+/// asked to, it only waits). zdrive's setup is resolved from the daemon's environment, as for
+/// the `zdrive::log` pipe.
+async fn log_agent_transitions(db: store::Database, enabled: bool) {
+    if !enabled {
+        return std::future::pending().await;
+    }
+    let resolve: crate::agent_log::ResolveSetup =
+        Box::new(|| zdrive::setup::Setup::resolve(&|k| std::env::var(k).ok()));
+    crate::agent_log::AgentLog::new(db, resolve)
+        .run(std::future::pending())
+        .await;
 }
 
 /// How often a relayed outbox is read for new events.
