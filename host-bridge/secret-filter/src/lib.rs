@@ -3,139 +3,311 @@
 //! zdrive runs it on every intent summary, artifact and metadata value before storing them;
 //! snapshots and perth's scrollback persistence run it on everything that leaves a pane.
 //!
-//! One [`RegexSet`] pass tells which rules can match at all; only those rules' own regexes
-//! then run to find positions, so clean text (the common case) costs one scan. Each rule
-//! names the capture group that holds the secret: a URL keeps its user and host and loses
-//! only the password, an assignment keeps its key, a PEM block goes whole.
+//! Two sets of formats: this crate's own (the kinds zdrive has always named, first, so they win
+//! ties), then one per rule of gitleaks' default configuration (`formats`), named by gitleaks'
+//! rule id. One Aho-Corasick pass finds every format's keywords (case-insensitively), so clean
+//! text costs one scan; a format's regex then runs only on the lines around its keywords. Each
+//! format says which part is the secret: a URL keeps its user and host and loses only the
+//! password, an assignment keeps its name, a PEM block goes whole.
+//!
+//! gitleaks rules without a format here, and why:
+//! - `pkcs12-file`: it matches a file's path (`*.p12`, `*.pfx`), not text; the filter sees only
+//!   text.
+//! - `generic-api-key`: its counterpart is this crate's `generic-secret` (a name such as
+//!   `password`, `secret`, `token` or `api_key`, an assignment, and a value that must look
+//!   random), which needs no list of stop words.
+//!
+//! The labelled corpus is `tests/corpus/`: our own cases (`positives.tsv`, `negatives.tsv`) and
+//! gitleaks' samples for every rule (`gitleaks/`); its test prints recall and the false-positive
+//! rate.
 
 use std::borrow::Cow;
 use std::ops::Range;
 use std::sync::OnceLock;
 
-use regex::{Regex, RegexSet};
+use aho_corasick::{AhoCorasick, AhoCorasickKind, MatchKind};
+use regex::{Regex, RegexBuilder};
 
-/// One kind of credential and how to recognise it.
-struct Rule {
-    /// What the redaction says, for example `github-token`.
-    kind: &'static str,
-    /// The pattern; group `secret` (if present) is the part to replace, else the whole match.
-    pattern: &'static str,
-    /// Whether the secret must look random (generic assignments only).
-    needs_entropy: bool,
+mod formats;
+
+/// How a credential is written.
+pub(crate) enum Shape {
+    /// A value assigned to one of `names` (a regex alternation): `NAME_token = "VALUE"`,
+    /// `"name": "VALUE"`, `NAME: VALUE`. The names match in any case; the value too when
+    /// `any_case`.
+    Assigned {
+        names: &'static str,
+        value: &'static str,
+        any_case: bool,
+    },
+    /// A token that says what it is (`ghp_...`), standing on its own.
+    Token { value: &'static str, any_case: bool },
+    /// A pattern of its own; its group `secret`, or `secret_group`, or its first group that
+    /// matched, is the secret.
+    Pattern(&'static str),
 }
 
-/// Every rule, in priority order: when two findings overlap, the earlier rule wins on ties.
-const RULES: &[Rule] = &[
-    Rule {
-        kind: "private-key",
-        pattern: r"-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?-----(?s:.*?)-----END (?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?-----",
-        needs_entropy: false,
+/// A match that is not a credential after all.
+pub(crate) enum Allow {
+    /// The secret matches this.
+    Secret(&'static str),
+    /// The whole match matches this.
+    Match(&'static str),
+}
+
+/// How far from a keyword a format's match can reach.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Span {
+    /// The keyword's line and the next one.
+    Line,
+    /// A block of lines around the keyword (a PEM key, a YAML document, a curl command).
+    Block,
+}
+
+/// One kind of credential and how to recognise it.
+pub(crate) struct Format {
+    /// What the redaction says, for example `github-token`.
+    pub(crate) id: &'static str,
+    /// Words one of which every match holds (lowercase; found in any case).
+    pub(crate) keywords: &'static [&'static str],
+    pub(crate) shape: Shape,
+    /// The group that holds the secret (0: the `secret` group, else the first that matched).
+    pub(crate) secret_group: usize,
+    /// Bits per character the secret needs (0: any).
+    pub(crate) min_entropy: f64,
+    pub(crate) allow: &'static [Allow],
+    pub(crate) span: Span,
+}
+
+impl Format {
+    /// Returns the regex this format runs.
+    fn pattern(&self) -> Cow<'static, str> {
+        // What may stand between a name and its value: more of the name (`_API_TOKEN`),
+        // quotes and spaces, and an assignment (`=`, `:`, `:=`, `=>`, `?=`, `||`, `,`).
+        const BETWEEN: &str =
+            r#"[ \t\w.-]{0,20}[\s'"]{0,3}(?:=|>|:{1,3}=|\|\||:|=>|\?=|,)[\x60'"\s=]{0,5}"#;
+        // What may follow a value: a quote, a space, `;`, an escaped line end or the end.
+        const AFTER: &str = r#"(?:[\x60'"\s;]|\\[nr]|$)"#;
+        match self.shape {
+            Shape::Assigned {
+                names,
+                value,
+                any_case,
+            } => {
+                let case = if any_case { "(?i)" } else { "" };
+                Cow::Owned(format!(
+                    "{case}(?i:{names}){BETWEEN}(?P<secret>{value}){AFTER}"
+                ))
+            }
+            Shape::Token { value, any_case } => {
+                let case = if any_case { "(?i)" } else { "" };
+                Cow::Owned(format!(r"{case}\b(?P<secret>{value}){AFTER}"))
+            }
+            Shape::Pattern(p) => Cow::Borrowed(p),
+        }
+    }
+}
+
+const fn own(
+    id: &'static str,
+    keywords: &'static [&'static str],
+    pattern: &'static str,
+    min_entropy: f64,
+) -> Format {
+    Format {
+        id,
+        keywords,
+        shape: Shape::Pattern(pattern),
+        secret_group: 0,
+        min_entropy,
+        allow: &[],
+        span: Span::Line,
+    }
+}
+
+/// This crate's own formats, in priority order: when two findings overlap, the earlier format
+/// wins on ties. `generic-secret` is last and also needs a random-looking value.
+const OWN: &[Format] = &[
+    Format {
+        span: Span::Block,
+        ..own(
+            "private-key",
+            &["-----begin"],
+            r"-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?-----(?s:.*?)-----END (?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?-----",
+            0.0,
+        )
     },
-    Rule {
-        kind: "aws-access-key",
-        pattern: r"\b(?:AKIA|ASIA|ABIA|ACCA|AIDA|AROA|AIPA|ANPA|ANVA|AGPA)[0-9A-Z]{16}\b",
-        needs_entropy: false,
-    },
-    Rule {
-        kind: "aws-secret-key",
-        pattern: r#"(?i)\baws_?(?:secret_?access_?key|secret_?key|secret)["']?\s*[:=]\s*["']?(?P<secret>[A-Za-z0-9/+]{40})(?:[^A-Za-z0-9/+=]|$)"#,
-        needs_entropy: false,
-    },
-    Rule {
-        kind: "github-token",
-        pattern: r"\b(?:gh[pousr]_[A-Za-z0-9]{36,251}|github_pat_[A-Za-z0-9]{22}_[A-Za-z0-9]{59})\b",
-        needs_entropy: false,
-    },
-    Rule {
-        kind: "gitlab-token",
-        pattern: r"\b(?:glpat|gldt|glrt|glptt|glcbt|glft|glsoat)-[A-Za-z0-9_\-]{20,}",
-        needs_entropy: false,
-    },
-    Rule {
-        kind: "anthropic-key",
-        pattern: r"\bsk-ant-(?:api|admin|sid)\d{2}-[A-Za-z0-9_\-]{32,}",
-        needs_entropy: false,
-    },
-    Rule {
-        kind: "openai-key",
-        pattern: r"\bsk-(?:(?:proj|svcacct|admin)-[A-Za-z0-9_\-]{40,}|[A-Za-z0-9]{20}T3BlbkFJ[A-Za-z0-9]{20})",
-        needs_entropy: false,
-    },
-    Rule {
-        kind: "slack-webhook",
-        pattern: r"https://hooks\.slack\.com/(?:services|workflows|triggers)/T[A-Z0-9]{6,}/[A-Z0-9]{6,}/[A-Za-z0-9]{16,}",
-        needs_entropy: false,
-    },
-    Rule {
-        kind: "slack-token",
-        pattern: r"\bxox[abposre]-(?:[0-9]+-){1,3}[A-Za-z0-9]{10,}",
-        needs_entropy: false,
-    },
-    Rule {
-        kind: "stripe-key",
-        pattern: r"\b(?:sk|rk)_(?:live|test)_[A-Za-z0-9]{24,}\b",
-        needs_entropy: false,
-    },
-    Rule {
-        kind: "google-api-key",
-        pattern: r"\bAIza[A-Za-z0-9_\-]{35}(?:[^A-Za-z0-9_\-]|$)",
-        needs_entropy: false,
-    },
-    Rule {
-        kind: "jwt",
-        pattern: r"\beyJ[A-Za-z0-9_\-]{10,}\.eyJ[A-Za-z0-9_\-]{10,}\.[A-Za-z0-9_\-]{16,}",
-        needs_entropy: false,
-    },
-    Rule {
-        kind: "npm-token",
-        pattern: r"\bnpm_[A-Za-z0-9]{36}\b",
-        needs_entropy: false,
-    },
-    Rule {
-        kind: "sendgrid-key",
-        pattern: r"\bSG\.[A-Za-z0-9_\-]{22}\.[A-Za-z0-9_\-]{43}(?:[^A-Za-z0-9_\-]|$)",
-        needs_entropy: false,
-    },
-    Rule {
-        kind: "huggingface-token",
-        pattern: r"\bhf_[A-Za-z0-9]{34,40}\b",
-        needs_entropy: false,
-    },
-    Rule {
-        kind: "url-password",
-        pattern: r"\b[A-Za-z][A-Za-z0-9+.\-]*://[^\s:/@]*:(?P<secret>[^\s@/]+)@[A-Za-z0-9\[]",
-        needs_entropy: false,
-    },
-    Rule {
-        kind: "generic-secret",
-        pattern: r#"(?i)(?:\b|_)(?:password|passwd|pwd|passphrase|secret|token|api[_\-]?key|access[_\-]?key|auth[_\-]?key|client[_\-]?secret|private[_\-]?key)["']?\s*(?::|=|:=|=>)\s*["']?(?P<secret>[^\s"'`,;<>\[\]{}()$]{8,})"#,
-        needs_entropy: true,
-    },
+    own(
+        "aws-access-key",
+        &[
+            "akia", "asia", "abia", "acca", "aida", "aroa", "aipa", "anpa", "anva", "agpa",
+        ],
+        r"\b(?:AKIA|ASIA|ABIA|ACCA|AIDA|AROA|AIPA|ANPA|ANVA|AGPA)[0-9A-Z]{16}\b",
+        0.0,
+    ),
+    own(
+        "aws-secret-key",
+        &["aws"],
+        r#"(?i)\baws_?(?:secret_?access_?key|secret_?key|secret)["']?\s*[:=]\s*["']?(?P<secret>[A-Za-z0-9/+]{40})(?:[^A-Za-z0-9/+=]|$)"#,
+        0.0,
+    ),
+    own(
+        "github-token",
+        &["ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat_"],
+        r"\b(?:gh[pousr]_[A-Za-z0-9]{36,251}|github_pat_\w{82})\b",
+        0.0,
+    ),
+    own(
+        "gitlab-token",
+        &[
+            "glpat-", "gldt-", "glrt-", "glptt-", "glcbt-", "glft-", "glsoat-",
+        ],
+        r"\b(?:glpat|gldt|glrt|glptt|glcbt|glft|glsoat)-[A-Za-z0-9_\-]{20,}",
+        0.0,
+    ),
+    own(
+        "anthropic-key",
+        &["sk-ant-"],
+        r"\bsk-ant-(?:api|admin|sid)\d{2}-[A-Za-z0-9_\-]{32,}",
+        0.0,
+    ),
+    own(
+        "openai-key",
+        &["sk-proj-", "sk-svcacct-", "sk-admin-", "t3blbkfj"],
+        r"\bsk-(?:(?:proj|svcacct|admin)-[A-Za-z0-9_\-]{40,}|[A-Za-z0-9]{20}T3BlbkFJ[A-Za-z0-9]{20})",
+        0.0,
+    ),
+    own(
+        "slack-webhook",
+        &["hooks.slack.com"],
+        r"https://hooks\.slack\.com/(?:services|workflows|triggers)/T[A-Z0-9]{6,}/[A-Z0-9]{6,}/[A-Za-z0-9]{16,}",
+        0.0,
+    ),
+    own(
+        "slack-token",
+        &["xox"],
+        r"\bxox[abposre]-(?:[0-9]+-){1,3}[A-Za-z0-9]{10,}",
+        0.0,
+    ),
+    own(
+        "stripe-key",
+        &["sk_live_", "sk_test_", "rk_live_", "rk_test_"],
+        r"\b(?:sk|rk)_(?:live|test)_[A-Za-z0-9]{24,}\b",
+        0.0,
+    ),
+    own(
+        "google-api-key",
+        &["aiza"],
+        r"\bAIza[A-Za-z0-9_\-]{35}(?:[^A-Za-z0-9_\-]|$)",
+        0.0,
+    ),
+    own(
+        "jwt",
+        &["eyj"],
+        r"\beyJ[A-Za-z0-9_\-]{10,}\.eyJ[A-Za-z0-9_\-]{10,}\.[A-Za-z0-9_\-]{16,}",
+        0.0,
+    ),
+    own("npm-token", &["npm_"], r"\bnpm_[A-Za-z0-9]{36}\b", 0.0),
+    own(
+        "sendgrid-key",
+        &["sg."],
+        r"\bSG\.[A-Za-z0-9_\-]{22}\.[A-Za-z0-9_\-]{43}(?:[^A-Za-z0-9_\-]|$)",
+        0.0,
+    ),
+    own(
+        "huggingface-token",
+        &["hf_"],
+        r"\bhf_[A-Za-z0-9]{34,40}\b",
+        0.0,
+    ),
+    own(
+        "url-password",
+        &["://"],
+        r"\b[A-Za-z][A-Za-z0-9+.\-]*://[^\s:/@]*:(?P<secret>[^\s@/]+)@[A-Za-z0-9\[]",
+        0.0,
+    ),
+    own(
+        "generic-secret",
+        &["pass", "pwd", "secret", "token", "key", "cred", "auth"],
+        r#"(?i)(?:password|passwd|pwd|passphrase|secret|token|api[_\-]?key|access[_\-]?key|auth[_\-]?key|client[_\-]?secret|private[_\-]?key|credentials?|creds|auth)[\w.-]{0,20}["']?\s*(?::|=|:=|::=|:::=|\?=|\.=|=>|,|>)\s*["'`]?(?P<secret>[^\s"'`,;<>\[\]{}()$]{8,})"#,
+        0.0,
+    ),
 ];
+
+/// The format whose value must also look random ([`looks_random`]).
+const GENERIC: &str = "generic-secret";
 
 /// Bits per character a generic assignment's value needs to count as a secret.
 const MIN_ENTROPY_BITS: f64 = 3.0;
 
+/// How far a line reaches from a keyword at most, each way (longer lines are cut there).
+const LINE_REACH: usize = 4096;
+
+/// How far a block reaches from a keyword at most, each way.
+const BLOCK_REACH: usize = 64 * 1024;
+
 /// A credential found in a text.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Finding {
-    /// The rule that found it, for example `github-token`.
+    /// The format that found it, for example `github-token`.
     pub kind: &'static str,
     /// The byte range that redaction replaces.
     pub range: Range<usize>,
 }
 
-/// A compiled set of rules; build it once ([`SecretFilter::global`]) and share it.
+/// A format ready to run: its regex (compiled on first use) and its exceptions.
+struct Compiled {
+    format: &'static Format,
+    regex: OnceLock<Option<Regex>>,
+    allow: OnceLock<Vec<(u8, Regex)>>,
+}
+
+impl Compiled {
+    fn regex(&self) -> Option<&Regex> {
+        self.regex
+            .get_or_init(|| {
+                // Formats are constants covered by this crate's tests; one that fails to
+                // compile finds nothing rather than taking the caller down.
+                RegexBuilder::new(&self.format.pattern())
+                    .size_limit(64 << 20)
+                    .build()
+                    .ok()
+            })
+            .as_ref()
+    }
+
+    fn allowed(&self, secret: &str, whole: &str) -> bool {
+        let allow = self.allow.get_or_init(|| {
+            self.format
+                .allow
+                .iter()
+                .filter_map(|a| {
+                    let (target, p) = match a {
+                        Allow::Secret(p) => (0, p),
+                        Allow::Match(p) => (1, p),
+                    };
+                    Regex::new(p).ok().map(|r| (target, r))
+                })
+                .collect()
+        });
+        allow
+            .iter()
+            .any(|(target, r)| r.is_match(if *target == 0 { secret } else { whole }))
+    }
+}
+
+/// A compiled set of formats; build it once ([`SecretFilter::global`]) and share it.
 pub struct SecretFilter {
-    prefilter: RegexSet,
-    /// Each rule's own regex, compiled the first time the prefilter says it can match.
-    rules: Vec<(&'static Rule, OnceLock<Regex>)>,
+    keywords: AhoCorasick,
+    /// For each keyword, the formats that hold it.
+    keyword_formats: Vec<Vec<usize>>,
+    formats: Vec<Compiled>,
 }
 
 impl std::fmt::Debug for SecretFilter {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("SecretFilter")
-            .field("rules", &self.rules.len())
+            .field("formats", &self.formats.len())
             .finish()
     }
 }
@@ -146,13 +318,45 @@ impl Default for SecretFilter {
     }
 }
 
+fn all_formats() -> impl Iterator<Item = &'static Format> {
+    OWN.iter().chain(formats::FORMATS)
+}
+
 impl SecretFilter {
-    /// Compiles every rule.
+    /// Compiles the keyword scan; each format's regex is compiled the first time it can match.
     pub fn new() -> Self {
-        // The patterns are constants covered by this crate's tests, so compiling cannot fail.
-        let prefilter = RegexSet::new(RULES.iter().map(|r| r.pattern)).expect("rules compile");
-        let rules = RULES.iter().map(|r| (r, OnceLock::new())).collect();
-        Self { prefilter, rules }
+        let mut words: Vec<&'static str> = Vec::new();
+        let mut keyword_formats: Vec<Vec<usize>> = Vec::new();
+        let formats: Vec<Compiled> = all_formats()
+            .map(|format| Compiled {
+                format,
+                regex: OnceLock::new(),
+                allow: OnceLock::new(),
+            })
+            .collect();
+        for (i, c) in formats.iter().enumerate() {
+            for &k in c.format.keywords {
+                match words.iter().position(|w| *w == k) {
+                    Some(at) => keyword_formats[at].push(i),
+                    None => {
+                        words.push(k);
+                        keyword_formats.push(vec![i]);
+                    }
+                }
+            }
+        }
+        // The keywords are constants covered by this crate's tests, so building cannot fail.
+        let keywords = AhoCorasick::builder()
+            .ascii_case_insensitive(true)
+            .match_kind(MatchKind::Standard)
+            .kind(Some(AhoCorasickKind::DFA))
+            .build(&words)
+            .expect("keywords build");
+        Self {
+            keywords,
+            keyword_formats,
+            formats,
+        }
     }
 
     /// Returns the process-wide filter, compiled on first use.
@@ -161,49 +365,46 @@ impl SecretFilter {
         FILTER.get_or_init(SecretFilter::new)
     }
 
-    /// Returns the kinds this filter knows, in priority order.
+    /// Returns the kinds this filter knows, in priority order: its own, then gitleaks' rule ids.
     pub fn kinds() -> impl Iterator<Item = &'static str> {
-        RULES.iter().map(|r| r.kind)
+        all_formats().map(|f| f.id)
+    }
+
+    /// Returns the kinds of this crate's own formats.
+    pub fn own_kinds() -> impl Iterator<Item = &'static str> {
+        OWN.iter().map(|f| f.id)
     }
 
     /// Returns every credential in `text`, in order, without overlaps.
     pub fn find(&self, text: &str) -> Vec<Finding> {
-        let candidates = self.prefilter.matches(text);
-        if !candidates.matched_any() {
-            return Vec::new();
-        }
-        let mut found: Vec<(usize, Finding)> = Vec::new();
-        for index in candidates.iter() {
-            let (rule, regex) = &self.rules[index];
-            // The same pattern compiled in the set above, so it compiles here too.
-            let regex = regex.get_or_init(|| Regex::new(rule.pattern).expect("rule compiles"));
-            for caps in regex.captures_iter(text) {
-                let Some(m) = caps.name("secret").or_else(|| caps.get(0)) else {
-                    continue;
+        let bytes = text.as_bytes();
+        // For each format, the stretches of text around its keywords.
+        let mut windows: Vec<(usize, Range<usize>)> = Vec::new();
+        for hit in self.keywords.find_overlapping_iter(text) {
+            for &f in &self.keyword_formats[hit.pattern().as_usize()] {
+                let window = match self.formats[f].format.span {
+                    Span::Line => line_window(bytes, hit.start(), hit.end(), LINE_REACH, 2),
+                    Span::Block => line_window(bytes, hit.start(), hit.end(), BLOCK_REACH, 64),
                 };
-                let mut range = m.range();
-                if caps.name("secret").is_none() {
-                    // Rules that end on a non-token character to bound the secret must not eat it.
-                    let trimmed = m.as_str().trim_end_matches(|c: char| {
-                        !(c.is_ascii_alphanumeric() || c == '_' || c == '-')
-                    });
-                    if rule.kind != "private-key" {
-                        range.end = range.start + trimmed.len();
-                    }
-                }
-                if rule.needs_entropy && !looks_random(&text[range.clone()]) {
-                    continue;
-                }
-                found.push((
-                    index,
-                    Finding {
-                        kind: rule.kind,
-                        range,
-                    },
-                ));
+                windows.push((f, window));
             }
         }
-        // Earliest first; at the same start the longer one, then the higher-priority rule.
+        if windows.is_empty() {
+            return Vec::new();
+        }
+        windows.sort_by_key(|(f, w)| (*f, w.start));
+        let mut merged: Vec<(usize, Range<usize>)> = Vec::with_capacity(windows.len());
+        for (f, w) in windows {
+            match merged.last_mut() {
+                Some((lf, lw)) if *lf == f && w.start <= lw.end => lw.end = lw.end.max(w.end),
+                _ => merged.push((f, w)),
+            }
+        }
+        let mut found: Vec<(usize, Finding)> = Vec::new();
+        for (index, window) in merged {
+            self.find_in(index, text, window, &mut found);
+        }
+        // Earliest first; at the same start the longer one, then the higher-priority format.
         found.sort_by(|(ia, a), (ib, b)| {
             a.range
                 .start
@@ -211,23 +412,84 @@ impl SecretFilter {
                 .then(b.range.end.cmp(&a.range.end))
                 .then(ia.cmp(ib))
         });
+        found.dedup_by(|(_, b), (_, a)| a.range == b.range);
         let mut kept: Vec<Finding> = Vec::with_capacity(found.len());
         for (_, finding) in found {
             match kept.last_mut() {
                 Some(last) if finding.range.start < last.range.end => {
-                    // Overlapping: a specific rule inside a generic one names the kind better.
-                    if last.kind == "generic-secret" && finding.kind != "generic-secret" {
-                        let end = last.range.end.max(finding.range.end);
+                    // Overlapping: a specific format inside a generic one names the kind better.
+                    if last.kind == GENERIC && finding.kind != GENERIC {
                         last.kind = finding.kind;
-                        last.range.end = end;
-                    } else {
-                        last.range.end = last.range.end.max(finding.range.end);
                     }
+                    last.range.end = last.range.end.max(finding.range.end);
                 }
                 _ => kept.push(finding),
             }
         }
         kept
+    }
+
+    /// Runs format `index` over `window` of `text`, adding what it finds.
+    fn find_in(
+        &self,
+        index: usize,
+        text: &str,
+        window: Range<usize>,
+        found: &mut Vec<(usize, Finding)>,
+    ) {
+        let compiled = &self.formats[index];
+        let format = compiled.format;
+        let Some(regex) = compiled.regex() else {
+            return;
+        };
+        let Some(hay) = text.get(window.clone()) else {
+            return;
+        };
+        for caps in regex.captures_iter(hay) {
+            let Some(whole) = caps.get(0) else { continue };
+            let secret = if format.secret_group > 0 {
+                caps.get(format.secret_group)
+            } else {
+                caps.name("secret")
+                    .or_else(|| caps.iter().skip(1).flatten().find(|m| !m.is_empty()))
+            };
+            let own_group = secret.is_some();
+            let Some(m) = secret.or(Some(whole)) else {
+                continue;
+            };
+            let mut range = m.range();
+            if !own_group && format.id != "private-key" {
+                // A pattern that ends on a non-token character to bound the secret must not
+                // eat it.
+                let trimmed = m.as_str().trim_end_matches(|c: char| {
+                    !(c.is_ascii_alphanumeric() || c == '_' || c == '-')
+                });
+                range.end = range.start + trimmed.len();
+            }
+            let value = &hay[range.clone()];
+            if value.is_empty() {
+                continue;
+            }
+            if format.min_entropy > 0.0 && shannon_entropy(value) < format.min_entropy {
+                continue;
+            }
+            if format.id == GENERIC && !looks_random(value) {
+                continue;
+            }
+            if is_placeholder(value) {
+                continue;
+            }
+            if !format.allow.is_empty() && compiled.allowed(value, whole.as_str()) {
+                continue;
+            }
+            found.push((
+                index,
+                Finding {
+                    kind: format.id,
+                    range: window.start + range.start..window.start + range.end,
+                },
+            ));
+        }
     }
 
     /// Returns `text` with every credential replaced by `[REDACTED:<kind>]`; borrows when clean.
@@ -248,6 +510,90 @@ impl SecretFilter {
         out.push_str(&text[at..]);
         Cow::Owned(out)
     }
+}
+
+/// Returns the lines around `start..end`: from the start of the line holding `start` to the
+/// end of the `lines`-th line after it, at most `reach` bytes each way, on char boundaries.
+fn line_window(bytes: &[u8], start: usize, end: usize, reach: usize, lines: usize) -> Range<usize> {
+    let floor = start.saturating_sub(reach);
+    let from = bytes[floor..start]
+        .iter()
+        .rposition(|&b| b == b'\n')
+        .map_or(floor, |i| floor + i + 1);
+    let ceiling = (end + reach).min(bytes.len());
+    let mut to = end;
+    let mut seen = 0;
+    while to < ceiling {
+        if bytes[to] == b'\n' {
+            seen += 1;
+            if seen == lines {
+                break;
+            }
+        }
+        to += 1;
+    }
+    let boundary = |mut i: usize, up: bool| {
+        while i > 0 && i < bytes.len() && (bytes[i] & 0xC0) == 0x80 {
+            if up {
+                i += 1;
+            } else {
+                i -= 1;
+            }
+        }
+        i
+    };
+    boundary(from, false)..boundary(to, true)
+}
+
+/// Whether a value is a placeholder rather than a credential: a variable (`${TOKEN}`,
+/// `$TOKEN`, `%TOKEN%`, `{{ secrets.X }}`), a literal (`true`, `null`), one repeated character
+/// (`xxxx`, `****`) or a path.
+fn is_placeholder(value: &str) -> bool {
+    let v = value.trim_matches(|c| c == '"' || c == '\'');
+    if v.eq_ignore_ascii_case("true")
+        || v.eq_ignore_ascii_case("false")
+        || v.eq_ignore_ascii_case("null")
+    {
+        return true;
+    }
+    // Documentation's stand-ins: `ghp_xxxx...`, `AKIAXXXX...`, `...EXAMPLE`.
+    if v.ends_with("EXAMPLE") || mostly_one_character(v) {
+        return true;
+    }
+    let word = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_');
+    if let Some(rest) = v.strip_prefix("${").and_then(|r| r.strip_suffix('}')) {
+        return word(rest);
+    }
+    if let Some(rest) = v.strip_prefix('$') {
+        return word(rest)
+            && (rest
+                .bytes()
+                .all(|b| b.is_ascii_uppercase() || b == b'_' || b.is_ascii_digit())
+                || rest.bytes().all(|b| b.is_ascii_lowercase() || b == b'_'));
+    }
+    if v.starts_with("{{") && v.ends_with("}}") {
+        return true;
+    }
+    if let Some(rest) = v.strip_prefix('%').and_then(|r| r.strip_suffix('%')) {
+        return word(rest);
+    }
+    [
+        "/bin/", "/etc/", "/home/", "/opt/", "/tmp/", "/usr/", "/var/", "/Users/",
+    ]
+    .iter()
+    .any(|p| v.starts_with(p))
+}
+
+/// Whether one character (in any case) makes up most of a value longer than a word.
+fn mostly_one_character(v: &str) -> bool {
+    let mut counts = [0usize; 128];
+    let mut n = 0;
+    for b in v.bytes() {
+        counts[usize::from(b.to_ascii_lowercase() & 0x7f)] += 1;
+        n += 1;
+    }
+    let most = counts.iter().max().copied().unwrap_or(0);
+    n > 1 && (most * 10 >= n * 6 || (n < 16 && most == n))
 }
 
 /// Redacts `text` with the process-wide filter.
