@@ -1,5 +1,6 @@
 //! The one integration test binary of the harness crate: one module per area.
 
+mod agent_log;
 mod agents;
 mod bad_input;
 mod bridge;

@@ -86,11 +86,13 @@ impl AgentLog {
     /// Reads the rows after the cursor (a batch at most), logs the transitions of tracked
     /// panes when `agents.log_transitions` is on, and moves the cursor past what it read.
     pub async fn round(&mut self) -> Result<RoundReport> {
-        let Some(setup) = self.engine_setup()? else {
-            // zdrive has no store yet, so it tracks no pane: there is nothing to log to.
-            return Ok(RoundReport::default());
-        };
-        self.open_engine(&setup).await?;
+        if self.engine.is_none() {
+            let Some(setup) = self.engine_setup()? else {
+                // zdrive has no store yet, so it tracks no pane: there is nothing to log to.
+                return Ok(RoundReport::default());
+            };
+            self.open_engine(&setup).await?;
+        }
         let position = match self.position {
             Some(p) => p,
             None => {
@@ -116,6 +118,17 @@ impl AgentLog {
                 cursor: self.position.unwrap_or(0),
                 ..RoundReport::default()
             });
+        }
+        // Read again now that there is something to read: the key, or the store, may have
+        // changed since the last rows.
+        let Some(setup) = self.engine_setup()? else {
+            self.engine = None;
+            self.position = None;
+            return Ok(RoundReport::default());
+        };
+        if self.open_engine(&setup).await? {
+            // Another store, another cursor: start the round again from it.
+            return Ok(RoundReport::default());
         }
         let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
         // SQLite commits one writer at a time, so its ids become visible in order.
@@ -221,8 +234,9 @@ impl AgentLog {
         Ok(Some(setup))
     }
 
-    /// Opens zdrive's engine on the store `setup` names, unless it is open on it already.
-    async fn open_engine(&mut self, setup: &Setup) -> Result<()> {
+    /// Opens zdrive's engine on the store `setup` names, unless it is open on it already;
+    /// returns whether it opened one.
+    async fn open_engine(&mut self, setup: &Setup) -> Result<bool> {
         let (kind, url) = setup.active_store()?;
         let identity = format!(
             "{kind} {} {}",
@@ -230,7 +244,7 @@ impl AgentLog {
             setup.database_path.display()
         );
         if self.engine.as_ref().is_some_and(|(id, _)| *id == identity) {
-            return Ok(());
+            return Ok(false);
         }
         let engine = setup
             .open_engine(Access::Write)
@@ -240,7 +254,7 @@ impl AgentLog {
         self.position = None;
         self.gap = None;
         self.engine = Some((identity, engine));
-        Ok(())
+        Ok(true)
     }
 
     fn zdrive(&self) -> Result<&Zdrive> {
