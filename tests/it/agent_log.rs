@@ -53,8 +53,8 @@ fn summaries(s: &PerthSession, name: &str) -> Vec<String> {
 
 #[test]
 fn agent_transitions_reach_the_intent_log_of_the_pane_zdrive_tracks() {
-    let s = PerthSession::start_in(IsolatedEnv::new().unwrap(), "e2e-agent-log", 120, 40, &[])
-        .unwrap();
+    let s =
+        PerthSession::start_in(IsolatedEnv::new().unwrap(), "e2e-agent-log", 120, 40, &[]).unwrap();
     s.wait_for_status("host-bridge running", WAIT, |st| {
         st["bridge"]["state"] == "running"
     })
@@ -66,7 +66,12 @@ fn agent_transitions_reach_the_intent_log_of_the_pane_zdrive_tracks() {
     assert!(pane_id.starts_with("terminal_"), "{created}");
 
     agent_state(&s, &pane_id, "working", None);
-    agent_state(&s, &pane_id, "waiting", Some("Do you want to run npm test?"));
+    agent_state(
+        &s,
+        &pane_id,
+        "waiting",
+        Some("Do you want to run npm test?"),
+    );
     agent_state(&s, "terminal_0", "waiting", Some("not tracked"));
     agent_state(&s, &pane_id, "idle", None);
     let expected = [
@@ -86,7 +91,10 @@ fn agent_transitions_reach_the_intent_log_of_the_pane_zdrive_tracks() {
     assert_eq!(logged, expected);
     let history = zdrive(&s, &["pane", "history", "agent", "--format", "json"]);
     assert_eq!(history["entries"][1]["source"], "agent", "{history}");
-    assert_eq!(history["entries"][1]["entry_type"], "checkpoint", "{history}");
+    assert_eq!(
+        history["entries"][1]["entry_type"], "checkpoint",
+        "{history}"
+    );
     // The untracked pane's question went nowhere: zdrive tracks one pane, and its log holds
     // only its own transitions (compared whole above).
     let listed = zdrive(&s, &["list"]);
