@@ -74,63 +74,7 @@ pub fn action() -> Command {
         .arg(json_arg())
 }
 
-/// The agents `perth agents hooks` has set-ups for.
-pub const HOOK_AGENTS: [&str; 4] = ["claude", "codex", "gemini", "aider"];
-
-/// Returns the configuration that makes `agent` report its state to perth, with where it goes.
-pub fn hook_snippet(agent: &str) -> Option<String> {
-    let set = |state: &str, extra: &str| {
-        format!("perth action agent-state --quiet --state {state}{extra} 2>/dev/null || true")
-    };
-    let json_hooks = |events: &[(&str, String)], file: &str, note: &str| {
-        let mut hooks = serde_json::Map::new();
-        for (event, command) in events {
-            hooks.insert(
-                (*event).to_string(),
-                serde_json::json!([{ "matcher": "*", "hooks": [{ "type": "command", "command": command }] }]),
-            );
-        }
-        let doc = serde_json::json!({ "hooks": hooks });
-        format!(
-            "// Merge into {file}{note}\n{}\n",
-            serde_json::to_string_pretty(&doc).unwrap_or_default()
-        )
-    };
-    match agent {
-        "claude" => Some(json_hooks(
-            &[
-                ("UserPromptSubmit", set("working", "")),
-                ("PreToolUse", set("working", "")),
-                ("Notification", set("waiting", " --message-stdin")),
-                ("Stop", set("idle", "")),
-            ],
-            "~/.claude/settings.json (or .claude/settings.json in a project)",
-            "",
-        )),
-        "gemini" => Some(json_hooks(
-            &[
-                ("BeforeAgent", set("working", "")),
-                ("BeforeTool", set("working", "")),
-                ("Notification", set("waiting", " --message-stdin")),
-                ("AfterAgent", set("idle", "")),
-            ],
-            "~/.gemini/settings.json",
-            " (hooks must be enabled there: \"hooks\": {\"enabled\": true} in older versions)",
-        )),
-        "codex" => Some(
-            "# In ~/.codex/config.toml: Codex runs this when a turn completes, with its JSON last\n\
-             notify = [\"perth\", \"action\", \"agent-state\", \"--quiet\", \"--state\", \"idle\"]\n"
-                .to_string(),
-        ),
-        "aider" => Some(
-            "# In ~/.aider.conf.yml: aider runs this when it waits for your input\n\
-             notifications: true\n\
-             notifications-command: \"perth action agent-state --quiet --state idle 2>/dev/null || true\"\n"
-                .to_string(),
-        ),
-        _ => None,
-    }
-}
+pub use crate::agent_hooks::{hook_snippet, HOOK_AGENTS};
 
 /// Returns the message of a hook's JSON (`message`, Codex's `last-assistant-message`), or the
 /// text itself when it is not JSON.
@@ -159,12 +103,33 @@ pub fn command() -> Command {
         .arg(json_arg())
         .subcommand(
             Command::new("hooks")
-                .about("Print the hook set-up that makes an agent report its state to perth")
+                .about("Print or install the hook set-up that makes an agent report its state")
+                .after_help(
+                    "--install merges the set-up into the agent's configuration file (Claude \
+                     Code: ~/.claude/settings.json, Gemini CLI: ~/.gemini/settings.json, Codex \
+                     CLI: ~/.codex/config.toml, aider: ~/.aider.conf.yml) and keeps a copy of \
+                     the file as FILE.perth-backup; a second install changes nothing, and a \
+                     setting of yours it would replace is left alone with an error.",
+                )
                 .arg(
                     Arg::new("agent")
                         .required(true)
                         .value_parser(HOOK_AGENTS)
-                        .help("Which agent's configuration to print"),
+                        .help("Which agent's configuration to print or install"),
+                )
+                .arg(
+                    Arg::new("install")
+                        .long("install")
+                        .action(ArgAction::SetTrue)
+                        .help("Write it into the agent's configuration file"),
+                )
+                .arg(
+                    Arg::new("project")
+                        .long("project")
+                        .value_name("DIR")
+                        .value_parser(clap::value_parser!(std::path::PathBuf))
+                        .requires("install")
+                        .help("Claude Code: install into DIR/.claude/settings.json instead"),
                 ),
         )
         .subcommand(
@@ -260,6 +225,30 @@ pub fn run_action(matches: &ArgMatches, session_flag: Option<String>) -> i32 {
     }
 }
 
+fn install_hooks(agent: &str, project: Option<&std::path::PathBuf>) -> i32 {
+    let Some(home) = std::env::var_os("HOME").map(std::path::PathBuf::from) else {
+        eprintln!("perth: HOME is not set; cannot find {agent}'s configuration");
+        return 1;
+    };
+    if project.is_some() && agent != "claude" {
+        return usage("--project is for Claude Code's project settings (claude)");
+    }
+    match crate::agent_hooks::install(agent, &home, project.map(|p| p.as_path())) {
+        Ok(crate::agent_hooks::Installed::Written(file)) => {
+            println!("installed perth's {agent} hooks in {}", file.display());
+            0
+        }
+        Ok(crate::agent_hooks::Installed::Unchanged(file)) => {
+            println!("{} already holds perth's {agent} hooks", file.display());
+            0
+        }
+        Err(message) => {
+            eprintln!("perth: {message}");
+            1
+        }
+    }
+}
+
 /// Runs `perth agents [wait|send|hooks]`; returns the exit code.
 pub fn run(matches: &ArgMatches, session_flag: Option<String>) -> i32 {
     if let Some(wait) = matches.subcommand_matches("wait") {
@@ -270,6 +259,9 @@ pub fn run(matches: &ArgMatches, session_flag: Option<String>) -> i32 {
     }
     if let Some(hooks) = matches.subcommand_matches("hooks") {
         let agent = hooks.get_one::<String>("agent").map_or("", String::as_str);
+        if hooks.get_flag("install") {
+            return install_hooks(agent, hooks.get_one::<std::path::PathBuf>("project"));
+        }
         return match hook_snippet(agent) {
             Some(snippet) => {
                 print!("{snippet}");
@@ -521,19 +513,7 @@ mod tests {
     }
 
     #[test]
-    fn hook_set_ups_call_perth_quietly_and_hook_json_gives_the_message() {
-        for agent in HOOK_AGENTS {
-            let snippet = hook_snippet(agent).unwrap();
-            assert!(snippet.contains("agent-state"), "{agent}: {snippet}");
-            assert!(snippet.contains("--quiet"), "{agent}: {snippet}");
-        }
-        let claude = hook_snippet("claude").unwrap();
-        let json: serde_json::Value =
-            serde_json::from_str(claude.split_once('\n').unwrap().1).unwrap();
-        assert!(json["hooks"]["Notification"][0]["hooks"][0]["command"]
-            .as_str()
-            .unwrap()
-            .contains("--state waiting --message-stdin"));
+    fn hook_json_gives_the_message() {
         assert_eq!(
             hook_message(
                 r#"{"session_id":"x","message":"Claude needs your permission to use Bash"}"#

@@ -3,6 +3,7 @@
 //! The binary is at once the client, the command line and the server (Zellij re-executes the
 //! current binary with `--server`). See ARCHITECTURE.md for the map.
 
+pub mod agent_hooks;
 pub mod agent_screens;
 pub mod agent_state;
 pub mod agents;

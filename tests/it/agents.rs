@@ -126,6 +126,45 @@ fn agent_states_come_from_cli_pipe_and_escape_and_scripts_can_wait_for_them() {
     })
     .unwrap();
 
+    // The listing says where the pane is; its frame shows the state beside its title.
+    let listed = agents(&s);
+    assert_eq!(listed[0]["tab"], "workspace", "{listed:?}");
+    assert!(listed[0]["pane_name"].is_string(), "{listed:?}");
+    s.term
+        .wait_for_text("pane 0's badge beside its title", "✓ idle", WAIT)
+        .unwrap();
+
+    // A script types into the agent's input, as its user would; Enter submits it.
+    let out = s
+        .perth_within(
+            &[
+                "agents",
+                "send",
+                "--pane-id",
+                "0",
+                "--enter",
+                "--",
+                "echo $((40+2))-typed",
+            ],
+            None,
+            WAIT,
+        )
+        .unwrap();
+    assert!(out.status.success(), "{}", code(&out).1);
+    s.term
+        .wait_for_text("the typed command's output", "42-typed", WAIT)
+        .unwrap();
+    let out = s
+        .perth_within(
+            &["agents", "send", "--pane-id", "77", "--", "x"],
+            None,
+            WAIT,
+        )
+        .unwrap();
+    let (exit, stderr) = code(&out);
+    assert_eq!(exit, Some(1), "{stderr}");
+    assert!(stderr.contains("no pane terminal_77"), "{stderr}");
+
     // Claude Code's Notification hook, as `perth agents hooks claude` sets it up: its JSON
     // on standard input, nothing printed for the agent to read.
     let out = s
