@@ -12,6 +12,7 @@ mod harness;
 mod layouts;
 mod notify;
 mod persist;
+mod real_agents;
 mod snapshot;
 mod tab_bar;
 mod workflows;
