@@ -136,8 +136,8 @@ fn the_zdrive_pane_logs_renames_and_shows_what_scripts_log() {
 
     // Tab shows the history as the context zdrive hands an LLM, its markdown rendered.
     s.term.send_keys(&["Tab"]).unwrap();
-    let screen = shows("the context view", &["Pane context: web-ui"]);
-    assert!(!screen.contains("# Pane context"), "{screen}");
+    let screen = shows("the context view", &["Workspace Context: web-ui"]);
+    assert!(!screen.contains("# Workspace Context"), "{screen}");
 
     // The command line renames the same way, the pane's title in the session included.
     let back = zdrive(&s, &["pane", "rename", "web-ui", "web"]);

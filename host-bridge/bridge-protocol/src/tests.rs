@@ -677,10 +677,10 @@ fn zdrive_pane_responses() {
                 record: Some(record.clone()),
                 entries: vec![],
                 total_entries: 7,
-                context: Some("# Pane context: api\n".into()),
+                context: Some("# Workspace Context: api\n".into()),
             },
             format!(
-                r##"{{"type":"zdrive_pane","pane_name":"api","record":{record},"entries":[],"total_entries":7,"context":"# Pane context: api\n"}}"##
+                r##"{{"type":"zdrive_pane","pane_name":"api","record":{record},"entries":[],"total_entries":7,"context":"# Workspace Context: api\n"}}"##
             ),
         ),
         (

@@ -181,7 +181,9 @@ async fn read_pane(target: PaneRef, last: Option<u32>, format: Option<&str>) -> 
         return Ok(untracked);
     };
     let last = last.map(|n| n as usize);
-    let (record, history) = match engine.history(&name, last).await {
+    // The context's time range spans every stored entry; `last` says how many it shows.
+    let fetch = if context { None } else { last };
+    let (record, history) = match engine.history(&name, fetch).await {
         Ok(found) => found,
         Err(EngineError::NotTracked { .. }) => return Ok(untracked),
         Err(e) => return Err(engine_error(e)),
@@ -196,6 +198,7 @@ async fn read_pane(target: PaneRef, last: Option<u32>, format: Option<&str>) -> 
             record.as_ref(),
             &history,
             snapshot.first(),
+            last.unwrap_or(zdrive::format::DEFAULT_CONTEXT_ENTRIES),
             setup.config.context_max_bytes(),
         );
         (Vec::new(), Some(markdown))

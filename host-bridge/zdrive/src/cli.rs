@@ -4,12 +4,12 @@
 use std::collections::BTreeMap;
 use std::io::Write as _;
 
-use anyhow::Result;
+use anyhow::{Context as _, Result};
 use clap::{CommandFactory as _, Parser, Subcommand};
 use serde_json::{json, Value};
 
 use zdrive::config::{Config, ConfigError};
-use zdrive::format::{history_context, history_json, history_text, inert};
+use zdrive::format::{history_context, history_json, history_text, inert, DEFAULT_CONTEXT_ENTRIES};
 use zdrive::migrate::migrate_v1;
 use zdrive::model::parse_meta;
 use zdrive::mux::{active_tab, Multiplexer, MuxError};
@@ -108,12 +108,15 @@ enum Command {
 enum PaneAction {
     /// Append an intent entry to a pane's log.
     #[command(
-        after_help = "Examples:\n  zdrive pane log api-server \"Implemented OAuth\"\n  zdrive pane log bugfix \"Fixed token validation\" --source agent --artifacts src/auth.rs\n  zdrive pane log api-server \"v2 released\" --type milestone"
+        after_help = "Examples:\n  zdrive pane log api-server \"Implemented OAuth\"\n  zdrive pane log bugfix \"Fixed token validation\" --source agent --artifacts src/auth.rs\n  zdrive pane log api-server \"v2 released\" --type milestone\n  zdrive pane log api-server \"- fixed the login bug\"\n  git log -1 --format=%B | zdrive pane log api-server -"
     )]
     Log {
         /// The pane's name.
         name: String,
-        /// What happened (at most 4 KB; secrets are redacted before storage).
+        /// What happened (at most 4 KB; secrets are redacted before storage). Text that starts
+        /// with '-' (a markdown bullet, a pasted key) is taken as it is; '-' alone reads the
+        /// summary from standard input.
+        #[arg(allow_hyphen_values = true)]
         summary: String,
         /// checkpoint, milestone or exploration.
         #[arg(long = "type", default_value = "checkpoint")]
@@ -132,7 +135,8 @@ enum PaneAction {
     History {
         /// The pane's name.
         name: String,
-        /// Only the newest N entries.
+        /// Only the newest N entries (with --format context: how many "Recent Activity" shows,
+        /// 5 by default).
         #[arg(long)]
         last: Option<usize>,
         /// text (for people), json (the seed's shape) or context (markdown for an LLM prompt).
@@ -226,7 +230,8 @@ enum ConfigAction {
     Set {
         /// The key.
         key: String,
-        /// The value (empty clears it).
+        /// The value (empty clears it; may start with '-').
+        #[arg(allow_hyphen_values = true)]
         value: String,
     },
     /// Grant or revoke consent to send redacted pane context to an LLM.
@@ -314,6 +319,16 @@ type Resolved = Setup;
 
 fn resolve() -> Result<Resolved> {
     Setup::resolve(&|k| std::env::var(k).ok())
+}
+
+/// Returns the summary `zdrive pane log NAME -` reads: the whole input, without the line
+/// ending(s) a shell or `echo` adds at its end.
+fn read_summary(mut input: impl std::io::Read) -> Result<String> {
+    let mut text = String::new();
+    input
+        .read_to_string(&mut text)
+        .context("reading the summary from standard input (as `-` asks)")?;
+    Ok(text.trim_end_matches(['\n', '\r']).to_owned())
 }
 
 /// Raises a `success` notification on the pane of a milestone; returns whether it was sent.
@@ -502,6 +517,11 @@ async fn pane_action(
             source,
             artifacts,
         } => {
+            let summary = if summary == "-" {
+                read_summary(std::io::stdin().lock())?
+            } else {
+                summary
+            };
             let entry_type = entry_type.parse()?;
             let source = match source.or_else(|| r.source.clone()) {
                 Some(s) => s.parse()?,
@@ -547,7 +567,12 @@ async fn pane_action(
             max_bytes,
         } => {
             let engine = r.open_engine(Access::Write).await?;
-            let (record, history) = engine.history(&name, last).await?;
+            // The context's time range spans every stored entry; `--last` says how many of
+            // them its "Recent Activity" shows.
+            let context = format == "context";
+            let (record, history) = engine
+                .history(&name, if context { None } else { last })
+                .await?;
             let data = history_json(&name, record.as_ref(), &history);
             let text = match format.as_str() {
                 "json" => format!("{}\n", pretty(&data)),
@@ -556,6 +581,7 @@ async fn pane_action(
                     record.as_ref(),
                     &history,
                     engine.snapshots(&name, Some(1)).await?.first(),
+                    last.unwrap_or(DEFAULT_CONTEXT_ENTRIES),
                     max_bytes.unwrap_or(r.config.context_max_bytes()),
                 ),
                 _ => history_text(&name, record.as_ref(), &history),

@@ -7,7 +7,7 @@ use std::fmt::Write as _;
 
 use serde_json::json;
 
-use crate::model::{format_time, EntryType, IntentEntry, PaneRecord, SnapshotRecord, Source};
+use crate::model::{EntryType, IntentEntry, PaneRecord, SnapshotRecord, Source};
 use crate::snapshot::section;
 use crate::store::History;
 
@@ -96,62 +96,90 @@ pub fn history_text(name: &str, record: Option<&PaneRecord>, history: &History) 
     out
 }
 
+/// How many entries the context's "Recent Activity" shows unless told otherwise.
+pub const DEFAULT_CONTEXT_ENTRIES: usize = 5;
+
+/// Returns one entry of the context's "Recent Activity": `★` for a milestone, `●` otherwise,
+/// the time of day, tags, the summary on one line, and its artifacts on the next.
 fn context_entry(entry: &IntentEntry) -> String {
-    let kind = format!("[{}]", entry.entry_type.as_str().to_ascii_uppercase());
-    let agent = if entry.source == Source::Agent {
-        " [AGENT]"
+    let mark = if entry.entry_type == EntryType::Milestone {
+        '★'
     } else {
-        ""
+        '●'
     };
-    let mut line = format!(
-        "- {kind}{agent} {} {}\n",
-        format_time(&entry.timestamp),
-        inert(&entry.summary).replace('\n', " ")
-    );
-    if !entry.artifacts.is_empty() {
-        let artifacts: Vec<String> = entry
-            .artifacts
-            .iter()
-            .map(|a| format!("`{}`", inert(a)))
-            .collect();
-        let _ = writeln!(line, "  - artifacts: {}", artifacts.join(", "));
+    let mut line = format!("{mark} [{}]", entry.timestamp.format("%H:%M"));
+    // The specification tags only agents; explorations and snapshots say what they are too.
+    match entry.entry_type {
+        EntryType::Exploration => line.push_str(" [EXPLORATION]"),
+        EntryType::Snapshot => line.push_str(" [SNAPSHOT]"),
+        EntryType::Milestone | EntryType::Checkpoint => {}
     }
+    if entry.source == Source::Agent {
+        line.push_str(" [AGENT]");
+    }
+    let _ = writeln!(line, " {}", inert(&entry.summary).replace('\n', " "));
+    if !entry.artifacts.is_empty() {
+        let artifacts: Vec<String> = entry.artifacts.iter().map(|a| inert(a)).collect();
+        let _ = writeln!(line, "  Artifacts: {}", artifacts.join(", "));
+    }
+    line.push('\n');
     line
 }
 
-/// Returns the history as markdown for an LLM prompt, at most `max_bytes` long unless the
-/// header alone is longer: old entries are cut first, the header never.
+/// Returns a span in its two largest units: `1d 5h`, `3h 20m`, `45m`.
+pub fn short_span(span: chrono::TimeDelta) -> String {
+    let minutes = span.num_minutes().max(0);
+    let (days, hours, mins) = (minutes / 1440, minutes / 60 % 24, minutes % 60);
+    if days > 0 {
+        format!("{days}d {hours}h")
+    } else if hours > 0 {
+        format!("{hours}h {mins}m")
+    } else {
+        format!("{mins}m")
+    }
+}
+
+/// Returns the history as markdown for an LLM prompt (the specification's "Workspace Context"),
+/// at most `max_bytes` long unless the header alone is longer: the newest `recent` entries are
+/// shown, and old ones are cut first to fit, the header never.
 ///
-/// Sections, in order, with stable markers: `# Pane context: NAME`, `## Recent activity`,
-/// `## Current state`, `## Suggested next steps`. With a `snapshot` (the pane's newest), its
-/// current state and next steps lead those two sections.
+/// `history` should hold every stored entry: the time range spans them all. Sections, in
+/// order, with stable markers: `# Workspace Context: NAME`, the `Session:`, `Total Entries:`
+/// and `Time Range:` lines, `## Recent Activity (Last N Entries)`, `## Current State`,
+/// `## Suggested Next Steps`. With a `snapshot` (the pane's newest), its current state and
+/// next steps lead those two sections.
 pub fn history_context(
     name: &str,
     record: Option<&PaneRecord>,
     history: &History,
     snapshot: Option<&SnapshotRecord>,
+    recent: usize,
     max_bytes: usize,
 ) -> String {
     let (session, tab) = session_of(record);
-    let mut header = format!("# Pane context: {}\n\n", inert(name));
+    let mut header = format!("# Workspace Context: {}\n\n", inert(name));
     let _ = writeln!(
         header,
-        "- Session: {} / Tab: {}",
+        "Session: {} / Tab: {}",
         inert(if session.is_empty() { "-" } else { session }),
         inert(if tab.is_empty() { "-" } else { tab })
     );
-    let _ = writeln!(header, "- Total entries: {}", history.total);
-    if let (Some(newest), Some(oldest)) = (history.entries.first(), history.entries.last()) {
-        let _ = writeln!(
-            header,
-            "- Time range: {} .. {}",
-            format_time(&oldest.timestamp),
-            format_time(&newest.timestamp)
-        );
+    let _ = writeln!(header, "Total Entries: {}", history.total);
+    match (history.entries.first(), history.entries.last()) {
+        (Some(newest), Some(oldest)) => {
+            let _ = writeln!(
+                header,
+                "Time Range: {} → {} ({})",
+                oldest.timestamp.format("%Y-%m-%d %H:%M"),
+                newest.timestamp.format("%Y-%m-%d %H:%M"),
+                short_span(newest.timestamp - oldest.timestamp)
+            );
+        }
+        _ => header.push_str("Time Range: -\n"),
     }
     header.push('\n');
 
-    let mut state = String::from("## Current state\n\n");
+    let mut state = String::from("## Current State\n\n");
     let snapshot_part = |title: &str| {
         snapshot.and_then(|s| {
             section(&s.summary, title).map(|text| {
@@ -164,7 +192,7 @@ pub fn history_context(
         let _ = writeln!(
             state,
             "From the snapshot of {} ({}):\n{text}\n",
-            format_time(&s.timestamp),
+            s.timestamp.format("%Y-%m-%d %H:%M"),
             inert(&s.model)
         );
     }
@@ -172,7 +200,7 @@ pub fn history_context(
         Some(latest) => {
             let _ = writeln!(
                 state,
-                "Latest ({}, {}): {}",
+                "- Latest ({}, {}): {}",
                 latest.entry_type.as_str(),
                 latest.source.as_str(),
                 inert(&latest.summary).replace('\n', " ")
@@ -184,16 +212,16 @@ pub fn history_context(
             {
                 let _ = writeln!(
                     state,
-                    "Last milestone: {}",
+                    "- Last milestone: {}",
                     inert(&m.summary).replace('\n', " ")
                 );
             }
         }
-        None => state.push_str("No entries yet.\n"),
+        None => state.push_str("- No entries yet.\n"),
     }
     state.push('\n');
 
-    let mut steps = String::from("## Suggested next steps\n\n");
+    let mut steps = String::from("## Suggested Next Steps\n\n");
     if let Some((_, text)) = snapshot_part("Suggested next steps") {
         let _ = writeln!(steps, "{text}");
     }
@@ -211,29 +239,38 @@ pub fn history_context(
         Some(_) => steps.push_str("- Continue from the latest checkpoint.\n"),
         None => steps.push_str("- Log what you are working on: zdrive pane log NAME \"...\"\n"),
     }
-    if history.entries.iter().any(|e| !e.artifacts.is_empty()) {
+    if history
+        .entries
+        .iter()
+        .take(recent)
+        .any(|e| !e.artifacts.is_empty())
+    {
         steps.push_str("- Review the artifacts listed above.\n");
     }
 
-    let fixed = header.len() + "## Recent activity\n\n".len() + 1 + state.len() + steps.len();
+    let heading = |n: usize| {
+        format!(
+            "## Recent Activity (Last {n} {})\n\n",
+            if n == 1 { "Entry" } else { "Entries" }
+        )
+    };
+    let fixed = header.len() + heading(recent).len() + state.len() + steps.len();
     let mut budget = max_bytes.saturating_sub(fixed);
     let mut activity = String::new();
     let mut shown = 0;
-    for entry in &history.entries {
-        let line = context_entry(entry);
-        // Keep room for the omission note.
-        if line.len() + 64 > budget && shown < history.entries.len() {
+    for entry in history.entries.iter().take(recent) {
+        let block = context_entry(entry);
+        if block.len() > budget {
             break;
         }
-        budget -= line.len();
-        activity.push_str(&line);
+        budget -= block.len();
+        activity.push_str(&block);
         shown += 1;
     }
-    let omitted = history.total.saturating_sub(shown as u64);
-    if omitted > 0 {
-        let _ = writeln!(activity, "- ({omitted} older entries omitted)");
+    if shown == 0 {
+        activity.push_str("No entries yet.\n\n");
     }
-    format!("{header}## Recent activity\n\n{activity}\n{state}{steps}")
+    format!("{header}{}{activity}{state}{steps}", heading(shown))
 }
 
 /// Says how many entries a history holds: `1 entry`, `4 entries`.
@@ -316,25 +353,108 @@ mod tests {
     #[test]
     fn context_is_capped_by_cutting_old_entries_never_the_header() {
         let history = sample(60);
-        let full = history_context("api", None, &history, None, 1 << 20);
-        assert!(full.contains("[MILESTONE] [AGENT]"));
-        assert!(!full.contains("omitted"));
-        let small = history_context("api", None, &history, None, 1500);
+        let full = history_context("api", None, &history, None, 60, 1 << 20);
+        assert!(full.contains("## Recent Activity (Last 60 Entries)"));
+        assert!(full.contains("★ [03:55] step 55\n"), "{full}");
+        assert!(full.contains("● [03:57] [AGENT] step 57\n"), "{full}");
+        let small = history_context("api", None, &history, None, 60, 1500);
         assert!(small.len() <= 1500, "{}", small.len());
-        assert!(small.starts_with("# Pane context: api\n"));
+        assert!(small.starts_with("# Workspace Context: api\n"));
         for marker in [
-            "## Recent activity",
-            "## Current state",
-            "## Suggested next steps",
-            "- Total entries: 60",
-            "- Time range:",
+            "## Recent Activity (Last ",
+            "## Current State",
+            "## Suggested Next Steps",
+            "Total Entries: 60",
+            "Time Range: 2026-01-02 03:00 → 2026-01-02 03:59 (59m)",
         ] {
             assert!(small.contains(marker), "{marker} missing");
         }
         assert!(small.contains("step 59"), "the newest entry stays");
-        assert!(!small.contains("step 0 "), "the oldest entry goes");
-        assert!(small.contains("older entries omitted"));
-        let tiny = history_context("api", None, &history, None, 10);
-        assert!(tiny.starts_with("# Pane context: api\n"));
+        assert!(!small.contains("step 0\n"), "the oldest entry goes");
+        let tiny = history_context("api", None, &history, None, 5, 10);
+        assert!(tiny.starts_with("# Workspace Context: api\n"));
+        assert!(tiny.contains("## Recent Activity (Last 0 Entries)"));
+    }
+
+    /// The specification's example, from fixed data: compared whole.
+    #[test]
+    fn context_is_the_specifications_workspace_context() {
+        let at = |t: &str| parse_time(t).unwrap();
+        let entry = |t: &str, kind, source, summary: &str, artifacts: &[&str]| IntentEntry {
+            timestamp: at(t),
+            entry_type: kind,
+            source,
+            summary: summary.into(),
+            artifacts: artifacts.iter().map(|a| a.to_string()).collect(),
+        };
+        let history = History {
+            entries: vec![
+                entry(
+                    "2026-01-29T15:45:00Z",
+                    EntryType::Milestone,
+                    Source::Human,
+                    "Released API v2.0",
+                    &["CHANGELOG.md"],
+                ),
+                entry(
+                    "2026-01-29T14:20:00Z",
+                    EntryType::Checkpoint,
+                    Source::Agent,
+                    "Added rate limiting middleware",
+                    &["src/middleware/rate_limit.rs"],
+                ),
+                entry(
+                    "2026-01-29T11:05:00Z",
+                    EntryType::Exploration,
+                    Source::Agent,
+                    "Tried a token bucket in Redis",
+                    &[],
+                ),
+                entry(
+                    "2026-01-28T16:30:00Z",
+                    EntryType::Checkpoint,
+                    Source::Human,
+                    "Endpoint validation in place",
+                    &["src/api/validate.rs", "tests/validate.rs"],
+                ),
+                entry(
+                    "2026-01-28T12:00:00Z",
+                    EntryType::Checkpoint,
+                    Source::Human,
+                    "Split the router",
+                    &[],
+                ),
+                entry(
+                    "2026-01-28T10:00:00Z",
+                    EntryType::Milestone,
+                    Source::Human,
+                    "Started API v2",
+                    &[],
+                ),
+            ],
+            total: 6,
+        };
+        let record = PaneRecord {
+            session: "main".into(),
+            tab: "backend".into(),
+            ..Default::default()
+        };
+        insta::assert_snapshot!(history_context(
+            "api-server",
+            Some(&record),
+            &history,
+            None,
+            DEFAULT_CONTEXT_ENTRIES,
+            DEFAULT_CONTEXT_MAX_BYTES
+        ));
+    }
+
+    #[test]
+    fn spans_show_their_two_largest_units() {
+        let span = |m: i64| short_span(chrono::TimeDelta::minutes(m));
+        assert_eq!(span(29 * 60 + 45), "1d 5h");
+        assert_eq!(span(200), "3h 20m");
+        assert_eq!(span(45), "45m");
+        assert_eq!(span(-3), "0m");
     }
 }

@@ -393,9 +393,10 @@ fn the_context_view_renders_the_markdown() {
         entries: vec![],
         total_entries: 11,
         context: Some(
-            "# Pane context: api-server\n\n- Session: work / Tab: backend\n- Total entries: 11\n\n\
-             ## Recent activity\n- [MILESTONE] [AGENT] 2026-11-24T10:02:00Z Released v2\n\n\
-             ## Current state\n- All tests pass\n"
+            "# Workspace Context: api-server\n\nSession: work / Tab: backend\nTotal Entries: 11\n\
+             Time Range: 2026-11-23 09:00 → 2026-11-24 10:02 (1d 1h)\n\n\
+             ## Recent Activity (Last 1 Entry)\n\n★ [10:02] [AGENT] Released v2\n\n\
+             ## Current State\n\n- All tests pass\n"
                 .into(),
         ),
     })) else {

@@ -155,9 +155,9 @@ fn a_tracked_pane_is_shown_by_where_it_lives_with_its_history_or_context() {
         pane_request(Some("api-server"), None, None, Some("context")),
     );
     let context = context.unwrap();
-    let milestone = context.lines().find(|l| l.contains("[MILESTONE]"));
+    let milestone = context.lines().find(|l| l.starts_with("★ ["));
     assert!(
-        context.starts_with("# Pane context: api-server\n")
+        context.starts_with("# Workspace Context: api-server\n")
             && milestone.is_some_and(|l| l.ends_with("Released v2")),
         "{context}"
     );

@@ -151,7 +151,7 @@ fn gitleaks_samples_are_all_redacted_and_its_false_positives_left_alone() {
     // Square and Trello, GCP's service-account marker and one generic layout. Flagged:
     // gitleaks' false positives are negatives of one rule only, and most are true positives of
     // another format here (Cloudflare's three kinds, example Google keys gitleaks lists by value,
-    // Anthropic keys, Slack tokens) or values our `generic-secret` takes for credentials where
+    // Anthropic keys, Slack tokens, AWS's published example key) or values our `generic-secret` takes for credentials where
     // gitleaks' stop-word list spares them. These bounds only keep it from getting worse.
     assert!(
         recall >= 99.4,
@@ -160,7 +160,7 @@ fn gitleaks_samples_are_all_redacted_and_its_false_positives_left_alone() {
         missed.join("\n")
     );
     assert!(
-        flagged.len() <= 102,
+        flagged.len() <= 103,
         "flagged {}:\n{}",
         flagged.len(),
         flagged.join("\n")

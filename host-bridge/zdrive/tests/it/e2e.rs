@@ -190,14 +190,16 @@ fn workflow(redis_url: Option<String>, session_name: &str) {
         "2000",
     ]);
     assert!(
-        context.starts_with("# Pane context: api-server\n"),
+        context.starts_with("# Workspace Context: api-server\n"),
         "{context}"
     );
     assert!(
-        context.contains("[MILESTONE] [AGENT]") && context.contains("`src/auth.rs`"),
+        context.contains("★ [")
+            && context.contains("[AGENT]")
+            && context.contains("Artifacts: src/auth.rs"),
         "{context}"
     );
-    assert!(context.contains("## Suggested next steps"));
+    assert!(context.contains("## Suggested Next Steps"));
 
     // Info and list.
     let info = zd.json(&["pane", "info", "api-server"]);

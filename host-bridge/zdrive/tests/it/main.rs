@@ -9,4 +9,5 @@ mod fake_llm;
 mod llm;
 mod migrate;
 mod snapshot;
+mod spec;
 mod support;

@@ -144,8 +144,8 @@ fn a_snapshot_is_stored_in_history_and_leads_the_context_and_is_reused_when_noth
 
     let out = env.run(&["pane", "history", "api", "--format", "context"]);
     let context = String::from_utf8(out.stdout).unwrap();
-    let state = context.find("## Current state").unwrap();
-    let steps = context.find("## Suggested next steps").unwrap();
+    let state = context.find("## Current State").unwrap();
+    let steps = context.find("## Suggested Next Steps").unwrap();
     assert!(
         context[state..steps].contains("Refresh is not wired yet"),
         "{context}"
