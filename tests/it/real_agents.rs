@@ -285,20 +285,21 @@ fn a_turn_read_from_the_screen(agent: RealAgent, hold: Hold, drive: Drive) {
     let Some(a) = AgentPane::start(agent, &session, hold, "") else {
         return;
     };
+    let read = |state: &str, what: &str, timeout: Duration| {
+        let entry = a.wait_state(state, what, timeout);
+        assert_eq!(entry["program"], agent.name(), "{entry}");
+        assert_eq!(entry["source"], "screen", "{entry}");
+        entry
+    };
     a.launch();
-    let idle = a.wait_state("idle", "its input box after start", START);
-    assert_eq!(idle["program"], agent.name(), "{idle}");
-    assert_eq!(idle["source"], "screen", "{idle}");
+    read("idle", "its input box after start", START);
 
     a.enter(PROMPT);
     a.wait_held_calls(1, "the agent's first call of its model");
-    let working = a.wait_state("working", "its model's answer held", STATE);
-    assert_eq!(working["program"], agent.name(), "{working}");
-    assert_eq!(working["source"], "screen", "{working}");
+    read("working", "its model's answer held", STATE);
 
     a.api.release();
-    let waiting = a.wait_state("waiting", "its permission prompt", STATE);
-    assert_eq!(waiting["source"], "screen", "{waiting}");
+    let waiting = read("waiting", "its permission prompt", STATE);
     let question = waiting["message"].as_str().unwrap_or_default();
     assert!(
         question.contains("touch"),
@@ -310,11 +311,10 @@ fn a_turn_read_from_the_screen(agent: RealAgent, hold: Hold, drive: Drive) {
     a.wait_marker();
     if drive.result_to_model {
         a.wait_held_calls(calls + 1, "the call with the command's result");
-        a.wait_state("working", "the answer to the command's result held", STATE);
+        read("working", "the answer to the command's result held", STATE);
         a.api.release();
     }
-    let idle = a.wait_state("idle", "the turn over", STATE);
-    assert_eq!(idle["source"], "screen", "{idle}");
+    read("idle", "the turn over", STATE);
     if drive.result_to_model {
         a.s.term
             .wait_for_text(
@@ -326,7 +326,10 @@ fn a_turn_read_from_the_screen(agent: RealAgent, hold: Hold, drive: Drive) {
     }
 
     a.enter(drive.quit);
+    // The agent's end is seen in the pane's foreground job, not on its screen.
     let exited = a.wait_state("exited", "the shell back at its prompt", STATE);
+    assert_eq!(exited["program"], agent.name(), "{exited}");
+    assert_eq!(exited["source"], "activity", "{exited}");
     assert_eq!(
         exited["message"],
         format!("{} ended", agent.name()),
