@@ -132,6 +132,9 @@ pub struct AgentPane {
 /// Where an agent pane is: its name, its tab and the git worktree it works in.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PanePlace {
+    /// The session, in listings of every session (`perth agents --all-sessions`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub session: Option<String>,
     /// The pane's name (its frame title).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pane_name: Option<String>,

@@ -101,6 +101,13 @@ pub fn command() -> Command {
     Command::new("agents")
         .about("List the coding agents of the session and what each is doing, waiting ones first")
         .arg(json_arg())
+        .arg(
+            Arg::new("all-sessions")
+                .long("all-sessions")
+                .short('a')
+                .action(ArgAction::SetTrue)
+                .help("List the agents of every running perth session, each with its session"),
+        )
         .subcommand(
             Command::new("hooks")
                 .about("Print or install the hook set-up that makes an agent report its state")
@@ -272,7 +279,12 @@ pub fn run(matches: &ArgMatches, session_flag: Option<String>) -> i32 {
             )),
         };
     }
-    match ask(session_flag, &ControlRequest::ListAgents) {
+    let listed = if matches.get_flag("all-sessions") {
+        Ok(every_sessions_agents())
+    } else {
+        ask(session_flag, &ControlRequest::ListAgents)
+    };
+    match listed {
         Ok(agents) => {
             if matches.get_flag("json") {
                 print_json(&agents);
@@ -418,6 +430,34 @@ fn run_wait(matches: &ArgMatches, session_flag: Option<String>) -> i32 {
     }
 }
 
+/// The agents of every running perth session, waiting ones first; a session that does not
+/// answer (or is stock Zellij's) is left out with a line on standard error.
+fn every_sessions_agents() -> Vec<AgentPane> {
+    let sock_dir = zellij_utils::consts::ZELLIJ_SOCK_DIR.clone();
+    let sessions = session_ipc::call::sessions(&sock_dir, Duration::from_secs(2));
+    let mut all = Vec::new();
+    for (name, _) in sessions {
+        match control::request(
+            &sock_dir,
+            &name,
+            &ControlRequest::ListAgents,
+            Duration::from_secs(5),
+        ) {
+            Ok(ControlResponse::Agents { agents }) => {
+                all.extend(agents.into_iter().map(|mut a| {
+                    a.place.session = Some(name.clone());
+                    a
+                }));
+            }
+            Ok(_) => {}
+            Err(crate::control::ControlError::NotRunning { .. }) => {}
+            Err(e) => eprintln!("perth: {e}"),
+        }
+    }
+    all.sort_by_key(|a| (a.state, a.since_ms, a.pane_id));
+    all
+}
+
 /// Asks the session's server; on failure prints why and returns the exit code.
 fn ask(session_flag: Option<String>, request: &ControlRequest) -> Result<Vec<AgentPane>, i32> {
     let session = session::target_session(session_flag).map_err(|message| {
@@ -454,6 +494,9 @@ pub fn line(a: &AgentPane, now_ms: u64) -> String {
         "terminal_{:<4} {program:<8} {:<8} {since:>4}",
         a.pane_id, a.state
     );
+    if let Some(session) = &a.place.session {
+        out.push_str(&format!("  {session}:"));
+    }
     match (&a.place.tab, &a.place.pane_name) {
         (Some(tab), Some(name)) => out.push_str(&format!("  {tab} › {name}")),
         (Some(tab), None) => out.push_str(&format!("  {tab}")),

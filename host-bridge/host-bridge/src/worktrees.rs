@@ -204,7 +204,12 @@ async fn read_status(project: Option<String>) -> Answer {
     })?;
     let cwd = project_dir("project", &project)?;
     let (_, engine) = open_engine().await?;
-    let report = engine.status(&cwd).await;
+    let mut report = engine.status(&cwd).await;
+    if let Ok(report) = &mut report {
+        // The agents of the worktrees, as the iMi command line shows them (the pane follows
+        // their changes on perth's `perth::agents` pipe).
+        imi::cli::perth::attach_agents(report, std::time::Duration::from_secs(3));
+    }
     // The types `iMi types add` added are offered by the pane's type picker too.
     let kinds = match &report {
         Ok(_) => engine.kinds().await,

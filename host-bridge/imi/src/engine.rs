@@ -251,6 +251,36 @@ pub struct WorktreeStatus {
     pub agent_id: Option<String>,
     /// What went wrong reading this worktree, if anything did.
     pub error: Option<String>,
+    /// The coding agents working in this checkout, as the running perth sessions see them
+    /// (the command line fills this in; empty without perth).
+    pub agents: Vec<WorktreeAgent>,
+}
+
+/// A coding agent in a perth pane whose program works in a worktree (`perth agents
+/// --all-sessions --json`, matched by the worktree's folder).
+#[derive(Clone, Debug, Default, Serialize, serde::Deserialize, PartialEq, Eq)]
+pub struct WorktreeAgent {
+    /// The perth session.
+    #[serde(default)]
+    pub session: String,
+    /// The terminal pane (`terminal_N` is `N`).
+    pub pane_id: u32,
+    /// `waiting`, `working`, `idle` or `exited`.
+    pub state: String,
+    /// Since when (Unix milliseconds).
+    pub since_ms: u64,
+    /// The question asked or what it did, inert text.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+    /// The agent program (`claude`, `codex`, ...).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub program: Option<String>,
+    /// The pane's name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pane_name: Option<String>,
+    /// The folder the agent works in (the worktree's).
+    #[serde(default, skip_serializing)]
+    pub worktree: Option<PathBuf>,
 }
 
 /// The trunk's entry of `status --json`: the specification's `path`, `branch`, `ahead` and
@@ -271,6 +301,7 @@ pub struct TrunkStatus<'a> {
     last_commit_age_seconds: Option<i64>,
     agent_id: &'a Option<String>,
     error: &'a Option<String>,
+    agents: &'a [WorktreeAgent],
 }
 
 impl<'a> From<&'a WorktreeStatus> for TrunkStatus<'a> {
@@ -289,6 +320,7 @@ impl<'a> From<&'a WorktreeStatus> for TrunkStatus<'a> {
             last_commit_age_seconds: st.last_commit_age_seconds,
             agent_id: &st.agent_id,
             error: &st.error,
+            agents: &st.agents,
         }
     }
 }

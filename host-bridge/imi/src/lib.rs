@@ -22,7 +22,7 @@ pub use engine::{
     builtin_kinds, rfc3339, validate_agent, AddReport, AddRequest, ClaimReport, DbNote, DbState,
     Engine, EngineConfig, InitReport, ListReport, ListedWorktree, Progress, ProjectCreateReport,
     PruneCandidate, PruneReport, RemovePreview, RemoveReport, RemoveRequest, StatusReport,
-    TrunkStatus, TrustReport, WorktreeInfo, WorktreeKind, WorktreeStatus, IMI_AGENT,
+    TrunkStatus, TrustReport, WorktreeAgent, WorktreeInfo, WorktreeKind, WorktreeStatus, IMI_AGENT,
 };
 pub use error::{Error, ErrorClass, Result};
 pub use layout::ProjectLayout;

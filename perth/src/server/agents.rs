@@ -198,6 +198,7 @@ impl Agents {
             let label = self.notify.pane_label(PaneRef::Terminal(a.pane_id));
             let named = |s: String| (!s.is_empty()).then_some(s);
             a.place = crate::agent_state::PanePlace {
+                session: None,
                 pane_name: named(label.title),
                 tab: named(label.tab),
                 worktree: ptys

@@ -40,7 +40,41 @@ pub struct Worktree {
     pub agent_id: Option<String>,
     /// What went wrong reading it.
     pub error: Option<String>,
+    /// The folder.
+    pub path: Option<String>,
+    /// The coding agents working in it, as perth's sessions see them.
+    pub agents: Vec<Agent>,
 }
+
+/// A coding agent in a perth pane: in a worktree's `agents` (iMi's status), and on perth's
+/// `perth::agents` pipe (where `worktree` says which checkout it works in).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(default)]
+pub struct Agent {
+    pub pane_id: u32,
+    /// `waiting`, `working`, `idle` or `exited`.
+    pub state: String,
+    pub message: Option<String>,
+    /// `claude`, `codex`, ...
+    pub program: Option<String>,
+    /// The folder it works in (on the pipe).
+    pub worktree: Option<String>,
+}
+
+impl Agent {
+    /// The state's mark, as perth draws it on the pane's frame.
+    pub fn icon(&self) -> &'static str {
+        match self.state.as_str() {
+            "waiting" => "✋",
+            "working" => "⏳",
+            "idle" => "✓",
+            _ => "■",
+        }
+    }
+}
+
+/// The pipe perth-core broadcasts the session's agents on (a JSON array of [`Agent`]).
+pub const AGENTS_PIPE: &str = "perth::agents";
 
 /// A worktree type as iMi knows it (`iMi types`): the built-in ones and those added with
 /// `iMi types add`.
@@ -97,6 +131,22 @@ impl ProjectStatus {
     /// Returns trunk first, then the worktrees.
     pub fn all(&self) -> impl Iterator<Item = &Worktree> {
         std::iter::once(&self.trunk).chain(&self.worktrees)
+    }
+
+    /// Gives each checkout the agents (from perth's `perth::agents` pipe) whose folder is its
+    /// own, in place of those it had.
+    pub fn place_agents(&mut self, agents: &[Agent]) {
+        let same = |a: &str, b: &str| a.trim_end_matches('/') == b.trim_end_matches('/');
+        for checkout in std::iter::once(&mut self.trunk).chain(self.worktrees.iter_mut()) {
+            let Some(path) = checkout.path.as_deref() else {
+                continue;
+            };
+            checkout.agents = agents
+                .iter()
+                .filter(|a| a.worktree.as_deref().is_some_and(|w| same(w, path)))
+                .cloned()
+                .collect();
+        }
     }
 }
 

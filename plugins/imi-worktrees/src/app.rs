@@ -169,6 +169,8 @@ pub struct App {
     session: Option<String>,
     /// The status last read.
     pub(crate) status: Option<ProjectStatus>,
+    /// The session's agents as perth-core last broadcast them (fresher than a status's).
+    agents: Option<Vec<imi::Agent>>,
     /// The status request whose answer is awaited.
     loading: Option<RequestId>,
     /// Something changed while the status was being read: read it again.
@@ -263,6 +265,21 @@ impl App {
     /// again; everything else is not the pane's.
     pub fn pipe(&mut self, message: PipeMessage, now: Instant) -> (bool, Vec<Effect>) {
         let mut effects = Vec::new();
+        if message.name == imi::AGENTS_PIPE {
+            // perth-core's broadcast of the session's agents: each row shows its own.
+            let Some(Ok(agents)) = message
+                .payload
+                .as_deref()
+                .map(serde_json::from_str::<Vec<imi::Agent>>)
+            else {
+                return (false, effects);
+            };
+            if let Some(status) = &mut self.status {
+                status.place_agents(&agents);
+            }
+            self.agents = Some(agents);
+            return (true, effects);
+        }
         let Some(Ok(event)) = bridge_client::decode_push(&message.name, message.payload.as_deref())
         else {
             return (false, effects);
@@ -776,6 +793,10 @@ impl App {
                     // worktree being made is selected once a status lists it: a status read
                     // while it is made (a pushed event's) does not, and must not end the wait.
                     let current = self.selected_row().map(|w| w.name.clone());
+                    let mut status = status;
+                    if let Some(agents) = &self.agents {
+                        status.place_agents(agents);
+                    }
                     self.status = Some(status);
                     let (wanted, found, count) = {
                         let rows = self.rows();

@@ -749,3 +749,41 @@ fn without_a_bridge_the_pane_says_so() {
         "{screen:?}"
     );
 }
+
+/// perth-core's broadcast of the session's agents.
+fn agents_pipe(agents: serde_json::Value) -> PipeMessage {
+    PipeMessage::new(
+        PipeSource::Plugin(1),
+        bridge_client::imi::AGENTS_PIPE,
+        &Some(agents.to_string()),
+        &None,
+        false,
+    )
+}
+
+#[test]
+fn each_row_shows_the_agents_working_in_it_as_perth_broadcasts_them() {
+    let mut h = Harness::new();
+    let agents = json!([
+        {"pane_id": 3, "state": "waiting", "since_ms": 1, "program": "claude",
+         "message": "Run npm test?", "worktree": "/work/widgets/feat-login"},
+        {"pane_id": 4, "state": "working", "since_ms": 2, "program": "codex",
+         "worktree": "/work/widgets/fix-crash/"},
+        {"pane_id": 5, "state": "idle", "since_ms": 3, "worktree": "/elsewhere"},
+    ]);
+    assert!(h.pipe(agents_pipe(agents.clone())));
+    // Nothing is asked of host-bridge: the broadcast says it all.
+    assert!(h.sent.is_empty());
+    let screen = h.screen(12, 120);
+    assert!(screen.contains("@claude-1 ✋ waiting"), "{screen}");
+    assert!(screen.contains("⏳ working"), "{screen}");
+    insta::assert_snapshot!(screen);
+    // A status read afterwards keeps them; a broadcast without them clears them.
+    h.pipe(push("workspace.worktree.changed"));
+    h.answer_status(status());
+    assert!(h.screen(12, 120).contains("✋ waiting"));
+    h.pipe(agents_pipe(json!([])));
+    assert!(!h.screen(12, 120).contains("waiting"));
+    // A malformed broadcast changes nothing.
+    assert!(!h.pipe(agents_pipe(json!({"not": "a list"}))));
+}

@@ -128,9 +128,11 @@ impl Columns {
         };
         // The agent first, then the type and the branch (which the folder's name mostly says
         // too), each only while the last commit keeps a dozen columns.
-        let agents = rows.iter().any(|w| w.agent_id.is_some());
+        let agents = rows
+            .iter()
+            .any(|w| w.agent_id.is_some() || !w.agents.is_empty());
         let agent = if agents {
-            take(widest(&|w| agent(w), 5, 16), 13)
+            take(widest(&|w| agent(w), 5, 24), 13)
         } else {
             None
         };
@@ -168,11 +170,26 @@ fn distance(w: &Worktree) -> String {
     format!("↑{} ↓{}", w.ahead, w.behind)
 }
 
+/// The worktree's owner and the states of the agents working in it (`@claude-1 ✋ waiting`):
+/// the one waiting for its user first.
 fn agent(w: &Worktree) -> String {
-    w.agent_id
+    let mut text = w
+        .agent_id
         .as_deref()
         .map(|a| format!("@{}", inert(a)))
-        .unwrap_or_default()
+        .unwrap_or_default();
+    let mut agents: Vec<&bridge_client::imi::Agent> = w.agents.iter().collect();
+    agents.sort_by_key(|a| a.state != "waiting");
+    if let Some(first) = agents.first() {
+        if !text.is_empty() {
+            text.push(' ');
+        }
+        text.push_str(&format!("{} {}", first.icon(), inert(&first.state)));
+        for more in &agents[1..] {
+            text.push_str(&format!(" {}", more.icon()));
+        }
+    }
+    text
 }
 
 /// Returns `text` cut or padded to `width` columns.
@@ -286,7 +303,16 @@ fn row(w: &Worktree, c: &Columns, selected: bool, highlight: bool) -> Line {
         (None, None) => (String::new(), Style::PLAIN),
     };
     column(&commit, c.commit, look);
-    column(&agent(w), c.agent, Style::fg(Color::Magenta));
+    let waiting = w.agents.iter().any(|a| a.state == "waiting");
+    column(
+        &agent(w),
+        c.agent,
+        Style::fg(if waiting {
+            Color::Yellow
+        } else {
+            Color::Magenta
+        }),
+    );
     line
 }
 

@@ -569,7 +569,8 @@ async fn run(cli: Cli) -> Result<Outcome, Failure> {
         Command::Aiops(a) => add_outcome(&engine, add("aiops", a)).await?,
         Command::Devops(a) => add_outcome(&engine, add("devops", a)).await?,
         Command::Status => {
-            let r = engine.status(&cwd).await?;
+            let mut r = engine.status(&cwd).await?;
+            perth::attach_agents(&mut r, std::time::Duration::from_secs(3));
             let mut text = format!("{}\n", r.repository);
             for st in std::iter::once(&r.trunk).chain(&r.worktrees) {
                 text.push_str(&status_line(st));
@@ -1023,6 +1024,19 @@ fn status_line(st: &crate::WorktreeStatus) -> String {
     }
     if let Some(agent) = &st.agent_id {
         line.push_str(&format!("  @{agent}"));
+    }
+    for agent in &st.agents {
+        let icon = match agent.state.as_str() {
+            "waiting" => "✋",
+            "working" => "⏳",
+            "idle" => "✓",
+            _ => "■",
+        };
+        line.push_str(&format!(
+            "  {icon} {} {}",
+            agent.program.as_deref().unwrap_or("agent"),
+            agent.state
+        ));
     }
     if let Some(e) = &st.error {
         line.push_str(&format!("  error: {e}"));

@@ -321,6 +321,41 @@ impl Session {
 
 /// Returns the `perth` next to the running binary or on PATH: its command line turns a
 /// layout's name into a tab (perth's layouts and the user's own).
+/// Gives each checkout of `report` the coding agents that work in it, from every running
+/// perth session (`perth agents --all-sessions --json`); without perth, or when it does not
+/// answer within `deadline`, the lists stay empty.
+pub fn attach_agents(report: &mut crate::StatusReport, deadline: Duration) {
+    let Some(perth) = find_perth() else {
+        return;
+    };
+    let mut cmd = Command::new(&perth);
+    cmd.args(["agents", "--all-sessions", "--json"])
+        .env(call::DEADLINE_ENV, deadline.as_secs_f64().to_string());
+    let agents: Vec<crate::WorktreeAgent> =
+        match call::command_output(&mut cmd, deadline + PERTH_START) {
+            Ok(out) if out.status.success() => {
+                serde_json::from_slice(&out.stdout).unwrap_or_default()
+            }
+            _ => return,
+        };
+    place_agents(report, agents);
+}
+
+/// Puts each agent on the checkout whose folder it works in.
+pub fn place_agents(report: &mut crate::StatusReport, agents: Vec<crate::WorktreeAgent>) {
+    let canonical = |p: &Path| std::fs::canonicalize(p).unwrap_or_else(|_| p.to_path_buf());
+    let checkouts = std::iter::once(&mut report.trunk).chain(report.worktrees.iter_mut());
+    let mut checkouts: Vec<_> = checkouts.map(|c| (canonical(&c.path), c)).collect();
+    for agent in agents {
+        let Some(dir) = agent.worktree.as_deref().map(canonical) else {
+            continue;
+        };
+        if let Some((_, checkout)) = checkouts.iter_mut().find(|(path, _)| *path == dir) {
+            checkout.agents.push(agent);
+        }
+    }
+}
+
 fn find_perth() -> Option<PathBuf> {
     let beside = std::env::current_exe()
         .ok()

@@ -272,3 +272,88 @@ fn the_imi_pane_goes_to_the_trunk_with_t() {
     s.term.send_keys(&["t"]).unwrap();
     wait_for_active_tab(&s, "trunk-main");
 }
+
+/// Agent awareness in iMi: an agent whose shell works in a worktree shows on that worktree in
+/// `iMi --json status` and in the iMi pane, which follows its changes as perth broadcasts them.
+#[test]
+fn imi_shows_the_agents_working_in_each_worktree() {
+    let sb = Sandbox::new();
+    let Some(s) = session_in_project(&sb, "e2e-imi-agents") else {
+        return;
+    };
+    sb.imi(&["feat", "login", "--agent", "claude-1"]).data();
+    let worktree = sb.project().join("feat-login");
+    s.term
+        .send_text(&format!("cd '{}' && clear", worktree.display()))
+        .unwrap();
+    s.term.send_keys(&["Enter"]).unwrap();
+    let set = |state: &str| {
+        let out = s
+            .perth_within(
+                &[
+                    "action",
+                    "agent-state",
+                    "--pane-id",
+                    "0",
+                    "--state",
+                    state,
+                    "--message",
+                    "Run npm test?",
+                ],
+                None,
+                Duration::from_secs(15),
+            )
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    set("waiting");
+    let status = tests::wait_for_with_last(
+        "the agent on feat-login in iMi's status",
+        Duration::from_secs(15),
+        || {
+            let mut cmd = s.env.command(tests::workspace_bin("iMi").unwrap());
+            cmd.current_dir(sb.trunk()).args(["--json", "status"]);
+            let out = cmd.output().map_err(|e| e.to_string())?;
+            let json: Value = serde_json::from_slice(&out.stdout).map_err(|e| e.to_string())?;
+            let feat = json["data"]["worktrees"]
+                .as_array()
+                .and_then(|w| w.iter().find(|w| w["name"] == "feat-login").cloned())
+                .unwrap_or_default();
+            if feat["agents"][0]["state"] == "waiting" {
+                Ok(json)
+            } else {
+                Err(json.to_string())
+            }
+        },
+    )
+    .unwrap();
+    let feat = &status["data"]["worktrees"][0];
+    assert_eq!(feat["agents"][0]["session"], "e2e-imi-agents", "{status}");
+    assert_eq!(feat["agents"][0]["message"], "Run npm test?", "{status}");
+    assert_eq!(
+        status["data"]["trunk"]["agents"],
+        serde_json::json!([]),
+        "{status}"
+    );
+
+    s.term.send_keys(&["M-g"]).unwrap();
+    screen_until(
+        &s,
+        "the waiting agent on feat-login in the iMi pane",
+        |screen| {
+            screen
+                .lines()
+                .any(|l| l.contains("feat-login") && l.contains("✋ waiting"))
+        },
+    );
+    set("working");
+    screen_until(&s, "the agent working, from perth's broadcast", |screen| {
+        screen
+            .lines()
+            .any(|l| l.contains("feat-login") && l.contains("⏳ working"))
+    });
+}

@@ -211,9 +211,37 @@ fn list_json_is_the_specifications_shape() {
     insta::assert_snapshot!(line);
 }
 
+/// The agents perth's sessions report: one in the feature's worktree, one elsewhere.
+fn fixed_agents() -> Vec<imi::WorktreeAgent> {
+    let at = |dir: &str| Some(PathBuf::from(format!("/home/dev/code/api/{dir}")));
+    vec![
+        imi::WorktreeAgent {
+            session: "main".into(),
+            pane_id: 3,
+            state: "waiting".into(),
+            since_ms: 1_780_000_000_000,
+            message: Some("Do you want to run npm test?".into()),
+            program: Some("claude".into()),
+            pane_name: Some("agent".into()),
+            worktree: at("feat-user-auth"),
+        },
+        imi::WorktreeAgent {
+            session: "main".into(),
+            pane_id: 4,
+            state: "idle".into(),
+            worktree: at("somewhere-else"),
+            ..Default::default()
+        },
+    ]
+}
+
 #[test]
 fn status_json_is_the_specifications_shape() {
-    let line = printed(&fixed_status());
+    let mut status = fixed_status();
+    imi::cli::perth::place_agents(&mut status, fixed_agents());
+    assert_eq!(status.worktrees[0].agents.len(), 1);
+    assert!(status.trunk.agents.is_empty());
+    let line = printed(&status);
     assert_status_shape(&serde_json::from_str(&line).unwrap());
     insta::assert_snapshot!(line);
 }
