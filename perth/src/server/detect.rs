@@ -7,7 +7,8 @@
 //! process at most once a second, and reads a screen (Zellij's own dump of the pane, through
 //! the session's socket) only for panes running a known agent, only after they changed, at
 //! most every [`MIN_READ_GAP`] once output pauses and every [`FLOOD_READ_GAP`] while it
-//! does not. A state the agent gave itself (hooks, the escape sequence, a
+//! does not. A working agent's pause is measured against its own rhythm of output
+//! ([`Activity::pause`]): an answer streamed in bursts is not a pause at each burst. A state the agent gave itself (hooks, the escape sequence, a
 //! script) is never overruled.
 
 use std::collections::HashMap;
@@ -33,6 +34,10 @@ const PAUSE: Duration = Duration::from_millis(30);
 
 /// The shortest time between two reads of a screen whose output does not pause.
 const FLOOD_READ_GAP: Duration = Duration::from_secs(1);
+
+/// The same, while the agent works: its prompts come when its output stops, so a screen
+/// that keeps changing is read only to notice a state perth missed.
+const WORKING_FLOOD_READ_GAP: Duration = Duration::from_secs(2);
 
 /// How often a pane's foreground process is looked up again.
 const PROGRAM_RECHECK: Duration = Duration::from_secs(1);
@@ -106,15 +111,47 @@ impl DetectSettings {
 pub struct Activity {
     changed: AtomicBool,
     last_output_ms: AtomicU64,
+    /// The pane's usual silence between two bursts of output (a moving average, ms): an
+    /// agent that streams in bursts pauses this long without having stopped.
+    usual_gap_ms: AtomicU64,
 }
+
+/// Silence shorter than this is within one burst of output, not between two.
+const BURST_GAP_MS: u64 = 20;
 
 impl Activity {
     /// The pane's program wrote something.
     pub fn output(&self) {
-        self.last_output_ms.store(clock_ms(), Ordering::Relaxed);
+        self.output_at(clock_ms());
+    }
+
+    fn output_at(&self, now: u64) {
+        let gap = now.saturating_sub(self.last_output_ms.swap(now, Ordering::Relaxed));
+        if gap >= BURST_GAP_MS {
+            // Gaps over a few seconds are the agent stopping, not its rhythm.
+            let gap = gap.min(2_000);
+            let usual = self.usual_gap_ms.load(Ordering::Relaxed);
+            self.usual_gap_ms
+                .store((usual * 3 + gap) / 4, Ordering::Relaxed);
+        }
         self.changed.store(true, Ordering::Release);
     }
+
+    /// How long the pane must be silent before its screen may show a prompt: [`PAUSE`], or
+    /// while it works, half as long again as its usual gap between bursts (at most
+    /// [`MAX_PAUSE`]), so that a streaming agent's screen is not read between every two
+    /// bursts of its answer.
+    fn pause(&self, working: bool) -> Duration {
+        if !working {
+            return PAUSE;
+        }
+        let usual = Duration::from_millis(self.usual_gap_ms.load(Ordering::Relaxed));
+        (usual * 3 / 2).clamp(PAUSE, MAX_PAUSE)
+    }
 }
+
+/// The longest silence [`Activity::pause`] asks for.
+const MAX_PAUSE: Duration = Duration::from_millis(300);
 
 /// Milliseconds on a monotonic clock shared by readers and the detector.
 fn clock_ms() -> u64 {
@@ -246,8 +283,11 @@ impl Detector {
         let found = if program.has_recogniser() {
             // A prompt shows when output stops: read once output pauses, and only now and
             // then while it floods (a screen read costs Zellij's screen thread its time).
-            let gap = if quiet >= PAUSE {
+            let working = seen.state == Some(AgentState::Working);
+            let gap = if quiet >= activity.pause(working) {
                 MIN_READ_GAP
+            } else if working {
+                WORKING_FLOOD_READ_GAP
             } else {
                 FLOOD_READ_GAP
             };
@@ -389,6 +429,24 @@ mod tests {
             problems.iter().all(|p| p.starts_with("perth.agents.")),
             "{problems:?}"
         );
+    }
+
+    #[test]
+    fn a_working_pane_that_streams_in_bursts_must_be_silent_longer_than_its_rhythm() {
+        let a = Activity::default();
+        assert_eq!(a.pause(true), PAUSE);
+        // Bursts 130 ms apart, as an agent streaming its answer.
+        for burst in 0..12 {
+            // Each burst is several reads a few milliseconds apart.
+            for read in 0..3 {
+                a.output_at(1_000 + burst * 130 + read * 2);
+            }
+        }
+        let pause = a.pause(true);
+        assert!(pause > Duration::from_millis(150), "{pause:?}");
+        assert!(pause <= MAX_PAUSE, "{pause:?}");
+        // A pane that is not working shows its prompt after the usual short pause.
+        assert_eq!(a.pause(false), PAUSE);
     }
 
     #[test]
