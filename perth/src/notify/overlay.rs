@@ -425,8 +425,16 @@ impl Painter {
         if self.painted.is_empty() {
             return;
         }
+        // Zellij writes thousands of cells a render and perth paints a few rows (frames'
+        // top lines, borders): only cells on a painted row are looked up.
+        let mut rows = vec![false; self.painted.keys().map(|(row, _)| row + 1).max().unwrap_or(0)];
+        for (row, _) in self.painted.keys() {
+            rows[*row] = true;
+        }
         for pos in written {
-            self.painted.remove(pos);
+            if rows.get(pos.0).copied().unwrap_or(false) {
+                self.painted.remove(pos);
+            }
         }
     }
 
