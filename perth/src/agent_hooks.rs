@@ -28,14 +28,19 @@ fn json_events(agent: &str) -> Option<Vec<(&'static str, String)>> {
         "claude" => Some(vec![
             ("UserPromptSubmit", set("working", "")),
             ("PreToolUse", set("working", "")),
+            // After a tool ran (one the user allowed at a prompt), the agent works again.
+            ("PostToolUse", set("working", "")),
             ("Notification", set("waiting", " --message-stdin")),
             ("Stop", set("idle", "")),
+            ("SessionEnd", set("exited", "")),
         ]),
         "gemini" => Some(vec![
             ("BeforeAgent", set("working", "")),
             ("BeforeTool", set("working", "")),
+            ("AfterTool", set("working", "")),
             ("Notification", set("waiting", " --message-stdin")),
             ("AfterAgent", set("idle", "")),
+            ("SessionEnd", set("exited", "")),
         ]),
         _ => None,
     }

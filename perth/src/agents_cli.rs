@@ -143,9 +143,11 @@ pub fn command() -> Command {
             Command::new("send")
                 .about("Type text into an agent's input, as if its user typed it")
                 .after_help(
-                    "Text of several lines goes as one paste (bracketed, as a terminal pastes), \
-                     so the agent takes it whole; control characters other than new lines and \
-                     tabs are dropped. `-` reads the text from standard input.\n\n\
+                    "With --enter the text goes as one paste (bracketed, as a terminal pastes), \
+                     so the agent takes it whole, and Enter follows once the agent has shown \
+                     it; without, one line is typed as keys (an answer such as `y`) and several \
+                     lines go as one paste. Control characters other than new lines and tabs \
+                     are dropped. `-` reads the text from standard input.\n\n\
                      Examples:\n  \
                      perth agents send --pane-id 3 --enter -- \"run the tests again\"\n  \
                      git diff | perth agents send --pane-id terminal_5 -",
@@ -365,10 +367,15 @@ fn run_send(matches: &ArgMatches, session_flag: Option<String>) -> i32 {
     }
 }
 
-/// Returns the keys that type `text`: one line as it is, several lines as one bracketed paste
-/// (each line break a carriage return, as a terminal pastes). Control characters other than
+/// Returns the keys that type `text`: as one bracketed paste when it is a message to submit
+/// (`submit`) or holds several lines (each line break a carriage return, as a terminal
+/// pastes), else as typed keys (an answer to a prompt, `y`). Control characters other than
 /// line breaks and tabs are dropped: the text cannot carry an escape sequence.
-pub fn keys_of(text: &str) -> Vec<u8> {
+///
+/// A message goes as a paste because agents' input boxes take a fast burst of typed keys for
+/// a paste of their own guessing, and the Enter after it for a new line in it (Codex CLI);
+/// a bracketed paste is taken whole, and the Enter after it submits.
+pub fn keys_of(text: &str, submit: bool) -> Vec<u8> {
     let text = text.replace("\r\n", "\n");
     let lines = text.trim_end_matches('\n');
     let clean: String = lines
@@ -376,7 +383,7 @@ pub fn keys_of(text: &str) -> Vec<u8> {
         .filter(|&c| c == '\n' || c == '\t' || !c.is_control())
         .map(|c| if c == '\n' { '\r' } else { c })
         .collect();
-    if clean.contains('\r') {
+    if !clean.is_empty() && (submit || clean.contains('\r')) {
         format!("\u{1b}[200~{clean}\u{1b}[201~").into_bytes()
     } else {
         clean.into_bytes()
@@ -577,13 +584,19 @@ mod tests {
 
     #[test]
     fn sent_text_is_typed_inert_and_several_lines_go_as_one_paste() {
-        assert_eq!(keys_of("run the tests"), b"run the tests");
-        assert_eq!(keys_of("fix it\n"), b"fix it");
-        assert_eq!(keys_of("a\u{1b}[2Jb\u{7}\tc"), b"a[2Jb\tc");
+        assert_eq!(keys_of("y", false), b"y");
+        assert_eq!(keys_of("fix it\n", false), b"fix it");
+        assert_eq!(keys_of("a\u{1b}[2Jb\u{7}\tc", false), b"a[2Jb\tc");
         assert_eq!(
-            keys_of("first\r\nsecond\n"),
+            keys_of("first\r\nsecond\n", false),
             b"\x1b[200~first\rsecond\x1b[201~"
         );
+        // A message to submit is pasted whole; Enter alone stays a key.
+        assert_eq!(
+            keys_of("run the tests", true),
+            b"\x1b[200~run the tests\x1b[201~"
+        );
+        assert_eq!(keys_of("", true), b"");
         let m = command()
             .try_get_matches_from([
                 "agents",

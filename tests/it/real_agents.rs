@@ -222,31 +222,12 @@ impl AgentPane {
         );
     }
 
-    /// Types `text` into the agent's input, waits until the agent shows it, then presses
-    /// Enter, as a user does.
-    ///
-    /// Enter goes as a key of its own once the text is on the screen: an agent that reads a
-    /// burst of keys with a carriage return close behind takes the return for part of a paste.
-    /// `perth agents send --enter` leaves 40 ms between text and Enter, and with it Codex CLI
-    /// kept the Enter in its input in 3 runs of 4 and Gemini CLI (a return within 30 ms of the
-    /// last key it handled is a line break) in 1 of 3; Claude Code and aider took it.
+    /// Types `text` into the agent's input and submits it, in one `perth agents send --enter`
+    /// as a script does: perth presses Enter once the agent echoed the text and went quiet
+    /// (an agent that reads a burst of keys with a carriage return close behind takes the
+    /// return for part of a paste, as Codex CLI and Gemini CLI do).
     fn enter(&self, text: &str) {
-        let before = self.s.term.capture().matches(text).count();
-        self.send(text, false);
-        wait_for_with_last(
-            &format!("{} to show the typed {text:?}", self.agent.name()),
-            STATE,
-            || {
-                let screen = self.s.term.capture();
-                if screen.matches(text).count() > before {
-                    Ok(())
-                } else {
-                    Err(screen)
-                }
-            },
-        )
-        .unwrap();
-        self.send("", true);
+        self.send(text, true);
     }
 
     /// Waits until the command the fake asked for has made its file in the project.
@@ -455,11 +436,10 @@ fn real_claude_codes_hooks_move_the_state_with_detection_off() {
     a.send("", true);
     a.wait_marker();
     a.wait_held_calls(calls + 1, "the call with the command's result");
-    // FIXME: the printed hooks set nothing when a tool has run (no PostToolUse), so the pane
-    // stays `waiting` from the Notification while Claude Code waits for its model's answer to
-    // the command's result (held by the fake until the release below).
-    let listed = a.agents().unwrap();
-    assert_eq!(listed[0]["state"], "waiting", "{listed:?}");
+    // The PostToolUse hook: Claude Code works again once the command it was allowed ran.
+    let working = a.wait_state("working", "PostToolUse", STATE);
+    assert_eq!(working["source"], "cli", "{working}");
+    assert_eq!(working["program"], "claude", "{working}");
     a.api.release();
     let idle = a.wait_state("idle", "Stop", STATE);
     assert_eq!(idle["source"], "cli", "{idle}");
@@ -482,8 +462,7 @@ fn real_claude_codes_hooks_move_the_state_with_detection_off() {
     a.s.term
         .wait_for_text("the shell back after /exit", "shell-42", STATE)
         .unwrap();
-    // FIXME: the printed hooks say nothing when Claude Code ends (no SessionEnd), and with
-    // detection off nothing else looks, so the pane stays `idle` after its agent quit.
-    let listed = a.agents().unwrap();
-    assert_eq!(listed[0]["state"], "idle", "{listed:?}");
+    // The SessionEnd hook: the pane is `exited` although nothing reads its screen.
+    let exited = a.wait_state("exited", "SessionEnd", STATE);
+    assert_eq!(exited["source"], "cli", "{exited}");
 }

@@ -427,7 +427,14 @@ impl Painter {
         }
         // Zellij writes thousands of cells a render and perth paints a few rows (frames'
         // top lines, borders): only cells on a painted row are looked up.
-        let mut rows = vec![false; self.painted.keys().map(|(row, _)| row + 1).max().unwrap_or(0)];
+        let mut rows = vec![
+            false;
+            self.painted
+                .keys()
+                .map(|(row, _)| row + 1)
+                .max()
+                .unwrap_or(0)
+        ];
         for (row, _) in self.painted.keys() {
             rows[*row] = true;
         }

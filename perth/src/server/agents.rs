@@ -22,7 +22,11 @@ pub struct Agents {
     generation: AtomicU64,
     /// Runs after each change (wakes the link to perth-core).
     on_change: std::sync::OnceLock<Box<dyn Fn() + Send + Sync>>,
+    /// Names the agent program a pane runs, for states that do not say.
+    program_oracle: std::sync::OnceLock<ProgramOracle>,
 }
+
+type ProgramOracle = Box<dyn Fn(u32) -> Option<String> + Send + Sync>;
 
 /// Which changes raise a notification (`perth { agents { notify_waiting; notify_idle } }`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -57,7 +61,17 @@ impl Agents {
             events: std::sync::OnceLock::new(),
             generation: AtomicU64::new(0),
             on_change: std::sync::OnceLock::new(),
+            program_oracle: std::sync::OnceLock::new(),
         })
+    }
+
+    /// Asks `oracle` which agent program a pane runs when a state arrives without one (an
+    /// agent's hooks, a script).
+    pub fn set_program_oracle(
+        &self,
+        oracle: impl Fn(u32) -> Option<String> + Send + Sync + 'static,
+    ) {
+        let _ = self.program_oracle.set(Box::new(oracle));
     }
 
     /// Runs `hook` after each change from now on.
@@ -119,6 +133,17 @@ impl Agents {
         source: SignalSource,
         program: Option<&str>,
     ) -> Option<AgentPane> {
+        // Looked up outside the board's lock: it reads /proc.
+        let known = program.is_some()
+            || self
+                .lock()
+                .get(pane_id)
+                .is_some_and(|p| p.program.is_some());
+        let found = match self.program_oracle.get() {
+            Some(oracle) if !known => oracle(pane_id),
+            _ => None,
+        };
+        let program = program.or(found.as_deref());
         let (transition, before, record) = {
             let mut board = self.lock();
             let before = board.get(pane_id).cloned();

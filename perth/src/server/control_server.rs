@@ -135,23 +135,27 @@ fn serve(stream: UnixStream, extensions: &Extensions) {
     let _ = writer.write_all(out.as_bytes());
 }
 
-/// How long Enter waits after the text: an agent's input box takes a burst of keys with a
-/// carriage return in it as pasted text, and the Enter would become a new line.
-const ENTER_PAUSE: Duration = Duration::from_millis(40);
+/// Enter waits for the text's echo and then for this much quiet: an input box that takes a
+/// return close behind other input as part of it (Gemini CLI, within 30 ms) gets it as Enter.
+const ENTER_QUIET: Duration = Duration::from_millis(100);
+
+/// The longest Enter waits for the echo (a program that echoes nothing).
+const ECHO_WAIT: Duration = Duration::from_secs(1);
 
 /// How long a write may wait for a pane whose program does not read its input.
 const SEND_DEADLINE: Duration = Duration::from_secs(2);
 
 /// Types `text` into terminal `id` (see [`crate::agents_cli::keys_of`]), then Enter.
 fn send_text(extensions: &Extensions, id: u32, text: &str, enter: bool) -> ControlResponse {
-    let keys = crate::agents_cli::keys_of(text);
+    let keys = crate::agents_cli::keys_of(text, enter);
+    let sent_at = super::detect::output_clock_ms();
     let mut written = match write_all(extensions, id, &keys) {
         Ok(n) => n,
         Err(message) => return ControlResponse::Error { message },
     };
     if enter {
         if !keys.is_empty() {
-            std::thread::sleep(ENTER_PAUSE);
+            wait_for_echo(extensions, id, sent_at);
         }
         match write_all(extensions, id, b"\r") {
             Ok(n) => written += n,
@@ -159,6 +163,26 @@ fn send_text(extensions: &Extensions, id: u32, text: &str, enter: bool) -> Contr
         }
     }
     ControlResponse::Sent { bytes: written }
+}
+
+/// Waits until the pane echoed what was sent at `sent_at` and then stayed quiet for
+/// [`ENTER_QUIET`], at most [`ECHO_WAIT`].
+fn wait_for_echo(extensions: &Extensions, id: u32, sent_at: u64) {
+    let deadline = std::time::Instant::now() + ECHO_WAIT;
+    let quiet = ENTER_QUIET.as_millis() as u64;
+    loop {
+        std::thread::sleep(Duration::from_millis(10));
+        let now = super::detect::output_clock_ms();
+        let echoed = extensions
+            .detector
+            .last_output_ms(id)
+            .filter(|&last| last >= sent_at);
+        if echoed.is_some_and(|last| now.saturating_sub(last) >= quiet)
+            || std::time::Instant::now() >= deadline
+        {
+            return;
+        }
+    }
 }
 
 fn write_all(extensions: &Extensions, id: u32, mut bytes: &[u8]) -> Result<usize, String> {

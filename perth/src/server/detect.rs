@@ -153,6 +153,11 @@ impl Activity {
 /// The longest silence [`Activity::pause`] asks for.
 const MAX_PAUSE: Duration = Duration::from_millis(300);
 
+/// The clock of [`Detector::last_output_ms`].
+pub fn output_clock_ms() -> u64 {
+    clock_ms()
+}
+
 /// Milliseconds on a monotonic clock shared by readers and the detector.
 fn clock_ms() -> u64 {
     static START: std::sync::OnceLock<Instant> = std::sync::OnceLock::new();
@@ -198,6 +203,13 @@ impl Detector {
         let activity = Arc::new(Activity::default());
         self.lock().insert(id, activity.clone());
         activity
+    }
+
+    /// When terminal `id` last had output, on [`output_clock_ms`]'s clock; `None` when it is
+    /// not watched or never had any.
+    pub fn last_output_ms(&self, id: u32) -> Option<u64> {
+        let ms = self.lock().get(&id)?.last_output_ms.load(Ordering::Relaxed);
+        (ms > 0).then_some(ms)
     }
 
     /// Stops watching terminal `id` (its pane closed).
@@ -336,6 +348,16 @@ impl Detector {
         {
             seen.state = Some(state);
         }
+    }
+
+    /// The agent program terminal `id` runs in its foreground now, if any (for states an
+    /// agent reports itself, which do not say which agent it is).
+    pub fn program_now(&self, id: u32) -> Option<String> {
+        let leader = self
+            .ptys
+            .with_primary(id, |fd| Ok(crate::foreground::foreground(fd)))?
+            .ok()??;
+        Some(self.agent_in(&leader)?.name().to_string())
     }
 
     /// The agent the foreground job runs: its leader, or (a shell without job control runs

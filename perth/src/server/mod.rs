@@ -37,6 +37,8 @@ pub struct Extensions {
     pub agents: Arc<agents::Agents>,
     /// The PTYs of shell and command panes (agent panes' worktrees, `perth agents send`).
     pub ptys: Arc<pty::Ptys>,
+    /// Each pane's output activity (`perth agents send` waits for the echo before Enter).
+    pub detector: Arc<detect::Detector>,
 }
 
 impl Extensions {
@@ -162,6 +164,12 @@ pub fn run(socket_path: PathBuf, debug: bool) -> i32 {
     let events = crate::notify::events::forward(&notify, &session);
     notify.start();
     let ptys = Arc::new(pty::Ptys::new());
+    let agents = agents::Agents::with_raises(notify.clone(), detect_settings.raises);
+    let detector = detect::Detector::new(detect_settings, ptys.clone(), agents.clone());
+    {
+        let detector = Arc::downgrade(&detector);
+        agents.set_program_oracle(move |id| detector.upgrade()?.program_now(id));
+    }
     let extensions = Arc::new(Extensions {
         session: session.clone(),
         socket_path: socket_path.clone(),
@@ -176,8 +184,9 @@ pub fn run(socket_path: PathBuf, debug: bool) -> i32 {
         persistence: Arc::new(Mutex::new(persist::PersistenceStatus::default())),
         link_waker,
         core_gate: Arc::new(clients::CoreGate::default()),
-        agents: agents::Agents::with_raises(notify.clone(), detect_settings.raises),
+        agents,
         ptys: ptys.clone(),
+        detector: detector.clone(),
     });
     if let Some(sink) = events {
         extensions.agents.set_events(sink);
@@ -187,7 +196,6 @@ pub fn run(socket_path: PathBuf, debug: bool) -> i32 {
         extensions.agents.set_change_hook(move || link.wake());
     }
     start_extension_threads(&extensions);
-    let detector = detect::Detector::new(detect_settings, ptys.clone(), extensions.agents.clone());
     detector.start(socket_path.clone());
     let wrapper = os_api::PerthOsApi::new(
         Box::new(stock),
