@@ -160,6 +160,9 @@ pub struct Transition {
 #[derive(Debug, Default, Clone)]
 pub struct Board {
     panes: BTreeMap<u32, AgentPane>,
+    /// Panes that closed: Zellij never gives a terminal id twice in a session, so a state that
+    /// arrives for one of them (a hook racing its pane's close) is for a pane that is gone.
+    closed: std::collections::BTreeSet<u32>,
 }
 
 impl Board {
@@ -173,6 +176,9 @@ impl Board {
         source: SignalSource,
         now_ms: u64,
     ) -> Option<Transition> {
+        if self.closed.contains(&pane_id) {
+            return None;
+        }
         let message = message.map(clean).filter(|m| !m.is_empty());
         let previous = self.panes.get(&pane_id).map(|p| p.state);
         let record = self.panes.entry(pane_id).or_insert_with(|| AgentPane {
@@ -236,7 +242,7 @@ impl Board {
     /// Takes a saved record for `pane_id` (a restored session's pane), marked as restored,
     /// unless the pane already has a state. Returns whether it was taken.
     pub fn restore(&mut self, pane_id: u32, mut record: AgentPane) -> bool {
-        if self.panes.contains_key(&pane_id) {
+        if self.panes.contains_key(&pane_id) || self.closed.contains(&pane_id) {
             return false;
         }
         record.pane_id = pane_id;
@@ -260,7 +266,13 @@ impl Board {
 
     /// Forgets a pane that closed.
     pub fn remove(&mut self, pane_id: u32) -> bool {
+        self.closed.insert(pane_id);
         self.panes.remove(&pane_id).is_some()
+    }
+
+    /// Whether the pane closed.
+    pub fn is_closed(&self, pane_id: u32) -> bool {
+        self.closed.contains(&pane_id)
     }
 
     /// Returns the pane's record.
@@ -378,6 +390,40 @@ mod tests {
                 .count(),
             MAX_MESSAGE + 1
         );
+    }
+
+    #[test]
+    fn a_closed_pane_takes_no_state_and_a_restored_one_keeps_a_newer_state() {
+        let mut board = Board::default();
+        board.set(3, AgentState::Working, None, SignalSource::Cli, 1);
+        assert!(board.remove(3));
+        // A hook racing the close: refused, nothing listed.
+        assert_eq!(
+            board.set(3, AgentState::Idle, None, SignalSource::Cli, 2),
+            None
+        );
+        assert!(board.is_closed(3) && board.list().is_empty());
+        let saved = AgentPane {
+            pane_id: 9,
+            state: AgentState::Waiting,
+            since_ms: 1,
+            message: Some("Run tests?".into()),
+            source: SignalSource::Screen,
+            exit_status: None,
+            program: Some("claude".into()),
+            place: PanePlace::default(),
+            restored: false,
+        };
+        assert!(!board.restore(3, saved.clone()), "a closed pane");
+        assert!(board.restore(4, saved.clone()));
+        assert!(board.get(4).unwrap().restored);
+        assert_eq!(board.get(4).unwrap().pane_id, 4);
+        // The agent's own state replaces the restored one, and is no longer marked restored.
+        board.set(4, AgentState::Working, None, SignalSource::Screen, 5);
+        assert!(!board.get(4).unwrap().restored);
+        board.set(5, AgentState::Idle, None, SignalSource::Cli, 6);
+        assert!(!board.restore(5, saved), "a pane with a state of its own");
+        assert_eq!(board.get(5).unwrap().state, AgentState::Idle);
     }
 
     #[test]

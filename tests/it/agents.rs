@@ -323,6 +323,13 @@ fn a_known_agents_screen_tells_its_state_without_any_signal() {
         }
     })
     .unwrap();
+    // The pane's frame says it too, beside its title, in a colour of its own (the warning's).
+    let coloured = s.term.capture_colored();
+    let title = coloured
+        .lines()
+        .find(|l| l.contains("✋ waiting"))
+        .unwrap_or_else(|| panic!("no badge on the frame:\n{coloured}"));
+    assert!(title.contains("38;2;"), "{title:?}");
     s.term.send_keys(&["Enter"]).unwrap();
     expect("idle", "the input box read as idle");
     s.term.send_keys(&["Enter"]).unwrap();
@@ -340,4 +347,93 @@ fn a_known_agents_screen_tells_its_state_without_any_signal() {
         }
     })
     .unwrap();
+}
+
+/// Bad input for agent awareness: an agent that floods its pane with megabytes of binary
+/// garbage leaves the session answering and its state readable, and a pane closed in the
+/// middle of its changes leaves no state behind.
+#[test]
+fn a_flooding_agent_and_a_pane_closed_mid_change_lose_nothing_else() {
+    let s = PerthSession::start_in(
+        tests::IsolatedEnv::new().unwrap(),
+        "e2e-agent-flood",
+        160,
+        50,
+        &[],
+    )
+    .unwrap();
+    s.wait_for_core(1).unwrap();
+    let screens = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../perth/tests/fixtures/agent-screens");
+    let bin = s.env.home().join("bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    let agent = bin.join("claude");
+    // 32 MB of random bytes as fast as the pane takes them, then Claude Code's prompt.
+    std::fs::write(
+        &agent,
+        format!(
+            "#!/bin/sh\nhead -c 33554432 /dev/urandom\nclear; cat '{}'; read _\n",
+            screens.join("claude-waiting-bash.txt").display()
+        ),
+    )
+    .unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&agent, std::fs::Permissions::from_mode(0o755)).unwrap();
+    // A second pane whose agent reports itself, closed below in the middle of its changes.
+    s.action(&["new-pane", "--direction", "right"]).unwrap();
+    s.wait_for_core(2).unwrap();
+    s.action(&["focus-previous-pane"]).unwrap();
+    s.term.send_text(&agent.display().to_string()).unwrap();
+    s.term.send_keys(&["Enter"]).unwrap();
+    // While the garbage streams, the session answers every call.
+    for _ in 0..5 {
+        let listed = agents(&s);
+        assert!(listed.iter().all(|a| a["pane_id"] != 1), "{listed:?}");
+    }
+    let waiting = wait_for_with_last(
+        "the prompt after the flood read as waiting",
+        WAIT * 4,
+        || {
+            let listed = agents(&s);
+            match listed.iter().find(|a| a["pane_id"] == 0) {
+                Some(a) if a["state"] == "waiting" => Ok(a.clone()),
+                _ => Err(format!("{listed:?}")),
+            }
+        },
+    )
+    .unwrap();
+    assert_eq!(waiting["program"], "claude", "{waiting}");
+
+    // Pane 1 changes state while it closes: whatever order they land in, no state is left for
+    // a pane that is gone.
+    let states = ["working", "waiting", "idle", "working"];
+    let setter = {
+        let perth = tests::workspace_bin("perth").unwrap();
+        let mut script = String::new();
+        for state in states {
+            script.push_str(&format!(
+                "'{}' --session e2e-agent-flood action agent-state --pane-id 1 --state {state} --quiet 2>/dev/null\n",
+                perth.display()
+            ));
+        }
+        let mut cmd = s.env.command("sh");
+        cmd.args(["-c", &script]);
+        cmd.spawn().unwrap()
+    };
+    s.action(&["close-pane", "--pane-id", "terminal_1"])
+        .unwrap();
+    let out = setter.wait_with_output().unwrap();
+    assert!(out.status.code().is_some(), "the setter was killed");
+    wait_for_with_last("no state for the closed pane", WAIT, || {
+        let listed = agents(&s);
+        if listed.iter().any(|a| a["pane_id"] == 1) {
+            Err(format!("{listed:?}"))
+        } else {
+            Ok(())
+        }
+    })
+    .unwrap();
+    // The agent that flooded is still listed and the session still answers.
+    let listed = agents(&s);
+    assert!(listed.iter().any(|a| a["pane_id"] == 0), "{listed:?}");
 }

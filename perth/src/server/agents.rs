@@ -210,6 +210,11 @@ impl Agents {
         }
     }
 
+    /// Whether the pane closed (a state for it is refused).
+    pub fn is_closed(&self, pane_id: u32) -> bool {
+        self.lock().is_closed(pane_id)
+    }
+
     /// Returns every agent pane, waiting ones first.
     pub fn list(&self) -> Vec<AgentPane> {
         self.lock().list()

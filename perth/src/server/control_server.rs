@@ -49,7 +49,9 @@ fn serve(stream: UnixStream, extensions: &Extensions) {
         | Ok(ControlRequest::AgentState { pane, .. })
         | Ok(ControlRequest::SendText { pane, .. })
         | Ok(ControlRequest::RestoreAgent { pane, .. })
-            if !pane_known(extensions, pane) =>
+            if !pane_known(extensions, pane)
+                || matches!(pane, crate::notify::bus::PaneRef::Terminal(id)
+                    if extensions.agents.is_closed(id)) =>
         {
             ControlResponse::Error {
                 message: format!("no pane {pane} in this session; see `perth action list-panes`"),
