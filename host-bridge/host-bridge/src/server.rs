@@ -150,9 +150,14 @@ pub fn serve(
     // plugins configured with that address keep working across restarts.
     let previous = (options.port == 0).then(|| dir.read_identity()).flatten();
     let reused = previous.as_ref().and_then(|prev| {
-        std::net::TcpListener::bind(SocketAddr::from((Ipv4Addr::LOCALHOST, prev.port)))
-            .ok()
-            .map(|listener| (listener, prev.token.clone()))
+        match std::net::TcpListener::bind(SocketAddr::from((Ipv4Addr::LOCALHOST, prev.port))) {
+            Ok(listener) => Some((listener, prev.token.clone())),
+            Err(e) => {
+                // Plugins configured with the old address stop reaching it: say why.
+                tracing::warn!(port = prev.port, error = %e, "the previous address is taken; answering at a new one");
+                None
+            }
+        }
     });
     let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, options.port));
     let (listener, token) = match reused {
