@@ -368,11 +368,11 @@ fn a_flooding_agent_and_a_pane_closed_mid_change_lose_nothing_else() {
     let bin = s.env.home().join("bin");
     std::fs::create_dir_all(&bin).unwrap();
     let agent = bin.join("claude");
-    // 32 MB of random bytes as fast as the pane takes them, then Claude Code's prompt.
+    // 8 MB of random bytes as fast as the pane takes them, then Claude Code's prompt.
     std::fs::write(
         &agent,
         format!(
-            "#!/bin/sh\nhead -c 33554432 /dev/urandom\nclear; cat '{}'; read _\n",
+            "#!/bin/sh\nhead -c 8388608 /dev/urandom\nclear; cat '{}'; read _\n",
             screens.join("claude-waiting-bash.txt").display()
         ),
     )
