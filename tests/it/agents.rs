@@ -260,39 +260,42 @@ fn agent_states_come_from_cli_pipe_and_escape_and_scripts_can_wait_for_them() {
     assert!(stderr.contains("session ended"), "{stderr}");
 }
 
-/// The recorded screens of a real Claude Code, replayed by a program that the kernel names
-/// `claude`: perth reads working, waiting (with the question) and idle from the screen alone,
-/// with no hook or escape sequence, and `exited` when the shell has the terminal again.
-#[test]
-fn a_known_agents_screen_tells_its_state_without_any_signal() {
-    let s = PerthSession::start_in(
-        tests::IsolatedEnv::new().unwrap(),
-        "e2e-agent-screens",
-        160,
-        50,
-        &[],
-    )
-    .unwrap();
+/// Starts session `name` (160x50, perth-core linked) and writes a program the kernel names
+/// `claude` into its home, running `body` (shell) with `$SCREENS` the recorded agent screens;
+/// returns the session and the program's path.
+fn session_with_fake_claude(name: &str, body: &str) -> (PerthSession, std::path::PathBuf) {
+    let s = PerthSession::start_in(tests::IsolatedEnv::new().unwrap(), name, 160, 50, &[]).unwrap();
     s.wait_for_core(1).unwrap();
     let screens = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("../perth/tests/fixtures/agent-screens");
     let bin = s.env.home().join("bin");
     std::fs::create_dir_all(&bin).unwrap();
     let agent = bin.join("claude");
-    let step =
-        |fixture: &str| format!("clear; cat '{}'; read _\n", screens.join(fixture).display());
     std::fs::write(
         &agent,
-        format!(
-            "#!/bin/sh\n{}{}{}",
-            step("claude-working-1.txt"),
-            step("claude-waiting-bash.txt"),
-            step("claude-idle-1.txt")
-        ),
+        format!("#!/bin/sh\nSCREENS='{}'\n{body}", screens.display()),
     )
     .unwrap();
     use std::os::unix::fs::PermissionsExt;
     std::fs::set_permissions(&agent, std::fs::Permissions::from_mode(0o755)).unwrap();
+    (s, agent)
+}
+
+/// The recorded screens of a real Claude Code, replayed by a program that the kernel names
+/// `claude`: perth reads working, waiting (with the question) and idle from the screen alone,
+/// with no hook or escape sequence, and `exited` when the shell has the terminal again.
+#[test]
+fn a_known_agents_screen_tells_its_state_without_any_signal() {
+    let step = |fixture: &str| format!("clear; cat \"$SCREENS/{fixture}\"; read _\n");
+    let (s, agent) = session_with_fake_claude(
+        "e2e-agent-screens",
+        &[
+            step("claude-working-1.txt"),
+            step("claude-waiting-bash.txt"),
+            step("claude-idle-1.txt"),
+        ]
+        .concat(),
+    );
     s.term.send_text(&agent.display().to_string()).unwrap();
     s.term.send_keys(&["Enter"]).unwrap();
     let expect = |state: &str, what: &str| {
@@ -354,31 +357,11 @@ fn a_known_agents_screen_tells_its_state_without_any_signal() {
 /// middle of its changes leaves no state behind.
 #[test]
 fn a_flooding_agent_and_a_pane_closed_mid_change_lose_nothing_else() {
-    let s = PerthSession::start_in(
-        tests::IsolatedEnv::new().unwrap(),
-        "e2e-agent-flood",
-        160,
-        50,
-        &[],
-    )
-    .unwrap();
-    s.wait_for_core(1).unwrap();
-    let screens = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../perth/tests/fixtures/agent-screens");
-    let bin = s.env.home().join("bin");
-    std::fs::create_dir_all(&bin).unwrap();
-    let agent = bin.join("claude");
     // 8 MB of random bytes as fast as the pane takes them, then Claude Code's prompt.
-    std::fs::write(
-        &agent,
-        format!(
-            "#!/bin/sh\nhead -c 8388608 /dev/urandom\nclear; cat '{}'; read _\n",
-            screens.join("claude-waiting-bash.txt").display()
-        ),
-    )
-    .unwrap();
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(&agent, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let (s, agent) = session_with_fake_claude(
+        "e2e-agent-flood",
+        "head -c 8388608 /dev/urandom\nclear; cat \"$SCREENS/claude-waiting-bash.txt\"; read _\n",
+    );
     // A second pane whose agent reports itself, closed below in the middle of its changes.
     s.action(&["new-pane", "--direction", "right"]).unwrap();
     s.wait_for_core(2).unwrap();
