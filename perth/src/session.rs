@@ -19,7 +19,7 @@ use zellij_utils::input::actions::{initial_panes_from_cli, Action};
 use zellij_utils::input::config::{Config, ConfigError};
 use zellij_utils::input::options::Options;
 use zellij_utils::sessions::{
-    assert_dead_session, assert_session, assert_session_ne, delete_session, get_active_session,
+    assert_dead_session, assert_session, delete_session, get_active_session,
     get_resurrectable_sessions, get_sessions, get_sessions_sorted_by_mtime, kill_session,
     list_sessions, match_session_name, print_sessions, print_sessions_with_index,
     resurrection_layout, session_exists, session_listing_error_message, validate_session_name,
@@ -350,10 +350,39 @@ fn new_client_or_tab(opts: CliArgs) -> i32 {
 
 /// Returns whether session `name` runs: it answers, or its socket is there but busy (a busy
 /// session gets the layout as a tab, as Zellij does, rather than a second server of its name).
+/// Every session is probed with the call deadline (Zellij's own listing waits for each answer
+/// without one, zellij #5400: one session that does not answer left a new session's client
+/// on a blank screen).
 fn is_running(name: &str) -> bool {
-    // Listing the sessions also removes the sockets of servers that are gone.
-    session_exists(name).unwrap_or(false)
-        || zellij_utils::consts::ZELLIJ_SOCK_DIR.join(name).exists()
+    let sock_dir = &*zellij_utils::consts::ZELLIJ_SOCK_DIR;
+    let deadline = crate::call_cli::deadline().unwrap_or(Duration::from_secs(5));
+    session_ipc::call::sessions(sock_dir, deadline)
+        .iter()
+        .any(|(n, _)| n == name)
+}
+
+/// Exits when `name` cannot be a new session's name: invalid, running, or dead but kept for
+/// resurrection (Zellij's `assert_session_ne`, with [`is_running`]'s deadlined probe).
+fn assert_session_ne(name: &str) {
+    if let Err(e) = validate_session_name(name) {
+        eprintln!("{e}");
+        std::process::exit(1);
+    }
+    if is_running(name) {
+        println!(
+            "Session with name {name:?} already exists. Use attach command to connect to it or specify a different name."
+        );
+        std::process::exit(1);
+    }
+    if zellij_utils::sessions::get_resurrectable_session_names()
+        .iter()
+        .any(|s| s == name)
+    {
+        println!(
+            "Session with name {name:?} already exists, but is dead. Use the attach command to resurrect it or, the delete-session command to kill it or specify a different name."
+        );
+        std::process::exit(1);
+    }
 }
 
 /// Finds the session an action goes to, as `zellij action` does: the one running session,
