@@ -14,8 +14,8 @@ mod watch;
 
 pub use event::{outbox_append, Event, DATA_CONTENT_TYPE, SPEC_VERSION};
 pub use publisher::{
-    connection_properties, declare_exchange, redact_amqp_url, PublishError, Publisher,
-    CONTENT_TYPE, EXCHANGE,
+    amqp_transport_of, connect_amqp, connection_properties, declare_exchange, redact_amqp_url,
+    with_ca_file, AmqpConnectError, PublishError, Publisher, CONTENT_TYPE, EXCHANGE,
 };
 pub use pump::{OutboxPump, PumpConfig, PumpError, PumpReport, PumpWaker};
 pub use watch::{describe, watch_broker, OutboxWatch, WatchError, Watched};

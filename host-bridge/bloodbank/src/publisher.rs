@@ -18,6 +18,14 @@ const PERSISTENT: u8 = 2;
 /// Why publishing failed; the rows stay in the outbox and are retried.
 #[derive(Debug, thiserror::Error)]
 pub enum PublishError {
+    /// The TLS handshake with the broker failed; the message says which way and what to set.
+    #[error("TLS to the AMQP broker at {at} failed: {}; {}", problem.what(), tls_advice(problem))]
+    Tls {
+        /// The broker URL without its password.
+        at: String,
+        /// Which way TLS failed.
+        problem: conn_tls::TlsProblem,
+    },
     /// No connection to the broker could be made.
     #[error("cannot reach the AMQP broker at {at}: {reason}; start RabbitMQ or fix amqp_url (events wait in the outbox)")]
     Connect {
@@ -70,14 +78,112 @@ impl std::fmt::Debug for Publisher {
 
 /// Returns `url` with any password replaced by `***`.
 pub fn redact_amqp_url(url: &str) -> String {
+    conn_tls::redact_url(url, "amqp_url")
+}
+
+/// Returns what to set for a TLS failure of a broker connection.
+fn tls_advice(problem: &conn_tls::TlsProblem) -> &'static str {
+    use conn_tls::TlsProblem;
+    match problem {
+        TlsProblem::UnknownCa => "add ?cacertfile=PATH to amqp_url (or set the AMQP CA file setting) with the CA that signed the broker's certificate",
+        TlsProblem::WrongHost => "put a host name the broker's certificate names in amqp_url",
+        TlsProblem::ServerWithoutTls => "point amqps:// at the broker's TLS listener (listeners.ssl, usually port 5671), or use amqp:// for a broker without TLS",
+        TlsProblem::ClientCertificate => "the broker wants a client certificate (ssl_options.fail_if_no_peer_cert); turn that off on the broker",
+        TlsProblem::Other(_) => "check the broker's certificate, amqp_url and its cacertfile",
+    }
+}
+
+/// Returns `url` with `cacertfile=PATH` added (RabbitMQ's URI query parameter for the CA), for
+/// a CA file given as a setting of its own; `url` unchanged when `ca_file` is `None` or the URL
+/// names one already.
+pub fn with_ca_file(url: &str, ca_file: Option<&std::path::Path>) -> String {
+    let Some(ca_file) = ca_file else {
+        return url.to_owned();
+    };
     match url::Url::parse(url) {
-        Ok(mut parsed) if parsed.password().is_some() => {
-            let _ = parsed.set_password(Some("***"));
+        Ok(mut parsed) if !parsed.query_pairs().any(|(k, _)| k == "cacertfile") => {
+            parsed
+                .query_pairs_mut()
+                .append_pair("cacertfile", &ca_file.to_string_lossy());
             parsed.to_string()
         }
-        Ok(parsed) => parsed.to_string(),
-        Err(_) => "<unparsable amqp_url>".to_owned(),
+        _ => url.to_owned(),
     }
+}
+
+/// Returns how a connection to `url` is secured: `amqps://` is TLS verified against the CA and
+/// the host name (lapin's rustls connector always verifies both).
+pub fn amqp_transport_of(url: &str) -> conn_tls::Transport {
+    if url.starts_with("amqps:") {
+        conn_tls::Transport {
+            encrypted: true,
+            verified: conn_tls::Verification::CaAndHost,
+        }
+    } else {
+        conn_tls::Transport::PLAIN
+    }
+}
+
+/// Why [`connect_amqp`] failed.
+#[derive(Debug)]
+pub enum AmqpConnectError {
+    /// The TLS handshake failed this way.
+    Tls(conn_tls::TlsProblem),
+    /// Anything else, in words (without the URL's password).
+    Other(String),
+}
+
+/// Connects to the broker at `url` (`amqp://` or `amqps://`, with RabbitMQ's `cacertfile`
+/// query parameter naming a CA file beside the system's trust store).
+pub async fn connect_amqp(
+    url: &str,
+    properties: ConnectionProperties,
+) -> Result<Connection, AmqpConnectError> {
+    let mut config = lapin::tcp::OwnedTLSConfig::default();
+    let mut uri = url.to_owned();
+    if let Ok(mut parsed) = url::Url::parse(url) {
+        let pairs: Vec<(String, String)> = parsed
+            .query_pairs()
+            .map(|(k, v)| (k.into_owned(), v.into_owned()))
+            .collect();
+        if let Some((_, path)) = pairs.iter().find(|(k, _)| k == "cacertfile") {
+            let pem = std::fs::read_to_string(path).map_err(|e| {
+                AmqpConnectError::Other(format!(
+                    "cannot read the CA file {path} (cacertfile in amqp_url): {e}"
+                ))
+            })?;
+            config.cert_chain = Some(pem);
+            let rest: Vec<_> = pairs.iter().filter(|(k, _)| k != "cacertfile").collect();
+            if rest.is_empty() {
+                parsed.set_query(None);
+            } else {
+                parsed.query_pairs_mut().clear().extend_pairs(rest);
+            }
+            uri = parsed.to_string();
+        }
+    }
+    if url.starts_with("amqps:") {
+        conn_tls::install_crypto_provider();
+    }
+    let password = url::Url::parse(url)
+        .ok()
+        .and_then(|u| u.password().map(str::to_owned));
+    Connection::connect_with_config(&uri, properties, config)
+        .await
+        .map_err(|e| {
+            let problem = conn_tls::tls_problem(&e)
+                .or_else(|| conn_tls::tls_problem_in_text(&format!("{e:?}")));
+            match problem {
+                Some(problem) if url.starts_with("amqps:") => AmqpConnectError::Tls(problem),
+                _ => {
+                    let text = e.to_string();
+                    AmqpConnectError::Other(match password.as_deref() {
+                        Some(p) if !p.is_empty() => text.replace(p, "***"),
+                        _ => text,
+                    })
+                }
+            }
+        })
 }
 
 /// Returns the connection properties every Bloodbank connection uses: lapin on the current
@@ -120,18 +226,29 @@ impl Publisher {
         };
         let properties = connection_properties("perth-bloodbank");
         let setup = async {
-            let connection = Connection::connect(url, properties).await?;
-            let channel = connection.create_channel().await?;
-            channel
-                .confirm_select(ConfirmSelectOptions::default())
-                .await?;
-            declare_exchange(&channel, exchange).await?;
-            Ok::<_, lapin::Error>((connection, channel))
+            let connection = connect_amqp(url, properties).await.map_err(|e| match e {
+                AmqpConnectError::Tls(problem) => PublishError::Tls {
+                    at: redact_amqp_url(url),
+                    problem,
+                },
+                AmqpConnectError::Other(reason) => connect_error(reason),
+            })?;
+            let channel_setup = async {
+                let channel = connection.create_channel().await?;
+                channel
+                    .confirm_select(ConfirmSelectOptions::default())
+                    .await?;
+                declare_exchange(&channel, exchange).await?;
+                Ok::<_, lapin::Error>(channel)
+            };
+            let channel = channel_setup
+                .await
+                .map_err(|e| connect_error(e.to_string()))?;
+            Ok::<_, PublishError>((connection, channel))
         };
         let (connection, channel) = tokio::time::timeout(connect_timeout, setup)
             .await
-            .map_err(|_| connect_error(format!("no answer within {connect_timeout:?}")))?
-            .map_err(|e| connect_error(e.to_string()))?;
+            .map_err(|_| connect_error(format!("no answer within {connect_timeout:?}")))??;
         Ok(Self {
             connection,
             channel,
@@ -227,6 +344,18 @@ impl Publisher {
 #[cfg(test)]
 mod tests {
     use super::redact_amqp_url;
+
+    #[test]
+    fn a_ca_file_setting_joins_the_url_once() {
+        let path = std::path::Path::new("/etc/ca.pem");
+        assert_eq!(
+            super::with_ca_file("amqps://bb:pw@mq:5671/%2f", Some(path)),
+            "amqps://bb:pw@mq:5671/%2f?cacertfile=%2Fetc%2Fca.pem"
+        );
+        let named = "amqps://mq/%2f?cacertfile=/x.pem";
+        assert_eq!(super::with_ca_file(named, Some(path)), named);
+        assert_eq!(super::with_ca_file(named, None), named);
+    }
 
     #[test]
     fn amqp_urls_lose_their_password() {

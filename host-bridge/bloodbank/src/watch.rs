@@ -7,10 +7,12 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use lapin::options::{BasicAckOptions, BasicConsumeOptions, QueueBindOptions, QueueDeclareOptions};
 use lapin::types::FieldTable;
-use lapin::Connection;
 use store::{Database, OutboxRow};
 
-use crate::publisher::{connection_properties, declare_exchange, redact_amqp_url};
+use crate::publisher::{
+    connect_amqp, connection_properties, declare_exchange, redact_amqp_url, AmqpConnectError,
+    PublishError,
+};
 
 /// One event of the stream.
 #[derive(Clone, Debug, PartialEq)]
@@ -69,6 +71,9 @@ pub enum WatchError {
         /// What went wrong.
         reason: String,
     },
+    /// The TLS handshake with the broker failed (the message says which way and what to set).
+    #[error("{0}")]
+    Tls(PublishError),
     /// An outbox could not be read.
     #[error("cannot read the event outbox at {at}: {source}")]
     Outbox {
@@ -160,8 +165,18 @@ pub async fn watch_broker(
         at: redact_amqp_url(url),
         reason,
     };
+    let connect = connect_amqp(url, connection_properties("perth-events"));
+    let connection = tokio::time::timeout(connect_timeout, connect)
+        .await
+        .map_err(|_| fail(format!("no answer within {connect_timeout:?}")))?
+        .map_err(|e| match e {
+            AmqpConnectError::Tls(problem) => WatchError::Tls(PublishError::Tls {
+                at: redact_amqp_url(url),
+                problem,
+            }),
+            AmqpConnectError::Other(reason) => fail(reason),
+        })?;
     let setup = async {
-        let connection = Connection::connect(url, connection_properties("perth-events")).await?;
         let channel = connection.create_channel().await?;
         declare_exchange(&channel, exchange).await?;
         let queue = channel
@@ -192,9 +207,9 @@ pub async fn watch_broker(
                 FieldTable::default(),
             )
             .await?;
-        Ok::<_, lapin::Error>((connection, channel, consumer))
+        Ok::<_, lapin::Error>((channel, consumer))
     };
-    let (_connection, _channel, mut consumer) = tokio::time::timeout(connect_timeout, setup)
+    let (_channel, mut consumer) = tokio::time::timeout(connect_timeout, setup)
         .await
         .map_err(|_| fail(format!("no answer within {connect_timeout:?}")))?
         .map_err(|e| fail(e.to_string()))?;

@@ -203,7 +203,7 @@ pub async fn upsert_project(
     let now = Utc::now();
     let sql = "INSERT INTO projects (id, name, remote_origin, default_branch, trunk_path, created_at, updated_at, active) \
                VALUES ($1, $2, $3, $4, $5, $6, $6, TRUE) \
-               ON CONFLICT (name) DO UPDATE SET remote_origin = excluded.remote_origin, \
+               ON CONFLICT (owner, name) DO UPDATE SET remote_origin = excluded.remote_origin, \
                default_branch = excluded.default_branch, trunk_path = excluded.trunk_path, \
                updated_at = excluded.updated_at, active = TRUE";
     with_conn!(&mut conn, |c| {

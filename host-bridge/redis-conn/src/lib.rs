@@ -2,8 +2,9 @@
 //!
 //! A dead Redis must fail a command line call in well under a second (issue 3, part 7), so
 //! both timeouts default to 500 ms. `redis://`, `rediss://` (TLS with the system's root
-//! certificates, rustls with the ring provider) and `redis://:PASSWORD@HOST` or
-//! `redis://USER:PASSWORD@HOST` URLs are accepted.
+//! certificates, or the CA file of [`RedisOptions::ca_file`]; rustls with the workspace's one
+//! provider, `ring`) and `redis://:PASSWORD@HOST` (`requirepass`) or
+//! `redis://USER:PASSWORD@HOST` (an ACL user) URLs are accepted, as `redis-cli -u` reads them.
 
 use std::time::{Duration, Instant};
 
@@ -17,6 +18,9 @@ pub struct RedisOptions {
     pub connect_timeout: Duration,
     /// How long any reply may take.
     pub response_timeout: Duration,
+    /// The CA certificate(s) (PEM) that sign the server's certificate, for `rediss://`; the
+    /// system's trust store when `None` (`redis-cli --cacert`).
+    pub ca_file: Option<std::path::PathBuf>,
 }
 
 impl Default for RedisOptions {
@@ -24,6 +28,7 @@ impl Default for RedisOptions {
         Self {
             connect_timeout: Duration::from_millis(500),
             response_timeout: Duration::from_millis(500),
+            ca_file: None,
         }
     }
 }
@@ -37,6 +42,22 @@ pub enum RedisConnError {
         /// The URL without its password.
         url: String,
         /// What is wrong with it.
+        reason: String,
+    },
+    /// The TLS handshake failed; the message says which way and what to set.
+    #[error("TLS to Redis at {url} failed: {}; {}", problem.what(), tls_advice(problem))]
+    Tls {
+        /// The URL without its password.
+        url: String,
+        /// Which way TLS failed.
+        problem: conn_tls::TlsProblem,
+    },
+    /// The CA file could not be read.
+    #[error("cannot read the Redis CA file {path}: {reason}; fix redis_ca_file")]
+    CaFile {
+        /// The file.
+        path: String,
+        /// What went wrong.
         reason: String,
     },
     /// No connection could be made in time.
@@ -59,16 +80,36 @@ pub enum RedisConnError {
     },
 }
 
+/// Returns what to set for a TLS failure of a Redis connection.
+fn tls_advice(problem: &conn_tls::TlsProblem) -> &'static str {
+    use conn_tls::TlsProblem;
+    match problem {
+        TlsProblem::UnknownCa => "set redis_ca_file (ZDRIVE_REDIS_CA_FILE) to the CA file that signed the server's certificate",
+        TlsProblem::WrongHost => "put a host name the server's certificate names in redis_url",
+        TlsProblem::ServerWithoutTls => "point redis_url at the server's TLS port (tls-port), or use redis:// for a server without TLS",
+        TlsProblem::ClientCertificate => "the server wants client certificates (tls-auth-clients); turn that off on the server",
+        TlsProblem::Other(_) => "check the server's certificate, redis_url and redis_ca_file",
+    }
+}
+
 /// Returns `url` with any password replaced by `***`.
 pub fn redact_url(url: &str) -> String {
-    match url::Url::parse(url) {
-        Ok(mut parsed) => {
-            if parsed.password().is_some() {
-                let _ = parsed.set_password(Some("***"));
-            }
-            parsed.to_string()
-        }
-        Err(_) => "<unparsable redis_url>".to_owned(),
+    conn_tls::redact_url(url, "redis_url")
+}
+
+/// Returns how a connection to `url` is secured: `rediss://` is TLS verified against the CA
+/// and the host name, unless the URL ends in `#insecure` (redis-rs's way to skip checks).
+pub fn transport_of(url: &str) -> conn_tls::Transport {
+    if !url.starts_with("rediss:") {
+        return conn_tls::Transport::PLAIN;
+    }
+    conn_tls::Transport {
+        encrypted: true,
+        verified: if url.ends_with("#insecure") {
+            conn_tls::Verification::None
+        } else {
+            conn_tls::Verification::CaAndHost
+        },
     }
 }
 
@@ -101,15 +142,31 @@ impl RedisConn {
         let password = url::Url::parse(url)
             .ok()
             .and_then(|u| u.password().map(str::to_owned));
-        let client = redis::Client::open(url).map_err(|e| RedisConnError::InvalidUrl {
+        let invalid = |e: redis::RedisError| RedisConnError::InvalidUrl {
             url: redacted.clone(),
             reason: scrub(e.to_string(), password.as_deref()),
-        })?;
-        if url.starts_with("rediss:") {
-            // rustls needs a process-wide crypto provider; another part of the process may
-            // have installed one already, which is just as good.
-            let _ = rustls::crypto::ring::default_provider().install_default();
+        };
+        let tls = url.starts_with("rediss:");
+        if tls {
+            conn_tls::install_crypto_provider();
         }
+        let client = match (&options.ca_file, tls) {
+            (Some(path), true) => {
+                let root_cert = std::fs::read(path).map_err(|e| RedisConnError::CaFile {
+                    path: path.display().to_string(),
+                    reason: e.to_string(),
+                })?;
+                redis::Client::build_with_tls(
+                    url,
+                    redis::TlsCertificates {
+                        client_tls: None,
+                        root_cert: Some(root_cert),
+                    },
+                )
+                .map_err(invalid)?
+            }
+            _ => redis::Client::open(url).map_err(invalid)?,
+        };
         let config = AsyncConnectionConfig::new()
             .set_connection_timeout(Some(options.connect_timeout))
             .set_response_timeout(Some(options.response_timeout));
@@ -125,7 +182,23 @@ impl RedisConn {
         )
         .await
         .map_err(|_| unreachable(format!("no answer within {deadline:?}")))?
-        .map_err(|e| unreachable(e.to_string()))?;
+        .map_err(|e| {
+            let problem = conn_tls::tls_problem(&e)
+                .or_else(|| conn_tls::tls_problem_in_text(&format!("{e:?}")))
+                // A plain-text port never answers a TLS hello: redis-server waits for the
+                // end of an inline command that never comes.
+                .or_else(|| {
+                    e.is_timeout()
+                        .then_some(conn_tls::TlsProblem::ServerWithoutTls)
+                });
+            match problem {
+                Some(problem) if tls => RedisConnError::Tls {
+                    url: redacted.clone(),
+                    problem,
+                },
+                _ => unreachable(e.to_string()),
+            }
+        })?;
         let mut conn = Self {
             connection,
             url: redacted.clone(),
@@ -160,6 +233,11 @@ impl RedisConn {
     /// Returns the server's URL without its password.
     pub fn url(&self) -> &str {
         &self.url
+    }
+
+    /// Returns how the connection is secured.
+    pub fn transport(&self) -> conn_tls::Transport {
+        transport_of(&self.url)
     }
 
     /// Wraps a command's failure with the server's URL, without the password.

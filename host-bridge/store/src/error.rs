@@ -35,6 +35,16 @@ pub enum OpenError {
         #[source]
         source: sqlx::Error,
     },
+    /// The TLS handshake with PostgreSQL failed; the message says which way and what to set.
+    #[error("{}", tls_message(url, problem, ssl_mode))]
+    Tls {
+        /// The URL without its password.
+        url: String,
+        /// Which way TLS failed.
+        problem: conn_tls::TlsProblem,
+        /// The sslmode in effect (`verify-full`, ...).
+        ssl_mode: &'static str,
+    },
     /// The SQLite file could not be opened or created.
     #[error("cannot open the SQLite database {path}: {source}; check that the folder exists and is writable")]
     Sqlite {
@@ -79,6 +89,22 @@ pub enum OpenError {
         #[source]
         source: sqlx::Error,
     },
+}
+
+/// Returns the message of [`OpenError::Tls`]: what failed and which setting fixes it.
+fn tls_message(url: &str, problem: &conn_tls::TlsProblem, ssl_mode: &str) -> String {
+    use conn_tls::TlsProblem;
+    let advice = match problem {
+        TlsProblem::UnknownCa => "set sslrootcert=PATH in the URL to the CA file that signed the server's certificate (or PGSSLROOTCERT)".to_owned(),
+        TlsProblem::WrongHost => "connect with a host name the server's certificate names (its subject alternative names), in the URL's host".to_owned(),
+        TlsProblem::ServerWithoutTls => format!("turn on ssl in the server's postgresql.conf, or lower sslmode={ssl_mode} in the URL (sslmode=prefer or disable sends the password in plain text)"),
+        TlsProblem::ClientCertificate => "set sslcert=PATH and sslkey=PATH in the URL to a client certificate the server accepts".to_owned(),
+        TlsProblem::Other(_) => "check the server's certificate and sslmode, sslrootcert, sslcert and sslkey in the URL".to_owned(),
+    };
+    format!(
+        "TLS to PostgreSQL at {url} failed (sslmode={ssl_mode}): {}; {advice}",
+        problem.what()
+    )
 }
 
 /// Why an operation on an open database failed.
@@ -127,7 +153,7 @@ impl Error {
 }
 
 /// Returns `url` with any password replaced by `***`, for messages.
-pub(crate) fn redact_url(url: &str) -> String {
+pub fn redact_url(url: &str) -> String {
     let Some(scheme_end) = url.find("://") else {
         return url.to_owned();
     };

@@ -17,7 +17,8 @@ pub mod worktree_types;
 
 use std::time::Duration;
 
-pub use error::{Error, OpenError};
+pub use conn_tls::{TlsProblem, Transport, Verification};
+pub use error::{redact_url, Error, OpenError};
 pub use migrate::{latest_known_version, MIGRATIONS_POSTGRES, MIGRATIONS_SQLITE};
 pub use outbox::{NewOutboxEvent, OutboxRow, TrimPolicy};
 pub use worktree_types::{NewWorktreeType, WorktreeType};
@@ -84,6 +85,8 @@ pub struct Database {
     pool: Pool,
     /// Where the database is, without credentials, for messages.
     location: String,
+    /// How the connection is secured (plain for SQLite: no network).
+    transport: conn_tls::Transport,
 }
 
 #[derive(Clone, Debug)]
@@ -203,6 +206,11 @@ impl Database {
     /// Returns where the database is (host:port/db or file path), without credentials.
     pub fn location(&self) -> &str {
         &self.location
+    }
+
+    /// Returns how connections to the database are secured (encrypted, verified), as seen when it opened.
+    pub fn transport(&self) -> conn_tls::Transport {
+        self.transport
     }
 
     /// Checks a connection out of the pool.

@@ -30,6 +30,11 @@ pub static MIGRATIONS_POSTGRES: &[(i64, &str, &str)] = &[
         "agent state",
         include_str!("../../../migrations/postgres/0003_agent_state.sql"),
     ),
+    (
+        4,
+        "row owners",
+        include_str!("../../../migrations/postgres/0004_row_owners.sql"),
+    ),
 ];
 
 /// The SQLite migrations: (version, description, SQL); the same versions as PostgreSQL's.
@@ -48,6 +53,11 @@ pub static MIGRATIONS_SQLITE: &[(i64, &str, &str)] = &[
         3,
         "agent state",
         include_str!("../../../migrations/sqlite/0003_agent_state.sql"),
+    ),
+    (
+        4,
+        "row owners",
+        include_str!("../../../migrations/sqlite/0004_row_owners.sql"),
     ),
 ];
 
@@ -135,6 +145,12 @@ pub(crate) async fn run(db: &Database) -> Result<(), OpenError> {
     if let Some(found) = applied_version(pooled.conn()).await.map_err(query_error)? {
         if found > supported {
             return Err(OpenError::SchemaTooNew { found, supported });
+        }
+        // Up to date: nothing to run. On a team server this is every user's case (an
+        // administrator migrated), and sqlx's migrator would first try to create its table,
+        // which a user's role may not (no CREATE on the schema).
+        if found == supported {
+            return Ok(());
         }
     }
     let source = match db.backend() {

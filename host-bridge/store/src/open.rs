@@ -3,7 +3,7 @@
 use std::path::{Path, PathBuf};
 use std::str::FromStr as _;
 
-use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions, PgSslMode};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{ConnectOptions as _, Connection as _};
 
@@ -93,6 +93,7 @@ pub(crate) async fn connect(url: &str, options: &OpenOptions) -> Result<Database
 }
 
 async fn connect_postgres(url: &str, options: &OpenOptions) -> Result<Database, OpenError> {
+    conn_tls::install_crypto_provider();
     let connect = PgConnectOptions::from_str(url)
         .map_err(|source| OpenError::InvalidUrl {
             url: redact_url(url),
@@ -104,10 +105,15 @@ async fn connect_postgres(url: &str, options: &OpenOptions) -> Result<Database, 
         None => format!("{}:{}", connect.get_host(), connect.get_port()),
     };
     let location = format!("{at}/{}", connect.get_database().unwrap_or_default());
+    let tls_error = |problem: conn_tls::TlsProblem| OpenError::Tls {
+        url: redact_url(url),
+        problem,
+        ssl_mode: ssl_mode_name(connect.get_ssl_mode()),
+    };
 
     // One probe connection first: the pool would retry until its timeout and then report only
     // "pool timed out", hiding "connection refused" or the server's authentication error.
-    match tokio::time::timeout(
+    let transport = match tokio::time::timeout(
         options.connect_timeout,
         sqlx::PgConnection::connect_with(&connect),
     )
@@ -119,23 +125,28 @@ async fn connect_postgres(url: &str, options: &OpenOptions) -> Result<Database, 
                 reason: format!("no answer within {:?}", options.connect_timeout),
             })
         }
-        Ok(Err(e @ (sqlx::Error::Database(_) | sqlx::Error::Protocol(_)))) => {
-            return Err(OpenError::Rejected {
-                at: location,
-                source: e,
-            })
-        }
         Ok(Err(e)) => {
-            return Err(OpenError::Unreachable {
-                at,
-                reason: e.to_string(),
-            })
+            if let Some(problem) = conn_tls::tls_problem(&e) {
+                return Err(tls_error(problem));
+            }
+            return Err(match e {
+                e @ (sqlx::Error::Database(_) | sqlx::Error::Protocol(_)) => OpenError::Rejected {
+                    at: location,
+                    source: e,
+                },
+                e => OpenError::Unreachable {
+                    at,
+                    reason: e.to_string(),
+                },
+            });
         }
-        Ok(Ok(probe)) => {
+        Ok(Ok(mut probe)) => {
+            let transport = pg_transport(&mut probe, connect.get_ssl_mode()).await;
             // A failed close only leaks one connection on the server side until it notices.
             let _ = probe.close().await;
+            transport
         }
-    }
+    };
     let pool = PgPoolOptions::new()
         .max_connections(options.max_connections)
         .acquire_timeout(options.connect_timeout)
@@ -143,7 +154,41 @@ async fn connect_postgres(url: &str, options: &OpenOptions) -> Result<Database, 
     Ok(Database {
         pool: Pool::Postgres(pool),
         location,
+        transport,
     })
+}
+
+/// Returns `mode` as the URL spells it (`verify-full`).
+fn ssl_mode_name(mode: PgSslMode) -> &'static str {
+    match mode {
+        PgSslMode::Disable => "disable",
+        PgSslMode::Allow => "allow",
+        PgSslMode::Prefer => "prefer",
+        PgSslMode::Require => "require",
+        PgSslMode::VerifyCa => "verify-ca",
+        PgSslMode::VerifyFull => "verify-full",
+    }
+}
+
+/// Returns how the probe connection is secured: the server says whether it is encrypted
+/// (`pg_stat_ssl`, readable by every role), the sslmode what the certificate was checked for.
+async fn pg_transport(conn: &mut sqlx::PgConnection, mode: PgSslMode) -> conn_tls::Transport {
+    let encrypted: bool =
+        sqlx::query_scalar("SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()")
+            .fetch_optional(&mut *conn)
+            .await
+            .ok()
+            .flatten()
+            .unwrap_or(false);
+    let verified = match (encrypted, mode) {
+        (true, PgSslMode::VerifyFull) => conn_tls::Verification::CaAndHost,
+        (true, PgSslMode::VerifyCa) => conn_tls::Verification::Ca,
+        _ => conn_tls::Verification::None,
+    };
+    conn_tls::Transport {
+        encrypted,
+        verified,
+    }
 }
 
 async fn connect_sqlite_file(path: &Path, options: &OpenOptions) -> Result<Database, OpenError> {
@@ -174,6 +219,7 @@ async fn connect_sqlite_file(path: &Path, options: &OpenOptions) -> Result<Datab
     Ok(Database {
         pool: Pool::Sqlite(pool),
         location,
+        transport: conn_tls::Transport::PLAIN,
     })
 }
 
@@ -197,6 +243,7 @@ async fn connect_sqlite_memory() -> Result<Database, OpenError> {
     Ok(Database {
         pool: Pool::Sqlite(pool),
         location: ":memory:".to_owned(),
+        transport: conn_tls::Transport::PLAIN,
     })
 }
 

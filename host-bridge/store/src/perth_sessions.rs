@@ -174,6 +174,10 @@ pub struct LayoutTemplate {
     pub name: String,
     pub kdl: String,
     pub updated_at: Option<DateTime<Utc>>,
+    /// Saved with `--shared`: every user of the database may read it (only its owner changes it).
+    pub shared: bool,
+    /// Saved by another role (a shared layout of another user), read-only here.
+    pub others: bool,
 }
 
 fn tab_row_id(session_id: &str, key: &str) -> String {
@@ -207,12 +211,14 @@ fn json_column(conn: &Conn<'_>, column: &str) -> String {
 async fn session_id(conn: &mut Conn<'_>, name: &str) -> Result<String, Error> {
     let id = uuid::Uuid::new_v4().to_string();
     with_conn!(conn, |c| {
-        sqlx::query("INSERT INTO sessions (id, name) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING")
-            .bind(&id)
-            .bind(name)
-            .execute(&mut **c)
-            .await
-            .map(|_| ())
+        sqlx::query(
+            "INSERT INTO sessions (id, name) VALUES ($1, $2) ON CONFLICT (owner, name) DO NOTHING",
+        )
+        .bind(&id)
+        .bind(name)
+        .execute(&mut **c)
+        .await
+        .map(|_| ())
     })
     .map_err(|e| Error::query("perth_sessions_create", e))?;
     with_conn!(conn, |c| {
@@ -528,21 +534,35 @@ pub async fn delete_session(mut conn: Conn<'_>, name: &str) -> Result<bool, Erro
     Ok(true)
 }
 
-/// Stores (or replaces) layout template `name`.
+/// Stores (or replaces) layout template `name`, private to the connecting role.
 pub async fn save_layout(
     conn: Conn<'_>,
     name: &str,
     kdl: &str,
     at: DateTime<Utc>,
 ) -> Result<(), Error> {
-    let sql = "INSERT INTO layouts (id, name, kdl, created_at, updated_at) VALUES ($1, $2, $3, $4, $4) \
-               ON CONFLICT (name) DO UPDATE SET kdl = excluded.kdl, updated_at = excluded.updated_at";
+    save_layout_shared(conn, name, kdl, false, at).await
+}
+
+/// Stores (or replaces) the connecting role's layout template `name`; `shared` lets every
+/// other role of the database read it (row-level security keeps it theirs to change).
+pub async fn save_layout_shared(
+    conn: Conn<'_>,
+    name: &str,
+    kdl: &str,
+    shared: bool,
+    at: DateTime<Utc>,
+) -> Result<(), Error> {
+    let sql = "INSERT INTO layouts (id, name, kdl, shared, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $5) \
+               ON CONFLICT (owner, name) DO UPDATE SET kdl = excluded.kdl, shared = excluded.shared, \
+               updated_at = excluded.updated_at";
     let id = uuid::Uuid::new_v4().to_string();
     with_conn!(conn, |c| {
         sqlx::query(sql)
             .bind(&id)
             .bind(name)
             .bind(kdl)
+            .bind(shared)
             .bind(at)
             .execute(&mut *c)
             .await
@@ -551,38 +571,54 @@ pub async fn save_layout(
     .map_err(|e| Error::query("perth_layouts_save", e))
 }
 
-/// Returns layout template `name`.
+/// Returns `owner` compared with the connecting role, as SQL: `current_user` on PostgreSQL,
+/// `''` on SQLite (one user per file).
+fn is_mine(conn: &Conn<'_>) -> &'static str {
+    match conn {
+        Conn::Postgres(_) => "(owner = current_user)",
+        Conn::Sqlite(_) => "(owner = '')",
+    }
+}
+
+type LayoutRow = (String, String, Option<DateTime<Utc>>, bool, bool);
+
+fn layout_template((name, kdl, updated_at, shared, mine): LayoutRow) -> LayoutTemplate {
+    LayoutTemplate {
+        name,
+        kdl,
+        updated_at,
+        shared,
+        others: !mine,
+    }
+}
+
+/// Returns layout template `name`: the connecting role's own, else one another role shared.
 pub async fn get_layout(conn: Conn<'_>, name: &str) -> Result<Option<LayoutTemplate>, Error> {
-    let row: Option<(String, String, Option<DateTime<Utc>>)> = with_conn!(conn, |c| {
-        sqlx::query_as("SELECT name, kdl, updated_at FROM layouts WHERE name = $1")
+    let mine = is_mine(&conn);
+    let sql = format!(
+        "SELECT name, kdl, updated_at, shared, {mine} AS mine FROM layouts WHERE name = $1 \
+         ORDER BY {mine} DESC, updated_at DESC LIMIT 1"
+    );
+    let row: Option<LayoutRow> = with_conn!(conn, |c| {
+        sqlx::query_as(&sql)
             .bind(name)
             .fetch_optional(&mut *c)
             .await
     })
     .map_err(|e| Error::query("perth_layouts_get", e))?;
-    Ok(row.map(|(name, kdl, updated_at)| LayoutTemplate {
-        name,
-        kdl,
-        updated_at,
-    }))
+    Ok(row.map(layout_template))
 }
 
-/// Returns every layout template by name.
+/// Returns every layout template the connecting role may read (its own and those shared with it), by name.
 pub async fn list_layouts(conn: Conn<'_>) -> Result<Vec<LayoutTemplate>, Error> {
-    let rows: Vec<(String, String, Option<DateTime<Utc>>)> = with_conn!(conn, |c| {
-        sqlx::query_as("SELECT name, kdl, updated_at FROM layouts ORDER BY name")
-            .fetch_all(&mut *c)
-            .await
-    })
-    .map_err(|e| Error::query("perth_layouts_list", e))?;
-    Ok(rows
-        .into_iter()
-        .map(|(name, kdl, updated_at)| LayoutTemplate {
-            name,
-            kdl,
-            updated_at,
-        })
-        .collect())
+    let mine = is_mine(&conn);
+    let sql = format!(
+        "SELECT name, kdl, updated_at, shared, {mine} AS mine FROM layouts ORDER BY name, {mine} DESC"
+    );
+    let rows: Vec<LayoutRow> =
+        with_conn!(conn, |c| { sqlx::query_as(&sql).fetch_all(&mut *c).await })
+            .map_err(|e| Error::query("perth_layouts_list", e))?;
+    Ok(rows.into_iter().map(layout_template).collect())
 }
 
 /// The text columns of perth's tables that hold what Zellij serialized or a pane showed:

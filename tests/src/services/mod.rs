@@ -3,6 +3,7 @@
 //! Each service runs in its own process group and scratch directory; dropping the handle stops
 //! it. `stop()` and `start_again()` keep the port, for outage tests.
 
+pub mod certs;
 mod packages;
 mod postgres;
 mod rabbitmq;
@@ -13,8 +14,9 @@ use std::collections::BTreeSet;
 use std::net::TcpListener;
 use std::sync::Mutex;
 
+pub use certs::{CertPair, TestCa, CERT_HOST};
 pub use packages::{ensure_debian_packages, find_program};
-pub use postgres::{fresh_database, Postgres};
+pub use postgres::{fresh_database, test_password, Postgres};
 pub use rabbitmq::RabbitMq;
 pub use redis::Redis;
 

@@ -16,6 +16,7 @@ use anyhow::{anyhow, bail, Context as _};
 use nix::sys::signal::Signal;
 use nix::unistd::{chown, Gid, Uid, User};
 
+use super::certs::TestCa;
 use super::packages::{ensure_installed, lock_file};
 use super::{find_program, start_on_free_ports, try_free_port, StartError};
 use crate::process::{ProcessGroup, ScratchDir};
@@ -42,6 +43,25 @@ pub struct Postgres {
     port: u16,
     run_as: Option<(Uid, Gid)>,
     process: Option<ProcessGroup>,
+    tls: Option<PgTls>,
+}
+
+/// What a secured server ([`Postgres::start_secured`]) adds: TLS files and the admin's password.
+struct PgTls {
+    /// The CA that signed the server's certificate (and accepted client certificates).
+    ca: PathBuf,
+    /// The password of the superuser [`DB_USER`].
+    admin_password: String,
+}
+
+/// Returns a password no other test run uses, for a role of a secured server.
+pub fn test_password(role: &str) -> String {
+    use std::time::{SystemTime, UNIX_EPOCH};
+    let nanos = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.subsec_nanos())
+        .unwrap_or(0);
+    format!("pw-{role}-{}-{nanos:09}", std::process::id())
 }
 
 impl Postgres {
@@ -49,6 +69,18 @@ impl Postgres {
     ///
     /// Installs package `postgresql` if no `/usr/lib/postgresql/<version>/bin` exists.
     pub fn start() -> anyhow::Result<Self> {
+        Self::start_with(None)
+    }
+
+    /// Starts a server secured as a team server is: `ssl=on` with a certificate for
+    /// `localhost` signed by `ca`, and `pg_hba.conf` allowing only TLS connections over TCP,
+    /// with `scram-sha-256` passwords (the superuser [`DB_USER`] gets one too). Local socket
+    /// connections stay trusted, for the harness's own readiness checks.
+    pub fn start_secured(ca: &TestCa) -> anyhow::Result<Self> {
+        Self::start_with(Some(ca))
+    }
+
+    fn start_with(ca: Option<&TestCa>) -> anyhow::Result<Self> {
         let bin_dir = ensure_postgres()?;
         let run_as = if nix::unistd::geteuid().is_root() {
             Some(ensure_service_user()?)
@@ -62,11 +94,26 @@ impl Postgres {
                 port: try_free_port()?,
                 run_as,
                 process: None,
+                tls: None,
             };
             pg.init_cluster()?;
+            if let Some(ca) = ca {
+                pg.secure(ca)?;
+            }
             if let Err(e) = pg.start_again() {
                 let log = pg.process.as_ref().map(|p| p.log_tail(50));
                 return Err(StartError::after(e, &log.unwrap_or_default()));
+            }
+            if let Some(tls) = &pg.tls {
+                // Over the trusted socket: TCP already wants the password being set here.
+                pg.psql(
+                    &pg.socket_url("postgres"),
+                    &format!(
+                        "SET password_encryption = 'scram-sha-256'; ALTER ROLE {DB_USER} PASSWORD '{}'",
+                        tls.admin_password
+                    ),
+                )
+                .context("setting the superuser's password")?;
             }
             pg.psql(
                 &pg.url_for("postgres"),
@@ -82,9 +129,101 @@ impl Postgres {
         self.url_for(DB_NAME)
     }
 
-    /// Returns the URL of database `name` on this server.
+    /// Returns the URL of database `name` on this server (on a secured one: the superuser's
+    /// password, `localhost`, `sslmode=verify-full` and the CA as `sslrootcert`).
     pub fn url_for(&self, name: &str) -> String {
-        format!("postgres://{DB_USER}@127.0.0.1:{}/{name}", self.port)
+        match &self.tls {
+            None => format!("postgres://{DB_USER}@127.0.0.1:{}/{name}", self.port),
+            Some(tls) => self.tls_url(DB_USER, &tls.admin_password, name, "verify-full"),
+        }
+    }
+
+    /// Returns the URL of database `db` on a secured server as `role` with `password`, to
+    /// `localhost` with `sslmode` and the test CA as `sslrootcert`.
+    pub fn tls_url(&self, role: &str, password: &str, db: &str, sslmode: &str) -> String {
+        let ca = self
+            .tls
+            .as_ref()
+            .map(|t| t.ca.display().to_string())
+            .unwrap_or_default();
+        format!(
+            "postgres://{role}:{password}@localhost:{}/{db}?sslmode={sslmode}&sslrootcert={ca}",
+            self.port
+        )
+    }
+
+    /// Returns the superuser's password on a secured server.
+    pub fn admin_password(&self) -> Option<&str> {
+        self.tls.as_ref().map(|t| t.admin_password.as_str())
+    }
+
+    /// Creates login role `role` with `password` (stored as SCRAM-SHA-256) and `extra`
+    /// attributes (`BYPASSRLS`, ...), allowed to connect to every database and to use schema
+    /// `public` of database `db`.
+    pub fn create_role(
+        &self,
+        db: &str,
+        role: &str,
+        password: &str,
+        extra: &str,
+    ) -> anyhow::Result<()> {
+        anyhow::ensure!(
+            role.chars().all(|c| c.is_ascii_lowercase() || c == '_'),
+            "role name {role:?} must be lowercase letters and '_'"
+        );
+        self.psql(
+            &self.url_for(db),
+            &format!(
+                "SET password_encryption = 'scram-sha-256'; \
+                 CREATE ROLE {role} LOGIN PASSWORD '{password}' {extra}; \
+                 GRANT USAGE ON SCHEMA public TO {role};"
+            ),
+        )?;
+        Ok(())
+    }
+
+    /// Returns a libpq URL to database `name` through this cluster's socket folder (trusted).
+    fn socket_url(&self, name: &str) -> String {
+        format!(
+            "postgres:///{name}?host={}&port={}&user={DB_USER}",
+            self.dir.path().join("sock").display(),
+            self.port
+        )
+    }
+
+    /// Writes the server's certificate, key and `pg_hba.conf` into the data folder.
+    fn secure(&mut self, ca: &TestCa) -> anyhow::Result<()> {
+        let pair = ca.server_cert("postgres")?;
+        let data = self.data_dir();
+        let (cert, key, ca_copy) = (
+            data.join("server.crt"),
+            data.join("server.key"),
+            data.join("root.crt"),
+        );
+        std::fs::copy(&pair.cert, &cert).context("copying the server certificate")?;
+        std::fs::copy(&pair.key, &key).context("copying the server key")?;
+        std::fs::copy(ca.cert(), &ca_copy).context("copying the CA certificate")?;
+        std::fs::write(
+            data.join("pg_hba.conf"),
+            "local all all trust\n\
+             hostssl all all 127.0.0.1/32 scram-sha-256\n\
+             hostssl all all ::1/128 scram-sha-256\n",
+        )
+        .context("writing pg_hba.conf")?;
+        use std::os::unix::fs::PermissionsExt as _;
+        std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o600))
+            .context("making the server key private")?;
+        if let Some((uid, gid)) = self.run_as {
+            for path in [&cert, &key, &ca_copy, &data.join("pg_hba.conf")] {
+                chown(path, Some(uid), Some(gid))
+                    .with_context(|| format!("handing {} to {SERVICE_USER}", path.display()))?;
+            }
+        }
+        self.tls = Some(PgTls {
+            ca: ca.cert(),
+            admin_password: test_password("admin"),
+        });
+        Ok(())
     }
 
     /// Returns the TCP port, which stays the same across restarts.
@@ -181,6 +320,12 @@ impl Postgres {
             .args(["-c", "synchronous_commit=off"])
             .args(["-c", "full_page_writes=off"])
             .args(["-c", "shared_buffers=16MB"]);
+        if self.tls.is_some() {
+            cmd.args(["-c", "ssl=on"])
+                .args(["-c", "ssl_cert_file=server.crt"])
+                .args(["-c", "ssl_key_file=server.key"])
+                .args(["-c", "ssl_ca_file=root.crt"]);
+        }
         let log = self.dir.path().join("postgres.log");
         let process = self
             .process

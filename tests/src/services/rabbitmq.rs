@@ -15,6 +15,7 @@ use std::time::Duration;
 use anyhow::{anyhow, bail, Context as _};
 use nix::sys::signal::Signal;
 
+use super::certs::{CertPair, TestCa};
 use super::{ensure_debian_packages, find_program, start_on_free_ports, try_free_port, StartError};
 use crate::process::{tail, ProcessGroup, ScratchDir};
 use crate::wait::wait_for_with_last;
@@ -38,11 +39,42 @@ pub struct RabbitMq {
     port: u16,
     dist_port: u16,
     process: Option<ProcessGroup>,
+    tls: Option<RabbitTls>,
 }
+
+/// What a secured node ([`RabbitMq::start_secured`]) adds.
+struct RabbitTls {
+    port: u16,
+    ca: PathBuf,
+    server: CertPair,
+    password: String,
+}
+
+/// The user a secured node has besides `guest`.
+pub const RABBIT_USER: &str = "bloodbank";
 
 impl RabbitMq {
     /// Starts a node (installing package `rabbitmq-server` if needed) and waits until it answers the AMQP handshake.
     pub fn start() -> anyhow::Result<Self> {
+        Self::start_with(None)
+    }
+
+    /// Starts a node secured as a team server is: a TLS listener with a certificate for
+    /// `localhost` signed by `ca`, and user [`RABBIT_USER`] with a password and full rights on
+    /// vhost `/`. The plain listener stays open for the harness's readiness checks.
+    pub fn start_secured(ca: &TestCa) -> anyhow::Result<Self> {
+        let rabbit = Self::start_with(Some(ca))?;
+        let password = rabbit
+            .tls
+            .as_ref()
+            .map(|t| t.password.clone())
+            .unwrap_or_default();
+        rabbit.rabbitmqctl(&["add_user", RABBIT_USER, &password])?;
+        rabbit.rabbitmqctl(&["set_permissions", "-p", "/", RABBIT_USER, ".*", ".*", ".*"])?;
+        Ok(rabbit)
+    }
+
+    fn start_with(ca: Option<&TestCa>) -> anyhow::Result<Self> {
         ensure_debian_packages(&[("rabbitmq-server", "rabbitmq-server")])?;
         let scripts = find_scripts()?;
         start_on_free_ports("rabbitmq", || {
@@ -58,6 +90,15 @@ impl RabbitMq {
                 port: try_free_port()?,
                 dist_port: try_free_port()?,
                 process: None,
+                tls: match ca {
+                    None => None,
+                    Some(ca) => Some(RabbitTls {
+                        port: try_free_port()?,
+                        ca: ca.cert(),
+                        server: ca.server_cert("rabbitmq")?,
+                        password: super::test_password("rabbit"),
+                    }),
+                },
             };
             rabbit.write_config()?;
             if let Err(e) = rabbit.start_again() {
@@ -70,6 +111,25 @@ impl RabbitMq {
     /// Returns `amqp://guest:guest@127.0.0.1:<port>/%2f`.
     pub fn url(&self) -> String {
         format!("amqp://guest:guest@127.0.0.1:{}/%2f", self.port)
+    }
+
+    /// Returns `amqps://bloodbank:PASSWORD@localhost:<tls port>/%2f` on a secured node.
+    pub fn tls_url(&self) -> Option<String> {
+        let tls = self.tls.as_ref()?;
+        Some(format!(
+            "amqps://{RABBIT_USER}:{}@localhost:{}/%2f",
+            tls.password, tls.port
+        ))
+    }
+
+    /// Returns the password of [`RABBIT_USER`] on a secured node.
+    pub fn password(&self) -> Option<&str> {
+        self.tls.as_ref().map(|t| t.password.as_str())
+    }
+
+    /// Returns the CA file of a secured node.
+    pub fn ca_file(&self) -> Option<&Path> {
+        self.tls.as_ref().map(|t| t.ca.as_path())
     }
 
     /// Returns the AMQP port, which stays the same across restarts.
@@ -184,10 +244,24 @@ impl RabbitMq {
             std::fs::create_dir(dir.join(sub))
                 .with_context(|| format!("creating {}", dir.join(sub).display()))?;
         }
-        let config = format!(
+        let mut config = format!(
             "listeners.tcp.default = 127.0.0.1:{}\nloopback_users = none\n",
             self.port
         );
+        if let Some(tls) = &self.tls {
+            config.push_str(&format!(
+                "listeners.ssl.default = 127.0.0.1:{}\n\
+                 ssl_options.cacertfile = {}\n\
+                 ssl_options.certfile = {}\n\
+                 ssl_options.keyfile = {}\n\
+                 ssl_options.verify = verify_none\n\
+                 ssl_options.fail_if_no_peer_cert = false\n",
+                tls.port,
+                tls.ca.display(),
+                tls.server.cert.display(),
+                tls.server.key.display()
+            ));
+        }
         write(&dir.join("rabbitmq.conf"), &config)?;
         write(&dir.join("enabled_plugins"), "[].\n")?;
         // Replaces /etc/rabbitmq/rabbitmq-env.conf, which could set a node name or port.

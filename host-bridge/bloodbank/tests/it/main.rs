@@ -3,3 +3,4 @@
 mod broker;
 mod offline;
 mod support;
+mod team_server;

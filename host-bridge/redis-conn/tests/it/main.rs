@@ -116,3 +116,95 @@ async fn a_non_redis_url_is_refused() {
         .unwrap_err();
     assert!(matches!(err, RedisConnError::InvalidUrl { .. }), "{err:?}");
 }
+
+/// Starts a secured Redis (TLS port, requirepass, an ACL user), or skips (never under CI=true).
+fn secured() -> Option<(tests::services::TestCa, Redis)> {
+    let started = tests::services::TestCa::generate("perth test CA")
+        .and_then(|ca| Redis::start_secured(&ca).map(|r| (ca, r)));
+    require_or_skip("secured redis", started)
+}
+
+fn with_ca(ca: &std::path::Path) -> RedisOptions {
+    RedisOptions {
+        ca_file: Some(ca.to_owned()),
+        // A TLS handshake on a loaded machine needs more than the plain default.
+        connect_timeout: Duration::from_secs(2),
+        response_timeout: Duration::from_secs(2),
+    }
+}
+
+#[tokio::test]
+async fn rediss_with_a_ca_file_verifies_and_authenticates_both_ways() {
+    let Some((ca, redis)) = secured() else { return };
+    let password = redis.password().unwrap().to_owned();
+    for acl_user in [false, true] {
+        let url = redis.tls_url(acl_user).unwrap();
+        let conn = RedisConn::connect(&url, &with_ca(&ca.cert()))
+            .await
+            .unwrap();
+        let transport = conn.transport();
+        assert!(transport.encrypted);
+        assert_eq!(transport.verified, conn_tls::Verification::CaAndHost);
+        assert!(!conn.url().contains(&password), "{}", conn.url());
+        assert!(!format!("{conn:?}").contains(&password));
+        let mut c = conn.connection();
+        let () = redis::cmd("SET")
+            .arg("perth:pane:tls")
+            .arg("1")
+            .query_async(&mut c)
+            .await
+            .unwrap();
+    }
+    // A wrong password is refused without being echoed.
+    let url = redis
+        .tls_url(true)
+        .unwrap()
+        .replace(&password, "not-the-password");
+    let err = RedisConn::connect(&url, &with_ca(&ca.cert()))
+        .await
+        .unwrap_err();
+    assert!(!err.to_string().contains("not-the-password"), "{err}");
+}
+
+#[tokio::test]
+async fn rediss_failures_say_which_and_what_to_set() {
+    let Some((ca, redis)) = secured() else { return };
+    let password = redis.password().unwrap().to_owned();
+    let url = redis.tls_url(true).unwrap();
+    let expect = |err: RedisConnError, problem: conn_tls::TlsProblem, words: &str| {
+        let message = err.to_string();
+        assert!(
+            matches!(&err, RedisConnError::Tls { problem: p, .. } if *p == problem),
+            "{err:?}"
+        );
+        assert!(message.contains(words), "{message}");
+        assert!(!message.contains(&password), "{message}");
+        assert!(message.contains("zdrive:***@"), "{message}");
+        assert!(!message.contains("start redis-server"), "{message}");
+    };
+    // The system's trust store does not know the test CA.
+    let no_ca = RedisOptions {
+        ca_file: None,
+        ..with_ca(&ca.cert())
+    };
+    let err = RedisConn::connect(&url, &no_ca).await.unwrap_err();
+    expect(err, conn_tls::TlsProblem::UnknownCa, "redis_ca_file");
+    let other = tests::services::TestCa::generate("another CA").unwrap();
+    let err = RedisConn::connect(&url, &with_ca(&other.cert()))
+        .await
+        .unwrap_err();
+    expect(err, conn_tls::TlsProblem::UnknownCa, "unknown CA");
+    let err = RedisConn::connect(&url.replace("localhost", "127.0.0.1"), &with_ca(&ca.cert()))
+        .await
+        .unwrap_err();
+    expect(err, conn_tls::TlsProblem::WrongHost, "wrong host name");
+    // TLS asked of the plain port.
+    let plain = url.replace(
+        &format!(":{}/", redis.tls_port().unwrap()),
+        &format!(":{}/", redis.port()),
+    );
+    let err = RedisConn::connect(&plain, &with_ca(&ca.cert()))
+        .await
+        .unwrap_err();
+    expect(err, conn_tls::TlsProblem::ServerWithoutTls, "tls-port");
+}

@@ -4,3 +4,4 @@ mod contract;
 mod fixture;
 mod open;
 mod persist_sessions;
+mod team_server;

@@ -1,0 +1,314 @@
+//! A team server: PostgreSQL with `ssl=on` and `scram-sha-256`, two users' roles kept apart by row-level security, and TLS failures named.
+
+use store::perth_sessions;
+use store::{Conn, Database, OpenError, TlsProblem, Verification};
+use tests::services::{test_password, Postgres, TestCa};
+
+/// Starts a secured server, or skips (never under CI=true).
+fn secured() -> Option<(TestCa, Postgres)> {
+    let started = TestCa::generate("perth test CA")
+        .and_then(|ca| Postgres::start_secured(&ca).map(|pg| (ca, pg)));
+    tests::require_or_skip("secured postgres", started)
+}
+
+async fn exec(db: &Database, sql: &str) {
+    let mut pooled = db.acquire().await.unwrap();
+    match pooled.conn() {
+        Conn::Postgres(c) => {
+            sqlx::raw_sql(sql).execute(&mut *c).await.unwrap();
+        }
+        Conn::Sqlite(_) => unreachable!("these tests run on PostgreSQL"),
+    }
+}
+
+async fn count(db: &Database, sql: &str) -> i64 {
+    let mut pooled = db.acquire().await.unwrap();
+    match pooled.conn() {
+        Conn::Postgres(c) => sqlx::query_scalar(sql).fetch_one(&mut *c).await.unwrap(),
+        Conn::Sqlite(_) => unreachable!("these tests run on PostgreSQL"),
+    }
+}
+
+#[tokio::test]
+async fn two_roles_over_verify_full_see_only_their_own_rows() {
+    let Some((_ca, pg)) = secured() else { return };
+    let admin_url = pg.url();
+    let admin = Database::open(&admin_url).await.unwrap();
+    let transport = admin.transport();
+    assert!(transport.encrypted, "{transport:?}");
+    assert_eq!(transport.verified, Verification::CaAndHost);
+
+    let (alice_pw, bob_pw, audit_pw) = (
+        test_password("alice"),
+        test_password("bob"),
+        test_password("audit"),
+    );
+    pg.create_role("perth", "alice", &alice_pw, "").unwrap();
+    pg.create_role("perth", "bob", &bob_pw, "").unwrap();
+    pg.create_role("perth", "auditor", &audit_pw, "BYPASSRLS")
+        .unwrap();
+    let alice_url = pg.tls_url("alice", &alice_pw, "perth", "verify-full");
+    let bob_url = pg.tls_url("bob", &bob_pw, "perth", "verify-full");
+    // The schema is up to date: the users' opens run no migration (they may not create tables).
+    let alice = Database::open(&alice_url).await.unwrap();
+    let bob = Database::open(&bob_url).await.unwrap();
+    assert_eq!(alice.transport().verified, Verification::CaAndHost);
+
+    // Both users may call a session "main"; each sees one.
+    for (db, who) in [(&alice, "alice"), (&bob, "bob")] {
+        exec(
+            db,
+            &format!(
+                "INSERT INTO sessions (id, name) VALUES ('{who}-s', 'main'); \
+                 INSERT INTO tabs (id, session_id, name, position) VALUES ('{who}-t', '{who}-s', 'secret {who}', 0); \
+                 INSERT INTO panes (id, session_id, tab_id, pane_id, scrollback) VALUES ('{who}-p', '{who}-s', '{who}-t', 1, 'scrollback of {who}'); \
+                 INSERT INTO projects (id, name, trunk_path) VALUES ('{who}-proj', 'shop', '/home/{who}/shop/trunk-main'); \
+                 INSERT INTO worktrees (id, project_id, type_id, name, branch_name, worktree_name, path) \
+                   VALUES ('{who}-wt', '{who}-proj', 1, 'x', 'feat/x', 'feat-x', '/home/{who}/shop/feat-x'); \
+                 INSERT INTO agent_activities (id, agent_id, worktree_id, activity_type) VALUES ('{who}-a', 'claude', '{who}-wt', 'edit');"
+            ),
+        )
+        .await;
+    }
+    for table in [
+        "sessions",
+        "tabs",
+        "panes",
+        "projects",
+        "worktrees",
+        "agent_activities",
+    ] {
+        assert_eq!(
+            count(&alice, &format!("SELECT COUNT(*) FROM {table}")).await,
+            1,
+            "{table}"
+        );
+        assert_eq!(
+            count(&bob, &format!("SELECT COUNT(*) FROM {table}")).await,
+            1,
+            "{table}"
+        );
+    }
+    let mut conn = bob.acquire().await.unwrap();
+    let bobs = perth_sessions::list_sessions(conn.conn()).await.unwrap();
+    assert_eq!(bobs.len(), 1);
+    drop(conn);
+    // Changing another user's rows changes nothing.
+    assert_eq!(
+        count(
+            &bob,
+            "WITH d AS (DELETE FROM panes WHERE id = 'alice-p' RETURNING 1) SELECT COUNT(*) FROM d"
+        )
+        .await,
+        0
+    );
+
+    // A direct SELECT as the other role, through psql, returns nothing of alice's.
+    let seen = pg
+        .psql(
+            &bob_url,
+            "SELECT string_agg(scrollback, ',') FROM panes WHERE id = 'alice-p'; \
+             SELECT COUNT(*) FROM worktrees WHERE path LIKE '/home/alice/%'",
+        )
+        .unwrap();
+    assert_eq!(seen, "\n0", "bob saw: {seen:?}");
+    // A role with BYPASSRLS sees every user's rows.
+    let audit_url = pg.tls_url("auditor", &audit_pw, "perth", "verify-full");
+    assert_eq!(
+        pg.psql(&audit_url, "SELECT COUNT(*) FROM panes").unwrap(),
+        "2"
+    );
+
+    // A shared layout: readable by bob, still alice's to change.
+    let mut conn = alice.acquire().await.unwrap();
+    perth_sessions::save_layout_shared(
+        conn.conn(),
+        "team",
+        "layout { pane; }",
+        true,
+        chrono::Utc::now(),
+    )
+    .await
+    .unwrap();
+    perth_sessions::save_layout(conn.conn(), "private", "layout { }", chrono::Utc::now())
+        .await
+        .unwrap();
+    drop(conn);
+    let mut conn = bob.acquire().await.unwrap();
+    let seen = perth_sessions::list_layouts(conn.conn()).await.unwrap();
+    assert_eq!(seen.len(), 1, "{seen:?}");
+    assert!(seen[0].shared && seen[0].others, "{seen:?}");
+    let got = perth_sessions::get_layout(conn.conn(), "team")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(got.kdl, "layout { pane; }");
+    drop(conn);
+    assert_eq!(
+        count(&bob, "WITH u AS (UPDATE layouts SET kdl = 'x' WHERE name = 'team' RETURNING 1) SELECT COUNT(*) FROM u").await,
+        0
+    );
+    // Bob saving a layout of the same name makes his own; alice's stays as it was.
+    let mut conn = bob.acquire().await.unwrap();
+    perth_sessions::save_layout(conn.conn(), "team", "layout { bob; }", chrono::Utc::now())
+        .await
+        .unwrap();
+    let got = perth_sessions::get_layout(conn.conn(), "team")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!((got.kdl.as_str(), got.others), ("layout { bob; }", false));
+    drop(conn);
+    let mut conn = alice.acquire().await.unwrap();
+    let got = perth_sessions::get_layout(conn.conn(), "team")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(got.kdl, "layout { pane; }");
+}
+
+#[tokio::test]
+async fn tls_failures_say_which_and_what_to_set_without_the_password() {
+    let Some((ca, pg)) = secured() else { return };
+    let password = pg.admin_password().unwrap().to_owned();
+    let port = pg.port();
+    let ca_file = ca.cert().display().to_string();
+
+    // The certificate names localhost, not 127.0.0.1.
+    let url = format!(
+        "postgres://perth:{password}@127.0.0.1:{port}/perth?sslmode=verify-full&sslrootcert={ca_file}"
+    );
+    let err = Database::open(&url).await.unwrap_err();
+    assert!(
+        matches!(
+            err,
+            OpenError::Tls {
+                problem: TlsProblem::WrongHost,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    let message = err.to_string();
+    assert!(message.contains("wrong host name"), "{message}");
+    assert!(message.contains("perth:***@127.0.0.1"), "{message}");
+    assert!(!message.contains(&password), "{message}");
+    assert!(!message.contains("start the server"), "{message}");
+    // FIXME: verify-ca should accept the CA's certificate at any host name, as libpq does.
+    // sqlx 0.8.6 lets only rustls's older `NotValidForName` through, and rustls 0.23 reports
+    // `NotValidForNameContext`, so verify-ca fails on the host name like verify-full.
+    let err = Database::open(&url.replace("verify-full", "verify-ca"))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            OpenError::Tls {
+                problem: TlsProblem::WrongHost,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    let url = format!(
+        "postgres://perth:{password}@localhost:{port}/perth?sslmode=verify-ca&sslrootcert={ca_file}"
+    );
+    let db = Database::open(&url).await.unwrap();
+    assert_eq!(db.transport().verified, Verification::Ca);
+
+    // Another CA than the one that signed the server's certificate.
+    let other = TestCa::generate("another CA").unwrap();
+    let url = format!(
+        "postgres://perth:{password}@localhost:{port}/perth?sslmode=verify-full&sslrootcert={}",
+        other.cert().display()
+    );
+    let err = Database::open(&url).await.unwrap_err();
+    assert!(
+        matches!(
+            err,
+            OpenError::Tls {
+                problem: TlsProblem::UnknownCa,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    let message = err.to_string();
+    assert!(
+        message.contains("unknown CA") && message.contains("sslrootcert"),
+        "{message}"
+    );
+    assert!(!message.contains(&password), "{message}");
+
+    // sslmode=require encrypts without checking the certificate.
+    let url = format!("postgres://perth:{password}@127.0.0.1:{port}/perth?sslmode=require");
+    let db = Database::open(&url).await.unwrap();
+    assert!(db.transport().encrypted);
+    assert_eq!(db.transport().verified, Verification::None);
+
+    // The server allows no plain-text connection; a wrong password is refused, not echoed.
+    let url = format!("postgres://perth:{password}@127.0.0.1:{port}/perth?sslmode=disable");
+    let err = Database::open(&url).await.unwrap_err();
+    assert!(matches!(err, OpenError::Rejected { .. }), "{err:?}");
+    let url = format!("postgres://perth:wrong-{password}@localhost:{port}/perth?sslmode=verify-full&sslrootcert={ca_file}");
+    let err = Database::open(&url).await.unwrap_err();
+    let message = err.to_string();
+    assert!(matches!(err, OpenError::Rejected { .. }), "{err:?}");
+    assert!(
+        message.contains("password authentication failed"),
+        "{message}"
+    );
+    assert!(!message.contains(&password), "{message}");
+
+    // The password from a pgpass file, as libpq reads it (PGPASSFILE, mode 0600).
+    let dir = tempfile::tempdir().unwrap();
+    let pgpass = dir.path().join("pgpass");
+    std::fs::write(
+        &pgpass,
+        format!("localhost:{port}:perth:perth:{password}\n"),
+    )
+    .unwrap();
+    use std::os::unix::fs::PermissionsExt as _;
+    std::fs::set_permissions(&pgpass, std::fs::Permissions::from_mode(0o600)).unwrap();
+    std::env::set_var("PGPASSFILE", &pgpass);
+    let url = format!(
+        "postgres://perth@localhost:{port}/perth?sslmode=verify-full&sslrootcert={ca_file}"
+    );
+    let opened = Database::open(&url).await;
+    std::env::remove_var("PGPASSFILE");
+    assert_eq!(
+        opened.unwrap().transport().verified,
+        Verification::CaAndHost
+    );
+}
+
+#[tokio::test]
+async fn require_against_a_server_without_tls_refuses() {
+    let Some(url) = tests::services::fresh_database("tls", "require_plain") else {
+        return;
+    };
+    let plain_url = url.clone();
+    let url = format!("{url}?sslmode=require");
+    let err = Database::open(&url).await.unwrap_err();
+    assert!(
+        matches!(
+            err,
+            OpenError::Tls {
+                problem: TlsProblem::ServerWithoutTls,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    let message = err.to_string();
+    assert!(
+        message.contains("does not offer TLS") && message.contains("sslmode=require"),
+        "{message}"
+    );
+    assert!(!message.contains("start the server"), "{message}");
+    // prefer (libpq's default) falls back to plain text and says so.
+    let db = Database::open(&format!("{plain_url}?sslmode=prefer"))
+        .await
+        .unwrap();
+    assert!(!db.transport().encrypted);
+}
