@@ -1231,6 +1231,28 @@ async fn doctor(settings: &config::Settings) -> Outcome {
                     settings.database_source
                 ),
             });
+            if db.backend() == store::Backend::Postgres {
+                let transport = db.transport();
+                let local = ["127.0.0.1:", "localhost:", "[::1]:", "/"]
+                    .iter()
+                    .any(|p| db.location().starts_with(p));
+                checks.push(Check {
+                    name: "connection",
+                    // Plain text is fine on this machine's loopback; elsewhere it sends the
+                    // password and every row in the clear.
+                    ok: transport.encrypted || local,
+                    required: false,
+                    detail: if transport.encrypted || local {
+                        transport.describe().to_owned()
+                    } else {
+                        format!(
+                            "{}: add sslmode=verify-full and sslrootcert=PATH to {}",
+                            transport.describe(),
+                            settings.database_source
+                        )
+                    },
+                });
+            }
             checks.push(Check {
                 name: "migrations",
                 ok: version == Some(latest),

@@ -10,3 +10,4 @@ mod safety;
 mod setup;
 mod spec;
 mod support;
+mod team_server;
