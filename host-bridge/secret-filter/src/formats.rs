@@ -9,6 +9,27 @@
 
 use crate::{Allow, Format, Shape, Span};
 
+/// Google API keys that Google's and Firebase's sample apps publish (restricted to those apps;
+/// gitleaks' samples list them as false positives). Keys typed by hand for an example
+/// (`AIzaSyabcdefghij...`) are left alone everywhere (`typed_sequence` in `lib.rs`).
+pub(crate) const PUBLISHED_GOOGLE_KEYS: &[Allow] = &[
+    Allow::Secret("^AIzaSyAnLA7NfeLquW1tJFpx_eQCxoX-oo6YyIs$"),
+    Allow::Secret("^AIzaSyCkEhVjf3pduRDt6d1yKOMitrUEke8agEM$"),
+    Allow::Secret("^AIzaSyDMAScliyLx7F0NPDEJi1QmyCgHIAODrlU$"),
+    Allow::Secret("^AIzaSyD3asb-2pEZVqMkmL6M9N6nHZRR_znhrh0$"),
+    Allow::Secret("^AIzayDNSXIbFmlXbIE6mCzDLQAqITYefhixbX4A$"),
+    Allow::Secret("^AIzaSyAdOS2zB6NCsk1pCdZ4-P6GBdi_UUPwX7c$"),
+    Allow::Secret("^AIzaSyASWm6HmTMdYWpgMnjRBjxcQ9CKctWmLd4$"),
+    Allow::Secret("^AIzaSyANUvH9H9BsUccjsu2pCmEkOPjjaXeDQgY$"),
+    Allow::Secret("^AIzaSyA5_iVawFQ8ABuTZNUdcwERLJv_a_p4wtM$"),
+    Allow::Secret("^AIzaSyA4UrcGxgwQFTfaI3no3t7Lt1sjmdnP5sQ$"),
+    Allow::Secret("^AIzaSyDSb51JiIcB6OJpwwMicseKRhhrOq1cS7g$"),
+    Allow::Secret("^AIzaSyBF2RrAIm4a0mO64EShQfqfd2AFnzAvvuU$"),
+    Allow::Secret("^AIzaSyBcE-OOIbhjyR83gm4r2MFCu4MJmprNXsw$"),
+    Allow::Secret("^AIzaSyB8qGxt4ec15vitgn44duC5ucxaOi4FmqE$"),
+    Allow::Secret("^AIzaSyA8vmApnrHNFE0bApF4hoZ11srVL_n0nvY$"),
+];
+
 /// Every format, in gitleaks' rule order.
 pub(crate) const FORMATS: &[Format] = &[
     Format {
@@ -509,7 +530,7 @@ pub(crate) const FORMATS: &[Format] = &[
             Allow::Secret(r#"[^:]+:\[[^]]+]"#),
             Allow::Secret(r#"['"]?[^:]+['"]?:['"]?\$(?:\d|\w+|\{(?:\d|\w+)})['"]?"#),
             Allow::Secret(r#"\$\([^)]+\):\$\([^)]+\)"#),
-            Allow::Secret(r#"['"]?\$?{{[^}]+}}['"]?:['"]?\$?{{[^}]+}}['"]?"#),
+            Allow::Secret(r#"['"]?\$?\{\{[^}]+\}\}['"]?:['"]?\$?\{\{[^}]+\}\}['"]?"#),
         ],
         span: Span::Block,
     },
@@ -917,24 +938,7 @@ pub(crate) const FORMATS: &[Format] = &[
         },
         secret_group: 0,
         min_entropy: 4.0,
-        allow: &[
-            Allow::Secret(r#"AIzaSyabcdefghijklmnopqrstuvwxyz1234567"#),
-            Allow::Secret(r#"AIzaSyAnLA7NfeLquW1tJFpx_eQCxoX-oo6YyIs"#),
-            Allow::Secret(r#"AIzaSyCkEhVjf3pduRDt6d1yKOMitrUEke8agEM"#),
-            Allow::Secret(r#"AIzaSyDMAScliyLx7F0NPDEJi1QmyCgHIAODrlU"#),
-            Allow::Secret(r#"AIzaSyD3asb-2pEZVqMkmL6M9N6nHZRR_znhrh0"#),
-            Allow::Secret(r#"AIzayDNSXIbFmlXbIE6mCzDLQAqITYefhixbX4A"#),
-            Allow::Secret(r#"AIzaSyAdOS2zB6NCsk1pCdZ4-P6GBdi_UUPwX7c"#),
-            Allow::Secret(r#"AIzaSyASWm6HmTMdYWpgMnjRBjxcQ9CKctWmLd4"#),
-            Allow::Secret(r#"AIzaSyANUvH9H9BsUccjsu2pCmEkOPjjaXeDQgY"#),
-            Allow::Secret(r#"AIzaSyA5_iVawFQ8ABuTZNUdcwERLJv_a_p4wtM"#),
-            Allow::Secret(r#"AIzaSyA4UrcGxgwQFTfaI3no3t7Lt1sjmdnP5sQ"#),
-            Allow::Secret(r#"AIzaSyDSb51JiIcB6OJpwwMicseKRhhrOq1cS7g"#),
-            Allow::Secret(r#"AIzaSyBF2RrAIm4a0mO64EShQfqfd2AFnzAvvuU"#),
-            Allow::Secret(r#"AIzaSyBcE-OOIbhjyR83gm4r2MFCu4MJmprNXsw"#),
-            Allow::Secret(r#"AIzaSyB8qGxt4ec15vitgn44duC5ucxaOi4FmqE"#),
-            Allow::Secret(r#"AIzaSyA8vmApnrHNFE0bApF4hoZ11srVL_n0nvY"#),
-        ],
+        allow: PUBLISHED_GOOGLE_KEYS,
         span: Span::Line,
     },
     Format {
@@ -2353,6 +2357,19 @@ pub(crate) const FORMATS: &[Format] = &[
         span: Span::Line,
     },
     Format {
+        id: "square-secret",
+        keywords: &["sq0csp-"],
+        // Square's generated samples draw from a class that also holds `\`.
+        shape: Shape::Token {
+            value: r#"sq0csp-[\w\\-]{43}"#,
+            any_case: false,
+        },
+        secret_group: 0,
+        min_entropy: 0.0,
+        allow: &[],
+        span: Span::Line,
+    },
+    Format {
         id: "squarespace-access-token",
         keywords: &["squarespace"],
         shape: Shape::Assigned {
@@ -2424,6 +2441,19 @@ pub(crate) const FORMATS: &[Format] = &[
         shape: Shape::Assigned {
             names: r#"travis"#,
             value: r#"[a-z0-9]{22}"#,
+            any_case: true,
+        },
+        secret_group: 0,
+        min_entropy: 0.0,
+        allow: &[],
+        span: Span::Line,
+    },
+    Format {
+        id: "trello-access-token",
+        keywords: &["trello"],
+        shape: Shape::Assigned {
+            names: r#"trello"#,
+            value: r#"[a-zA-Z0-9-]{32}"#,
             any_case: true,
         },
         secret_group: 0,

@@ -632,7 +632,7 @@ mod tests {
         h.entries[0].summary = format!("pushed with {key}");
         let material = Material {
             screen: Some(format!(
-                "~/x$ export GITHUB_TOKEN={key}\nAWS key AKIAIOSFODNN7EXAMPLE\n"
+                "~/x$ export GITHUB_TOKEN={key}\nAWS key AKIAQ3EGT7WLN4ZX5VPR\n"
             )),
             cwd: Some("/tmp".into()),
             command: Some(format!("deploy --token {key}")),
@@ -645,7 +645,7 @@ mod tests {
         };
         let prompt = build_prompt("api", None, &h, &material, 6000);
         assert!(!prompt.user.contains(key), "{}", prompt.user);
-        assert!(!prompt.user.contains("AKIAIOSFODNN7EXAMPLE"));
+        assert!(!prompt.user.contains("AKIAQ3EGT7WLN4ZX5VPR"));
         assert!(prompt.user.contains("[REDACTED:github-token]"));
     }
 
