@@ -58,6 +58,23 @@ pub fn history_json(
     })
 }
 
+/// Returns a pane's record as JSON in the seed's shape (`pane info`, and each pane of `list`,
+/// `pane rename` and navigation): `pane_name`, `status` (`active` or `stale`), `session`,
+/// `tab`, `pane_id`, the three times (RFC 3339, or null before the first) and `metadata`.
+pub fn pane_info_json(record: &PaneRecord) -> serde_json::Value {
+    json!({
+        "pane_name": record.name,
+        "status": if record.stale { "stale" } else { "active" },
+        "session": record.session,
+        "tab": record.tab,
+        "pane_id": record.pane_id,
+        "created_at": record.created_at.as_ref().map(crate::model::format_time),
+        "last_seen": record.last_seen.as_ref().map(crate::model::format_time),
+        "last_accessed": record.last_accessed.as_ref().map(crate::model::format_time),
+        "metadata": record.metadata,
+    })
+}
+
 fn marker(entry: &IntentEntry) -> &'static str {
     match entry.entry_type {
         EntryType::Milestone => "★",
@@ -377,8 +394,8 @@ mod tests {
     }
 
     /// The specification's example, from fixed data: compared whole.
-    #[test]
-    fn context_is_the_specifications_workspace_context() {
+    /// The specification's example: six entries over two days of a pane in main / backend.
+    fn spec_example() -> (PaneRecord, History) {
         let at = |t: &str| parse_time(t).unwrap();
         let entry = |t: &str, kind, source, summary: &str, artifacts: &[&str]| IntentEntry {
             timestamp: at(t),
@@ -435,10 +452,22 @@ mod tests {
             total: 6,
         };
         let record = PaneRecord {
+            name: "api-server".into(),
             session: "main".into(),
             tab: "backend".into(),
-            ..Default::default()
+            pane_id: "terminal_3".into(),
+            created_at: Some(at("2026-01-28T09:58:00Z")),
+            last_seen: Some(at("2026-01-29T15:50:00Z")),
+            last_accessed: Some(at("2026-01-29T15:45:00Z")),
+            stale: false,
+            metadata: [("issue".to_owned(), "42".to_owned())].into(),
         };
+        (record, history)
+    }
+
+    #[test]
+    fn context_is_the_specifications_workspace_context() {
+        let (record, history) = spec_example();
         insta::assert_snapshot!(history_context(
             "api-server",
             Some(&record),
@@ -447,6 +476,121 @@ mod tests {
             DEFAULT_CONTEXT_ENTRIES,
             DEFAULT_CONTEXT_MAX_BYTES
         ));
+    }
+
+    #[test]
+    fn history_json_is_the_seeds_shape() {
+        let (record, history) = spec_example();
+        let json = history_json("api-server", Some(&record), &history);
+        insta::assert_snapshot!(serde_json::to_string_pretty(&json).unwrap());
+    }
+
+    #[test]
+    fn pane_info_json_is_the_seeds_shape() {
+        let (record, _) = spec_example();
+        insta::assert_snapshot!(serde_json::to_string_pretty(&pane_info_json(&record)).unwrap());
+        let fresh = PaneRecord {
+            name: "scratch".into(),
+            stale: true,
+            ..Default::default()
+        };
+        insta::assert_snapshot!(
+            "pane_info_json_of_a_stale_record_never_seen",
+            serde_json::to_string_pretty(&pane_info_json(&fresh)).unwrap()
+        );
+    }
+
+    /// The JSON type a documented field has.
+    #[derive(Clone, Copy, Debug)]
+    enum Kind {
+        Str,
+        Number,
+        Array,
+        Object,
+        Time,
+        TimeOrNull,
+        OneOf(&'static [&'static str]),
+    }
+
+    fn check(v: &serde_json::Value, fields: &[(&str, Kind)], what: &str) {
+        let object = v
+            .as_object()
+            .unwrap_or_else(|| panic!("{what} is not an object: {v}"));
+        for &(field, kind) in fields {
+            let value = object
+                .get(field)
+                .unwrap_or_else(|| panic!("{what} has no `{field}`: {v}"));
+            let time = |s: &str| chrono::DateTime::parse_from_rfc3339(s).is_ok();
+            let ok = match kind {
+                Kind::Str => value.is_string(),
+                Kind::Number => value.is_u64(),
+                Kind::Array => value.is_array(),
+                Kind::Object => value.is_object(),
+                Kind::Time => value.as_str().is_some_and(time),
+                Kind::TimeOrNull => value.is_null() || value.as_str().is_some_and(time),
+                Kind::OneOf(words) => value.as_str().is_some_and(|s| words.contains(&s)),
+            };
+            assert!(ok, "{what}.{field} is not {kind:?}: {value}");
+        }
+    }
+
+    /// Every field the specification names for the history JSON and `pane info`, with its type.
+    #[test]
+    fn every_documented_field_is_there_with_its_type() {
+        let (record, history) = spec_example();
+        let json = history_json("api-server", Some(&record), &history);
+        check(
+            &json,
+            &[
+                ("pane_name", Kind::Str),
+                ("session", Kind::Str),
+                ("tab", Kind::Str),
+                ("total_entries", Kind::Number),
+                ("entries", Kind::Array),
+            ],
+            "history",
+        );
+        let entries = json["entries"].as_array().unwrap();
+        assert_eq!(entries.len(), 6);
+        for entry in entries {
+            check(
+                entry,
+                &[
+                    ("timestamp", Kind::Time),
+                    (
+                        "entry_type",
+                        Kind::OneOf(&["checkpoint", "milestone", "exploration", "snapshot"]),
+                    ),
+                    ("source", Kind::OneOf(&["human", "agent"])),
+                    ("summary", Kind::Str),
+                    ("artifacts", Kind::Array),
+                ],
+                "entry",
+            );
+            assert!(entry["artifacts"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .all(|a| a.is_string()));
+        }
+        let info = pane_info_json(&record);
+        let fields = [
+            ("pane_name", Kind::Str),
+            ("status", Kind::OneOf(&["active", "stale"])),
+            ("session", Kind::Str),
+            ("tab", Kind::Str),
+            ("pane_id", Kind::Str),
+            ("created_at", Kind::TimeOrNull),
+            ("last_seen", Kind::TimeOrNull),
+            ("last_accessed", Kind::TimeOrNull),
+            ("metadata", Kind::Object),
+        ];
+        check(&info, &fields, "pane info");
+        check(
+            &pane_info_json(&PaneRecord::default()),
+            &fields,
+            "a new pane's info",
+        );
     }
 
     #[test]
