@@ -340,17 +340,7 @@ async fn milestone_notification(setup: &Setup, engine: &Zdrive, name: &str, summ
 }
 
 fn record_json(record: &zdrive::PaneRecord) -> Value {
-    json!({
-        "pane_name": record.name,
-        "status": if record.stale { "stale" } else { "active" },
-        "session": record.session,
-        "tab": record.tab,
-        "pane_id": record.pane_id,
-        "created_at": record.created_at.as_ref().map(zdrive::model::format_time),
-        "last_seen": record.last_seen.as_ref().map(zdrive::model::format_time),
-        "last_accessed": record.last_accessed.as_ref().map(zdrive::model::format_time),
-        "metadata": record.metadata,
-    })
+    zdrive::format::pane_info_json(record)
 }
 
 fn pretty(v: &Value) -> String {
