@@ -69,9 +69,13 @@ enum CliCommand {
         /// How many of the newest stored events to print first.
         #[arg(long, default_value_t = 20)]
         last: u32,
-        /// The Bloodbank broker to follow (`amqp://USER:PASSWORD@HOST:PORT/VHOST`).
+        /// The Bloodbank broker to follow (`amqp://USER:PASSWORD@HOST:PORT/VHOST`, or
+        /// `amqps://...` for TLS).
         #[arg(long, env = "BLOODBANK_AMQP_URL")]
         amqp_url: Option<String>,
+        /// The CA file (PEM) of an `amqps://` broker's certificate, beside the system's trust store.
+        #[arg(long, env = "BLOODBANK_AMQP_CA_FILE")]
+        amqp_ca_file: Option<PathBuf>,
         /// perth's database (PostgreSQL URL or SQLite path), read besides zdrive's and iMi's.
         #[arg(long, env = "PERTH_DATABASE_URL")]
         database_url: Option<String>,
@@ -112,10 +116,14 @@ struct ServeArgs {
     /// without it, the command lines publish their own events.
     #[arg(long, env = "PERTH_DATABASE_URL")]
     database_url: Option<String>,
-    /// The Bloodbank broker (`amqp://USER:PASSWORD@HOST:PORT/VHOST`); without it, events are
-    /// dropped from the outbox unpublished.
+    /// The Bloodbank broker (`amqp://USER:PASSWORD@HOST:PORT/VHOST`, or `amqps://...` for
+    /// TLS); without it, events are dropped from the outbox unpublished.
     #[arg(long, env = "BLOODBANK_AMQP_URL")]
     amqp_url: Option<String>,
+    /// The CA file (PEM) of an `amqps://` broker's certificate, beside the system's trust store
+    /// (the same as `?cacertfile=PATH` in the URL).
+    #[arg(long, env = "BLOODBANK_AMQP_CA_FILE")]
+    amqp_ca_file: Option<PathBuf>,
     /// How long shutdown waits for in-flight requests, in milliseconds.
     #[arg(long, default_value_t = 10_000)]
     drain_timeout_ms: u64,
@@ -163,8 +171,15 @@ fn main() -> ExitCode {
             json,
             last,
             amqp_url,
+            amqp_ca_file,
             database_url,
-        } => events(follow, json, last, amqp_url, database_url),
+        } => events(
+            follow,
+            json,
+            last,
+            amqp_url.map(|u| bloodbank::with_ca_file(&u, amqp_ca_file.as_deref())),
+            database_url,
+        ),
     })
 }
 
@@ -307,7 +322,10 @@ fn serve(dir: &RuntimeDir, args: &ServeArgs) -> i32 {
                 // perth's agent transitions go into zdrive's intent logs when it asks.
                 agent_log: source.label == PERTH_LABEL,
                 database_url: source.location,
-                amqp_url: args.amqp_url.clone(),
+                amqp_url: args
+                    .amqp_url
+                    .as_deref()
+                    .map(|u| bloodbank::with_ca_file(u, args.amqp_ca_file.as_deref())),
             })
             .collect(),
     };

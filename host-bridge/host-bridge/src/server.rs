@@ -282,7 +282,7 @@ async fn run_outbox_pump(outbox: OutboxOptions, stop: Arc<Notify>) {
     let db = match store::Database::open(&outbox.database_url).await {
         Ok(db) => db,
         Err(e) => {
-            tracing::error!(error = %e, outbox = %outbox.database_url, "bloodbank: cannot open an outbox database; its events are not published");
+            tracing::error!(error = %e, outbox = %store::redact_url(&outbox.database_url), "bloodbank: cannot open an outbox database; its events are not published");
             return;
         }
     };
@@ -292,7 +292,13 @@ async fn run_outbox_pump(outbox: OutboxOptions, stop: Arc<Notify>) {
             .as_deref()
             .map(bloodbank::redact_amqp_url)
             .unwrap_or_else(|| "none (events are dropped)".into()),
-        outbox = %outbox.database_url,
+        broker_connection = outbox
+            .amqp_url
+            .as_deref()
+            .map(|u| bloodbank::amqp_transport_of(u).describe())
+            .unwrap_or("none"),
+        outbox = %store::redact_url(&outbox.database_url),
+        outbox_connection = db.transport().describe(),
         "bloodbank: publishing the outbox"
     );
     let relay = outbox.relay.clone();

@@ -42,7 +42,7 @@ Examples:
 
 Exit codes: 0 ok, 1 user error, 2 usage, 3 unavailable dependency (Redis, database, session), 4 internal.
 Configuration: ~/.config/zellij-driver/config.toml (ZDRIVE_CONFIG overrides the path;
-ZDRIVE_REDIS_URL and ZDRIVE_STORE override its keys). Without redis_url, panes live in the
+ZDRIVE_REDIS_URL, ZDRIVE_REDIS_CA_FILE and ZDRIVE_STORE override its keys). Without redis_url, panes live in the
 embedded store ~/.local/share/zellij-driver/zdrive.db, which also holds the event outbox.";
 
 /// zdrive: semantic pane names, an intent log per pane, and context for people and LLMs.
@@ -220,7 +220,7 @@ enum ConfigAction {
         /// The key, as `config show` names it.
         key: String,
     },
-    /// Set a key: redis_url, store, database_path, amqp_url, history_cap, context_max_bytes,
+    /// Set a key: redis_url, redis_ca_file, store, database_path, amqp_url, history_cap, context_max_bytes,
     /// llm.* (see `config show`), agents.log_transitions (true: each change of an agent's
     /// state in a tracked pane, such as "agent waiting: <question>", is logged to that pane's
     /// intent log by host-bridge).
@@ -474,7 +474,7 @@ async fn run(cli: Cli) -> Result<Output> {
                 ("redis", Some(url)) => url.to_owned(),
                 _ => return Err(UserError("migrate moves a Redis keyspace (znav:*); set redis_url first: zdrive config set redis_url redis://HOST:6379/0".into()).into()),
             };
-            let redis = RedisStore::connect(&url, &Default::default()).await?;
+            let redis = RedisStore::connect(&url, &r.config.redis_options()).await?;
             let report = migrate_v1(&redis, r.config.history_cap(), dry_run).await?;
             let mut text = format!(
                 "{}{} pane(s), {} entr(ies), {} tab(s)\n",
@@ -914,16 +914,21 @@ fn config_command(r: Resolved, action: ConfigAction) -> Result<Output> {
                 Some(u) => zdrive::config::mask_url(u),
                 None => r.database_path.display().to_string(),
             };
+            // What the URL asks for; `zdrive doctor`-style live checks connect, this does not.
+            let transport = url.map(redis_conn::transport_of);
             let data = json!({
                 "path": path.display().to_string(),
                 "active_store": store,
                 "store_location": location,
+                "store_encrypted": transport.map(|t| t.encrypted),
+                "store_verified": transport.map(|t| t.verified_key()),
                 "outbox": r.database_path.display().to_string(),
                 "config": r.config.masked(),
                 "llm": llm_json(&r),
             });
+            let connection = transport.map(|t| format!(", {t}")).unwrap_or_default();
             let mut text = format!(
-                "# {}\nactive store: {store} ({location})\noutbox: {}\n",
+                "# {}\nactive store: {store} ({location}{connection})\noutbox: {}\n",
                 path.display(),
                 r.database_path.display()
             );

@@ -94,6 +94,10 @@ pub struct Config {
     /// `redis://[:PASSWORD@]HOST[:PORT][/DB]` or `rediss://...`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub redis_url: Option<String>,
+    /// The CA file (PEM) that signed a `rediss://` server's certificate, when the system's
+    /// trust store does not hold it (`redis-cli --cacert`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub redis_ca_file: Option<String>,
     /// Which store to use.
     pub store: StoreChoice,
     /// The embedded store's and the outbox's SQLite file (default: the data dir's `zdrive.db`).
@@ -148,6 +152,7 @@ pub enum ConfigError {
 /// The keys `config set` accepts.
 pub const KEYS: &[&str] = &[
     "redis_url",
+    "redis_ca_file",
     "store",
     "database_path",
     "amqp_url",
@@ -248,6 +253,7 @@ impl Config {
                     }
                 }
             }
+            "redis_ca_file" => self.redis_ca_file = opt(value),
             "database_path" => self.database_path = opt(value),
             "amqp_url" => self.amqp_url = opt(value),
             "history_cap" => self.history_cap = number(value)?,
@@ -298,6 +304,14 @@ impl Config {
         Ok(())
     }
 
+    /// Returns how zdrive connects to Redis: deadlines and the CA file.
+    pub fn redis_options(&self) -> redis_conn::RedisOptions {
+        redis_conn::RedisOptions {
+            ca_file: self.redis_ca_file.as_ref().map(std::path::PathBuf::from),
+            ..Default::default()
+        }
+    }
+
     /// Returns the entries kept per pane.
     pub fn history_cap(&self) -> usize {
         self.history_cap.unwrap_or(DEFAULT_HISTORY_CAP)
@@ -313,6 +327,7 @@ impl Config {
         let mask = |u: &Option<String>| u.as_deref().map(mask_url);
         serde_json::json!({
             "redis_url": mask(&self.redis_url),
+            "redis_ca_file": self.redis_ca_file,
             "store": self.store,
             "database_path": self.database_path,
             "amqp_url": mask(&self.amqp_url),

@@ -234,7 +234,9 @@ fn config_is_written_private_masks_secrets_and_names_the_active_store() {
     let out = env.run(&["config", "show"]);
     let text = String::from_utf8(out.stdout).unwrap();
     assert!(
-        text.contains("active store: redis (redis://:***@127.0.0.1:6379/0)"),
+        text.contains(
+            "active store: redis (redis://:***@127.0.0.1:6379/0, plain text (not encrypted))"
+        ),
         "{text}"
     );
     assert!(!text.contains("hunter2"), "{text}");

@@ -11,3 +11,4 @@ mod migrate;
 mod snapshot;
 mod spec;
 mod support;
+mod team_server;
