@@ -32,19 +32,7 @@ impl Bench for Imi {
     }
 
     fn run(&self, ctx: &BenchContext<'_>) -> Result<Vec<Row>> {
-        let bin = match std::env::var_os("PERTH_BENCH_IMI_BIN") {
-            Some(bin) => PathBuf::from(bin),
-            None => ctx
-                .perth_bin
-                .parent()
-                .context("the perth binary has no folder")?
-                .join("iMi"),
-        };
-        ensure!(
-            bin.is_file(),
-            "{} does not exist; build it with `cargo xtask build` or set PERTH_BENCH_IMI_BIN",
-            bin.display()
-        );
+        let bin = imi_bin(ctx)?;
         let env = IsolatedEnv::new()?;
         let imi = ImiRunner { env: &env, bin };
         let mut rows = Vec::new();
@@ -166,9 +154,28 @@ impl Bench for Imi {
     }
 }
 
-struct ImiRunner<'a> {
-    env: &'a IsolatedEnv,
-    bin: PathBuf,
+/// Returns the iMi binary to measure: `PERTH_BENCH_IMI_BIN`, else the one next to perth.
+pub(crate) fn imi_bin(ctx: &BenchContext<'_>) -> Result<PathBuf> {
+    let bin = match std::env::var_os("PERTH_BENCH_IMI_BIN") {
+        Some(bin) => PathBuf::from(bin),
+        None => ctx
+            .perth_bin
+            .parent()
+            .context("the perth binary has no folder")?
+            .join("iMi"),
+    };
+    ensure!(
+        bin.is_file(),
+        "{} does not exist; build it with `cargo xtask build` or set PERTH_BENCH_IMI_BIN",
+        bin.display()
+    );
+    Ok(bin)
+}
+
+/// Runs the iMi binary under test in one isolated HOME (and its environment's database).
+pub(crate) struct ImiRunner<'a> {
+    pub(crate) env: &'a IsolatedEnv,
+    pub(crate) bin: PathBuf,
 }
 
 impl ImiRunner<'_> {
@@ -176,7 +183,7 @@ impl ImiRunner<'_> {
         quiet_command(self.env, &self.bin, dir, args)
     }
 
-    fn run(&self, dir: &Path, args: &[&str]) -> Result<()> {
+    pub(crate) fn run(&self, dir: &Path, args: &[&str]) -> Result<()> {
         run_quiet(self.env, &self.bin, dir, args)
     }
 
@@ -185,7 +192,7 @@ impl ImiRunner<'_> {
     }
 
     /// Makes a bare origin with `files` files, clones it with `iMi init --repo`; returns the trunk.
-    fn project(&self, name: &str, files: usize) -> Result<PathBuf> {
+    pub(crate) fn project(&self, name: &str, files: usize) -> Result<PathBuf> {
         let root = self.env.root().join("repos");
         let seed = root.join(format!("{name}-seed"));
         std::fs::create_dir_all(&seed)?;

@@ -16,6 +16,7 @@ mod reference;
 mod report;
 mod session;
 mod snapshot;
+mod tls;
 mod zdrive;
 
 use std::{
@@ -56,6 +57,7 @@ fn registry() -> Vec<Box<dyn Bench>> {
         Box::new(snapshot::Snapshot),
         Box::new(concurrency::Concurrency),
         Box::new(agents::Agents),
+        Box::new(tls::Tls),
     ]
 }
 

@@ -209,7 +209,7 @@ fn now_ms() -> u64 {
 
 /// Launches the 100-pane session with persistence to `url`, waits for its full flush, renames
 /// one pane a few times and returns (full flush ms, median one-pane flush ms).
-fn save_session(ctx: &BenchContext<'_>, url: &str) -> Result<(f64, f64)> {
+pub(crate) fn save_session(ctx: &BenchContext<'_>, url: &str) -> Result<(f64, f64)> {
     let session = Session::new(WIDTH, HEIGHT)?;
     configure(
         &session,
