@@ -72,7 +72,10 @@ pub enum OpenError {
         supported: i64,
     },
     /// A migration failed.
-    #[error("migrating the database at {location} failed: {source}")]
+    #[error(
+        "migrating the database at {location} failed: {source}{}",
+        migrate_advice(source)
+    )]
     Migrate {
         /// Where the database is, without credentials.
         location: String,
@@ -89,6 +92,15 @@ pub enum OpenError {
         #[source]
         source: sqlx::Error,
     },
+}
+
+/// Returns what to do when a migration was refused for lack of rights (a user's role on a team server).
+fn migrate_advice(e: &sqlx::migrate::MigrateError) -> &'static str {
+    if e.to_string().contains("permission denied") {
+        "; this role may not change the schema: run any perth or iMi command once as the database's administrator to migrate it"
+    } else {
+        ""
+    }
 }
 
 /// Returns the message of [`OpenError::Tls`]: what failed and which setting fixes it.

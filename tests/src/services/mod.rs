@@ -16,7 +16,7 @@ use std::sync::Mutex;
 
 pub use certs::{CertPair, TestCa, CERT_HOST};
 pub use packages::{ensure_debian_packages, find_program};
-pub use postgres::{fresh_database, test_password, Postgres};
+pub use postgres::{fresh_database, test_password, Postgres, CERT_ROLE};
 pub use rabbitmq::RabbitMq;
 pub use redis::Redis;
 

@@ -26,6 +26,9 @@ use crate::wait::wait_for_with_last;
 pub const SERVICE_USER: &str = "perthtest";
 /// The superuser `initdb` creates; trust authentication, no password.
 pub const DB_USER: &str = "perth";
+/// The role a secured server authenticates by client certificate (`cert` in `pg_hba.conf`)
+/// instead of a password; [`Postgres::create_role`] creates it like any other.
+pub const CERT_ROLE: &str = "certuser";
 /// The database created at start.
 pub const DB_NAME: &str = "perth";
 
@@ -205,9 +208,13 @@ impl Postgres {
         std::fs::copy(ca.cert(), &ca_copy).context("copying the CA certificate")?;
         std::fs::write(
             data.join("pg_hba.conf"),
-            "local all all trust\n\
-             hostssl all all 127.0.0.1/32 scram-sha-256\n\
-             hostssl all all ::1/128 scram-sha-256\n",
+            format!(
+                "local all all trust\n\
+                 hostssl all {CERT_ROLE} 127.0.0.1/32 cert\n\
+                 hostssl all {CERT_ROLE} ::1/128 cert\n\
+                 hostssl all all 127.0.0.1/32 scram-sha-256\n\
+                 hostssl all all ::1/128 scram-sha-256\n"
+            ),
         )
         .context("writing pg_hba.conf")?;
         use std::os::unix::fs::PermissionsExt as _;

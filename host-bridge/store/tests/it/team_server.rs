@@ -283,6 +283,32 @@ async fn tls_failures_say_which_and_what_to_set_without_the_password() {
 }
 
 #[tokio::test]
+async fn a_client_certificate_logs_in_where_the_server_asks_for_one() {
+    let Some((ca, pg)) = secured() else { return };
+    let role = tests::services::CERT_ROLE;
+    Database::open(&pg.url()).await.unwrap();
+    pg.create_role("perth", role, &test_password("unused"), "")
+        .unwrap();
+    let pair = ca.client_cert("client", role).unwrap();
+    let base = format!(
+        "postgres://{role}@localhost:{}/perth?sslmode=verify-full&sslrootcert={}",
+        pg.port(),
+        ca.cert().display()
+    );
+    let with_cert = format!(
+        "{base}&sslcert={}&sslkey={}",
+        pair.cert.display(),
+        pair.key.display()
+    );
+    let db = Database::open(&with_cert).await.unwrap();
+    assert_eq!(db.transport().verified, Verification::CaAndHost);
+    // Without one the server refuses, and says why.
+    let err = Database::open(&base).await.unwrap_err();
+    assert!(matches!(err, OpenError::Rejected { .. }), "{err:?}");
+    assert!(err.to_string().contains("certificate"), "{err}");
+}
+
+#[tokio::test]
 async fn require_against_a_server_without_tls_refuses() {
     let Some(url) = tests::services::fresh_database("tls", "require_plain") else {
         return;
