@@ -836,3 +836,133 @@ fn persist_stores_no_credential_and_scrubs_rows_written_before() {
     screen.unwrap();
     pg.stop().unwrap();
 }
+
+/// Writes a libpq password file (mode 0600) with `line` into `dir` and returns its path.
+fn pgpass(dir: &std::path::Path, name: &str, line: &str) -> String {
+    use std::os::unix::fs::PermissionsExt as _;
+    let path = dir.join(name);
+    std::fs::write(&path, format!("{line}\n")).unwrap();
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
+    path.display().to_string()
+}
+
+#[test]
+fn persist_team_server_two_users_over_verify_full_keep_their_sessions_apart() {
+    use tests::services::{test_password, TestCa};
+    let started = TestCa::generate("perth test CA")
+        .and_then(|ca| Postgres::start_secured(&ca).map(|pg| (ca, pg)));
+    let Some((_ca, pg)) = require_or_skip("secured postgres", started) else {
+        return;
+    };
+    let (alice_pw, bob_pw) = (test_password("alice"), test_password("bob"));
+    pg.create_role("perth", "alice", &alice_pw, "").unwrap();
+    pg.create_role("perth", "bob", &bob_pw, "").unwrap();
+    // The first user to connect migrates the schema (the administrator may do it instead).
+    pg.psql(&pg.url(), "GRANT CREATE ON SCHEMA public TO alice")
+        .unwrap();
+    // Passwords come from libpq's password file, not from the URL in config.kdl.
+    let secrets = tempfile::tempdir().unwrap();
+    let user = |role: &str, password: &str, session: &str| {
+        let mut env = IsolatedEnv::new().unwrap();
+        let url = pg
+            .tls_url(role, "", "perth", "verify-full")
+            .replace(":@", "@");
+        let file = pgpass(
+            secrets.path(),
+            role,
+            &format!("localhost:{}:perth:{role}:{password}", pg.port()),
+        );
+        env.set_var("PGPASSFILE", file);
+        configure(
+            &env,
+            &format!("flush_interval_ms 300\ndatabase_url \"{url}\""),
+        );
+        start(env, session)
+    };
+
+    let alice = user("alice", &alice_pw, "e2e-team-alice");
+    act(&alice, &["rename-tab", "alice-secret-tab"]);
+    let since = now_ms();
+    act(
+        &alice,
+        &["new-pane", "--name", "alice-pane", "--direction", "right"],
+    );
+    let status = wait_for_flush(&alice, since);
+    assert_eq!(
+        status["persistence"]["connection"], "TLS, verified (CA and host name)",
+        "{status}"
+    );
+    assert_eq!(status["persistence"]["encrypted"], true);
+    for args in [
+        &["layout", "save", "team-layout", "--shared", "--json"][..],
+        &["layout", "save", "alice-only", "--json"][..],
+    ] {
+        let out = alice.perth(args).unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+
+    let bob = user("bob", &bob_pw, "e2e-team-bob");
+    let since = now_ms();
+    act(&bob, &["rename-tab", "bob-tab"]);
+    wait_for_flush(&bob, since);
+    // Bob sees alice's shared layout, read-only, and not her private one.
+    let out = bob.perth_plain(&["layout", "list", "--json"]).unwrap();
+    let listed: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let names: Vec<_> = listed["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| (l["name"].clone(), l["read_only"].clone()))
+        .collect();
+    assert_eq!(names, [("team-layout".into(), true.into())], "{listed}");
+
+    // A direct SELECT as bob returns none of alice's rows; alice's own reads them.
+    let bob_url = pg.tls_url("bob", &bob_pw, "perth", "verify-full");
+    let seen = pg
+        .psql(
+            &bob_url,
+            "SELECT COUNT(*) FROM tabs WHERE name = 'alice-secret-tab'; \
+             SELECT COUNT(*) FROM panes WHERE title = 'alice-pane'; \
+             SELECT string_agg(name, ',') FROM sessions",
+        )
+        .unwrap();
+    assert_eq!(seen, "0\n0\ne2e-team-bob");
+    let alice_url = pg.tls_url("alice", &alice_pw, "perth", "verify-full");
+    assert_eq!(
+        pg.psql(
+            &alice_url,
+            "SELECT COUNT(*) FROM tabs WHERE name = 'alice-secret-tab'"
+        )
+        .unwrap(),
+        "1"
+    );
+
+    // No password in any file perth wrote (logs, caches, generated configuration) or printed.
+    let mut printed = String::new();
+    for s in [&alice, &bob] {
+        printed.push_str(&s.status().unwrap().to_string());
+    }
+    for s in [alice, bob] {
+        let env = s.into_env();
+        for file in walk(env.root()) {
+            let Ok(text) = std::fs::read(&file) else {
+                continue;
+            };
+            let text = String::from_utf8_lossy(&text);
+            for secret in [&alice_pw, &bob_pw] {
+                assert!(
+                    !text.contains(secret.as_str()),
+                    "{} holds a password",
+                    file.display()
+                );
+            }
+        }
+    }
+    for secret in [&alice_pw, &bob_pw] {
+        assert!(!printed.contains(secret.as_str()), "{printed}");
+    }
+}

@@ -323,10 +323,16 @@ struct SavedLayout {
     name: String,
     session: String,
     tab: String,
+    shared: bool,
 }
 
-/// `perth layout save NAME`: stores the current tab of `session` as template `name`.
-pub fn layout_save(session: &str, name: &str) -> Result<(String, String), CommandError> {
+/// `perth layout save NAME [--shared]`: stores the current tab of `session` as template
+/// `name`; `shared` lets every user of a shared database read it (only its owner changes it).
+pub fn layout_save_shared(
+    session: &str,
+    name: &str,
+    shared: bool,
+) -> Result<(String, String), CommandError> {
     if name.trim().is_empty() {
         return Err(CommandError::user("a layout name cannot be empty"));
     }
@@ -373,7 +379,8 @@ pub fn layout_save(session: &str, name: &str) -> Result<(String, String), Comman
     };
     rt.block_on(async {
         let mut conn = db.acquire().await?;
-        perth_sessions::save_layout(conn.conn(), name, &kdl, chrono::Utc::now()).await
+        perth_sessions::save_layout_shared(conn.conn(), name, &kdl, shared, chrono::Utc::now())
+            .await
     })
     .map_err(|e| CommandError::unavailable(format!("cannot save layout {name:?}: {e}")))?;
     Ok((tab_name, kdl))
@@ -442,12 +449,14 @@ pub fn layout_command(matches: &clap::ArgMatches, session_flag: Option<String>) 
                 Ok(s) => s,
                 Err(e) => return fail(CommandError::unavailable(e), json(m)),
             };
-            match layout_save(&session, &name) {
+            let shared = m.get_flag("shared");
+            match layout_save_shared(&session, &name, shared) {
                 Ok((tab, _)) => {
                     let saved = SavedLayout {
                         name: name.clone(),
                         session,
                         tab,
+                        shared,
                     };
                     if json(m) {
                         println!(
@@ -470,7 +479,7 @@ pub fn layout_command(matches: &clap::ArgMatches, session_flag: Option<String>) 
                 if json(m) {
                     let data: Vec<serde_json::Value> = list
                         .iter()
-                        .map(|l| serde_json::json!({"name": l.name, "updated_at": l.updated_at, "kdl": l.kdl}))
+                        .map(|l| serde_json::json!({"name": l.name, "updated_at": l.updated_at, "kdl": l.kdl, "shared": l.shared, "read_only": l.others}))
                         .collect();
                     println!(
                         "{}",
@@ -480,7 +489,12 @@ pub fn layout_command(matches: &clap::ArgMatches, session_flag: Option<String>) 
                     println!("No saved layouts; save one with `perth layout save NAME`.");
                 } else {
                     for l in list {
-                        println!("{} [saved {} ago]", l.name, ago(l.updated_at));
+                        let whose = match (l.shared, l.others) {
+                            (_, true) => ", shared with you, read-only",
+                            (true, false) => ", shared",
+                            (false, false) => "",
+                        };
+                        println!("{} [saved {} ago{whose}]", l.name, ago(l.updated_at));
                     }
                 }
                 0
@@ -506,13 +520,19 @@ pub fn layout_cli() -> clap::Command {
             "Layout templates live in the session database (the `layouts` table). Open one \
              with `perth --layout db:NAME` or `perth action new-tab --layout db:NAME`.\n\n\
              Exit codes: 0 ok, 1 bad input, 3 the session or the database unavailable.\n\n\
-             Examples:\n  perth layout save review\n  perth layout list --json\n  \
+             Examples:\n  perth layout save review\n  perth layout save team-review --shared\n  perth layout list --json\n  \
              perth action new-tab --layout db:review",
         )
         .subcommand(
             clap::Command::new("save")
                 .about("Store the focused tab of the session as layout NAME (replacing one of that name)")
                 .arg(clap::Arg::new("name").required(true).help("The layout's name"))
+                .arg(
+                    clap::Arg::new("shared")
+                        .long("shared")
+                        .action(clap::ArgAction::SetTrue)
+                        .help("Let every user of a shared database open it (read-only for them)"),
+                )
                 .arg(json.clone()),
         )
         .subcommand(

@@ -51,6 +51,13 @@ pub struct PersistenceStatus {
     pub last_rows_written: u64,
     /// The last error, kept until a flush succeeds.
     pub last_error: Option<String>,
+    /// How the connection to the database is secured (`TLS, verified (CA and host name)`,
+    /// `plain text (not encrypted)`), once connected.
+    #[serde(default)]
+    pub connection: Option<String>,
+    /// Whether the connection to the database is encrypted, once connected.
+    #[serde(default)]
+    pub encrypted: Option<bool>,
 }
 
 /// A message to the writer thread.
@@ -474,6 +481,11 @@ impl Writer {
                 state.captured_unwritten = false;
                 state.changes_seen = 0;
                 s.state = "ok".into();
+                if let Some(db) = &state.db {
+                    let transport = db.transport();
+                    s.connection = Some(transport.describe().to_owned());
+                    s.encrypted = Some(transport.encrypted);
+                }
                 s.flushes += 1;
                 s.last_flush_at = Some(bridge_runtime::unix_millis());
                 s.last_flush_ms = Some(elapsed.as_secs_f64() * 1000.0);
