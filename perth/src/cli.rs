@@ -189,6 +189,11 @@ pub fn run(args: Vec<OsString>) -> i32 {
     if let Some(socket) = opts.server.clone() {
         return server::run(socket, opts.debug);
     }
+    // A call into a running session (what agents and scripts send all the time) needs none of
+    // the configuration below.
+    if perth_command.is_none() && session::is_plain_call(&opts) {
+        return session::dispatch_plain_call(opts);
+    }
     for dir in [
         &*zellij_utils::consts::ZELLIJ_CACHE_DIR,
         &*zellij_utils::consts::ZELLIJ_SESSION_INFO_CACHE_DIR,

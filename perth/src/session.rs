@@ -64,6 +64,65 @@ pub fn dispatch(opts: CliArgs) -> i32 {
     }
 }
 
+/// Whether the command is a call into a running session that needs no configuration: every
+/// `action` but those that read layouts (`new-tab`, `override-layout`, `switch-session`), and
+/// `pipe`. Such a call skips composing and parsing perth's configuration, which cost a call
+/// more than its round trip to the session.
+pub fn is_plain_call(opts: &CliArgs) -> bool {
+    match opts.command.as_ref() {
+        Some(Command::Action(action)) => !matches!(
+            **action,
+            CliAction::NewTab { .. }
+                | CliAction::OverrideLayout { .. }
+                | CliAction::SwitchSession { .. }
+        ),
+        Some(Command::Sessions(Sessions::Pipe { .. })) => true,
+        _ => false,
+    }
+}
+
+/// Runs a command [`is_plain_call`] accepts, without reading any configuration.
+pub fn dispatch_plain_call(opts: CliArgs) -> i32 {
+    match opts.command.clone() {
+        Some(Command::Action(cli_action)) => send_action(*cli_action, opts.session, None),
+        Some(Command::Sessions(Sessions::Pipe {
+            name,
+            payload,
+            args,
+            plugin,
+            plugin_configuration,
+        })) => send_action(
+            pipe_action(name, payload, args, plugin, plugin_configuration),
+            opts.session,
+            None,
+        ),
+        _ => dispatch(opts),
+    }
+}
+
+/// `perth pipe`, as the action it stands for.
+fn pipe_action(
+    name: Option<String>,
+    payload: Option<String>,
+    args: Option<zellij_utils::input::layout::PluginUserConfiguration>,
+    plugin: Option<String>,
+    plugin_configuration: Option<zellij_utils::input::layout::PluginUserConfiguration>,
+) -> CliAction {
+    CliAction::Pipe {
+        name,
+        payload,
+        args,
+        plugin,
+        plugin_configuration,
+        force_launch_plugin: false,
+        skip_plugin_cache: false,
+        floating_plugin: None,
+        in_place_plugin: None,
+        plugin_cwd: None,
+        plugin_title: None,
+    }
+}
+
 fn sessions_command(sessions: Sessions, opts: CliArgs) -> i32 {
     let config = |opts: &CliArgs| Config::try_from(opts).ok();
     match sessions {
@@ -231,22 +290,11 @@ fn sessions_command(sessions: Sessions, opts: CliArgs) -> i32 {
             args,
             plugin,
             plugin_configuration,
-        } => {
-            let action = CliAction::Pipe {
-                name,
-                payload,
-                args,
-                plugin,
-                plugin_configuration,
-                force_launch_plugin: false,
-                skip_plugin_cache: false,
-                floating_plugin: None,
-                in_place_plugin: None,
-                plugin_cwd: None,
-                plugin_title: None,
-            };
-            send_action(action, opts.session.clone(), config(&opts))
-        }
+        } => send_action(
+            pipe_action(name, payload, args, plugin, plugin_configuration),
+            opts.session.clone(),
+            config(&opts),
+        ),
         Sessions::ListSessions {
             no_formatting,
             short,

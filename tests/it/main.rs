@@ -6,6 +6,7 @@ mod bad_input;
 mod bridge;
 mod concurrency;
 mod config;
+mod dist;
 mod events;
 mod foundation;
 mod harness;

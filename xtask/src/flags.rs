@@ -22,6 +22,15 @@ xflags::xflags! {
             /// Install root, as for `cargo install --root`: binaries go to DIR/bin.
             optional --root dir: PathBuf
         }
+        /// Builds in the dist profile, then makes the Debian package target/dist/perth_VERSION_ARCH.deb with cargo-deb (installed when missing).
+        cmd dist {
+            /// Packages the release profile's binaries instead of the dist profile's.
+            optional --release
+            /// Packages the binaries already built (with --release: by `cargo xtask build` or the test build) without building.
+            optional --no-build
+            /// Compresses quickly (a larger file): for tests, not for release.
+            optional --fast
+        }
         /// Builds, then runs the whole workspace test suite in release mode (nextest when installed).
         cmd test {
             /// Arguments passed through to `cargo nextest run` / `cargo test`; put them after `--`.
@@ -53,6 +62,7 @@ pub enum XtaskCmd {
     Build(Build),
     Run(Run),
     Install(Install),
+    Dist(Dist),
     Test(Test),
     Lint(Lint),
     Ci(Ci),
@@ -72,6 +82,13 @@ pub struct Run {
 #[derive(Debug)]
 pub struct Install {
     pub root: Option<PathBuf>,
+}
+
+#[derive(Debug)]
+pub struct Dist {
+    pub release: bool,
+    pub no_build: bool,
+    pub fast: bool,
 }
 
 #[derive(Debug)]

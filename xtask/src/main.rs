@@ -1,7 +1,8 @@
-//! `cargo xtask`: perth's build, run, install, test, bench and ci tasks, the one entry point CI calls.
+//! `cargo xtask`: perth's build, run, install, dist, test, bench and ci tasks, the one entry point CI calls.
 
 mod bench;
 mod build;
+mod dist;
 mod flags;
 mod install;
 mod test;
@@ -58,6 +59,14 @@ fn run(flags: flags::Xtask) -> Result<()> {
             Err(err).with_context(|| format!("starting {}", perth.display()))
         }
         flags::XtaskCmd::Install(cmd) => install::install(&sh, &ws, cmd.root),
+        flags::XtaskCmd::Dist(cmd) => {
+            let profile = if cmd.release {
+                Profile::Release
+            } else {
+                Profile::Dist
+            };
+            dist::dist(&sh, &ws, profile, cmd.no_build, cmd.fast)
+        }
         flags::XtaskCmd::Test(cmd) => test::test(&sh, &ws, &cmd.args),
         flags::XtaskCmd::Lint(_) => test::lint(&sh),
         flags::XtaskCmd::Ci(_) => test::ci(&sh, &ws),

@@ -15,6 +15,7 @@ pub mod push;
 pub mod rpc;
 pub mod server;
 pub mod worktrees;
+pub mod zdrive_engine;
 pub mod zdrive_log;
 pub mod zdrive_pane;
 pub mod zdrive_snapshot;

@@ -130,6 +130,8 @@ struct ServeArgs {
 }
 
 fn main() -> ExitCode {
+    // `cargo xtask dist`: man pages and completions from this command line.
+    cli_docs::write_if_asked(<Cli as clap::CommandFactory>::command);
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => {

@@ -32,6 +32,8 @@ pub struct Daemon {
     pub session_dir: Option<std::path::PathBuf>,
     /// Answers of recent keyed requests (`zdrive_log`, `zdrive_snapshot`, `imi_*`).
     pub recent: std::sync::Mutex<crate::keyed::RecentAnswers>,
+    /// The thread that carries out `zdrive_log` with zdrive's engine kept open.
+    pub zdrive: crate::zdrive_engine::EngineThread,
 }
 
 impl Daemon {
@@ -98,7 +100,7 @@ pub async fn handle(daemon: &Daemon, request: Request) -> Result<Response, Error
                 source,
                 artifacts,
             };
-            crate::zdrive_log::handle(&daemon.recent, args, key).await
+            crate::zdrive_log::handle(&daemon.recent, &daemon.zdrive, args, key).await
         }
         Request::ZdriveSnapshots {
             pane,
@@ -175,6 +177,7 @@ mod tests {
             requests_handled: AtomicU64::new(0),
             session_dir: None,
             recent: Default::default(),
+            zdrive: crate::zdrive_engine::EngineThread::start().unwrap(),
         }
     }
 

@@ -436,6 +436,7 @@ async fn run(
     shutdown: impl std::future::Future<Output = &'static str>,
 ) -> Result<(), ServeError> {
     let drain_timeout = limits.drain_timeout;
+    let zdrive = crate::zdrive_engine::EngineThread::start().map_err(ServeError::AsyncRuntime)?;
     let state = Arc::new(AppState {
         daemon: Daemon {
             pid: info.pid,
@@ -446,6 +447,7 @@ async fn run(
             requests_handled: AtomicU64::new(0),
             session_dir,
             recent: Default::default(),
+            zdrive,
         },
         token: info.token.clone(),
         slots: Arc::new(Semaphore::new(limits.max_in_flight.max(1))),

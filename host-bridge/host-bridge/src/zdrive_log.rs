@@ -2,6 +2,7 @@
 //! engine, configuration and checks as `zdrive pane log` (DESIGN.md D4: host-bridge links the
 //! engine libraries the command lines use).
 
+use std::rc::Rc;
 use std::sync::Mutex;
 
 use bridge_protocol::{ErrorBody, ErrorKind, Response};
@@ -9,6 +10,7 @@ use zdrive::setup::{Access, Setup};
 use zdrive::{EngineError, EntryType, LogRequest, Source};
 
 use crate::keyed::{self, Answer, RecentAnswers};
+use crate::zdrive_engine::EngineThread;
 
 /// What a `zdrive_log` request asks for.
 #[derive(Debug, Clone)]
@@ -20,10 +22,21 @@ pub struct LogArgs {
     pub artifacts: Vec<String>,
 }
 
-/// Logs the entry, once per key.
-pub async fn handle(recent: &Mutex<RecentAnswers>, args: LogArgs, key: Option<String>) -> Answer {
+/// Logs the entry, once per key, with the engine `engines` keeps.
+pub async fn handle(
+    recent: &Mutex<RecentAnswers>,
+    engines: &EngineThread,
+    args: LogArgs,
+    key: Option<String>,
+) -> Answer {
     let key = key.map(|k| format!("zdrive_log:{k}"));
-    let work = keyed::on_engine_thread(move || log(args));
+    // Checked before any store is opened, so bad input never waits on one.
+    let checked = match check(args) {
+        Ok(checked) => checked,
+        Err(e) => return Err(e),
+    };
+    let engines = engines.clone();
+    let work = move || engines.run_blocking(Access::Write, move |engine, _| log(engine, checked));
     match keyed::run_once(recent, key.as_deref(), work).await {
         (
             Ok(Response::ZdriveLogged {
@@ -86,7 +99,13 @@ pub(crate) async fn open_engine(
     })
 }
 
-async fn log(args: LogArgs) -> Answer {
+/// A `zdrive_log` request whose arguments passed zdrive's checks.
+struct CheckedLog {
+    pane: String,
+    request: LogRequest,
+}
+
+fn check(args: LogArgs) -> Result<CheckedLog, ErrorBody> {
     let entry_type: EntryType = args
         .entry_type
         .as_deref()
@@ -99,31 +118,32 @@ async fn log(args: LogArgs) -> Answer {
         .unwrap_or("human")
         .parse()
         .map_err(bad_request)?;
-    // Checked before any store is opened, so bad input never waits on one.
     zdrive::model::validate_name("pane name", &args.pane).map_err(bad_request)?;
     zdrive::model::validate_summary(&args.summary).map_err(bad_request)?;
-    let setup = resolve_setup()?;
-    let engine = open_engine(&setup, Access::Write).await?;
+    Ok(CheckedLog {
+        pane: args.pane,
+        request: LogRequest {
+            summary: args.summary,
+            entry_type,
+            source,
+            artifacts: args.artifacts,
+        },
+    })
+}
+
+async fn log(engine: Rc<zdrive::Zdrive>, checked: CheckedLog) -> Answer {
+    let CheckedLog { pane, request } = checked;
     let outcome = engine
-        .log(
-            &args.pane,
-            LogRequest {
-                summary: args.summary,
-                entry_type,
-                source,
-                artifacts: args.artifacts,
-            },
-            chrono::Utc::now(),
-        )
+        .log(&pane, request, chrono::Utc::now())
         .await
         .map_err(engine_error)?;
     let record = engine
-        .info(&args.pane)
+        .info(&pane)
         .await
         .ok()
         .filter(|r| !r.stale && !r.pane_id.is_empty());
     Ok(Response::ZdriveLogged {
-        pane_name: args.pane,
+        pane_name: pane,
         entry: serde_json::to_value(&outcome.entry)
             .map_err(|e| ErrorBody::new(ErrorKind::Internal, e.to_string()))?,
         total_entries: outcome.total,

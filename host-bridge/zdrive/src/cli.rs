@@ -1003,6 +1003,8 @@ fn config_command(r: Resolved, action: ConfigAction) -> Result<Output> {
 
 /// Parses arguments, runs the command, prints the result and returns the exit code.
 pub fn main() -> i32 {
+    // `cargo xtask dist`: man pages and completions from this command line.
+    cli_docs::write_if_asked(Cli::command);
     // Parsing a filter compiles regexes (milliseconds per call), so only when one is asked for.
     match std::env::var("ZDRIVE_LOG") {
         Ok(filter) if !filter.is_empty() => {

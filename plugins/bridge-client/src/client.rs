@@ -78,7 +78,15 @@ pub struct BridgeClient {
     config: BridgeConfig,
     next_id: RequestId,
     in_flight: BTreeMap<RequestId, InFlight>,
+    /// When the one timer this client asked for fires, if one is pending: a request's deadline
+    /// or retry later than it needs no timer of its own (each timer is a call into the plugin,
+    /// and under load every request asking for one doubled the plugin's work per request).
+    wake_at: Option<Instant>,
 }
+
+/// A timer that fires this close before its time counts as fired: the host's clock and the
+/// plugin's may differ by a little, and a wake taken as still pending would never be re-armed.
+const WAKE_SLACK: Duration = Duration::from_millis(20);
 
 impl BridgeClient {
     /// Returns a client for the bridge described by `config`.
@@ -87,6 +95,7 @@ impl BridgeClient {
             config,
             next_id: 1,
             in_flight: BTreeMap::new(),
+            wake_at: None,
         }
     }
 
@@ -125,8 +134,18 @@ impl BridgeClient {
                 last_error: None,
             },
         );
-        let effects = vec![self.send_effect(id), Effect::WakeAfter(timeout)];
+        let mut effects = vec![self.send_effect(id)];
+        effects.extend(self.wake_by(now + timeout, now));
         (id, effects)
+    }
+
+    /// Asks for a timer at `at`, unless one is pending that fires no later.
+    fn wake_by(&mut self, at: Instant, now: Instant) -> Option<Effect> {
+        if self.wake_at.is_some_and(|pending| pending <= at) {
+            return None;
+        }
+        self.wake_at = Some(at);
+        Some(Effect::WakeAfter(at.saturating_duration_since(now)))
     }
 
     fn send_effect(&self, id: RequestId) -> Effect {
@@ -182,7 +201,7 @@ impl BridgeClient {
                 flight.retry_at = Some(retry_at);
                 flight.attempts += 1;
                 flight.last_error = Some(text);
-                return (None, vec![Effect::WakeAfter(self.config.retry_delay)]);
+                return (None, self.wake_by(retry_at, now).into_iter().collect());
             }
             self.in_flight.remove(&id);
             return (
@@ -237,6 +256,17 @@ impl BridgeClient {
                 flight.retry_at = None;
             }
             effects.push(self.send_effect(id));
+        }
+        if self.wake_at.is_some_and(|at| now + WAKE_SLACK >= at) {
+            self.wake_at = None;
+        }
+        let next = self
+            .in_flight
+            .values()
+            .map(|f| f.retry_at.unwrap_or(f.deadline).min(f.deadline))
+            .min();
+        if let Some(at) = next {
+            effects.extend(self.wake_by(at, now));
         }
         (done, effects)
     }
@@ -393,6 +423,34 @@ mod tests {
                 result: Err(BridgeError::Timeout(Duration::from_secs(200)))
             }]
         );
+    }
+
+    #[test]
+    fn requests_share_one_pending_timer_and_the_next_deadline_is_rearmed() {
+        let mut c = client();
+        let t0 = Instant::now();
+        let (first, effects) = c.request(Request::Ping, t0);
+        assert!(effects.contains(&Effect::WakeAfter(Duration::from_secs(2))));
+        // A request whose deadline comes after the pending timer asks for no timer of its own.
+        let t1 = t0 + Duration::from_millis(500);
+        let (second, effects) = c.request(Request::Ping, t1);
+        assert!(!effects.iter().any(|e| matches!(e, Effect::WakeAfter(_))));
+        // The timer fires at the first deadline: the first request fails, and the client asks
+        // to be woken at the second's.
+        let (done, effects) = c.on_timer(t0 + Duration::from_secs(2));
+        assert_eq!(done.iter().map(|d| d.id).collect::<Vec<_>>(), [first]);
+        assert_eq!(effects, vec![Effect::WakeAfter(Duration::from_millis(500))]);
+        let (done, effects) = c.on_timer(t1 + Duration::from_secs(2));
+        assert_eq!(done.iter().map(|d| d.id).collect::<Vec<_>>(), [second]);
+        assert!(effects.is_empty());
+        // A timer that fires a hair early by the plugin's clock still counts.
+        let t2 = t1 + Duration::from_secs(3);
+        let (third, _) = c.request(Request::Ping, t2);
+        let (done, effects) = c.on_timer(t2 + Duration::from_secs(2) - Duration::from_millis(5));
+        assert!(done.is_empty());
+        assert_eq!(effects, vec![Effect::WakeAfter(Duration::from_millis(5))]);
+        let (done, _) = c.on_timer(t2 + Duration::from_secs(2));
+        assert_eq!(done.iter().map(|d| d.id).collect::<Vec<_>>(), [third]);
     }
 
     #[test]

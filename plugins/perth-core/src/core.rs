@@ -54,6 +54,10 @@ const IMI_PIPES_REMEMBERED: usize = 64;
 /// How many `perth::link` messages are kept while permissions are pending.
 pub const QUEUE_LIMIT: usize = 64;
 
+/// How many notices (`perth::notify`, `perth::clear`, milestones) wait for perth's server to
+/// link: a dozen agents each raising a few in a session's first second fit many times over.
+pub const EARLY_LIMIT: usize = 1024;
+
 /// The coalescing window for state pushes when the configuration sets none, in milliseconds.
 pub const DEFAULT_COALESCE_MS: u32 = 20;
 
@@ -633,13 +637,13 @@ impl Core {
                 source_pipe: cli_pipe.clone(),
             })
         };
-        let result = result.and_then(|ev| match (&self.link, self.permissions) {
-            (Some(link), Permissions::Granted) => Ok((link.clone(), ev)),
-            _ => Err("perth's server is not linked to this session yet; try again in a moment (see `perth status`)"
-                .to_owned()),
-        });
         match result {
-            Ok((link, ev)) => self.output(&link, ev, effects),
+            Ok(ev) => match (self.link.clone(), self.permissions) {
+                (Some(link), Permissions::Granted) => self.output(&link, ev, effects),
+                // Before perth's server links (a session's first moments, a reconnect), the
+                // notice waits here and goes out with the hello: nothing raised early is lost.
+                _ => self.keep_early(ev, effects),
+            },
             Err(e) => match &cli_pipe {
                 Some(pipe_id) if self.permissions == Permissions::Granted => {
                     effects.push(Effect::PipeOutput {
@@ -945,8 +949,20 @@ impl Core {
         };
         match (self.link.clone(), self.permissions) {
             (Some(link), Permissions::Granted) => self.output(&link, ev, effects),
-            _ => self.early.push_back(ev),
+            _ => self.keep_early(ev, effects),
         }
+    }
+
+    /// Keeps a notice for the link's hello; past [`EARLY_LIMIT`] the oldest goes, and says so.
+    fn keep_early(&mut self, ev: Ev, effects: &mut Vec<Effect>) {
+        if self.early.len() >= EARLY_LIMIT {
+            self.early.pop_front();
+            effects.push(Effect::Log(format!(
+                "perth-core: more than {EARLY_LIMIT} notices arrived before perth's server linked; \
+                 the oldest was dropped"
+            )));
+        }
+        self.early.push_back(ev);
     }
 
     /// Answers a `zdrive::log` or `imi::*` message on its CLI pipe and lets the pipe go (or

@@ -1,15 +1,17 @@
 //! The concurrency bench: 10 and 50 agents calling one session at once, perth next to stock Zellij 0.45.1.
 //!
-//! Each agent is a thread that runs, per round and one after the other, three command lines as
+//! Each agent is a thread that runs, per round and one after the other, four command lines as
 //! child processes, the way a coding agent calls its multiplexer:
 //!
-//! - a pipe. perth: `pipe --name zdrive::log --args pane=agN,source=agent -- "step K"`, which
+//! - a pipe with an answer, the same on both sides: `pipe --name bench::echo -- "agN step K"`,
+//!   which the `pipe-echo` plugin (built with the workspace, loaded in both sessions' layout,
+//!   never shipped in perth) answers with `echo agN step K`. The answer must be this call's own:
+//!   another call's answer (Zellij's #5270 hands pipe output to the wrong client) is lost.
+//! - perth's own pipe: `pipe --name zdrive::log --args pane=agN,source=agent -- "step K"`, which
 //!   perth-core answers (`logged ... on agN`) once host-bridge has written the entry to zdrive's
-//!   embedded store; a call without that answer is lost. Stock Zellij has no plugin that answers
-//!   a pipe, so its agents send the same pipe to a name nobody listens to, which Zellij unblocks
-//!   once every plugin has seen it: the cheapest pipe round trip it has. perth's pipe does more
-//!   work (a plugin, a loopback HTTP request, a database write) and is still held to p50 no
-//!   higher than Zellij's, the issue's goal.
+//!   embedded store. Stock Zellij has no such plugin; its agents send the echo pipe again, the
+//!   cheapest pipe with an answer it has. perth does more work here (a loopback HTTP request and
+//!   a database write) and is still held to p50 no higher than Zellij's.
 //! - `action notify --pane-id P --message ...`. Zellij has no notifications; its agents run
 //!   `action rename-pane --pane-id P ...` instead: the same round trip (the client waits for the
 //!   server to carry it out) and the same visible effect, a changed frame on one pane.
@@ -27,6 +29,7 @@
 
 use std::{
     collections::BTreeMap,
+    fs,
     path::{Path, PathBuf},
     process::{Command, Output, Stdio},
     sync::{mpsc, Barrier},
@@ -34,7 +37,7 @@ use std::{
     time::{Duration, Instant},
 };
 
-use anyhow::{ensure, Result};
+use anyhow::{ensure, Context as _, Result};
 use serde_json::Value;
 
 use super::{
@@ -44,6 +47,7 @@ use super::{
     session::{Session, PROMPT},
     Bench, BenchContext,
 };
+use crate::workspace::{PLUGIN_PROFILE, WASM_TARGET};
 
 /// Terminal size of both sessions, as in the foundation bench.
 const WIDTH: u16 = 200;
@@ -61,8 +65,11 @@ const CALL_DEADLINE: Duration = Duration::from_secs(10);
 /// The p99 every call kind must stay under at the lower agent count, in ms.
 const P99_GOAL_MS: f64 = 50.0;
 
-/// The pipe name Zellij's agents send to: no plugin listens to it.
-const UNHEARD_PIPE: &str = "bench::nobody";
+/// The pipe the `pipe-echo` plugin answers.
+const ECHO_PIPE: &str = "bench::echo";
+
+/// The `pipe-echo` plugin, as the workspace's plugin build leaves it.
+const ECHO_WASM: &str = "pipe-echo.wasm";
 
 /// Many agents against perth and stock Zellij: lost calls and latency.
 pub(crate) struct Concurrency;
@@ -77,7 +84,7 @@ impl Bench for Concurrency {
             Some(bin) => format!("{} (PERTH_BENCH_ZELLIJ_BIN)", Path::new(&bin).display()),
             None => format!("zellij {ZELLIJ_VERSION}"),
         };
-        format!("{zellij}: pipe to a name nobody listens to, rename-pane for notify")
+        format!("{zellij}: the echo plugin's pipe for both pipes, rename-pane for notify")
     }
 
     fn run(&self, ctx: &BenchContext<'_>) -> Result<Vec<Row>> {
@@ -87,8 +94,9 @@ impl Bench for Concurrency {
             ctx.perth_bin.display()
         );
         let rounds = ctx.samples(100, 20);
-        let perth = Target::start(Flavour::Perth, &ctx.perth_bin)?;
-        let zellij = Target::start(Flavour::Zellij, &stock_zellij(ctx)?)?;
+        let echo = echo_plugin(ctx)?;
+        let perth = Target::start(Flavour::Perth, &ctx.perth_bin, &echo)?;
+        let zellij = Target::start(Flavour::Zellij, &stock_zellij(ctx)?, &echo)?;
 
         let [few, many] = AGENT_COUNTS;
         let perth_few = perth.load(few, rounds)?;
@@ -105,6 +113,51 @@ impl Bench for Concurrency {
         }
         Ok(rows)
     }
+}
+
+/// Returns the `pipe-echo` plugin: beside the perth binary under test, else in the workspace's
+/// plugin build.
+fn echo_plugin(ctx: &BenchContext<'_>) -> Result<PathBuf> {
+    let beside = ctx.perth_bin.with_file_name(ECHO_WASM);
+    let built = ctx
+        .ws
+        .target_dir
+        .join(WASM_TARGET)
+        .join(PLUGIN_PROFILE)
+        .join(ECHO_WASM);
+    [beside, built]
+        .into_iter()
+        .find(|path| path.is_file())
+        .with_context(|| {
+            format!(
+                "{ECHO_WASM} is neither beside {} nor in the plugin build; run `cargo xtask build`",
+                ctx.perth_bin.display()
+            )
+        })
+}
+
+/// Returns the bench layout with the echo plugin in a pane of its own, so that a pipe without a
+/// destination reaches it as it reaches every other plugin of the session.
+fn layout_with_echo(echo: &Path) -> String {
+    let (head, tail) = BENCH_LAYOUT.rsplit_once('}').unwrap_or((BENCH_LAYOUT, ""));
+    format!(
+        "{head}    pane size=1 borderless=true {{\n        plugin location=\"file:{}\"\n    }}\n}}{tail}",
+        echo.display()
+    )
+}
+
+/// Grants the echo plugin the one permission it asks for, in the home both multiplexers read
+/// Zellij's permission cache from, so that no prompt waits for an answer.
+fn grant_echo(session: &Session, echo: &Path) -> Result<()> {
+    let dir = session.env().cache_dir().join("zellij");
+    fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+    let file = dir.join("permissions.kdl");
+    let mut text = fs::read_to_string(&file).unwrap_or_default();
+    text.push_str(&format!(
+        "\"{}\" {{\n    ReadCliPipes\n}}\n",
+        echo.display()
+    ));
+    fs::write(&file, text).with_context(|| format!("writing {}", file.display()))
 }
 
 /// Returns the rows of one agent count: lost calls, then p50 and p99 of each call kind.
@@ -151,20 +204,29 @@ enum Flavour {
     Zellij,
 }
 
-/// The three calls of an agent's round.
+/// The four calls of an agent's round.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 enum CallKind {
-    Pipe,
+    /// The echo plugin's pipe, on both sides.
+    Echo,
+    /// perth's `zdrive::log` pipe; the echo pipe on Zellij.
+    Log,
     Notify,
     ListPanes,
 }
 
 impl CallKind {
-    const ALL: [CallKind; 3] = [CallKind::Pipe, CallKind::Notify, CallKind::ListPanes];
+    const ALL: [CallKind; 4] = [
+        CallKind::Echo,
+        CallKind::Log,
+        CallKind::Notify,
+        CallKind::ListPanes,
+    ];
 
     fn label(self) -> &'static str {
         match self {
-            CallKind::Pipe => "pipe",
+            CallKind::Echo => "pipe (echo)",
+            CallKind::Log => "pipe (zdrive::log)",
             CallKind::Notify => "notify",
             CallKind::ListPanes => "list-panes --json",
         }
@@ -185,19 +247,13 @@ impl Flavour {
         let step = format!("step {round}");
         let message = format!("ag{agent} {step}");
         match (self, kind) {
-            (Flavour::Perth, CallKind::Pipe) => owned(&[
+            (_, CallKind::Echo) | (Flavour::Zellij, CallKind::Log) => {
+                owned(&["pipe", "--name", ECHO_PIPE, "--", &message])
+            }
+            (Flavour::Perth, CallKind::Log) => owned(&[
                 "pipe",
                 "--name",
                 "zdrive::log",
-                "--args",
-                &format!("pane=ag{agent},source=agent"),
-                "--",
-                &step,
-            ]),
-            (Flavour::Zellij, CallKind::Pipe) => owned(&[
-                "pipe",
-                "--name",
-                UNHEARD_PIPE,
                 "--args",
                 &format!("pane=ag{agent},source=agent"),
                 "--",
@@ -213,8 +269,9 @@ impl Flavour {
         }
     }
 
-    /// Returns why a finished call counts as lost, or `Ok` when it did what was asked.
-    fn judge(self, kind: CallKind, out: &Output) -> Result<(), String> {
+    /// Returns why agent `agent`'s finished call `kind` of round `round` counts as lost, or
+    /// `Ok` when it did what was asked and the answer was its own.
+    fn judge(self, kind: CallKind, agent: usize, round: usize, out: &Output) -> Result<(), String> {
         let stdout = String::from_utf8_lossy(&out.stdout);
         let stderr = String::from_utf8_lossy(&out.stderr);
         let first_line = |text: &str| text.lines().next().unwrap_or_default().trim().to_owned();
@@ -234,14 +291,18 @@ impl Flavour {
                 return Err(refusal);
             }
         }
+        let answered = |own: bool| match (own, stdout.trim().is_empty()) {
+            (true, _) => Ok(()),
+            (false, true) => Err("exit 0 without an answer".to_owned()),
+            (false, false) => Err(format!("answered {:?}", first_line(&stdout))),
+        };
         match (self, kind) {
-            (Flavour::Perth, CallKind::Pipe) if !stdout.starts_with("logged ") => {
-                if stdout.trim().is_empty() {
-                    Err("exit 0 without an answer".to_owned())
-                } else {
-                    Err(format!("answered {:?}", first_line(&stdout)))
-                }
+            (_, CallKind::Echo) | (Flavour::Zellij, CallKind::Log) => {
+                answered(stdout == format!("echo ag{agent} step {round}\n"))
             }
+            (Flavour::Perth, CallKind::Log) => answered(
+                stdout.starts_with("logged ") && stdout.contains(&format!(" on ag{agent} (")),
+            ),
             (_, CallKind::ListPanes) => match serde_json::from_str::<Vec<Value>>(&stdout) {
                 Ok(panes) if !panes.is_empty() => Ok(()),
                 Ok(_) => Err("an empty list".to_owned()),
@@ -264,14 +325,15 @@ struct Target {
 
 impl Target {
     /// Starts `bin` as session [`SESSION_NAME`] in the bench layout and waits until every kind of call is answered.
-    fn start(flavour: Flavour, bin: &Path) -> Result<Target> {
+    fn start(flavour: Flavour, bin: &Path, echo: &Path) -> Result<Target> {
         let label = flavour.label();
         eprintln!("bench concurrency: starting {label}");
         let session = Session::new(WIDTH, HEIGHT)?;
+        grant_echo(&session, echo)?;
         session.launch(
             bin,
             SESSION_NAME,
-            BENCH_LAYOUT,
+            &layout_with_echo(echo),
             &format!("{label}'s shell prompt"),
             |screen| screen.contains(PROMPT.trim_end()),
         )?;
@@ -322,7 +384,7 @@ impl Target {
                 Duration::from_secs(20),
                 || {
                     let out = target.call(kind, 0, 0)?;
-                    flavour.judge(kind, &out)
+                    flavour.judge(kind, 0, 0, &out)
                 },
             )?;
         }
@@ -362,7 +424,9 @@ impl Target {
                                 let mut command = self.command();
                                 command.args(self.flavour.args(kind, agent, round, &self.pane));
                                 let (ms, out) = run_with_deadline(command, CALL_DEADLINE);
-                                let lost = out.and_then(|out| self.flavour.judge(kind, &out)).err();
+                                let lost = out
+                                    .and_then(|out| self.flavour.judge(kind, agent, round, &out))
+                                    .err();
                                 calls.push(Call { kind, ms, lost });
                             }
                         }
@@ -509,12 +573,18 @@ mod tests {
     fn each_side_gets_its_own_command_lines() {
         let args = |flavour: Flavour, kind| flavour.args(kind, 7, 3, "terminal_0").join(" ");
         assert_eq!(
-            args(Flavour::Perth, CallKind::Pipe),
+            args(Flavour::Perth, CallKind::Log),
             "pipe --name zdrive::log --args pane=ag7,source=agent -- step 3"
         );
+        for flavour in [Flavour::Perth, Flavour::Zellij] {
+            assert_eq!(
+                args(flavour, CallKind::Echo),
+                "pipe --name bench::echo -- ag7 step 3"
+            );
+        }
         assert_eq!(
-            args(Flavour::Zellij, CallKind::Pipe),
-            "pipe --name bench::nobody --args pane=ag7,source=agent -- step 3"
+            args(Flavour::Zellij, CallKind::Log),
+            args(Flavour::Zellij, CallKind::Echo)
         );
         assert_eq!(
             args(Flavour::Perth, CallKind::Notify),
@@ -531,31 +601,52 @@ mod tests {
     }
 
     #[test]
-    fn a_pipe_counts_only_with_the_answer_perth_promises() {
-        let logged = output(0, "logged exploration on ag7 (4 entries)\n", "");
-        assert_eq!(Flavour::Perth.judge(CallKind::Pipe, &logged), Ok(()));
+    fn a_pipe_counts_only_with_its_own_answer() {
+        let judge =
+            |flavour: Flavour, kind, stdout| flavour.judge(kind, 7, 3, &output(0, stdout, ""));
+        let logged = "logged exploration on ag7 (4 entries)\n";
+        assert_eq!(judge(Flavour::Perth, CallKind::Log, logged), Ok(()));
         assert_eq!(
-            Flavour::Perth.judge(CallKind::Pipe, &output(0, "", "")),
+            judge(Flavour::Perth, CallKind::Log, ""),
             Err("exit 0 without an answer".to_owned())
         );
-        assert!(Flavour::Perth
-            .judge(CallKind::Pipe, &output(0, "zdrive::log: bad\n", ""))
-            .is_err());
+        // Another agent's answer is a lost call (the answer went to the wrong caller).
+        assert!(judge(
+            Flavour::Perth,
+            CallKind::Log,
+            "logged exploration on ag8 (4 entries)\n"
+        )
+        .is_err());
+        assert!(judge(Flavour::Perth, CallKind::Log, "zdrive::log: bad\n").is_err());
+        for flavour in [Flavour::Perth, Flavour::Zellij] {
+            assert_eq!(judge(flavour, CallKind::Echo, "echo ag7 step 3\n"), Ok(()));
+            assert!(judge(flavour, CallKind::Echo, "echo ag7 step 2\n").is_err());
+            assert!(judge(flavour, CallKind::Echo, "").is_err());
+        }
         assert_eq!(
-            Flavour::Zellij.judge(CallKind::Pipe, &output(0, "", "")),
+            judge(Flavour::Zellij, CallKind::Log, "echo ag7 step 3\n"),
             Ok(())
         );
         let gone = output(0, "", "There is no active session!\n");
-        assert!(Flavour::Zellij.judge(CallKind::Pipe, &gone).is_err());
+        assert!(Flavour::Zellij.judge(CallKind::Echo, 7, 3, &gone).is_err());
         let failed = output(2, "", "boom\n");
         assert!(Flavour::Zellij
-            .judge(CallKind::Notify, &failed)
+            .judge(CallKind::Notify, 7, 3, &failed)
             .is_err_and(|e| e.ends_with(": boom")));
     }
 
     #[test]
+    fn the_echo_plugin_gets_a_pane_of_its_own_in_the_bench_layout() {
+        let layout = layout_with_echo(Path::new("/x/pipe-echo.wasm"));
+        assert!(layout.starts_with(BENCH_LAYOUT.rsplit_once('}').unwrap().0));
+        assert!(layout.contains("plugin location=\"file:/x/pipe-echo.wasm\""));
+        assert_eq!(layout.matches('{').count(), layout.matches('}').count());
+    }
+
+    #[test]
     fn list_panes_must_list_a_pane() {
-        let judge = |stdout| Flavour::Zellij.judge(CallKind::ListPanes, &output(0, stdout, ""));
+        let judge =
+            |stdout| Flavour::Zellij.judge(CallKind::ListPanes, 0, 0, &output(0, stdout, ""));
         assert_eq!(judge(r#"[{"id": 0, "is_plugin": false}]"#), Ok(()));
         assert_eq!(judge("[]"), Err("an empty list".to_owned()));
         assert_eq!(judge(""), Err("exit 0 and no output".to_owned()));

@@ -122,3 +122,42 @@ fn bad_entries_are_refused_with_what_is_wrong() {
         );
     }
 }
+
+#[test]
+fn the_kept_engine_follows_zdrives_configuration_between_requests() {
+    let env = TestEnv::new();
+    let dir = env.home().join("zdrive-config");
+    std::fs::create_dir_all(&dir).unwrap();
+    let config = dir.join("config.toml");
+    let use_database = |name: &str| {
+        let path = dir.join(name);
+        std::fs::write(
+            &config,
+            format!(
+                "store = \"embedded\"\ndatabase_path = \"{}\"\n",
+                path.display()
+            ),
+        )
+        .unwrap();
+    };
+    use_database("a.db");
+    let bridge = env.serve_with_env(&[], &[("ZDRIVE_CONFIG", config.as_os_str())]);
+    let total = |id: u64| match bridge
+        .rpc(id, log("api-server", &format!("step {id}"), None, None))
+        .envelope()
+        .into_result()
+        .unwrap()
+    {
+        Response::ZdriveLogged { total_entries, .. } => total_entries,
+        other => panic!("zdrive_logged expected, got {other:?}"),
+    };
+    assert_eq!(total(1), 1);
+    assert_eq!(total(2), 2);
+    // Another database in the configuration: the next request writes there.
+    use_database("b.db");
+    assert_eq!(total(3), 1);
+    assert!(dir.join("b.db").is_file());
+    // And back: the first database kept its two entries.
+    use_database("a.db");
+    assert_eq!(total(4), 3);
+}

@@ -60,6 +60,26 @@ pub(super) fn registration(shell: clap_complete::Shell) -> anyhow::Result<String
     Ok(String::from_utf8_lossy(&script).into_owned())
 }
 
+/// Returns the script that registers completions for `bin` in `shell`, calling `completer` (a
+/// path, or a name found on PATH) back at each TAB: the Debian package's completion files.
+pub(super) fn registration_for(
+    shell: clap_complete::Shell,
+    bin: &str,
+    completer: &str,
+) -> anyhow::Result<Vec<u8>> {
+    use anyhow::Context as _;
+    let name = shell.to_string();
+    let shells = Shells::builtins();
+    let completer_shell = shells
+        .completer(&name)
+        .with_context(|| format!("no completion support for {name}"))?;
+    let mut script = Vec::new();
+    completer_shell
+        .write_registration(VAR, bin, bin, completer, &mut script)
+        .context("writing the completion script")?;
+    Ok(script)
+}
+
 /// Returns the worktrees of the project around the current directory that `current` may start.
 pub(super) fn worktree_names(current: &OsStr) -> Vec<CompletionCandidate> {
     let (Some(current), Ok(cwd)) = (current.to_str(), std::env::current_dir()) else {

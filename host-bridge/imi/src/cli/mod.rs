@@ -376,6 +376,11 @@ impl Outcome {
 /// Runs the command line with the process's arguments and returns its exit code.
 pub fn main() -> ExitCode {
     complete::answer_if_asked();
+    // `cargo xtask dist`: man pages, and the same dynamic completion `iMi completions` prints,
+    // calling back the installed binary by name (PATH) rather than the one in the build folder.
+    cli_docs::write_if_asked_with(Cli::command, |shell, name, _| {
+        complete::registration_for(shell, name, name).map_err(std::io::Error::other)
+    });
     let json_requested = std::env::args().any(|a| a == "--json");
     let cli = match Cli::try_parse().and_then(Cli::checked) {
         Ok(cli) => cli,

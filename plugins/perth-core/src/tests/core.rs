@@ -719,6 +719,73 @@ fn notify_pipe_is_validated_and_forwarded_on_the_link() {
 }
 
 #[test]
+fn notices_raised_before_the_link_wait_for_its_hello() {
+    let mut core = granted(&[("coalesce_ms", "0")]);
+    core.update(one_pane(80));
+    let cli = |n: u32| PipeSource::Cli(format!("cli-{n}"));
+    for n in 0..3 {
+        let effects = core.pipe(notify_pipe(
+            cli(n),
+            "perth::notify",
+            &[("pane_id", "1"), ("style", "success")],
+            Some(&format!("early {n}")),
+        ));
+        // Taken: the pipe is let go without an error, and nothing is written yet.
+        assert!(events(&effects).is_empty(), "{effects:?}");
+        assert!(
+            !effects.iter().any(|e| matches!(e, Effect::PipeOutput { .. })),
+            "{effects:?}"
+        );
+        assert_eq!(unblocks(&effects), vec![format!("cli-{n}")]);
+    }
+    // A bad notice is still refused at once.
+    let effects = core.pipe(notify_pipe(cli(9), "perth::notify", &[("pane_id", "9")], Some("x")));
+    assert!(effects
+        .iter()
+        .any(|e| matches!(e, Effect::PipeOutput { line, .. } if line.contains("no pane terminal_9"))));
+    let effects = core.pipe(link_message("link", Some(r#"{"op":"hello","version":1}"#)));
+    let delivered: Vec<String> = events(&effects)
+        .into_iter()
+        .filter_map(|(pipe, ev)| match ev {
+            Ev::Notify { notify, .. } if pipe == "link" => Some(notify.message),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(delivered, ["early 0", "early 1", "early 2"]);
+    // Delivered once: a second hello (a reconnect) sends none of them again.
+    let effects = core.pipe(link_message("link", Some(r#"{"op":"hello","version":1}"#)));
+    assert!(!events(&effects)
+        .iter()
+        .any(|(_, ev)| matches!(ev, Ev::Notify { .. })));
+}
+
+#[test]
+fn early_notices_are_kept_up_to_their_limit() {
+    let mut core = granted(&[("coalesce_ms", "0")]);
+    core.update(one_pane(80));
+    let mut dropped = 0;
+    for n in 0..crate::core::EARLY_LIMIT + 2 {
+        let effects = core.pipe(notify_pipe(
+            PipeSource::Keybind,
+            "perth::notify",
+            &[("pane_id", "1")],
+            Some(&format!("n{n}")),
+        ));
+        dropped += effects
+            .iter()
+            .filter(|e| matches!(e, Effect::Log(text) if text.contains("dropped")))
+            .count();
+    }
+    assert_eq!(dropped, 2);
+    let effects = core.pipe(link_message("link", Some(r#"{"op":"hello","version":1}"#)));
+    let first = events(&effects).into_iter().find_map(|(_, ev)| match ev {
+        Ev::Notify { notify, .. } => Some(notify.message),
+        _ => None,
+    });
+    assert_eq!(first.as_deref(), Some("n2"));
+}
+
+#[test]
 fn notices_are_broadcast_to_other_plugins() {
     let mut core = linked(&[]);
     let notices =
