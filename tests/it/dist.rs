@@ -178,3 +178,39 @@ fn dist_package_installs_a_working_suite() {
     .unwrap();
     drop(term);
 }
+
+/// Without cargo-deb, and without a way to install it, `cargo xtask dist` says what to do.
+#[test]
+fn dist_without_cargo_deb_says_how_to_install_it() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
+    // The toolchain's own folder (not ~/.cargo/bin, where cargo-deb would be found).
+    let sysroot = text(&run(Command::new("rustc").args(["--print", "sysroot"])));
+    let toolchain_bin = Path::new(sysroot.trim()).join("bin");
+    let perth = tests::workspace_bin("perth").unwrap();
+    let target = perth.parent().unwrap().parent().unwrap();
+    // `cargo xtask` builds xtask in the dev profile; build it there (no-op when built) and run it
+    // directly, since an empty CARGO_HOME could not build it.
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    run(Command::new(cargo)
+        .args(["build", "--quiet", "-p", "xtask"])
+        .current_dir(root));
+    let empty_home = tempfile::tempdir().unwrap();
+    let out = Command::new(target.join("debug/xtask"))
+        .args(["dist", "--release", "--no-build"])
+        .current_dir(root)
+        .env_clear()
+        .env("HOME", empty_home.path())
+        .env("PATH", format!("{}:/usr/bin:/bin", toolchain_bin.display()))
+        .env("CARGO_HOME", empty_home.path())
+        .env("CARGO_TARGET_DIR", target)
+        .env("CARGO_NET_OFFLINE", "true")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("cargo-deb is missing and could not be installed")
+            && stderr.contains("install it with `cargo install --locked cargo-deb`"),
+        "{stderr}"
+    );
+}

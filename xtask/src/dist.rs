@@ -120,7 +120,7 @@ fn write_docs(sh: &Shell, ws: &Workspace, profile: Profile, docs: &Path) -> Resu
 }
 
 /// Makes sure `cargo deb` works, installing cargo-deb with `cargo install --locked` when missing.
-fn ensure_cargo_deb(sh: &Shell) -> Result<()> {
+pub(crate) fn ensure_cargo_deb(sh: &Shell) -> Result<()> {
     if cmd!(sh, "cargo deb --version")
         .quiet()
         .ignore_stderr()

@@ -18,6 +18,9 @@ pub(crate) fn test(sh: &Shell, ws: &Workspace, args: &[OsString]) -> Result<()> 
     build_for_tests(sh, ws)?;
     // The end-to-end tests run perth inside tmux; the harness installs the Debian package when it is missing.
     ::tests::ensure_tmux().context("making sure tmux is installed")?;
+    // The package test (tests/it/dist.rs) runs `cargo xtask dist`; installing cargo-deb here
+    // keeps a first run's `cargo install` out of that test's time.
+    crate::dist::ensure_cargo_deb(sh)?;
     let _perth_bin = sh.push_env("PERTH_BIN", ws.bin_path(Profile::Release, "perth"));
     if find_program("cargo-nextest").is_some() {
         cmd!(sh, "cargo nextest run --release --workspace {args...}")
