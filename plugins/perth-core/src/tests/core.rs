@@ -733,16 +733,23 @@ fn notices_raised_before_the_link_wait_for_its_hello() {
         // Taken: the pipe is let go without an error, and nothing is written yet.
         assert!(events(&effects).is_empty(), "{effects:?}");
         assert!(
-            !effects.iter().any(|e| matches!(e, Effect::PipeOutput { .. })),
+            !effects
+                .iter()
+                .any(|e| matches!(e, Effect::PipeOutput { .. })),
             "{effects:?}"
         );
         assert_eq!(unblocks(&effects), vec![format!("cli-{n}")]);
     }
     // A bad notice is still refused at once.
-    let effects = core.pipe(notify_pipe(cli(9), "perth::notify", &[("pane_id", "9")], Some("x")));
-    assert!(effects
-        .iter()
-        .any(|e| matches!(e, Effect::PipeOutput { line, .. } if line.contains("no pane terminal_9"))));
+    let effects = core.pipe(notify_pipe(
+        cli(9),
+        "perth::notify",
+        &[("pane_id", "9")],
+        Some("x"),
+    ));
+    assert!(effects.iter().any(
+        |e| matches!(e, Effect::PipeOutput { line, .. } if line.contains("no pane terminal_9"))
+    ));
     let effects = core.pipe(link_message("link", Some(r#"{"op":"hello","version":1}"#)));
     let delivered: Vec<String> = events(&effects)
         .into_iter()
