@@ -9,6 +9,7 @@ mod config;
 mod dist;
 mod events;
 mod foundation;
+mod grants;
 mod harness;
 mod layouts;
 mod notify;

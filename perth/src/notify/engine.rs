@@ -106,7 +106,15 @@ pub struct Engine {
     /// Asks the session itself whether a pane exists, for a notification on a pane the
     /// engine's view (perth-core's last push) does not hold yet.
     pane_oracle: Mutex<Option<PaneOracle>>,
+    /// Called with a client whose render shows a plugin's permission question (`(y/n)`).
+    prompt_hook: Mutex<Option<PromptHook>>,
 }
+
+/// See [`Engine::set_prompt_hook`].
+type PromptHook = Box<dyn Fn(ClientId) + Send + Sync>;
+
+/// What Zellij's permission question ends with ("Allow? (y/n)"), painted as one run.
+const PERMISSION_QUESTION: &str = "(y/n)";
 
 /// See [`Engine::set_pane_oracle`].
 type PaneOracle = Box<dyn Fn(PaneRef) -> bool + Send + Sync>;
@@ -149,6 +157,7 @@ impl Engine {
             change_hook: Mutex::new(None),
             raise_hook: Mutex::new(None),
             pane_oracle: Mutex::new(None),
+            prompt_hook: Mutex::new(None),
         })
     }
 
@@ -210,8 +219,41 @@ impl Engine {
         self.run_change_hook();
     }
 
+    /// Sets what to call when a render shows a plugin's permission question (see
+    /// [`crate::server::grants`]); it runs on the render path, so it must only hand over.
+    pub fn set_prompt_hook(&self, hook: impl Fn(ClientId) + Send + Sync + 'static) {
+        *self.prompt_hook.lock().unwrap_or_else(|e| e.into_inner()) = Some(Box::new(hook));
+    }
+
+    /// Returns the text `client` sees in the rectangle at `x`, `y` of `columns` x `rows`, one
+    /// line per row (empty when the client has no screen yet).
+    pub fn text_in(
+        &self,
+        client: ClientId,
+        x: usize,
+        y: usize,
+        columns: usize,
+        rows: usize,
+    ) -> String {
+        let st = self.lock();
+        let Some(screen) = st.screens.get(&client) else {
+            return String::new();
+        };
+        let mut text = String::new();
+        for row in y..y + rows {
+            text.extend((x..x + columns).map(|col| screen.shadow.ch(row, col)));
+            text.push('\n');
+        }
+        text
+    }
+
     /// A render on its way to `client`: follows it in the shadow and appends the overlay.
     pub fn on_render(&self, client: ClientId, content: &mut String) {
+        if content.contains(PERMISSION_QUESTION) {
+            if let Some(hook) = &*self.prompt_hook.lock().unwrap_or_else(|e| e.into_inner()) {
+                hook(client);
+            }
+        }
         let mut st = self.lock();
         st.window_bytes += content.len();
         let state = &mut *st;

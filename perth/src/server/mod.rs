@@ -8,6 +8,7 @@ pub mod clients;
 pub mod control_server;
 pub mod core_link;
 pub mod detect;
+pub mod grants;
 pub mod os_api;
 pub mod persist;
 pub mod pty;
@@ -152,6 +153,11 @@ pub fn run(socket_path: PathBuf, debug: bool) -> i32 {
         let socket_path = socket_path.clone();
         notify.set_pane_oracle(move |pane| control_server::session_has_pane(&socket_path, pane));
     }
+    notify.set_prompt_hook(grants::start(
+        socket_path.clone(),
+        notify.clone(),
+        grants::OwnPlugins::of_this_server(),
+    ));
     let link_waker = core_link::LinkWaker::default();
     {
         let link_waker = link_waker.clone();

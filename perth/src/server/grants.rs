@@ -1,0 +1,254 @@
+//! perth's own plugins never wait at a permission question (D10: an upstream defect fixed in
+//! perth's server).
+//!
+//! perth grants its plugins their permissions before a session starts (Zellij's
+//! `permissions.kdl`). Zellij 0.45.1 then rewrites that file in place (truncate, then write)
+//! each time a plugin's cached permissions are applied, while other plugins loading on other
+//! threads read it: a plugin that reads the file in that moment finds no grant and asks the
+//! user again (the tab bar shows "This plugin asks permission to: ... Allow? (y/n)", perth-core
+//! floats its question, and its notifications wait). No upstream issue names it; zellij #4982
+//! and PR #4990 are its neighbours.
+//!
+//! When a render shows the question, this thread finds which plugin asks: one of perth's own
+//! (a file in perth's plugin cache, or an alias the composed configuration points there) whose
+//! pane shows the question. It answers `y` for that pane alone, as the user would, so Zellij
+//! applies and caches the grant perth gave. Other plugins' questions are left to the user.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::mpsc;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use crate::notify::engine::{ClientId, Engine};
+use serde_json::Value;
+use zellij_utils::data::PaneId;
+use zellij_utils::input::actions::Action;
+
+/// How long a render has to reach the shadow before its pane is read.
+const SETTLE: Duration = Duration::from_millis(50);
+
+/// A pane answered is not answered again for this long (the question goes once answered).
+const ANSWER_AGAIN_AFTER: Duration = Duration::from_secs(2);
+
+/// The words of Zellij's question, in its one-line and its long form.
+const QUESTION_WORDS: [&str; 2] = ["permission to", "(y/n)"];
+
+/// Which plugin locations are perth's own.
+#[derive(Debug, Clone)]
+pub struct OwnPlugins {
+    /// `file:` plus perth's plugin cache folder, with a trailing slash.
+    file_prefix: String,
+    /// Aliases the composed configuration points into that folder (`tab-bar`, `imi`, ...).
+    aliases: Vec<String>,
+}
+
+impl OwnPlugins {
+    /// perth's plugins for a server whose composed configuration is `config_text`.
+    pub fn new(plugin_dir: &Path, config_text: &str) -> OwnPlugins {
+        let file_prefix = format!("file:{}/", plugin_dir.display());
+        let aliases = config_text
+            .lines()
+            .filter_map(|line| {
+                let (alias, rest) = line.trim().split_once(" location=\"")?;
+                rest.starts_with(&file_prefix)
+                    .then(|| alias.trim().trim_matches('"').to_owned())
+            })
+            .collect();
+        OwnPlugins {
+            file_prefix,
+            aliases,
+        }
+    }
+
+    /// perth's plugins of the running server, from its cache folder and composed configuration.
+    pub fn of_this_server() -> OwnPlugins {
+        let config = std::env::var_os(crate::settings::SERVER_CONFIG_ENV)
+            .and_then(|file| std::fs::read_to_string(file).ok())
+            .unwrap_or_default();
+        OwnPlugins::new(&crate::paths::cache_dir().join("plugins"), &config)
+    }
+
+    /// Whether a pane's `plugin_url` (as `list-panes` reports it) is one of perth's plugins.
+    pub fn owns(&self, plugin_url: &str) -> bool {
+        plugin_url.starts_with(&self.file_prefix) || self.aliases.iter().any(|a| a == plugin_url)
+    }
+}
+
+/// Starts the thread; returns what the render path calls with a client whose render shows a
+/// permission question.
+pub fn start(
+    socket_path: PathBuf,
+    engine: Arc<Engine>,
+    own: OwnPlugins,
+) -> impl Fn(ClientId) + Send + Sync + 'static {
+    let (seen, questions) = mpsc::sync_channel::<ClientId>(16);
+    let spawned = std::thread::Builder::new()
+        .name("perth-grants".into())
+        .spawn(move || answer_main(&socket_path, &engine, &own, &questions));
+    if let Err(e) = spawned {
+        log::error!("perth: the permission thread did not start: {e}");
+    }
+    move |client| {
+        // Full: a look is already due, and it reads every pane.
+        let _ = seen.try_send(client);
+    }
+}
+
+fn answer_main(
+    socket_path: &Path,
+    engine: &Engine,
+    own: &OwnPlugins,
+    questions: &mpsc::Receiver<ClientId>,
+) {
+    let mut answered: HashMap<u32, Instant> = HashMap::new();
+    while let Ok(first) = questions.recv() {
+        std::thread::sleep(SETTLE);
+        let mut clients = vec![first];
+        clients.extend(questions.try_iter());
+        clients.sort_unstable();
+        clients.dedup();
+        if let Err(e) = answer_once(socket_path, engine, own, &clients, &mut answered) {
+            log::warn!("perth: cannot look for permission questions of perth's plugins: {e}");
+        }
+    }
+}
+
+fn answer_once(
+    socket_path: &Path,
+    engine: &Engine,
+    own: &OwnPlugins,
+    clients: &[ClientId],
+    answered: &mut HashMap<u32, Instant>,
+) -> Result<(), session_ipc::SessionClientError> {
+    let mut session = session_ipc::SessionClient::connect(socket_path)?;
+    let panes = session.list_panes(Duration::from_secs(2))?;
+    // Panes of tabs not shown sit where the shown tab's panes are: only the shown tabs count.
+    let shown: Vec<u64> = session
+        .list_tabs(Duration::from_secs(2))?
+        .iter()
+        .filter(|tab| tab["active"] == Value::Bool(true))
+        .filter_map(|tab| tab["position"].as_u64())
+        .collect();
+    answered.retain(|_, at| at.elapsed() < ANSWER_AGAIN_AFTER);
+    for pane in asking_panes(&panes, &shown, own, |x, y, columns, rows| {
+        clients
+            .iter()
+            .map(|client| engine.text_in(*client, x, y, columns, rows))
+            .collect()
+    }) {
+        if answered.contains_key(&pane) {
+            continue;
+        }
+        log::info!(
+            "perth: plugin_{pane}, one of perth's own, asked again for the permissions perth granted it; answering yes"
+        );
+        session.send_action(Action::WriteToPaneId {
+            bytes: b"y".to_vec(),
+            pane_id: PaneId::Plugin(pane),
+        })?;
+        answered.insert(pane, Instant::now());
+    }
+    Ok(())
+}
+
+/// Returns the ids of perth's plugin panes, in the `shown` tabs (positions), whose screen (one
+/// text per client, from `read`) shows Zellij's permission question.
+fn asking_panes(
+    panes: &[Value],
+    shown: &[u64],
+    own: &OwnPlugins,
+    read: impl Fn(usize, usize, usize, usize) -> Vec<String>,
+) -> Vec<u32> {
+    let field = |pane: &Value, name: &str| pane[name].as_u64().map(|n| n as usize);
+    panes
+        .iter()
+        .filter(|pane| pane["is_plugin"] == Value::Bool(true))
+        .filter(|pane| pane["plugin_url"].as_str().is_some_and(|url| own.owns(url)))
+        .filter(|pane| {
+            pane["tab_position"]
+                .as_u64()
+                .is_some_and(|tab| shown.contains(&tab))
+        })
+        .filter_map(|pane| {
+            let id = u32::try_from(pane["id"].as_u64()?).ok()?;
+            let (x, y) = (field(pane, "pane_x")?, field(pane, "pane_y")?);
+            let (columns, rows) = (field(pane, "pane_columns")?, field(pane, "pane_rows")?);
+            read(x, y, columns, rows)
+                .iter()
+                .any(|text| asks_permission(text))
+                .then_some(id)
+        })
+        .collect()
+}
+
+/// Whether a pane's text is Zellij's permission question (with line breaks and frame
+/// characters taken out, as its long form wraps).
+fn asks_permission(text: &str) -> bool {
+    let flat: String = text
+        .chars()
+        .filter(|c| !c.is_whitespace() && !is_frame(*c))
+        .collect();
+    QUESTION_WORDS
+        .iter()
+        .all(|words| flat.contains(&words.replace(' ', "")))
+}
+
+fn is_frame(c: char) -> bool {
+    ('\u{2500}'..='\u{257f}').contains(&c)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn own() -> OwnPlugins {
+        let config = "plugins {\n    tab-bar location=\"file:/c/perth/plugins/tab-bar-1.wasm\" {\n    }\n    mine location=\"file:/home/u/mine.wasm\"\n}\n";
+        OwnPlugins::new(Path::new("/c/perth/plugins"), config)
+    }
+
+    #[test]
+    fn perths_plugins_are_its_files_and_the_aliases_pointing_at_them() {
+        let own = own();
+        assert!(own.owns("file:/c/perth/plugins/perth-core-2.wasm"));
+        assert!(own.owns("tab-bar"));
+        assert!(!own.owns("mine"));
+        assert!(!own.owns("file:/home/u/mine.wasm"));
+        assert!(!own.owns("zellij:status-bar"));
+        // A file beside the folder is not in it.
+        assert!(!own.owns("file:/c/perth/plugins-evil/x.wasm"));
+    }
+
+    #[test]
+    fn only_perths_plugin_panes_showing_the_question_are_answered() {
+        let pane = |id: u64, url: &str, y: u64, tab: u64| {
+            json!({"id": id, "is_plugin": true, "plugin_url": url, "pane_x": 0, "pane_y": y,
+                   "pane_columns": 40, "pane_rows": 1, "tab_position": tab})
+        };
+        let panes = vec![
+            pane(2, "tab-bar", 0, 1),
+            pane(3, "zellij:status-bar", 1, 1),
+            pane(4, "tab-bar", 2, 1),
+            pane(5, "mine", 3, 1),
+            // A hidden tab's bar sits where the shown tab's does.
+            pane(6, "tab-bar", 2, 0),
+            json!({"id": 0, "is_plugin": false, "pane_x": 0, "pane_y": 4, "pane_columns": 40,
+                   "pane_rows": 1, "tab_position": 1}),
+        ];
+        let question = "This plugin asks permission to: ReadApplicationState. Allow? (y/n)";
+        let screen = |_x: usize, y: usize, _c: usize, _r: usize| match y {
+            2..=4 => vec![question.to_owned()],
+            _ => vec![" perth (s)  workspace".to_owned()],
+        };
+        assert_eq!(asking_panes(&panes, &[1], &own(), screen), vec![4]);
+    }
+
+    #[test]
+    fn the_long_question_is_read_across_its_wrapped_lines() {
+        let text = "│rth-core-2.wasm asks perm│\n│ission to:               │\n│1. Access Zellij state   │\n│Allow? (y/n)             │\n";
+        assert!(asks_permission(text));
+        assert!(!asks_permission("│Continue? (y/n)          │\n"));
+        assert!(!asks_permission("│no permission to read    │\n"));
+    }
+}
