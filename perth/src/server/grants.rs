@@ -28,6 +28,11 @@ use zellij_utils::input::actions::Action;
 /// How long a render has to reach the shadow before its pane is read.
 const SETTLE: Duration = Duration::from_millis(50);
 
+/// Looks are this far apart at least: a terminal showing "(y/n)" of its own (a shell asking,
+/// an agent's prompt redrawn with a spinner) costs one look of two listings each time, not one
+/// per render.
+const LOOK_INTERVAL: Duration = Duration::from_millis(250);
+
 /// A pane answered is not answered again for this long (the question goes once answered).
 const ANSWER_AGAIN_AFTER: Duration = Duration::from_secs(2);
 
@@ -103,6 +108,7 @@ fn answer_main(
 ) {
     let mut answered: HashMap<u32, Instant> = HashMap::new();
     while let Ok(first) = questions.recv() {
+        let started = Instant::now();
         std::thread::sleep(SETTLE);
         let mut clients = vec![first];
         clients.extend(questions.try_iter());
@@ -111,6 +117,7 @@ fn answer_main(
         if let Err(e) = answer_once(socket_path, engine, own, &clients, &mut answered) {
             log::warn!("perth: cannot look for permission questions of perth's plugins: {e}");
         }
+        std::thread::sleep(LOOK_INTERVAL.saturating_sub(started.elapsed()));
     }
 }
 
