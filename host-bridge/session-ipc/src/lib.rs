@@ -42,6 +42,8 @@ pub struct ActionOutput {
 
 /// A connection to a session's IPC socket.
 pub struct SessionClient {
+    /// A second handle on the socket, shut down on drop (see [`SessionClient::connect`]).
+    closer: interprocess::local_socket::Stream,
     sender: IpcSenderWithContext<ClientToServerMsg>,
     incoming: Receiver<Incoming>,
     waker: Waker,
@@ -92,6 +94,16 @@ impl SessionClient {
                 source,
             }
         })?;
+        // A second handle on the socket, to shut it down when the client is dropped: the reader
+        // thread holds its own, and until the socket is shut down the connection stays open
+        // (a probe's connection then outlived its answer until the process ended, and a proxy
+        // or a server serving connections in turn waited on it).
+        let closer = interprocess::TryClone::try_clone(&stream).map_err(|source| {
+            SessionClientError::Connect {
+                path: path.display().to_string(),
+                source,
+            }
+        })?;
         let sender = IpcSenderWithContext::<ClientToServerMsg>::new(stream);
         let mut receiver = sender.get_receiver::<ServerToClientMsg>();
         let (tx, incoming) = mpsc::channel();
@@ -115,6 +127,7 @@ impl SessionClient {
                 source,
             })?;
         Ok(SessionClient {
+            closer,
             sender,
             incoming,
             waker,
@@ -290,10 +303,12 @@ impl SessionClient {
 impl Drop for SessionClient {
     /// Says goodbye the way a CLI client does when it is done, so the server forgets us.
     fn drop(&mut self) {
-        if !self.goodbye {
-            return;
+        if self.goodbye {
+            let _ = self.sender.send_client_msg(ClientToServerMsg::ClientExited);
         }
-        let _ = self.sender.send_client_msg(ClientToServerMsg::ClientExited);
+        // Ends the connection now: the server sees its end and the reader thread stops.
+        let interprocess::local_socket::Stream::UdSocket(socket) = &self.closer;
+        let _ = socket.inner().shutdown(std::net::Shutdown::Both);
     }
 }
 
