@@ -416,3 +416,83 @@ fn a_milestone_logged_as_the_session_starts_lights_its_pane() {
     })
     .unwrap();
 }
+
+/// A new session's server survives every session lookup made while it starts: Zellij 0.45.1
+/// panics when a connection ends before the first client's session exists, and every
+/// `perth action`, `zellij list-sessions` or liveness probe in those first moments killed the
+/// new session (its client left on a blank screen, "Session not found" for good). Here the
+/// lookups are perth's and stock Zellij's command lines, and bare connections opened and
+/// closed as soon as the socket exists (what a lookup of a busy machine looks like).
+#[test]
+fn a_session_looked_up_while_it_starts_comes_up() {
+    use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+    let env = tests::IsolatedEnv::new().unwrap();
+    let vars = env.envs();
+    let home = env.work_dir();
+    let name = "e2e-looked-up";
+    let socket = env.socket_dir().join("contract_version_1").join(name);
+    let mut lookups = vec![vec![
+        tests::workspace_bin("perth").unwrap(),
+        "list-sessions".into(),
+        "--no-formatting".into(),
+    ]];
+    if let Some(zellij) = stock_zellij() {
+        lookups.push(vec![
+            zellij,
+            "list-sessions".into(),
+            "--no-formatting".into(),
+        ]);
+    }
+    let stop = AtomicBool::new(false);
+    let made = AtomicUsize::new(0);
+    let early = AtomicUsize::new(0);
+    std::thread::scope(|scope| {
+        for argv in &lookups {
+            scope.spawn(|| {
+                while !stop.load(Ordering::Relaxed) {
+                    let _ = std::process::Command::new(&argv[0])
+                        .args(&argv[1..])
+                        .env_clear()
+                        .envs(vars.iter().cloned())
+                        .current_dir(&home)
+                        .stdin(std::process::Stdio::null())
+                        .output();
+                    made.fetch_add(1, Ordering::Relaxed);
+                }
+            });
+        }
+        scope.spawn(|| {
+            while !stop.load(Ordering::Relaxed) {
+                if std::os::unix::net::UnixStream::connect(&socket).is_ok() {
+                    early.fetch_add(1, Ordering::Relaxed);
+                }
+                std::thread::sleep(Duration::from_millis(1));
+            }
+        });
+        let started = PerthSession::launch(
+            env,
+            name,
+            120,
+            40,
+            &["--session", name],
+            "the terminal started",
+            |_| true,
+        )
+        .and_then(|s| {
+            let up = s.wait_for_core(1);
+            stop.store(true, Ordering::Relaxed);
+            up.map_err(|e| e.context(s.env.diagnostics()))?;
+            Ok(s)
+        });
+        stop.store(true, Ordering::Relaxed);
+        let s = started.unwrap();
+        let (made, early) = (made.load(Ordering::Relaxed), early.load(Ordering::Relaxed));
+        eprintln!("{made} lookups and {early} bare connections while the session started");
+        assert!(
+            made >= 2 && early >= 2,
+            "the session was not looked up while it started"
+        );
+        let tabs = s.action(&["list-tabs", "--json"]).unwrap();
+        assert!(tabs.contains("workspace"), "{tabs}");
+    });
+}

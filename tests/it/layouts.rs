@@ -60,7 +60,7 @@ fn a_layout_for_a_session_not_running_starts_it_while_another_runs() {
             || match tab_names(&a, "e2e-layout-b") {
                 Ok(tabs) if tabs == ["alpha", "beta"] => Ok(tabs),
                 Ok(tabs) => Err(format!("tabs {tabs:?}\n{}", b.capture())),
-                Err(e) => Err(format!("{e}\n{}", b.capture())),
+                Err(e) => Err(format!("{e}\n{}\n{}", b.capture(), a.env.diagnostics())),
             },
         )
         .unwrap();

@@ -198,6 +198,34 @@ impl IsolatedEnv {
         processes_with_env(&format!("{ROOT_MARKER_VAR}={}", self.root().display()))
     }
 
+    /// Describes the tree's live state for a failure message: its processes (pid and command
+    /// line), the sockets in its socket directory, and the last lines of every Zellij log below
+    /// its `$TMPDIR` (what a server said before a session went missing).
+    pub fn diagnostics(&self) -> String {
+        let mut out = String::from("processes:\n");
+        for pid in self.processes() {
+            let cmdline = fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+            let cmdline = String::from_utf8_lossy(&cmdline).replace('\0', " ");
+            out.push_str(&format!("  {pid} {}\n", cmdline.trim_end()));
+        }
+        out.push_str(&format!("{}:\n", self.socket_dir().display()));
+        for entry in walk(&self.socket_dir()) {
+            out.push_str(&format!("  {}\n", entry.display()));
+        }
+        for log in walk(&self.tmp_dir())
+            .into_iter()
+            .filter(|p| p.extension().is_some_and(|e| e == "log"))
+        {
+            let text = fs::read_to_string(&log).unwrap_or_default();
+            let lines: Vec<&str> = text.lines().collect();
+            out.push_str(&format!("{} (last 40 lines):\n", log.display()));
+            for line in &lines[lines.len().saturating_sub(40)..] {
+                out.push_str(&format!("  {line}\n"));
+            }
+        }
+        out
+    }
+
     /// Kills (`SIGKILL`) every process whose environment carries this tree's marker and waits until they are gone.
     ///
     /// Returns how many processes were signalled. Daemons started inside the tree (a Zellij
@@ -240,6 +268,23 @@ fn default_shell() -> &'static str {
     } else {
         "/bin/sh"
     }
+}
+
+/// Returns every file below `dir`, depth first (nothing when it cannot be read).
+fn walk(dir: &Path) -> Vec<PathBuf> {
+    let mut found = Vec::new();
+    let Ok(entries) = fs::read_dir(dir) else {
+        return found;
+    };
+    for entry in entries.flatten() {
+        let path = entry.path();
+        if entry.file_type().is_ok_and(|t| t.is_dir()) {
+            found.extend(walk(&path));
+        } else {
+            found.push(path);
+        }
+    }
+    found
 }
 
 fn write(path: &Path, contents: &str) -> anyhow::Result<()> {

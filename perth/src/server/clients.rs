@@ -270,20 +270,34 @@ pub fn on_router_thread() -> bool {
 /// ready (perth-core linked, which is after the first tab and its panes exist).
 pub const STARTUP_HOLD: Duration = Duration::from_secs(5);
 
-/// Open while perth-core is linked: what waits for it waits here.
+/// How long a connection that ended while the session was starting keeps its place, at most:
+/// see [`CoreGate::wait_session_up`].
+pub const SESSION_UP_LIMIT: Duration = Duration::from_secs(60);
+
+/// Open while perth-core is linked: what waits for it waits here. It also knows whether the
+/// session is up (its first client's session made, which is before perth-core links).
 #[derive(Debug)]
 pub struct CoreGate {
-    open: Mutex<bool>,
+    state: Mutex<GateState>,
     changed: Condvar,
+    /// Whether the session is up, read without the lock on every render.
+    up: std::sync::atomic::AtomicBool,
     /// When the server started.
     born: Instant,
+}
+
+#[derive(Debug, Default)]
+struct GateState {
+    open: bool,
+    up: bool,
 }
 
 impl Default for CoreGate {
     fn default() -> Self {
         CoreGate {
-            open: Mutex::new(false),
+            state: Mutex::new(GateState::default()),
             changed: Condvar::new(),
+            up: std::sync::atomic::AtomicBool::new(false),
             born: Instant::now(),
         }
     }
@@ -299,31 +313,71 @@ impl CoreGate {
         !left.is_zero() && !self.wait_open(left)
     }
 
-    /// Opens or closes the gate, waking whoever waits.
+    /// Opens or closes the gate, waking whoever waits. An open gate means the session is up.
     pub fn set(&self, open: bool) {
-        let mut state = self.open.lock().unwrap_or_else(|e| e.into_inner());
-        if *state != open {
-            *state = open;
+        let mut state = self.lock();
+        if state.open != open {
+            state.open = open;
+            if open {
+                self.mark_up(&mut state);
+            }
+            self.changed.notify_all();
+        }
+    }
+
+    /// Notes that the session is up: its server drew a screen, so its first client's session
+    /// exists. Cheap after the first call (every render calls it).
+    pub fn session_up(&self) {
+        if !self.up.load(std::sync::atomic::Ordering::Acquire) {
+            let mut state = self.lock();
+            self.mark_up(&mut state);
+        }
+    }
+
+    fn mark_up(&self, state: &mut GateState) {
+        if !state.up {
+            state.up = true;
+            self.up.store(true, std::sync::atomic::Ordering::Release);
             self.changed.notify_all();
         }
     }
 
     /// Waits until the gate is open or `limit` has passed; returns whether it is open.
     pub fn wait_open(&self, limit: Duration) -> bool {
+        self.wait_until(limit, |s| s.open)
+    }
+
+    /// Waits until the session is up or `limit` has passed; returns whether it is up.
+    ///
+    /// Zellij 0.45.1 panics when a connection ends before its first client's session exists:
+    /// the connection's router asks the server to remove the client, and the server unwraps
+    /// the session it does not have yet (`RemoveClient`, zellij-server `lib.rs`). Any call
+    /// that looks for sessions (`perth action`, `zellij list-sessions`, every liveness probe)
+    /// while a new session starts killed that session's server, its client left on a blank
+    /// screen. A connection that ends early therefore keeps its place until the session is up.
+    pub fn wait_session_up(&self, limit: Duration) -> bool {
+        self.up.load(std::sync::atomic::Ordering::Acquire) || self.wait_until(limit, |s| s.up)
+    }
+
+    fn wait_until(&self, limit: Duration, done: impl Fn(&GateState) -> bool) -> bool {
         let deadline = Instant::now() + limit;
-        let mut open = self.open.lock().unwrap_or_else(|e| e.into_inner());
-        while !*open {
+        let mut state = self.lock();
+        while !done(&state) {
             let left = deadline.saturating_duration_since(Instant::now());
             if left.is_zero() {
                 return false;
             }
-            open = self
+            state = self
                 .changed
-                .wait_timeout(open, left)
+                .wait_timeout(state, left)
                 .unwrap_or_else(|e| e.into_inner())
                 .0;
         }
         true
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, GateState> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
     }
 }
 
@@ -449,6 +503,11 @@ fn copy_frames(
         // gets its id: a `new-pane`'s pane id, logged after its router gave up waiting (1 s),
         // a plugin's late error for its pipe.
         std::thread::sleep(linger_for);
+    }
+    if !gate.wait_session_up(SESSION_UP_LIMIT) {
+        tracing::warn!(
+            "client {id} left, and the session is not up {SESSION_UP_LIMIT:?} later; letting it go"
+        );
     }
     // The server's router reads the end of the stream and removes the client.
     let _ = server.shutdown(std::net::Shutdown::Both);
@@ -645,6 +704,64 @@ mod tests {
         opener.join().unwrap();
     }
 
+    /// Zellij panics when a connection ends before the session is up; the server's end of
+    /// such a connection stays open until it is.
+    #[test]
+    fn a_connection_that_ends_while_the_session_starts_waits_for_it() {
+        let routes = ClientRoutes::default();
+        routes.opened(3);
+        let gate = Arc::new(CoreGate::default());
+        let (ours, mut theirs) = UnixStream::pair().unwrap();
+        let started = Instant::now();
+        let splice = {
+            let gate = gate.clone();
+            std::thread::spawn(move || {
+                let mut answer = Vec::new();
+                let probe = frame(ClientToServerMsg::ConnStatus);
+                copy_frames(
+                    3,
+                    &probe[..],
+                    &mut answer,
+                    ours,
+                    &routes,
+                    &gate,
+                    Duration::ZERO,
+                );
+                answer
+            })
+        };
+        theirs
+            .set_read_timeout(Some(Duration::from_millis(200)))
+            .unwrap();
+        let mut byte = [0u8; 1];
+        let early = theirs.read(&mut byte);
+        assert!(
+            early.is_err(),
+            "the server saw the end of the stream before the session was up: {early:?}"
+        );
+        gate.session_up();
+        theirs
+            .set_read_timeout(Some(Duration::from_secs(5)))
+            .unwrap();
+        assert_eq!(
+            theirs.read(&mut byte).unwrap(),
+            0,
+            "the stream ends once it is up"
+        );
+        assert!(started.elapsed() >= Duration::from_millis(200));
+        assert_eq!(
+            splice.join().unwrap(),
+            server_frame(ServerToClientMsg::Connected),
+            "the probe itself was answered at once"
+        );
+        // Once up, nothing waits; perth-core linking means up as well.
+        assert!(gate.wait_session_up(Duration::ZERO));
+        let linked = CoreGate::default();
+        linked.set(true);
+        assert!(linked.wait_session_up(Duration::ZERO));
+        assert!(!CoreGate::default().wait_session_up(Duration::from_millis(10)));
+    }
+
     fn frame(msg: ClientToServerMsg) -> Vec<u8> {
         let proto: ProtoClientMsg = msg.into();
         let body = proto.encode_to_vec();
@@ -659,6 +776,7 @@ mod tests {
         let (ours, mut theirs) = UnixStream::pair().unwrap();
         let mut answer = Vec::new();
         let gate = CoreGate::default();
+        gate.session_up();
         copy_frames(id, input, &mut answer, ours, routes, &gate, Duration::ZERO);
         let mut copied = Vec::new();
         theirs.read_to_end(&mut copied).unwrap();

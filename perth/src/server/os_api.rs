@@ -292,6 +292,7 @@ impl ServerOsApi for PerthOsApi {
             return Ok(());
         }
         if let ServerToClientMsg::Render { content } = &mut msg {
+            self.gate.session_up();
             self.counters.renders_sent.fetch_add(1, Ordering::Relaxed);
             self.notify.on_render(client_id, content);
         }
