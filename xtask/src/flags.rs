@@ -36,7 +36,7 @@ xflags::xflags! {
             /// Arguments passed through to `cargo nextest run` / `cargo test`; put them after `--`.
             repeated args: OsString
         }
-        /// Checks formatting (rustfmt) and lints (clippy, warnings denied, all targets).
+        /// Checks formatting (rustfmt), lints (clippy, warnings denied, all targets) and that the binaries and the tests share one build of every upstream crate.
         cmd lint {}
         /// Runs what CI runs: `lint`, then `test` with CI=true.
         cmd ci {}

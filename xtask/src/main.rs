@@ -6,6 +6,7 @@ mod dist;
 mod flags;
 mod install;
 mod test;
+mod unify;
 mod workspace;
 
 use std::{
@@ -68,7 +69,7 @@ fn run(flags: flags::Xtask) -> Result<()> {
             dist::dist(&sh, &ws, profile, cmd.no_build, cmd.fast)
         }
         flags::XtaskCmd::Test(cmd) => test::test(&sh, &ws, &cmd.args),
-        flags::XtaskCmd::Lint(_) => test::lint(&sh),
+        flags::XtaskCmd::Lint(_) => test::lint(&sh, &ws),
         flags::XtaskCmd::Ci(_) => test::ci(&sh, &ws),
         flags::XtaskCmd::Bench(cmd) => bench::bench(&sh, &ws, cmd.only.as_deref(), cmd.quick),
     }

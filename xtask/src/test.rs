@@ -40,12 +40,13 @@ pub(crate) fn test(sh: &Shell, ws: &Workspace, args: &[OsString]) -> Result<()> 
     Ok(())
 }
 
-/// Runs rustfmt's check and clippy with warnings denied.
+/// Runs rustfmt's check, clippy with warnings denied, and the check that the binaries and the
+/// tests share one build of every upstream crate ([`crate::unify`]).
 ///
 /// Clippy runs in the release profile: a check build never reuses compiled libraries, but it does reuse
 /// build scripts (with their outputs, such as compiled C code) and proc-macros of the same profile, and
 /// those are what the release build and the release tests compile anyway.
-pub(crate) fn lint(sh: &Shell) -> Result<()> {
+pub(crate) fn lint(sh: &Shell, ws: &Workspace) -> Result<()> {
     cmd!(sh, "cargo fmt --all -- --check")
         .run()
         .context("checking formatting (fix with `cargo fmt --all`)")?;
@@ -55,12 +56,12 @@ pub(crate) fn lint(sh: &Shell) -> Result<()> {
     )
     .run()
     .context("running clippy")?;
-    Ok(())
+    crate::unify::check(sh, ws)
 }
 
 /// Runs what CI runs: [`lint`], then the tests with `CI=true`.
 pub(crate) fn ci(sh: &Shell, ws: &Workspace) -> Result<()> {
-    lint(sh)?;
+    lint(sh, ws)?;
     let _ci = env::var_os("CI")
         .is_none()
         .then(|| sh.push_env("CI", "true"));
