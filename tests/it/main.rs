@@ -17,5 +17,6 @@ mod persist;
 mod real_agents;
 mod snapshot;
 mod tab_bar;
+mod web;
 mod workflows;
 mod zdrive_pane;

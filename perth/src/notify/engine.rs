@@ -573,7 +573,8 @@ impl Engine {
         let Some(screen) = screens.get_mut(&client) else {
             return (String::new(), 0);
         };
-        let visible = views.get(&client).map(visible_panes).unwrap_or_default();
+        let view = view_for(views, client, &screen.shadow);
+        let visible = view.map(visible_panes).unwrap_or_default();
         let mut decorations = HashMap::new();
         let mut moving = 0;
         for view in &visible {
@@ -598,7 +599,7 @@ impl Engine {
         }
         let badges = badges(&visible, agents, &self.settings.animation);
         let mut want = overlay::desired(&screen.shadow, &visible, &decorations, &badges);
-        if let Some(view) = views.get(&client) {
+        if let Some(view) = view {
             if let Some(bar) = tab_bar(view) {
                 let segments = tab_counts(view, bus, agents, &self.settings.animation);
                 overlay::tab_summary(&screen.shadow, bar, &segments, &mut want);
@@ -685,6 +686,31 @@ impl Engine {
         }
         st.fps
     }
+}
+
+/// The view a client's screen shows: its own, or for a client perth-core has no view of (a
+/// watcher: `perth watch`, a browser with a read-only token) the view of the client whose
+/// screen Zellij draws it, found as the view whose panes' frames its screen shows most (Zellij
+/// follows one client and does not say which; the lowest id on a tie, its first client).
+fn view_for<'a>(
+    views: &'a BTreeMap<ClientId, Snapshot>,
+    client: ClientId,
+    shadow: &super::shadow::Shadow,
+) -> Option<&'a Snapshot> {
+    if let Some(own) = views.get(&client) {
+        return Some(own);
+    }
+    let mut best: Option<(usize, &Snapshot)> = None;
+    for view in views.values() {
+        let shown = visible_panes(view)
+            .iter()
+            .filter(|p| p.framed && overlay::shows_frame(shadow, p.rect))
+            .count();
+        if shown > 0 && best.is_none_or(|(most, _)| shown > most) {
+            best = Some((shown, view));
+        }
+    }
+    best.map(|(_, view)| view)
 }
 
 fn find_pane(
@@ -987,6 +1013,51 @@ mod tests {
             source: Source::Cli,
             ttl: None,
         }
+    }
+
+    /// A render that draws a Zellij frame around the rectangle, as cursor moves and glyphs.
+    fn frame_render(x: usize, y: usize, cols: usize, rows: usize) -> String {
+        let line = "─".repeat(cols - 2);
+        let mut out = format!("\x1b[{};{}H┌{line}┐", y + 1, x + 1);
+        for row in y + 1..y + rows - 1 {
+            out += &format!(
+                "\x1b[{};{}H│\x1b[{};{}H│",
+                row + 1,
+                x + 1,
+                row + 1,
+                x + cols
+            );
+        }
+        out += &format!("\x1b[{};{}H└{line}┘", y + rows, x + 1);
+        out
+    }
+
+    #[test]
+    fn a_watcher_is_drawn_the_view_of_the_client_its_screen_shows() {
+        let engine = Engine::new(NotifySettings::default());
+        let at = |id, tab, x| PaneState {
+            x,
+            content_x: x + 1,
+            ..pane(id, tab, true, false)
+        };
+        // Client 1 looks at tab 0 (pane 1 on the left), client 2 at tab 1 (pane 3 further right).
+        engine.update_view(1, view(0, false, vec![at(1, 0, 0), at(3, 1, 20)]));
+        engine.update_view(2, view(1, false, vec![at(1, 0, 0), at(3, 1, 20)]));
+        engine.raise(req(3)).unwrap();
+        // Watcher 7 shows client 1's screen: pane 3 is not on it, nothing is drawn.
+        let mut shows_tab0 = frame_render(0, 0, 10, 5);
+        let before = shows_tab0.len();
+        engine.on_render(7, &mut shows_tab0);
+        assert_eq!(shows_tab0.len(), before);
+        // Watcher 8 shows client 2's screen: pane 3's border is drawn for it.
+        let mut shows_tab1 = frame_render(20, 0, 10, 5);
+        let before = shows_tab1.len();
+        engine.on_render(8, &mut shows_tab1);
+        assert!(shows_tab1.len() > before, "the overlay is appended");
+        // A watcher whose screen shows no frame of any view is drawn nothing.
+        let mut blank = String::from("\x1b[1;1Hhello");
+        engine.on_render(9, &mut blank);
+        assert_eq!(blank, "\x1b[1;1Hhello");
     }
 
     #[test]

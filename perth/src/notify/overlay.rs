@@ -125,7 +125,7 @@ pub fn desired(
             .map(|p| p.rect)
             .collect();
         let covered = |row: usize, col: usize| above.iter().any(|r| r.contains(row, col));
-        if !matches_screen(shadow, view.rect) {
+        if !shows_frame(shadow, view.rect) {
             continue;
         }
         if let Some(deco) = deco {
@@ -296,7 +296,7 @@ fn rgb(c: Rgb) -> Color {
 
 /// Whether the screen shows a frame where the rectangle says: at least two of its corners show
 /// corner glyphs (a one-row pane, a folded pane of a stack, needs any frame glyph).
-fn matches_screen(shadow: &Shadow, r: Rect) -> bool {
+pub fn shows_frame(shadow: &Shadow, r: Rect) -> bool {
     let last_row = r.y + r.rows - 1;
     let last_col = r.x + r.cols - 1;
     if r.rows == 1 {

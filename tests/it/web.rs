@@ -1,0 +1,99 @@
+//! perth's drawing on read-only clients: a web token made with `--create-read-only-token`
+//! attaches as a Zellij watcher, the same server path as `perth watch` in a terminal, so a
+//! watcher in tmux shows what a read-only browser gets from perth's server.
+
+use std::time::Duration;
+
+use tests::screen::{Fg, Rect, Screen};
+use tests::{wait_for_with_last, PerthSession, TmuxTerminal};
+
+const WAIT: Duration = Duration::from_secs(15);
+
+fn pane_rect(s: &PerthSession, id: u64) -> Rect {
+    let panes = s.terminal_panes().unwrap();
+    let pane = panes
+        .iter()
+        .find(|p| p["id"].as_u64() == Some(id))
+        .unwrap_or_else(|| panic!("no terminal pane {id}"));
+    Rect::of_pane(pane)
+}
+
+/// The share of a pane's frame glyph cells drawn in an RGB colour (perth's overlay).
+fn coloured_share(screen: &Screen, rect: Rect) -> f64 {
+    let cells = screen.frame_cells(rect);
+    if cells.is_empty() {
+        return 0.0;
+    }
+    let rgb = cells
+        .iter()
+        .filter(|(_, _, c)| matches!(c.fg, Fg::Rgb(..)))
+        .count();
+    rgb as f64 / cells.len() as f64
+}
+
+fn wait_share(term: &TmuxTerminal, rect: Rect, what: &str, pred: impl Fn(f64) -> bool) {
+    wait_for_with_last(what, WAIT, || {
+        let sc = Screen::parse(&term.capture_colored());
+        let share = coloured_share(&sc, rect);
+        if pred(share) {
+            Ok(())
+        } else {
+            Err(format!(
+                "{:.0}% coloured\n{}",
+                share * 100.0,
+                term.capture()
+            ))
+        }
+    })
+    .unwrap();
+}
+
+#[test]
+fn a_watcher_sees_the_notified_border_and_its_message_and_sees_it_clear() {
+    let s = PerthSession::start("e2e-web-watcher").unwrap();
+    s.action(&["new-pane", "--direction", "right"]).unwrap();
+    wait_for_with_last("two terminal panes", WAIT, || {
+        let n = s.terminal_panes().map_err(|e| e.to_string())?.len();
+        if n == 2 {
+            Ok(())
+        } else {
+            Err(format!("{n} panes"))
+        }
+    })
+    .unwrap();
+    s.wait_for_core(4).unwrap();
+    let bin = tests::workspace_bin("perth").unwrap();
+    let bin = bin.to_string_lossy().into_owned();
+    // The same size as the session's client: a watcher is drawn the followed client's screen.
+    let watcher = TmuxTerminal::start(&s.env, 120, 40, &[&bin, "watch", &s.name]).unwrap();
+    watcher
+        .wait_for_text("the watcher's screen", "Pane #2", WAIT)
+        .unwrap();
+    s.action(&[
+        "notify",
+        "--pane-id",
+        "terminal_0",
+        "--style",
+        "error",
+        "--message",
+        "<script>alert(1)</script>",
+    ])
+    .unwrap();
+    let left = pane_rect(&s, 0);
+    wait_share(&s.term, left, "the attached client's border", |x| x > 0.9);
+    wait_share(&watcher, left, "the watcher's border", |x| x > 0.9);
+    let sc = Screen::parse(&watcher.capture_colored());
+    assert!(
+        sc.line(left.y).contains("<script>alert(1)</script>"),
+        "{}",
+        sc.line(left.y)
+    );
+    // The attached client focuses the pane; the watcher follows and its border clears.
+    s.term.send_keys(&["M-Left"]).unwrap();
+    wait_share(
+        &watcher,
+        left,
+        "the watcher's border back in the theme",
+        |x| x == 0.0,
+    );
+}
