@@ -8,6 +8,13 @@
 
 use std::fmt;
 
+mod client_config;
+
+pub use client_config::{
+    client_config, server_name, unverified_client_config, ClientConfigError, ClientIdentity, Roots,
+    ServerCheck,
+};
+
 /// Installs `ring` as the process's rustls crypto provider, unless one is installed already.
 pub fn install_crypto_provider() {
     if rustls::crypto::CryptoProvider::get_default().is_none() {
@@ -138,7 +145,11 @@ pub fn tls_problem_in_text(text: &str) -> Option<TlsProblem> {
         Some(TlsProblem::WrongHost)
     } else if text.contains("server does not support TLS") {
         Some(TlsProblem::ServerWithoutTls)
-    } else if text.contains("CertificateRequired") || text.contains("BadCertificate") {
+    } else if text.contains("CertificateRequired")
+        || text.contains("BadCertificate")
+        // The server's alert when it does not trust the client's certificate.
+        || text.contains("alert: UnknownCA")
+    {
         Some(TlsProblem::ClientCertificate)
     } else if text.contains("InvalidContentType")
         || text.contains("received corrupt message")
@@ -207,6 +218,10 @@ mod tests {
         assert_eq!(
             tls_problem_in_text("invalid peer certificate: NotValidForName"),
             Some(TlsProblem::WrongHost)
+        );
+        assert_eq!(
+            tls_problem_in_text("received fatal alert: UnknownCA"),
+            Some(TlsProblem::ClientCertificate)
         );
         assert_eq!(tls_problem_in_text("connection refused"), None);
     }

@@ -1,15 +1,20 @@
 //! Redis connection setup for zdrive: deadlines on connect and on every reply, and errors that name the server without its password.
 //!
 //! A dead Redis must fail a command line call in well under a second (issue 3, part 7), so
-//! both timeouts default to 500 ms. `redis://`, `rediss://` (TLS with the system's root
-//! certificates, or the CA file of [`RedisOptions::ca_file`]; rustls with the workspace's one
-//! provider, `ring`) and `redis://:PASSWORD@HOST` (`requirepass`) or
-//! `redis://USER:PASSWORD@HOST` (an ACL user) URLs are accepted, as `redis-cli -u` reads them.
-
+//! both timeouts default to 500 ms. `redis://`, `rediss://` and `redis://:PASSWORD@HOST`
+//! (`requirepass`) or `redis://USER:PASSWORD@HOST` (an ACL user) URLs are accepted, as
+//! `redis-cli -u` reads them. For `rediss://` this crate makes the TLS connection itself
+//! (tokio-rustls with the workspace's one provider, `ring`) and hands the stream to redis-rs:
+//! the CA file of [`RedisOptions::ca_file`] replaces the system's trust store, which is then
+//! never read (redis-rs reads and parses all of it for each connection, more than the
+//! handshake costs a short-lived command line), and [`RedisOptions::client_cert`] is presented
+//! to a server that asks for client certificates (`tls-auth-clients`, `redis-cli --cert --key`).
 use std::time::{Duration, Instant};
 
 use redis::aio::MultiplexedConnection;
 use redis::AsyncConnectionConfig;
+
+pub use conn_tls::ClientIdentity;
 
 /// How [`RedisConn::connect`] connects.
 #[derive(Clone, Debug)]
@@ -21,6 +26,8 @@ pub struct RedisOptions {
     /// The CA certificate(s) (PEM) that sign the server's certificate, for `rediss://`; the
     /// system's trust store when `None` (`redis-cli --cacert`).
     pub ca_file: Option<std::path::PathBuf>,
+    /// The client certificate and key (PEM) for a server that asks for one (`redis-cli --cert --key`).
+    pub client_cert: Option<ClientIdentity>,
 }
 
 impl Default for RedisOptions {
@@ -29,6 +36,7 @@ impl Default for RedisOptions {
             connect_timeout: Duration::from_millis(500),
             response_timeout: Duration::from_millis(500),
             ca_file: None,
+            client_cert: None,
         }
     }
 }
@@ -52,13 +60,12 @@ pub enum RedisConnError {
         /// Which way TLS failed.
         problem: conn_tls::TlsProblem,
     },
-    /// The CA file could not be read.
-    #[error("cannot read the Redis CA file {path}: {reason}; fix redis_ca_file")]
-    CaFile {
-        /// The file.
-        path: String,
-        /// What went wrong.
-        reason: String,
+    /// The CA file or the client certificate could not be used.
+    #[error("{source}; fix redis_ca_file, redis_cert_file or redis_key_file")]
+    TlsFiles {
+        /// Which file and why.
+        #[source]
+        source: conn_tls::ClientConfigError,
     },
     /// No connection could be made in time.
     #[error("cannot reach Redis at {url}: {reason}; start redis-server or fix redis_url")]
@@ -87,7 +94,7 @@ fn tls_advice(problem: &conn_tls::TlsProblem) -> &'static str {
         TlsProblem::UnknownCa => "set redis_ca_file (ZDRIVE_REDIS_CA_FILE) to the CA file that signed the server's certificate",
         TlsProblem::WrongHost => "put a host name the server's certificate names in redis_url",
         TlsProblem::ServerWithoutTls => "point redis_url at the server's TLS port (tls-port), or use redis:// for a server without TLS",
-        TlsProblem::ClientCertificate => "the server wants client certificates (tls-auth-clients); turn that off on the server",
+        TlsProblem::ClientCertificate => "the server wants a client certificate it trusts (tls-auth-clients): set redis_cert_file and redis_key_file (ZDRIVE_REDIS_CERT_FILE, ZDRIVE_REDIS_KEY_FILE)",
         TlsProblem::Other(_) => "check the server's certificate, redis_url and redis_ca_file",
     }
 }
@@ -121,6 +128,63 @@ fn scrub(message: String, secret: Option<&str>) -> String {
     }
 }
 
+/// Returns the TLS configuration `options` ask for: the CA file's roots or the system's, the
+/// client certificate when given; no verification for a `#insecure` URL.
+fn tls_config(
+    options: &RedisOptions,
+    insecure: bool,
+) -> Result<std::sync::Arc<rustls::ClientConfig>, conn_tls::ClientConfigError> {
+    if insecure {
+        return conn_tls::unverified_client_config(options.client_cert.as_ref());
+    }
+    let roots = match &options.ca_file {
+        Some(path) => conn_tls::Roots::File(path.clone()),
+        None => conn_tls::Roots::System,
+    };
+    conn_tls::client_config(
+        &roots,
+        conn_tls::ServerCheck::ChainAndHost,
+        options.client_cert.as_ref(),
+    )
+}
+
+/// Why [`connect_tls`] failed, by step.
+enum TlsConnectError {
+    Tcp(std::io::Error),
+    Handshake(std::io::Error),
+    HandshakeTimeout,
+    Redis(redis::RedisError),
+}
+
+/// Connects to `host:port`, makes the TLS handshake with `tls`, then lets redis-rs authenticate
+/// and select the database over the stream; its driver runs as a task of the current runtime.
+async fn connect_tls(
+    (host, port): (&str, u16),
+    tls: std::sync::Arc<rustls::ClientConfig>,
+    handshake_timeout: Duration,
+    settings: &redis::RedisConnectionInfo,
+    config: AsyncConnectionConfig,
+) -> Result<MultiplexedConnection, TlsConnectError> {
+    let name = conn_tls::server_name(host).map_err(|e| {
+        TlsConnectError::Handshake(std::io::Error::new(std::io::ErrorKind::InvalidInput, e))
+    })?;
+    let tcp = tokio::net::TcpStream::connect((host, port))
+        .await
+        .map_err(TlsConnectError::Tcp)?;
+    let _ = tcp.set_nodelay(true);
+    let handshake = tokio_rustls::TlsConnector::from(tls).connect(name, tcp);
+    // A server without TLS on this port waits for more of a command than a hello gives it.
+    let stream = tokio::time::timeout(handshake_timeout, handshake)
+        .await
+        .map_err(|_| TlsConnectError::HandshakeTimeout)?
+        .map_err(TlsConnectError::Handshake)?;
+    let (connection, driver) = MultiplexedConnection::new_with_config(settings, stream, config)
+        .await
+        .map_err(TlsConnectError::Redis)?;
+    tokio::spawn(driver);
+    Ok(connection)
+}
+
 /// A multiplexed connection to one Redis server; clones of [`RedisConn::connection`] share it.
 #[derive(Clone)]
 pub struct RedisConn {
@@ -146,27 +210,7 @@ impl RedisConn {
             url: redacted.clone(),
             reason: scrub(e.to_string(), password.as_deref()),
         };
-        let tls = url.starts_with("rediss:");
-        if tls {
-            conn_tls::install_crypto_provider();
-        }
-        let client = match (&options.ca_file, tls) {
-            (Some(path), true) => {
-                let root_cert = std::fs::read(path).map_err(|e| RedisConnError::CaFile {
-                    path: path.display().to_string(),
-                    reason: e.to_string(),
-                })?;
-                redis::Client::build_with_tls(
-                    url,
-                    redis::TlsCertificates {
-                        client_tls: None,
-                        root_cert: Some(root_cert),
-                    },
-                )
-                .map_err(invalid)?
-            }
-            _ => redis::Client::open(url).map_err(invalid)?,
-        };
+        let client = redis::Client::open(url).map_err(invalid)?;
         let config = AsyncConnectionConfig::new()
             .set_connection_timeout(Some(options.connect_timeout))
             .set_response_timeout(Some(options.response_timeout));
@@ -176,29 +220,63 @@ impl RedisConn {
         };
         // The outer deadline also bounds the handshake (AUTH, HELLO, SELECT).
         let deadline = options.connect_timeout + options.response_timeout;
-        let connection = tokio::time::timeout(
-            deadline,
-            client.get_multiplexed_async_connection_with_config(&config),
-        )
-        .await
-        .map_err(|_| unreachable(format!("no answer within {deadline:?}")))?
-        .map_err(|e| {
-            let problem = conn_tls::tls_problem(&e)
-                .or_else(|| conn_tls::tls_problem_in_text(&format!("{e:?}")))
-                // A plain-text port never answers a TLS hello: redis-server waits for the
-                // end of an inline command that never comes.
-                .or_else(|| {
-                    e.is_timeout()
-                        .then_some(conn_tls::TlsProblem::ServerWithoutTls)
-                });
-            match problem {
-                Some(problem) if tls => RedisConnError::Tls {
+        let info = client.get_connection_info();
+        let connection = match info.addr() {
+            redis::ConnectionAddr::TcpTls {
+                host,
+                port,
+                insecure,
+                ..
+            } => {
+                let tls = tls_config(options, *insecure)
+                    .map_err(|source| RedisConnError::TlsFiles { source })?;
+                let tls_error = |problem| RedisConnError::Tls {
                     url: redacted.clone(),
                     problem,
-                },
-                _ => unreachable(e.to_string()),
+                };
+                tokio::time::timeout(
+                    deadline,
+                    connect_tls(
+                        (host, *port),
+                        tls,
+                        options.connect_timeout,
+                        info.redis_settings(),
+                        config,
+                    ),
+                )
+                .await
+                .map_err(|_| unreachable(format!("no answer within {deadline:?}")))?
+                .map_err(|e| match e {
+                    TlsConnectError::Tcp(e) => unreachable(e.to_string()),
+                    TlsConnectError::Handshake(e) => tls_error(
+                        conn_tls::tls_problem(&e)
+                            .unwrap_or_else(|| conn_tls::TlsProblem::Other(e.to_string())),
+                    ),
+                    // A plain-text port never answers a TLS hello: redis-server waits for the
+                    // end of an inline command that never comes.
+                    TlsConnectError::HandshakeTimeout => {
+                        tls_error(conn_tls::TlsProblem::ServerWithoutTls)
+                    }
+                    TlsConnectError::Redis(e) => {
+                        match conn_tls::tls_problem(&e)
+                            .or_else(|| conn_tls::tls_problem_in_text(&format!("{e:?}")))
+                        {
+                            // TLS 1.3 clients learn of a refused certificate only when they
+                            // read the server's first answer.
+                            Some(problem) => tls_error(problem),
+                            None => unreachable(e.to_string()),
+                        }
+                    }
+                })?
             }
-        })?;
+            _ => tokio::time::timeout(
+                deadline,
+                client.get_multiplexed_async_connection_with_config(&config),
+            )
+            .await
+            .map_err(|_| unreachable(format!("no answer within {deadline:?}")))?
+            .map_err(|e| unreachable(e.to_string()))?,
+        };
         let mut conn = Self {
             connection,
             url: redacted.clone(),

@@ -98,6 +98,13 @@ pub struct Config {
     /// trust store does not hold it (`redis-cli --cacert`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub redis_ca_file: Option<String>,
+    /// The client certificate (PEM) for a `rediss://` server that asks for one
+    /// (`tls-auth-clients`; `redis-cli --cert`); with [`Config::redis_key_file`].
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub redis_cert_file: Option<String>,
+    /// The client certificate's private key (PEM; `redis-cli --key`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub redis_key_file: Option<String>,
     /// Which store to use.
     pub store: StoreChoice,
     /// The embedded store's and the outbox's SQLite file (default: the data dir's `zdrive.db`).
@@ -153,6 +160,8 @@ pub enum ConfigError {
 pub const KEYS: &[&str] = &[
     "redis_url",
     "redis_ca_file",
+    "redis_cert_file",
+    "redis_key_file",
     "store",
     "database_path",
     "amqp_url",
@@ -254,6 +263,8 @@ impl Config {
                 }
             }
             "redis_ca_file" => self.redis_ca_file = opt(value),
+            "redis_cert_file" => self.redis_cert_file = opt(value),
+            "redis_key_file" => self.redis_key_file = opt(value),
             "database_path" => self.database_path = opt(value),
             "amqp_url" => self.amqp_url = opt(value),
             "history_cap" => self.history_cap = number(value)?,
@@ -304,12 +315,25 @@ impl Config {
         Ok(())
     }
 
-    /// Returns how zdrive connects to Redis: deadlines and the CA file.
-    pub fn redis_options(&self) -> redis_conn::RedisOptions {
-        redis_conn::RedisOptions {
+    /// Returns how zdrive connects to Redis: deadlines, the CA file and the client certificate.
+    pub fn redis_options(&self) -> Result<redis_conn::RedisOptions, ConfigError> {
+        let client_cert = match (&self.redis_cert_file, &self.redis_key_file) {
+            (Some(cert), Some(key)) => Some(redis_conn::ClientIdentity {
+                cert: cert.into(),
+                key: key.into(),
+            }),
+            (None, None) => None,
+            _ => {
+                return Err(ConfigError::Set(
+                    "redis_cert_file and redis_key_file go together: set both or neither".into(),
+                ))
+            }
+        };
+        Ok(redis_conn::RedisOptions {
             ca_file: self.redis_ca_file.as_ref().map(std::path::PathBuf::from),
+            client_cert,
             ..Default::default()
-        }
+        })
     }
 
     /// Returns the entries kept per pane.
@@ -328,6 +352,8 @@ impl Config {
         serde_json::json!({
             "redis_url": mask(&self.redis_url),
             "redis_ca_file": self.redis_ca_file,
+            "redis_cert_file": self.redis_cert_file,
+            "redis_key_file": self.redis_key_file,
             "store": self.store,
             "database_path": self.database_path,
             "amqp_url": mask(&self.amqp_url),

@@ -18,7 +18,7 @@ use crate::{EmbeddedStore, PaneRecord, PaneStore, RedisStore, Zdrive};
 pub struct Setup {
     /// `$ZDRIVE_CONFIG`, else `$XDG_CONFIG_HOME/zellij-driver/config.toml`.
     pub config_path: PathBuf,
-    /// The file's settings with `ZDRIVE_REDIS_URL` / `ZDRIVE_REDIS_CA_FILE` / `ZDRIVE_STORE` applied over them.
+    /// The file's settings with `ZDRIVE_REDIS_URL` / `ZDRIVE_REDIS_CA_FILE` / `ZDRIVE_REDIS_CERT_FILE` / `ZDRIVE_REDIS_KEY_FILE` / `ZDRIVE_STORE` applied over them.
     pub config: Config,
     /// The SQLite file holding the outbox (and the embedded store).
     pub database_path: PathBuf,
@@ -72,8 +72,14 @@ impl Setup {
         if let Some(url) = env("ZDRIVE_REDIS_URL") {
             config.set("redis_url", &url)?;
         }
-        if let Some(path) = env("ZDRIVE_REDIS_CA_FILE") {
-            config.set("redis_ca_file", &path)?;
+        for (var, key) in [
+            ("ZDRIVE_REDIS_CA_FILE", "redis_ca_file"),
+            ("ZDRIVE_REDIS_CERT_FILE", "redis_cert_file"),
+            ("ZDRIVE_REDIS_KEY_FILE", "redis_key_file"),
+        ] {
+            if let Some(path) = env(var) {
+                config.set(key, &path)?;
+            }
         }
         if let Some(choice) = env("ZDRIVE_STORE") {
             config.set("store", &choice)?;
@@ -208,7 +214,7 @@ impl Setup {
     pub async fn open_engine(&self, access: Access) -> Result<Zdrive> {
         let redis = match self.active_store()? {
             ("redis", Some(url)) => {
-                Some(RedisStore::connect(url, &self.config.redis_options()).await?)
+                Some(RedisStore::connect(url, &self.config.redis_options()?).await?)
             }
             _ => None,
         };

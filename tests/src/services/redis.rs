@@ -33,6 +33,8 @@ struct RedisTls {
     ca: PathBuf,
     server: CertPair,
     password: String,
+    /// Whether the TLS port wants a client certificate signed by the CA (`tls-auth-clients yes`).
+    client_certs: bool,
 }
 
 /// The ACL user a secured server has besides `default`.
@@ -49,10 +51,16 @@ impl Redis {
     /// [`REDIS_ACL_USER`] with its own password ([`Redis::password`] for both). The plain
     /// port stays open (password required) for the harness's readiness checks.
     pub fn start_secured(ca: &TestCa) -> anyhow::Result<Self> {
-        Self::start_with(Some(ca))
+        Self::start_with(Some((ca, false)))
     }
 
-    fn start_with(ca: Option<&TestCa>) -> anyhow::Result<Self> {
+    /// Starts a server secured as [`Redis::start_secured`] whose TLS port also wants a client
+    /// certificate signed by `ca` (`tls-auth-clients yes`), as a team server may ask.
+    pub fn start_secured_with_client_certs(ca: &TestCa) -> anyhow::Result<Self> {
+        Self::start_with(Some((ca, true)))
+    }
+
+    fn start_with(ca: Option<(&TestCa, bool)>) -> anyhow::Result<Self> {
         ensure_debian_packages(&[("redis-server", "redis-server")])?;
         let binary =
             find_program("redis-server").context("redis-server not found after install")?;
@@ -64,11 +72,12 @@ impl Redis {
                 process: None,
                 tls: match ca {
                     None => None,
-                    Some(ca) => Some(RedisTls {
+                    Some((ca, client_certs)) => Some(RedisTls {
                         port: try_free_port()?,
                         ca: ca.cert(),
                         server: ca.server_cert("redis")?,
                         password: super::test_password("redis"),
+                        client_certs,
                     }),
                 },
             };
@@ -168,7 +177,10 @@ impl Redis {
                 .arg(&tls.server.key)
                 .arg("--tls-ca-cert-file")
                 .arg(&tls.ca)
-                .args(["--tls-auth-clients", "no"])
+                .args([
+                    "--tls-auth-clients",
+                    if tls.client_certs { "yes" } else { "no" },
+                ])
                 .args(["--requirepass", &tls.password])
                 .args([
                     "--user",

@@ -105,7 +105,17 @@ async fn rediss_urls_are_understood_and_fail_clearly_against_a_plain_server() {
     .await
     .unwrap_err();
     assert!(started.elapsed() < Duration::from_millis(1500));
-    assert!(matches!(err, RedisConnError::Unreachable { .. }), "{err:?}");
+    // Even unverified (`#insecure`), TLS asked of a plain port is named as such.
+    assert!(
+        matches!(
+            err,
+            RedisConnError::Tls {
+                problem: conn_tls::TlsProblem::ServerWithoutTls,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
     assert!(!err.to_string().contains("pw@"), "{err}");
 }
 
@@ -130,6 +140,7 @@ fn with_ca(ca: &std::path::Path) -> RedisOptions {
         // A TLS handshake on a loaded machine needs more than the plain default.
         connect_timeout: Duration::from_secs(2),
         response_timeout: Duration::from_secs(2),
+        client_cert: None,
     }
 }
 
@@ -207,4 +218,92 @@ async fn rediss_failures_say_which_and_what_to_set() {
         .await
         .unwrap_err();
     expect(err, conn_tls::TlsProblem::ServerWithoutTls, "tls-port");
+}
+
+#[tokio::test]
+async fn a_server_that_wants_client_certificates_gets_one_and_refuses_none() {
+    let started = tests::services::TestCa::generate("perth test CA")
+        .and_then(|ca| Redis::start_secured_with_client_certs(&ca).map(|r| (ca, r)));
+    let Some((ca, redis)) = require_or_skip("redis wanting client certificates", started) else {
+        return;
+    };
+    let url = redis.tls_url(true).unwrap();
+    let pair = ca.client_cert("zdrive-client", "zdrive").unwrap();
+    let with_cert = RedisOptions {
+        client_cert: Some(redis_conn::ClientIdentity {
+            cert: pair.cert.clone(),
+            key: pair.key.clone(),
+        }),
+        ..with_ca(&ca.cert())
+    };
+    let conn = RedisConn::connect(&url, &with_cert).await.unwrap();
+    let mut c = conn.connection();
+    let () = redis::cmd("SET")
+        .arg("perth:pane:mtls")
+        .arg("1")
+        .query_async(&mut c)
+        .await
+        .unwrap();
+
+    // Without a certificate the server ends the connection; the message says what to set.
+    let err = RedisConn::connect(&url, &with_ca(&ca.cert()))
+        .await
+        .unwrap_err();
+    let message = err.to_string();
+    assert!(
+        matches!(
+            &err,
+            RedisConnError::Tls {
+                problem: conn_tls::TlsProblem::ClientCertificate,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    assert!(message.contains("redis_cert_file"), "{message}");
+
+    // A certificate from a CA the server does not trust is refused too.
+    let other = tests::services::TestCa::generate("another CA").unwrap();
+    let stranger = other.client_cert("stranger", "zdrive").unwrap();
+    let err = RedisConn::connect(
+        &url,
+        &RedisOptions {
+            client_cert: Some(redis_conn::ClientIdentity {
+                cert: stranger.cert,
+                key: stranger.key,
+            }),
+            ..with_ca(&ca.cert())
+        },
+    )
+    .await
+    .unwrap_err();
+    assert!(
+        matches!(
+            &err,
+            RedisConnError::Tls {
+                problem: conn_tls::TlsProblem::ClientCertificate,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+
+    // A key file that is missing is named, with the setting to fix.
+    let err = RedisConn::connect(
+        &url,
+        &RedisOptions {
+            client_cert: Some(redis_conn::ClientIdentity {
+                cert: pair.cert,
+                key: ca.dir().join("no-such.key"),
+            }),
+            ..with_ca(&ca.cert())
+        },
+    )
+    .await
+    .unwrap_err();
+    let message = err.to_string();
+    assert!(
+        message.contains("no-such.key") && message.contains("redis_key_file"),
+        "{message}"
+    );
 }

@@ -71,3 +71,43 @@ fn zdrive_logs_over_rediss_with_an_acl_user_and_never_prints_the_password() {
         }
     }
 }
+
+#[test]
+fn zdrive_presents_its_client_certificate_where_redis_asks_for_one() {
+    let started = tests::services::TestCa::generate("perth test CA")
+        .and_then(|ca| tests::Redis::start_secured_with_client_certs(&ca).map(|r| (ca, r)));
+    let Some((ca, redis)) = tests::require_or_skip("redis wanting client certificates", started)
+    else {
+        return;
+    };
+    let pair = ca.client_cert("zdrive-client", "zdrive").unwrap();
+    let mut env = Env::with_redis(&redis.tls_url(true).unwrap());
+    env.env
+        .set_var("ZDRIVE_REDIS_CA_FILE", ca.cert().display().to_string());
+
+    // Without a certificate: exit 3, naming the settings.
+    let (code, v) = env.json(&["pane", "log", "api", "will not be stored"]);
+    assert_eq!(code, 3, "{v}");
+    let message = v["error"]["message"].as_str().unwrap();
+    assert!(
+        message.contains("redis_cert_file") && message.contains("redis_key_file"),
+        "{message}"
+    );
+    // Half a pair is a user error that says so.
+    env.env
+        .set_var("ZDRIVE_REDIS_CERT_FILE", pair.cert.display().to_string());
+    let (code, v) = env.json(&["pane", "log", "api", "will not be stored"]);
+    assert_eq!(code, 1, "{v}");
+    assert!(v["error"]["message"]
+        .as_str()
+        .unwrap()
+        .contains("set both or neither"));
+
+    env.env
+        .set_var("ZDRIVE_REDIS_KEY_FILE", pair.key.display().to_string());
+    let (code, v) = env.json(&["pane", "log", "api", "checkpoint with a client certificate"]);
+    assert_eq!(code, 0, "{v}");
+    let mut client = redis.client().unwrap();
+    let stored = client.command(&["LLEN", "perth:pane:api:history"]).unwrap();
+    assert_eq!(format!("{stored:?}"), "Integer(1)");
+}
