@@ -46,6 +46,15 @@ pub enum OpenError {
         ssl_mode: &'static str,
     },
     /// The SQLite file could not be opened or created.
+    /// The CA file, client certificate or key the URL names could not be used.
+    #[error("TLS to PostgreSQL at {url}: {source}; fix sslrootcert, sslcert or sslkey in the URL")]
+    TlsFiles {
+        /// The URL without its password.
+        url: String,
+        /// Which file and why.
+        #[source]
+        source: conn_tls::ClientConfigError,
+    },
     #[error("cannot open the SQLite database {path}: {source}; check that the folder exists and is writable")]
     Sqlite {
         /// The file.

@@ -13,6 +13,7 @@ mod migrate;
 mod open;
 pub mod outbox;
 pub mod perth_sessions;
+mod pg_tls;
 pub mod worktree_types;
 
 use std::time::Duration;
@@ -87,6 +88,8 @@ pub struct Database {
     location: String,
     /// How the connection is secured (plain for SQLite: no network).
     transport: conn_tls::Transport,
+    /// The TLS tunnel of a `verify-ca` / `verify-full` database, kept while any clone lives.
+    _tunnel: Option<pg_tls::Tunnel>,
 }
 
 #[derive(Clone, Debug)]

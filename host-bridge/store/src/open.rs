@@ -8,6 +8,7 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, S
 use sqlx::{ConnectOptions as _, Connection as _};
 
 use crate::error::redact_url;
+use crate::pg_tls::{StartError as TunnelStartError, TlsTarget, Tunnel, TunnelFailure};
 use crate::{Database, OpenError, OpenOptions, Pool};
 
 /// How long an SQLite connection waits for another writer's lock before failing.
@@ -110,6 +111,20 @@ async fn connect_postgres(url: &str, options: &OpenOptions) -> Result<Database, 
         problem,
         ssl_mode: ssl_mode_name(connect.get_ssl_mode()),
     };
+    let tunnel_target = match connect.get_socket() {
+        Some(_) => None,
+        None if connect.get_host().starts_with('/') => None,
+        None => TlsTarget::from_url(
+            url,
+            connect.get_host(),
+            connect.get_port(),
+            connect.get_ssl_mode(),
+            options.connect_timeout,
+        ),
+    };
+    if let Some(target) = tunnel_target {
+        return connect_through_tunnel(url, connect, target, options, at, location).await;
+    }
 
     // One probe connection first: the pool would retry until its timeout and then report only
     // "pool timed out", hiding "connection refused" or the server's authentication error.
@@ -155,6 +170,79 @@ async fn connect_postgres(url: &str, options: &OpenOptions) -> Result<Database, 
         pool: Pool::Postgres(pool),
         location,
         transport,
+        _tunnel: None,
+    })
+}
+
+/// Opens `verify-ca` and `verify-full` databases through the TLS tunnel (see `pg_tls`), with
+/// one connection: the pool's first, which the probe's checks run on. A refused TCP connection
+/// reaches sqlx as a closed socket, which it does not retry, so a dead server still fails at
+/// once and no second connection (a second handshake and password exchange) is needed.
+async fn connect_through_tunnel(
+    url: &str,
+    connect: PgConnectOptions,
+    target: TlsTarget,
+    options: &OpenOptions,
+    at: String,
+    location: String,
+) -> Result<Database, OpenError> {
+    let mode = connect.get_ssl_mode();
+    let tls_error = |problem: conn_tls::TlsProblem| OpenError::Tls {
+        url: redact_url(url),
+        problem,
+        ssl_mode: ssl_mode_name(mode),
+    };
+    let tunnel = Tunnel::start(target).map_err(|e| match e {
+        TunnelStartError::Config(source) => OpenError::TlsFiles {
+            url: redact_url(url),
+            source,
+        },
+        TunnelStartError::ServerName(reason) => tls_error(conn_tls::TlsProblem::Other(reason)),
+        TunnelStartError::Io(e) => OpenError::Unreachable {
+            at: at.clone(),
+            reason: format!("cannot make the local TLS socket: {e}"),
+        },
+    })?;
+    let through = connect
+        .socket(tunnel.socket_dir())
+        .ssl_mode(PgSslMode::Disable)
+        .disable_statement_logging();
+    let pool = PgPoolOptions::new()
+        .max_connections(options.max_connections)
+        .acquire_timeout(options.connect_timeout)
+        .connect_lazy_with(through);
+    let failed = |e: sqlx::Error| match tunnel.take_failure() {
+        Some(TunnelFailure::Tls(problem)) => tls_error(problem),
+        Some(TunnelFailure::Unreachable(reason)) => OpenError::Unreachable {
+            at: at.clone(),
+            reason,
+        },
+        None => match e {
+            e @ (sqlx::Error::Database(_) | sqlx::Error::Protocol(_)) => OpenError::Rejected {
+                at: location.clone(),
+                source: e,
+            },
+            e => OpenError::Unreachable {
+                at: at.clone(),
+                reason: e.to_string(),
+            },
+        },
+    };
+    let transport = match tokio::time::timeout(options.connect_timeout, pool.acquire()).await {
+        Err(_) | Ok(Err(sqlx::Error::PoolTimedOut)) => {
+            return Err(failed(sqlx::Error::Io(std::io::Error::new(
+                std::io::ErrorKind::TimedOut,
+                format!("no answer within {:?}", options.connect_timeout),
+            ))))
+        }
+        Ok(Err(e)) => return Err(failed(e)),
+        Ok(Ok(mut first)) => pg_transport(&mut first, mode).await,
+    };
+    Ok(Database {
+        pool: Pool::Postgres(pool),
+        location,
+        transport,
+        _tunnel: Some(tunnel),
     })
 }
 
@@ -220,6 +308,7 @@ async fn connect_sqlite_file(path: &Path, options: &OpenOptions) -> Result<Datab
         pool: Pool::Sqlite(pool),
         location,
         transport: conn_tls::Transport::PLAIN,
+        _tunnel: None,
     })
 }
 
@@ -244,6 +333,7 @@ async fn connect_sqlite_memory() -> Result<Database, OpenError> {
         pool: Pool::Sqlite(pool),
         location: ":memory:".to_owned(),
         transport: conn_tls::Transport::PLAIN,
+        _tunnel: None,
     })
 }
 

@@ -184,12 +184,31 @@ async fn tls_failures_say_which_and_what_to_set_without_the_password() {
     assert!(message.contains("perth:***@127.0.0.1"), "{message}");
     assert!(!message.contains(&password), "{message}");
     assert!(!message.contains("start the server"), "{message}");
-    // FIXME: verify-ca should accept the CA's certificate at any host name, as libpq does.
-    // sqlx 0.8.6 lets only rustls's older `NotValidForName` through, and rustls 0.23 reports
-    // `NotValidForNameContext`, so verify-ca fails on the host name like verify-full.
+    // verify-ca checks the chain and not the name, as libpq does: the certificate names
+    // `localhost`, not 127.0.0.1.
+    let db = Database::open(&url.replace("verify-full", "verify-ca"))
+        .await
+        .unwrap();
+    assert!(db.transport().encrypted);
+    assert_eq!(db.transport().verified, Verification::Ca);
+    let mut conn = db.acquire().await.unwrap();
+    let store::Conn::Postgres(pg) = conn.conn() else {
+        panic!("a PostgreSQL URL opened another engine")
+    };
+    let ssl: bool = sqlx::query_scalar("SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()")
+        .fetch_one(&mut *pg)
+        .await
+        .unwrap();
+    assert!(ssl, "the server sees a TLS connection");
+    drop(conn);
+    // ... but still refuses a certificate of another CA.
+    let other = TestCa::generate("another CA").unwrap();
     refused(
-        &url.replace("verify-full", "verify-ca"),
-        TlsProblem::WrongHost,
+        &format!(
+            "postgres://perth:{password}@127.0.0.1:{port}/perth?sslmode=verify-ca&sslrootcert={}",
+            other.cert().display()
+        ),
+        TlsProblem::UnknownCa,
     )
     .await;
     let url = format!(
