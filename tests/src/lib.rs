@@ -5,12 +5,14 @@
 //! `Drop` (which also runs while a panicking test unwinds) and, as a last resort, when the test
 //! process exits (see [`process`]).
 
+pub mod browser;
 pub mod fake_agents_api;
 pub mod fake_llm;
 pub mod imi_sandbox;
 pub mod isolate;
 pub mod perth;
 pub mod process;
+pub mod pty;
 pub mod real_agents;
 pub mod screen;
 pub mod services;

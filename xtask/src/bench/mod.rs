@@ -17,6 +17,7 @@ mod report;
 mod session;
 mod snapshot;
 mod tls;
+mod web;
 mod zdrive;
 
 use std::{
@@ -58,6 +59,7 @@ fn registry() -> Vec<Box<dyn Bench>> {
         Box::new(concurrency::Concurrency),
         Box::new(agents::Agents),
         Box::new(tls::Tls),
+        Box::new(web::Web),
     ]
 }
 
