@@ -246,19 +246,18 @@ impl Browser {
             Some(c) if key.len() == 1 && c.is_ascii_digit() => format!("Digit{c}"),
             _ => code.to_owned(),
         };
-        let key_code = if key_code == 0 {
-            key.chars()
-                .next()
-                .map_or(0, |c| c.to_ascii_uppercase() as u32)
-        } else {
-            key_code
+        // Only letters and digits have their character's code as a virtual key code: xterm.js
+        // reads the code first, and `$` (36) or `(` (40) would be Home or Down.
+        let key_code = match key.chars().next() {
+            Some(c) if key_code == 0 && key.len() == 1 && c.is_ascii_alphanumeric() => {
+                c.to_ascii_uppercase() as u32
+            }
+            _ => key_code,
         };
-        let mut params = json!({
-            "type": kind,
-            "key": key,
-            "code": code,
-            "windowsVirtualKeyCode": key_code,
-        });
+        let mut params = json!({ "type": kind, "key": key, "code": code });
+        if key_code != 0 {
+            params["windowsVirtualKeyCode"] = json!(key_code);
+        }
         if !text.is_empty() {
             params["text"] = json!(text);
         }
