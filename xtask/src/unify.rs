@@ -10,7 +10,8 @@
 //! on each crate with the union of its features, and every native member depends on it. This
 //! check, part of `cargo xtask lint`, asks `cargo tree` for both builds' features and names any
 //! upstream crate they would build differently, so a new dependency that breaks the sharing is
-//! caught without installing cargo-hakari.
+//! caught without installing cargo-hakari. It also checks that nothing the plugins build for
+//! wasm32-wasip1 depends on `workspace-hack`, whose native crates do not build there.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -27,6 +28,7 @@ type Features = BTreeMap<String, BTreeSet<String>>;
 /// Fails, naming the crates, when the binaries' build and the test build would compile an
 /// upstream crate with different features.
 pub(crate) fn check(sh: &Shell, ws: &Workspace) -> Result<()> {
+    check_plugins(sh, ws)?;
     let host = host_triple(sh)?;
     let packages = package_args(&ws.bin_packages);
     let format = "{p}|{f}";
@@ -53,6 +55,53 @@ pub(crate) fn check(sh: &Shell, ws: &Workspace) -> Result<()> {
          hakari manage-deps`",
         differing.join("\n")
     )
+}
+
+/// Fails when a crate the plugins build for wasm32-wasip1 depends on `workspace-hack`.
+fn check_plugins(sh: &Shell, ws: &Workspace) -> Result<()> {
+    if ws.plugins.is_empty() {
+        return Ok(());
+    }
+    let packages = package_args(&ws.plugins);
+    let target = crate::workspace::WASM_TARGET;
+    let tree = cmd!(
+        sh,
+        "cargo tree --quiet --target {target} -e normal,build --prefix depth {packages...}"
+    )
+    .read()
+    .context("asking cargo tree for the plugins' dependencies")?;
+    let dependents = hack_dependents(&tree);
+    if dependents.is_empty() {
+        return Ok(());
+    }
+    bail!(
+        "the plugins' wasm build reaches workspace-hack through {}: add them to \
+         `final-excludes` in .config/hakari.toml, then `cargo hakari generate && cargo hakari \
+         manage-deps`",
+        dependents.join(", ")
+    )
+}
+
+/// Returns the packages that depend on `workspace-hack` in `cargo tree --prefix depth` output
+/// (each line its depth, then the package): the nearest line above one level shallower.
+fn hack_dependents(tree: &str) -> Vec<String> {
+    let mut path: Vec<&str> = Vec::new();
+    let mut found = BTreeSet::new();
+    for line in tree.lines() {
+        let digits = line.chars().take_while(char::is_ascii_digit).count();
+        let Ok(depth) = line[..digits].parse::<usize>() else {
+            continue;
+        };
+        let name = line[digits..].split_whitespace().next().unwrap_or_default();
+        path.truncate(depth);
+        if name == "workspace-hack" {
+            if let Some(parent) = path.last() {
+                found.insert((*parent).to_owned());
+            }
+        }
+        path.push(name);
+    }
+    found.into_iter().collect()
 }
 
 fn host_triple(sh: &Shell) -> Result<String> {
@@ -140,5 +189,19 @@ mod tests {
             ["  tempfile v3.27.0: binaries [], tests [default,getrandom]"]
         );
         assert!(differences(&test, &test).is_empty());
+    }
+
+    #[test]
+    fn the_crates_that_bring_workspace_hack_into_a_plugin_build_are_named() {
+        let tree = "0perth-core v0.0.0 (/w/plugins/perth-core)\n\
+                    1bridge-protocol v0.0.0 (/w/host-bridge/bridge-protocol)\n\
+                    2serde v1.0.0\n\
+                    2workspace-hack v0.1.0 (/w/workspace-hack)\n\
+                    3rustls v0.23.0\n\
+                    1zellij-tile v0.45.1\n\
+                    0pipe-echo v0.0.0 (/w/plugins/pipe-echo)\n\
+                    1workspace-hack v0.1.0 (/w/workspace-hack)\n";
+        assert_eq!(hack_dependents(tree), ["bridge-protocol", "pipe-echo"]);
+        assert!(hack_dependents("0pipe-echo v0.0.0 (/w)\n1zellij-tile v0.45.1\n").is_empty());
     }
 }
