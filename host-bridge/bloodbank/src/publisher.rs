@@ -88,8 +88,8 @@ fn tls_advice(problem: &conn_tls::TlsProblem) -> &'static str {
         TlsProblem::UnknownCa => "add ?cacertfile=PATH to amqp_url (or set the AMQP CA file setting) with the CA that signed the broker's certificate",
         TlsProblem::WrongHost => "put a host name the broker's certificate names in amqp_url",
         TlsProblem::ServerWithoutTls => "point amqps:// at the broker's TLS listener (listeners.ssl, usually port 5671), or use amqp:// for a broker without TLS",
-        TlsProblem::ClientCertificate => "the broker wants a client certificate (ssl_options.fail_if_no_peer_cert); turn that off on the broker",
-        TlsProblem::Other(_) => "check the broker's certificate, amqp_url and its cacertfile",
+        TlsProblem::ClientCertificate => "the broker wants a client certificate it trusts (ssl_options.fail_if_no_peer_cert): add ?certfile=PATH&keyfile=PATH to amqp_url",
+        TlsProblem::Other(_) => "check the broker's certificate and amqp_url's cacertfile, and for a broker that wants client certificates its certfile and keyfile",
     }
 }
 
@@ -112,7 +112,7 @@ pub fn with_ca_file(url: &str, ca_file: Option<&std::path::Path>) -> String {
 }
 
 /// Returns how a connection to `url` is secured: `amqps://` is TLS verified against the CA and
-/// the host name (lapin's rustls connector always verifies both).
+/// the host name (`connect_amqp` always verifies both).
 pub fn amqp_transport_of(url: &str) -> conn_tls::Transport {
     if url.starts_with("amqps:") {
         conn_tls::Transport {
@@ -133,27 +133,40 @@ pub enum AmqpConnectError {
     Other(String),
 }
 
-/// Connects to the broker at `url` (`amqp://` or `amqps://`, with RabbitMQ's `cacertfile`
-/// query parameter naming a CA file beside the system's trust store).
+/// The TLS settings an `amqps://` URL carries as RabbitMQ's URI query parameters.
+const TLS_PARAMETERS: [&str; 3] = ["cacertfile", "certfile", "keyfile"];
+
+/// Connects to the broker at `url` (`amqp://` or `amqps://`). An `amqps://` connection is made
+/// with the workspace's own TLS configuration from RabbitMQ's URI query parameters:
+/// `cacertfile` (the CA that signed the broker's certificate, trusted instead of the system's
+/// store), `certfile` and `keyfile` (a client certificate for a broker that asks for one,
+/// `ssl_options.fail_if_no_peer_cert`).
 pub async fn connect_amqp(
     url: &str,
     properties: ConnectionProperties,
 ) -> Result<Connection, AmqpConnectError> {
-    let mut config = lapin::tcp::OwnedTLSConfig::default();
+    let password = url::Url::parse(url)
+        .ok()
+        .and_then(|u| u.password().map(str::to_owned));
+    let scrub = |text: String| match password.as_deref() {
+        Some(p) if !p.is_empty() => text.replace(p, "***"),
+        _ => text,
+    };
+    let mut tls = std::collections::HashMap::new();
     let mut uri = url.to_owned();
     if let Ok(mut parsed) = url::Url::parse(url) {
         let pairs: Vec<(String, String)> = parsed
             .query_pairs()
             .map(|(k, v)| (k.into_owned(), v.into_owned()))
             .collect();
-        if let Some((_, path)) = pairs.iter().find(|(k, _)| k == "cacertfile") {
-            let pem = std::fs::read_to_string(path).map_err(|e| {
-                AmqpConnectError::Other(format!(
-                    "cannot read the CA file {path} (cacertfile in amqp_url): {e}"
-                ))
-            })?;
-            config.cert_chain = Some(pem);
-            let rest: Vec<_> = pairs.iter().filter(|(k, _)| k != "cacertfile").collect();
+        if pairs
+            .iter()
+            .any(|(k, _)| TLS_PARAMETERS.contains(&k.as_str()))
+        {
+            let (ours, rest): (Vec<_>, Vec<_>) = pairs
+                .into_iter()
+                .partition(|(k, _)| TLS_PARAMETERS.contains(&k.as_str()));
+            tls.extend(ours.into_iter().filter(|(_, v)| !v.is_empty()));
             if rest.is_empty() {
                 parsed.set_query(None);
             } else {
@@ -162,28 +175,95 @@ pub async fn connect_amqp(
             uri = parsed.to_string();
         }
     }
-    if url.starts_with("amqps:") {
-        conn_tls::install_crypto_provider();
-    }
-    let password = url::Url::parse(url)
-        .ok()
-        .and_then(|u| u.password().map(str::to_owned));
-    Connection::connect_with_config(&uri, properties, config)
-        .await
-        .map_err(|e| {
-            let problem = conn_tls::tls_problem(&e)
-                .or_else(|| conn_tls::tls_problem_in_text(&format!("{e:?}")));
-            match problem {
-                Some(problem) if url.starts_with("amqps:") => AmqpConnectError::Tls(problem),
-                _ => {
-                    let text = e.to_string();
-                    AmqpConnectError::Other(match password.as_deref() {
-                        Some(p) if !p.is_empty() => text.replace(p, "***"),
-                        _ => text,
-                    })
-                }
+    let uri: lapin::uri::AMQPUri = uri.parse().map_err(|e: String| {
+        AmqpConnectError::Other(format!(
+            "invalid amqp_url {}: {}",
+            redact_amqp_url(url),
+            scrub(e)
+        ))
+    })?;
+    let amqps = uri.scheme == lapin::uri::AMQPScheme::AMQPS;
+    let connected = if amqps {
+        let roots = match tls.get("cacertfile") {
+            Some(path) => conn_tls::Roots::File(path.into()),
+            None => conn_tls::Roots::System,
+        };
+        let identity = match (tls.get("certfile"), tls.get("keyfile")) {
+            (Some(cert), Some(key)) => Some(conn_tls::ClientIdentity {
+                cert: cert.into(),
+                key: key.into(),
+            }),
+            (None, None) => None,
+            _ => {
+                return Err(AmqpConnectError::Other(
+                    "certfile and keyfile in amqp_url go together: give both or neither".into(),
+                ))
             }
-        })
+        };
+        let config = conn_tls::client_config(
+            &roots,
+            conn_tls::ServerCheck::ChainAndHost,
+            identity.as_ref(),
+        )
+        .map_err(|e| {
+            AmqpConnectError::Other(format!(
+                "{e}; fix cacertfile, certfile or keyfile in amqp_url"
+            ))
+        })?;
+        let connector = lapin::tcp::RustlsConnector::from(config);
+        // lapin's connector signature, not ours to shrink.
+        #[allow(clippy::result_large_err)]
+        let connect = Box::new(move |uri: &lapin::uri::AMQPUri| connect_rustls(uri, &connector));
+        Connection::connector(uri, connect, properties).await
+    } else {
+        Connection::connect_uri(uri, properties).await
+    };
+    connected.map_err(|e| {
+        let problem = conn_tls::tls_problem(&e)
+            .or_else(|| conn_tls::tls_problem_in_text(&format!("{e:?}")))
+            .or_else(|| {
+                ended_after_handshake(&e).then(|| {
+                    conn_tls::TlsProblem::Other(
+                "the broker ended the connection right after the TLS handshake, as RabbitMQ \
+                 does when it wants a client certificate it was not given or does not trust"
+                    .to_owned(),
+            )
+                })
+            });
+        match problem {
+            Some(problem) if amqps => AmqpConnectError::Tls(problem),
+            _ => AmqpConnectError::Other(scrub(e.to_string())),
+        }
+    })
+}
+
+/// Connects to the broker `uri` names and makes the TLS handshake with `connector`, as lapin's
+/// own connector does (blocking, on lapin's thread for it, then non-blocking).
+// The error type is lapin's `HandshakeResult`, not ours to shrink.
+#[allow(clippy::result_large_err)]
+fn connect_rustls(
+    uri: &lapin::uri::AMQPUri,
+    connector: &lapin::tcp::RustlsConnector,
+) -> lapin::tcp::HandshakeResult {
+    let host = uri.authority.host.as_str();
+    let stream =
+        lapin::tcp::TcpStream::connect((host, uri.authority.port))?.into_rustls(connector, host)?;
+    stream.set_nonblocking(true)?;
+    Ok(stream)
+}
+
+/// Returns whether `e` is the connection ending under lapin's first write or read: with TLS
+/// 1.3 a broker refuses a client certificate after the client's side of the handshake is
+/// done, and its alert is never read.
+fn ended_after_handshake(e: &lapin::Error) -> bool {
+    use std::io::ErrorKind;
+    matches!(
+        e,
+        lapin::Error::IOError(io) if matches!(
+            io.kind(),
+            ErrorKind::BrokenPipe | ErrorKind::ConnectionReset | ErrorKind::UnexpectedEof
+        )
+    )
 }
 
 /// Returns the connection properties every Bloodbank connection uses: lapin on the current

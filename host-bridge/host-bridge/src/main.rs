@@ -73,7 +73,9 @@ enum CliCommand {
         /// `amqps://...` for TLS).
         #[arg(long, env = "BLOODBANK_AMQP_URL")]
         amqp_url: Option<String>,
-        /// The CA file (PEM) of an `amqps://` broker's certificate, beside the system's trust store.
+        /// The CA file (PEM) of an `amqps://` broker's certificate, trusted instead of the
+        /// system's trust store (the same as `?cacertfile=PATH` in the URL; a client
+        /// certificate is `?certfile=PATH&keyfile=PATH`).
         #[arg(long, env = "BLOODBANK_AMQP_CA_FILE")]
         amqp_ca_file: Option<PathBuf>,
         /// perth's database (PostgreSQL URL or SQLite path), read besides zdrive's and iMi's.
@@ -120,8 +122,9 @@ struct ServeArgs {
     /// TLS); without it, events are dropped from the outbox unpublished.
     #[arg(long, env = "BLOODBANK_AMQP_URL")]
     amqp_url: Option<String>,
-    /// The CA file (PEM) of an `amqps://` broker's certificate, beside the system's trust store
-    /// (the same as `?cacertfile=PATH` in the URL).
+    /// The CA file (PEM) of an `amqps://` broker's certificate, trusted instead of the system's
+    /// trust store (the same as `?cacertfile=PATH` in the URL; a client certificate is
+    /// `?certfile=PATH&keyfile=PATH`).
     #[arg(long, env = "BLOODBANK_AMQP_CA_FILE")]
     amqp_ca_file: Option<PathBuf>,
     /// How long shutdown waits for in-flight requests, in milliseconds.

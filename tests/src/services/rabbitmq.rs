@@ -48,6 +48,9 @@ struct RabbitTls {
     ca: PathBuf,
     server: CertPair,
     password: String,
+    /// Whether the TLS listener wants a client certificate signed by the CA
+    /// (`ssl_options.verify = verify_peer`, `fail_if_no_peer_cert = true`).
+    client_certs: bool,
 }
 
 /// The user a secured node has besides `guest`.
@@ -63,7 +66,17 @@ impl RabbitMq {
     /// `localhost` signed by `ca`, and user [`RABBIT_USER`] with a password and full rights on
     /// vhost `/`. The plain listener stays open for the harness's readiness checks.
     pub fn start_secured(ca: &TestCa) -> anyhow::Result<Self> {
-        let rabbit = Self::start_with(Some(ca))?;
+        Self::start_secured_with(ca, false)
+    }
+
+    /// Starts a node secured as [`RabbitMq::start_secured`] whose TLS listener also wants a
+    /// client certificate signed by `ca`, as a team's broker may ask.
+    pub fn start_secured_with_client_certs(ca: &TestCa) -> anyhow::Result<Self> {
+        Self::start_secured_with(ca, true)
+    }
+
+    fn start_secured_with(ca: &TestCa, client_certs: bool) -> anyhow::Result<Self> {
+        let rabbit = Self::start_with(Some((ca, client_certs)))?;
         let password = rabbit
             .tls
             .as_ref()
@@ -74,7 +87,7 @@ impl RabbitMq {
         Ok(rabbit)
     }
 
-    fn start_with(ca: Option<&TestCa>) -> anyhow::Result<Self> {
+    fn start_with(ca: Option<(&TestCa, bool)>) -> anyhow::Result<Self> {
         ensure_debian_packages(&[("rabbitmq-server", "rabbitmq-server")])?;
         let scripts = find_scripts()?;
         start_on_free_ports("rabbitmq", || {
@@ -92,11 +105,12 @@ impl RabbitMq {
                 process: None,
                 tls: match ca {
                     None => None,
-                    Some(ca) => Some(RabbitTls {
+                    Some((ca, client_certs)) => Some(RabbitTls {
                         port: try_free_port()?,
                         ca: ca.cert(),
                         server: ca.server_cert("rabbitmq")?,
                         password: super::test_password("rabbit"),
+                        client_certs,
                     }),
                 },
             };
@@ -254,12 +268,18 @@ impl RabbitMq {
                  ssl_options.cacertfile = {}\n\
                  ssl_options.certfile = {}\n\
                  ssl_options.keyfile = {}\n\
-                 ssl_options.verify = verify_none\n\
-                 ssl_options.fail_if_no_peer_cert = false\n",
+                 ssl_options.verify = {}\n\
+                 ssl_options.fail_if_no_peer_cert = {}\n",
                 tls.port,
                 tls.ca.display(),
                 tls.server.cert.display(),
-                tls.server.key.display()
+                tls.server.key.display(),
+                if tls.client_certs {
+                    "verify_peer"
+                } else {
+                    "verify_none"
+                },
+                tls.client_certs,
             ));
         }
         write(&dir.join("rabbitmq.conf"), &config)?;

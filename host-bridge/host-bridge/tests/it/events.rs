@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use crate::support::TestEnv;
+use crate::support::{wait_for, TestEnv};
 
 fn runtime() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_current_thread()
@@ -221,4 +221,70 @@ fn following_the_broker_prints_what_is_published() {
     assert_eq!(event["type"], "workspace.intent.logged");
     assert_eq!(event["subject"], "broker-pane");
     assert_eq!(event["perthorigin"], "broker");
+}
+
+#[test]
+fn a_running_bridge_publishes_a_verify_full_outbox_over_amqps_and_events_follows_over_amqps() {
+    let started = tests::services::TestCa::generate("perth test CA").and_then(|ca| {
+        let pg = tests::Postgres::start_secured(&ca)?;
+        let rabbit = tests::RabbitMq::start_secured(&ca)?;
+        Ok((ca, pg, rabbit))
+    });
+    let Some((ca, pg, rabbit)) = tests::require_or_skip("secured postgres and rabbitmq", started)
+    else {
+        return;
+    };
+    let env = TestEnv::new();
+    let rt = runtime();
+    let outbox = pg.url();
+    let pg_password = pg.admin_password().unwrap().to_owned();
+    let amqps = rabbit.tls_url().unwrap();
+    let amqp_password = rabbit.password().unwrap().to_owned();
+    let ca_file = ca.cert().display().to_string();
+    let follower = Follower::start(
+        &env,
+        &["--follow", "--json", "--last", "0", "--amqp-url", &amqps],
+        &[("BLOODBANK_AMQP_CA_FILE", &ca_file)],
+    );
+    let mut bridge = env.serve(&[
+        "--database-url",
+        &outbox,
+        "--amqp-url",
+        &amqps,
+        "--amqp-ca-file",
+        &ca_file,
+    ]);
+    // Append until the follower's queue is bound and an event comes through the broker.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let line = loop {
+        append(&rt, &outbox, "workspace.intent.logged", "tls-pane");
+        if let Some(line) = follower.next(Duration::from_millis(500)) {
+            break line;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "nothing came through the broker; host-bridge's log:\n{}",
+            bridge.log()
+        );
+    };
+    let event: Value = serde_json::from_str(&line).unwrap();
+    assert_eq!(event["type"], "workspace.intent.logged");
+    assert_eq!(event["subject"], "tls-pane");
+    assert_eq!(event["perthorigin"], "broker");
+    // Everything appended leaves the outbox: the bridge's pump published it over amqps.
+    let db = rt.block_on(store::Database::open(&outbox)).unwrap();
+    wait_for(
+        "host-bridge to take every event out of the verify-full outbox",
+        Duration::from_secs(30),
+        || (rt.block_on(db.outbox_pending_count()).ok()? == 0).then_some(()),
+    );
+    let log = bridge.log();
+    for secret in [&pg_password, &amqp_password] {
+        assert!(
+            !log.contains(secret.as_str()),
+            "a password in the log:\n{log}"
+        );
+    }
+    bridge.signal(nix::sys::signal::Signal::SIGTERM);
+    assert!(bridge.wait_exit().success());
 }
