@@ -184,7 +184,11 @@ where
 
 /// Returns the project named `name`.
 pub async fn find_project(conn: Conn<'_>, name: &str) -> Result<Option<ProjectRow>, store::Error> {
-    let sql = format!("SELECT {PROJECT_COLUMNS} FROM projects WHERE name = $1");
+    // Owner and name: a BYPASSRLS role sees every user's project of this name.
+    let sql = format!(
+        "SELECT {PROJECT_COLUMNS} FROM projects WHERE name = $1 AND {}",
+        store::is_mine(&conn)
+    );
     with_conn!(conn, |c| {
         sqlx::query(&sql)
             .bind(name)

@@ -109,6 +109,20 @@ pub enum Conn<'a> {
     Sqlite(&'a mut sqlx::SqliteConnection),
 }
 
+/// Returns `owner` compared with the connecting role, as SQL: `current_user` on PostgreSQL,
+/// `''` on SQLite (one user per file).
+///
+/// Row-level security already keeps a user's rows apart, except from a `BYPASSRLS` role (an
+/// administrator), which sees every user's: every lookup by name adds this, so an
+/// administrator's perth or iMi restores, saves, lists and deletes its own sessions and
+/// projects, never another user's of the same name.
+pub fn is_mine(conn: &Conn<'_>) -> &'static str {
+    match conn {
+        Conn::Postgres(_) => "(owner = current_user)",
+        Conn::Sqlite(_) => "(owner = '')",
+    }
+}
+
 /// A connection checked out of a [`Database`]'s pool, returned to it on drop.
 #[derive(Debug)]
 pub enum PooledConn {

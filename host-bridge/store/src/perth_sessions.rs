@@ -9,7 +9,7 @@ use std::collections::HashSet;
 
 use chrono::{DateTime, Utc};
 
-use crate::{with_conn, Conn, Error};
+use crate::{is_mine, with_conn, Conn, Error};
 
 /// The state of one session as the server captured it, ready to be written.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -221,8 +221,13 @@ async fn session_id(conn: &mut Conn<'_>, name: &str) -> Result<String, Error> {
         .map(|_| ())
     })
     .map_err(|e| Error::query("perth_sessions_create", e))?;
+    // Owner and name: a BYPASSRLS role sees every user's session of this name.
+    let sql = format!(
+        "SELECT id FROM sessions WHERE name = $1 AND {}",
+        is_mine(conn)
+    );
     with_conn!(conn, |c| {
-        sqlx::query_scalar("SELECT id FROM sessions WHERE name = $1")
+        sqlx::query_scalar(&sql)
             .bind(name)
             .fetch_one(&mut **c)
             .await
@@ -367,8 +372,12 @@ async fn delete_missing(
 
 /// Records that session `name` was attached (restored) now.
 pub async fn mark_attached(conn: Conn<'_>, name: &str, at: DateTime<Utc>) -> Result<(), Error> {
+    let sql = format!(
+        "UPDATE sessions SET last_attached = $1 WHERE name = $2 AND {}",
+        is_mine(&conn)
+    );
     with_conn!(conn, |c| {
-        sqlx::query("UPDATE sessions SET last_attached = $1 WHERE name = $2")
+        sqlx::query(&sql)
             .bind(at)
             .bind(name)
             .execute(&mut *c)
@@ -387,13 +396,15 @@ pub async fn load_session(mut conn: Conn<'_>, name: &str) -> Result<Option<Store
         Option<DateTime<Utc>>,
         Option<DateTime<Utc>>,
     );
+    let sql = format!(
+        "SELECT id, name, layout, created_at, saved_at FROM sessions WHERE name = $1 AND {}",
+        is_mine(&conn)
+    );
     let head: Option<Head> = with_conn!(&mut conn, |c| {
-        sqlx::query_as(
-            "SELECT id, name, layout, created_at, saved_at FROM sessions WHERE name = $1",
-        )
-        .bind(name)
-        .fetch_optional(&mut **c)
-        .await
+        sqlx::query_as(&sql)
+            .bind(name)
+            .fetch_optional(&mut **c)
+            .await
     })
     .map_err(|e| Error::query("perth_sessions_load", e))?;
     let Some((id, name, layout, created_at, saved_at)) = head else {
@@ -487,11 +498,14 @@ pub async fn list_sessions(conn: Conn<'_>) -> Result<Vec<SessionSummary>, Error>
         i64,
         i64,
     );
-    let sql = "SELECT s.name, s.created_at, s.saved_at, \
-               (SELECT COUNT(*) FROM tabs t WHERE t.session_id = s.id), \
-               (SELECT COUNT(*) FROM panes p WHERE p.session_id = s.id) \
-               FROM sessions s ORDER BY s.saved_at DESC, s.name";
-    let lines: Vec<Line> = with_conn!(conn, |c| { sqlx::query_as(sql).fetch_all(&mut *c).await })
+    let sql = format!(
+        "SELECT s.name, s.created_at, s.saved_at, \
+         (SELECT COUNT(*) FROM tabs t WHERE t.session_id = s.id), \
+         (SELECT COUNT(*) FROM panes p WHERE p.session_id = s.id) \
+         FROM sessions s WHERE {} ORDER BY s.saved_at DESC, s.name",
+        is_mine(&conn).replace("owner", "s.owner")
+    );
+    let lines: Vec<Line> = with_conn!(conn, |c| { sqlx::query_as(&sql).fetch_all(&mut *c).await })
         .map_err(|e| Error::query("perth_sessions_list", e))?;
     Ok(lines
         .into_iter()
@@ -507,8 +521,12 @@ pub async fn list_sessions(conn: Conn<'_>) -> Result<Vec<SessionSummary>, Error>
 
 /// Deletes session `name` and its rows; returns whether it existed.
 pub async fn delete_session(mut conn: Conn<'_>, name: &str) -> Result<bool, Error> {
+    let sql = format!(
+        "SELECT id FROM sessions WHERE name = $1 AND {}",
+        is_mine(&conn)
+    );
     let id: Option<String> = with_conn!(&mut conn, |c| {
-        sqlx::query_scalar("SELECT id FROM sessions WHERE name = $1")
+        sqlx::query_scalar(&sql)
             .bind(name)
             .fetch_optional(&mut **c)
             .await
@@ -569,15 +587,6 @@ pub async fn save_layout_shared(
             .map(|_| ())
     })
     .map_err(|e| Error::query("perth_layouts_save", e))
-}
-
-/// Returns `owner` compared with the connecting role, as SQL: `current_user` on PostgreSQL,
-/// `''` on SQLite (one user per file).
-fn is_mine(conn: &Conn<'_>) -> &'static str {
-    match conn {
-        Conn::Postgres(_) => "(owner = current_user)",
-        Conn::Sqlite(_) => "(owner = '')",
-    }
 }
 
 type LayoutRow = (String, String, Option<DateTime<Utc>>, bool, bool);
@@ -651,7 +660,10 @@ pub async fn scrub_stored_text(
         if filter.is_empty() {
             continue;
         }
-        let select = format!("SELECT id, {column} FROM {table} WHERE {filter}");
+        let select = format!(
+            "SELECT id, {column} FROM {table} WHERE ({filter}) AND {}",
+            is_mine(&conn)
+        );
         let patterns: Vec<String> = markers.iter().map(|m| format!("%{m}%")).collect();
         let rows: Vec<(String, String)> = with_conn!(&mut conn, |c| {
             let mut query = sqlx::query_as(&select);

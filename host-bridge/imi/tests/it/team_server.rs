@@ -38,6 +38,20 @@ fn two_users_over_verify_full_keep_their_worktrees_apart_and_no_password_is_prin
         listed_by_bob.stdout
     );
     outputs.extend([added, listed, listed_by_bob]);
+    // The administrator (a superuser: it bypasses row-level security) sees every user's rows,
+    // but its iMi works in its own project of the same name, not in alice's.
+    admin.project_from_origin();
+    let listed_by_admin = admin.imi(&["list"]);
+    assert_eq!(
+        listed_by_admin.data()["worktrees"]
+            .as_array()
+            .unwrap()
+            .len(),
+        0,
+        "the administrator's iMi lists alice's worktree: {}",
+        listed_by_admin.stdout
+    );
+    outputs.push(listed_by_admin);
     // A direct SELECT as bob returns none of alice's rows.
     let seen = pg
         .psql(

@@ -165,6 +165,76 @@ async fn two_roles_over_verify_full_see_only_their_own_rows() {
         .unwrap()
         .unwrap();
     assert_eq!(got.kdl, "layout { pane; }");
+    drop(conn);
+
+    // An administrator (BYPASSRLS) running perth or iMi sees both users' rows but acts on its
+    // own: a session or project is found by owner and name, never by name alone.
+    let auditor = Database::open(&audit_url).await.unwrap();
+    let mut conn = auditor.acquire().await.unwrap();
+    assert_eq!(
+        perth_sessions::load_session(conn.conn(), "main")
+            .await
+            .unwrap(),
+        None,
+        "the administrator restored another user's session"
+    );
+    assert!(perth_sessions::list_sessions(conn.conn())
+        .await
+        .unwrap()
+        .is_empty());
+    assert!(!perth_sessions::delete_session(conn.conn(), "main")
+        .await
+        .unwrap());
+    let snapshot = perth_sessions::SessionSnapshot {
+        name: "main".into(),
+        layout: Some("admin's".into()),
+        tabs: Vec::new(),
+        panes: Vec::new(),
+    };
+    perth_sessions::save_session(
+        conn.conn(),
+        &snapshot,
+        &perth_sessions::RowSelection::All,
+        chrono::Utc::now(),
+    )
+    .await
+    .unwrap();
+    perth_sessions::mark_attached(conn.conn(), "main", chrono::Utc::now())
+        .await
+        .unwrap();
+    let own = perth_sessions::load_session(conn.conn(), "main")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(own.layout.as_deref(), Some("admin's"));
+    let listed = perth_sessions::list_sessions(conn.conn()).await.unwrap();
+    assert_eq!(listed.len(), 1, "{listed:?}");
+    drop(conn);
+    // The users' sessions of that name are as they were: their tabs and panes kept (a flush
+    // with no tabs deletes its session's tabs), not marked attached, still theirs.
+    assert_eq!(
+        count(
+            &auditor,
+            "SELECT COUNT(*) FROM tabs WHERE session_id IN ('alice-s', 'bob-s')"
+        )
+        .await,
+        2
+    );
+    assert_eq!(
+        count(
+            &auditor,
+            "SELECT COUNT(*) FROM sessions WHERE name = 'main' AND last_attached IS NOT NULL"
+        )
+        .await,
+        1
+    );
+    let mut conn = auditor.acquire().await.unwrap();
+    assert!(perth_sessions::delete_session(conn.conn(), "main")
+        .await
+        .unwrap());
+    drop(conn);
+    assert_eq!(count(&auditor, "SELECT COUNT(*) FROM sessions").await, 2);
+    assert_eq!(count(&alice, "SELECT COUNT(*) FROM panes").await, 1);
 }
 
 #[tokio::test]
