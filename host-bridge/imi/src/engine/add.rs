@@ -335,8 +335,8 @@ fn pr_fetch_error(pr: u64, stderr: &str) -> Error {
 
 #[cfg(test)]
 mod tests {
-    use super::pr_fetch_error;
-    use crate::ErrorClass;
+    use super::super::fixture::Project;
+    use super::*;
 
     #[test]
     fn a_failed_pull_request_fetch_is_missing_only_when_origin_answered() {
@@ -359,5 +359,28 @@ mod tests {
         );
         assert_eq!(ssh.kind(), "remote_unavailable");
         assert!(!ssh.to_string().contains('\n'), "{ssh}");
+    }
+
+    #[tokio::test]
+    async fn a_typed_worktree_is_made_beside_the_trunk_once_and_bad_names_are_refused() {
+        let (p, added) = Project::with_worktree("feat", "login").await;
+        let wt = &added.worktree;
+        assert_eq!((wt.kind.as_str(), wt.name.as_str()), ("feat", "login"));
+        assert_eq!(wt.worktree_name, "feat-login");
+        assert_eq!(wt.path, p.trunk.parent().unwrap().join("feat-login"));
+        assert!(wt.path.join("README.md").exists(), "checked out");
+        assert!(added.created_branch);
+        assert_eq!(added.db, DbNote::ok());
+        assert!(wt.id.is_some(), "recorded");
+
+        let twice = p.engine.add(&p.request("feat", "login")).await.unwrap_err();
+        assert_eq!(twice.class(), ErrorClass::User, "{twice}");
+        for bad in ["../x", "a b", "x\u{7}"] {
+            let e = p.engine.add(&p.request("feat", bad)).await.unwrap_err();
+            assert!(matches!(e, Error::InvalidName(_)), "{bad:?}: {e}");
+        }
+        let e = p.engine.add(&p.request("nonsense", "x")).await.unwrap_err();
+        assert_eq!(e.class(), ErrorClass::User, "{e}");
+        assert!(!p.trunk.parent().unwrap().join("nonsense-x").exists());
     }
 }

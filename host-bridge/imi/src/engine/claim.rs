@@ -97,3 +97,25 @@ impl Engine {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::fixture::Project;
+    use super::*;
+
+    #[tokio::test]
+    async fn a_claim_records_the_agent_and_go_and_trunk_find_the_folders() {
+        let (p, added) = Project::with_worktree("feat", "api").await;
+        let first = p.engine.claim(&p.trunk, "api", "claude:1").await.unwrap();
+        assert_eq!(first.worktree.agent_id.as_deref(), Some("claude:1"));
+        assert_eq!(first.previous_agent, None);
+        let second = p.engine.claim(&p.trunk, "feat-api", "aider").await.unwrap();
+        assert_eq!(second.previous_agent.as_deref(), Some("claude:1"));
+        let bad = p.engine.claim(&p.trunk, "api", "-rm").await.unwrap_err();
+        assert!(matches!(bad, Error::InvalidName(_)), "{bad}");
+
+        assert_eq!(p.engine.go(&p.trunk, "api").unwrap(), added.worktree.path);
+        assert_eq!(p.engine.trunk(&added.worktree.path).unwrap(), p.trunk);
+        assert!(p.engine.go(&p.trunk, "missing").is_err());
+    }
+}

@@ -200,3 +200,34 @@ impl Engine {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::fixture;
+    use super::*;
+
+    #[tokio::test]
+    async fn a_checkout_in_the_layout_is_registered_and_one_outside_it_is_moved_only_when_forced() {
+        let p = fixture::project().await;
+        let report = p.engine.init(&p.trunk, None, false).await.unwrap();
+        assert_eq!(report.project.name, "demo");
+        assert_eq!(report.project.default_branch, "main");
+        assert!(!report.cloned && report.moved_from.is_none());
+        assert_eq!(report.db, DbNote::ok());
+        // Registering again is the same project.
+        let again = p.engine.init(&p.trunk, None, false).await.unwrap();
+        assert_eq!(again.project.trunk, report.project.trunk);
+
+        let loose = p.dir.path().join("loose");
+        std::fs::create_dir_all(&loose).unwrap();
+        fixture::git(&loose, &["init", "-q", "-b", "main"]);
+        fixture::git(&loose, &["commit", "-q", "--allow-empty", "-m", "Start"]);
+        let refused = p.engine.init(&loose, None, false).await.unwrap_err();
+        assert_eq!(refused.class(), ErrorClass::User, "{refused}");
+        assert!(loose.join(".git").exists(), "nothing moved without --force");
+        let moved = p.engine.init(&loose, None, true).await.unwrap();
+        assert_eq!(moved.moved_from.as_deref(), Some(loose.as_path()));
+        assert!(moved.project.trunk.ends_with("trunk-main"), "{moved:?}");
+        assert!(moved.project.trunk.join(".git").exists());
+    }
+}

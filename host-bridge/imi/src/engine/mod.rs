@@ -207,3 +207,80 @@ pub fn validate_agent(agent: &str) -> Result<()> {
 pub fn rfc3339(t: DateTime<Utc>) -> String {
     t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
 }
+
+/// A project to run the operations on: `<tmp>/demo/trunk-main` with one commit, registered
+/// in a fresh SQLite database, and the engine over both.
+#[cfg(test)]
+pub(super) mod fixture {
+    use std::process::Command;
+
+    use super::*;
+
+    pub(crate) struct Project {
+        /// Holds the folder; dropped last.
+        pub dir: tempfile::TempDir,
+        pub trunk: PathBuf,
+        pub engine: Engine,
+    }
+
+    /// Runs `git ARGS` in `dir`, with an identity of its own, and returns its standard output.
+    pub(crate) fn git(dir: &Path, args: &[&str]) -> String {
+        let out = Command::new("git")
+            .args([
+                "-c",
+                "user.name=iMi tests",
+                "-c",
+                "user.email=imi@example.test",
+            ])
+            .args(args)
+            .current_dir(dir)
+            .env("GIT_CONFIG_NOSYSTEM", "1")
+            .output()
+            .expect("running git");
+        assert!(
+            out.status.success(),
+            "git {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    pub(crate) async fn project() -> Project {
+        let dir = tempfile::tempdir().expect("a temp dir");
+        let trunk = dir.path().join("demo").join("trunk-main");
+        std::fs::create_dir_all(&trunk).unwrap();
+        git(&trunk, &["init", "-q", "-b", "main"]);
+        std::fs::write(trunk.join("README.md"), "demo\n").unwrap();
+        git(&trunk, &["add", "README.md"]);
+        git(&trunk, &["commit", "-q", "-m", "First commit"]);
+        let url = format!("sqlite://{}", dir.path().join("imi.db").display());
+        let db = Database::open(&url).await.expect("opening the database");
+        let engine = Engine::new(
+            Git::new("git"),
+            DbState::Open(db),
+            EngineConfig::new("perth://test/iMi"),
+        );
+        Project { dir, trunk, engine }
+    }
+
+    impl Project {
+        /// Registers the project, then adds worktree `kind`/`name` without hooks.
+        pub(crate) async fn with_worktree(kind: &str, name: &str) -> (Project, AddReport) {
+            let p = project().await;
+            p.engine.init(&p.trunk, None, false).await.unwrap();
+            let added = p.engine.add(&p.request(kind, name)).await.unwrap();
+            (p, added)
+        }
+
+        pub(crate) fn request(&self, kind: &str, name: &str) -> AddRequest {
+            AddRequest {
+                cwd: self.trunk.clone(),
+                kind: kind.into(),
+                name: name.into(),
+                from: None,
+                agent: None,
+                no_setup: true,
+            }
+        }
+    }
+}

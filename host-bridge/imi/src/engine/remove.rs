@@ -392,3 +392,56 @@ fn plural(n: usize) -> &'static str {
         "s"
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::fixture::Project;
+    use super::*;
+
+    fn request(p: &Project, name: &str, force: bool) -> RemoveRequest {
+        RemoveRequest {
+            cwd: p.trunk.clone(),
+            name: name.into(),
+            force,
+            delete_branch: false,
+            remote: false,
+        }
+    }
+
+    #[tokio::test]
+    async fn uncommitted_work_is_kept_unless_forced_and_a_removal_forgets_the_worktree() {
+        let (p, added) = Project::with_worktree("feat", "search").await;
+        std::fs::write(added.worktree.path.join("draft.txt"), "x").unwrap();
+        let refused = p
+            .engine
+            .remove(&request(&p, "search", false))
+            .await
+            .unwrap_err();
+        assert_eq!(refused.class(), ErrorClass::User, "{refused}");
+        assert!(
+            added.worktree.path.join("draft.txt").exists(),
+            "nothing lost"
+        );
+
+        let preview = p
+            .engine
+            .remove_preview(&request(&p, "feat-search", true))
+            .await;
+        assert!(preview.is_ok(), "{preview:?}");
+        let removed = p
+            .engine
+            .remove(&request(&p, "feat-search", true))
+            .await
+            .unwrap();
+        assert_eq!(removed.worktree_name, "feat-search");
+        assert_eq!(removed.discarded_files, 1);
+        assert!(!added.worktree.path.exists());
+        assert!(p.engine.list(&p.trunk).await.unwrap().worktrees.is_empty());
+        let gone = p
+            .engine
+            .remove(&request(&p, "search", true))
+            .await
+            .unwrap_err();
+        assert_eq!(gone.class(), ErrorClass::User, "{gone}");
+    }
+}

@@ -165,3 +165,35 @@ impl Engine {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::fixture::Project;
+
+    #[tokio::test]
+    async fn list_and_status_see_the_worktree_and_its_uncommitted_files() {
+        let (p, added) = Project::with_worktree("fix", "crash").await;
+        let listed = p.engine.list(&p.trunk).await.unwrap();
+        assert_eq!(listed.project.name, "demo");
+        let names: Vec<&str> = listed
+            .worktrees
+            .iter()
+            .map(|w| w.worktree_name.as_str())
+            .collect();
+        assert_eq!(names, ["fix-crash"]);
+
+        std::fs::write(added.worktree.path.join("new.txt"), "x").unwrap();
+        let status = p.engine.status(&added.worktree.path).await.unwrap();
+        assert_eq!(status.repository, "demo");
+        assert_eq!(status.trunk.dirty_files, 0);
+        let wt = status
+            .worktrees
+            .iter()
+            .find(|w| w.name == "fix-crash")
+            .expect("the worktree in the status");
+        assert_eq!(wt.dirty_files, 1);
+        assert_eq!(wt.kind.as_deref(), Some("fix"));
+        assert_eq!(wt.last_commit.as_deref(), Some("First commit"));
+        assert_eq!((wt.ahead, wt.behind), (0, 0));
+    }
+}
