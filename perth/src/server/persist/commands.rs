@@ -14,8 +14,7 @@ use store::Database;
 use super::restore::{self, RestorePlan};
 use super::PersistSettings;
 
-/// Exit code for an unavailable dependency (the database, a session that is not running).
-pub const EXIT_UNAVAILABLE: i32 = 3;
+use crate::cli::EXIT_UNAVAILABLE;
 
 /// A failed persistence command: its message and exit code.
 #[derive(Debug)]
