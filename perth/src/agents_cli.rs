@@ -6,8 +6,8 @@ use std::time::{Duration, Instant};
 use clap::{Arg, ArgAction, ArgMatches, Command};
 
 use crate::agent_state::{AgentPane, AgentState};
-use crate::cli::EXIT_UNAVAILABLE;
 use crate::control::{self, ControlRequest, ControlResponse};
+use crate::exit::UNAVAILABLE as EXIT_UNAVAILABLE;
 use crate::notify::bus::PaneRef;
 use crate::notify_cli::{json_arg, pane_arg, pane_or_env};
 use crate::session;

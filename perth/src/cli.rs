@@ -11,9 +11,7 @@ use crate::config::{self, ConfigSources};
 use crate::control::{self, ControlRequest, ControlResponse};
 use crate::{paths, server, session};
 
-/// Exit code for a dependency that is not available (a session that is not running or does
-/// not answer, the database): the one every tool of the workspace uses.
-pub const EXIT_UNAVAILABLE: i32 = session_ipc::call::EXIT_UNAVAILABLE;
+use crate::exit::UNAVAILABLE as EXIT_UNAVAILABLE;
 
 /// Returns the version line: perth's version and the Zellij it is built on.
 pub fn version() -> &'static str {

@@ -15,6 +15,7 @@ pub mod cli;
 pub mod client_os;
 pub mod config;
 pub mod control;
+pub mod exit;
 pub mod foreground;
 pub mod notify;
 pub mod notify_cli;

@@ -5,8 +5,8 @@ use std::time::Duration;
 
 use clap::{Arg, ArgAction, ArgMatches, Command};
 
-use crate::cli::EXIT_UNAVAILABLE;
 use crate::control::{self, ControlRequest, ControlResponse};
+use crate::exit::UNAVAILABLE as EXIT_UNAVAILABLE;
 use crate::notify::bus::{HistoryEntry, Notification, PaneRef, Style};
 use crate::notify::engine::NotificationList;
 use crate::session;

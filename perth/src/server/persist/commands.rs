@@ -14,7 +14,7 @@ use store::Database;
 use super::restore::{self, RestorePlan};
 use super::PersistSettings;
 
-use crate::cli::EXIT_UNAVAILABLE;
+use crate::exit::UNAVAILABLE as EXIT_UNAVAILABLE;
 
 /// A failed persistence command: its message and exit code.
 #[derive(Debug)]
