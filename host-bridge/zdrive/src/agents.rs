@@ -8,7 +8,7 @@
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 
-use crate::engine::cut_to;
+use crate::text::cut_to;
 
 /// The routing key of an agent pane's change of state, as perth writes it.
 pub const EVENT_TYPE: &str = "workspace.agent.state_changed";

@@ -9,9 +9,11 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
-use crate::format::DEFAULT_CONTEXT_MAX_BYTES;
 use crate::llm::ProviderKind;
 use crate::model::DEFAULT_HISTORY_CAP;
+
+/// Default cap of the context format, in bytes.
+pub const DEFAULT_CONTEXT_MAX_BYTES: usize = 4096;
 
 /// Default token budget of a snapshot's context.
 pub const DEFAULT_CONTEXT_TOKENS: usize = 6000;

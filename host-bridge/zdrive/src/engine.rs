@@ -21,21 +21,10 @@ use crate::store::{
     CursorAdvance, CursorAppend, History, MetadataChange, PaneStore, PaneUpdate, RenameOutcome,
     StoreError,
 };
+use crate::text::cut_to;
 
 /// How many snapshots a pane keeps.
 pub const SNAPSHOTS_KEPT: usize = 20;
-
-/// Returns `s` cut to at most `max` bytes on a character boundary.
-pub fn cut_to(s: &str, max: usize) -> &str {
-    if s.len() <= max {
-        return s;
-    }
-    let mut end = max;
-    while !s.is_char_boundary(end) {
-        end -= 1;
-    }
-    &s[..end]
-}
 
 /// How many more times a write that lost the race for SQLite's lock is tried.
 const LOCK_RETRIES: usize = 5;

@@ -8,11 +8,9 @@ use std::fmt::Write as _;
 use serde_json::json;
 
 use crate::model::{EntryType, IntentEntry, PaneRecord, SnapshotRecord, Source};
-use crate::snapshot::section;
 use crate::store::History;
 
-/// Default cap of the context format, in bytes.
-pub const DEFAULT_CONTEXT_MAX_BYTES: usize = 4096;
+pub use crate::config::DEFAULT_CONTEXT_MAX_BYTES;
 
 /// Returns `s` with control characters in caret notation (`ESC` as `^[`, `DEL` as `^?`).
 pub fn inert(s: &str) -> String {
@@ -201,7 +199,7 @@ pub fn history_context(
         snapshot.and_then(|s| {
             section(&s.summary, title).map(|text| {
                 let text = inert_block(text);
-                (s, crate::engine::cut_to(&text, max_bytes / 4).to_owned())
+                (s, crate::text::cut_to(&text, max_bytes / 4).to_owned())
             })
         })
     };
@@ -299,10 +297,39 @@ pub fn entry_count(n: u64) -> String {
     }
 }
 
+/// Returns the markdown section under heading `title` (`## Current state`), without the heading.
+pub fn section<'a>(summary: &'a str, title: &str) -> Option<&'a str> {
+    let mut start = None;
+    let mut offset = 0;
+    for line in summary.split_inclusive('\n') {
+        let heading = line.trim_start_matches('#');
+        let is_heading = line.starts_with('#') && heading.starts_with(' ');
+        if is_heading {
+            if let Some(s) = start {
+                return Some(summary[s..offset].trim());
+            }
+            if heading.trim().eq_ignore_ascii_case(title) {
+                start = Some(offset + line.len());
+            }
+        }
+        offset += line.len();
+    }
+    start.map(|s| summary[s..].trim())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::model::parse_time;
+
+    #[test]
+    fn sections_are_found_by_heading() {
+        let summary = "## What was done\n- a\n\n## Current state\n- tests pass\n- b\n\n\
+                       ## Suggested next steps\n1. ship it\n";
+        assert_eq!(section(summary, "Current state"), Some("- tests pass\n- b"));
+        assert_eq!(section(summary, "suggested next steps"), Some("1. ship it"));
+        assert_eq!(section(summary, "Nothing"), None);
+    }
 
     fn entry(i: u32, t: EntryType, s: Source) -> IntentEntry {
         IntentEntry {

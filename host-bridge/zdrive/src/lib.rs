@@ -16,6 +16,7 @@ pub mod mux;
 pub mod setup;
 pub mod snapshot;
 pub mod store;
+pub mod text;
 
 pub use engine::{
     EngineError, LivePane, LogOutcome, LogRequest, Navigation, ReconcileChange, Zdrive,

@@ -22,11 +22,12 @@ use serde::Serialize;
 use sha2::{Digest as _, Sha256};
 
 use crate::config::{Config, ConfigError};
-use crate::engine::cut_to;
+use crate::format::section;
 use crate::llm::{LlmClient, LlmError, Prompt, ProviderSettings};
 use crate::model::{format_time, EntryType, PaneRecord, SnapshotRecord, Source};
 use crate::setup::Setup;
 use crate::store::History;
+use crate::text::cut_to;
 use crate::{EngineError, Zdrive};
 
 /// About how many bytes of English and code make one token.
@@ -445,26 +446,6 @@ pub fn context_hash(settings: &ProviderSettings, prompt: &Prompt) -> String {
         })
 }
 
-/// Returns the markdown section under heading `title` (`## Current state`), without the heading.
-pub fn section<'a>(summary: &'a str, title: &str) -> Option<&'a str> {
-    let mut start = None;
-    let mut offset = 0;
-    for line in summary.split_inclusive('\n') {
-        let heading = line.trim_start_matches('#');
-        let is_heading = line.starts_with('#') && heading.starts_with(' ');
-        if is_heading {
-            if let Some(s) = start {
-                return Some(summary[s..offset].trim());
-            }
-            if heading.trim().eq_ignore_ascii_case(title) {
-                start = Some(offset + line.len());
-            }
-        }
-        offset += line.len();
-    }
-    start.map(|s| summary[s..].trim())
-}
-
 /// Makes (or with an unchanged context reuses) a snapshot of pane `name`.
 ///
 /// Order: gather and build the redacted context; a dry run returns the request here. Then
@@ -711,15 +692,6 @@ mod tests {
             prompt_commands(screen),
             vec!["cargo test", "git commit -m x", "ls"]
         );
-    }
-
-    #[test]
-    fn sections_are_found_by_heading() {
-        let summary = "## What was done\n- a\n\n## Current state\n- tests pass\n- b\n\n\
-                       ## Suggested next steps\n1. ship it\n";
-        assert_eq!(section(summary, "Current state"), Some("- tests pass\n- b"));
-        assert_eq!(section(summary, "suggested next steps"), Some("1. ship it"));
-        assert_eq!(section(summary, "Nothing"), None);
     }
 
     #[test]
