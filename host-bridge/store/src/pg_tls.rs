@@ -10,12 +10,14 @@
 //! socket in a folder only this user can enter, and each of its connections becomes one TCP
 //! connection, PostgreSQL's `SSLRequest`, the handshake and then bytes copied both ways.
 //!
-//! The tunnel runs on a thread of its own (one per process, started on first use), so it
-//! outlives whichever runtime opened the database. How a connection failed (TCP, or which TLS
+//! The tunnel's tasks run on the runtime that opened the database, as sqlx's own connections
+//! do: a round trip then costs two more socket hops on the same thread, not a wake-up of
+//! another thread each way (which, on a busy machine, made each round trip wait for the
+//! scheduler twice; a flush is many round trips). How a connection failed (TCP, or which TLS
 //! problem) is kept for `open` to report, since sqlx only sees its socket close.
 
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use rustls::pki_types::ServerName;
@@ -55,19 +57,23 @@ impl TlsTarget {
             _ => return None,
         };
         let parsed = url::Url::parse(url).ok()?;
-        let param = |name: &str| {
+        // The URL's parameter, else libpq's variable for it: sqlx reads the same variables
+        // (PGSSLROOTCERT, PGSSLCERT, PGSSLKEY) when it parses the URL, and did for these modes
+        // before the tunnel made their connections.
+        let param = |name: &str, var: &str| {
             parsed
                 .query_pairs()
                 .find(|(k, _)| k == name)
                 .map(|(_, v)| v.into_owned())
+                .or_else(|| std::env::var(var).ok())
                 .filter(|v| !v.is_empty())
         };
-        let roots = match param("sslrootcert") {
+        let roots = match param("sslrootcert", "PGSSLROOTCERT") {
             None => conn_tls::Roots::System,
             Some(v) if v == "system" => conn_tls::Roots::System,
             Some(path) => conn_tls::Roots::File(PathBuf::from(path)),
         };
-        let identity = match (param("sslcert"), param("sslkey")) {
+        let identity = match (param("sslcert", "PGSSLCERT"), param("sslkey", "PGSSLKEY")) {
             (Some(cert), Some(key)) => Some(conn_tls::ClientIdentity {
                 cert: cert.into(),
                 key: key.into(),
@@ -126,7 +132,8 @@ pub(crate) enum StartError {
 }
 
 impl Tunnel {
-    /// Starts a tunnel to `target`; sqlx connects to [`Tunnel::socket_dir`] on the target's port.
+    /// Starts a tunnel to `target` on the current tokio runtime; sqlx connects to
+    /// [`Tunnel::socket_dir`] on the target's port.
     pub(crate) fn start(target: TlsTarget) -> Result<Self, StartError> {
         let config = conn_tls::client_config(&target.roots, target.check, target.identity.as_ref())
             .map_err(StartError::Config)?;
@@ -138,12 +145,8 @@ impl Tunnel {
             .map_err(StartError::Io)?;
         let socket = dir.path().join(format!(".s.PGSQL.{}", target.port));
         let failure = Arc::new(Mutex::new(None));
-        let handle = runtime();
-        let listener = {
-            let _entered = handle.enter();
-            tokio::net::UnixListener::bind(&socket).map_err(StartError::Io)?
-        };
-        let accept = handle.spawn(accept_loop(
+        let listener = tokio::net::UnixListener::bind(&socket).map_err(StartError::Io)?;
+        let accept = tokio::spawn(accept_loop(
             listener,
             Arc::new(target),
             config,
@@ -172,50 +175,6 @@ impl Tunnel {
             .unwrap_or_else(|poisoned| poisoned.into_inner())
             .take()
     }
-}
-
-/// Returns the tunnel thread's runtime, starting the thread on first use.
-fn runtime() -> tokio::runtime::Handle {
-    static RUNTIME: OnceLock<tokio::runtime::Handle> = OnceLock::new();
-    RUNTIME
-        .get_or_init(|| {
-            let (tx, rx) = std::sync::mpsc::channel();
-            let spawned = std::thread::Builder::new()
-                .name("perth-pg-tls".into())
-                .spawn(move || {
-                    let runtime = match tokio::runtime::Builder::new_current_thread()
-                        .enable_all()
-                        .build()
-                    {
-                        Ok(runtime) => runtime,
-                        Err(_) => return,
-                    };
-                    let _ = tx.send(runtime.handle().clone());
-                    runtime.block_on(std::future::pending::<()>());
-                });
-            match spawned.ok().and_then(|_| rx.recv().ok()) {
-                Some(handle) => handle,
-                // Without a thread of its own the tunnel runs on a runtime that lives as long
-                // as the process: one more thread is all it costs.
-                None => fallback_runtime(),
-            }
-        })
-        .clone()
-}
-
-/// Returns a multi-thread runtime's handle, leaked for the process's life; used only when the
-/// tunnel thread could not be started.
-fn fallback_runtime() -> tokio::runtime::Handle {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(1)
-        .enable_all()
-        .build()
-        // Invariant: building a runtime fails only when the OS refuses a thread, and then
-        // nothing of perth or iMi can run.
-        .expect("a tokio runtime for the PostgreSQL TLS tunnel");
-    let handle = runtime.handle().clone();
-    std::mem::forget(runtime);
-    handle
 }
 
 async fn accept_loop(
