@@ -191,10 +191,7 @@ fn measure(bin: &Path, samples: usize) -> Result<Option<Figures>> {
     let mut load = Vec::with_capacity(samples);
     for i in 0..samples + 2 {
         browser.navigate(&url)?;
-        let at = browser.eval(FULL_AT)?;
-        let at = at
-            .as_f64()
-            .with_context(|| format!("no first full screen: {at}"))?;
+        let at = first_full_screen(&mut browser)?;
         // The first two loads warm the server's caches and the session's client slot.
         if i >= 2 {
             load.push(at);
@@ -228,8 +225,27 @@ const WATCH_SCRIPT: &str = r#"(() => {
   document.addEventListener('keydown', () => { window.__perthKeyAt = performance.now(); }, true);
 })();"#;
 
-/// Resolves to the first full screen's time since navigation, once there is one.
-const FULL_AT: &str = "new Promise(ok => { const w = () => window.__perthFullAt ? ok(window.__perthFullAt) : setTimeout(w, 5); w(); })";
+/// Returns the first full screen's time since navigation, waiting for it up to [`WAIT`].
+fn first_full_screen(browser: &mut Browser) -> Result<f64> {
+    let deadline = Instant::now() + WAIT;
+    loop {
+        if let Some(at) = browser.eval("window.__perthFullAt || null")?.as_f64() {
+            return Ok(at);
+        }
+        if Instant::now() > deadline {
+            let screen = browser.eval(
+                "window.term ? [...Array(term.rows).keys()].map(i => \
+                 term.buffer.active.getLine(i).translateToString(true)).join('\\n') \
+                 : document.body.innerText",
+            )?;
+            bail!(
+                "no full screen within {WAIT:?}; the page shows:\n{}",
+                screen.as_str().unwrap_or_default()
+            );
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
 
 /// Arms a promise that resolves to the time from the last keydown to the cursor's line holding
 /// COUNT typed keys.
