@@ -192,8 +192,10 @@ pub fn serve(
     let result = runtime.block_on(async {
         let listener = tokio::net::TcpListener::from_std(listener).map_err(ServeError::Http)?;
         let shutdown = shutdown_signal()?;
-        dir.write_info(&info)?;
+        // The identity first: the runtime file says the daemon is up, and a daemon killed
+        // right after it must still leave its address and token to the next one.
         dir.write_identity(&info)?;
+        dir.write_info(&info)?;
         tracing::info!(url = %info.url, pid = info.pid, runtime_file = %dir.info_path().display(), "host-bridge listening");
         ready(&info);
         let pump_stop = Arc::new(Notify::new());
