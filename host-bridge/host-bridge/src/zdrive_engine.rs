@@ -107,14 +107,14 @@ struct Kept {
 impl EngineCache {
     /// Returns the engine for the setup resolved now, opening it when the setup changed.
     async fn engine(&self, access: Access) -> Result<(Rc<Zdrive>, Setup), ErrorBody> {
-        let setup = crate::zdrive_log::resolve_setup()?;
+        let setup = resolve_setup()?;
         let opened_for = format!("{access:?} {setup:?}");
         if let Some(kept) = self.kept.borrow().as_ref() {
             if kept.opened_for == opened_for {
                 return Ok((Rc::clone(&kept.engine), setup));
             }
         }
-        let engine = Rc::new(crate::zdrive_log::open_engine(&setup, access).await?);
+        let engine = Rc::new(open_engine(&setup, access).await?);
         *self.kept.borrow_mut() = Some(Kept {
             opened_for,
             engine: Rc::clone(&engine),
@@ -125,4 +125,26 @@ impl EngineCache {
     fn forget(&self) {
         self.kept.borrow_mut().take();
     }
+}
+
+/// Resolves zdrive's setup from the daemon's environment, as the `zdrive` binary does from its own.
+pub(crate) fn resolve_setup() -> Result<Setup, ErrorBody> {
+    Setup::resolve(&|k| std::env::var(k).ok()).map_err(|e| {
+        ErrorBody::new(
+            ErrorKind::Internal,
+            format!("zdrive's configuration: {e:#}"),
+        )
+        .with_hint("check it with: zdrive config show")
+    })
+}
+
+/// Opens zdrive's engine on the configured store.
+pub(crate) async fn open_engine(
+    setup: &Setup,
+    access: Access,
+) -> Result<zdrive::Zdrive, ErrorBody> {
+    setup.open_engine(access).await.map_err(|e| {
+        ErrorBody::new(ErrorKind::Unavailable, format!("{e:#}"))
+            .with_hint("check the store with: zdrive config show")
+    })
 }

@@ -6,7 +6,7 @@ use std::rc::Rc;
 use std::sync::Mutex;
 
 use bridge_protocol::{ErrorBody, ErrorKind, Response};
-use zdrive::setup::{Access, Setup};
+use zdrive::setup::Access;
 use zdrive::{EngineError, EntryType, LogRequest, Source};
 
 use crate::keyed::{self, Answer, RecentAnswers};
@@ -75,28 +75,6 @@ pub(crate) fn engine_error(e: EngineError) -> ErrorBody {
         EngineError::Store(_) => ErrorBody::new(ErrorKind::Unavailable, e.to_string()),
         _ => ErrorBody::new(ErrorKind::Internal, e.to_string()),
     }
-}
-
-/// Resolves zdrive's setup from the daemon's environment, as the `zdrive` binary does from its own.
-pub(crate) fn resolve_setup() -> Result<Setup, ErrorBody> {
-    Setup::resolve(&|k| std::env::var(k).ok()).map_err(|e| {
-        ErrorBody::new(
-            ErrorKind::Internal,
-            format!("zdrive's configuration: {e:#}"),
-        )
-        .with_hint("check it with: zdrive config show")
-    })
-}
-
-/// Opens zdrive's engine on the configured store.
-pub(crate) async fn open_engine(
-    setup: &Setup,
-    access: Access,
-) -> Result<zdrive::Zdrive, ErrorBody> {
-    setup.open_engine(access).await.map_err(|e| {
-        ErrorBody::new(ErrorKind::Unavailable, format!("{e:#}"))
-            .with_hint("check the store with: zdrive config show")
-    })
 }
 
 /// A `zdrive_log` request whose arguments passed zdrive's checks.

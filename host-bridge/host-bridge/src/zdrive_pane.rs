@@ -13,7 +13,8 @@ use zdrive::setup::Access;
 use zdrive::{EngineError, MetadataChange, Navigation, PaneRecord, Zdrive};
 
 use crate::keyed::{self, Answer};
-use crate::zdrive_log::{bad_request, engine_error, open_engine, resolve_setup};
+use crate::zdrive_engine::{open_engine, resolve_setup};
+use crate::zdrive_log::{bad_request, engine_error};
 
 /// Which tracked pane a request is about: named, or found by where it lives (a plugin knows
 /// the focused pane's id, not its zdrive name).

@@ -10,7 +10,8 @@ use zdrive::setup::Access;
 use zdrive::snapshot::{SnapshotError, SnapshotOptions, SnapshotResult};
 
 use crate::keyed::{self, Answer, RecentAnswers};
-use crate::zdrive_log::{bad_request, engine_error, open_engine, resolve_setup};
+use crate::zdrive_engine::{open_engine, resolve_setup};
+use crate::zdrive_log::{bad_request, engine_error};
 use crate::zdrive_pane::PaneRef;
 
 /// What the user is told to do when consent is missing.
