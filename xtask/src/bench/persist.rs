@@ -173,12 +173,7 @@ fn status(session: &Session, perth: &Path) -> Result<serde_json::Value> {
     })
 }
 
-fn wait_flush(
-    session: &Session,
-    perth: &Path,
-    since_ms: u64,
-    rows: Option<u64>,
-) -> Result<serde_json::Value> {
+fn wait_flush(session: &Session, perth: &Path, since_ms: u64) -> Result<serde_json::Value> {
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
         let st = status(session, perth)?;
@@ -186,11 +181,6 @@ fn wait_flush(
         if p["state"] == "ok"
             && p["pending_changes"].as_u64() == Some(0)
             && p["last_flush_at"].as_u64().unwrap_or(0) > since_ms
-            && rows.is_none_or(|n| {
-                p["last_rows_written"]
-                    .as_u64()
-                    .is_some_and(|w| (1..=n).contains(&w))
-            })
         {
             return Ok(st);
         }
@@ -230,13 +220,19 @@ pub(crate) fn save_session(ctx: &BenchContext<'_>, url: &str) -> Result<(f64, f6
         Duration::from_secs(120),
         ready,
     )?;
-    let st = wait_flush(&session, &ctx.perth_bin, 0, None)?;
+    let st = wait_flush(&session, &ctx.perth_bin, 0)?;
     // The first flush of the session wrote every row: the reference for a one-pane flush.
     let full = st["persistence"]["last_flush_ms"]
         .as_f64()
         .unwrap_or(f64::NAN);
     let mut partial = Vec::new();
-    for i in 0..ctx.samples(7, 3) {
+    let wanted = ctx.samples(7, 3);
+    // A flush that took another change along (a shell's prompt redrawn, on a busy machine) is
+    // no one-pane flush: the rename is made again, up to three times as many renames in all.
+    for i in 0..wanted * 3 {
+        if partial.len() == wanted {
+            break;
+        }
         let since = now_ms();
         let out = session
             .env()
@@ -250,14 +246,21 @@ pub(crate) fn save_session(ctx: &BenchContext<'_>, url: &str) -> Result<(f64, f6
             ])
             .output()?;
         anyhow::ensure!(out.status.success(), "rename-pane failed");
+        let st = wait_flush(&session, &ctx.perth_bin, since)?;
+        let p = &st["persistence"];
         // The pane's row and its tab's layout (which holds the pane's name).
-        let st = wait_flush(&session, &ctx.perth_bin, since, Some(2))?;
-        partial.push(
-            st["persistence"]["last_flush_ms"]
-                .as_f64()
-                .unwrap_or(f64::NAN),
-        );
+        if p["last_rows_written"]
+            .as_u64()
+            .is_some_and(|w| (1..=2).contains(&w))
+        {
+            partial.push(p["last_flush_ms"].as_f64().unwrap_or(f64::NAN));
+        }
     }
+    anyhow::ensure!(
+        partial.len() == wanted,
+        "only {} of {wanted} renames were flushed alone",
+        partial.len()
+    );
     eprintln!("bench persist: full flush {full:.1} ms, one-pane flushes {partial:?}");
     kill_server(&session)?;
     Ok((full, median(&partial).unwrap_or(f64::NAN)))
@@ -282,7 +285,7 @@ fn restore_perth(perth: &Path, url: &str) -> Result<f64> {
     session.wait_for_screen("the restored session", POLL, Duration::from_secs(60), ready)?;
     let ms = started.elapsed().as_secs_f64() * 1000.0;
     // Let the restored server write once, so the database holds the session for the next run.
-    wait_flush(&session, perth, 0, None)?;
+    wait_flush(&session, perth, 0)?;
     kill_server(&session)?;
     Ok(ms)
 }
