@@ -93,7 +93,10 @@ pub fn client_config(
         ServerCheck::ChainAndHost => builder.with_root_certificates(roots),
         ServerCheck::ChainOnly => builder
             .dangerous()
-            .with_custom_certificate_verifier(Arc::new(ChainOnlyVerifier { roots, provider })),
+            .with_custom_certificate_verifier(Arc::new(NamelessVerifier {
+                roots: Some(roots),
+                provider,
+            })),
     };
     let config = match identity {
         None => builder.with_no_client_auth(),
@@ -115,7 +118,10 @@ pub fn unverified_client_config(
     let builder = ClientConfig::builder_with_provider(provider.clone())
         .with_safe_default_protocol_versions()?
         .dangerous()
-        .with_custom_certificate_verifier(Arc::new(AnyCertificate { provider }));
+        .with_custom_certificate_verifier(Arc::new(NamelessVerifier {
+            roots: None,
+            provider,
+        }));
     let config = match identity {
         None => builder.with_no_client_auth(),
         Some(identity) => {
@@ -199,15 +205,17 @@ fn load_identity(
     Ok((chain, key))
 }
 
-/// Verifies the server's chain against the roots and not its name: libpq's `verify-ca`, for
-/// servers reached by an address or name their certificate does not list.
+/// Checks a server's certificate without its name: against `roots` (libpq's `verify-ca`, for
+/// servers reached by an address or name their certificate does not list), or not at all when
+/// there are none (`require`: the handshake's signatures are still checked, so the connection
+/// is encrypted to whoever holds the certificate's key).
 #[derive(Debug)]
-struct ChainOnlyVerifier {
-    roots: Arc<RootCertStore>,
+struct NamelessVerifier {
+    roots: Option<Arc<RootCertStore>>,
     provider: Arc<CryptoProvider>,
 }
 
-impl ServerCertVerifier for ChainOnlyVerifier {
+impl ServerCertVerifier for NamelessVerifier {
     fn verify_server_cert(
         &self,
         end_entity: &CertificateDer<'_>,
@@ -216,68 +224,16 @@ impl ServerCertVerifier for ChainOnlyVerifier {
         _ocsp_response: &[u8],
         now: UnixTime,
     ) -> Result<ServerCertVerified, rustls::Error> {
-        let cert = rustls::server::ParsedCertificate::try_from(end_entity)?;
-        rustls::client::verify_server_cert_signed_by_trust_anchor(
-            &cert,
-            &self.roots,
-            intermediates,
-            now,
-            self.provider.signature_verification_algorithms.all,
-        )?;
-        Ok(ServerCertVerified::assertion())
-    }
-
-    fn verify_tls12_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls12_signature(
-            message,
-            cert,
-            dss,
-            &self.provider.signature_verification_algorithms,
-        )
-    }
-
-    fn verify_tls13_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls13_signature(
-            message,
-            cert,
-            dss,
-            &self.provider.signature_verification_algorithms,
-        )
-    }
-
-    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        self.provider
-            .signature_verification_algorithms
-            .supported_schemes()
-    }
-}
-
-/// Accepts any certificate; the handshake's signatures are still checked, so the connection is
-/// encrypted to whoever holds the certificate's key.
-#[derive(Debug)]
-struct AnyCertificate {
-    provider: Arc<CryptoProvider>,
-}
-
-impl ServerCertVerifier for AnyCertificate {
-    fn verify_server_cert(
-        &self,
-        _end_entity: &CertificateDer<'_>,
-        _intermediates: &[CertificateDer<'_>],
-        _server_name: &ServerName<'_>,
-        _ocsp_response: &[u8],
-        _now: UnixTime,
-    ) -> Result<ServerCertVerified, rustls::Error> {
+        if let Some(roots) = &self.roots {
+            let cert = rustls::server::ParsedCertificate::try_from(end_entity)?;
+            rustls::client::verify_server_cert_signed_by_trust_anchor(
+                &cert,
+                roots,
+                intermediates,
+                now,
+                self.provider.signature_verification_algorithms.all,
+            )?;
+        }
         Ok(ServerCertVerified::assertion())
     }
 
