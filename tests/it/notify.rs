@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use tests::screen::{Fg, Rect, Screen};
+use tests::screen::{Rect, Screen};
 use tests::{wait_for_with_last, PerthSession};
 
 const WAIT: Duration = Duration::from_secs(15);
@@ -32,23 +32,10 @@ fn screen(s: &PerthSession) -> Screen {
     Screen::parse(&s.term.capture_colored())
 }
 
-/// The share of a pane's frame glyph cells drawn in an RGB colour (perth's overlay).
-fn coloured_share(screen: &Screen, rect: Rect) -> f64 {
-    let cells = screen.frame_cells(rect);
-    if cells.is_empty() {
-        return 0.0;
-    }
-    let rgb = cells
-        .iter()
-        .filter(|(_, _, c)| matches!(c.fg, Fg::Rgb(..)))
-        .count();
-    rgb as f64 / cells.len() as f64
-}
-
 fn wait_coloured(s: &PerthSession, rect: Rect, what: &str) -> Screen {
     wait_for_with_last(what, WAIT, || {
         let sc = screen(s);
-        let share = coloured_share(&sc, rect);
+        let share = sc.coloured_share(rect);
         if share > 0.9 {
             Ok(sc)
         } else {
@@ -135,7 +122,7 @@ fn notified_border_is_coloured_alone_animates_and_focus_clears_it() {
     let left = Rect::of_pane(&pane(&s, 0));
     let right = Rect::of_pane(&pane(&s, 1));
     let first = wait_coloured(&s, left, "the notified pane's frame in colour");
-    assert_eq!(coloured_share(&first, right), 0.0, "{}", s.term.capture());
+    assert_eq!(first.coloured_share(right), 0.0, "{}", s.term.capture());
     assert!(
         panes_rgb(&first).iter().all(|(r, c)| left.contains(*r, *c)),
         "only the notified pane carries perth's colours"
@@ -277,7 +264,7 @@ fn floating_panes_stay_intact_and_hidden_tabs_show_on_switch() {
     let float = Rect::of_pane(&pane(&s, 2));
     let sc = wait_for_with_last("the tiled border under the floating pane", WAIT, || {
         let sc = screen(&s);
-        if coloured_share(&sc, left) > 0.3 {
+        if sc.coloured_share(left) > 0.3 {
             Ok(sc)
         } else {
             Err(s.term.capture())
@@ -428,7 +415,7 @@ fn every_client_that_shows_the_pane_draws_it() {
     wait_coloured(&s, left, "the first client's border");
     wait_for_with_last("the second client's border", WAIT, || {
         let sc = Screen::parse(&second.capture_colored());
-        let share = coloured_share(&sc, left);
+        let share = sc.coloured_share(left);
         if share > 0.3 {
             Ok(())
         } else {

@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use tests::screen::{Fg, Rect, Screen};
+use tests::screen::{Rect, Screen};
 use tests::{wait_for_with_last, PerthSession, TmuxTerminal};
 
 const WAIT: Duration = Duration::from_secs(15);
@@ -18,23 +18,10 @@ fn pane_rect(s: &PerthSession, id: u64) -> Rect {
     Rect::of_pane(pane)
 }
 
-/// The share of a pane's frame glyph cells drawn in an RGB colour (perth's overlay).
-fn coloured_share(screen: &Screen, rect: Rect) -> f64 {
-    let cells = screen.frame_cells(rect);
-    if cells.is_empty() {
-        return 0.0;
-    }
-    let rgb = cells
-        .iter()
-        .filter(|(_, _, c)| matches!(c.fg, Fg::Rgb(..)))
-        .count();
-    rgb as f64 / cells.len() as f64
-}
-
 fn wait_share(term: &TmuxTerminal, rect: Rect, what: &str, pred: impl Fn(f64) -> bool) {
     wait_for_with_last(what, WAIT, || {
         let sc = Screen::parse(&term.capture_colored());
-        let share = coloured_share(&sc, rect);
+        let share = sc.coloured_share(rect);
         if pred(share) {
             Ok(())
         } else {

@@ -103,6 +103,20 @@ impl Screen {
             .unwrap_or_default()
     }
 
+    /// The share of `rect`'s frame glyph cells drawn in an RGB colour (perth's overlay; 0 when
+    /// no frame is drawn there).
+    pub fn coloured_share(&self, rect: Rect) -> f64 {
+        let cells = self.frame_cells(rect);
+        if cells.is_empty() {
+            return 0.0;
+        }
+        let rgb = cells
+            .iter()
+            .filter(|(_, _, c)| matches!(c.fg, Fg::Rgb(..)))
+            .count();
+        rgb as f64 / cells.len() as f64
+    }
+
     /// The border cells of `rect` that show a frame glyph.
     pub fn frame_cells(&self, rect: Rect) -> Vec<(usize, usize, Cell)> {
         rect.border()
