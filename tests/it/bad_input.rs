@@ -312,17 +312,22 @@ fn cutting_proxy(
             if client.read_exact(&mut body).is_err() {
                 break;
             }
-            server.write_all(&len).unwrap();
-            server.write_all(&body).unwrap();
             if body
                 .windows(cut_after.len())
                 .any(|w| w == cut_after.as_bytes())
             {
+                // The client's side is cut before the frame goes on, so no answer can reach
+                // it: a descheduled proxy once let the server's answer through first.
+                let _ = client.shutdown(std::net::Shutdown::Both);
+                server.write_all(&len).unwrap();
+                server.write_all(&body).unwrap();
                 let mut frame = len.to_vec();
                 frame.extend(body);
                 cut.push(frame);
                 break;
             }
+            server.write_all(&len).unwrap();
+            server.write_all(&body).unwrap();
         }
         let _ = client.shutdown(std::net::Shutdown::Both);
         let _ = server.shutdown(std::net::Shutdown::Both);
