@@ -98,14 +98,7 @@ pub fn client_config(
                 provider,
             })),
     };
-    let config = match identity {
-        None => builder.with_no_client_auth(),
-        Some(identity) => {
-            let (chain, key) = load_identity(identity)?;
-            builder.with_client_auth_cert(chain, key)?
-        }
-    };
-    Ok(Arc::new(config))
+    with_identity(builder, identity)
 }
 
 /// Returns a client configuration that accepts any server certificate (`sslmode=require`, a
@@ -122,6 +115,14 @@ pub fn unverified_client_config(
             roots: None,
             provider,
         }));
+    with_identity(builder, identity)
+}
+
+/// Finishes a configuration with the client certificate the server may ask for, or none.
+fn with_identity(
+    builder: rustls::ConfigBuilder<ClientConfig, rustls::client::WantsClientCert>,
+    identity: Option<&ClientIdentity>,
+) -> Result<Arc<ClientConfig>, ClientConfigError> {
     let config = match identity {
         None => builder.with_no_client_auth(),
         Some(identity) => {
