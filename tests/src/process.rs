@@ -122,23 +122,18 @@ impl ProcessGroup {
             .stdout(out)
             .stderr(err)
             .process_group(0);
-        let child = cmd
-            .spawn()
-            .with_context(|| format!("spawning {name}: {cmd:?}"))?;
-        let pgid = child.id() as i32;
-        with_exit_cleanup(|c| c.groups.insert(pgid));
-        Ok(Self {
-            name: name.to_owned(),
-            child,
-            log: log.to_owned(),
-            status: None,
-        })
+        Self::spawn_group(name, cmd, log)
     }
 
     /// Spawns `cmd`, which starts a session of its own (`setsid` in a `pre_exec` hook, as a
     /// program on a terminal of ours does), with the stdio the caller gave it. Nothing is written
     /// to `log`: it is the path messages name for the group's output.
-    pub fn spawn_session_leader(name: &str, mut cmd: Command, log: &Path) -> anyhow::Result<Self> {
+    pub fn spawn_session_leader(name: &str, cmd: Command, log: &Path) -> anyhow::Result<Self> {
+        Self::spawn_group(name, cmd, log)
+    }
+
+    /// Spawns `cmd` as the leader of a process group that is killed when the tests exit.
+    fn spawn_group(name: &str, mut cmd: Command, log: &Path) -> anyhow::Result<Self> {
         let child = cmd
             .spawn()
             .with_context(|| format!("spawning {name}: {cmd:?}"))?;
