@@ -246,8 +246,12 @@ fn connect_rustls(
     connector: &lapin::tcp::RustlsConnector,
 ) -> lapin::tcp::HandshakeResult {
     let host = uri.authority.host.as_str();
-    let stream =
-        lapin::tcp::TcpStream::connect((host, uri.authority.port))?.into_rustls(connector, host)?;
+    let port = uri.authority.port;
+    let tcp = match conn_tls::loopback_addrs(host, port) {
+        Some(loopback) => lapin::tcp::TcpStream::connect(&loopback[..])?,
+        None => lapin::tcp::TcpStream::connect((host, port))?,
+    };
+    let stream = tcp.into_rustls(connector, host)?;
     stream.set_nonblocking(true)?;
     Ok(stream)
 }

@@ -168,7 +168,7 @@ async fn connect_tls(
     let name = conn_tls::server_name(host).map_err(|e| {
         TlsConnectError::Handshake(std::io::Error::new(std::io::ErrorKind::InvalidInput, e))
     })?;
-    let tcp = tokio::net::TcpStream::connect((host, port))
+    let tcp = conn_tls::connect_tcp(host, port)
         .await
         .map_err(TlsConnectError::Tcp)?;
     let _ = tcp.set_nodelay(true);

@@ -354,9 +354,30 @@ impl Compiled {
     }
 }
 
+/// The length from which a text is scanned with the keyword DFA.
+const DFA_FROM: usize = 64 << 10;
+
+/// Returns the case-insensitive scan for `words` as an automaton of `kind`.
+fn keyword_scan(words: &[&'static str], kind: AhoCorasickKind) -> AhoCorasick {
+    // The keywords are constants covered by this crate's tests, so building cannot fail.
+    AhoCorasick::builder()
+        .ascii_case_insensitive(true)
+        .match_kind(MatchKind::Standard)
+        .kind(Some(kind))
+        .build(words)
+        .expect("keywords build")
+}
+
 /// A compiled set of formats; build it once ([`SecretFilter::global`]) and share it.
 pub struct SecretFilter {
+    /// Every format's keywords, in the order of the automata's pattern ids.
+    words: Vec<&'static str>,
+    /// The keyword scan for short texts: a contiguous NFA, quick to build (a one-line `zdrive
+    /// pane log` is done before a DFA of all keywords would be built).
     keywords: AhoCorasick,
+    /// The same scan as a DFA, built on the first text of [`DFA_FROM`] bytes or more: the
+    /// fastest per byte, for snapshots of whole panes.
+    keywords_dfa: OnceLock<AhoCorasick>,
     /// For each keyword, the formats that hold it.
     keyword_formats: Vec<Vec<usize>>,
     formats: Vec<Compiled>,
@@ -403,15 +424,10 @@ impl SecretFilter {
                 }
             }
         }
-        // The keywords are constants covered by this crate's tests, so building cannot fail.
-        let keywords = AhoCorasick::builder()
-            .ascii_case_insensitive(true)
-            .match_kind(MatchKind::Standard)
-            .kind(Some(AhoCorasickKind::DFA))
-            .build(&words)
-            .expect("keywords build");
         Self {
-            keywords,
+            keywords: keyword_scan(&words, AhoCorasickKind::ContiguousNFA),
+            keywords_dfa: OnceLock::new(),
+            words,
             keyword_formats,
             formats,
         }
@@ -438,7 +454,13 @@ impl SecretFilter {
         let bytes = text.as_bytes();
         // For each format, the stretches of text around its keywords.
         let mut windows: Vec<(usize, Range<usize>)> = Vec::new();
-        for hit in self.keywords.find_overlapping_iter(text) {
+        let keywords = if text.len() >= DFA_FROM {
+            self.keywords_dfa
+                .get_or_init(|| keyword_scan(&self.words, AhoCorasickKind::DFA))
+        } else {
+            &self.keywords
+        };
+        for hit in keywords.find_overlapping_iter(text) {
             for &f in &self.keyword_formats[hit.pattern().as_usize()] {
                 let window = match self.formats[f].format.span {
                     // The line before too: an XML element names a value on the next line
@@ -988,6 +1010,32 @@ mod tests {
             redact(&format!("pushed with {token} today")),
             "pushed with [REDACTED:github-token] today"
         );
+    }
+
+    #[test]
+    fn long_texts_scanned_by_the_dfa_find_what_short_ones_do() {
+        let token = format!("ghp_{}", "aB3dE5gH7jK9mN1pQ3sT5vW7yZ9bC1dE3fG5");
+        let line = format!("pushed with {token}, then redis://zdrive:Sup3r-s3cret@cache:6379/0\n");
+        let filter = SecretFilter::new();
+        let short = filter.find(&line);
+        assert_eq!(short.len(), 2, "{short:?}");
+        let filler = "nothing to see here, just a build log line\n".repeat(DFA_FROM / 40);
+        let long = format!("{filler}{line}");
+        assert!(long.len() >= DFA_FROM);
+        let found = filter.find(&long);
+        assert!(
+            filter.keywords_dfa.get().is_some(),
+            "the long text used the DFA"
+        );
+        let kinds = |f: &[Finding]| f.iter().map(|f| f.kind).collect::<Vec<_>>();
+        assert_eq!(kinds(&found), kinds(&short));
+        let shift = filler.len();
+        let spans = |f: &[Finding], by: usize| {
+            f.iter()
+                .map(|f| (f.range.start - by, f.range.end - by))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(spans(&found, shift), spans(&short, 0));
     }
 
     #[test]

@@ -222,13 +222,10 @@ async fn open_server(
     name: ServerName<'static>,
 ) -> Result<tokio_rustls::client::TlsStream<tokio::net::TcpStream>, TunnelFailure> {
     let deadline = target.connect_timeout;
-    let mut tcp = tokio::time::timeout(
-        deadline,
-        tokio::net::TcpStream::connect((target.host.as_str(), target.port)),
-    )
-    .await
-    .map_err(|_| TunnelFailure::Unreachable(format!("no answer within {deadline:?}")))?
-    .map_err(|e| TunnelFailure::Unreachable(e.to_string()))?;
+    let mut tcp = tokio::time::timeout(deadline, conn_tls::connect_tcp(&target.host, target.port))
+        .await
+        .map_err(|_| TunnelFailure::Unreachable(format!("no answer within {deadline:?}")))?
+        .map_err(|e| TunnelFailure::Unreachable(e.to_string()))?;
     let _ = tcp.set_nodelay(true);
     let answer = tokio::time::timeout(deadline, async {
         tcp.write_all(&SSL_REQUEST).await?;

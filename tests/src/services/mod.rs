@@ -18,7 +18,7 @@ pub use certs::{CertPair, TestCa, CERT_HOST};
 pub use packages::{ensure_debian_packages, find_program};
 pub use postgres::{fresh_database, test_password, Postgres, CERT_ROLE};
 pub use rabbitmq::RabbitMq;
-pub use redis::Redis;
+pub use redis::{Redis, REDIS_ACL_USER};
 
 /// Ports this process has handed out, so two services started at once never get the same one.
 static ISSUED_PORTS: Mutex<BTreeSet<u16>> = Mutex::new(BTreeSet::new());

@@ -46,13 +46,25 @@ pub struct Postgres {
     port: u16,
     run_as: Option<(Uid, Gid)>,
     process: Option<ProcessGroup>,
-    tls: Option<PgTls>,
+    auth: Option<PgAuth>,
 }
 
-/// What a secured server ([`Postgres::start_secured`]) adds: TLS files and the admin's password.
-struct PgTls {
-    /// The CA that signed the server's certificate (and accepted client certificates).
-    ca: PathBuf,
+/// How a server started by the harness authenticates TCP connections.
+enum Auth<'a> {
+    /// Trust: no password (the default).
+    Trust,
+    /// `scram-sha-256` passwords over plain TCP.
+    Passwords,
+    /// `scram-sha-256` passwords over TLS only, with a certificate signed by the CA.
+    Tls(&'a TestCa),
+}
+
+/// What a server with passwords ([`Postgres::start_secured`],
+/// [`Postgres::start_with_passwords`]) adds: the admin's password, and TLS files when secured.
+struct PgAuth {
+    /// The CA that signed the server's certificate (and accepted client certificates); `None`
+    /// for a server that takes passwords over plain TCP.
+    ca: Option<PathBuf>,
     /// The password of the superuser [`DB_USER`].
     admin_password: String,
 }
@@ -72,7 +84,7 @@ impl Postgres {
     ///
     /// Installs package `postgresql` if no `/usr/lib/postgresql/<version>/bin` exists.
     pub fn start() -> anyhow::Result<Self> {
-        Self::start_with(None)
+        Self::start_with(Auth::Trust)
     }
 
     /// Starts a server secured as a team server is: `ssl=on` with a certificate for
@@ -80,10 +92,16 @@ impl Postgres {
     /// with `scram-sha-256` passwords (the superuser [`DB_USER`] gets one too). Local socket
     /// connections stay trusted, for the harness's own readiness checks.
     pub fn start_secured(ca: &TestCa) -> anyhow::Result<Self> {
-        Self::start_with(Some(ca))
+        Self::start_with(Auth::Tls(ca))
     }
 
-    fn start_with(ca: Option<&TestCa>) -> anyhow::Result<Self> {
+    /// Starts a server that asks for `scram-sha-256` passwords over plain TCP, without TLS:
+    /// what a secured server is compared with when measuring the price of TLS alone.
+    pub fn start_with_passwords() -> anyhow::Result<Self> {
+        Self::start_with(Auth::Passwords)
+    }
+
+    fn start_with(auth: Auth<'_>) -> anyhow::Result<Self> {
         let bin_dir = ensure_postgres()?;
         let run_as = if nix::unistd::geteuid().is_root() {
             Some(ensure_service_user()?)
@@ -97,23 +115,25 @@ impl Postgres {
                 port: try_free_port()?,
                 run_as,
                 process: None,
-                tls: None,
+                auth: None,
             };
             pg.init_cluster()?;
-            if let Some(ca) = ca {
-                pg.secure(ca)?;
+            match auth {
+                Auth::Trust => {}
+                Auth::Passwords => pg.secure(None)?,
+                Auth::Tls(ca) => pg.secure(Some(ca))?,
             }
             if let Err(e) = pg.start_again() {
                 let log = pg.process.as_ref().map(|p| p.log_tail(50));
                 return Err(StartError::after(e, &log.unwrap_or_default()));
             }
-            if let Some(tls) = &pg.tls {
+            if let Some(auth) = &pg.auth {
                 // Over the trusted socket: TCP already wants the password being set here.
                 pg.psql(
                     &pg.socket_url("postgres"),
                     &format!(
                         "SET password_encryption = 'scram-sha-256'; ALTER ROLE {DB_USER} PASSWORD '{}'",
-                        tls.admin_password
+                        auth.admin_password
                     ),
                 )
                 .context("setting the superuser's password")?;
@@ -133,11 +153,19 @@ impl Postgres {
     }
 
     /// Returns the URL of database `name` on this server (on a secured one: the superuser's
-    /// password, `localhost`, `sslmode=verify-full` and the CA as `sslrootcert`).
+    /// password, `localhost`, `sslmode=verify-full` and the CA as `sslrootcert`; on one with
+    /// passwords over plain TCP: the superuser's password and `sslmode=disable`).
     pub fn url_for(&self, name: &str) -> String {
-        match &self.tls {
+        match &self.auth {
             None => format!("postgres://{DB_USER}@127.0.0.1:{}/{name}", self.port),
-            Some(tls) => self.tls_url(DB_USER, &tls.admin_password, name, "verify-full"),
+            Some(PgAuth {
+                ca: None,
+                admin_password,
+            }) => format!(
+                "postgres://{DB_USER}:{admin_password}@127.0.0.1:{}/{name}?sslmode=disable",
+                self.port
+            ),
+            Some(auth) => self.tls_url(DB_USER, &auth.admin_password, name, "verify-full"),
         }
     }
 
@@ -145,9 +173,10 @@ impl Postgres {
     /// `localhost` with `sslmode` and the test CA as `sslrootcert`.
     pub fn tls_url(&self, role: &str, password: &str, db: &str, sslmode: &str) -> String {
         let ca = self
-            .tls
+            .auth
             .as_ref()
-            .map(|t| t.ca.display().to_string())
+            .and_then(|a| a.ca.as_ref())
+            .map(|ca| ca.display().to_string())
             .unwrap_or_default();
         format!(
             "postgres://{role}:{password}@localhost:{}/{db}?sslmode={sslmode}&sslrootcert={ca}",
@@ -155,9 +184,9 @@ impl Postgres {
         )
     }
 
-    /// Returns the superuser's password on a secured server.
+    /// Returns the superuser's password on a server with passwords.
     pub fn admin_password(&self) -> Option<&str> {
-        self.tls.as_ref().map(|t| t.admin_password.as_str())
+        self.auth.as_ref().map(|a| a.admin_password.as_str())
     }
 
     /// Creates login role `role` with `password` (stored as SCRAM-SHA-256) and `extra`
@@ -194,40 +223,50 @@ impl Postgres {
         )
     }
 
-    /// Writes the server's certificate, key and `pg_hba.conf` into the data folder.
-    fn secure(&mut self, ca: &TestCa) -> anyhow::Result<()> {
-        let pair = ca.server_cert("postgres")?;
+    /// Writes `pg_hba.conf` asking TCP connections for `scram-sha-256` passwords and, with a
+    /// CA, the server's certificate and key, allowing TCP only over TLS (and client
+    /// certificates for [`CERT_ROLE`]).
+    fn secure(&mut self, ca: Option<&TestCa>) -> anyhow::Result<()> {
         let data = self.data_dir();
-        let (cert, key, ca_copy) = (
-            data.join("server.crt"),
-            data.join("server.key"),
-            data.join("root.crt"),
-        );
-        std::fs::copy(&pair.cert, &cert).context("copying the server certificate")?;
-        std::fs::copy(&pair.key, &key).context("copying the server key")?;
-        std::fs::copy(ca.cert(), &ca_copy).context("copying the CA certificate")?;
-        std::fs::write(
-            data.join("pg_hba.conf"),
-            format!(
-                "local all all trust\n\
-                 hostssl all {CERT_ROLE} 127.0.0.1/32 cert\n\
-                 hostssl all {CERT_ROLE} ::1/128 cert\n\
-                 hostssl all all 127.0.0.1/32 scram-sha-256\n\
-                 hostssl all all ::1/128 scram-sha-256\n"
-            ),
-        )
-        .context("writing pg_hba.conf")?;
-        use std::os::unix::fs::PermissionsExt as _;
-        std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o600))
-            .context("making the server key private")?;
+        let hba = data.join("pg_hba.conf");
+        let mut owned = vec![hba.clone()];
+        let rules = match ca {
+            None => "local all all trust\n\
+                     host all all 127.0.0.1/32 scram-sha-256\n\
+                     host all all ::1/128 scram-sha-256\n"
+                .to_owned(),
+            Some(ca) => {
+                let pair = ca.server_cert("postgres")?;
+                let (cert, key, ca_copy) = (
+                    data.join("server.crt"),
+                    data.join("server.key"),
+                    data.join("root.crt"),
+                );
+                std::fs::copy(&pair.cert, &cert).context("copying the server certificate")?;
+                std::fs::copy(&pair.key, &key).context("copying the server key")?;
+                std::fs::copy(ca.cert(), &ca_copy).context("copying the CA certificate")?;
+                use std::os::unix::fs::PermissionsExt as _;
+                std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o600))
+                    .context("making the server key private")?;
+                owned.extend([cert, key, ca_copy]);
+                format!(
+                    "local all all trust\n\
+                     hostssl all {CERT_ROLE} 127.0.0.1/32 cert\n\
+                     hostssl all {CERT_ROLE} ::1/128 cert\n\
+                     hostssl all all 127.0.0.1/32 scram-sha-256\n\
+                     hostssl all all ::1/128 scram-sha-256\n"
+                )
+            }
+        };
+        std::fs::write(&hba, rules).context("writing pg_hba.conf")?;
         if let Some((uid, gid)) = self.run_as {
-            for path in [&cert, &key, &ca_copy, &data.join("pg_hba.conf")] {
+            for path in &owned {
                 chown(path, Some(uid), Some(gid))
                     .with_context(|| format!("handing {} to {SERVICE_USER}", path.display()))?;
             }
         }
-        self.tls = Some(PgTls {
-            ca: ca.cert(),
+        self.auth = Some(PgAuth {
+            ca: ca.map(TestCa::cert),
             admin_password: test_password("admin"),
         });
         Ok(())
@@ -327,7 +366,7 @@ impl Postgres {
             .args(["-c", "synchronous_commit=off"])
             .args(["-c", "full_page_writes=off"])
             .args(["-c", "shared_buffers=16MB"]);
-        if self.tls.is_some() {
+        if self.auth.as_ref().is_some_and(|a| a.ca.is_some()) {
             cmd.args(["-c", "ssl=on"])
                 .args(["-c", "ssl_cert_file=server.crt"])
                 .args(["-c", "ssl_key_file=server.key"])

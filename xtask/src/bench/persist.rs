@@ -197,44 +197,52 @@ fn now_ms() -> u64 {
         .map_or(0, |d| d.as_millis() as u64)
 }
 
-/// Launches the 100-pane session with persistence to `url`, waits for its full flush, renames
-/// one pane a few times and returns (full flush ms, median one-pane flush ms).
-pub(crate) fn save_session(ctx: &BenchContext<'_>, url: &str) -> Result<(f64, f64)> {
-    let session = Session::new(WIDTH, HEIGHT)?;
-    configure(
-        &session,
-        &format!("flush_interval_ms 200\ndatabase_url \"{url}\""),
-    )?;
-    let file = session.home().join("bench-persist.kdl");
-    fs::write(&file, layout())?;
-    session.exec(&[
-        &ctx.perth_bin,
-        Path::new("--session"),
-        Path::new(SESSION),
-        Path::new("--new-session-with-layout"),
-        &file,
-    ])?;
-    session.wait_for_screen(
-        "the 100-pane session",
-        POLL,
-        Duration::from_secs(120),
-        ready,
-    )?;
-    let st = wait_flush(&session, &ctx.perth_bin, 0)?;
-    // The first flush of the session wrote every row: the reference for a one-pane flush.
-    let full = st["persistence"]["last_flush_ms"]
-        .as_f64()
-        .unwrap_or(f64::NAN);
-    let mut partial = Vec::new();
-    let wanted = ctx.samples(7, 3);
-    // A flush that took another change along (a shell's prompt redrawn, on a busy machine) is
-    // no one-pane flush: the rename is made again, up to three times as many renames in all.
-    for i in 0..wanted * 3 {
-        if partial.len() == wanted {
-            break;
-        }
+/// The bench's 100-pane session persisting to `url`, after its first (full) flush.
+pub(crate) struct Persisting {
+    session: Session,
+    /// How long the first flush, which wrote every row, took (ms).
+    pub(crate) full_ms: f64,
+}
+
+impl Persisting {
+    /// Starts the session with persistence to `url` and waits for its first flush.
+    pub(crate) fn start(ctx: &BenchContext<'_>, url: &str) -> Result<Self> {
+        let session = Session::new(WIDTH, HEIGHT)?;
+        configure(
+            &session,
+            &format!("flush_interval_ms 200\ndatabase_url \"{url}\""),
+        )?;
+        let file = session.home().join("bench-persist.kdl");
+        fs::write(&file, layout())?;
+        session.exec(&[
+            &ctx.perth_bin,
+            Path::new("--session"),
+            Path::new(SESSION),
+            Path::new("--new-session-with-layout"),
+            &file,
+        ])?;
+        session.wait_for_screen(
+            "the 100-pane session",
+            POLL,
+            Duration::from_secs(120),
+            ready,
+        )?;
+        let st = wait_flush(&session, &ctx.perth_bin, 0)?;
+        // The first flush of the session wrote every row: the reference for a one-pane flush.
+        let full_ms = st["persistence"]["last_flush_ms"]
+            .as_f64()
+            .unwrap_or(f64::NAN);
+        Ok(Self { session, full_ms })
+    }
+
+    /// Renames the focused pane (`renamed-{n}`) and returns how long the flush that followed
+    /// took, when it wrote that change alone (the pane's row and its tab's layout, which holds
+    /// the pane's name); `None` when it took another change along (a shell's prompt redrawn,
+    /// on a busy machine).
+    pub(crate) fn one_pane_flush(&self, ctx: &BenchContext<'_>, n: usize) -> Result<Option<f64>> {
         let since = now_ms();
-        let out = session
+        let out = self
+            .session
             .env()
             .command(&ctx.perth_bin)
             .args([
@@ -242,28 +250,49 @@ pub(crate) fn save_session(ctx: &BenchContext<'_>, url: &str) -> Result<(f64, f6
                 SESSION,
                 "action",
                 "rename-pane",
-                &format!("renamed-{i}"),
+                &format!("renamed-{n}"),
             ])
             .output()?;
         anyhow::ensure!(out.status.success(), "rename-pane failed");
-        let st = wait_flush(&session, &ctx.perth_bin, since)?;
+        let st = wait_flush(&self.session, &ctx.perth_bin, since)?;
         let p = &st["persistence"];
-        // The pane's row and its tab's layout (which holds the pane's name).
-        if p["last_rows_written"]
+        Ok(p["last_rows_written"]
             .as_u64()
             .is_some_and(|w| (1..=2).contains(&w))
-        {
-            partial.push(p["last_flush_ms"].as_f64().unwrap_or(f64::NAN));
+            .then(|| p["last_flush_ms"].as_f64().unwrap_or(f64::NAN)))
+    }
+}
+
+impl Drop for Persisting {
+    fn drop(&mut self) {
+        let _ = kill_server(&self.session);
+    }
+}
+
+/// Returns the first (full) flush of the 100-pane session persisting to `url` and the median
+/// of flushes of one renamed pane, in ms.
+pub(crate) fn save_session(ctx: &BenchContext<'_>, url: &str) -> Result<(f64, f64)> {
+    let session = Persisting::start(ctx, url)?;
+    let wanted = ctx.samples(7, 3);
+    let mut partial = Vec::new();
+    // A flush that took another change along is no one-pane flush: the rename is made again,
+    // up to three times as many renames in all.
+    for n in 0..wanted * 3 {
+        if partial.len() == wanted {
+            break;
         }
+        partial.extend(session.one_pane_flush(ctx, n)?);
     }
     anyhow::ensure!(
         partial.len() == wanted,
         "only {} of {wanted} renames were flushed alone",
         partial.len()
     );
-    eprintln!("bench persist: full flush {full:.1} ms, one-pane flushes {partial:?}");
-    kill_server(&session)?;
-    Ok((full, median(&partial).unwrap_or(f64::NAN)))
+    eprintln!(
+        "bench persist: full flush {:.1} ms, one-pane flushes {partial:?}",
+        session.full_ms
+    );
+    Ok((session.full_ms, median(&partial).unwrap_or(f64::NAN)))
 }
 
 fn kill_server(session: &Session) -> Result<()> {

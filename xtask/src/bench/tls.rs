@@ -2,16 +2,20 @@
 //!
 //! The secured servers are the test harness's (`start_secured`, a CA made for the run,
 //! certificates for `localhost`): Redis over `rediss://` with an ACL user and the CA file,
-//! PostgreSQL with `sslmode=verify-full` and SCRAM-SHA-256. Plain and TLS samples alternate,
+//! PostgreSQL with `sslmode=verify-full` and SCRAM-SHA-256. The plain-text side authenticates
+//! the same way (the same Redis server's plain port with the same ACL user; a PostgreSQL
+//! server asking for SCRAM-SHA-256 passwords over plain TCP), so each ratio is the price of
+//! TLS alone: a team server asks for passwords either way. Plain and TLS samples alternate,
 //! so a machine that slows down mid-run slows both sides.
 
 use std::time::Instant;
 
-use ::tests::services::{Postgres, Redis, TestCa};
+use ::tests::services::{Postgres, Redis, TestCa, REDIS_ACL_USER};
 use ::tests::IsolatedEnv;
 use anyhow::{Context, Result};
 
 use super::imi::{imi_bin, ImiRunner};
+use super::persist::Persisting;
 use super::report::{median, Goal, Row};
 use super::zdrive::{run_ok, zdrive_bin};
 use super::{Bench, BenchContext};
@@ -64,11 +68,17 @@ fn alternate(
 
 fn zdrive_log(ctx: &BenchContext<'_>, ca: &TestCa) -> Result<Row> {
     let zdrive = zdrive_bin(ctx)?;
-    let plain = Redis::start().context("starting redis-server")?;
     let secured = Redis::start_secured(ca).context("starting redis-server with TLS")?;
     let tls_url = secured
         .tls_url(true)
         .context("a secured server has a TLS URL")?;
+    let password = secured
+        .password()
+        .context("a secured server has a password")?;
+    let plain_url = format!(
+        "redis://{REDIS_ACL_USER}:{password}@127.0.0.1:{}/0",
+        secured.port()
+    );
     let env = IsolatedEnv::new()?;
     let log_args = [
         "pane",
@@ -80,7 +90,7 @@ fn zdrive_log(ctx: &BenchContext<'_>, ca: &TestCa) -> Result<Row> {
     ];
     let samples = ctx.samples(200, 30);
     eprintln!(
-        "bench tls: {samples} x zdrive pane log over rediss:// (ACL user, CA file) and redis://"
+        "bench tls: {samples} x zdrive pane log over rediss:// and redis:// (same server and ACL user)"
     );
     let (tls, plain_ms) = alternate(
         samples,
@@ -96,12 +106,12 @@ fn zdrive_log(ctx: &BenchContext<'_>, ca: &TestCa) -> Result<Row> {
             run_ok(
                 env.command(&zdrive)
                     .args(log_args)
-                    .env("ZDRIVE_REDIS_URL", plain.url()),
+                    .env("ZDRIVE_REDIS_URL", &plain_url),
             )
         },
     )?;
     Ok(Row::new(
-        "zdrive pane log, rediss:// vs redis://",
+        "zdrive pane log, rediss:// vs redis://, both with a password",
         tls,
         plain_ms,
         "ms",
@@ -111,7 +121,7 @@ fn zdrive_log(ctx: &BenchContext<'_>, ca: &TestCa) -> Result<Row> {
 
 fn imi_list(ctx: &BenchContext<'_>, ca: &TestCa) -> Result<Row> {
     let bin = imi_bin(ctx)?;
-    let plain_pg = Postgres::start().context("starting PostgreSQL")?;
+    let plain_pg = Postgres::start_with_passwords().context("starting PostgreSQL")?;
     let secured_pg = Postgres::start_secured(ca).context("starting PostgreSQL with TLS")?;
     let plain_url = plain_pg.create_database("bench_tls_imi")?;
     secured_pg.create_database("bench_tls_imi")?;
@@ -147,7 +157,7 @@ fn imi_list(ctx: &BenchContext<'_>, ca: &TestCa) -> Result<Row> {
         || runners[1].run(&trunks[1], &["--json", "list"]),
     )?;
     Ok(Row::new(
-        format!("iMi list --json, {count} rows, verify-full vs plain"),
+        format!("iMi list --json, {count} rows, verify-full vs plain, both SCRAM"),
         tls,
         plain,
         "ms",
@@ -156,14 +166,36 @@ fn imi_list(ctx: &BenchContext<'_>, ca: &TestCa) -> Result<Row> {
 }
 
 fn perth_flush(ctx: &BenchContext<'_>, ca: &TestCa) -> Result<Vec<Row>> {
-    let plain_pg = Postgres::start().context("starting PostgreSQL")?;
+    let plain_pg = Postgres::start_with_passwords().context("starting PostgreSQL")?;
     let secured_pg = Postgres::start_secured(ca).context("starting PostgreSQL with TLS")?;
     let plain_url = plain_pg.create_database("bench_tls_persist")?;
     secured_pg.create_database("bench_tls_persist")?;
     let tls_url = secured_pg.url_for("bench_tls_persist");
-    eprintln!("bench tls: the 100-pane session persisting over verify-full, then in plain text");
-    let (tls_full, tls_one) = super::persist::save_session(ctx, &tls_url)?;
-    let (plain_full, plain_one) = super::persist::save_session(ctx, &plain_url)?;
+    eprintln!("bench tls: the 100-pane session persisting over verify-full and in plain text");
+    let tls_session = Persisting::start(ctx, &tls_url)?;
+    let plain_session = Persisting::start(ctx, &plain_url)?;
+    let wanted = ctx.samples(15, 5);
+    let (mut tls, mut plain) = (Vec::new(), Vec::new());
+    // Alternating renames in the two sessions; a flush that took another change along does not
+    // count (up to three times as many renames in all).
+    for n in 0..wanted * 3 {
+        if tls.len() >= wanted && plain.len() >= wanted {
+            break;
+        }
+        tls.extend(tls_session.one_pane_flush(ctx, n)?);
+        plain.extend(plain_session.one_pane_flush(ctx, n)?);
+    }
+    anyhow::ensure!(
+        tls.len() >= wanted && plain.len() >= wanted,
+        "only {} (TLS) and {} (plain) of {wanted} renames were flushed alone",
+        tls.len(),
+        plain.len()
+    );
+    let (tls_one, plain_one) = (
+        median(&tls).unwrap_or(f64::NAN),
+        median(&plain).unwrap_or(f64::NAN),
+    );
+    let (tls_full, plain_full) = (tls_session.full_ms, plain_session.full_ms);
     Ok(vec![
         Row::new(
             "perth flush of the 100-pane session, one pane renamed, verify-full vs plain",
