@@ -82,6 +82,10 @@ impl RabbitMq {
             .as_ref()
             .map(|t| t.password.clone())
             .unwrap_or_default();
+        // The listeners answer the AMQP handshake (what start waits for) a moment before the
+        // node marks its `rabbit` application running, and rabbitmqctl's user commands refuse
+        // a node whose application is not running yet.
+        rabbit.rabbitmqctl(&["await_startup"])?;
         rabbit.rabbitmqctl(&["add_user", RABBIT_USER, &password])?;
         rabbit.rabbitmqctl(&["set_permissions", "-p", "/", RABBIT_USER, ".*", ".*", ".*"])?;
         Ok(rabbit)
