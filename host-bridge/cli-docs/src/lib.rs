@@ -1,5 +1,6 @@
-//! Man pages and shell completion scripts written from a program's own clap `Command`, for the
-//! Debian package (`cargo xtask dist`).
+//! What the suite's command lines share: man pages and shell completion scripts written from a
+//! program's own clap `Command`, for the Debian package (`cargo xtask dist`), and the exit codes
+//! ([`exit`]).
 //!
 //! Every binary of the suite calls [`write_if_asked`] first thing in `main`: started with
 //! [`VAR`] set to a folder, it writes what it would parse (its real `Command`, so perth's pages
@@ -19,6 +20,8 @@ use std::path::{Path, PathBuf};
 
 use clap::Command;
 use clap_complete::Shell;
+
+pub mod exit;
 
 /// The environment variable naming the folder to write into.
 pub const VAR: &str = "PERTH_DIST_DOCS";

@@ -1,27 +1,6 @@
 //! The engine's errors: each says what failed and what to do, and maps to a stable exit code.
 
-/// How an [`Error`] is reported: the exit code and the JSON `error.kind` follow from it.
-#[derive(Copy, Clone, Debug, PartialEq, Eq, serde::Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum ErrorClass {
-    /// The user asked for something that cannot be done as asked (exit code 1).
-    User,
-    /// A dependency (git, the database) is missing or unreachable (exit code 3).
-    Unavailable,
-    /// Something that should not happen (exit code 4).
-    Internal,
-}
-
-impl ErrorClass {
-    /// Returns the process exit code documented for this class.
-    pub fn exit_code(self) -> i32 {
-        match self {
-            ErrorClass::User => 1,
-            ErrorClass::Unavailable => 3,
-            ErrorClass::Internal => 4,
-        }
-    }
-}
+pub use cli_docs::exit::ErrorClass;
 
 /// Why an iMi operation failed.
 #[derive(Debug, thiserror::Error)]

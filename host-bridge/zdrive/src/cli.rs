@@ -8,19 +8,16 @@ use anyhow::{Context as _, Result};
 use clap::{CommandFactory as _, Parser, Subcommand};
 use serde_json::{json, Value};
 
-use zdrive::config::{Config, ConfigError};
+use zdrive::config::Config;
 use zdrive::format::{history_context, history_json, history_text, inert, DEFAULT_CONTEXT_ENTRIES};
 use zdrive::migrate::migrate_v1;
 use zdrive::model::parse_meta;
-use zdrive::mux::{active_tab, Multiplexer, MuxError};
-use zdrive::setup::{Access, Setup, SetupError};
-use zdrive::snapshot::{snapshot, SnapshotError, SnapshotOptions, SnapshotOutcome, SnapshotResult};
-use zdrive::{EngineError, InputError, LogRequest, Navigation, RedisStore, StoreError, Zdrive};
+use zdrive::mux::{active_tab, Multiplexer};
+use zdrive::setup::{Access, Setup};
+use zdrive::snapshot::{snapshot, SnapshotOptions, SnapshotOutcome, SnapshotResult};
+use zdrive::{LogRequest, Navigation, RedisStore, Zdrive};
 
-const EXIT_USER: i32 = 1;
-const EXIT_USAGE: i32 = 2;
-const EXIT_UNAVAILABLE: i32 = 3;
-const EXIT_INTERNAL: i32 = 4;
+use zdrive::error::ErrorClass;
 
 const EXAMPLES: &str = "\
 Examples:
@@ -254,54 +251,16 @@ struct Failure {
 }
 
 fn classify(error: anyhow::Error) -> Failure {
-    let (code, kind) = if let Some(e) = error.downcast_ref::<EngineError>() {
-        match e {
-            EngineError::Input(_) => (EXIT_USER, "bad_input"),
-            EngineError::NotTracked { .. } => (EXIT_USER, "not_tracked"),
-            EngineError::NameTaken { .. } => (EXIT_USER, "name_taken"),
-            EngineError::PaneTracked { .. } => (EXIT_USER, "already_tracked"),
-            EngineError::Store(StoreError::Unavailable(_)) => (EXIT_UNAVAILABLE, "unavailable"),
-            EngineError::Store(StoreError::Corrupt { .. }) => (EXIT_INTERNAL, "corrupt"),
-            EngineError::ReadOnly => (EXIT_INTERNAL, "internal"),
-            EngineError::Store(StoreError::Backend { .. }) | EngineError::Outbox { .. } => {
-                (EXIT_UNAVAILABLE, "unavailable")
-            }
-        }
-    } else if let Some(e) = error.downcast_ref::<StoreError>() {
-        match e {
-            StoreError::Corrupt { .. } => (EXIT_INTERNAL, "corrupt"),
-            _ => (EXIT_UNAVAILABLE, "unavailable"),
-        }
-    } else if error.downcast_ref::<InputError>().is_some() {
-        (EXIT_USER, "bad_input")
-    } else if let Some(e) = error.downcast_ref::<MuxError>() {
-        match e {
-            MuxError::NoSession => (EXIT_USER, "no_session"),
-            MuxError::Unreachable { .. } => (EXIT_UNAVAILABLE, "unavailable"),
-            MuxError::Action { .. } => (EXIT_UNAVAILABLE, "session_error"),
-        }
-    } else if let Some(e) = error.downcast_ref::<ConfigError>() {
-        match e {
-            ConfigError::Set(_) | ConfigError::Invalid { .. } => (EXIT_USER, "bad_config"),
-            ConfigError::Io { .. } => (EXIT_INTERNAL, "io"),
-        }
-    } else if error.downcast_ref::<store::OpenError>().is_some() {
-        (EXIT_UNAVAILABLE, "unavailable")
-    } else if let Some(e) = error.downcast_ref::<SnapshotError>() {
-        let code = match e.kind() {
-            "no_consent" | "bad_input" | "not_tracked" | "bad_config" | "unauthorized"
-            | "unknown_model" | "missing_key" | "bad_request" | "invalid_settings" => EXIT_USER,
-            _ => EXIT_UNAVAILABLE,
-        };
-        (code, e.kind())
-    } else if error.downcast_ref::<SetupError>().is_some() {
-        (EXIT_USER, "bad_config")
-    } else if error.downcast_ref::<UserError>().is_some() {
-        (EXIT_USER, "bad_input")
+    let (class, kind) = if error.downcast_ref::<UserError>().is_some() {
+        (ErrorClass::User, "bad_input")
     } else {
-        (EXIT_INTERNAL, "internal")
+        zdrive::error::classify(&error)
     };
-    Failure { code, kind, error }
+    Failure {
+        code: class.exit_code(),
+        kind,
+        error,
+    }
 }
 
 /// A user error raised by the binary itself.
@@ -1025,7 +984,11 @@ pub fn main() -> i32 {
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => {
-            let code = if e.use_stderr() { EXIT_USAGE } else { 0 };
+            let code = if e.use_stderr() {
+                cli_docs::exit::USAGE
+            } else {
+                0
+            };
             if wants_json && code != 0 {
                 print_envelope(
                     &json!({ "success": false, "data": null, "error": { "kind": "usage", "message": e.to_string().trim(), "exit_code": code } }),
@@ -1044,7 +1007,7 @@ pub fn main() -> i32 {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("zdrive: cannot start the async runtime: {e}");
-            return EXIT_INTERNAL;
+            return ErrorClass::Internal.exit_code();
         }
     };
     match runtime.block_on(run(cli)) {

@@ -8,6 +8,7 @@
 pub mod agents;
 pub mod config;
 pub mod engine;
+pub mod error;
 pub mod format;
 pub mod llm;
 pub mod migrate;

@@ -1,0 +1,208 @@
+//! How zdrive's errors are reported: each error type's class (and so its exit code, the same
+//! codes as iMi's: [`cli_docs::exit`]) and its JSON `error.kind`, in one place.
+
+pub use cli_docs::exit::ErrorClass;
+
+use crate::config::ConfigError;
+use crate::llm::LlmError;
+use crate::mux::MuxError;
+use crate::setup::SetupError;
+use crate::snapshot::SnapshotError;
+use crate::{EngineError, InputError, StoreError};
+
+/// An error that knows how it is reported.
+pub trait Classify {
+    /// Its class: user, unavailable dependency or internal.
+    fn class(&self) -> ErrorClass;
+    /// Its JSON `error.kind`, in snake case.
+    fn kind(&self) -> &'static str;
+}
+
+/// Returns the class and kind of the first error in `error`'s chain that has them;
+/// `(Internal, "internal")` when none has.
+pub fn classify(error: &anyhow::Error) -> (ErrorClass, &'static str) {
+    error
+        .chain()
+        .find_map(classified)
+        .map_or((ErrorClass::Internal, "internal"), |e| {
+            (e.class(), e.kind())
+        })
+}
+
+/// Returns `error` as a [`Classify`] when it is one of zdrive's error types.
+fn classified<'a>(error: &'a (dyn std::error::Error + 'static)) -> Option<&'a dyn Classify> {
+    fn of<'a, E: Classify + std::error::Error + 'static>(
+        error: &'a (dyn std::error::Error + 'static),
+    ) -> Option<&'a dyn Classify> {
+        error.downcast_ref::<E>().map(|e| e as &dyn Classify)
+    }
+    of::<SnapshotError>(error)
+        .or_else(|| of::<EngineError>(error))
+        .or_else(|| of::<StoreError>(error))
+        .or_else(|| of::<InputError>(error))
+        .or_else(|| of::<MuxError>(error))
+        .or_else(|| of::<ConfigError>(error))
+        .or_else(|| of::<SetupError>(error))
+        .or_else(|| of::<LlmError>(error))
+        .or_else(|| of::<store::OpenError>(error))
+}
+
+/// The embedded database could not be opened.
+impl Classify for store::OpenError {
+    fn class(&self) -> ErrorClass {
+        ErrorClass::Unavailable
+    }
+    fn kind(&self) -> &'static str {
+        "unavailable"
+    }
+}
+
+impl Classify for EngineError {
+    fn class(&self) -> ErrorClass {
+        match self {
+            EngineError::Input(e) => e.class(),
+            EngineError::NotTracked { .. }
+            | EngineError::NameTaken { .. }
+            | EngineError::PaneTracked { .. } => ErrorClass::User,
+            EngineError::Store(e) => e.class(),
+            EngineError::Outbox { .. } => ErrorClass::Unavailable,
+            EngineError::ReadOnly => ErrorClass::Internal,
+        }
+    }
+    fn kind(&self) -> &'static str {
+        match self {
+            EngineError::Input(e) => e.kind(),
+            EngineError::NotTracked { .. } => "not_tracked",
+            EngineError::NameTaken { .. } => "name_taken",
+            EngineError::PaneTracked { .. } => "already_tracked",
+            EngineError::Store(e) => e.kind(),
+            EngineError::Outbox { .. } => "unavailable",
+            EngineError::ReadOnly => "internal",
+        }
+    }
+}
+
+impl Classify for StoreError {
+    fn class(&self) -> ErrorClass {
+        match self {
+            StoreError::Corrupt { .. } => ErrorClass::Internal,
+            StoreError::Unavailable(_) | StoreError::Backend { .. } => ErrorClass::Unavailable,
+        }
+    }
+    fn kind(&self) -> &'static str {
+        match self {
+            StoreError::Corrupt { .. } => "corrupt",
+            StoreError::Unavailable(_) | StoreError::Backend { .. } => "unavailable",
+        }
+    }
+}
+
+impl Classify for InputError {
+    fn class(&self) -> ErrorClass {
+        ErrorClass::User
+    }
+    fn kind(&self) -> &'static str {
+        "bad_input"
+    }
+}
+
+impl Classify for MuxError {
+    fn class(&self) -> ErrorClass {
+        match self {
+            MuxError::NoSession => ErrorClass::User,
+            MuxError::Unreachable { .. } | MuxError::Action { .. } => ErrorClass::Unavailable,
+        }
+    }
+    fn kind(&self) -> &'static str {
+        match self {
+            MuxError::NoSession => "no_session",
+            MuxError::Unreachable { .. } => "unavailable",
+            MuxError::Action { .. } => "session_error",
+        }
+    }
+}
+
+impl Classify for ConfigError {
+    fn class(&self) -> ErrorClass {
+        match self {
+            ConfigError::Set(_) | ConfigError::Invalid { .. } => ErrorClass::User,
+            ConfigError::Io { .. } => ErrorClass::Internal,
+        }
+    }
+    fn kind(&self) -> &'static str {
+        match self {
+            ConfigError::Set(_) | ConfigError::Invalid { .. } => "bad_config",
+            ConfigError::Io { .. } => "io",
+        }
+    }
+}
+
+impl Classify for SetupError {
+    fn class(&self) -> ErrorClass {
+        ErrorClass::User
+    }
+    fn kind(&self) -> &'static str {
+        "bad_config"
+    }
+}
+
+impl Classify for SnapshotError {
+    fn class(&self) -> ErrorClass {
+        match self {
+            SnapshotError::NoConsent | SnapshotError::Config(_) => ErrorClass::User,
+            SnapshotError::Engine(EngineError::Input(_) | EngineError::NotTracked { .. }) => {
+                ErrorClass::User
+            }
+            // A snapshot of a tracked pane meets the store's failures only.
+            SnapshotError::Engine(_) => ErrorClass::Unavailable,
+            SnapshotError::Llm(e) => e.class(),
+        }
+    }
+    fn kind(&self) -> &'static str {
+        SnapshotError::kind(self)
+    }
+}
+
+impl Classify for LlmError {
+    fn class(&self) -> ErrorClass {
+        match self {
+            LlmError::MissingKey { .. }
+            | LlmError::Unauthorized { .. }
+            | LlmError::UnknownModel { .. }
+            | LlmError::BadRequest { .. }
+            | LlmError::InvalidSettings { .. } => ErrorClass::User,
+            LlmError::Unreachable { .. }
+            | LlmError::Timeout { .. }
+            | LlmError::RateLimited { .. }
+            | LlmError::ServerError { .. }
+            | LlmError::CircuitOpen { .. }
+            | LlmError::BadResponse { .. } => ErrorClass::Unavailable,
+        }
+    }
+    fn kind(&self) -> &'static str {
+        LlmError::kind(self)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_error_is_classified_by_the_first_of_its_chain_that_is_zdrives() {
+        let e = anyhow::Error::new(StoreError::Unavailable("redis is down".into()))
+            .context("logging to pane x");
+        assert_eq!(classify(&e), (ErrorClass::Unavailable, "unavailable"));
+        let e = anyhow::Error::new(EngineError::NotTracked { name: "x".into() });
+        assert_eq!(classify(&e), (ErrorClass::User, "not_tracked"));
+        let e = anyhow::Error::new(SnapshotError::NoConsent);
+        assert_eq!(classify(&e), (ErrorClass::User, "no_consent"));
+        let e = anyhow::anyhow!("something else");
+        assert_eq!(classify(&e), (ErrorClass::Internal, "internal"));
+        let e = anyhow::Error::new(StoreError::Corrupt {
+            key: "k".into(),
+            reason: "r".into(),
+        });
+        assert_eq!(classify(&e).0.exit_code(), 4);
+    }
+}
