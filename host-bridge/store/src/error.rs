@@ -1,5 +1,7 @@
 //! Errors of opening a database and of the operations on it.
 
+use crate::sql::QueryError;
+
 /// Why [`crate::Database::open`] failed. Every message says what to do.
 #[derive(Debug, thiserror::Error)]
 pub enum OpenError {
@@ -45,7 +47,6 @@ pub enum OpenError {
         /// The sslmode in effect (`verify-full`, ...).
         ssl_mode: &'static str,
     },
-    /// The SQLite file could not be opened or created.
     /// The CA file, client certificate or key the URL names could not be used.
     #[error("TLS to PostgreSQL at {url}: {source}; fix sslrootcert, sslcert or sslkey in the URL")]
     TlsFiles {
@@ -55,13 +56,14 @@ pub enum OpenError {
         #[source]
         source: conn_tls::ClientConfigError,
     },
+    /// The SQLite file could not be opened or created.
     #[error("cannot open the SQLite database {path}: {source}; check that the folder exists and is writable")]
     Sqlite {
         /// The file.
         path: String,
         /// What SQLite said.
         #[source]
-        source: sqlx::Error,
+        source: QueryError,
     },
     /// The folder of the SQLite file could not be created.
     #[error("cannot create the folder {path} for the SQLite database: {source}")]
@@ -90,7 +92,7 @@ pub enum OpenError {
         location: String,
         /// What failed.
         #[source]
-        source: sqlx::migrate::MigrateError,
+        source: MigrateError,
     },
     /// A query run while opening failed.
     #[error("opening the database at {location} failed: {source}")]
@@ -99,12 +101,45 @@ pub enum OpenError {
         location: String,
         /// What failed.
         #[source]
-        source: sqlx::Error,
+        source: QueryError,
     },
 }
 
+/// Why the migrations could not bring a database up to date. PostgreSQL's are sqlx's
+/// migrator's; SQLite's are the store's own, which keeps sqlx's `_sqlx_migrations` table and
+/// refuses what sqlx refused, with the same messages.
+#[derive(Debug, thiserror::Error)]
+pub enum MigrateError {
+    /// sqlx's migrator failed (PostgreSQL).
+    #[error(transparent)]
+    Postgres(#[from] sqlx_core::migrate::MigrateError),
+    /// A statement failed.
+    #[error("while executing migrations: {0}")]
+    Execute(#[source] QueryError),
+    /// A migration's SQL failed.
+    #[error("while executing migration {version}: {source}")]
+    ExecuteMigration {
+        /// The migration.
+        version: i64,
+        /// What failed.
+        #[source]
+        source: QueryError,
+    },
+    /// An applied migration's SQL is not the SQL this binary has for it (its checksum differs).
+    #[error("migration {0} was previously applied but has been modified")]
+    VersionMismatch(i64),
+    /// An applied migration is unknown to this binary.
+    #[error("migration {0} was previously applied but is missing in the resolved migrations")]
+    VersionMissing(i64),
+    /// A migration failed half-way before (its row says `success = false`).
+    #[error(
+        "migration {0} is partially applied; fix and remove row from `_sqlx_migrations` table"
+    )]
+    Dirty(i64),
+}
+
 /// Returns what to do when a migration was refused for lack of rights (a user's role on a team server).
-fn migrate_advice(e: &sqlx::migrate::MigrateError) -> &'static str {
+fn migrate_advice(e: &MigrateError) -> &'static str {
     if e.to_string().contains("permission denied") {
         "; this role may not change the schema: run any perth or iMi command once as the database's administrator to migrate it"
     } else {
@@ -138,7 +173,7 @@ pub enum Error {
         op: &'static str,
         /// The driver's error.
         #[source]
-        source: sqlx::Error,
+        source: QueryError,
     },
     /// A name given by the user is not allowed; the message says what is.
     #[error("{0}")]
@@ -154,22 +189,17 @@ pub enum Error {
 }
 
 impl Error {
-    pub(crate) fn query(op: &'static str, source: sqlx::Error) -> Self {
-        Error::Query { op, source }
+    /// Returns the error of operation `op`.
+    pub fn query(op: &'static str, source: impl Into<QueryError>) -> Self {
+        Error::Query {
+            op,
+            source: source.into(),
+        }
     }
 
     /// Returns true when the database could not be reached (as opposed to a rejected query).
     pub fn is_unavailable(&self) -> bool {
-        matches!(
-            self,
-            Error::Query {
-                source: sqlx::Error::Io(_)
-                    | sqlx::Error::PoolTimedOut
-                    | sqlx::Error::PoolClosed
-                    | sqlx::Error::Tls(_),
-                ..
-            }
-        )
+        matches!(self, Error::Query { source, .. } if source.is_unavailable())
     }
 }
 

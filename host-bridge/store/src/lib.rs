@@ -3,7 +3,8 @@
 //! [`Database::open`] takes a URL (`postgres://...`, `sqlite://PATH`, or a plain path), connects
 //! with a deadline, and brings the schema up to date with the migrations embedded from
 //! `migrations/postgres` and `migrations/sqlite`. Every operation is written once against
-//! [`Conn`], a borrowed connection of either engine, so a pooled connection and a
+//! [`Conn`], a borrowed connection of either engine that runs SQL text with `$1..$n`
+//! placeholders (sqlx on PostgreSQL, rusqlite on SQLite), so a pooled connection and a
 //! [`Transaction`] run the same code; the contract tests run each operation on both engines.
 //!
 //! The library never reads `$HOME` or the environment: binaries resolve the URL and pass it in.
@@ -14,28 +15,18 @@ mod open;
 pub mod outbox;
 pub mod perth_sessions;
 mod pg_tls;
+mod sql;
+mod sqlite;
 pub mod worktree_types;
 
 use std::time::Duration;
 
 pub use conn_tls::{TlsProblem, Transport, Verification};
-pub use error::{redact_url, Error, OpenError};
+pub use error::{redact_url, Error, MigrateError, OpenError};
 pub use migrate::{latest_known_version, MIGRATIONS_POSTGRES, MIGRATIONS_SQLITE};
 pub use outbox::{NewOutboxEvent, OutboxRow, TrimPolicy};
+pub use sql::{Bind, ColumnIndex, Conn, FromColumn, Param, QueryError, Row};
 pub use worktree_types::{NewWorktreeType, WorktreeType};
-
-/// Runs `$body` with `$c` bound to the engine-specific `&mut` connection inside a [`Conn`].
-///
-/// The body is expanded once per engine, so it must type-check against both.
-macro_rules! with_conn {
-    ($conn:expr, |$c:ident| $body:expr) => {
-        match $conn {
-            $crate::Conn::Postgres($c) => $body,
-            $crate::Conn::Sqlite($c) => $body,
-        }
-    };
-}
-pub(crate) use with_conn;
 
 /// The product's version: perth's package version, which every binary of the workspace reports
 /// (`perth`, `iMi`, `zdrive`, `host-bridge`). It lives here because every binary depends on this
@@ -95,18 +86,7 @@ pub struct Database {
 #[derive(Clone, Debug)]
 enum Pool {
     Postgres(sqlx::PgPool),
-    Sqlite(sqlx::SqlitePool),
-}
-
-/// A borrowed connection of either engine: what every operation in this crate runs on.
-///
-/// Domain code outside this crate matches on it to run its own SQL in the same transaction.
-#[derive(Debug)]
-pub enum Conn<'a> {
-    /// A PostgreSQL connection.
-    Postgres(&'a mut sqlx::PgConnection),
-    /// An SQLite connection.
-    Sqlite(&'a mut sqlx::SqliteConnection),
+    Sqlite(sqlite::Pool),
 }
 
 /// Returns `owner` compared with the connecting role, as SQL: `current_user` on PostgreSQL,
@@ -117,27 +97,28 @@ pub enum Conn<'a> {
 /// administrator's perth or iMi restores, saves, lists and deletes its own sessions and
 /// projects, never another user's of the same name.
 pub fn is_mine(conn: &Conn<'_>) -> &'static str {
-    match conn {
-        Conn::Postgres(_) => "(owner = current_user)",
-        Conn::Sqlite(_) => "(owner = '')",
+    match conn.backend() {
+        Backend::Postgres => "(owner = current_user)",
+        Backend::Sqlite => "(owner = '')",
     }
 }
 
 /// A connection checked out of a [`Database`]'s pool, returned to it on drop.
 #[derive(Debug)]
-pub enum PooledConn {
-    /// A PostgreSQL connection.
+pub struct PooledConn(PooledInner);
+
+#[derive(Debug)]
+enum PooledInner {
     Postgres(sqlx::pool::PoolConnection<sqlx::Postgres>),
-    /// An SQLite connection.
-    Sqlite(sqlx::pool::PoolConnection<sqlx::Sqlite>),
+    Sqlite(sqlite::Pooled),
 }
 
 impl PooledConn {
     /// Returns the connection for running operations on.
     pub fn conn(&mut self) -> Conn<'_> {
-        match self {
-            PooledConn::Postgres(c) => Conn::Postgres(c),
-            PooledConn::Sqlite(c) => Conn::Sqlite(c),
+        match &mut self.0 {
+            PooledInner::Postgres(c) => Conn::postgres(c),
+            PooledInner::Sqlite(c) => Conn::sqlite(c.handle()),
         }
     }
 }
@@ -147,36 +128,37 @@ impl PooledConn {
 /// Domain changes and [`Transaction::outbox_append`] share it, so an event is stored exactly
 /// when the change it describes is.
 #[derive(Debug)]
-pub enum Transaction {
-    /// A PostgreSQL transaction.
+pub struct Transaction(TransactionInner);
+
+#[derive(Debug)]
+enum TransactionInner {
     Postgres(sqlx::Transaction<'static, sqlx::Postgres>),
-    /// An SQLite transaction.
-    Sqlite(sqlx::Transaction<'static, sqlx::Sqlite>),
+    Sqlite(sqlite::Transaction),
 }
 
 impl Transaction {
     /// Returns the transaction's connection for running operations on.
     pub fn conn(&mut self) -> Conn<'_> {
-        match self {
-            Transaction::Postgres(tx) => Conn::Postgres(tx),
-            Transaction::Sqlite(tx) => Conn::Sqlite(tx),
+        match &mut self.0 {
+            TransactionInner::Postgres(tx) => Conn::postgres(tx),
+            TransactionInner::Sqlite(tx) => Conn::sqlite(tx.handle()),
         }
     }
 
     /// Commits the transaction.
     pub async fn commit(self) -> Result<(), Error> {
-        match self {
-            Transaction::Postgres(tx) => tx.commit().await,
-            Transaction::Sqlite(tx) => tx.commit().await,
+        match self.0 {
+            TransactionInner::Postgres(tx) => tx.commit().await.map_err(QueryError::from),
+            TransactionInner::Sqlite(tx) => tx.finish(true).await,
         }
         .map_err(|e| Error::query("commit", e))
     }
 
     /// Rolls the transaction back (dropping it does the same, without waiting).
     pub async fn rollback(self) -> Result<(), Error> {
-        match self {
-            Transaction::Postgres(tx) => tx.rollback().await,
-            Transaction::Sqlite(tx) => tx.rollback().await,
+        match self.0 {
+            TransactionInner::Postgres(tx) => tx.rollback().await.map_err(QueryError::from),
+            TransactionInner::Sqlite(tx) => tx.finish(false).await,
         }
         .map_err(|e| Error::query("rollback", e))
     }
@@ -232,27 +214,46 @@ impl Database {
 
     /// Checks a connection out of the pool.
     pub async fn acquire(&self) -> Result<PooledConn, Error> {
-        match &self.pool {
-            Pool::Postgres(p) => p.acquire().await.map(PooledConn::Postgres),
-            Pool::Sqlite(p) => p.acquire().await.map(PooledConn::Sqlite),
-        }
-        .map_err(|e| Error::query("acquire a connection", e))
+        let inner = match &self.pool {
+            Pool::Postgres(p) => p
+                .acquire()
+                .await
+                .map(PooledInner::Postgres)
+                .map_err(QueryError::from),
+            Pool::Sqlite(p) => p.acquire().await.map(PooledInner::Sqlite),
+        };
+        inner
+            .map(PooledConn)
+            .map_err(|e| Error::query("acquire a connection", e))
     }
 
     /// Begins a transaction.
     pub async fn begin(&self) -> Result<Transaction, Error> {
-        match &self.pool {
-            Pool::Postgres(p) => p.begin().await.map(Transaction::Postgres),
-            Pool::Sqlite(p) => p.begin().await.map(Transaction::Sqlite),
-        }
-        .map_err(|e| Error::query("begin a transaction", e))
+        let inner = match &self.pool {
+            Pool::Postgres(p) => p
+                .begin()
+                .await
+                .map(TransactionInner::Postgres)
+                .map_err(QueryError::from),
+            Pool::Sqlite(p) => match p.acquire().await {
+                Ok(conn) => sqlite::Transaction::begin(conn)
+                    .await
+                    .map(TransactionInner::Sqlite),
+                Err(e) => Err(e),
+            },
+        };
+        inner
+            .map(Transaction)
+            .map_err(|e| Error::query("begin a transaction", e))
     }
 
-    /// Closes the pool, waiting for checked-out connections to come back.
+    /// Closes the pool: idle connections now, checked-out ones when they come back; later
+    /// checkouts fail. It does not wait for checked-out connections, so a caller may close
+    /// while it still holds one.
     pub async fn close(&self) {
         match &self.pool {
             Pool::Postgres(p) => p.close().await,
-            Pool::Sqlite(p) => p.close().await,
+            Pool::Sqlite(p) => p.close(),
         }
     }
 

@@ -1,18 +1,15 @@
 //! Turning a database URL into a connection pool, failing fast and clearly when the server is down.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::str::FromStr as _;
 
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions, PgSslMode};
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{ConnectOptions as _, Connection as _};
 
 use crate::error::redact_url;
 use crate::pg_tls::{StartError as TunnelStartError, TlsTarget, Tunnel, TunnelFailure};
+use crate::sqlite::{self, Location};
 use crate::{Database, OpenError, OpenOptions, Pool};
-
-/// How long an SQLite connection waits for another writer's lock before failing.
-const SQLITE_BUSY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// What a database URL names.
 #[derive(Debug, PartialEq, Eq)]
@@ -33,7 +30,7 @@ fn classify(url: &str) -> Result<Target, OpenError> {
         .strip_prefix("sqlite://")
         .or_else(|| url.strip_prefix("sqlite:"))
     {
-        // Query parameters (`?mode=rwc`) are sqlx's, not part of the path.
+        // Query parameters (`?mode=rwc`, as sqlx's URLs had them) are not part of the path.
         let path = rest.split('?').next().unwrap_or(rest);
         if path.is_empty() {
             return Err(OpenError::UnsupportedUrl {
@@ -88,8 +85,8 @@ pub(crate) async fn turn(url: &str) -> Option<std::fs::File> {
 pub(crate) async fn connect(url: &str, options: &OpenOptions) -> Result<Database, OpenError> {
     match classify(url)? {
         Target::Postgres => connect_postgres(url, options).await,
-        Target::SqliteFile(path) => connect_sqlite_file(&path, options).await,
-        Target::SqliteMemory => connect_sqlite_memory().await,
+        Target::SqliteFile(path) => connect_sqlite(Location::File(path), options).await,
+        Target::SqliteMemory => connect_sqlite(Location::Memory, options).await,
     }
 }
 
@@ -279,59 +276,33 @@ async fn pg_transport(conn: &mut sqlx::PgConnection, mode: PgSslMode) -> conn_tl
     }
 }
 
-async fn connect_sqlite_file(path: &Path, options: &OpenOptions) -> Result<Database, OpenError> {
-    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir).map_err(|source| OpenError::CreateDir {
-            path: dir.display().to_string(),
-            source,
-        })?;
+/// Opens an SQLite database: a file (its folder created when missing) or `:memory:`.
+async fn connect_sqlite(location: Location, options: &OpenOptions) -> Result<Database, OpenError> {
+    if let Location::File(path) = &location {
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(|source| OpenError::CreateDir {
+                path: dir.display().to_string(),
+                source,
+            })?;
+        }
     }
-    let connect = SqliteConnectOptions::new()
-        .filename(path)
-        .create_if_missing(true)
-        .journal_mode(SqliteJournalMode::Wal)
-        .synchronous(SqliteSynchronous::Normal)
-        .busy_timeout(SQLITE_BUSY_TIMEOUT)
-        .foreign_keys(true)
-        .disable_statement_logging();
-    let location = path.display().to_string();
-    let pool = SqlitePoolOptions::new()
-        .max_connections(options.max_connections)
-        .acquire_timeout(options.connect_timeout.max(SQLITE_BUSY_TIMEOUT))
-        .connect_with(connect)
-        .await
-        .map_err(|source| OpenError::Sqlite {
-            path: location.clone(),
-            source,
-        })?;
-    Ok(Database {
-        pool: Pool::Sqlite(pool),
+    let described = match &location {
+        Location::File(path) => path.display().to_string(),
+        Location::Memory => ":memory:".to_owned(),
+    };
+    let pool = sqlite::Pool::connect(
         location,
-        transport: conn_tls::Transport::PLAIN,
-        _tunnel: None,
-    })
-}
-
-async fn connect_sqlite_memory() -> Result<Database, OpenError> {
-    let connect = SqliteConnectOptions::new()
-        .in_memory(true)
-        .foreign_keys(true)
-        .disable_statement_logging();
-    // Each in-memory connection is its own database: keep exactly one, forever.
-    let pool = SqlitePoolOptions::new()
-        .max_connections(1)
-        .min_connections(1)
-        .idle_timeout(None)
-        .max_lifetime(None)
-        .connect_with(connect)
-        .await
-        .map_err(|source| OpenError::Sqlite {
-            path: ":memory:".to_owned(),
-            source,
-        })?;
+        options.max_connections,
+        options.connect_timeout.max(sqlite::BUSY_TIMEOUT),
+    )
+    .await
+    .map_err(|source| OpenError::Sqlite {
+        path: described.clone(),
+        source,
+    })?;
     Ok(Database {
         pool: Pool::Sqlite(pool),
-        location: ":memory:".to_owned(),
+        location: described,
         transport: conn_tls::Transport::PLAIN,
         _tunnel: None,
     })

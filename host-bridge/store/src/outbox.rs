@@ -6,7 +6,7 @@
 
 use chrono::{DateTime, Utc};
 
-use crate::{with_conn, Conn, Error};
+use crate::{params, Bind, Conn, Error, Param, QueryError, Row};
 
 /// Longest `last_error` kept per row; longer messages are cut.
 const MAX_ERROR_LEN: usize = 2000;
@@ -65,105 +65,90 @@ pub struct TrimPolicy {
 const COLUMNS: &str =
     "id, event_id, source, type, subject, payload, created_at, published_at, attempts, last_error";
 
-fn row_from<R>(row: &R) -> Result<OutboxRow, sqlx::Error>
-where
-    R: sqlx::Row,
-    for<'a> &'a str: sqlx::ColumnIndex<R>,
-    for<'a> i64: sqlx::Decode<'a, R::Database> + sqlx::Type<R::Database>,
-    for<'a> i32: sqlx::Decode<'a, R::Database> + sqlx::Type<R::Database>,
-    for<'a> String: sqlx::Decode<'a, R::Database> + sqlx::Type<R::Database>,
-    for<'a> DateTime<Utc>: sqlx::Decode<'a, R::Database> + sqlx::Type<R::Database>,
-{
+fn row_from(row: &Row) -> Result<OutboxRow, QueryError> {
     Ok(OutboxRow {
-        id: row.try_get("id")?,
-        event_id: row.try_get("event_id")?,
-        source: row.try_get("source")?,
-        event_type: row.try_get("type")?,
-        subject: row.try_get("subject")?,
-        payload: row.try_get("payload")?,
-        created_at: row.try_get("created_at")?,
-        published_at: row.try_get("published_at")?,
-        attempts: row.try_get("attempts")?,
-        last_error: row.try_get("last_error")?,
+        id: row.get("id")?,
+        event_id: row.get("event_id")?,
+        source: row.get("source")?,
+        event_type: row.get("type")?,
+        subject: row.get("subject")?,
+        payload: row.get("payload")?,
+        created_at: row.get("created_at")?,
+        published_at: row.get("published_at")?,
+        attempts: row.get("attempts")?,
+        last_error: row.get("last_error")?,
     })
 }
 
+/// Reads `rows` as outbox rows.
+fn rows_from(rows: Vec<Row>) -> Result<Vec<OutboxRow>, QueryError> {
+    rows.iter().map(row_from).collect()
+}
+
 /// Appends `event` and returns its row id.
-pub async fn append(conn: Conn<'_>, event: &NewOutboxEvent) -> Result<i64, Error> {
+pub async fn append(mut conn: Conn<'_>, event: &NewOutboxEvent) -> Result<i64, Error> {
     let sql = "INSERT INTO outbox (event_id, source, type, subject, payload, created_at) \
                VALUES ($1, $2, $3, $4, $5, $6) RETURNING id";
-    with_conn!(conn, |c| {
-        sqlx::query_scalar(sql)
-            .bind(&event.event_id)
-            .bind(&event.source)
-            .bind(&event.event_type)
-            .bind(&event.subject)
-            .bind(&event.payload)
-            .bind(event.created_at)
-            .fetch_one(&mut *c)
-            .await
-    })
+    let e = event;
+    conn.fetch_scalar(
+        sql,
+        params![
+            e.event_id,
+            e.source,
+            e.event_type,
+            e.subject,
+            e.payload,
+            e.created_at
+        ],
+    )
+    .await
     .map_err(|e| Error::query("outbox_append", e))
 }
 
 /// Returns up to `limit` unpublished rows in id order.
-pub async fn pending(conn: Conn<'_>, limit: u32) -> Result<Vec<OutboxRow>, Error> {
+pub async fn pending(mut conn: Conn<'_>, limit: u32) -> Result<Vec<OutboxRow>, Error> {
     let sql =
         format!("SELECT {COLUMNS} FROM outbox WHERE published_at IS NULL ORDER BY id LIMIT $1");
-    with_conn!(conn, |c| {
-        sqlx::query(&sql)
-            .bind(i64::from(limit))
-            .fetch_all(&mut *c)
-            .await
-            .and_then(|rows| rows.iter().map(row_from).collect())
-    })
-    .map_err(|e| Error::query("outbox_pending", e))
+    conn.fetch_all(&sql, params![i64::from(limit)])
+        .await
+        .and_then(rows_from)
+        .map_err(|e| Error::query("outbox_pending", e))
 }
 
 /// Returns how many rows are unpublished.
-pub async fn pending_count(conn: Conn<'_>) -> Result<u64, Error> {
+pub async fn pending_count(mut conn: Conn<'_>) -> Result<u64, Error> {
     let sql = "SELECT COUNT(*) FROM outbox WHERE published_at IS NULL";
-    let n: i64 = with_conn!(conn, |c| {
-        sqlx::query_scalar(sql).fetch_one(&mut *c).await
-    })
-    .map_err(|e| Error::query("outbox_pending_count", e))?;
+    let n: i64 = conn
+        .fetch_scalar(sql, &[])
+        .await
+        .map_err(|e| Error::query("outbox_pending_count", e))?;
     Ok(n.try_into().unwrap_or(0))
 }
 
 /// Returns up to `limit` rows (published or not) with an id above `after`, in id order: what
 /// `perth events` shows and follows.
-pub async fn since(conn: Conn<'_>, after: i64, limit: u32) -> Result<Vec<OutboxRow>, Error> {
+pub async fn since(mut conn: Conn<'_>, after: i64, limit: u32) -> Result<Vec<OutboxRow>, Error> {
     let sql = format!("SELECT {COLUMNS} FROM outbox WHERE id > $1 ORDER BY id LIMIT $2");
-    with_conn!(conn, |c| {
-        sqlx::query(&sql)
-            .bind(after)
-            .bind(i64::from(limit))
-            .fetch_all(&mut *c)
-            .await
-            .and_then(|rows| rows.iter().map(row_from).collect())
-    })
-    .map_err(|e| Error::query("outbox_since", e))
+    conn.fetch_all(&sql, params![after, i64::from(limit)])
+        .await
+        .and_then(rows_from)
+        .map_err(|e| Error::query("outbox_since", e))
 }
 
 /// Returns the highest row id (0 for an empty outbox).
-pub async fn last_id(conn: Conn<'_>) -> Result<i64, Error> {
-    let sql = "SELECT COALESCE(MAX(id), 0) FROM outbox";
-    with_conn!(conn, |c| {
-        sqlx::query_scalar::<_, i64>(sql).fetch_one(&mut *c).await
-    })
-    .map_err(|e| Error::query("outbox_last_id", e))
+pub async fn last_id(mut conn: Conn<'_>) -> Result<i64, Error> {
+    conn.fetch_scalar("SELECT COALESCE(MAX(id), 0) FROM outbox", &[])
+        .await
+        .map_err(|e| Error::query("outbox_last_id", e))
 }
 
 /// Returns every row (published or not) in id order; for tests and diagnostics.
-pub async fn all(conn: Conn<'_>) -> Result<Vec<OutboxRow>, Error> {
+pub async fn all(mut conn: Conn<'_>) -> Result<Vec<OutboxRow>, Error> {
     let sql = format!("SELECT {COLUMNS} FROM outbox ORDER BY id");
-    with_conn!(conn, |c| {
-        sqlx::query(&sql)
-            .fetch_all(&mut *c)
-            .await
-            .and_then(|rows| rows.iter().map(row_from).collect())
-    })
-    .map_err(|e| Error::query("outbox_all", e))
+    conn.fetch_all(&sql, &[])
+        .await
+        .and_then(rows_from)
+        .map_err(|e| Error::query("outbox_all", e))
 }
 
 /// Marks the still-unpublished rows among `ids` published at `at`; returns how many changed.
@@ -180,20 +165,19 @@ pub async fn mark_published(
             "UPDATE outbox SET published_at = $1 WHERE published_at IS NULL AND id IN ({})",
             placeholders.join(", ")
         );
-        changed += with_conn!(&mut conn, |c| {
-            let mut query = sqlx::query(&sql).bind(at);
-            for id in chunk {
-                query = query.bind(*id);
-            }
-            query.execute(&mut **c).await.map(|r| r.rows_affected())
-        })
-        .map_err(|e| Error::query("outbox_mark_published", e))?;
+        let params: Vec<Param> = std::iter::once(at.param())
+            .chain(chunk.iter().map(Bind::param))
+            .collect();
+        changed += conn
+            .execute(&sql, &params)
+            .await
+            .map_err(|e| Error::query("outbox_mark_published", e))?;
     }
     Ok(changed)
 }
 
 /// Counts a failed publication attempt of row `id` and keeps its error.
-pub async fn record_failure(conn: Conn<'_>, id: i64, error: &str) -> Result<(), Error> {
+pub async fn record_failure(mut conn: Conn<'_>, id: i64, error: &str) -> Result<(), Error> {
     let error: String = if error.len() > MAX_ERROR_LEN {
         let mut end = MAX_ERROR_LEN;
         while !error.is_char_boundary(end) {
@@ -204,15 +188,9 @@ pub async fn record_failure(conn: Conn<'_>, id: i64, error: &str) -> Result<(), 
         error.to_owned()
     };
     let sql = "UPDATE outbox SET attempts = attempts + 1, last_error = $1 WHERE id = $2";
-    with_conn!(conn, |c| {
-        sqlx::query(sql)
-            .bind(&error)
-            .bind(id)
-            .execute(&mut *c)
-            .await
-            .map(|_| ())
-    })
-    .map_err(|e| Error::query("outbox_record_failure", e))?;
+    conn.execute(sql, params![error, id])
+        .await
+        .map_err(|e| Error::query("outbox_record_failure", e))?;
     Ok(())
 }
 
@@ -221,27 +199,19 @@ pub async fn trim(mut conn: Conn<'_>, policy: &TrimPolicy) -> Result<u64, Error>
     let mut deleted = 0;
     if let Some(before) = policy.published_before {
         let sql = "DELETE FROM outbox WHERE published_at IS NOT NULL AND published_at < $1";
-        deleted += with_conn!(&mut conn, |c| {
-            sqlx::query(sql)
-                .bind(before)
-                .execute(&mut **c)
-                .await
-                .map(|r| r.rows_affected())
-        })
-        .map_err(|e| Error::query("outbox_trim", e))?;
+        deleted += conn
+            .execute(sql, params![before])
+            .await
+            .map_err(|e| Error::query("outbox_trim", e))?;
     }
     if let Some(keep) = policy.keep_last {
         let keep = i64::try_from(keep).unwrap_or(i64::MAX);
         let sql = "DELETE FROM outbox WHERE published_at IS NOT NULL AND id NOT IN \
                    (SELECT id FROM outbox WHERE published_at IS NOT NULL ORDER BY id DESC LIMIT $1)";
-        deleted += with_conn!(&mut conn, |c| {
-            sqlx::query(sql)
-                .bind(keep)
-                .execute(&mut **c)
-                .await
-                .map(|r| r.rows_affected())
-        })
-        .map_err(|e| Error::query("outbox_trim", e))?;
+        deleted += conn
+            .execute(sql, params![keep])
+            .await
+            .map_err(|e| Error::query("outbox_trim", e))?;
     }
     Ok(deleted)
 }

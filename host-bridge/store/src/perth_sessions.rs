@@ -9,7 +9,7 @@ use std::collections::HashSet;
 
 use chrono::{DateTime, Utc};
 
-use crate::{is_mine, with_conn, Conn, Error};
+use crate::{is_mine, params, Backend, Bind, Conn, Error, Param, QueryError, Row};
 
 /// The state of one session as the server captured it, ready to be written.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -190,17 +190,17 @@ fn pane_row_id(session_id: &str, pane: &PaneSnapshot) -> String {
 
 /// Returns `$n`, cast to JSONB on PostgreSQL (SQLite keeps JSON as text).
 fn json_param(conn: &Conn<'_>, n: usize) -> String {
-    match conn {
-        Conn::Postgres(_) => format!("CAST(${n} AS JSONB)"),
-        Conn::Sqlite(_) => format!("${n}"),
+    match conn.backend() {
+        Backend::Postgres => format!("CAST(${n} AS JSONB)"),
+        Backend::Sqlite => format!("${n}"),
     }
 }
 
 /// Returns the column read back as text (JSONB on PostgreSQL).
 fn json_column(conn: &Conn<'_>, column: &str) -> String {
-    match conn {
-        Conn::Postgres(_) => format!("{column}::TEXT AS {column}"),
-        Conn::Sqlite(_) => column.to_string(),
+    match conn.backend() {
+        Backend::Postgres => format!("{column}::TEXT AS {column}"),
+        Backend::Sqlite => column.to_string(),
     }
 }
 
@@ -210,29 +210,20 @@ fn json_column(conn: &Conn<'_>, column: &str) -> String {
 /// database lock, where one that reads first fails when two writers upgrade at once.
 async fn session_id(conn: &mut Conn<'_>, name: &str) -> Result<String, Error> {
     let id = uuid::Uuid::new_v4().to_string();
-    with_conn!(conn, |c| {
-        sqlx::query(
-            "INSERT INTO sessions (id, name) VALUES ($1, $2) ON CONFLICT (owner, name) DO NOTHING",
-        )
-        .bind(&id)
-        .bind(name)
-        .execute(&mut **c)
-        .await
-        .map(|_| ())
-    })
+    conn.execute(
+        "INSERT INTO sessions (id, name) VALUES ($1, $2) ON CONFLICT (owner, name) DO NOTHING",
+        params![id, name],
+    )
+    .await
     .map_err(|e| Error::query("perth_sessions_create", e))?;
     // Owner and name: a BYPASSRLS role sees every user's session of this name.
     let sql = format!(
         "SELECT id FROM sessions WHERE name = $1 AND {}",
         is_mine(conn)
     );
-    with_conn!(conn, |c| {
-        sqlx::query_scalar(&sql)
-            .bind(name)
-            .fetch_one(&mut **c)
-            .await
-    })
-    .map_err(|e| Error::query("perth_sessions_find", e))
+    conn.fetch_scalar(&sql, params![name])
+        .await
+        .map_err(|e| Error::query("perth_sessions_find", e))
 }
 
 /// Writes `snapshot`: upserts the selected rows and deletes the session's rows that are no
@@ -245,15 +236,11 @@ pub async fn save_session(
 ) -> Result<SaveStats, Error> {
     let mut stats = SaveStats::default();
     let sid = session_id(&mut conn, &snapshot.name).await?;
-    with_conn!(&mut conn, |c| {
-        sqlx::query("UPDATE sessions SET layout = $1, saved_at = $2 WHERE id = $3")
-            .bind(&snapshot.layout)
-            .bind(saved_at)
-            .bind(&sid)
-            .execute(&mut **c)
-            .await
-            .map(|_| ())
-    })
+    conn.execute(
+        "UPDATE sessions SET layout = $1, saved_at = $2 WHERE id = $3",
+        params![snapshot.layout, saved_at, sid],
+    )
+    .await
     .map_err(|e| Error::query("perth_sessions_update", e))?;
 
     // Panes first out, tabs last out: a pane row never points at a deleted tab.
@@ -270,18 +257,11 @@ pub async fn save_session(
                    layout = excluded.layout, is_active = excluded.is_active";
     for tab in snapshot.tabs.iter().filter(|t| selection.tab(&t.key)) {
         let id = tab_row_id(&sid, &tab.key);
-        with_conn!(&mut conn, |c| {
-            sqlx::query(tab_sql)
-                .bind(&id)
-                .bind(&sid)
-                .bind(&tab.name)
-                .bind(tab.position)
-                .bind(&tab.layout)
-                .bind(tab.is_active)
-                .execute(&mut **c)
-                .await
-                .map(|_| ())
-        })
+        conn.execute(
+            tab_sql,
+            params![id, sid, tab.name, tab.position, tab.layout, tab.is_active],
+        )
+        .await
         .map_err(|e| Error::query("perth_tabs_upsert", e))?;
         stats.tabs_written += 1;
     }
@@ -299,39 +279,37 @@ pub async fn save_session(
          agent_state = excluded.agent_state",
         json_param(&conn, 19)
     );
-    for (pane, id) in snapshot.panes.iter().zip(&pane_ids) {
-        if !selection.pane(&pane.key()) {
+    for (p, id) in snapshot.panes.iter().zip(&pane_ids) {
+        if !selection.pane(&p.key()) {
             continue;
         }
-        let tab_id = tab_row_id(&sid, &pane.tab_key);
-        with_conn!(&mut conn, |c| {
-            sqlx::query(&pane_sql)
-                .bind(id)
-                .bind(&sid)
-                .bind(&tab_id)
-                .bind(pane.pane_id)
-                .bind(pane.kind == "plugin")
-                .bind(&pane.kind)
-                .bind(pane.x)
-                .bind(pane.y)
-                .bind(pane.cols)
-                .bind(pane.rows)
-                .bind(&pane.cwd)
-                .bind(&pane.command)
-                .bind(&pane.title)
-                .bind(pane.is_floating)
-                .bind(pane.is_stacked)
-                .bind(pane.is_fullscreen)
-                .bind(pane.is_focused)
-                .bind(&pane.plugin_url)
-                .bind(&pane.plugin_config)
-                .bind(&pane.scrollback)
-                .bind(&pane.agent_state)
-                .execute(&mut **c)
-                .await
-                .map(|_| ())
-        })
-        .map_err(|e| Error::query("perth_panes_upsert", e))?;
+        let tab_id = tab_row_id(&sid, &p.tab_key);
+        let params = params![
+            id,
+            sid,
+            tab_id,
+            p.pane_id,
+            p.kind == "plugin",
+            p.kind,
+            p.x,
+            p.y,
+            p.cols,
+            p.rows,
+            p.cwd,
+            p.command,
+            p.title,
+            p.is_floating,
+            p.is_stacked,
+            p.is_fullscreen,
+            p.is_focused,
+            p.plugin_url,
+            p.plugin_config,
+            p.scrollback,
+            p.agent_state,
+        ];
+        conn.execute(&pane_sql, params)
+            .await
+            .map_err(|e| Error::query("perth_panes_upsert", e))?;
         stats.panes_written += 1;
     }
 
@@ -360,144 +338,108 @@ async fn delete_missing(
             placeholders.join(", ")
         )
     };
-    with_conn!(conn, |c| {
-        let mut query = sqlx::query(&sql).bind(sid);
-        for id in keep {
-            query = query.bind(id);
-        }
-        query.execute(&mut **c).await.map(|r| r.rows_affected())
-    })
-    .map_err(|e| Error::query("perth_rows_delete", e))
+    let params: Vec<Param> = std::iter::once(sid.param())
+        .chain(keep.iter().map(Bind::param))
+        .collect();
+    conn.execute(&sql, &params)
+        .await
+        .map_err(|e| Error::query("perth_rows_delete", e))
 }
 
 /// Records that session `name` was attached (restored) now.
-pub async fn mark_attached(conn: Conn<'_>, name: &str, at: DateTime<Utc>) -> Result<(), Error> {
+pub async fn mark_attached(mut conn: Conn<'_>, name: &str, at: DateTime<Utc>) -> Result<(), Error> {
     let sql = format!(
         "UPDATE sessions SET last_attached = $1 WHERE name = $2 AND {}",
         is_mine(&conn)
     );
-    with_conn!(conn, |c| {
-        sqlx::query(&sql)
-            .bind(at)
-            .bind(name)
-            .execute(&mut *c)
-            .await
-            .map(|_| ())
-    })
-    .map_err(|e| Error::query("perth_sessions_attached", e))
+    conn.execute(&sql, params![at, name])
+        .await
+        .map(drop)
+        .map_err(|e| Error::query("perth_sessions_attached", e))
 }
 
 /// Reads session `name` back with its rows as stored, or `None` when it was never saved.
 pub async fn load_session(mut conn: Conn<'_>, name: &str) -> Result<Option<StoredSession>, Error> {
-    type Head = (
-        String,
-        String,
-        Option<String>,
-        Option<DateTime<Utc>>,
-        Option<DateTime<Utc>>,
-    );
     let sql = format!(
         "SELECT id, name, layout, created_at, saved_at FROM sessions WHERE name = $1 AND {}",
         is_mine(&conn)
     );
-    let head: Option<Head> = with_conn!(&mut conn, |c| {
-        sqlx::query_as(&sql)
-            .bind(name)
-            .fetch_optional(&mut **c)
-            .await
-    })
-    .map_err(|e| Error::query("perth_sessions_load", e))?;
-    let Some((id, name, layout, created_at, saved_at)) = head else {
+    let load = |e| Error::query("perth_sessions_load", e);
+    let Some(head) = conn
+        .fetch_optional(&sql, params![name])
+        .await
+        .map_err(load)?
+    else {
         return Ok(None);
     };
-    type TabTuple = (String, String, i32, Option<String>, bool);
-    let tabs: Vec<TabTuple> = with_conn!(&mut conn, |c| {
-        sqlx::query_as(
+    let id: String = head.get(0).map_err(load)?;
+    let tabs = conn
+        .fetch_all(
             "SELECT id, name, position, layout, is_active FROM tabs WHERE session_id = $1 \
              ORDER BY position, id",
+            params![id],
         )
-        .bind(&id)
-        .fetch_all(&mut **c)
         .await
-    })
-    .map_err(|e| Error::query("perth_tabs_load", e))?;
+        .and_then(|rows| rows.iter().map(tab_from).collect())
+        .map_err(|e| Error::query("perth_tabs_load", e))?;
     let pane_sql = format!(
         "SELECT id, tab_id, pane_id, kind, x, y, cols, rows, cwd, command, title, is_floating, \
          is_stacked, is_fullscreen, is_focused, plugin_url, {}, scrollback, agent_state FROM panes \
          WHERE session_id = $1 ORDER BY tab_id, y, x, id",
         json_column(&conn, "plugin_config")
     );
-    let panes = with_conn!(&mut conn, |c| {
-        sqlx::query(&pane_sql)
-            .bind(&id)
-            .fetch_all(&mut **c)
-            .await
-            .and_then(|rows| rows.iter().map(pane_from).collect::<Result<Vec<_>, _>>())
-    })
-    .map_err(|e| Error::query("perth_panes_load", e))?;
+    let panes = conn
+        .fetch_all(&pane_sql, params![id])
+        .await
+        .and_then(|rows| rows.iter().map(pane_from).collect())
+        .map_err(|e| Error::query("perth_panes_load", e))?;
     Ok(Some(StoredSession {
         id,
-        name,
-        layout,
-        created_at,
-        saved_at,
-        tabs: tabs
-            .into_iter()
-            .map(|(id, name, position, layout, is_active)| StoredTab {
-                id,
-                name,
-                position,
-                layout,
-                is_active,
-            })
-            .collect(),
+        name: head.get(1).map_err(load)?,
+        layout: head.get(2).map_err(load)?,
+        created_at: head.get(3).map_err(load)?,
+        saved_at: head.get(4).map_err(load)?,
+        tabs,
         panes,
     }))
 }
 
-fn pane_from<R>(row: &R) -> Result<StoredPane, sqlx::Error>
-where
-    R: sqlx::Row,
-    for<'a> &'a str: sqlx::ColumnIndex<R>,
-    for<'a> i64: sqlx::Decode<'a, R::Database> + sqlx::Type<R::Database>,
-    for<'a> i32: sqlx::Decode<'a, R::Database> + sqlx::Type<R::Database>,
-    for<'a> bool: sqlx::Decode<'a, R::Database> + sqlx::Type<R::Database>,
-    for<'a> String: sqlx::Decode<'a, R::Database> + sqlx::Type<R::Database>,
-{
+fn tab_from(row: &Row) -> Result<StoredTab, QueryError> {
+    Ok(StoredTab {
+        id: row.get(0)?,
+        name: row.get(1)?,
+        position: row.get(2)?,
+        layout: row.get(3)?,
+        is_active: row.get(4)?,
+    })
+}
+
+fn pane_from(row: &Row) -> Result<StoredPane, QueryError> {
     Ok(StoredPane {
-        id: row.try_get("id")?,
-        tab_id: row.try_get("tab_id")?,
-        pane_id: row
-            .try_get::<i64, _>("pane_id")
-            .or_else(|_| row.try_get::<i32, _>("pane_id").map(i64::from))?,
-        kind: row.try_get("kind")?,
-        x: row.try_get("x")?,
-        y: row.try_get("y")?,
-        cols: row.try_get("cols")?,
-        rows: row.try_get("rows")?,
-        cwd: row.try_get("cwd")?,
-        command: row.try_get("command")?,
-        title: row.try_get("title")?,
-        is_floating: row.try_get("is_floating")?,
-        is_stacked: row.try_get("is_stacked")?,
-        is_fullscreen: row.try_get("is_fullscreen")?,
-        is_focused: row.try_get("is_focused")?,
-        plugin_url: row.try_get("plugin_url")?,
-        plugin_config: row.try_get("plugin_config")?,
-        scrollback: row.try_get("scrollback")?,
-        agent_state: row.try_get("agent_state")?,
+        id: row.get("id")?,
+        tab_id: row.get("tab_id")?,
+        pane_id: row.get("pane_id")?,
+        kind: row.get("kind")?,
+        x: row.get("x")?,
+        y: row.get("y")?,
+        cols: row.get("cols")?,
+        rows: row.get("rows")?,
+        cwd: row.get("cwd")?,
+        command: row.get("command")?,
+        title: row.get("title")?,
+        is_floating: row.get("is_floating")?,
+        is_stacked: row.get("is_stacked")?,
+        is_fullscreen: row.get("is_fullscreen")?,
+        is_focused: row.get("is_focused")?,
+        plugin_url: row.get("plugin_url")?,
+        plugin_config: row.get("plugin_config")?,
+        scrollback: row.get("scrollback")?,
+        agent_state: row.get("agent_state")?,
     })
 }
 
 /// Returns every saved session, most recently saved first.
-pub async fn list_sessions(conn: Conn<'_>) -> Result<Vec<SessionSummary>, Error> {
-    type Line = (
-        String,
-        Option<DateTime<Utc>>,
-        Option<DateTime<Utc>>,
-        i64,
-        i64,
-    );
+pub async fn list_sessions(mut conn: Conn<'_>) -> Result<Vec<SessionSummary>, Error> {
     let sql = format!(
         "SELECT s.name, s.created_at, s.saved_at, \
          (SELECT COUNT(*) FROM tabs t WHERE t.session_id = s.id), \
@@ -505,18 +447,19 @@ pub async fn list_sessions(conn: Conn<'_>) -> Result<Vec<SessionSummary>, Error>
          FROM sessions s WHERE {} ORDER BY s.saved_at DESC, s.name",
         is_mine(&conn).replace("owner", "s.owner")
     );
-    let lines: Vec<Line> = with_conn!(conn, |c| { sqlx::query_as(&sql).fetch_all(&mut *c).await })
-        .map_err(|e| Error::query("perth_sessions_list", e))?;
-    Ok(lines
-        .into_iter()
-        .map(|(name, created_at, saved_at, tabs, panes)| SessionSummary {
-            name,
-            created_at,
-            saved_at,
-            tabs,
-            panes,
+    let summary = |row: &Row| {
+        Ok(SessionSummary {
+            name: row.get(0)?,
+            created_at: row.get(1)?,
+            saved_at: row.get(2)?,
+            tabs: row.get(3)?,
+            panes: row.get(4)?,
         })
-        .collect())
+    };
+    conn.fetch_all(&sql, &[])
+        .await
+        .and_then(|rows| rows.iter().map(summary).collect())
+        .map_err(|e| Error::query("perth_sessions_list", e))
 }
 
 /// Deletes session `name` and its rows; returns whether it existed.
@@ -525,13 +468,11 @@ pub async fn delete_session(mut conn: Conn<'_>, name: &str) -> Result<bool, Erro
         "SELECT id FROM sessions WHERE name = $1 AND {}",
         is_mine(&conn)
     );
-    let id: Option<String> = with_conn!(&mut conn, |c| {
-        sqlx::query_scalar(&sql)
-            .bind(name)
-            .fetch_optional(&mut **c)
-            .await
-    })
-    .map_err(|e| Error::query("perth_sessions_find", e))?;
+    let id: Option<String> = conn
+        .fetch_optional(&sql, params![name])
+        .await
+        .and_then(|row| row.map(|r| r.get(0)).transpose())
+        .map_err(|e| Error::query("perth_sessions_find", e))?;
     let Some(id) = id else {
         return Ok(false);
     };
@@ -540,14 +481,9 @@ pub async fn delete_session(mut conn: Conn<'_>, name: &str) -> Result<bool, Erro
         "DELETE FROM tabs WHERE session_id = $1",
         "DELETE FROM sessions WHERE id = $1",
     ] {
-        with_conn!(&mut conn, |c| {
-            sqlx::query(sql)
-                .bind(&id)
-                .execute(&mut **c)
-                .await
-                .map(|_| ())
-        })
-        .map_err(|e| Error::query("perth_sessions_delete", e))?;
+        conn.execute(sql, params![id])
+            .await
+            .map_err(|e| Error::query("perth_sessions_delete", e))?;
     }
     Ok(true)
 }
@@ -565,7 +501,7 @@ pub async fn save_layout(
 /// Stores (or replaces) the connecting role's layout template `name`; `shared` lets every
 /// other role of the database read it (row-level security keeps it theirs to change).
 pub async fn save_layout_shared(
-    conn: Conn<'_>,
+    mut conn: Conn<'_>,
     name: &str,
     kdl: &str,
     shared: bool,
@@ -575,59 +511,45 @@ pub async fn save_layout_shared(
                ON CONFLICT (owner, name) DO UPDATE SET kdl = excluded.kdl, shared = excluded.shared, \
                updated_at = excluded.updated_at";
     let id = uuid::Uuid::new_v4().to_string();
-    with_conn!(conn, |c| {
-        sqlx::query(sql)
-            .bind(&id)
-            .bind(name)
-            .bind(kdl)
-            .bind(shared)
-            .bind(at)
-            .execute(&mut *c)
-            .await
-            .map(|_| ())
-    })
-    .map_err(|e| Error::query("perth_layouts_save", e))
+    conn.execute(sql, params![id, name, kdl, shared, at])
+        .await
+        .map(drop)
+        .map_err(|e| Error::query("perth_layouts_save", e))
 }
 
-type LayoutRow = (String, String, Option<DateTime<Utc>>, bool, bool);
-
-fn layout_template((name, kdl, updated_at, shared, mine): LayoutRow) -> LayoutTemplate {
-    LayoutTemplate {
-        name,
-        kdl,
-        updated_at,
-        shared,
-        others: !mine,
-    }
+fn layout_template(row: &Row) -> Result<LayoutTemplate, QueryError> {
+    Ok(LayoutTemplate {
+        name: row.get(0)?,
+        kdl: row.get(1)?,
+        updated_at: row.get(2)?,
+        shared: row.get(3)?,
+        others: !row.get::<bool>(4)?,
+    })
 }
 
 /// Returns layout template `name`: the connecting role's own, else one another role shared.
-pub async fn get_layout(conn: Conn<'_>, name: &str) -> Result<Option<LayoutTemplate>, Error> {
+pub async fn get_layout(mut conn: Conn<'_>, name: &str) -> Result<Option<LayoutTemplate>, Error> {
     let mine = is_mine(&conn);
     let sql = format!(
         "SELECT name, kdl, updated_at, shared, {mine} AS mine FROM layouts WHERE name = $1 \
          ORDER BY {mine} DESC, updated_at DESC LIMIT 1"
     );
-    let row: Option<LayoutRow> = with_conn!(conn, |c| {
-        sqlx::query_as(&sql)
-            .bind(name)
-            .fetch_optional(&mut *c)
-            .await
-    })
-    .map_err(|e| Error::query("perth_layouts_get", e))?;
-    Ok(row.map(layout_template))
+    conn.fetch_optional(&sql, params![name])
+        .await
+        .and_then(|row| row.as_ref().map(layout_template).transpose())
+        .map_err(|e| Error::query("perth_layouts_get", e))
 }
 
 /// Returns every layout template the connecting role may read (its own and those shared with it), by name.
-pub async fn list_layouts(conn: Conn<'_>) -> Result<Vec<LayoutTemplate>, Error> {
+pub async fn list_layouts(mut conn: Conn<'_>) -> Result<Vec<LayoutTemplate>, Error> {
     let mine = is_mine(&conn);
     let sql = format!(
         "SELECT name, kdl, updated_at, shared, {mine} AS mine FROM layouts ORDER BY name, {mine} DESC"
     );
-    let rows: Vec<LayoutRow> =
-        with_conn!(conn, |c| { sqlx::query_as(&sql).fetch_all(&mut *c).await })
-            .map_err(|e| Error::query("perth_layouts_list", e))?;
-    Ok(rows.into_iter().map(layout_template).collect())
+    conn.fetch_all(&sql, &[])
+        .await
+        .and_then(|rows| rows.iter().map(layout_template).collect())
+        .map_err(|e| Error::query("perth_layouts_list", e))
 }
 
 /// The text columns of perth's tables that hold what Zellij serialized or a pane showed:
@@ -664,30 +586,25 @@ pub async fn scrub_stored_text(
             "SELECT id, {column} FROM {table} WHERE ({filter}) AND {}",
             is_mine(&conn)
         );
-        let patterns: Vec<String> = markers.iter().map(|m| format!("%{m}%")).collect();
-        let rows: Vec<(String, String)> = with_conn!(&mut conn, |c| {
-            let mut query = sqlx::query_as(&select);
-            for p in &patterns {
-                query = query.bind(p);
-            }
-            query.fetch_all(&mut **c).await
-        })
-        .map_err(|e| Error::query("perth_scrub_read", e))?;
+        let patterns: Vec<Param> = markers.iter().map(|m| format!("%{m}%").param()).collect();
+        let rows = conn
+            .fetch_all(&select, &patterns)
+            .await
+            .and_then(|rows| {
+                rows.iter()
+                    .map(|r| Ok((r.get::<String>(0)?, r.get::<String>(1)?)))
+                    .collect::<Result<Vec<_>, QueryError>>()
+            })
+            .map_err(|e| Error::query("perth_scrub_read", e))?;
         let update = format!("UPDATE {table} SET {column} = $1 WHERE id = $2");
         for (id, text) in rows {
             let clean = scrub(column, &text);
             if clean == text {
                 continue;
             }
-            with_conn!(&mut conn, |c| {
-                sqlx::query(&update)
-                    .bind(&clean)
-                    .bind(&id)
-                    .execute(&mut **c)
-                    .await
-                    .map(|_| ())
-            })
-            .map_err(|e| Error::query("perth_scrub_write", e))?;
+            conn.execute(&update, params![clean, id])
+                .await
+                .map_err(|e| Error::query("perth_scrub_write", e))?;
             changed += 1;
         }
     }

@@ -2,7 +2,7 @@
 
 use chrono::{DateTime, Utc};
 
-use crate::{with_conn, Conn, Error};
+use crate::{params, Conn, Error, QueryError, Row};
 
 /// Longest type name accepted.
 const MAX_NAME_LEN: usize = 32;
@@ -84,40 +84,29 @@ fn validate_prefix(what: &str, prefix: &str, allow_slash: bool) -> Result<(), Er
 const COLUMNS: &str =
     "id, name, branch_prefix, worktree_prefix, description, is_builtin, created_at";
 
-fn row_from<R>(row: &R) -> Result<WorktreeType, sqlx::Error>
-where
-    R: sqlx::Row,
-    for<'a> &'a str: sqlx::ColumnIndex<R>,
-    for<'a> i64: sqlx::Decode<'a, R::Database> + sqlx::Type<R::Database>,
-    for<'a> bool: sqlx::Decode<'a, R::Database> + sqlx::Type<R::Database>,
-    for<'a> String: sqlx::Decode<'a, R::Database> + sqlx::Type<R::Database>,
-    for<'a> DateTime<Utc>: sqlx::Decode<'a, R::Database> + sqlx::Type<R::Database>,
-{
+fn row_from(row: &Row) -> Result<WorktreeType, QueryError> {
     Ok(WorktreeType {
-        id: row.try_get("id")?,
-        name: row.try_get("name")?,
-        branch_prefix: row.try_get("branch_prefix")?,
-        worktree_prefix: row.try_get("worktree_prefix")?,
-        description: row.try_get("description")?,
-        is_builtin: row.try_get("is_builtin")?,
-        created_at: row.try_get("created_at")?,
+        id: row.get("id")?,
+        name: row.get("name")?,
+        branch_prefix: row.get("branch_prefix")?,
+        worktree_prefix: row.get("worktree_prefix")?,
+        description: row.get("description")?,
+        is_builtin: row.get("is_builtin")?,
+        created_at: row.get("created_at")?,
     })
 }
 
 /// Returns every worktree type in id order (the built-in ones come first).
-pub async fn list(conn: Conn<'_>) -> Result<Vec<WorktreeType>, Error> {
+pub async fn list(mut conn: Conn<'_>) -> Result<Vec<WorktreeType>, Error> {
     let sql = format!("SELECT {COLUMNS} FROM worktree_types ORDER BY id");
-    with_conn!(conn, |c| {
-        sqlx::query(&sql)
-            .fetch_all(&mut *c)
-            .await
-            .and_then(|rows| rows.iter().map(row_from).collect())
-    })
-    .map_err(|e| Error::query("list_worktree_types", e))
+    conn.fetch_all(&sql, &[])
+        .await
+        .and_then(|rows| rows.iter().map(row_from).collect())
+        .map_err(|e| Error::query("list_worktree_types", e))
 }
 
 /// Adds a user-defined worktree type; a taken name is [`Error::AlreadyExists`].
-pub async fn add(conn: Conn<'_>, new: &NewWorktreeType) -> Result<WorktreeType, Error> {
+pub async fn add(mut conn: Conn<'_>, new: &NewWorktreeType) -> Result<WorktreeType, Error> {
     validate_name(&new.name)?;
     let branch_prefix = new
         .branch_prefix
@@ -133,25 +122,27 @@ pub async fn add(conn: Conn<'_>, new: &NewWorktreeType) -> Result<WorktreeType, 
         "INSERT INTO worktree_types (name, branch_prefix, worktree_prefix, description, is_builtin, created_at) \
          VALUES ($1, $2, $3, $4, $5, $6) RETURNING {COLUMNS}"
     );
-    with_conn!(conn, |c| {
-        sqlx::query(&sql)
-            .bind(&new.name)
-            .bind(&branch_prefix)
-            .bind(&worktree_prefix)
-            .bind(&new.description)
-            .bind(false)
-            .bind(Utc::now())
-            .fetch_one(&mut *c)
-            .await
-            .and_then(|row| row_from(&row))
-    })
-    .map_err(|e| match e {
-        sqlx::Error::Database(db) if db.is_unique_violation() => Error::AlreadyExists {
-            what: "worktree type",
-            name: new.name.clone(),
-        },
-        e => Error::query("add_worktree_type", e),
-    })
+    let params = params![
+        new.name,
+        branch_prefix,
+        worktree_prefix,
+        new.description,
+        false,
+        Utc::now()
+    ];
+    conn.fetch_one(&sql, params)
+        .await
+        .and_then(|row| row_from(&row))
+        .map_err(|e| {
+            if e.is_unique_violation() {
+                Error::AlreadyExists {
+                    what: "worktree type",
+                    name: new.name.clone(),
+                }
+            } else {
+                Error::query("add_worktree_type", e)
+            }
+        })
 }
 
 #[cfg(test)]

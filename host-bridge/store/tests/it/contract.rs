@@ -1,39 +1,11 @@
 //! The store's contract: every test here runs once against PostgreSQL and once against SQLite.
 
 use chrono::{Duration, Utc};
-use store::{Conn, Database, Error, NewOutboxEvent, NewWorktreeType, OpenError, TrimPolicy};
+use store::{Backend, Database, Error, NewOutboxEvent, NewWorktreeType, OpenError, TrimPolicy};
 
 use crate::fixture::{exec, scalar, Fixture};
 
-/// Expands each named contract test into `postgres::NAME` and `sqlite::NAME`.
-macro_rules! contract {
-    ($($name:ident),* $(,)?) => {
-        mod postgres {
-            $(
-                #[tokio::test]
-                async fn $name() {
-                    let Some(fixture) = crate::fixture::postgres(stringify!($name)).await else {
-                        return;
-                    };
-                    super::$name(fixture).await;
-                }
-            )*
-        }
-        mod sqlite {
-            $(
-                #[tokio::test]
-                async fn $name() {
-                    let Some(fixture) = crate::fixture::sqlite(stringify!($name)).await else {
-                        return;
-                    };
-                    super::$name(fixture).await;
-                }
-            )*
-        }
-    };
-}
-
-contract!(
+on_both_engines!(
     migrations_create_the_schema_and_rerun_cleanly,
     a_newer_schema_is_refused,
     builtin_worktree_types_are_seeded,
@@ -111,10 +83,10 @@ async fn a_newer_schema_is_refused(f: Fixture) {
             "INSERT INTO _sqlx_migrations (version, description, success, checksum, execution_time) \
              VALUES ({future}, 'from the future', TRUE, X'00', 0)"
         );
-        let sql = match conn.conn() {
+        let sql = match conn.conn().backend() {
             // PostgreSQL spells a bytea literal differently.
-            Conn::Postgres(_) => sql.replace("X'00'", "'\\x00'::bytea"),
-            Conn::Sqlite(_) => sql,
+            Backend::Postgres => sql.replace("X'00'", "'\\x00'::bytea"),
+            Backend::Sqlite => sql,
         };
         exec(conn.conn(), &sql).await;
     }
@@ -401,20 +373,12 @@ async fn perth_tables_cascade_from_sessions(f: Fixture) {
     .await;
     assert_eq!(scalar(conn.conn(), "SELECT COUNT(*) FROM panes").await, 1);
     // A pane must belong to an existing tab.
-    let orphan = match conn.conn() {
-        Conn::Postgres(c) => sqlx::raw_sql(
+    let orphan = conn
+        .conn()
+        .execute_batch(
             "INSERT INTO panes (id, session_id, tab_id, pane_id) VALUES ('p2', 's1', 'nope', 2)",
         )
-        .execute(c)
-        .await
-        .map(drop),
-        Conn::Sqlite(c) => sqlx::raw_sql(
-            "INSERT INTO panes (id, session_id, tab_id, pane_id) VALUES ('p2', 's1', 'nope', 2)",
-        )
-        .execute(c)
-        .await
-        .map(drop),
-    };
+        .await;
     assert!(orphan.is_err(), "a pane without its tab was accepted");
 
     exec(conn.conn(), "DELETE FROM sessions WHERE id = 's1'").await;

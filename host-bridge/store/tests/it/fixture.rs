@@ -33,25 +33,38 @@ pub async fn sqlite(_test: &str) -> Option<Fixture> {
 }
 
 /// Runs `sql` (no parameters, possibly several statements) on `conn`; returns the rows affected.
-pub async fn exec(conn: Conn<'_>, sql: &str) -> u64 {
-    let affected = match conn {
-        Conn::Postgres(c) => sqlx::raw_sql(sql)
-            .execute(c)
-            .await
-            .map(|r| r.rows_affected()),
-        Conn::Sqlite(c) => sqlx::raw_sql(sql)
-            .execute(c)
-            .await
-            .map(|r| r.rows_affected()),
-    };
-    affected.unwrap_or_else(|e| panic!("running {sql:?}: {e}"))
+pub async fn exec(mut conn: Conn<'_>, sql: &str) -> u64 {
+    conn.execute_batch(sql)
+        .await
+        .unwrap_or_else(|e| panic!("running {sql:?}: {e}"))
 }
 
 /// Returns the single integer that `sql` selects.
-pub async fn scalar(conn: Conn<'_>, sql: &str) -> i64 {
-    match conn {
-        Conn::Postgres(c) => sqlx::query_scalar(sql).fetch_one(c).await,
-        Conn::Sqlite(c) => sqlx::query_scalar(sql).fetch_one(c).await,
+pub async fn scalar(mut conn: Conn<'_>, sql: &str) -> i64 {
+    conn.fetch_scalar(sql, &[])
+        .await
+        .unwrap_or_else(|e| panic!("running {sql:?}: {e}"))
+}
+
+/// `_sqlx_migrations` of a file the previous build (sqlx 0.8.6's SQLite migrator) migrated to
+/// version 4, dumped with `sqlite3 FILE .dump _sqlx_migrations`: the table as sqlx created it
+/// and one `INSERT` line per migration.
+pub const SQLX_DUMP: &str = include_str!("sqlx-0.8.6-migrations.sql");
+
+/// Makes the SQLite file at `path` as the previous build left it at schema version `version`:
+/// the migrations' SQL applied and [`SQLX_DUMP`]'s table with its rows up to that version; then
+/// runs `then` (changes to those rows, data).
+pub fn sqlx_era_sqlite(path: &std::path::Path, version: i64, then: &str) {
+    let conn = rusqlite::Connection::open(path).unwrap();
+    for (v, _, sql) in store::MIGRATIONS_SQLITE.iter().filter(|m| m.0 <= version) {
+        conn.execute_batch(sql)
+            .unwrap_or_else(|e| panic!("migration {v}: {e}"));
     }
-    .unwrap_or_else(|e| panic!("running {sql:?}: {e}"))
+    let kept = SQLX_DUMP.lines().filter(|line| {
+        let row = line.strip_prefix("INSERT INTO _sqlx_migrations VALUES(");
+        row.is_none_or(|r| r.split(',').next().and_then(|v| v.parse::<i64>().ok()) <= Some(version))
+    });
+    conn.execute_batch(&kept.collect::<Vec<_>>().join("\n"))
+        .unwrap();
+    conn.execute_batch(then).unwrap();
 }

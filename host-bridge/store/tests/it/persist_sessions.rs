@@ -10,34 +10,7 @@ use store::Database;
 
 use crate::fixture::{exec, scalar, Fixture};
 
-macro_rules! persist_contract {
-    ($($name:ident),* $(,)?) => {
-        mod postgres {
-            $(
-                #[tokio::test]
-                async fn $name() {
-                    let Some(fixture) = crate::fixture::postgres(stringify!($name)).await else {
-                        return;
-                    };
-                    super::$name(fixture).await;
-                }
-            )*
-        }
-        mod sqlite {
-            $(
-                #[tokio::test]
-                async fn $name() {
-                    let Some(fixture) = crate::fixture::sqlite(stringify!($name)).await else {
-                        return;
-                    };
-                    super::$name(fixture).await;
-                }
-            )*
-        }
-    };
-}
-
-persist_contract!(
+on_both_engines!(
     save_load_and_upsert_only_changes,
     two_sessions_keep_their_rows_apart,
     session_names_round_trip,
@@ -270,47 +243,26 @@ async fn delete_removes_the_session_and_its_rows(f: Fixture) {
 /// A database made by the previous perth (schema version 1), with a saved session in it,
 /// opens, migrates to the current version, and its rows read back.
 async fn migrates_a_version_one_database(url: &str) {
-    let dir = tempfile::tempdir().unwrap();
-    let (engine, sql) = if url.starts_with("postgres") {
-        ("postgres", store::MIGRATIONS_POSTGRES[0].2)
+    let data = "INSERT INTO sessions (id, name) VALUES ('s1', 'old'); \
+                 INSERT INTO tabs (id, session_id, name, position, layout) VALUES ('t1', 's1', 'code', 0, 'tab name=\"code\" { pane; }'); \
+                 INSERT INTO panes (id, session_id, tab_id, pane_id, is_plugin, cols, rows, plugin_url) \
+                     VALUES ('p1', 's1', 't1', 1, TRUE, 80, 1, 'zellij:tab-bar'), ('p2', 's1', 't1', 1, FALSE, 80, 20, NULL);";
+    if url.starts_with("postgres") {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join("0001_initial.sql"),
+            store::MIGRATIONS_POSTGRES[0].2,
+        )
+        .unwrap();
+        let migrator = sqlx_core::migrate::Migrator::new(dir.path()).await.unwrap();
+        let pool = sqlx::PgPool::connect(url).await.unwrap();
+        migrator.run(&pool).await.unwrap();
+        sqlx::raw_sql(data).execute(&pool).await.unwrap();
+        pool.close().await;
     } else {
-        ("sqlite", store::MIGRATIONS_SQLITE[0].2)
-    };
-    std::fs::write(dir.path().join("0001_initial.sql"), sql).unwrap();
-    let migrator = sqlx::migrate::Migrator::new(dir.path()).await.unwrap();
-    match engine {
-        "postgres" => {
-            let pool = sqlx::PgPool::connect(url).await.unwrap();
-            migrator.run(&pool).await.unwrap();
-            sqlx::raw_sql(
-                "INSERT INTO sessions (id, name) VALUES ('s1', 'old'); \
-                 INSERT INTO tabs (id, session_id, name, position, layout) VALUES ('t1', 's1', 'code', 0, 'tab name=\"code\" { pane; }'); \
-                 INSERT INTO panes (id, session_id, tab_id, pane_id, is_plugin, cols, rows, plugin_url) \
-                     VALUES ('p1', 's1', 't1', 1, TRUE, 80, 1, 'zellij:tab-bar'), ('p2', 's1', 't1', 1, FALSE, 80, 20, NULL);",
-            )
-            .execute(&pool)
-            .await
-            .unwrap();
-            pool.close().await;
-        }
-        _ => {
-            let opts = url
-                .parse::<sqlx::sqlite::SqliteConnectOptions>()
-                .unwrap()
-                .create_if_missing(true);
-            let pool = sqlx::SqlitePool::connect_with(opts).await.unwrap();
-            migrator.run(&pool).await.unwrap();
-            sqlx::raw_sql(
-                "INSERT INTO sessions (id, name) VALUES ('s1', 'old'); \
-                 INSERT INTO tabs (id, session_id, name, position, layout) VALUES ('t1', 's1', 'code', 0, 'tab name=\"code\" { pane; }'); \
-                 INSERT INTO panes (id, session_id, tab_id, pane_id, is_plugin, cols, rows, plugin_url) \
-                     VALUES ('p1', 's1', 't1', 1, TRUE, 80, 1, 'zellij:tab-bar'), ('p2', 's1', 't1', 1, FALSE, 80, 20, NULL);",
-            )
-            .execute(&pool)
-            .await
-            .unwrap();
-            pool.close().await;
-        }
+        // The previous build's migrator (sqlx's SQLite driver) left it so.
+        let path = url.strip_prefix("sqlite://").unwrap();
+        crate::fixture::sqlx_era_sqlite(std::path::Path::new(path), 1, data);
     }
     let db = Database::open(url).await.unwrap();
     assert_eq!(

@@ -1,7 +1,7 @@
 //! A team server: PostgreSQL with `ssl=on` and `scram-sha-256`, two users' roles kept apart by row-level security, and TLS failures named.
 
 use store::perth_sessions;
-use store::{Conn, Database, OpenError, TlsProblem, Verification};
+use store::{Backend, Database, OpenError, TlsProblem, Verification};
 use tests::services::{test_password, Postgres, TestCa};
 
 /// Starts a secured server, or skips (never under CI=true).
@@ -12,21 +12,23 @@ fn secured() -> Option<(TestCa, Postgres)> {
 }
 
 async fn exec(db: &Database, sql: &str) {
+    assert_eq!(
+        db.backend(),
+        Backend::Postgres,
+        "these tests run on PostgreSQL"
+    );
     let mut pooled = db.acquire().await.unwrap();
-    match pooled.conn() {
-        Conn::Postgres(c) => {
-            sqlx::raw_sql(sql).execute(&mut *c).await.unwrap();
-        }
-        Conn::Sqlite(_) => unreachable!("these tests run on PostgreSQL"),
-    }
+    pooled.conn().execute_batch(sql).await.unwrap();
 }
 
 async fn count(db: &Database, sql: &str) -> i64 {
+    assert_eq!(
+        db.backend(),
+        Backend::Postgres,
+        "these tests run on PostgreSQL"
+    );
     let mut pooled = db.acquire().await.unwrap();
-    match pooled.conn() {
-        Conn::Postgres(c) => sqlx::query_scalar(sql).fetch_one(&mut *c).await.unwrap(),
-        Conn::Sqlite(_) => unreachable!("these tests run on PostgreSQL"),
-    }
+    pooled.conn().fetch_scalar(sql, &[]).await.unwrap()
 }
 
 #[tokio::test]
@@ -262,11 +264,17 @@ async fn tls_failures_say_which_and_what_to_set_without_the_password() {
     assert!(db.transport().encrypted);
     assert_eq!(db.transport().verified, Verification::Ca);
     let mut conn = db.acquire().await.unwrap();
-    let store::Conn::Postgres(pg) = conn.conn() else {
-        panic!("a PostgreSQL URL opened another engine")
-    };
-    let ssl: bool = sqlx::query_scalar("SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()")
-        .fetch_one(&mut *pg)
+    assert_eq!(
+        conn.conn().backend(),
+        Backend::Postgres,
+        "a PostgreSQL URL opened another engine"
+    );
+    let ssl: bool = conn
+        .conn()
+        .fetch_scalar(
+            "SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()",
+            &[],
+        )
         .await
         .unwrap();
     assert!(ssl, "the server sees a TLS connection");

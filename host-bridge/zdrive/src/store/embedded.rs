@@ -6,8 +6,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use sqlx::SqliteConnection;
-use store::{Conn, Database};
+use store::{params, Backend, Conn, Database, QueryError};
 
 use super::{
     decode_entry, decode_snapshot, encode, CursorAdvance, CursorAppend, History, MetadataChange,
@@ -50,7 +49,7 @@ pub struct EmbeddedStore {
     db: Database,
 }
 
-fn failed(op: &'static str) -> impl Fn(sqlx::Error) -> StoreError {
+fn failed(op: &'static str) -> impl Fn(QueryError) -> StoreError {
     move |e| StoreError::Backend {
         store: "embedded",
         op,
@@ -58,10 +57,10 @@ fn failed(op: &'static str) -> impl Fn(sqlx::Error) -> StoreError {
     }
 }
 
-fn sqlite<'a>(conn: Conn<'a>) -> Result<&'a mut SqliteConnection, StoreError> {
-    match conn {
-        Conn::Sqlite(c) => Ok(c),
-        Conn::Postgres(_) => Err(StoreError::Backend {
+fn sqlite(conn: Conn<'_>) -> Result<Conn<'_>, StoreError> {
+    match conn.backend() {
+        Backend::Sqlite => Ok(conn),
+        Backend::Postgres => Err(StoreError::Backend {
             store: "embedded",
             op: "open",
             reason: "the embedded store needs an SQLite database, not PostgreSQL".into(),
@@ -81,10 +80,9 @@ impl EmbeddedStore {
     /// Wraps an open SQLite database, creating zdrive's tables when missing.
     pub async fn open(db: Database) -> Result<Self, StoreError> {
         let mut pooled = db.acquire().await.map_err(|e| store_error("open", e))?;
-        let c = sqlite(pooled.conn())?;
+        let c = &mut sqlite(pooled.conn())?;
         for sql in SCHEMA {
-            sqlx::query(sql)
-                .execute(&mut *c)
+            c.execute(sql, &[])
                 .await
                 .map_err(failed("create zdrive's tables"))?;
         }
@@ -96,51 +94,89 @@ impl EmbeddedStore {
     pub fn database(&self) -> &Database {
         &self.db
     }
+
+    /// Checks a connection out of the database for reading or writing (`op`).
+    async fn pooled(&self, op: &'static str) -> Result<store::PooledConn, StoreError> {
+        self.db.acquire().await.map_err(|e| store_error(op, e))
+    }
+
+    /// Begins a transaction.
+    async fn begin(&self) -> Result<store::Transaction, StoreError> {
+        self.db.begin().await.map_err(|e| store_error("begin", e))
+    }
+}
+
+/// Returns column 0 of every row `sql` selects.
+async fn column(
+    c: &mut Conn<'_>,
+    sql: &str,
+    params: &[store::Param],
+    op: &'static str,
+) -> Result<Vec<String>, StoreError> {
+    c.fetch_all(sql, params)
+        .await
+        .and_then(|rows| rows.iter().map(|r| r.get(0)).collect())
+        .map_err(failed(op))
 }
 
 async fn read_fields(
-    c: &mut SqliteConnection,
+    c: &mut Conn<'_>,
     name: &str,
 ) -> Result<Option<HashMap<String, String>>, StoreError> {
-    let json: Option<String> = sqlx::query_scalar("SELECT fields FROM zdrive_pane WHERE name = $1")
-        .bind(name)
-        .fetch_optional(&mut *c)
-        .await
-        .map_err(failed("read a pane"))?;
-    json.map(|j| {
-        serde_json::from_str(&j).map_err(|e| StoreError::Corrupt {
-            key: format!("zdrive_pane {name}"),
-            reason: e.to_string(),
+    let sql = "SELECT fields FROM zdrive_pane WHERE name = $1";
+    let json = column(c, sql, params![name], "read a pane").await?;
+    json.first()
+        .map(|j| {
+            serde_json::from_str(j).map_err(|e| StoreError::Corrupt {
+                key: format!("zdrive_pane {name}"),
+                reason: e.to_string(),
+            })
         })
-    })
-    .transpose()
+        .transpose()
 }
 
 async fn write_fields(
-    c: &mut SqliteConnection,
+    c: &mut Conn<'_>,
     name: &str,
     fields: &HashMap<String, String>,
 ) -> Result<(), StoreError> {
     let json = serde_json::to_string(&fields.iter().collect::<BTreeMap<_, _>>())
         .unwrap_or_else(|_| "{}".into());
-    sqlx::query("UPDATE zdrive_pane SET fields = $2 WHERE name = $1")
-        .bind(name)
-        .bind(json)
-        .execute(&mut *c)
-        .await
-        .map_err(failed("write a pane"))?;
+    c.execute(
+        "UPDATE zdrive_pane SET fields = $2 WHERE name = $1",
+        params![name, json],
+    )
+    .await
+    .map_err(failed("write a pane"))?;
     Ok(())
 }
 
 /// Takes the write lock first: an insert that does nothing when the pane exists.
-async fn lock_pane(c: &mut SqliteConnection, name: &str) -> Result<(), StoreError> {
-    sqlx::query("INSERT INTO zdrive_pane (name) VALUES ($1) ON CONFLICT (name) DO NOTHING")
-        .bind(name)
-        .execute(&mut *c)
-        .await
-        .map_err(failed("lock a pane"))?;
+async fn lock_pane(c: &mut Conn<'_>, name: &str) -> Result<(), StoreError> {
+    c.execute(
+        "INSERT INTO zdrive_pane (name) VALUES ($1) ON CONFLICT (name) DO NOTHING",
+        params![name],
+    )
+    .await
+    .map_err(failed("lock a pane"))?;
     Ok(())
 }
+
+/// Returns the count `sql` selects.
+async fn count(
+    c: &mut Conn<'_>,
+    sql: &str,
+    name: &str,
+    op: &'static str,
+) -> Result<u64, StoreError> {
+    let n: i64 = c
+        .fetch_scalar(sql, params![name])
+        .await
+        .map_err(failed(op))?;
+    Ok(u64::try_from(n).unwrap_or(0))
+}
+
+const COUNT_LOG: &str = "SELECT COUNT(*) FROM zdrive_history WHERE pane = $1";
 
 #[async_trait::async_trait]
 impl PaneStore for EmbeddedStore {
@@ -153,21 +189,17 @@ impl PaneStore for EmbeddedStore {
     }
 
     async fn get_pane(&self, name: &str) -> Result<Option<PaneRecord>, StoreError> {
-        let mut pooled = self
-            .db
-            .acquire()
-            .await
-            .map_err(|e| store_error("read", e))?;
-        let fields = read_fields(sqlite(pooled.conn())?, name).await?;
+        let mut pooled = self.pooled("read").await?;
+        let fields = read_fields(&mut sqlite(pooled.conn())?, name).await?;
         Ok(fields
             .filter(|f| !f.is_empty())
             .map(|f| record_from_hash(name, f)))
     }
 
     async fn update_pane(&self, name: &str, update: &PaneUpdate) -> Result<(), StoreError> {
-        let mut tx = self.db.begin().await.map_err(|e| store_error("begin", e))?;
+        let mut tx = self.begin().await?;
         {
-            let c = sqlite(tx.conn())?;
+            let c = &mut sqlite(tx.conn())?;
             lock_pane(c, name).await?;
             let mut fields = read_fields(c, name).await?.unwrap_or_default();
             for (k, v) in super::redis::update_fields(update) {
@@ -205,49 +237,37 @@ impl PaneStore for EmbeddedStore {
     }
 
     async fn history(&self, name: &str, last: Option<usize>) -> Result<History, StoreError> {
-        let mut pooled = self
-            .db
-            .acquire()
-            .await
-            .map_err(|e| store_error("read", e))?;
-        let c = sqlite(pooled.conn())?;
+        let mut pooled = self.pooled("read").await?;
+        let c = &mut sqlite(pooled.conn())?;
         let limit = last.map_or(-1, |n| i64::try_from(n).unwrap_or(i64::MAX));
-        let rows: Vec<String> = sqlx::query_scalar(
+        let rows = column(
+            c,
             "SELECT entry FROM zdrive_history WHERE pane = $1 ORDER BY id DESC LIMIT $2",
+            params![name, limit],
+            "read the log",
         )
-        .bind(name)
-        .bind(limit)
-        .fetch_all(&mut *c)
-        .await
-        .map_err(failed("read the log"))?;
-        let total: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM zdrive_history WHERE pane = $1")
-            .bind(name)
-            .fetch_one(&mut *c)
-            .await
-            .map_err(failed("count the log"))?;
+        .await?;
+        let total = count(c, COUNT_LOG, name, "count the log").await?;
         let key = format!("zdrive_history {name}");
         let entries = rows
             .iter()
             .map(|j| decode_entry(&key, j))
             .collect::<Result<_, _>>()?;
-        Ok(History {
-            entries,
-            total: u64::try_from(total).unwrap_or(0),
-        })
+        Ok(History { entries, total })
     }
 
     async fn list_panes(&self) -> Result<Vec<PaneRecord>, StoreError> {
-        let mut pooled = self
-            .db
-            .acquire()
+        let mut pooled = self.pooled("read").await?;
+        let c = &mut sqlite(pooled.conn())?;
+        let rows = c
+            .fetch_all("SELECT name, fields FROM zdrive_pane ORDER BY name", &[])
             .await
-            .map_err(|e| store_error("read", e))?;
-        let c = sqlite(pooled.conn())?;
-        let rows: Vec<(String, String)> =
-            sqlx::query_as("SELECT name, fields FROM zdrive_pane ORDER BY name")
-                .fetch_all(&mut *c)
-                .await
-                .map_err(failed("list panes"))?;
+            .and_then(|rows| {
+                rows.iter()
+                    .map(|r| Ok((r.get::<String>(0)?, r.get::<String>(1)?)))
+                    .collect::<Result<Vec<_>, QueryError>>()
+            })
+            .map_err(failed("list panes"))?;
         let mut panes = Vec::with_capacity(rows.len());
         for (name, json) in rows {
             let fields: HashMap<String, String> =
@@ -263,24 +283,14 @@ impl PaneStore for EmbeddedStore {
     }
 
     async fn add_tab(&self, tab: &str) -> Result<(), StoreError> {
-        let mut pooled = self
-            .db
-            .acquire()
-            .await
-            .map_err(|e| store_error("write", e))?;
-        add_tab(sqlite(pooled.conn())?, tab).await
+        let mut pooled = self.pooled("write").await?;
+        add_tab(&mut sqlite(pooled.conn())?, tab).await
     }
 
     async fn tabs(&self) -> Result<Vec<String>, StoreError> {
-        let mut pooled = self
-            .db
-            .acquire()
-            .await
-            .map_err(|e| store_error("read", e))?;
-        sqlx::query_scalar("SELECT name FROM zdrive_tab ORDER BY name")
-            .fetch_all(&mut *sqlite(pooled.conn())?)
-            .await
-            .map_err(failed("list tabs"))
+        let mut pooled = self.pooled("read").await?;
+        let sql = "SELECT name FROM zdrive_tab ORDER BY name";
+        column(&mut sqlite(pooled.conn())?, sql, &[], "list tabs").await
     }
 
     async fn push_snapshot(
@@ -291,22 +301,20 @@ impl PaneStore for EmbeddedStore {
     ) -> Result<(), StoreError> {
         let json = encode("embedded", "encode a snapshot", snapshot)?;
         let keep = i64::try_from(keep.max(1)).unwrap_or(i64::MAX);
-        let mut tx = self.db.begin().await.map_err(|e| store_error("begin", e))?;
+        let mut tx = self.begin().await?;
         {
-            let c = sqlite(tx.conn())?;
-            sqlx::query("INSERT INTO zdrive_snapshot (pane, record) VALUES ($1, $2)")
-                .bind(name)
-                .bind(&json)
-                .execute(&mut *c)
-                .await
-                .map_err(failed("store a snapshot"))?;
-            sqlx::query(
+            let c = &mut sqlite(tx.conn())?;
+            c.execute(
+                "INSERT INTO zdrive_snapshot (pane, record) VALUES ($1, $2)",
+                params![name, json],
+            )
+            .await
+            .map_err(failed("store a snapshot"))?;
+            c.execute(
                 "DELETE FROM zdrive_snapshot WHERE pane = $1 AND id NOT IN \
                  (SELECT id FROM zdrive_snapshot WHERE pane = $1 ORDER BY id DESC LIMIT $2)",
+                params![name, keep],
             )
-            .bind(name)
-            .bind(keep)
-            .execute(&mut *c)
             .await
             .map_err(failed("trim the snapshots"))?;
         }
@@ -318,28 +326,23 @@ impl PaneStore for EmbeddedStore {
         name: &str,
         last: Option<usize>,
     ) -> Result<Vec<SnapshotRecord>, StoreError> {
-        let mut pooled = self
-            .db
-            .acquire()
-            .await
-            .map_err(|e| store_error("read", e))?;
+        let mut pooled = self.pooled("read").await?;
         let limit = last.map_or(-1, |n| i64::try_from(n).unwrap_or(i64::MAX));
-        let rows: Vec<String> = sqlx::query_scalar(
+        let rows = column(
+            &mut sqlite(pooled.conn())?,
             "SELECT record FROM zdrive_snapshot WHERE pane = $1 ORDER BY id DESC LIMIT $2",
+            params![name, limit],
+            "read the snapshots",
         )
-        .bind(name)
-        .bind(limit)
-        .fetch_all(&mut *sqlite(pooled.conn())?)
-        .await
-        .map_err(failed("read the snapshots"))?;
+        .await?;
         let key = format!("zdrive_snapshot {name}");
         rows.iter().map(|j| decode_snapshot(&key, j)).collect()
     }
 
     async fn rename_pane(&self, old: &str, new: &str) -> Result<RenameOutcome, StoreError> {
-        let mut tx = self.db.begin().await.map_err(|e| store_error("begin", e))?;
+        let mut tx = self.begin().await?;
         let outcome = {
-            let c = sqlite(tx.conn())?;
+            let c = &mut sqlite(tx.conn())?;
             // The write that takes the lock; the row it may add goes again below.
             lock_pane(c, new).await?;
             if holds_pane(c, new).await? {
@@ -347,9 +350,7 @@ impl PaneStore for EmbeddedStore {
             } else if !holds_pane(c, old).await? {
                 RenameOutcome::Missing
             } else {
-                sqlx::query("DELETE FROM zdrive_pane WHERE name = $1")
-                    .bind(new)
-                    .execute(&mut *c)
+                c.execute("DELETE FROM zdrive_pane WHERE name = $1", params![new])
                     .await
                     .map_err(failed("rename a pane"))?;
                 for sql in [
@@ -357,10 +358,7 @@ impl PaneStore for EmbeddedStore {
                     "UPDATE zdrive_history SET pane = $2 WHERE pane = $1",
                     "UPDATE zdrive_snapshot SET pane = $2 WHERE pane = $1",
                 ] {
-                    sqlx::query(sql)
-                        .bind(old)
-                        .bind(new)
-                        .execute(&mut *c)
+                    c.execute(sql, params![old, new])
                         .await
                         .map_err(failed("rename a pane"))?;
                 }
@@ -372,9 +370,9 @@ impl PaneStore for EmbeddedStore {
     }
 
     async fn tag_pane(&self, name: &str, change: &MetadataChange) -> Result<bool, StoreError> {
-        let mut tx = self.db.begin().await.map_err(|e| store_error("begin", e))?;
+        let mut tx = self.begin().await?;
         let tagged = {
-            let c = sqlite(tx.conn())?;
+            let c = &mut sqlite(tx.conn())?;
             lock_pane(c, name).await?;
             let mut fields = read_fields(c, name).await?.unwrap_or_default();
             if fields.is_empty() {
@@ -395,17 +393,15 @@ impl PaneStore for EmbeddedStore {
     }
 
     async fn cursor(&self, name: &str) -> Result<i64, StoreError> {
-        let mut pooled = self
-            .db
-            .acquire()
+        let mut pooled = self.pooled("read").await?;
+        let position: Option<i64> = sqlite(pooled.conn())?
+            .fetch_optional(
+                "SELECT position FROM zdrive_cursor WHERE name = $1",
+                params![name],
+            )
             .await
-            .map_err(|e| store_error("read", e))?;
-        let position: Option<i64> =
-            sqlx::query_scalar("SELECT position FROM zdrive_cursor WHERE name = $1")
-                .bind(name)
-                .fetch_optional(&mut *sqlite(pooled.conn())?)
-                .await
-                .map_err(failed("read a cursor"))?;
+            .and_then(|row| row.map(|r| r.get(0)).transpose())
+            .map_err(failed("read a cursor"))?;
         Ok(position.unwrap_or(0))
     }
 
@@ -415,26 +411,23 @@ impl PaneStore for EmbeddedStore {
         position: i64,
         append: Option<CursorAppend<'_>>,
     ) -> Result<CursorAdvance, StoreError> {
-        let mut tx = self.db.begin().await.map_err(|e| store_error("begin", e))?;
+        let mut tx = self.begin().await?;
         let outcome = {
-            let c = sqlite(tx.conn())?;
+            let c = &mut sqlite(tx.conn())?;
             // The write that takes the lock, then the move that only goes forward.
-            sqlx::query(
+            c.execute(
                 "INSERT INTO zdrive_cursor (name) VALUES ($1) ON CONFLICT (name) DO NOTHING",
+                params![name],
             )
-            .bind(name)
-            .execute(&mut *c)
             .await
             .map_err(failed("lock a cursor"))?;
-            let moved = sqlx::query(
-                "UPDATE zdrive_cursor SET position = $2 WHERE name = $1 AND position < $2",
-            )
-            .bind(name)
-            .bind(position)
-            .execute(&mut *c)
-            .await
-            .map_err(failed("move a cursor"))?
-            .rows_affected();
+            let moved = c
+                .execute(
+                    "UPDATE zdrive_cursor SET position = $2 WHERE name = $1 AND position < $2",
+                    params![name, position],
+                )
+                .await
+                .map_err(failed("move a cursor"))?;
             match (moved, append) {
                 (0, _) => CursorAdvance::AlreadyThere,
                 (_, None) => CursorAdvance::Moved,
@@ -449,20 +442,15 @@ impl PaneStore for EmbeddedStore {
     }
 
     async fn reset_cursor(&self, name: &str, position: i64) -> Result<(), StoreError> {
-        let mut pooled = self
-            .db
-            .acquire()
+        let mut pooled = self.pooled("write").await?;
+        sqlite(pooled.conn())?
+            .execute(
+                "INSERT INTO zdrive_cursor (name, position) VALUES ($1, $2) \
+                 ON CONFLICT (name) DO UPDATE SET position = excluded.position",
+                params![name, position],
+            )
             .await
-            .map_err(|e| store_error("write", e))?;
-        sqlx::query(
-            "INSERT INTO zdrive_cursor (name, position) VALUES ($1, $2) \
-             ON CONFLICT (name) DO UPDATE SET position = excluded.position",
-        )
-        .bind(name)
-        .bind(position)
-        .execute(&mut *sqlite(pooled.conn())?)
-        .await
-        .map_err(failed("set a cursor"))?;
+            .map_err(failed("set a cursor"))?;
         Ok(())
     }
 }
@@ -477,9 +465,9 @@ impl EmbeddedStore {
         cap: usize,
         replace_snapshot: bool,
     ) -> Result<u64, StoreError> {
-        let mut tx = self.db.begin().await.map_err(|e| store_error("begin", e))?;
+        let mut tx = self.begin().await?;
         let total = {
-            let c = sqlite(tx.conn())?;
+            let c = &mut sqlite(tx.conn())?;
             lock_pane(c, name).await?;
             append_in(c, name, entry, cap, replace_snapshot).await?
         };
@@ -492,7 +480,7 @@ impl EmbeddedStore {
 /// snapshot), trims the log to `cap` and touches the pane, inside the caller's transaction,
 /// which holds the write lock already; returns the pane's entry count.
 async fn append_in(
-    c: &mut SqliteConnection,
+    c: &mut Conn<'_>,
     name: &str,
     entry: &IntentEntry,
     cap: usize,
@@ -501,41 +489,39 @@ async fn append_in(
     let json = encode("embedded", "encode an intent entry", entry)?;
     let cap = i64::try_from(cap.max(1)).unwrap_or(i64::MAX);
     let head: Option<(i64, String)> = if replace_snapshot {
-        sqlx::query_as(
+        c.fetch_optional(
             "SELECT id, entry FROM zdrive_history WHERE pane = $1 ORDER BY id DESC LIMIT 1",
+            params![name],
         )
-        .bind(name)
-        .fetch_optional(&mut *c)
         .await
+        .and_then(|row| row.map(|r| Ok((r.get(0)?, r.get(1)?))).transpose())
         .map_err(failed("read the log"))?
     } else {
         None
     };
     match head.filter(|(_, j)| super::is_snapshot_json(j)) {
         Some((id, _)) => {
-            sqlx::query("UPDATE zdrive_history SET entry = $2 WHERE id = $1")
-                .bind(id)
-                .bind(&json)
-                .execute(&mut *c)
-                .await
-                .map_err(failed("replace an entry"))?;
+            c.execute(
+                "UPDATE zdrive_history SET entry = $2 WHERE id = $1",
+                params![id, json],
+            )
+            .await
+            .map_err(failed("replace an entry"))?;
         }
         None => {
-            sqlx::query("INSERT INTO zdrive_history (pane, entry) VALUES ($1, $2)")
-                .bind(name)
-                .bind(&json)
-                .execute(&mut *c)
-                .await
-                .map_err(failed("append an entry"))?;
+            c.execute(
+                "INSERT INTO zdrive_history (pane, entry) VALUES ($1, $2)",
+                params![name, json],
+            )
+            .await
+            .map_err(failed("append an entry"))?;
         }
     }
-    sqlx::query(
+    c.execute(
         "DELETE FROM zdrive_history WHERE pane = $1 AND id NOT IN \
          (SELECT id FROM zdrive_history WHERE pane = $1 ORDER BY id DESC LIMIT $2)",
+        params![name, cap],
     )
-    .bind(name)
-    .bind(cap)
-    .execute(&mut *c)
     .await
     .map_err(failed("trim the log"))?;
     let mut fields = read_fields(c, name).await?.unwrap_or_default();
@@ -543,12 +529,7 @@ async fn append_in(
     fields.insert("last_accessed".into(), at.clone());
     fields.entry("created_at".into()).or_insert(at);
     write_fields(c, name, &fields).await?;
-    let total: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM zdrive_history WHERE pane = $1")
-        .bind(name)
-        .fetch_one(&mut *c)
-        .await
-        .map_err(failed("count the log"))?;
-    Ok(u64::try_from(total).unwrap_or(0))
+    count(c, COUNT_LOG, name, "count the log").await
 }
 
 /// Commits the transaction when `keep`, else rolls it back.
@@ -562,27 +543,22 @@ async fn end(tx: store::Transaction, keep: bool) -> Result<(), StoreError> {
 
 /// Returns whether anything is stored under `name`: a record with fields, log entries or
 /// snapshots.
-async fn holds_pane(c: &mut SqliteConnection, name: &str) -> Result<bool, StoreError> {
+async fn holds_pane(c: &mut Conn<'_>, name: &str) -> Result<bool, StoreError> {
     let fields = read_fields(c, name).await?;
     if fields.is_some_and(|f| !f.is_empty()) {
         return Ok(true);
     }
-    let rows: i64 = sqlx::query_scalar(
-        "SELECT (SELECT COUNT(*) FROM zdrive_history WHERE pane = $1) \
-         + (SELECT COUNT(*) FROM zdrive_snapshot WHERE pane = $1)",
-    )
-    .bind(name)
-    .fetch_one(&mut *c)
-    .await
-    .map_err(failed("look a pane up"))?;
-    Ok(rows > 0)
+    let sql = "SELECT (SELECT COUNT(*) FROM zdrive_history WHERE pane = $1) \
+               + (SELECT COUNT(*) FROM zdrive_snapshot WHERE pane = $1)";
+    Ok(count(c, sql, name, "look a pane up").await? > 0)
 }
 
-async fn add_tab(c: &mut SqliteConnection, tab: &str) -> Result<(), StoreError> {
-    sqlx::query("INSERT INTO zdrive_tab (name) VALUES ($1) ON CONFLICT (name) DO NOTHING")
-        .bind(tab)
-        .execute(&mut *c)
-        .await
-        .map_err(failed("add a tab"))?;
+async fn add_tab(c: &mut Conn<'_>, tab: &str) -> Result<(), StoreError> {
+    c.execute(
+        "INSERT INTO zdrive_tab (name) VALUES ($1) ON CONFLICT (name) DO NOTHING",
+        params![tab],
+    )
+    .await
+    .map_err(failed("add a tab"))?;
     Ok(())
 }

@@ -717,9 +717,14 @@ mod tests {
         rt.block_on(async {
             let db = store::Database::open(&url).await.unwrap();
             let mut conn = db.acquire().await.unwrap();
-            if let store::Conn::Sqlite(c) = conn.conn() {
-                sqlx_insert_future_version(c).await;
-            }
+            conn.conn()
+                .execute_batch(
+                    "INSERT INTO _sqlx_migrations (version, description, success, checksum, execution_time) \
+                     VALUES (99, 'from the future', TRUE, X'00', 0)",
+                )
+                .await
+                .unwrap();
+            drop(conn);
             db.close().await;
         });
         let (queue, status, handle) = run_writer(url, Arc::new(Mutex::new(snapshot(1))));
@@ -730,16 +735,6 @@ mod tests {
         let error = refused.last_error.unwrap();
         assert!(error.contains("newer than this binary"), "{error}");
         shutdown_writer(&queue, handle);
-    }
-
-    async fn sqlx_insert_future_version(c: &mut sqlx::SqliteConnection) {
-        sqlx::raw_sql(
-            "INSERT INTO _sqlx_migrations (version, description, success, checksum, execution_time) \
-             VALUES (99, 'from the future', TRUE, X'00', 0)",
-        )
-        .execute(c)
-        .await
-        .unwrap();
     }
 
     #[test]
