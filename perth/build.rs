@@ -11,6 +11,7 @@ const PLUGINS: &[&str] = &[
     "imi-worktrees",
     "zdrive-pane",
     "perth-tab-bar",
+    "perth-status-bar",
 ];
 /// Where `cargo xtask build` puts them, under the target directory (the `plugin` profile).
 const PLUGIN_DIR: &str = "wasm32-wasip1/plugin";

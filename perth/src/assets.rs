@@ -62,13 +62,25 @@ pub const TAB_BAR: EmbeddedPlugin = EmbeddedPlugin {
     digest: include_str!(concat!(env!("OUT_DIR"), "/perth-tab-bar.wasm.digest")),
 };
 
+/// perth's status bar: Zellij's modes and key hints, built once per mode change rather than
+/// on every render (issue 22: one Zellij status bar per tab made most of a restore's time). It
+/// takes over Zellij's `status-bar` alias as the tab bar takes over `tab-bar`; a user's
+/// `status-bar` alias wins, `perth { status_bar { light false } }` puts Zellij's back, and a
+/// binary without it falls back to Zellij's bar.
+pub const STATUS_BAR: EmbeddedPlugin = EmbeddedPlugin {
+    name: "status-bar",
+    wasm: include_bytes!(concat!(env!("OUT_DIR"), "/perth-status-bar.wasm")),
+    digest: include_str!(concat!(env!("OUT_DIR"), "/perth-status-bar.wasm.digest")),
+};
+
 /// Every plugin perth carries, by alias.
-pub const PLUGINS: [&EmbeddedPlugin; 5] = [
+pub const PLUGINS: [&EmbeddedPlugin; 6] = [
     &PERTH_CORE,
     &ZDRIVE_SNAPSHOT,
     &IMI_WORKTREES,
     &ZDRIVE_PANE,
     &TAB_BAR,
+    &STATUS_BAR,
 ];
 
 impl EmbeddedPlugin {

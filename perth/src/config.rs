@@ -59,6 +59,8 @@ pub struct PluginFiles {
     pub zdrive_pane: Option<PathBuf>,
     /// perth's tab bar (alias `tab-bar`).
     pub tab_bar: Option<PathBuf>,
+    /// perth's status bar (alias `status-bar`).
+    pub status_bar: Option<PathBuf>,
 }
 
 impl PluginFiles {
@@ -70,6 +72,7 @@ impl PluginFiles {
             imi_worktrees: materialize_plugin(cache_dir, &assets::IMI_WORKTREES)?,
             zdrive_pane: materialize_plugin(cache_dir, &assets::ZDRIVE_PANE)?,
             tab_bar: materialize_plugin(cache_dir, &assets::TAB_BAR)?,
+            status_bar: materialize_plugin(cache_dir, &assets::STATUS_BAR)?,
         })
     }
 
@@ -81,7 +84,7 @@ impl PluginFiles {
         &'static EmbeddedPlugin,
         Option<&Path>,
         &'static [PermissionType],
-    ); 5] {
+    ); 6] {
         [
             (
                 &assets::PERTH_CORE,
@@ -107,6 +110,11 @@ impl PluginFiles {
                 &assets::TAB_BAR,
                 self.tab_bar.as_deref(),
                 &perth_tab_bar::PERMISSIONS,
+            ),
+            (
+                &assets::STATUS_BAR,
+                self.status_bar.as_deref(),
+                &perth_status_bar::PERMISSIONS,
             ),
         ]
     }
@@ -387,6 +395,10 @@ pub fn resolve(sources: &ConfigSources) -> Result<ResolvedConfig, ConfigLoadErro
 
     // Only the user's file is parsed into a Config here (over nothing, which is cheap), to report
     // its mistakes against its own lines; the file Zellij reads is composed as KDL text.
+    let light_status_bar = user_text
+        .as_deref()
+        .and_then(|text| crate::settings::PerthSettings::from_kdl_text(text).ok())
+        .is_none_or(|settings| StatusBarSetting::from_settings(&settings).0.light);
     let user_doc = match (&user_file, user_text) {
         (Some(path), Some(text)) => Some(validate_user_file(path, text)?),
         _ => None,
@@ -394,6 +406,7 @@ pub fn resolve(sources: &ConfigSources) -> Result<ResolvedConfig, ConfigLoadErro
     let text = compose(
         user_doc.as_ref(),
         &plugins,
+        light_status_bar,
         &sources.perth_core_config,
         &layout_dir,
     )?;
@@ -492,17 +505,30 @@ fn validate_user_file(path: &Path, text: String) -> Result<KdlDocument, ConfigLo
 fn compose(
     user: Option<&KdlDocument>,
     plugins: &PluginFiles,
+    light_status_bar: bool,
     perth_core_config: &BTreeMap<String, String>,
     layout_dir: &Path,
 ) -> Result<String, ConfigLoadError> {
     let mut builtin: KdlDocument = assets::CONFIG_KDL
         .parse()
         .map_err(|e| ConfigLoadError::BuiltIn(Box::new(ConfigError::from(e))))?;
-    if let Some(wasm) = &plugins.tab_bar {
-        // Part of perth's own layer, under the user's: a user's `tab-bar` alias wins.
-        let mut alias = KdlNode::new(assets::TAB_BAR.name);
+    // Part of perth's own layer, under the user's: a user's `tab-bar` or `status-bar` alias
+    // wins. The status bar needs no bridge, so it gets no configuration.
+    let bars = [
+        (&assets::TAB_BAR, plugins.tab_bar.as_ref(), true),
+        (
+            &assets::STATUS_BAR,
+            plugins.status_bar.as_ref().filter(|_| light_status_bar),
+            false,
+        ),
+    ];
+    for (plugin, wasm, configured) in bars {
+        let Some(wasm) = wasm else { continue };
+        let mut alias = KdlNode::new(plugin.name);
         alias.insert("location", format!("file:{}", wasm.display()));
-        configuration_children(&mut alias, perth_core_config);
+        if configured {
+            configuration_children(&mut alias, perth_core_config);
+        }
         child_block(&mut builtin, "plugins").nodes_mut().push(alias);
     }
     let mut doc = match user {
@@ -542,6 +568,32 @@ fn compose(
     doc.clear_fmt_recursive();
     doc.fmt();
     Ok(doc.to_string())
+}
+
+/// The `status_bar` section of the `perth` block.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StatusBarSetting {
+    /// Whether perth's light status bar takes over Zellij's `status-bar` alias (the default);
+    /// `false` keeps Zellij's own bar.
+    pub light: bool,
+}
+
+impl StatusBarSetting {
+    /// Reads the `status_bar` section; returns the setting and what it could not use.
+    pub fn from_settings(
+        settings: &crate::settings::PerthSettings,
+    ) -> (StatusBarSetting, Vec<String>) {
+        let section = settings.section("status_bar");
+        let mut problems = section.unknown_keys(&["light"]);
+        let light = match section.bool("light") {
+            Ok(light) => light.unwrap_or(true),
+            Err(e) => {
+                problems.push(e);
+                true
+            }
+        };
+        (StatusBarSetting { light }, problems)
+    }
 }
 
 /// Returns the `load_plugins` block of Zellij's default configuration.
@@ -882,11 +934,18 @@ mod tests {
             .with_configuration(src.perth_core_config.clone())
         };
         let mut base = builtin_config().unwrap();
-        // perth's tab bar is part of perth's layer, under the user's file.
+        // perth's bars are part of perth's layer, under the user's file.
         if let Some(wasm) = resolved.plugins.tab_bar.clone() {
             base.plugins
                 .aliases
                 .insert(assets::TAB_BAR.name.to_string(), run_of(wasm));
+        }
+        if let Some(wasm) = resolved.plugins.status_bar.clone() {
+            let mut run = run_of(wasm);
+            run.configuration = Default::default();
+            base.plugins
+                .aliases
+                .insert(assets::STATUS_BAR.name.to_string(), run);
         }
         let mut config = Config::from_kdl(user, Some(base)).unwrap();
         // A build without the plugins (plain `cargo test`) composes no entries for them.
@@ -971,6 +1030,57 @@ mod tests {
                 "case {i}: composed file differs from Zellij's layering in {differing:#?}\n{composed}"
             );
         }
+    }
+
+    #[test]
+    fn status_bar_alias_follows_the_setting_and_gives_way_to_the_users() {
+        let plugins = PluginFiles {
+            status_bar: Some(PathBuf::from("/c/plugins/status-bar-1.wasm")),
+            ..Default::default()
+        };
+        let compose_with = |user: Option<&str>, light| {
+            let user: Option<KdlDocument> = user.map(|u| u.parse().unwrap());
+            compose(
+                user.as_ref(),
+                &plugins,
+                light,
+                &BTreeMap::from([("bridge_token".to_string(), "t".to_string())]),
+                Path::new("/l"),
+            )
+            .unwrap()
+        };
+        let on = compose_with(None, true);
+        // Its own: no bridge configuration, which it does not use.
+        assert!(
+            on.contains("status-bar location=\"file:/c/plugins/status-bar-1.wasm\"\n"),
+            "{on}"
+        );
+        assert!(!compose_with(None, false).contains("status-bar"));
+        let mine = compose_with(
+            Some("plugins {\n    status-bar location=\"zellij:compact-bar\"\n}\n"),
+            true,
+        );
+        // Both entries are written, the user's last: Zellij takes the last, as for `tab-bar`.
+        let read = Config::from_kdl(&mine, None).unwrap();
+        let alias = read.plugins.aliases.get("status-bar").unwrap();
+        assert_eq!(
+            alias.location,
+            RunPluginLocation::Zellij(zellij_utils::data::PluginTag::new("compact-bar")),
+            "{mine}"
+        );
+
+        let setting = |text: &str| {
+            StatusBarSetting::from_settings(
+                &crate::settings::PerthSettings::from_kdl_text(text).unwrap(),
+            )
+        };
+        assert_eq!(setting("").0, StatusBarSetting { light: true });
+        assert_eq!(
+            setting("perth { status_bar { light false; }; }").0,
+            StatusBarSetting { light: false }
+        );
+        let (_, problems) = setting("perth {\n status_bar { light 1; lite true; }\n}");
+        assert_eq!(problems.len(), 2, "{problems:?}");
     }
 
     #[test]

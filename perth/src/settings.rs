@@ -104,9 +104,15 @@ impl PerthSettings {
 /// Everything in the `perth` block that perth cannot use, each naming the setting and its
 /// line; the client refuses to start on any.
 pub fn problems(settings: &PerthSettings) -> Vec<String> {
-    let mut out =
-        settings.unknown_sections(&["notifications", "animation", "persistence", "agents"]);
+    let mut out = settings.unknown_sections(&[
+        "notifications",
+        "animation",
+        "persistence",
+        "agents",
+        "status_bar",
+    ]);
     out.extend(crate::server::detect::DetectSettings::from_settings(settings).1);
+    out.extend(crate::config::StatusBarSetting::from_settings(settings).1);
     out.extend(crate::notify::settings::NotifySettings::from_settings(settings).1);
     if let Err(e) =
         crate::server::persist::settings::PersistSettings::from_settings(settings, &|_| None)

@@ -177,22 +177,6 @@ fn a_wedged_session_fails_calls_at_their_deadline_and_answers_again() {
     );
 }
 
-/// Returns stock Zellij 0.45.1 as the bench installs it, or `None` (said loudly) when it is not
-/// installed: the suite does not install it, `cargo xtask bench --only concurrency` does.
-fn stock_zellij() -> Option<std::path::PathBuf> {
-    let home = std::env::var_os("HOME")?;
-    let bin = std::path::Path::new(&home).join(".cache/perth-bench/zellij-0.45.1/bin/zellij");
-    if bin.is_file() {
-        return Some(bin);
-    }
-    eprintln!(
-        "\n!!! stock zellij 0.45.1 is not installed at {}: the 50 agents use perth's command \
-         line only; run `cargo xtask bench --only concurrency` once to install it !!!\n",
-        bin.display()
-    );
-    None
-}
-
 /// A call's arguments and what its standard output must satisfy.
 type Call<'a> = (Vec<&'a str>, Box<dyn Fn(&str) -> bool + 'a>);
 
@@ -297,7 +281,7 @@ fn agent_of_fifty(
 fn fifty_agents_at_once_on_both_command_lines_lose_no_call() {
     const FIFTY: usize = 50;
     const FIFTY_ROUNDS: usize = 3;
-    let zellij = stock_zellij();
+    let zellij = tests::stock_zellij("the 50 agents use perth's command line only");
     let s = PerthSession::start_sized("e2e-fifty", 140, 45).unwrap();
     s.wait_for_core(1).unwrap();
     s.wait_for_status(
@@ -436,7 +420,7 @@ fn a_session_looked_up_while_it_starts_comes_up() {
         "list-sessions".into(),
         "--no-formatting".into(),
     ]];
-    if let Some(zellij) = stock_zellij() {
+    if let Some(zellij) = tests::stock_zellij("the lookups use perth's command line only") {
         lookups.push(vec![
             zellij,
             "list-sessions".into(),

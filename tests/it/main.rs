@@ -16,6 +16,7 @@ mod notify;
 mod persist;
 mod real_agents;
 mod snapshot;
+mod status_bar;
 mod tab_bar;
 mod web;
 mod workflows;

@@ -59,3 +59,20 @@ pub fn workspace_bin(name: &str) -> anyhow::Result<PathBuf> {
     );
     Ok(path)
 }
+
+/// Returns stock Zellij 0.45.1 as the bench installs it, or `None`, said loudly with what the
+/// test leaves out (`without`), when it is not installed: the suite does not install it,
+/// `cargo xtask bench` does.
+pub fn stock_zellij(without: &str) -> Option<PathBuf> {
+    let home = std::env::var_os("HOME")?;
+    let bin = std::path::Path::new(&home).join(".cache/perth-bench/zellij-0.45.1/bin/zellij");
+    if bin.is_file() {
+        return Some(bin);
+    }
+    eprintln!(
+        "\n!!! stock zellij 0.45.1 is not installed at {}: {without}; run `cargo xtask bench` \
+         once to install it !!!\n",
+        bin.display()
+    );
+    None
+}

@@ -154,6 +154,26 @@ impl TmuxTerminal {
         self.tmux(&args)
     }
 
+    /// Returns rows `first..=last` of the screen, plain or with escape sequences. Captured alone,
+    /// their first cell's attributes are spelled out rather than left to follow the row above.
+    pub fn capture_rows(&self, first: u16, last: u16, colored: bool) -> anyhow::Result<String> {
+        let (first, last) = (first.to_string(), last.to_string());
+        let mut args = vec![
+            "capture-pane",
+            "-p",
+            "-t",
+            &self.pane,
+            "-S",
+            &first,
+            "-E",
+            &last,
+        ];
+        if colored {
+            args.push("-e");
+        }
+        self.tmux(&args)
+    }
+
     /// Waits until the screen contains `needle` and returns that screen; on timeout the error shows the last screen.
     pub fn wait_for_text(
         &self,

@@ -18,8 +18,10 @@
 pub mod app;
 pub mod host;
 pub mod status;
-pub mod style;
 pub mod view;
+
+/// The bar's styled text, shared with the status bar.
+pub use bar_style as style;
 
 pub use app::{App, Effect, PERMISSIONS};
 

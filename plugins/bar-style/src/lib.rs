@@ -1,17 +1,20 @@
-//! The bar's styled text: spans in the theme's colours, and how a line becomes terminal output.
+//! bar-style: the styled text of perth's bars (the tab bar and the status bar): spans in the
+//! theme's colours, and how a line becomes terminal output.
 //!
-//! [`Line::to_ansi`] is what the plugin prints (SGR sequences with the palette's 256-colour or
+//! [`Line::to_ansi`] is what a plugin prints (SGR sequences with the palette's 256-colour or
 //! true-colour values); [`Line::to_markup`] is what snapshot tests read.
 
 use unicode_width::UnicodeWidthChar;
 use zellij_tile::prelude::PaletteColor;
 
-/// How a span looks: colours from the theme, and bold.
+/// How a span looks: colours from the theme, bold, and the dim italic of disabled text.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Style {
     pub fg: Option<PaletteColor>,
     pub bg: Option<PaletteColor>,
     pub bold: bool,
+    pub dim: bool,
+    pub italic: bool,
 }
 
 impl Style {
@@ -20,13 +23,34 @@ impl Style {
         Style {
             fg: Some(fg),
             bg: Some(bg),
-            bold: false,
+            ..Style::default()
+        }
+    }
+
+    /// Returns the style of `fg` on the terminal's own background.
+    pub fn fg(fg: PaletteColor) -> Style {
+        Style {
+            fg: Some(fg),
+            ..Style::default()
         }
     }
 
     /// Returns this style, bold.
     pub fn bold(self) -> Style {
         Style { bold: true, ..self }
+    }
+
+    /// Returns this style, dim.
+    pub fn dim(self) -> Style {
+        Style { dim: true, ..self }
+    }
+
+    /// Returns this style, italic.
+    pub fn italic(self) -> Style {
+        Style {
+            italic: true,
+            ..self
+        }
     }
 
     /// Returns this style with another foreground.
@@ -37,10 +61,17 @@ impl Style {
         }
     }
 
-    fn sgr(self) -> String {
+    /// Returns the SGR sequence that resets the attributes and sets this style.
+    pub fn sgr(self) -> String {
         let mut codes: Vec<String> = vec!["0".into()];
         if self.bold {
             codes.push("1".into());
+        }
+        if self.dim {
+            codes.push("2".into());
+        }
+        if self.italic {
+            codes.push("3".into());
         }
         if let Some(fg) = self.fg {
             codes.push(color_code(38, fg));
@@ -55,6 +86,12 @@ impl Style {
         let mut names = Vec::new();
         if self.bold {
             names.push("b".to_owned());
+        }
+        if self.dim {
+            names.push("dim".to_owned());
+        }
+        if self.italic {
+            names.push("i".to_owned());
         }
         if let Some(fg) = self.fg {
             names.push(format!("fg={}", color_name(fg)));
@@ -88,7 +125,7 @@ pub struct Span {
     pub style: Style,
 }
 
-/// One row of the bar.
+/// One row of a bar.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Line {
     pub spans: Vec<Span>,
@@ -107,6 +144,13 @@ impl Line {
                 text: text.to_owned(),
                 style,
             }),
+        }
+    }
+
+    /// Appends the spans of `other`.
+    pub fn append(&mut self, other: &Line) {
+        for span in &other.spans {
+            self.push(&span.text, span.style);
         }
     }
 

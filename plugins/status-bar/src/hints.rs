@@ -1,0 +1,659 @@
+//! The second line: the current mode's key hints (` <n> New / <←↓↑→> Change Focus / ...`),
+//! the quicknav tip in Normal mode, ` -- INTERFACE LOCKED -- ` while locked, and the notices
+//! that take their place (fullscreen, floating panes, a copy, nested sessions).
+//!
+//! When the hints do not fit they take their short names, then as many as fit are kept,
+//! followed by ` ... `.
+
+use bar_style::{Line, Style};
+use zellij_tile::prelude::actions::{Action, SearchDirection, SearchOption};
+use zellij_tile::prelude::{
+    BareKey, CopyDestination, Direction, InputMode, KeyWithModifier, ModeInfo, Resize,
+};
+
+use crate::keys::{key_group, keys_for, keys_for_each, Keymap, Part, TO_NORMAL};
+use crate::Colors;
+
+/// What follows the hints that did not all fit.
+const MORE: &str = " ... ";
+
+/// The locked mode's line.
+const LOCKED: &str = " -- INTERFACE LOCKED -- ";
+
+/// A message that replaces the hints until the next key press.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Notice {
+    Copied(CopyDestination),
+    ClipboardFailed,
+}
+
+/// What the second line needs to know about the active tab.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct TabView {
+    pub fullscreen: bool,
+    pub panes_to_hide: usize,
+    pub floating_visible: bool,
+}
+
+/// One hint: its long and short names and its keys.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Hint {
+    pub long: &'static str,
+    pub short: &'static str,
+    pub keys: Vec<KeyWithModifier>,
+}
+
+fn hint(long: &'static str, short: &'static str, keys: Vec<KeyWithModifier>) -> Hint {
+    Hint { long, short, keys }
+}
+
+/// Returns the keys of moving focus in the four directions.
+fn focus_keys(km: &Keymap) -> Vec<KeyWithModifier> {
+    directional(km, |direction| Action::MoveFocus { direction })
+}
+
+/// Returns the keys of an action in each direction (`make` builds it).
+fn directional(km: &Keymap, make: impl Fn(Direction) -> Action) -> Vec<KeyWithModifier> {
+    let actions = [
+        Direction::Left,
+        Direction::Down,
+        Direction::Up,
+        Direction::Right,
+    ]
+    .map(|d| [make(d)]);
+    let sequences: Vec<&[Action]> = actions.iter().map(|a| a.as_slice()).collect();
+    keys_for_each(km, &sequences)
+}
+
+fn new_tab() -> Action {
+    Action::NewTab {
+        tiled_layout: None,
+        floating_layouts: vec![],
+        swap_tiled_layouts: None,
+        swap_floating_layouts: None,
+        tab_name: None,
+        should_change_focus_to_new_tab: true,
+        cwd: None,
+        initial_panes: None,
+        first_pane_unblock_condition: None,
+    }
+}
+
+fn new_pane(direction: Option<Direction>) -> Action {
+    Action::NewPane {
+        direction,
+        pane_name: None,
+        start_suppressed: false,
+    }
+}
+
+/// Returns the hints of a mode other than Normal and Locked, from its keymap.
+///
+/// Where several keys do the same thing the one shown is the first in key order (so `←`
+/// before `h`); going back to Normal mode prefers Enter.
+pub fn mode_hints(mode: InputMode, keymap: &Keymap) -> Vec<Hint> {
+    use Action as A;
+    use InputMode as IM;
+
+    let back_keys = keys_for(keymap, &[TO_NORMAL]);
+    let enter = KeyWithModifier::new(BareKey::Enter);
+    let back: Vec<KeyWithModifier> = if back_keys.contains(&enter) {
+        vec![enter]
+    } else {
+        back_keys.into_iter().take(1).collect()
+    };
+
+    let mut sorted: Vec<&(KeyWithModifier, Vec<Action>)> = keymap.iter().collect();
+    sorted.sort_by(|(a, _), (b, _)| a.cmp(b));
+    let mut km: Vec<(KeyWithModifier, Vec<Action>)> = Vec::new();
+    for (key, actions) in sorted {
+        if !km.iter().any(|(_, known)| known == actions) {
+            km.push((key.clone(), actions.clone()));
+        }
+    }
+    let km = km.as_slice();
+    let then_normal = |action: Action| keys_for(km, &[action, TO_NORMAL]);
+    let rename = |mode, input: Action| keys_for(km, &[A::SwitchToMode { input_mode: mode }, input]);
+    let scrolls = |km: &Keymap| {
+        vec![
+            hint(
+                "Scroll",
+                "Scroll",
+                keys_for_each(km, &[&[A::ScrollDown], &[A::ScrollUp]]),
+            ),
+            hint(
+                "Scroll page",
+                "Scroll",
+                keys_for_each(km, &[&[A::PageScrollDown], &[A::PageScrollUp]]),
+            ),
+            hint(
+                "Scroll half page",
+                "Scroll",
+                keys_for_each(km, &[&[A::HalfPageScrollDown], &[A::HalfPageScrollUp]]),
+            ),
+        ]
+    };
+    let enter_search = || rename(IM::EnterSearch, A::SearchInput { input: vec![0] });
+
+    match mode {
+        IM::Pane => vec![
+            hint("New", "New", then_normal(new_pane(None))),
+            hint("Change Focus", "Move", focus_keys(km)),
+            hint("Close", "Close", then_normal(A::CloseFocus)),
+            hint(
+                "Rename",
+                "Rename",
+                rename(IM::RenamePane, A::PaneNameInput { input: vec![0] }),
+            ),
+            hint(
+                "Toggle Fullscreen",
+                "Fullscreen",
+                then_normal(A::ToggleFocusFullscreen),
+            ),
+            hint(
+                "Toggle Floating",
+                "Floating",
+                then_normal(A::ToggleFloatingPanes),
+            ),
+            hint(
+                "Toggle Embed",
+                "Embed",
+                then_normal(A::TogglePaneEmbedOrFloating),
+            ),
+            hint("Select pane", "Select", back),
+        ],
+        IM::Tab => {
+            // Every arrow moves between tabs; after sorting, ← and ↓ would be the ones shown,
+            // where ← and → are meant.
+            let all = keys_for_each(keymap, &[&[A::GoToPreviousTab], &[A::GoToNextTab]]);
+            let (left, right) = (
+                KeyWithModifier::new(BareKey::Left),
+                KeyWithModifier::new(BareKey::Right),
+            );
+            let focus = if all.contains(&left) && all.contains(&right) {
+                vec![left, right]
+            } else {
+                keys_for_each(km, &[&[A::GoToPreviousTab], &[A::GoToNextTab]])
+            };
+            vec![
+                hint("New", "New", then_normal(new_tab())),
+                hint("Change focus", "Move", focus),
+                hint("Close", "Close", then_normal(A::CloseTab)),
+                hint(
+                    "Rename",
+                    "Rename",
+                    rename(IM::RenameTab, A::TabNameInput { input: vec![0] }),
+                ),
+                hint("Sync", "Sync", then_normal(A::ToggleActiveSyncTab)),
+                hint(
+                    "Break pane to new tab",
+                    "Break out",
+                    then_normal(A::BreakPane),
+                ),
+                hint(
+                    "Break pane left/right",
+                    "Break",
+                    keys_for_each(
+                        km,
+                        &[
+                            &[A::BreakPaneLeft, TO_NORMAL],
+                            &[A::BreakPaneRight, TO_NORMAL],
+                        ],
+                    ),
+                ),
+                hint("Toggle", "Toggle", keys_for(km, &[A::ToggleTab])),
+                hint("Select pane", "Select", back),
+            ]
+        }
+        IM::Resize => {
+            let resize = |resize: Resize, direction| A::Resize { resize, direction };
+            vec![
+                hint(
+                    "Increase/Decrease size",
+                    "Increase/Decrease",
+                    keys_for_each(
+                        km,
+                        &[
+                            &[resize(Resize::Increase, None)],
+                            &[resize(Resize::Decrease, None)],
+                        ],
+                    ),
+                ),
+                hint(
+                    "Increase to",
+                    "Increase",
+                    directional(km, |d| resize(Resize::Increase, Some(d))),
+                ),
+                hint(
+                    "Decrease from",
+                    "Decrease",
+                    directional(km, |d| resize(Resize::Decrease, Some(d))),
+                ),
+                hint("Select pane", "Select", back),
+            ]
+        }
+        IM::Move => vec![hint(
+            "Switch Location",
+            "Move",
+            directional(km, |d| A::MovePane { direction: Some(d) }),
+        )],
+        IM::Scroll => {
+            let mut hints = vec![hint("Enter search term", "Search", enter_search())];
+            hints.extend(scrolls(km));
+            hints.push(hint(
+                "Edit scrollback in default editor",
+                "Edit",
+                then_normal(A::EditScrollback { ansi: false }),
+            ));
+            hints.push(hint("Select pane", "Select", back));
+            hints
+        }
+        IM::EnterSearch => vec![
+            hint(
+                "When done",
+                "Done",
+                keys_for(
+                    km,
+                    &[A::SwitchToMode {
+                        input_mode: IM::Search,
+                    }],
+                ),
+            ),
+            hint(
+                "Cancel",
+                "Cancel",
+                keys_for(
+                    km,
+                    &[
+                        A::SearchInput { input: vec![27] },
+                        A::SwitchToMode {
+                            input_mode: IM::Scroll,
+                        },
+                    ],
+                ),
+            ),
+        ],
+        IM::Search => {
+            let mut hints = vec![hint("Enter Search term", "Search", enter_search())];
+            hints.extend(scrolls(km));
+            let search = |direction| keys_for(km, &[A::Search { direction }]);
+            let toggle = |option| keys_for(km, &[A::SearchToggleOption { option }]);
+            hints.extend([
+                hint("Search down", "Down", search(SearchDirection::Down)),
+                hint("Search up", "Up", search(SearchDirection::Up)),
+                hint(
+                    "Case sensitive",
+                    "Case",
+                    toggle(SearchOption::CaseSensitivity),
+                ),
+                hint("Wrap", "Wrap", toggle(SearchOption::Wrap)),
+                hint("Whole words", "Whole", toggle(SearchOption::WholeWord)),
+            ]);
+            hints
+        }
+        IM::Session => vec![
+            hint("Detach", "Detach", keys_for(km, &[A::Detach])),
+            hint(
+                "Session Manager",
+                "Manager",
+                then_normal(A::LaunchOrFocusPlugin {
+                    plugin: Default::default(),
+                    should_float: true,
+                    move_to_focused_tab: true,
+                    should_open_in_place: false,
+                    close_replaced_pane: false,
+                    skip_cache: false,
+                    tab_id: None,
+                }),
+            ),
+            hint("Select pane", "Select", back),
+        ],
+        IM::Tmux => vec![
+            hint("Move focus", "Move", focus_keys(km)),
+            hint(
+                "Split down",
+                "Down",
+                then_normal(new_pane(Some(Direction::Down))),
+            ),
+            hint(
+                "Split right",
+                "Right",
+                then_normal(new_pane(Some(Direction::Right))),
+            ),
+            hint(
+                "Fullscreen",
+                "Fullscreen",
+                then_normal(A::ToggleFocusFullscreen),
+            ),
+            hint("New tab", "New", then_normal(new_tab())),
+            hint(
+                "Rename tab",
+                "Rename",
+                rename(IM::RenameTab, A::TabNameInput { input: vec![0] }),
+            ),
+            hint("Previous Tab", "Previous", then_normal(A::GoToPreviousTab)),
+            hint("Next Tab", "Next", then_normal(A::GoToNextTab)),
+            hint("Select pane", "Select", back),
+        ],
+        IM::RenamePane | IM::RenameTab => vec![
+            hint("When done", "Done", back),
+            hint("Select pane", "Select", focus_keys(km)),
+        ],
+        IM::Normal | IM::Locked | IM::Prompt => vec![],
+    }
+}
+
+/// Returns ` <keys> name`, or ` / <keys> name` after another hint; nothing without keys.
+fn hint_part(first: bool, keys: &[KeyWithModifier], name: &str, colors: &Colors) -> Part {
+    if keys.is_empty() {
+        return Part::default();
+    }
+    let mut line = Line::default();
+    line.push(if first { " " } else { " / " }, Style::fg(colors.text));
+    line.append(&key_group(keys, colors, None).line);
+    line.push(&format!(" {name}"), Style::fg(colors.text).bold());
+    Part::counted_in_bytes(line)
+}
+
+/// Returns all the hints with their long or short names.
+fn hints_line(hints: &[Hint], short: bool, colors: &Colors) -> Part {
+    let mut part = Part::default();
+    for h in hints {
+        let name = if short { h.short } else { h.long };
+        let next = hint_part(part.len == 0, &h.keys, name, colors);
+        part.append(&next);
+    }
+    part
+}
+
+/// Returns as many short hints as fit in `width` with ` ... ` after them.
+fn hints_that_fit(hints: &[Hint], width: usize, colors: &Colors) -> Part {
+    let mut part = Part::default();
+    for h in hints {
+        let next = hint_part(part.len == 0, &h.keys, h.short, colors);
+        if part.len + next.len + MORE.len() > width {
+            part.line.push(MORE, Style::default());
+            part.len += MORE.len();
+            break;
+        }
+        part.append(&next);
+    }
+    part
+}
+
+/// The three forms of the quicknav tip.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum TipForm {
+    Full,
+    Medium,
+    Short,
+}
+
+/// Returns `keys` as a group, or a bold `UNBOUND`.
+fn group_or_unbound(keys: &[KeyWithModifier], colors: &Colors) -> Line {
+    if keys.is_empty() {
+        let mut line = Line::default();
+        line.push("UNBOUND", Style::default().bold());
+        return line;
+    }
+    key_group(keys, colors, None).line
+}
+
+/// Returns Normal mode's tip: the keys of a new pane, moving focus and resizing.
+fn quicknav(keymap: &Keymap, form: TipForm, colors: &Colors) -> Part {
+    let new_pane_keys = keys_for(keymap, &[new_pane(None)]);
+    let mut resize_keys = keys_for_each(
+        keymap,
+        &[
+            &[Action::Resize {
+                resize: Resize::Increase,
+                direction: None,
+            }],
+            &[Action::Resize {
+                resize: Resize::Decrease,
+                direction: None,
+            }],
+        ],
+    );
+    let alt = |c| KeyWithModifier::new(BareKey::Char(c)).with_alt_modifier();
+    if resize_keys.contains(&alt('=')) && resize_keys.contains(&alt('+')) {
+        resize_keys.retain(|k| k != &alt('='));
+    }
+    let focus = keys_for_each(
+        keymap,
+        &[
+            &[Action::MoveFocus {
+                direction: Direction::Left,
+            }],
+            &[Action::MoveFocusOrTab {
+                direction: Direction::Left,
+            }],
+            &[Action::MoveFocus {
+                direction: Direction::Down,
+            }],
+            &[Action::MoveFocus {
+                direction: Direction::Up,
+            }],
+            &[Action::MoveFocus {
+                direction: Direction::Right,
+            }],
+            &[Action::MoveFocusOrTab {
+                direction: Direction::Right,
+            }],
+        ],
+    );
+    let (arrows, letters): (Vec<_>, Vec<_>) = focus
+        .into_iter()
+        .partition(|k| k.to_string().contains(['←', '↓', '↑', '→']));
+    let mut focus_line = Line::default();
+    if arrows.is_empty() && letters.is_empty() {
+        focus_line.push("UNBOUND", Style::default().bold());
+    } else {
+        focus_line.append(&key_group(&arrows, colors, None).line);
+        if !arrows.is_empty() && !letters.is_empty() {
+            focus_line.push(" or ", Style::default());
+        }
+        focus_line.append(&key_group(&letters, colors, None).line);
+    }
+
+    let (intro, after_new, after_focus, after_resize) = match form {
+        TipForm::Full => (
+            " Tip: ",
+            " => open new pane. ",
+            " => navigate between panes. ",
+            " => increase/decrease pane size.",
+        ),
+        TipForm::Medium => (
+            " Tip: ",
+            " => new pane. ",
+            " => navigate. ",
+            " => resize pane.",
+        ),
+        TipForm::Short => (" QuickNav: ", " / ", " / ", ""),
+    };
+    let plain = Style::default();
+    let mut line = Line::default();
+    line.push(intro, plain);
+    line.append(&group_or_unbound(&new_pane_keys, colors));
+    line.push(after_new, plain);
+    line.append(&focus_line);
+    line.push(after_focus, plain);
+    line.append(&group_or_unbound(&resize_keys, colors));
+    line.push(after_resize, plain);
+    Part::counted_in_bytes(line)
+}
+
+/// Returns the mode's hints in the widest form that fits in `width`.
+fn key_hints(mode: InputMode, keymap: &Keymap, colors: &Colors, width: usize) -> Part {
+    match mode {
+        InputMode::Normal => [TipForm::Full, TipForm::Medium, TipForm::Short]
+            .into_iter()
+            .map(|form| quicknav(keymap, form, colors))
+            .find(|part| part.len <= width)
+            .unwrap_or_default(),
+        InputMode::Locked => {
+            let mut line = Line::default();
+            line.push(LOCKED, Style::fg(colors.text).bold());
+            let part = Part::counted_in_chars(line);
+            if part.len <= width {
+                part
+            } else {
+                Part::default()
+            }
+        }
+        mode => {
+            let hints = mode_hints(mode, keymap);
+            let full = hints_line(&hints, false, colors);
+            if full.len <= width {
+                return full;
+            }
+            let short = hints_line(&hints, true, colors);
+            if short.len <= width {
+                return short;
+            }
+            hints_that_fit(&hints, width, colors)
+        }
+    }
+}
+
+/// Returns ` (NOTICE): ` in the notice colours.
+fn notice(line: &mut Line, what: &str, colors: &Colors, closing: &str) {
+    let text = Style::fg(colors.text).bold();
+    line.push(" (", text);
+    line.push(what, Style::fg(colors.orange).bold());
+    line.push(closing, text);
+}
+
+/// Returns the fullscreen notice: ` (FULLSCREEN): + 3 hidden panes`.
+fn fullscreen(locked: bool, hidden: usize, colors: &Colors) -> Line {
+    let text = Style::fg(colors.text).bold();
+    let mut line = Line::default();
+    if locked {
+        line.push(LOCKED, text);
+    }
+    notice(&mut line, "FULLSCREEN", colors, "): ");
+    line.push("+ ", text);
+    line.push(&hidden.to_string(), Style::fg(colors.green).bold());
+    line.push(" hidden panes", text);
+    line
+}
+
+/// Returns the floating panes notice with the keys that hide them.
+fn floating(mode_info: &ModeInfo, keymap: &Keymap, colors: &Colors) -> Line {
+    let text = Style::fg(colors.text).bold();
+    let key = Style::fg(colors.green).bold();
+    let first_or_question = |keys: Vec<KeyWithModifier>| {
+        keys.first()
+            .map_or_else(|| "?".to_owned(), ToString::to_string)
+    };
+    let pane_mode = first_or_question(keys_for(
+        keymap,
+        &[Action::SwitchToMode {
+            input_mode: InputMode::Pane,
+        }],
+    ));
+    let hide = first_or_question(keys_for(
+        &mode_info.get_keybinds_for_mode(InputMode::Pane),
+        &[Action::ToggleFloatingPanes, TO_NORMAL],
+    ));
+    let mut line = Line::default();
+    notice(&mut line, "FLOATING PANES VISIBLE", colors, "): ");
+    line.push("Press ", text);
+    line.push(&pane_mode, key);
+    line.push(", <", text);
+    line.push(&hide, key);
+    line.push("> to hide.", text);
+    line
+}
+
+/// Returns the nested session's hint (` Ascend: <keys>`), or the keys alone, whichever fits.
+fn nested(label: &str, keys: &[KeyWithModifier], colors: &Colors, width: usize) -> Line {
+    let faint = Style::default().dim().italic();
+    let mut keys_line = Line::default();
+    if keys.is_empty() {
+        keys_line.push("<unbound>", faint);
+    }
+    for (i, key) in keys.iter().enumerate() {
+        if i > 0 {
+            keys_line.push(" + ", Style::fg(colors.text));
+        }
+        keys_line.append(&key_group(std::slice::from_ref(key), colors, None).line);
+    }
+    let mut line = Line::default();
+    line.push(&format!(" {label}"), faint);
+    line.append(&keys_line);
+    [line, keys_line]
+        .into_iter()
+        .find(|l| l.plain_text().len() <= width)
+        .unwrap_or_default()
+}
+
+/// What the second line is drawn from.
+#[derive(Debug, Clone, Copy)]
+pub struct SecondLine<'a> {
+    pub mode_info: &'a ModeInfo,
+    /// The current mode's bindings.
+    pub keymap: &'a Keymap,
+    pub colors: &'a Colors,
+    /// The active tab, once the tabs are known: nothing is shown before.
+    pub tab: Option<&'a TabView>,
+    pub notice: Option<Notice>,
+}
+
+/// Returns the second line for `width` columns.
+pub fn second_line(input: SecondLine<'_>, width: usize) -> Line {
+    let SecondLine {
+        mode_info,
+        keymap,
+        colors,
+        tab,
+        notice: message,
+    } = input;
+    if mode_info.session_dimmed == Some(true) {
+        return nested("Ascend: ", &mode_info.nested_ascend_keys, colors, width);
+    }
+    if mode_info.session_ascended == Some(true) {
+        return nested("Descend: ", &mode_info.nested_descend_keys, colors, width);
+    }
+    match message {
+        Some(Notice::Copied(destination)) => {
+            let text = match destination {
+                CopyDestination::Command => "Text piped to external command",
+                CopyDestination::Primary => "Text copied to system primary selection",
+                CopyDestination::System => "Text copied to system clipboard",
+            };
+            let mut line = Line::default();
+            line.push(text, Style::new(colors.green, colors.background));
+            return line;
+        }
+        Some(Notice::ClipboardFailed) => {
+            let mut line = Line::default();
+            line.push(
+                " Error using the system clipboard.",
+                Style::fg(colors.red).bold(),
+            );
+            return line;
+        }
+        None => {}
+    }
+    let Some(tab) = tab else {
+        return Line::default();
+    };
+    let mode = mode_info.mode;
+    let locked = mode == InputMode::Locked;
+    if tab.fullscreen && matches!(mode, InputMode::Normal | InputMode::Locked) {
+        return fullscreen(locked, tab.panes_to_hide, colors);
+    }
+    if !tab.fullscreen && tab.floating_visible {
+        if mode == InputMode::Normal {
+            return floating(mode_info, keymap, colors);
+        }
+        if locked {
+            let mut line = Line::default();
+            line.push(LOCKED, Style::fg(colors.text).bold());
+            notice(&mut line, "FLOATING PANES VISIBLE", colors, ")");
+            return line;
+        }
+    }
+    key_hints(mode, keymap, colors, width).line
+}

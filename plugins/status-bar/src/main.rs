@@ -1,0 +1,35 @@
+//! The WebAssembly entry point: registers the plugin and forwards to [`perth_status_bar::App`].
+
+use std::collections::BTreeMap;
+
+use perth_status_bar::{App, KeyPresses, EVENTS, INPUT_EVENTS, PERMISSIONS};
+use zellij_tile::prelude::*;
+
+#[derive(Default)]
+struct StatusBar {
+    app: App,
+}
+
+impl ZellijPlugin for StatusBar {
+    fn load(&mut self, _configuration: BTreeMap<String, String>) {
+        set_selectable(false);
+        request_permission(&PERMISSIONS);
+        subscribe(&EVENTS);
+    }
+
+    fn update(&mut self, event: Event) -> bool {
+        let (render, key_presses) = self.app.update(event);
+        match key_presses {
+            Some(KeyPresses::Read) => subscribe(&INPUT_EVENTS),
+            Some(KeyPresses::Ignore) => unsubscribe(&INPUT_EVENTS),
+            None => {}
+        }
+        render
+    }
+
+    fn render(&mut self, rows: usize, cols: usize) {
+        print!("{}", self.app.render(rows, cols));
+    }
+}
+
+register_plugin!(StatusBar);

@@ -1,0 +1,332 @@
+//! Tests of the two lines and of when they are built, against keybindings parsed the way a
+//! session parses them (Zellij's defaults, or a configuration over them).
+
+use zellij_tile::prelude::*;
+use zellij_utils::input::config::Config;
+
+use crate::app::KeyPresses;
+use crate::App;
+
+/// Returns the keybindings of Zellij's defaults with `config` (KDL) over them.
+fn keybinds(config: &str) -> KeybindsVec {
+    let defaults = Config::from_default_assets().expect("Zellij's default configuration parses");
+    let config = Config::from_kdl(config, Some(defaults)).expect("the test configuration parses");
+    config.keybinds.to_keybinds_vec()
+}
+
+/// Returns a mode update for `mode` with `keybinds` and Zellij's default theme.
+fn mode_info(mode: InputMode, keybinds: KeybindsVec) -> ModeInfo {
+    ModeInfo {
+        mode,
+        keybinds,
+        style: Style {
+            colors: DEFAULT_STYLES,
+            ..Default::default()
+        },
+        // Zellij's name for the simplified UI (no arrow glyphs); off by default.
+        capabilities: PluginCapabilities { arrow_fonts: false },
+        ..Default::default()
+    }
+}
+
+fn tab(edit: impl FnOnce(&mut TabInfo)) -> Event {
+    let mut tab = TabInfo {
+        active: true,
+        ..Default::default()
+    };
+    edit(&mut tab);
+    Event::TabUpdate(vec![tab])
+}
+
+/// Returns an app that saw a mode update (with `config` over Zellij's keybindings) and a tab
+/// update with one plain tab.
+fn app_with(mode: InputMode, config: &str) -> App {
+    let mut app = App::default();
+    app.update(Event::ModeUpdate(mode_info(mode, keybinds(config))));
+    app.update(tab(|_| {}));
+    app
+}
+
+fn app_in(mode: InputMode) -> App {
+    app_with(mode, "")
+}
+
+/// Returns the two lines' text at `cols` columns, the separators' glyph written `>`.
+fn text(app: &App, cols: usize) -> String {
+    let [first, second] = app.lines(app.mode_info().unwrap(), cols);
+    format!("{}\n{}", first.plain_text(), second.plain_text()).replace('\u{e0b0}', ">")
+}
+
+/// Returns [`text`] with each line between bars, for snapshots that keep leading spaces.
+fn framed(app: &App, cols: usize) -> String {
+    frame(&text(app, cols))
+}
+
+fn frame(text: &str) -> String {
+    text.lines()
+        .map(|l| format!("|{l}|"))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+#[test]
+fn normal_mode_names_the_shared_modifier_once_and_gives_the_quicknav_tip() {
+    insta::assert_snapshot!(framed(&app_in(InputMode::Normal), 200), @r"
+    | Ctrl +>> <g> LOCK >> <p> PANE >> <t> TAB >> <n> RESIZE >> <h> MOVE >> <s> SEARCH >> <o> SESSION >> <q> QUIT >|
+    | Tip: Alt + <n> => open new pane. Alt + <←↓↑→> or Alt + <hjkl> => navigate between panes. Alt + <+|-> => increase/decrease pane size.|
+    ");
+}
+
+#[test]
+fn each_mode_shows_its_hints_and_its_way_back() {
+    let lines: Vec<String> = [
+        InputMode::Pane,
+        InputMode::Tab,
+        InputMode::Resize,
+        InputMode::Move,
+        InputMode::Scroll,
+        InputMode::Search,
+        InputMode::Session,
+    ]
+    .into_iter()
+    .map(|mode| text(&app_in(mode), 200).lines().nth(1).unwrap().to_owned())
+    .collect();
+    insta::assert_snapshot!(frame(&lines.join("\n")), @r"
+    | <n> New / <←↓↑→> Change Focus / <x> Close / <c> Rename / <f> Toggle Fullscreen / <w> Toggle Floating / <e> Toggle Embed / <ENTER> Select pane|
+    | <n> New / <←→> Change focus / <x> Close / <r> Rename / <s> Sync / <b> Break pane to new tab / <[]> Break pane left/right / <TAB> Toggle / <ENTER> Select pane|
+    | <+|-> Increase/Decrease size / <←↓↑→> Increase to / <HJKL> Decrease from / <ENTER> Select pane|
+    | <←↓↑→> Switch Location|
+    | <s> Enter search term / <↓↑> Scroll / <PgDn|PgUp> Scroll page / <d|u> Scroll half page / <e> Edit scrollback in default editor / <ENTER> Select pane|
+    | <↓↑> Scroll / <PgDn|PgUp> Scroll page / <d|u> Scroll half page / <n> Search down / <p> Search up / <c> Case sensitive / <w> Wrap / <o> Whole words|
+    | <d> Detach / <a|c|l|p|s|w> Session Manager / <ENTER> Select pane|
+    ");
+}
+
+#[test]
+fn the_current_mode_is_highlighted_with_its_key_back_to_normal() {
+    let app = app_in(InputMode::Tab);
+    let [first, _] = app.lines(app.mode_info().unwrap(), 200);
+    let selected = DEFAULT_STYLES.ribbon_selected.background;
+    let highlighted: String = first
+        .spans
+        .iter()
+        .filter(|s| s.style.bg == Some(selected))
+        .map(|s| s.text.as_str())
+        .collect();
+    // Ctrl t goes back to Normal mode from Tab mode, so `t` stays the tab's key.
+    assert_eq!(highlighted.replace('\u{e0b0}', ">"), "> <t> TAB ");
+}
+
+#[test]
+fn locked_mode_disables_every_mode_but_the_lock() {
+    let app = app_in(InputMode::Locked);
+    insta::assert_snapshot!(framed(&app, 200), @r"
+    | Ctrl +>> <g> LOCK >> <> PANE >> <> TAB >> <> RESIZE >> <> MOVE >> <> SEARCH >> <> SESSION >> <> QUIT >|
+    | -- INTERFACE LOCKED -- |
+    ");
+    let [first, _] = app.lines(app.mode_info().unwrap(), 200);
+    let pane = first
+        .spans
+        .iter()
+        .find(|s| s.text.contains("PANE"))
+        .unwrap();
+    assert!(pane.style.dim && pane.style.italic, "{pane:?}");
+    let lock = first
+        .spans
+        .iter()
+        .find(|s| s.text.contains("LOCK"))
+        .unwrap();
+    assert!(!lock.style.dim && lock.style.bold, "{lock:?}");
+}
+
+#[test]
+fn keys_are_read_from_the_users_keybindings() {
+    // Pane mode moved to Alt x: the mode keys share no modifier, so none is named up front and
+    // each ribbon names its own; the first ribbon has no separator before it.
+    let app = app_with(
+        InputMode::Normal,
+        r#"keybinds { normal { unbind "Ctrl p"; bind "Alt x" { SwitchToMode "Pane"; }; }; }"#,
+    );
+    let first = text(&app, 200).lines().next().unwrap().to_owned();
+    assert_eq!(
+        first,
+        " <Ctrl g> LOCK >> <Alt x> PANE >> <Ctrl t> TAB >> <Ctrl n> RESIZE >> <Ctrl h> MOVE >> \
+         <Ctrl s> SEARCH >> <Ctrl o> SESSION >> <Ctrl q> QUIT >"
+    );
+    // Narrower: the modifiers shorten, then only the keys are left, then nothing.
+    let first = text(&app, 130).lines().next().unwrap().to_owned();
+    assert!(
+        first.starts_with(" <^C g> LOCK >> <^A x> PANE >"),
+        "{first}"
+    );
+    let first = text(&app, 85).lines().next().unwrap().to_owned();
+    assert_eq!(
+        first,
+        " Ctrl g >> Alt x >> Ctrl t >> Ctrl n >> Ctrl h >> Ctrl s >> Ctrl o >> Ctrl q >"
+    );
+    assert_eq!(text(&app, 20).lines().next().unwrap(), "");
+}
+
+#[test]
+fn the_unlock_first_preset_shows_bare_keys_and_locked_as_the_base() {
+    // As Zellij's "unlock-first" preset: Ctrl g leaves the locked base mode, then bare letters
+    // pick a mode.
+    let config = r#"
+        default_mode "locked"
+        keybinds clear-defaults=true {
+            locked { bind "Ctrl g" { SwitchToMode "Normal"; }; }
+            normal {
+                bind "Ctrl g" { SwitchToMode "Locked"; }
+                bind "p" { SwitchToMode "Pane"; }
+                bind "t" { SwitchToMode "Tab"; }
+                bind "q" { Quit; }
+            }
+            pane { bind "p" { SwitchToMode "Normal"; }; bind "n" { NewPane; SwitchToMode "Normal"; }; }
+        }
+    "#;
+    let normal = app_with(InputMode::Normal, config);
+    assert_eq!(
+        text(&normal, 200).lines().next().unwrap(),
+        " <Ctrl g> LOCK >> <p> PANE >> <t> TAB >> <q> QUIT >"
+    );
+    let pane = app_with(InputMode::Pane, config);
+    insta::assert_snapshot!(framed(&pane, 200), @r"
+    | <p> PANE >|
+    | <n> New / <p> Select pane|
+    ");
+    let locked = app_with(InputMode::Locked, config);
+    assert_eq!(
+        text(&locked, 200).lines().next().unwrap(),
+        " Ctrl +>> <g> LOCK >> <> PANE >> <> TAB >> <> RESIZE >> <> MOVE >> <> SEARCH >> <> SESSION >> <> QUIT >"
+    );
+}
+
+#[test]
+fn narrow_widths_take_the_short_names_then_cut_with_an_ellipsis() {
+    let app = app_in(InputMode::Pane);
+    insta::assert_snapshot!(framed(&app, 120), @r"
+    | Ctrl +>> <g> LOCK >> <p> PANE >> <t> TAB >> <n> RESIZE >> <h> MOVE >> <s> SEARCH >> <o> SESSION >> <q> QUIT >|
+    | <n> New / <←↓↑→> Move / <x> Close / <c> Rename / <f> Fullscreen / <w> Floating / <e> Embed / <ENTER> Select|
+    ");
+    insta::assert_snapshot!(framed(&app, 70), @r"
+    | Ctrl +>> g >> p >> t >> n >> h >> s >> o >> q >|
+    | <n> New / <←↓↑→> Move / <x> Close / <c> Rename ... |
+    ");
+    let normal = app_in(InputMode::Normal);
+    insta::assert_snapshot!(framed(&normal, 80), @r"
+    | Ctrl +>> g >> p >> t >> n >> h >> s >> o >> q >|
+    | QuickNav: Alt + <n> / Alt + <←↓↑→> or Alt + <hjkl> / Alt + <+|->|
+    ");
+    assert!(text(&normal, 40).ends_with('\n'), "nothing fits: no tip");
+}
+
+#[test]
+fn widths_are_counted_as_zellij_counts_them() {
+    // The full Pane hints are 142 characters but Zellij counts the arrows' bytes (150): at 146
+    // columns it takes the short names, and so does this bar.
+    let app = app_in(InputMode::Pane);
+    let full = text(&app, 200).lines().nth(1).unwrap().to_owned();
+    assert_eq!(full.chars().count(), 142);
+    let at_146 = text(&app, 146).lines().nth(1).unwrap().to_owned();
+    assert!(
+        at_146.contains("<ENTER> Select") && !at_146.contains("Select pane"),
+        "{at_146}"
+    );
+    assert_eq!(text(&app, 150).lines().nth(1).unwrap(), full);
+}
+
+#[test]
+fn the_swap_layout_shows_on_the_right_with_its_keys() {
+    let mut app = app_in(InputMode::Normal);
+    app.update(tab(|t| t.active_swap_layout_name = Some("vertical".into())));
+    let first = text(&app, 140).lines().next().unwrap().to_owned();
+    assert!(
+        first.ends_with("<q> QUIT >      Alt + <[]> > VERTICAL > "),
+        "{first:?}"
+    );
+    assert_eq!(first.chars().count(), 140);
+}
+
+#[test]
+fn notices_replace_the_hints_until_a_key_is_pressed() {
+    let mut app = app_in(InputMode::Normal);
+    app.update(tab(|t| {
+        t.is_fullscreen_active = true;
+        t.panes_to_hide = 2;
+    }));
+    assert_eq!(
+        text(&app, 120).lines().nth(1),
+        Some(" (FULLSCREEN): + 2 hidden panes")
+    );
+    app.update(tab(|t| t.are_floating_panes_visible = true));
+    assert_eq!(
+        text(&app, 120).lines().nth(1),
+        Some(" (FLOATING PANES VISIBLE): Press Ctrl p, <w> to hide.")
+    );
+
+    let (redraw, keys) = app.update(Event::CopyToClipboard(CopyDestination::System));
+    assert!(redraw);
+    assert_eq!(keys, Some(KeyPresses::Read));
+    assert_eq!(
+        text(&app, 120).lines().nth(1),
+        Some("Text copied to system clipboard")
+    );
+    // Key presses are read only while the notice shows.
+    let (redraw, keys) = app.update(Event::InputReceived);
+    assert!(redraw);
+    assert_eq!(keys, Some(KeyPresses::Ignore));
+    assert!(text(&app, 120).contains("FLOATING PANES VISIBLE"));
+}
+
+#[test]
+fn lines_are_built_once_per_change_and_size() {
+    let mut app = app_in(InputMode::Normal);
+    let first = app.render(2, 120).to_owned();
+    assert!(first.contains('\n') && first.contains("LOCK"), "{first:?}");
+    // The same update again changes nothing and asks for no render.
+    let (redraw, _) = app.update(Event::ModeUpdate(app.mode_info().unwrap().clone()));
+    assert!(!redraw);
+    let (redraw, _) = app.update(tab(|t| t.name = "renamed".into()));
+    assert!(!redraw, "a tab's name is not on the status bar");
+    assert_eq!(app.render(2, 120), first);
+    // A mode update without keybindings (Zellij sends them once) keeps the known ones.
+    let mut pane = app.mode_info().unwrap().clone();
+    pane.mode = InputMode::Pane;
+    pane.keybinds.clear();
+    let (redraw, _) = app.update(Event::ModeUpdate(pane));
+    assert!(redraw);
+    let pane_text = app.render(2, 120).to_owned();
+    assert!(pane_text.contains("Toggle") || pane_text.contains("Fullscreen"));
+    // One row: the hints outside Normal mode.
+    assert!(!app.render(1, 120).contains('\n'));
+    assert!(app.render(1, 120).contains("New"));
+}
+
+#[test]
+fn nothing_is_drawn_before_the_first_mode_update_and_no_hints_before_the_tabs() {
+    let mut app = App::default();
+    assert_eq!(app.render(2, 80), "");
+    app.update(Event::ModeUpdate(mode_info(
+        InputMode::Normal,
+        keybinds(""),
+    )));
+    let text = text(&app, 200);
+    assert!(text.contains("LOCK") && text.ends_with('\n'), "{text:?}");
+}
+
+#[test]
+fn keybindings_sent_apart_fill_a_mode_update_without_them() {
+    let mut app = App::default();
+    app.update(Event::ModeUpdate(mode_info(InputMode::Normal, Vec::new())));
+    assert!(!text(&app, 200).contains("LOCK"));
+    let (redraw, _) = app.update(Event::InitialKeybinds(keybinds("")));
+    assert!(redraw);
+    assert!(text(&app, 200).contains("<g> LOCK"));
+}
+
+#[test]
+fn a_denied_permission_is_said_in_the_bar() {
+    let mut app = App::default();
+    app.update(Event::PermissionRequestResult(PermissionStatus::Denied));
+    assert!(app.render(2, 120).contains("needs permission"));
+}
