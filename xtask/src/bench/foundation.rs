@@ -26,13 +26,15 @@ const WIDTH: u16 = 200;
 const HEIGHT: u16 = 50;
 
 /// Zellij's default layout spelled out, given to both sides with `--layout`: tab bar, one terminal, status bar.
+/// The status bar is named by its alias, as Zellij's default layout names it, so each side runs
+/// the bar its configuration gives that alias (perth's own light bar, Zellij's bar; issue 22).
 pub(crate) const BENCH_LAYOUT: &str = r#"layout {
     pane size=1 borderless=true {
         plugin location="zellij:tab-bar"
     }
     pane
     pane size=1 borderless=true {
-        plugin location="zellij:status-bar"
+        plugin location="status-bar"
     }
 }
 "#;

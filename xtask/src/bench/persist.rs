@@ -122,8 +122,11 @@ impl Bench for Persist {
     }
 }
 
+/// Returns the bench's session: 20 tabs under Zellij's default tab template. The status bar is
+/// named by its alias, as Zellij's default layout names it, so each side runs the bar its
+/// configuration gives that alias (perth's own light bar, Zellij's bar; issue 22).
 fn layout() -> String {
-    let mut kdl = String::from("layout {\n    default_tab_template {\n        pane size=1 borderless=true {\n            plugin location=\"zellij:tab-bar\"\n        }\n        children\n        pane size=1 borderless=true {\n            plugin location=\"zellij:status-bar\"\n        }\n    }\n");
+    let mut kdl = String::from("layout {\n    default_tab_template {\n        pane size=1 borderless=true {\n            plugin location=\"zellij:tab-bar\"\n        }\n        children\n        pane size=1 borderless=true {\n            plugin location=\"status-bar\"\n        }\n    }\n");
     for t in 1..=TABS {
         kdl.push_str(&format!(
             "    tab name=\"t{t:02}\"{} {{\n",
