@@ -5,6 +5,7 @@
 //! `<target>/bench/report.json` and table.
 
 mod agents;
+mod agents_session;
 mod bridge;
 mod concurrency;
 mod foundation;
@@ -58,6 +59,7 @@ fn registry() -> Vec<Box<dyn Bench>> {
         Box::new(snapshot::Snapshot),
         Box::new(concurrency::Concurrency),
         Box::new(agents::Agents),
+        Box::new(agents_session::AgentsSession),
         Box::new(tls::Tls),
         Box::new(web::Web),
     ]
