@@ -15,13 +15,23 @@ use std::collections::BTreeMap;
 use std::fmt;
 
 /// The protocol version this crate speaks.
-pub const PROTOCOL_VERSION: u32 = 5;
+pub const PROTOCOL_VERSION: u32 = 6;
 
 /// The oldest client protocol version a server built from this crate still serves.
 ///
 /// Protocol 5 renamed fields of [`Response::ImiStatus`]'s `status` (iMi's status in the
 /// specification's shape), which a client of protocol 4 or older would misread.
 pub const MIN_PROTOCOL_VERSION: u32 = 5;
+
+/// Serde's default for a flag that is true unless a client says otherwise.
+fn yes() -> bool {
+    true
+}
+
+/// Leaves a flag out of the JSON when it has its default, true.
+fn is_yes(flag: &bool) -> bool {
+    *flag
+}
 
 /// The HTTP path of the request/response endpoint (`POST`, bearer token required).
 pub const RPC_PATH: &str = "/v1/rpc";
@@ -177,7 +187,7 @@ pub enum Request {
     /// `key` works as for [`Request::ZdriveLog`]: every client's perth-core receives an
     /// `imi::status` pipe, and the instance whose request was first answers it.
     ///
-    /// Since protocol 4.
+    /// Since protocol 4; `agents` since protocol 6.
     ImiStatus {
         /// A path inside the project; plugins send the session's folder (or their `cwd`).
         #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -185,6 +195,11 @@ pub enum Request {
         /// Makes repeats of one request read once.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         key: Option<String>,
+        /// Whether each checkout lists the agents working in it, which asks every perth
+        /// session (`perth agents --all-sessions`); a client that shows none (the tab bar,
+        /// every few seconds) says false. Absent means true.
+        #[serde(default = "yes", skip_serializing_if = "is_yes")]
+        agents: bool,
     },
     /// Creates a typed worktree, as `iMi add` does, opens its tab in `session` and has zdrive
     /// track the tab's panes; the reply is [`Response::ImiAdded`]. host-bridge then pushes

@@ -207,6 +207,7 @@ fn request_types_lists_every_variant() {
         Request::ImiStatus {
             project: None,
             key: None,
+            agents: true,
         },
         imi_add(),
         Request::ImiRemove {
@@ -461,8 +462,17 @@ fn imi_requests_leave_out_what_is_not_given() {
             Request::ImiStatus {
                 project: Some("/work/widgets".into()),
                 key: None,
+                agents: true,
             },
             r#"{"type":"imi_status","project":"/work/widgets"}"#,
+        ),
+        (
+            Request::ImiStatus {
+                project: Some("/work/widgets".into()),
+                key: None,
+                agents: false,
+            },
+            r#"{"type":"imi_status","project":"/work/widgets","agents":false}"#,
         ),
         (
             imi_add(),

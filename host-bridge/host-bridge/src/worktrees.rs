@@ -44,7 +44,11 @@ pub async fn handle(
         other => other,
     };
     let (key, work): (Option<String>, Work) = match request {
-        Request::ImiStatus { project, key } => (key, engine_work(move || read_status(project))),
+        Request::ImiStatus {
+            project,
+            key,
+            agents,
+        } => (key, engine_work(move || read_status(project, agents))),
         Request::ImiAdd {
             cwd,
             kind,
@@ -197,7 +201,7 @@ fn changed(session_dir: Option<&Path>, data: serde_json::Value) {
     tracing::debug!(sessions, "pushed {CHANGED_TOPIC}");
 }
 
-async fn read_status(project: Option<String>) -> Answer {
+async fn read_status(project: Option<String>, agents: bool) -> Answer {
     let project = project.ok_or_else(|| {
         bad_request("imi_status needs project: a path inside the iMi project")
             .with_hint(r#"send {"type":"imi_status","project":"/path/to/project"}"#)
@@ -205,7 +209,7 @@ async fn read_status(project: Option<String>) -> Answer {
     let cwd = project_dir("project", &project)?;
     let (_, engine) = open_engine().await?;
     let mut report = engine.status(&cwd).await;
-    if let Ok(report) = &mut report {
+    if let (Ok(report), true) = (&mut report, agents) {
         // The agents of the worktrees, as the iMi command line shows them (the pane follows
         // their changes on perth's `perth::agents` pipe).
         imi::cli::perth::attach_agents(report, std::time::Duration::from_secs(3));

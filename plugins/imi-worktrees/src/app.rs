@@ -343,6 +343,7 @@ impl App {
         let request = Request::ImiStatus {
             project: Some(cwd),
             key: None,
+            agents: true,
         };
         if let Some(id) = self.send(request, Call::Status, now, effects) {
             self.loading = Some(id);

@@ -40,7 +40,8 @@ impl Harness {
             request,
             Request::ImiStatus {
                 project: Some(CWD.into()),
-                key: None
+                key: None,
+                agents: true,
             }
         );
         h.answer(

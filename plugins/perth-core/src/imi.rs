@@ -102,6 +102,7 @@ impl ImiPipe {
             ImiAction::Status => Request::ImiStatus {
                 project: Some(cwd),
                 key,
+                agents: true,
             },
         })
     }
@@ -216,7 +217,8 @@ mod tests {
             elsewhere.request(Some("/w/p"), None, None),
             Ok(Request::ImiStatus {
                 project: Some("/other/project".into()),
-                key: None
+                key: None,
+                agents: true,
             })
         );
         let nowhere = parse_imi_pipe(STATUS_PIPE, &args("")).unwrap();

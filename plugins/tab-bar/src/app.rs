@@ -382,9 +382,11 @@ impl App {
             self.reload = true;
             return;
         }
+        // The bar shows no agents: it spares every session the `perth agents` call.
         let request = Request::ImiStatus {
             project: Some(cwd),
             key: None,
+            agents: false,
         };
         let (id, bridge_effects) = bridge.request(request, now);
         effects.push(Effect::Bridge(bridge_effects));

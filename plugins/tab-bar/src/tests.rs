@@ -148,7 +148,8 @@ impl Harness {
             request,
             Request::ImiStatus {
                 project: Some(CWD.into()),
-                key: None
+                key: None,
+                agents: false,
             }
         );
         let response = Response::ImiStatus {

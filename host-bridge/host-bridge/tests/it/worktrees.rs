@@ -74,6 +74,7 @@ fn status(bridge: &Bridge, trunk: &Path) -> serde_json::Value {
         Request::ImiStatus {
             project: Some(trunk.display().to_string()),
             key: None,
+            agents: true,
         },
     ) {
         Ok(Response::ImiStatus { status, first }) => {
@@ -187,6 +188,7 @@ fn bad_input_is_refused_with_the_reason_and_changes_nothing() {
     let no_project = refused(Request::ImiStatus {
         project: None,
         key: None,
+        agents: true,
     });
     assert!(no_project.message.contains("needs project"), "{no_project}");
     let missing = refused(remove(&trunk, "ghost", false, true));

@@ -1180,6 +1180,7 @@ fn imi_status_answers_one_line_per_worktree_and_cwd_names_another_project() {
         bridge_protocol::Request::ImiStatus {
             project: Some("/other".into()),
             key: Some("cli-2".into()),
+            agents: true,
         }
     );
     let status = serde_json::json!({
