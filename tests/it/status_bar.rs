@@ -140,17 +140,21 @@ fn wait_for_bar(term: &TmuxTerminal, rows: u16, what: &str, shown: &str) -> Bars
     .unwrap()
 }
 
-/// Returns the session's layout as Zellij dumps it, plugins by the files they run.
-fn dumped_layout(session: &PerthSession) -> String {
-    session.action(&["dump-layout"]).unwrap()
+/// The status bar perth's own plugin file runs as, in a dumped layout.
+const OWN_BAR: &str = "/plugins/status-bar-";
+
+/// Asserts that the session's status bar runs `plugin` (as `dump-layout` names the plugins: by
+/// the files or built-ins they run), and not `not`.
+fn assert_bar_runs(session: &PerthSession, plugin: &str, not: &str) {
+    let layout = session.action(&["dump-layout"]).unwrap();
+    assert!(
+        layout.contains(plugin) && !layout.contains(not),
+        "the status bar runs {plugin}: {layout}"
+    );
 }
 
 fn assert_own_bar(session: &PerthSession) {
-    let layout = dumped_layout(session);
-    assert!(
-        layout.contains("/plugins/status-bar-") && !layout.contains("zellij:status-bar"),
-        "perth's status bar runs: {layout}"
-    );
+    assert_bar_runs(session, OWN_BAR, "zellij:status-bar");
 }
 
 /// Starts perth's workspace with `config` as the user's file.
@@ -168,24 +172,12 @@ fn status_bar_gives_way_to_the_users_alias_and_setting() {
     assert_own_bar(&own);
     drop(own);
 
-    let user = workspace_with(
-        "e2e-status-user",
-        "plugins {\n    status-bar location=\"zellij:compact-bar\"\n}\n",
-    );
-    let layout = dumped_layout(&user);
-    assert!(
-        layout.contains("zellij:compact-bar") && !layout.contains("/plugins/status-bar-"),
-        "the user's alias wins: {layout}"
-    );
+    let user_alias = "plugins {\n    status-bar location=\"zellij:compact-bar\"\n}\n";
+    let user = workspace_with("e2e-status-user", user_alias);
+    assert_bar_runs(&user, "zellij:compact-bar", OWN_BAR);
     drop(user);
 
-    let off = workspace_with(
-        "e2e-status-off",
-        "perth {\n    status_bar {\n        light false\n    }\n}\n",
-    );
-    let layout = dumped_layout(&off);
-    assert!(
-        layout.contains("zellij:status-bar") && !layout.contains("/plugins/status-bar-"),
-        "Zellij's bar with `light false`: {layout}"
-    );
+    let off_setting = "perth {\n    status_bar {\n        light false\n    }\n}\n";
+    let off = workspace_with("e2e-status-off", off_setting);
+    assert_bar_runs(&off, "zellij:status-bar", OWN_BAR);
 }
