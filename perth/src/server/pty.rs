@@ -259,6 +259,11 @@ impl Ptys {
             let Some(command) = command_line(group as u32) else {
                 continue;
             };
+            // A job the shell starts is made the foreground group before it execs its
+            // program: until then it is a copy of the shell, not a command to record.
+            if is_copy_of(group as u32, shell_pid) {
+                continue;
+            }
             found.insert(
                 id,
                 match post_hook {
@@ -460,6 +465,14 @@ fn wait_for_exit(pid: libc::pid_t) -> Option<i32> {
 }
 
 /// The command line of process `pid`, from `/proc`.
+/// Returns whether process `pid` still runs the program and command line `shell` runs: a
+/// child the shell forked that has not exec'd yet.
+fn is_copy_of(pid: u32, shell: u32) -> bool {
+    let exe = |pid: u32| std::fs::read_link(format!("/proc/{pid}/exe")).ok();
+    let same_exe = exe(pid).is_some_and(|e| Some(e) == exe(shell));
+    same_exe && command_line(pid).is_some_and(|c| Some(c) == command_line(shell))
+}
+
 fn command_line(pid: u32) -> Option<Vec<String>> {
     let raw = std::fs::read(format!("/proc/{pid}/cmdline")).ok()?;
     let words: Vec<String> = raw
@@ -750,6 +763,19 @@ mod tests {
             String::from_utf8_lossy(&out).into_owned()
         });
         assert!(out.contains("33 77"), "{out:?}");
+    }
+
+    #[test]
+    fn a_child_that_has_not_exec_d_is_a_copy_of_its_parent_and_a_command_is_not() {
+        let me = std::process::id();
+        assert!(is_copy_of(me, me));
+        let mut sleep = std::process::Command::new("sleep")
+            .arg("5")
+            .spawn()
+            .unwrap();
+        assert!(!is_copy_of(sleep.id(), me));
+        let _ = sleep.kill();
+        let _ = sleep.wait();
     }
 
     #[test]
