@@ -16,7 +16,7 @@ use std::{
     path::{Path, PathBuf},
     process::Command,
     thread,
-    time::{Duration, Instant},
+    time::Duration,
 };
 
 use anyhow::{ensure, Context, Result};
@@ -25,7 +25,7 @@ use super::{
     imi::{imi_bin, ImiRunner},
     reference::stock_zellij,
     report::{median, Goal, Row},
-    session::{clock_ticks_per_second, ProcessUsage, Session, PROMPT},
+    session::{Session, PROMPT},
     Bench, BenchContext,
 };
 
@@ -248,15 +248,7 @@ fn generated_layout(root: &Path) -> Result<PathBuf> {
 /// Measures the settled session idle, then starts the printers and times keystroke echoes.
 fn measure(session: &Session, worktrees: &[PathBuf]) -> Result<Sample> {
     thread::sleep(IDLE_SETTLE);
-    let pid = session.server_pid()?;
-    let before = ProcessUsage::read(pid)?;
-    let started = Instant::now();
-    thread::sleep(IDLE_WINDOW);
-    let after = ProcessUsage::read(pid)?;
-    let cpu_seconds =
-        after.cpu_ticks.saturating_sub(before.cpu_ticks) as f64 / clock_ticks_per_second() as f64;
-    let cpu_percent = cpu_seconds / started.elapsed().as_secs_f64() * 100.0;
-    let rss_mib = after.rss_kib as f64 / 1024.0;
+    let idle = session.server_usage_over(IDLE_WINDOW)?;
 
     // Opening a FIFO for writing and closing it ends every `cat` waiting on it.
     for worktree in worktrees {
@@ -266,24 +258,10 @@ fn measure(session: &Session, worktrees: &[PathBuf]) -> Result<Sample> {
             .with_context(|| format!("opening {}", worktree.join(GO_FIFO).display()))?;
     }
     thread::sleep(PRINT_SETTLE);
-    let mut echoes = Vec::new();
-    for i in 0..KEYS {
-        let marker = format!("k{i:03}x");
-        let typed = Instant::now();
-        session.type_text(&marker)?;
-        session.wait_for_screen(
-            "the typed key's echo",
-            Duration::from_millis(1),
-            Duration::from_secs(10),
-            |s| s.contains(&marker),
-        )?;
-        echoes.push(typed.elapsed().as_secs_f64() * 1000.0);
-        session.press("C-u")?;
-    }
     Ok(Sample {
-        rss_mib,
-        cpu_percent,
-        echo_ms: median(&echoes).unwrap_or(f64::NAN),
+        rss_mib: idle.rss_mib,
+        cpu_percent: idle.cpu_percent,
+        echo_ms: median(&session.echo_times(KEYS)?).unwrap_or(f64::NAN),
     })
 }
 

@@ -17,7 +17,7 @@ use anyhow::{Context, Result};
 use super::{
     reference::{stock_zellij, ZELLIJ_VERSION},
     report::{median, Goal, Row},
-    session::{clock_ticks_per_second, ProcessUsage, Session, PROMPT},
+    session::{Session, PROMPT},
     Bench, BenchContext,
 };
 
@@ -361,17 +361,11 @@ fn idle_usage(contender: &Contender) -> Result<IdleUsage> {
     );
     let (session, _) = launch(contender, LayoutChoice::Bench, Start::Second)?;
     thread::sleep(IDLE_SETTLE);
-    let pid = session.server_pid()?;
-    let before = ProcessUsage::read(pid)?;
-    let started = Instant::now();
-    thread::sleep(IDLE_WINDOW);
-    let after = ProcessUsage::read(pid)?;
-    let seconds = started.elapsed().as_secs_f64();
-    let cpu_seconds =
-        after.cpu_ticks.saturating_sub(before.cpu_ticks) as f64 / clock_ticks_per_second() as f64;
+    let measured = session.server_usage_over(IDLE_WINDOW)?;
+    let pid = measured.pid;
     let usage = IdleUsage {
-        cpu_percent: cpu_seconds / seconds * 100.0,
-        rss_mib: after.rss_kib as f64 / 1024.0,
+        cpu_percent: measured.cpu_percent,
+        rss_mib: measured.rss_mib,
     };
     eprintln!(
         "bench foundation: idle {}: server pid {pid}, CPU {:.2} %, RSS {:.1} MiB",

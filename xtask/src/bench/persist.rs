@@ -409,19 +409,5 @@ fn echo_latency(perth: &Path, persistence: &str, keys: usize) -> Result<f64> {
     })?;
     // Settle: the writer has tried (and, with the database stopped, failed) at least once.
     std::thread::sleep(Duration::from_secs(2));
-    let mut samples = Vec::new();
-    for i in 0..keys {
-        let marker = format!("k{i:03}x");
-        let started = Instant::now();
-        session.type_text(&marker)?;
-        session.wait_for_screen(
-            "the typed key's echo",
-            Duration::from_millis(1),
-            Duration::from_secs(10),
-            |s| s.contains(&marker),
-        )?;
-        samples.push(started.elapsed().as_secs_f64() * 1000.0);
-        session.press("C-u")?;
-    }
-    Ok(median(&samples).unwrap_or(f64::NAN))
+    Ok(median(&session.echo_times(keys)?).unwrap_or(f64::NAN))
 }

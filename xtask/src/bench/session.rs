@@ -191,6 +191,52 @@ impl Session {
     }
 }
 
+impl Session {
+    /// Returns the server's CPU (in % of one core) over `window` and its RSS (MiB) at the end.
+    pub(crate) fn server_usage_over(&self, window: Duration) -> Result<ServerUsage> {
+        let pid = self.server_pid()?;
+        let before = ProcessUsage::read(pid)?;
+        let started = Instant::now();
+        thread::sleep(window);
+        let after = ProcessUsage::read(pid)?;
+        let cpu_seconds = after.cpu_ticks.saturating_sub(before.cpu_ticks) as f64
+            / clock_ticks_per_second() as f64;
+        Ok(ServerUsage {
+            pid,
+            cpu_percent: cpu_seconds / started.elapsed().as_secs_f64() * 100.0,
+            rss_mib: after.rss_kib as f64 / 1024.0,
+        })
+    }
+
+    /// Types a marker at the prompt `keys` times and returns each time from typing to its echo
+    /// on screen, in ms; the line is cleared after each.
+    pub(crate) fn echo_times(&self, keys: usize) -> Result<Vec<f64>> {
+        let mut samples = Vec::with_capacity(keys);
+        for i in 0..keys {
+            let marker = format!("k{i:03}x");
+            let started = Instant::now();
+            self.type_text(&marker)?;
+            self.wait_for_screen(
+                "the typed key's echo",
+                Duration::from_millis(1),
+                Duration::from_secs(10),
+                |s| s.contains(&marker),
+            )?;
+            samples.push(started.elapsed().as_secs_f64() * 1000.0);
+            self.press("C-u")?;
+        }
+        Ok(samples)
+    }
+}
+
+/// A server's cost over a window: [`Session::server_usage_over`].
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct ServerUsage {
+    pub(crate) pid: u32,
+    pub(crate) cpu_percent: f64,
+    pub(crate) rss_mib: f64,
+}
+
 /// Returns the first process under `proc` whose command line has `--server` and an argument starting with `prefix`.
 fn server_pid_in(proc: &Path, prefix: &[u8]) -> Option<u32> {
     fs::read_dir(proc)
