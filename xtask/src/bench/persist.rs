@@ -200,6 +200,22 @@ fn now_ms() -> u64 {
         .map_or(0, |d| d.as_millis() as u64)
 }
 
+/// Writes the bench's layout into `session`'s home, starts `bin` with it as a new session and
+/// waits for its full screen (`what` names it for the timeout's error).
+fn start_session(session: &Session, bin: &Path, what: &str) -> Result<()> {
+    let file = session.home().join("bench-persist.kdl");
+    fs::write(&file, layout())?;
+    session.exec(&[
+        bin,
+        Path::new("--session"),
+        Path::new(SESSION),
+        Path::new("--new-session-with-layout"),
+        &file,
+    ])?;
+    session.wait_for_screen(what, POLL, Duration::from_secs(120), ready)?;
+    Ok(())
+}
+
 /// The bench's 100-pane session persisting to `url`, after its first (full) flush.
 pub(crate) struct Persisting {
     session: Session,
@@ -215,21 +231,7 @@ impl Persisting {
             &session,
             &format!("flush_interval_ms 200\ndatabase_url \"{url}\""),
         )?;
-        let file = session.home().join("bench-persist.kdl");
-        fs::write(&file, layout())?;
-        session.exec(&[
-            &ctx.perth_bin,
-            Path::new("--session"),
-            Path::new(SESSION),
-            Path::new("--new-session-with-layout"),
-            &file,
-        ])?;
-        session.wait_for_screen(
-            "the 100-pane session",
-            POLL,
-            Duration::from_secs(120),
-            ready,
-        )?;
+        start_session(&session, &ctx.perth_bin, "the 100-pane session")?;
         let st = wait_flush(&session, &ctx.perth_bin, 0)?;
         // The first flush of the session wrote every row: the reference for a one-pane flush.
         let full_ms = st["persistence"]["last_flush_ms"]
@@ -339,21 +341,7 @@ fn resurrect_from_cache(zellij: &Path, is_perth: bool) -> Result<f64> {
     if is_perth {
         configure(&session, "enabled false")?;
     }
-    let file = session.home().join("bench-persist.kdl");
-    fs::write(&file, layout())?;
-    session.exec(&[
-        zellij,
-        Path::new("--session"),
-        Path::new(SESSION),
-        Path::new("--new-session-with-layout"),
-        &file,
-    ])?;
-    session.wait_for_screen(
-        "zellij's 100-pane session",
-        POLL,
-        Duration::from_secs(120),
-        ready,
-    )?;
+    start_session(&session, zellij, "zellij's 100-pane session")?;
     let out = session
         .env()
         .command(zellij)
