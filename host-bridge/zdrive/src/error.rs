@@ -12,10 +12,9 @@ use crate::{EngineError, InputError, StoreError};
 
 /// An error that knows how it is reported.
 pub trait Classify {
-    /// Its class: user, unavailable dependency or internal.
-    fn class(&self) -> ErrorClass;
-    /// Its JSON `error.kind`, in snake case.
-    fn kind(&self) -> &'static str;
+    /// Its class (user, unavailable dependency or internal) and its JSON `error.kind`, in
+    /// snake case.
+    fn report(&self) -> (ErrorClass, &'static str);
 }
 
 /// Returns the class and kind of the first error in `error`'s chain that has them;
@@ -24,9 +23,7 @@ pub fn classify(error: &anyhow::Error) -> (ErrorClass, &'static str) {
     error
         .chain()
         .find_map(classified)
-        .map_or((ErrorClass::Internal, "internal"), |e| {
-            (e.class(), e.kind())
-        })
+        .map_or((ErrorClass::Internal, "internal"), Classify::report)
 }
 
 /// Returns `error` as a [`Classify`] when it is one of zdrive's error types.
@@ -47,140 +44,98 @@ fn classified<'a>(error: &'a (dyn std::error::Error + 'static)) -> Option<&'a dy
         .or_else(|| of::<store::OpenError>(error))
 }
 
+use ErrorClass::{Internal, Unavailable, User};
+
 /// The embedded database could not be opened.
 impl Classify for store::OpenError {
-    fn class(&self) -> ErrorClass {
-        ErrorClass::Unavailable
-    }
-    fn kind(&self) -> &'static str {
-        "unavailable"
+    fn report(&self) -> (ErrorClass, &'static str) {
+        (Unavailable, "unavailable")
     }
 }
 
 impl Classify for EngineError {
-    fn class(&self) -> ErrorClass {
+    fn report(&self) -> (ErrorClass, &'static str) {
         match self {
-            EngineError::Input(e) => e.class(),
-            EngineError::NotTracked { .. }
-            | EngineError::NameTaken { .. }
-            | EngineError::PaneTracked { .. } => ErrorClass::User,
-            EngineError::Store(e) => e.class(),
-            EngineError::Outbox { .. } => ErrorClass::Unavailable,
-            EngineError::ReadOnly => ErrorClass::Internal,
-        }
-    }
-    fn kind(&self) -> &'static str {
-        match self {
-            EngineError::Input(e) => e.kind(),
-            EngineError::NotTracked { .. } => "not_tracked",
-            EngineError::NameTaken { .. } => "name_taken",
-            EngineError::PaneTracked { .. } => "already_tracked",
-            EngineError::Store(e) => e.kind(),
-            EngineError::Outbox { .. } => "unavailable",
-            EngineError::ReadOnly => "internal",
+            EngineError::Input(e) => e.report(),
+            EngineError::NotTracked { .. } => (User, "not_tracked"),
+            EngineError::NameTaken { .. } => (User, "name_taken"),
+            EngineError::PaneTracked { .. } => (User, "already_tracked"),
+            EngineError::Store(e) => e.report(),
+            EngineError::Outbox { .. } => (Unavailable, "unavailable"),
+            EngineError::ReadOnly => (Internal, "internal"),
         }
     }
 }
 
 impl Classify for StoreError {
-    fn class(&self) -> ErrorClass {
+    fn report(&self) -> (ErrorClass, &'static str) {
         match self {
-            StoreError::Corrupt { .. } => ErrorClass::Internal,
-            StoreError::Unavailable(_) | StoreError::Backend { .. } => ErrorClass::Unavailable,
-        }
-    }
-    fn kind(&self) -> &'static str {
-        match self {
-            StoreError::Corrupt { .. } => "corrupt",
-            StoreError::Unavailable(_) | StoreError::Backend { .. } => "unavailable",
+            StoreError::Corrupt { .. } => (Internal, "corrupt"),
+            StoreError::Unavailable(_) | StoreError::Backend { .. } => (Unavailable, "unavailable"),
         }
     }
 }
 
 impl Classify for InputError {
-    fn class(&self) -> ErrorClass {
-        ErrorClass::User
-    }
-    fn kind(&self) -> &'static str {
-        "bad_input"
+    fn report(&self) -> (ErrorClass, &'static str) {
+        (User, "bad_input")
     }
 }
 
 impl Classify for MuxError {
-    fn class(&self) -> ErrorClass {
+    fn report(&self) -> (ErrorClass, &'static str) {
         match self {
-            MuxError::NoSession => ErrorClass::User,
-            MuxError::Unreachable { .. } | MuxError::Action { .. } => ErrorClass::Unavailable,
-        }
-    }
-    fn kind(&self) -> &'static str {
-        match self {
-            MuxError::NoSession => "no_session",
-            MuxError::Unreachable { .. } => "unavailable",
-            MuxError::Action { .. } => "session_error",
+            MuxError::NoSession => (User, "no_session"),
+            MuxError::Unreachable { .. } => (Unavailable, "unavailable"),
+            MuxError::Action { .. } => (Unavailable, "session_error"),
         }
     }
 }
 
 impl Classify for ConfigError {
-    fn class(&self) -> ErrorClass {
+    fn report(&self) -> (ErrorClass, &'static str) {
         match self {
-            ConfigError::Set(_) | ConfigError::Invalid { .. } => ErrorClass::User,
-            ConfigError::Io { .. } => ErrorClass::Internal,
-        }
-    }
-    fn kind(&self) -> &'static str {
-        match self {
-            ConfigError::Set(_) | ConfigError::Invalid { .. } => "bad_config",
-            ConfigError::Io { .. } => "io",
+            ConfigError::Set(_) | ConfigError::Invalid { .. } => (User, "bad_config"),
+            ConfigError::Io { .. } => (Internal, "io"),
         }
     }
 }
 
 impl Classify for SetupError {
-    fn class(&self) -> ErrorClass {
-        ErrorClass::User
-    }
-    fn kind(&self) -> &'static str {
-        "bad_config"
+    fn report(&self) -> (ErrorClass, &'static str) {
+        (User, "bad_config")
     }
 }
 
 impl Classify for SnapshotError {
-    fn class(&self) -> ErrorClass {
-        match self {
-            SnapshotError::NoConsent | SnapshotError::Config(_) => ErrorClass::User,
-            SnapshotError::Engine(EngineError::Input(_) | EngineError::NotTracked { .. }) => {
-                ErrorClass::User
-            }
+    fn report(&self) -> (ErrorClass, &'static str) {
+        let class = match self {
+            SnapshotError::NoConsent | SnapshotError::Config(_) => User,
+            SnapshotError::Engine(EngineError::Input(_) | EngineError::NotTracked { .. }) => User,
             // A snapshot of a tracked pane meets the store's failures only.
-            SnapshotError::Engine(_) => ErrorClass::Unavailable,
-            SnapshotError::Llm(e) => e.class(),
-        }
-    }
-    fn kind(&self) -> &'static str {
-        SnapshotError::kind(self)
+            SnapshotError::Engine(_) => Unavailable,
+            SnapshotError::Llm(e) => e.report().0,
+        };
+        (class, self.kind())
     }
 }
 
 impl Classify for LlmError {
-    fn class(&self) -> ErrorClass {
-        match self {
+    fn report(&self) -> (ErrorClass, &'static str) {
+        let class = match self {
             LlmError::MissingKey { .. }
             | LlmError::Unauthorized { .. }
             | LlmError::UnknownModel { .. }
             | LlmError::BadRequest { .. }
-            | LlmError::InvalidSettings { .. } => ErrorClass::User,
+            | LlmError::InvalidSettings { .. } => User,
             LlmError::Unreachable { .. }
             | LlmError::Timeout { .. }
             | LlmError::RateLimited { .. }
             | LlmError::ServerError { .. }
             | LlmError::CircuitOpen { .. }
-            | LlmError::BadResponse { .. } => ErrorClass::Unavailable,
-        }
-    }
-    fn kind(&self) -> &'static str {
-        LlmError::kind(self)
+            | LlmError::BadResponse { .. } => Unavailable,
+        };
+        (class, self.kind())
     }
 }
 
