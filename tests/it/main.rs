@@ -2,6 +2,7 @@
 
 mod agent_log;
 mod agents;
+mod attach;
 mod bad_input;
 mod bridge;
 mod concurrency;

@@ -674,6 +674,16 @@ pub enum Response {
 /// The pipe name host-bridge pushes events on (`zellij pipe --name host-bridge::event`).
 pub const PUSH_PIPE_NAME: &str = "host-bridge::event";
 
+/// The pipe perth's server broadcasts, without a payload, when a client attached: every perth
+/// plugin that draws a pane draws it again.
+///
+/// Zellij 0.45.1 runs one instance of each plugin per client id and keeps an instance when its
+/// client leaves. Loading the plugins of another client writes Zellij's loading message into
+/// every client's copy of the pane, the absent one's included, and nothing redraws that copy:
+/// a client that later gets the absent one's id back is shown the blank copy (its tab bar and
+/// status bar empty for good) until the instance has something new to draw.
+pub const REDRAW_PIPE: &str = "perth::redraw";
+
 /// The payload of a `host-bridge::event` pipe message.
 ///
 /// Wire form: `{"topic":"workspace.worktree.created","data":{...}}`. Since protocol 1.

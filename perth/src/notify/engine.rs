@@ -98,7 +98,12 @@ pub struct Engine {
     /// Grows when a notified pane gains or loses its full frame (what `Notice.drawn` says).
     frames_generation: AtomicU64,
     fps_now: AtomicU32,
-    /// Called whenever [`Engine::generation`] or [`Engine::client_count`] may have changed
+    /// Grows when a client is first drawn for, that is when one attached (a returning client
+    /// id included).
+    attaches: AtomicU64,
+    /// Grows when a client is forgotten (it left).
+    leaves: AtomicU64,
+    /// Called whenever [`Engine::generation`] or [`Engine::client_changes`] may have changed
     /// (the perth-core link sleeps until then).
     change_hook: Mutex<Option<Box<dyn Fn() + Send + Sync>>>,
     /// Called with every raise and what the bus did with it (`perth events` hears of them).
@@ -154,6 +159,8 @@ impl Engine {
             generation: AtomicU64::new(0),
             frames_generation: AtomicU64::new(0),
             fps_now: AtomicU32::new(0),
+            attaches: AtomicU64::new(0),
+            leaves: AtomicU64::new(0),
             change_hook: Mutex::new(None),
             raise_hook: Mutex::new(None),
             pane_oracle: Mutex::new(None),
@@ -258,6 +265,7 @@ impl Engine {
         st.window_bytes += content.len();
         let state = &mut *st;
         if !state.screens.contains_key(&client) {
+            self.attaches.fetch_add(1, Ordering::Relaxed);
             self.run_change_hook();
         }
         let screen = state.screens.entry(client).or_default();
@@ -274,7 +282,9 @@ impl Engine {
     /// Forgets a client that left.
     pub fn remove_client(&self, client: ClientId) {
         let mut st = self.lock();
-        st.screens.remove(&client);
+        if st.screens.remove(&client).is_some() {
+            self.leaves.fetch_add(1, Ordering::Relaxed);
+        }
         st.views.remove(&client);
         self.run_change_hook();
     }
@@ -305,8 +315,14 @@ impl Engine {
     }
 
     /// How many clients the engine follows (one per attached terminal).
-    pub fn client_count(&self) -> usize {
-        self.lock().screens.len()
+    /// Returns how many times a client attached and how many times one left, since the
+    /// server started: a client that left and one that attached in its place both count,
+    /// where the number of clients would not change.
+    pub fn client_changes(&self) -> (u64, u64) {
+        (
+            self.attaches.load(Ordering::Relaxed),
+            self.leaves.load(Ordering::Relaxed),
+        )
     }
 
     /// Whether perth-core has told the engine about the session's panes yet.
@@ -1058,6 +1074,31 @@ mod tests {
         let mut blank = String::from("\x1b[1;1Hhello");
         engine.on_render(9, &mut blank);
         assert_eq!(blank, "\x1b[1;1Hhello");
+    }
+
+    /// A client that left and one attached with its id both count: the perth-core link
+    /// greets and asks the plugins to redraw on either, which the number of clients would miss.
+    #[test]
+    fn a_returning_client_id_counts_as_a_leave_and_an_attach() {
+        let engine = Engine::new(NotifySettings::default());
+        let render = |client| engine.on_render(client, &mut String::from("\x1b[1;1Hhi"));
+        assert_eq!(engine.client_changes(), (0, 0));
+        render(1);
+        render(1);
+        assert_eq!(
+            engine.client_changes(),
+            (1, 0),
+            "one attach, however many renders"
+        );
+        engine.remove_client(1);
+        engine.remove_client(1);
+        assert_eq!(
+            engine.client_changes(),
+            (1, 1),
+            "Zellij removes a client twice"
+        );
+        render(1);
+        assert_eq!(engine.client_changes(), (2, 1));
     }
 
     #[test]

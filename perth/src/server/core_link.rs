@@ -169,14 +169,28 @@ fn run_once(
     let mut notices_sent: Option<u64> = None;
     // The agent states perth-core last heard of (likewise).
     let mut agents_sent: Option<u64> = None;
-    let mut clients_greeted = shared.notify.client_count();
+    // The clients perth-core's instances last heard of (attaches, leaves), and the attaches the
+    // plugins last redrew for.
+    let mut clients_greeted = shared.notify.client_changes();
+    let mut attaches_redrawn = clients_greeted.0;
     // The host-bridge perth-core last reached: a new one (started, restarted) is pinged at once.
     let mut bridge_pinged: Option<u32> = None;
     loop {
         let now = Instant::now();
         let bridge_pid = shared.bridge.lock().unwrap_or_else(|e| e.into_inner()).pid;
         let notices_due = notices_sent != Some(shared.notify.generation());
-        let clients = shared.notify.client_count();
+        let clients = shared.notify.client_changes();
+        if greeted && clients.0 != attaches_redrawn {
+            // A client attached: every perth plugin draws its pane again, for the instance of
+            // a returning client id whose copy Zellij blanked (bridge_protocol::REDRAW_PIPE).
+            // Its answer is not waited for; nothing on this link depends on it.
+            attaches_redrawn = clients.0;
+            client.send_pipe(
+                &format!("{pipe_id}-redraw-{attaches_redrawn}"),
+                bridge_protocol::REDRAW_PIPE,
+                None,
+            )?;
+        }
         let op = if !unblocked {
             None
         } else if greeted && clients != clients_greeted {

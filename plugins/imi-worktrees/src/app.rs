@@ -265,6 +265,9 @@ impl App {
     /// again; everything else is not the pane's.
     pub fn pipe(&mut self, message: PipeMessage, now: Instant) -> (bool, Vec<Effect>) {
         let mut effects = Vec::new();
+        if message.name == bridge_protocol::REDRAW_PIPE {
+            return (true, effects);
+        }
         if message.name == imi::AGENTS_PIPE {
             // perth-core's broadcast of the session's agents: each row shows its own.
             let Some(Ok(agents)) = message

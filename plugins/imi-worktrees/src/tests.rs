@@ -788,3 +788,20 @@ fn each_row_shows_the_agents_working_in_it_as_perth_broadcasts_them() {
     // A malformed broadcast changes nothing.
     assert!(!h.pipe(agents_pipe(json!({"not": "a list"}))));
 }
+
+/// perth's server broadcasts `perth::redraw` when a client attached: the pane draws again
+/// without reading iMi's status again.
+#[test]
+fn the_redraw_pipe_draws_the_pane_again_and_reads_nothing() {
+    let mut h = Harness::new();
+    let redraw = PipeMessage::new(
+        PipeSource::Cli("perth-link-redraw".into()),
+        bridge_protocol::REDRAW_PIPE,
+        &None,
+        &None,
+        false,
+    );
+    let (render, effects) = h.app.pipe(redraw, h.clock);
+    assert!(render);
+    assert!(effects.is_empty(), "{effects:?}");
+}

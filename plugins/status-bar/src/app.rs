@@ -142,6 +142,12 @@ impl App {
         (changed, key_presses)
     }
 
+    /// Handles a pipe message; returns whether to draw again (perth's server asks every
+    /// plugin to when a client attached, see [`bridge_protocol::REDRAW_PIPE`]).
+    pub fn pipe(&mut self, name: &str) -> bool {
+        name == bridge_protocol::REDRAW_PIPE
+    }
+
     fn replace_mode(&mut self, mode_info: ModeInfo) -> bool {
         self.replace(|app| &mut app.mode_info, Some(mode_info))
     }

@@ -27,6 +27,10 @@ impl ZellijPlugin for StatusBar {
         render
     }
 
+    fn pipe(&mut self, pipe_message: PipeMessage) -> bool {
+        self.app.pipe(&pipe_message.name)
+    }
+
     fn render(&mut self, rows: usize, cols: usize) {
         print!("{}", self.app.render(rows, cols));
     }

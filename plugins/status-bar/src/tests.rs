@@ -330,3 +330,14 @@ fn a_denied_permission_is_said_in_the_bar() {
     app.update(Event::PermissionRequestResult(PermissionStatus::Denied));
     assert!(app.render(2, 120).contains("needs permission"));
 }
+
+/// perth's server broadcasts `perth::redraw` when a client attached: the bar draws the same
+/// text again; other pipes are not the bar's.
+#[test]
+fn the_redraw_pipe_draws_the_same_bar_again() {
+    let mut app = app_in(InputMode::Normal);
+    let before = text(&app, 120);
+    assert!(app.pipe(bridge_protocol::REDRAW_PIPE));
+    assert!(!app.pipe("zdrive::log"));
+    assert_eq!(text(&app, 120), before);
+}

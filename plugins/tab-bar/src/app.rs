@@ -270,6 +270,9 @@ impl App {
     /// once when shown, else once shown); every other pipe is not the bar's.
     pub fn pipe(&mut self, message: PipeMessage, now: Instant) -> (bool, Vec<Effect>) {
         let mut effects = Vec::new();
+        if message.name == bridge_protocol::REDRAW_PIPE {
+            return (true, effects);
+        }
         let Some(Ok(event)) = bridge_client::decode_push(&message.name, message.payload.as_deref())
         else {
             return (false, effects);

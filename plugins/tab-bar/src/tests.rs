@@ -577,3 +577,23 @@ fn a_session_without_worktree_tabs_asks_nothing_when_it_starts() {
     h.pipe(push("workspace.worktree.created"));
     assert_eq!(h.sent.len(), 1);
 }
+
+/// perth's server broadcasts `perth::redraw` when a client attached: the bar draws again (a
+/// returning client id is otherwise shown a blank copy of it), and no request goes out.
+#[test]
+fn the_redraw_pipe_draws_the_bar_again_and_asks_nothing() {
+    let mut h = Harness::new();
+    h.effects.clear();
+    let redraw = PipeMessage {
+        name: bridge_protocol::REDRAW_PIPE.into(),
+        payload: None,
+        ..push("unused")
+    };
+    assert!(h.pipe(redraw));
+    assert!(h.effects.is_empty(), "{:?}", h.effects);
+    let other = PipeMessage {
+        name: "someone::else".into(),
+        ..push("imi.worktree.created")
+    };
+    assert!(!h.pipe(other));
+}

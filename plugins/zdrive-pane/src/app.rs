@@ -329,6 +329,9 @@ impl App {
     pub fn pipe(&mut self, message: PipeMessage, now: Now) -> (bool, Vec<Effect>) {
         self.now_unix = now.unix_seconds;
         let mut effects = Vec::new();
+        if message.name == bridge_protocol::REDRAW_PIPE {
+            return (true, effects);
+        }
         if message.name == SCRIPT_LOG_PIPE {
             let named = message.args.get("pane").map(|p| p.trim());
             if named.is_some() && named == self.pane_name() {

@@ -933,3 +933,20 @@ fn small_panes_keep_the_picker_prompt_and_untracked_pane_usable() {
     insta::assert_snapshot!("summary_prompt_at_38x8", screen);
     assert!(screen.contains("milestone › Released v3"), "{screen}");
 }
+
+/// perth's server broadcasts `perth::redraw` when a client attached: the pane draws again and
+/// asks host-bridge nothing.
+#[test]
+fn the_redraw_pipe_draws_the_pane_again_and_asks_nothing() {
+    let mut pane = Pane::on_api_server();
+    let redraw = PipeMessage {
+        source: PipeSource::Cli("perth-link-redraw".into()),
+        name: bridge_protocol::REDRAW_PIPE.into(),
+        payload: None,
+        args: BTreeMap::new(),
+        is_private: false,
+    };
+    let (render, effects) = pane.app.pipe(redraw, pane.now);
+    assert!(render);
+    assert!(effects.is_empty(), "{effects:?}");
+}

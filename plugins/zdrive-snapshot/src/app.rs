@@ -296,6 +296,9 @@ impl App {
     pub fn pipe(&mut self, message: PipeMessage, now: Now) -> (bool, Vec<Effect>) {
         self.now_unix = now.unix_seconds;
         let mut effects = Vec::new();
+        if message.name == bridge_protocol::REDRAW_PIPE {
+            return (true, effects);
+        }
         if message.name != SNAPSHOT_PIPE {
             // Not ours to answer or unblock: an unblock would override another plugin's block.
             return (false, effects);

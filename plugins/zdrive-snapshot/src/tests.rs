@@ -652,3 +652,15 @@ fn without_a_mode_update_the_session_update_names_the_session() {
             if s == "work" && id == "terminal_3"
     ));
 }
+
+/// perth's server broadcasts `perth::redraw` when a client attached: the pane draws again and
+/// neither answers nor holds the pipe (it is not the snapshot pipe).
+#[test]
+fn the_redraw_pipe_draws_the_pane_again_and_leaves_the_pipe_alone() {
+    let mut h = Harness::granted();
+    let mut redraw = cli_pipe("perth-link-redraw", &[]);
+    redraw.name = bridge_protocol::REDRAW_PIPE.into();
+    let (render, effects) = h.app.pipe(redraw, h.now());
+    assert!(render);
+    assert!(effects.is_empty(), "{effects:?}");
+}

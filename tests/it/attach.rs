@@ -1,0 +1,86 @@
+//! End-to-end: clients attaching to a running session one after another, as a user does who
+//! leaves and comes back (and as `perth web` does for each browser tab), each see the whole
+//! workspace: the tab bar and the status bar, not only the panes.
+//!
+//! Zellij 0.45.1 keeps each plugin's instance for a client id after that client left; loading
+//! the plugins of a client with another id blanks the absent one's copy of every plugin pane,
+//! and a client later given that id back was shown the blank copy for good. perth's server
+//! asks every perth plugin to draw again when a client attaches (`perth::redraw`).
+
+use std::os::unix::net::UnixStream;
+use std::time::Duration;
+
+use tests::tmux::TmuxTerminal;
+use tests::wait::wait_for_with_last;
+use tests::PerthSession;
+
+const WAIT: Duration = Duration::from_secs(20);
+const COLS: u16 = 120;
+const ROWS: u16 = 40;
+
+/// The rows a client must show like the first one: the tab bar (the first row) and the status
+/// bar's key hints (the row before the last; the last one shows a tip, which a new instance
+/// of the bar may pick differently).
+fn bars(screen: &str) -> (String, String) {
+    let rows: Vec<&str> = screen.lines().collect();
+    let row = |i: usize| {
+        rows.get(i)
+            .map_or(String::new(), |r| r.trim_end().to_owned())
+    };
+    (row(0), row(ROWS as usize - 2))
+}
+
+/// Waits until the session lists no client: the last one's id is free again.
+fn wait_no_clients(s: &PerthSession) {
+    wait_for_with_last("the client to leave the session", WAIT, || {
+        let out = s
+            .perth(&["action", "list-clients"])
+            .map_err(|e| format!("{e:#}"))?;
+        let text = String::from_utf8_lossy(&out.stdout).into_owned();
+        // A header, then one row per attached client.
+        if text.lines().skip(1).all(|l| l.trim().is_empty()) {
+            Ok(())
+        } else {
+            Err(text)
+        }
+    })
+    .unwrap();
+}
+
+#[test]
+fn every_client_attaching_in_turn_shows_the_tab_bar_and_the_status_bar() {
+    let mut s = PerthSession::start_sized("e2e-attach-turns", COLS, ROWS).unwrap();
+    let first = s
+        .term
+        .wait_for_screen("the first client's status bar", WAIT, |screen| {
+            bars(screen).1.contains("LOCK")
+        })
+        .unwrap();
+    let expected = bars(&first);
+    assert!(expected.0.contains("workspace"), "{first}");
+
+    let bin = tests::workspace_bin("perth").unwrap();
+    let bin = bin.to_string_lossy().into_owned();
+    for round in 0..4 {
+        // Every other round a connection holds the id the last client left, so the next
+        // client gets another one and loads its own instances of the plugins; the round after
+        // gives the first id back to a new client.
+        let hold_id = round % 2 == 0;
+        let placeholder = TmuxTerminal::start(&s.env, COLS, ROWS, &["sleep", "600"]).unwrap();
+        drop(std::mem::replace(&mut s.term, placeholder));
+        wait_no_clients(&s);
+        let hold = hold_id.then(|| UnixStream::connect(s.socket()).unwrap());
+        s.term = TmuxTerminal::start(&s.env, COLS, ROWS, &[&bin, "attach", &s.name]).unwrap();
+        let what = format!("attach {round} (an id held: {hold_id}): the tab bar and status bar");
+        let screen = s
+            .term
+            .wait_for_screen(&what, WAIT, |screen| bars(screen) == expected)
+            .unwrap_or_else(|e| panic!("{e:#}\nexpected rows:\n{expected:#?}"));
+        assert!(screen.contains("workspace"));
+        if let Some(hold) = hold {
+            drop(hold);
+            // perth keeps a command line's id for its linger (2 s) after the connection ended.
+            std::thread::sleep(Duration::from_secs(3));
+        }
+    }
+}
