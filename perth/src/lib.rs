@@ -24,3 +24,4 @@ pub mod server;
 pub mod session;
 pub mod settings;
 pub mod status;
+pub mod web;

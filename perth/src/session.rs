@@ -54,18 +54,7 @@ pub fn dispatch(opts: CliArgs) -> i32 {
             Err(code) => code,
         },
         Some(Command::Sessions(sessions)) => sessions_command(sessions, opts),
-        Some(Command::Web(_)) => {
-            // Zellij's web server (`web_server_capability`) links SQLite through rusqlite 0.30
-            // and perth's store through sqlx 0.8, two libsqlite3-sys versions that Cargo does
-            // not build into one workspace. A session server without it refuses every web
-            // client, so stock `zellij web` cannot open a perth session either.
-            eprintln!(
-                "perth web: this perth is built without Zellij's web server, so no browser can \
-                 open a perth session (stock `zellij web` serves only stock Zellij's sessions); \
-                 see the README, \"perth in a browser\"."
-            );
-            2
-        }
+        Some(Command::Web(web)) => crate::web::run(web, &opts),
         _ => new_client_or_tab(opts),
     }
 }
