@@ -11,7 +11,6 @@ use std::os::unix::net::UnixStream;
 use std::time::Duration;
 
 use tests::tmux::TmuxTerminal;
-use tests::wait::wait_for_with_last;
 use tests::PerthSession;
 
 const WAIT: Duration = Duration::from_secs(20);
@@ -28,23 +27,6 @@ fn bars(screen: &str) -> (String, String) {
             .map_or(String::new(), |r| r.trim_end().to_owned())
     };
     (row(0), row(ROWS as usize - 2))
-}
-
-/// Waits until the session lists no client: the last one's id is free again.
-fn wait_no_clients(s: &PerthSession) {
-    wait_for_with_last("the client to leave the session", WAIT, || {
-        let out = s
-            .perth(&["action", "list-clients"])
-            .map_err(|e| format!("{e:#}"))?;
-        let text = String::from_utf8_lossy(&out.stdout).into_owned();
-        // A header, then one row per attached client.
-        if text.lines().skip(1).all(|l| l.trim().is_empty()) {
-            Ok(())
-        } else {
-            Err(text)
-        }
-    })
-    .unwrap();
 }
 
 #[test]
@@ -68,7 +50,7 @@ fn every_client_attaching_in_turn_shows_the_tab_bar_and_the_status_bar() {
         let hold_id = round % 2 == 0;
         let placeholder = TmuxTerminal::start(&s.env, COLS, ROWS, &["sleep", "600"]).unwrap();
         drop(std::mem::replace(&mut s.term, placeholder));
-        wait_no_clients(&s);
+        s.wait_no_clients(WAIT).unwrap();
         let hold = hold_id.then(|| UnixStream::connect(s.socket()).unwrap());
         s.term = TmuxTerminal::start(&s.env, COLS, ROWS, &[&bin, "attach", &s.name]).unwrap();
         let what = format!("attach {round} (an id held: {hold_id}): the tab bar and status bar");

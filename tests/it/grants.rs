@@ -4,22 +4,22 @@
 //! own plugins (`perth::server::grants`). Here the tab bar's grant is taken out of the cache, as
 //! that race would make Zellij see it, before a tab bar is opened.
 
+use std::path::PathBuf;
 use std::time::Duration;
 
-use tests::{wait_for_with_last, PerthSession};
+use tests::{wait_for_with_last, PerthSession, TmuxTerminal};
 
-#[test]
-fn a_perth_plugin_asking_again_for_its_grant_is_answered_and_draws() {
-    let s = PerthSession::start("e2e-grants").unwrap();
+/// Takes the entries of perth's plugins whose file names start with one of `plugins` out of
+/// the session's permission cache (an entry is a quoted path and a block); returns its path.
+fn forget_grants(s: &PerthSession, plugins: &[&str]) -> PathBuf {
     let cache = s.env.cache_dir().join("zellij/permissions.kdl");
     let granted = std::fs::read_to_string(&cache).unwrap();
-    assert!(granted.contains("tab-bar-"), "{granted}");
-    // The cache without the tab bar's entry (an entry is a quoted path and a block).
     let mut kept = String::new();
     let mut skipping = false;
     for line in granted.lines() {
         if line.starts_with('"') {
-            skipping = line.contains("/tab-bar-");
+            assert!(!skipping, "{granted}");
+            skipping = plugins.iter().any(|p| line.contains(&format!("/{p}")));
         }
         if !skipping {
             kept.push_str(line);
@@ -29,8 +29,18 @@ fn a_perth_plugin_asking_again_for_its_grant_is_answered_and_draws() {
             skipping = false;
         }
     }
-    assert!(!kept.contains("tab-bar-"), "{kept}");
+    for plugin in plugins {
+        assert!(granted.contains(plugin), "{granted}");
+        assert!(!kept.contains(plugin), "{kept}");
+    }
     std::fs::write(&cache, &kept).unwrap();
+    cache
+}
+
+#[test]
+fn a_perth_plugin_asking_again_for_its_grant_is_answered_and_draws() {
+    let s = PerthSession::start("e2e-grants").unwrap();
+    let cache = forget_grants(&s, &["tab-bar-"]);
 
     // A new pane with perth's tab bar: a plain call, which writes no grant of its own.
     let out = s
@@ -57,4 +67,48 @@ fn a_perth_plugin_asking_again_for_its_grant_is_answered_and_draws() {
     // The bar draws in its pane: no question is left on screen.
     let screen = s.term.capture();
     assert!(!screen.contains("asks permission"), "{screen}");
+}
+
+/// A client that attaches while the session runs loads its own instance of every plugin, all
+/// at once: the race that makes a plugin ask again is likeliest then, and Zellij draws the
+/// question only into copies of a pane a client already had, so the new client's tab bar is
+/// blank and perth-core, floated to ask, an empty pane. perth answers both, and the instance
+/// that asked ends up with its grant (the bar draws, perth-core hides again).
+#[test]
+fn perths_plugins_asking_again_for_a_client_that_just_attached_are_answered() {
+    let mut s = PerthSession::start("e2e-grants-attach").unwrap();
+    // The first client leaves, and a connection keeps its id: the next client gets another id
+    // and loads its instances with nobody else to see their questions.
+    let placeholder = TmuxTerminal::start(&s.env, 120, 40, &["sleep", "600"]).unwrap();
+    drop(std::mem::replace(&mut s.term, placeholder));
+    s.wait_no_clients(Duration::from_secs(20)).unwrap();
+    let _hold = std::os::unix::net::UnixStream::connect(s.socket()).unwrap();
+    let cache = forget_grants(&s, &["tab-bar-", "perth-core-"]);
+    let bin = tests::workspace_bin("perth").unwrap();
+    let bin = bin.to_string_lossy().into_owned();
+    let second = TmuxTerminal::start(&s.env, 120, 40, &[&bin, "attach", &s.name]).unwrap();
+    wait_for_with_last(
+        "the second client's tab bar drawn and perth-core hidden again",
+        Duration::from_secs(20),
+        || {
+            let screen = second.capture();
+            let first_row = screen.lines().next().unwrap_or_default().to_owned();
+            let cached = std::fs::read_to_string(&cache).unwrap_or_default();
+            if first_row.contains("workspace")
+                && !first_row.contains("FLOAT")
+                && !screen.contains("perth-core-")
+                && cached.contains("tab-bar-")
+                && cached.contains("perth-core-")
+            {
+                Ok(())
+            } else {
+                Err(format!(
+                    "cached: tab bar {}, perth-core {}\n{screen}",
+                    cached.contains("tab-bar-"),
+                    cached.contains("perth-core-")
+                ))
+            }
+        },
+    )
+    .unwrap();
 }

@@ -175,6 +175,23 @@ impl PerthSession {
         }
     }
 
+    /// Waits until the session lists no attached client (`perth action list-clients` prints
+    /// only its header): the last one's id is free again.
+    pub fn wait_no_clients(&self, timeout: Duration) -> anyhow::Result<()> {
+        wait_for_with_last("every client to leave the session", timeout, || {
+            let out = self
+                .perth(&["action", "list-clients"])
+                .map_err(|e| format!("{e:#}"))?;
+            let text = String::from_utf8_lossy(&out.stdout).into_owned();
+            if text.lines().skip(1).all(|l| l.trim().is_empty()) {
+                Ok(())
+            } else {
+                Err(text)
+            }
+        })?;
+        Ok(())
+    }
+
     /// Returns the path of the session's IPC socket, which every command line connects to.
     pub fn socket(&self) -> PathBuf {
         self.env

@@ -684,6 +684,40 @@ pub const PUSH_PIPE_NAME: &str = "host-bridge::event";
 /// status bar empty for good) until the instance has something new to draw.
 pub const REDRAW_PIPE: &str = "perth::redraw";
 
+/// How late a permission grant may come, after a perth plugin asked for its permissions, and
+/// still be taken for Zellij's answer from its cache (which is for this instance).
+///
+/// A grant that comes later was a question answered by perth's server (see perth's
+/// `server::grants`), and Zellij applies an answer given to a pane to the first instance of the
+/// plugin it finds, which may be another client's: the plugin then asks once more, and Zellij,
+/// now finding the grant in its cache, applies it to this instance.
+pub const ASK_AGAIN_AFTER: std::time::Duration = std::time::Duration::from_millis(200);
+
+/// A perth plugin's request for its permissions: when it asked, and whether it asked again.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PermissionAsk {
+    asked_at: std::time::Instant,
+    asked_again: bool,
+}
+
+impl PermissionAsk {
+    /// The plugin asked for its permissions at `now`.
+    pub fn new(now: std::time::Instant) -> PermissionAsk {
+        PermissionAsk {
+            asked_at: now,
+            asked_again: false,
+        }
+    }
+
+    /// A grant came at `now`; returns whether to ask once more (see [`ASK_AGAIN_AFTER`]).
+    pub fn granted(&mut self, now: std::time::Instant) -> bool {
+        let late = now.saturating_duration_since(self.asked_at) > ASK_AGAIN_AFTER;
+        let again = late && !self.asked_again;
+        self.asked_again |= again;
+        again
+    }
+}
+
 /// The payload of a `host-bridge::event` pipe message.
 ///
 /// Wire form: `{"topic":"workspace.worktree.created","data":{...}}`. Since protocol 1.

@@ -730,3 +730,15 @@ fn zdrive_pane_responses() {
     let bare: Response = serde_json::from_str(r#"{"type":"zdrive_pane"}"#).unwrap();
     assert_eq!(bare, untracked);
 }
+
+#[test]
+fn a_late_grant_asks_once_more_and_a_prompt_one_does_not() {
+    use std::time::{Duration, Instant};
+    let asked = Instant::now();
+    let mut prompt = PermissionAsk::new(asked);
+    assert!(!prompt.granted(asked + Duration::from_millis(5)));
+    let mut late = PermissionAsk::new(asked);
+    assert!(late.granted(asked + ASK_AGAIN_AFTER + Duration::from_millis(1)));
+    // The answer to asking again is not late for a second time.
+    assert!(!late.granted(asked + Duration::from_secs(5)));
+}

@@ -116,7 +116,17 @@ pub struct Engine {
 }
 
 /// See [`Engine::set_prompt_hook`].
-type PromptHook = Box<dyn Fn(ClientId) + Send + Sync>;
+type PromptHook = Box<dyn Fn(ClientId, Prompt) + Send + Sync>;
+
+/// Why the prompt hook is called.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Prompt {
+    /// The client's render shows a plugin's permission question.
+    Question,
+    /// The client was drawn for the first time: it attached, and its plugins load now (they
+    /// may ask, and Zellij may not draw the question for it).
+    Attached,
+}
 
 /// What Zellij's permission question ends with ("Allow? (y/n)"), painted as one run.
 const PERMISSION_QUESTION: &str = "(y/n)";
@@ -226,9 +236,10 @@ impl Engine {
         self.run_change_hook();
     }
 
-    /// Sets what to call when a render shows a plugin's permission question (see
-    /// [`crate::server::grants`]); it runs on the render path, so it must only hand over.
-    pub fn set_prompt_hook(&self, hook: impl Fn(ClientId) + Send + Sync + 'static) {
+    /// Sets what to call when a render shows a plugin's permission question, or a client is
+    /// drawn for the first time (see [`crate::server::grants`]); it runs on the render path, so
+    /// it must only hand over.
+    pub fn set_prompt_hook(&self, hook: impl Fn(ClientId, Prompt) + Send + Sync + 'static) {
         *self.prompt_hook.lock().unwrap_or_else(|e| e.into_inner()) = Some(Box::new(hook));
     }
 
@@ -256,10 +267,13 @@ impl Engine {
 
     /// A render on its way to `client`: follows it in the shadow and appends the overlay.
     pub fn on_render(&self, client: ClientId, content: &mut String) {
-        if content.contains(PERMISSION_QUESTION) {
+        let prompt = |why| {
             if let Some(hook) = &*self.prompt_hook.lock().unwrap_or_else(|e| e.into_inner()) {
-                hook(client);
+                hook(client, why);
             }
+        };
+        if content.contains(PERMISSION_QUESTION) {
+            prompt(Prompt::Question);
         }
         let mut st = self.lock();
         st.window_bytes += content.len();
@@ -267,6 +281,7 @@ impl Engine {
         if !state.screens.contains_key(&client) {
             self.attaches.fetch_add(1, Ordering::Relaxed);
             self.run_change_hook();
+            prompt(Prompt::Attached);
         }
         let screen = state.screens.entry(client).or_default();
         screen.shadow.feed(content.as_bytes());

@@ -9,10 +9,20 @@
 //! floats its question, and its notifications wait). No upstream issue names it; zellij #4982
 //! and PR #4990 are its neighbours.
 //!
-//! When a render shows the question, this thread finds which plugin asks: one of perth's own
-//! (a file in perth's plugin cache, or an alias the composed configuration points there) whose
-//! pane shows the question. It answers `y` for that pane alone, as the user would, so Zellij
-//! applies and caches the grant perth gave. Other plugins' questions are left to the user.
+//! When a render shows the question, and three times in the seconds after a client attached
+//! (its plugins load then, all at once), this thread finds which plugin asks: one of perth's
+//! own (a file in perth's plugin cache, or an alias the composed configuration points there)
+//! whose pane shows the question, or shows nothing at all. Zellij draws the question only into
+//! copies of the pane that a client already had, so for a client that just attached the
+//! question is blank: a bar (a pane that takes no focus) with no text, and perth-core, which
+//! runs in the background and is floated to ask, with an empty floating pane. It answers `y`
+//! for that pane alone, as the user would, so Zellij applies and caches the grant perth gave;
+//! a `y` reaching a bar or perth-core that was not asking is ignored (neither reads keys).
+//! Other plugins' questions are left to the user.
+//!
+//! Zellij applies an answer given to a pane rather than by a client's key press to the first
+//! instance of the plugin it finds, which may be another client's; perth's plugins ask once
+//! more when their grant came late (see `bridge_protocol::ASK_AGAIN_AFTER_MS`).
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -36,6 +46,14 @@ const LOOK_INTERVAL: Duration = Duration::from_millis(250);
 /// A pane answered is not answered again for this long (the question goes once answered).
 const ANSWER_AGAIN_AFTER: Duration = Duration::from_secs(2);
 
+/// After a client attached, its plugins are looked at this long after (their loading, and a
+/// question, comes within a second or two).
+const AFTER_ATTACH: [Duration; 3] = [
+    Duration::from_millis(300),
+    Duration::from_millis(1000),
+    Duration::from_millis(2500),
+];
+
 /// The words of Zellij's question, in its one-line and its long form.
 const QUESTION_WORDS: [&str; 2] = ["permission to", "(y/n)"];
 
@@ -46,6 +64,8 @@ pub struct OwnPlugins {
     file_prefix: String,
     /// Aliases the composed configuration points into that folder (`tab-bar`, `imi`, ...).
     aliases: Vec<String>,
+    /// What the composed configuration loads in the background (`load_plugins`).
+    background: Vec<String>,
 }
 
 impl OwnPlugins {
@@ -63,6 +83,7 @@ impl OwnPlugins {
         OwnPlugins {
             file_prefix,
             aliases,
+            background: load_plugins(config_text),
         }
     }
 
@@ -78,25 +99,61 @@ impl OwnPlugins {
     pub fn owns(&self, plugin_url: &str) -> bool {
         plugin_url.starts_with(&self.file_prefix) || self.aliases.iter().any(|a| a == plugin_url)
     }
+
+    /// Whether a pane's `plugin_url` is one of perth's plugins that run in the background.
+    fn in_background(&self, plugin_url: &str) -> bool {
+        self.owns(plugin_url) && self.background.iter().any(|b| b == plugin_url)
+    }
+}
+
+/// Returns the entries of the configuration's top-level `load_plugins` block (a location or
+/// an alias each), unquoted.
+fn load_plugins(config_text: &str) -> Vec<String> {
+    let mut entries = Vec::new();
+    let mut depth: Option<usize> = None;
+    for line in config_text.lines() {
+        let line = line.trim();
+        match depth {
+            None if line.starts_with("load_plugins") && line.ends_with('{') => depth = Some(1),
+            None => {}
+            Some(d) => {
+                if d == 1 && !line.is_empty() && line != "}" {
+                    let entry = line.trim_end_matches('{').trim();
+                    let entry = entry.split_whitespace().next().unwrap_or(entry);
+                    entries.push(entry.trim_matches('"').to_owned());
+                }
+                let d = d + line.matches('{').count() - line.matches('}').count().min(d);
+                depth = (d > 0).then_some(d);
+            }
+        }
+    }
+    entries
+}
+
+/// Why the thread looks: a render showed the question, or a client attached.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Look {
+    Question(ClientId),
+    Attached(ClientId),
 }
 
 /// Starts the thread; returns what the render path calls with a client whose render shows a
-/// permission question.
+/// permission question, or which was drawn for the first time (it attached).
 pub fn start(
     socket_path: PathBuf,
     engine: Arc<Engine>,
     own: OwnPlugins,
-) -> impl Fn(ClientId) + Send + Sync + 'static {
-    let (seen, questions) = mpsc::sync_channel::<ClientId>(16);
+) -> impl Fn(Look) + Send + Sync + 'static {
+    let (seen, looks) = mpsc::sync_channel::<Look>(16);
     let spawned = std::thread::Builder::new()
         .name("perth-grants".into())
-        .spawn(move || answer_main(&socket_path, &engine, &own, &questions));
+        .spawn(move || answer_main(&socket_path, &engine, &own, &looks));
     if let Err(e) = spawned {
         log::error!("perth: the permission thread did not start: {e}");
     }
-    move |client| {
+    move |look| {
         // Full: a look is already due, and it reads every pane.
-        let _ = seen.try_send(client);
+        let _ = seen.try_send(look);
     }
 }
 
@@ -104,14 +161,45 @@ fn answer_main(
     socket_path: &Path,
     engine: &Engine,
     own: &OwnPlugins,
-    questions: &mpsc::Receiver<ClientId>,
+    looks: &mpsc::Receiver<Look>,
 ) {
     let mut answered: HashMap<u32, Instant> = HashMap::new();
-    while let Ok(first) = questions.recv() {
+    // Looks due after an attach: when, and for which client.
+    let mut due: Vec<(Instant, ClientId)> = Vec::new();
+    loop {
+        let next = due.iter().map(|(at, _)| *at).min();
+        let first = match next {
+            None => match looks.recv() {
+                Ok(look) => Some(look),
+                Err(_) => return,
+            },
+            Some(at) => match looks.recv_timeout(at.saturating_duration_since(Instant::now())) {
+                Ok(look) => Some(look),
+                Err(mpsc::RecvTimeoutError::Timeout) => None,
+                Err(mpsc::RecvTimeoutError::Disconnected) => return,
+            },
+        };
         let started = Instant::now();
+        let mut clients = Vec::new();
+        for look in first.into_iter().chain(looks.try_iter()) {
+            match look {
+                Look::Question(client) => clients.push(client),
+                Look::Attached(client) => {
+                    due.extend(AFTER_ATTACH.iter().map(|after| (started + *after, client)))
+                }
+            }
+        }
+        due.retain(|(at, client)| {
+            let now_due = *at <= started;
+            if now_due {
+                clients.push(*client);
+            }
+            !now_due
+        });
+        if clients.is_empty() {
+            continue;
+        }
         std::thread::sleep(SETTLE);
-        let mut clients = vec![first];
-        clients.extend(questions.try_iter());
         clients.sort_unstable();
         clients.dedup();
         if let Err(e) = answer_once(socket_path, engine, own, &clients, &mut answered) {
@@ -160,7 +248,9 @@ fn answer_once(
 }
 
 /// Returns the ids of perth's plugin panes, in the `shown` tabs (positions), whose screen (one
-/// text per client, from `read`) shows Zellij's permission question.
+/// text per client, from `read`) shows Zellij's permission question; or, drawn for a client
+/// that just attached, shows nothing: a bar (a pane that takes no focus) without a character,
+/// or a background plugin of perth's floated (Zellij floats one to ask).
 fn asking_panes(
     panes: &[Value],
     shown: &[u64],
@@ -181,10 +271,16 @@ fn asking_panes(
             let id = u32::try_from(pane["id"].as_u64()?).ok()?;
             let (x, y) = (field(pane, "pane_x")?, field(pane, "pane_y")?);
             let (columns, rows) = (field(pane, "pane_columns")?, field(pane, "pane_rows")?);
-            read(x, y, columns, rows)
-                .iter()
-                .any(|text| asks_permission(text))
-                .then_some(id)
+            let flag = |name: &str| pane[name] == Value::Bool(true);
+            let url = pane["plugin_url"].as_str().unwrap_or_default();
+            let floated = flag("is_floating") && !flag("is_suppressed") && own.in_background(url);
+            let bar = pane["is_selectable"] == Value::Bool(false) && !flag("is_floating");
+            let texts = read(x, y, columns, rows);
+            let blank = |text: &String| text.chars().all(|c| c.is_whitespace() || is_frame(c));
+            let asks = texts.iter().any(|text| asks_permission(text))
+                || floated
+                || (bar && texts.iter().any(blank));
+            asks.then_some(id)
         })
         .collect()
 }
@@ -249,6 +345,58 @@ mod tests {
             _ => vec![" perth (s)  workspace".to_owned()],
         };
         assert_eq!(asking_panes(&panes, &[1], &own(), screen), vec![4]);
+    }
+
+    #[test]
+    fn the_background_plugins_are_the_load_plugins_entries() {
+        let config = "plugins {\n    perth-core location=\"file:/c/perth/plugins/core-1.wasm\" {\n    }\n}\nload_plugins {\n    zellij:link\n    \"file:/c/perth/plugins/core-1.wasm\" {\n        bridge_url \"http://127.0.0.1:1\"\n    }\n}\nkeybinds {\n}\n";
+        assert_eq!(
+            load_plugins(config),
+            vec!["zellij:link", "file:/c/perth/plugins/core-1.wasm"]
+        );
+        let own = OwnPlugins::new(Path::new("/c/perth/plugins"), config);
+        assert!(own.in_background("file:/c/perth/plugins/core-1.wasm"));
+        assert!(!own.in_background("zellij:link"), "not perth's");
+        assert!(
+            !own.in_background("perth-core"),
+            "the alias is not what was loaded"
+        );
+    }
+
+    /// For a client that just attached Zellij draws no question: perth's background plugin
+    /// floated to ask, or one of its bars left blank, is answered all the same.
+    #[test]
+    fn a_blank_question_of_a_floated_background_plugin_or_a_bar_is_answered() {
+        let config = "load_plugins {\n    \"file:/c/perth/plugins/core-1.wasm\"\n}\n";
+        let own = OwnPlugins::new(Path::new("/c/perth/plugins"), config);
+        let pane = |id: u64, url: &str, floating: bool, selectable: bool, y: u64| {
+            json!({"id": id, "is_plugin": true, "plugin_url": url, "pane_x": 0, "pane_y": y,
+                   "pane_columns": 40, "pane_rows": 1, "tab_position": 0,
+                   "is_floating": floating, "is_suppressed": false, "is_selectable": selectable})
+        };
+        let panes = vec![
+            pane(1, "file:/c/perth/plugins/core-1.wasm", true, true, 10),
+            pane(2, "file:/c/perth/plugins/tab-bar-1.wasm", false, false, 0),
+            pane(
+                3,
+                "file:/c/perth/plugins/status-bar-1.wasm",
+                false,
+                false,
+                39,
+            ),
+            // A pane of perth's that takes the focus, blank: not a question.
+            pane(4, "file:/c/perth/plugins/imi-1.wasm", false, true, 20),
+        ];
+        let screen = |_x: usize, y: usize, _c: usize, _r: usize| match y {
+            0 => vec![" perth (s)  workspace\n".to_owned()],
+            _ => vec!["          \n".to_owned()],
+        };
+        assert_eq!(asking_panes(&panes, &[0], &own, screen), vec![1, 3]);
+        // Suppressed again (answered), perth-core is not asked about.
+        let mut hidden = panes.clone();
+        hidden[0]["is_suppressed"] = json!(true);
+        hidden[0]["is_floating"] = json!(false);
+        assert_eq!(asking_panes(&hidden, &[0], &own, screen), vec![3]);
     }
 
     #[test]

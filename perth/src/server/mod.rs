@@ -153,11 +153,19 @@ pub fn run(socket_path: PathBuf, debug: bool) -> i32 {
         let socket_path = socket_path.clone();
         notify.set_pane_oracle(move |pane| control_server::session_has_pane(&socket_path, pane));
     }
-    notify.set_prompt_hook(grants::start(
-        socket_path.clone(),
-        notify.clone(),
-        grants::OwnPlugins::of_this_server(),
-    ));
+    {
+        let look = grants::start(
+            socket_path.clone(),
+            notify.clone(),
+            grants::OwnPlugins::of_this_server(),
+        );
+        notify.set_prompt_hook(move |client, why| {
+            look(match why {
+                crate::notify::engine::Prompt::Question => grants::Look::Question(client),
+                crate::notify::engine::Prompt::Attached => grants::Look::Attached(client),
+            })
+        });
+    }
     let link_waker = core_link::LinkWaker::default();
     {
         let link_waker = link_waker.clone();

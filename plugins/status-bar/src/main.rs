@@ -1,23 +1,36 @@
 //! The WebAssembly entry point: registers the plugin and forwards to [`perth_status_bar::App`].
 
 use std::collections::BTreeMap;
+use std::time::Instant;
 
+use bridge_protocol::PermissionAsk;
 use perth_status_bar::{App, KeyPresses, EVENTS, INPUT_EVENTS, PERMISSIONS};
 use zellij_tile::prelude::*;
 
 #[derive(Default)]
 struct StatusBar {
     app: App,
+    /// When this instance asked for its permissions (a late grant makes it ask once more).
+    asked: Option<PermissionAsk>,
 }
 
 impl ZellijPlugin for StatusBar {
     fn load(&mut self, _configuration: BTreeMap<String, String>) {
         set_selectable(false);
         request_permission(&PERMISSIONS);
+        self.asked = Some(PermissionAsk::new(Instant::now()));
         subscribe(&EVENTS);
     }
 
     fn update(&mut self, event: Event) -> bool {
+        if event == Event::PermissionRequestResult(PermissionStatus::Granted)
+            && self
+                .asked
+                .as_mut()
+                .is_some_and(|a| a.granted(Instant::now()))
+        {
+            request_permission(&PERMISSIONS);
+        }
         let (render, key_presses) = self.app.update(event);
         match key_presses {
             Some(KeyPresses::Read) => subscribe(&INPUT_EVENTS),

@@ -129,6 +129,8 @@ pub struct App {
     last_error: Option<String>,
     /// The width last drawn at: clicks are mapped on it.
     pub cols: usize,
+    /// When the bar asked for its permissions (a late grant makes it ask once more).
+    asked: Option<bridge_protocol::PermissionAsk>,
 }
 
 impl Default for App {
@@ -159,6 +161,7 @@ impl Default for App {
             next_poll: None,
             last_error: None,
             cols: 0,
+            asked: None,
         }
     }
 }
@@ -178,6 +181,7 @@ impl App {
             Effect::Subscribe(SUBSCRIPTIONS.to_vec()),
             Effect::RequestPermission(PERMISSIONS.to_vec()),
         ];
+        self.asked = Some(bridge_protocol::PermissionAsk::new(Instant::now()));
         match BridgeConfig::from_plugin_config(configuration) {
             Ok(config) => self.bridge = Some(BridgeClient::new(config)),
             Err(e) => effects.push(Effect::Log(format!(
@@ -199,6 +203,9 @@ impl App {
         let render = match event {
             Event::PermissionRequestResult(PermissionStatus::Granted) => {
                 self.permissions = Permissions::Granted;
+                if self.asked.as_mut().is_some_and(|a| a.granted(now)) {
+                    effects.push(Effect::RequestPermission(PERMISSIONS.to_vec()));
+                }
                 true
             }
             Event::PermissionRequestResult(PermissionStatus::Denied) => {

@@ -597,3 +597,40 @@ fn the_redraw_pipe_draws_the_bar_again_and_asks_nothing() {
     };
     assert!(!h.pipe(other));
 }
+
+/// A grant that comes long after the bar asked was a question perth's server answered, which
+/// Zellij may have applied to another client's instance: the bar asks once more (Zellij then
+/// finds the grant in its cache and applies it to this instance). A prompt grant asks nothing.
+#[test]
+fn a_late_grant_makes_the_bar_ask_once_more() {
+    let mut prompt = Harness::bare(false);
+    prompt.effects.clear();
+    prompt.event(Event::PermissionRequestResult(PermissionStatus::Granted));
+    assert!(
+        !prompt
+            .effects
+            .iter()
+            .any(|e| matches!(e, Effect::RequestPermission(_))),
+        "{:?}",
+        prompt.effects
+    );
+    let mut late = Harness::bare(false);
+    late.effects.clear();
+    late.clock += bridge_protocol::ASK_AGAIN_AFTER + Duration::from_millis(50);
+    late.event(Event::PermissionRequestResult(PermissionStatus::Granted));
+    assert_eq!(
+        late.effects
+            .iter()
+            .filter(|e| matches!(e, Effect::RequestPermission(_)))
+            .count(),
+        1,
+        "{:?}",
+        late.effects
+    );
+    late.effects.clear();
+    late.event(Event::PermissionRequestResult(PermissionStatus::Granted));
+    assert!(!late
+        .effects
+        .iter()
+        .any(|e| matches!(e, Effect::RequestPermission(_))));
+}
