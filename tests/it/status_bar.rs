@@ -1,7 +1,8 @@
 //! End-to-end: perth's status bar against stock Zellij 0.45.1's, side by side. Both run
 //! Zellij's classic layout (tab bar, one pane, the two-row status bar) at the same size with
 //! the default keybindings; in each mode the last two rows, text and colours, must be the same,
-//! at full width and narrowed.
+//! at full width and narrowed. The same with one layout file whose status bar is one row high
+//! (Zellij's compact design), in every mode at 120, 80, 60 and 40 columns.
 //! And a user's own `status-bar` alias, or `perth { status_bar { light false } }`, puts
 //! Zellij's bar back.
 
@@ -12,22 +13,109 @@ use tests::{IsolatedEnv, PerthSession};
 
 const WAIT: Duration = Duration::from_secs(20);
 
-/// The status bar's two rows, plain and coloured.
+/// The status bar's rows, plain and coloured.
 #[derive(Debug, PartialEq, Eq)]
 struct Bars {
     plain: String,
     colored: String,
 }
 
-/// Returns the last two rows of a terminal `rows` high.
-fn bars(term: &TmuxTerminal, rows: u16) -> Bars {
+/// Returns the last `height` rows of a terminal `rows` high.
+fn bars(term: &TmuxTerminal, rows: u16, height: u16) -> Bars {
     let capture = |colored| {
-        term.capture_rows(rows - 2, rows - 1, colored)
+        term.capture_rows(rows - height, rows - 1, colored)
             .unwrap_or_else(|e| format!("<capture failed: {e:#}>"))
     };
     Bars {
         plain: capture(false),
         colored: capture(true),
+    }
+}
+
+/// Waits until the bar's `height` rows satisfy `shows` (given their plain text); returns them.
+fn wait_for_bar(
+    term: &TmuxTerminal,
+    rows: u16,
+    height: u16,
+    what: &str,
+    shows: impl Fn(&str) -> bool,
+) -> Bars {
+    tests::wait_for_with_last(what, WAIT, || {
+        let bars = bars(term, rows, height);
+        if shows(&bars.plain) {
+            Ok(bars)
+        } else {
+            Err(bars.plain)
+        }
+    })
+    .unwrap()
+}
+
+/// One step of a comparison: at `cols` columns, `enter` is sent to both terminals, and once
+/// Zellij's bar `shows` the mode (given its plain rows and the width), perth's bar must read
+/// the same, text and colours; then `leave` takes both back to Normal mode.
+struct Step {
+    mode: &'static str,
+    cols: u16,
+    enter: &'static [&'static str],
+    shows: fn(&str, u16) -> bool,
+    leave: &'static [&'static str],
+}
+
+/// Runs `steps` on stock Zellij's terminal and perth's, both `rows` high with a status bar of
+/// `height` rows; after each step's `leave`, waits until both bars show `normal` again.
+fn compare_bars(
+    zellij: &TmuxTerminal,
+    perth: &TmuxTerminal,
+    rows: u16,
+    height: u16,
+    steps: &[Step],
+    normal: fn(&str, u16) -> bool,
+) {
+    let mut cols = 0;
+    for step in steps {
+        let mode = format!("{} mode at {} columns", step.mode, step.cols);
+        if step.cols != cols {
+            cols = step.cols;
+            zellij.resize(cols, rows).unwrap();
+            perth.resize(cols, rows).unwrap();
+        }
+        zellij.send_keys(step.enter).unwrap();
+        perth.send_keys(step.enter).unwrap();
+        let expected = wait_for_bar(
+            zellij,
+            rows,
+            height,
+            &format!("stock Zellij's bar in {mode}"),
+            |plain| (step.shows)(plain, cols),
+        );
+        tests::wait_for_with_last(
+            &format!("perth's status bar in {mode} to read as Zellij's"),
+            WAIT,
+            || {
+                let perth_bars = bars(perth, rows, height);
+                if perth_bars == expected {
+                    Ok(())
+                } else {
+                    Err(format!("perth: {perth_bars:#?}\nzellij: {expected:#?}"))
+                }
+            },
+        )
+        .unwrap();
+        if !step.leave.is_empty() {
+            zellij.send_keys(step.leave).unwrap();
+            perth.send_keys(step.leave).unwrap();
+            // Both back in Normal mode before the next.
+            for term in [zellij, perth] {
+                wait_for_bar(
+                    term,
+                    rows,
+                    height,
+                    &format!("Normal mode after {mode}"),
+                    |plain| normal(plain, cols),
+                );
+            }
+        }
     }
 }
 
@@ -75,69 +163,234 @@ fn status_bar_shows_what_zellijs_shows_in_each_mode() {
     // The bar compared is perth's own, not Zellij's under perth.
     assert_own_bar(&perth);
 
-    // (mode, keys that enter it, text only its hints show, keys that leave it)
-    let modes: [(&str, &[&str], &str, &[&str]); 7] = [
-        ("Normal", &[], "Tip:", &[]),
-        ("Pane", &["C-p"], "Embed", &["Enter"]),
-        ("Tab", &["C-t"], "Sync", &["Enter"]),
-        ("Resize", &["C-n"], "Increase", &["Enter"]),
-        ("Session", &["C-o"], "Detach", &["Enter"]),
-        ("Locked", &["C-g"], "INTERFACE LOCKED", &["C-g"]),
-        ("Pane, narrowed to 70 columns", &["C-p"], "Rename ...", &[]),
+    let step = |mode, cols, enter, shows, leave| Step {
+        mode,
+        cols,
+        enter,
+        shows,
+        leave,
+    };
+    let steps = [
+        step("Normal", 120, &[], |p, _| p.contains("Tip:"), &[]),
+        step(
+            "Pane",
+            120,
+            &["C-p"],
+            |p, _| p.contains("Embed"),
+            &["Enter"],
+        ),
+        step("Tab", 120, &["C-t"], |p, _| p.contains("Sync"), &["Enter"]),
+        step(
+            "Resize",
+            120,
+            &["C-n"],
+            |p, _| p.contains("Increase"),
+            &["Enter"],
+        ),
+        step(
+            "Session",
+            120,
+            &["C-o"],
+            |p, _| p.contains("Detach"),
+            &["Enter"],
+        ),
+        step(
+            "Locked",
+            120,
+            &["C-g"],
+            |p, _| p.contains("INTERFACE LOCKED"),
+            &["C-g"],
+        ),
+        step("Pane", 70, &["C-p"], |p, _| p.contains("Rename ..."), &[]),
     ];
-    for (mode, enter, shown, leave) in modes {
-        if mode.starts_with("Pane, narrowed") {
-            zellij_term.resize(70, rows).unwrap();
-            perth.term.resize(70, rows).unwrap();
-        }
-        zellij_term.send_keys(enter).unwrap();
-        perth.term.send_keys(enter).unwrap();
-        let expected = wait_for_bar(
-            &zellij_term,
-            rows,
-            &format!("stock Zellij's bar in {mode} mode"),
-            shown,
-        );
-        tests::wait_for_with_last(
-            &format!("perth's status bar in {mode} mode to read as Zellij's"),
-            WAIT,
-            || {
-                let perth_bars = bars(&perth.term, rows);
-                if perth_bars == expected {
-                    Ok(())
-                } else {
-                    Err(format!("perth: {perth_bars:#?}\nzellij: {expected:#?}"))
-                }
-            },
-        )
-        .unwrap();
-        if !leave.is_empty() {
-            zellij_term.send_keys(leave).unwrap();
-            perth.term.send_keys(leave).unwrap();
-            // Both back in Normal mode before the next.
-            for term in [&zellij_term, &perth.term] {
-                wait_for_bar(
-                    term,
-                    rows,
-                    &format!("Normal mode after {mode} mode"),
-                    "Tip:",
-                );
-            }
-        }
-    }
+    compare_bars(&zellij_term, &perth.term, rows, 2, &steps, |p, _| {
+        p.contains("Tip:")
+    });
 }
 
-/// Waits until the bar's rows show `shown`; returns them.
-fn wait_for_bar(term: &TmuxTerminal, rows: u16, what: &str, shown: &str) -> Bars {
-    tests::wait_for_with_last(what, WAIT, || {
-        let bars = bars(term, rows);
-        if bars.plain.contains(shown) {
-            Ok(bars)
-        } else {
-            Err(bars.plain)
-        }
-    })
-    .unwrap()
+/// A layout whose status bar is one row high. `status-bar` is Zellij's own bar
+/// (`zellij:status-bar`) under Zellij and perth's under perth.
+const ONE_ROW_LAYOUT: &str = "layout {
+    pane
+    pane size=1 borderless=true {
+        plugin location=\"status-bar\"
+    }
+}
+";
+
+/// Whether a one-row bar shows Normal mode with one pane at `cols` columns: the mode ribbons
+/// and, filling the row to its end, `...` where the keys on the right do not fit.
+fn one_row_normal(plain: &str, cols: u16) -> bool {
+    let row = plain.trim_end();
+    row.ends_with("...") && row.chars().count() == usize::from(cols)
+}
+
+/// Whether a one-row bar shows a mode with a ribbon of its own other than Locked: its name,
+/// without the lock's ribbon.
+fn one_row_own_ribbon(plain: &str, name: &str) -> bool {
+    plain.contains(name) && !plain.contains("LOCK")
+}
+
+#[test]
+fn one_row_status_bar_shows_what_zellijs_shows_in_each_mode() {
+    let Some(zellij) =
+        tests::stock_zellij("perth's one-row status bar is not compared with Zellij's")
+    else {
+        return;
+    };
+    let (cols, rows) = (120, 20);
+    let zellij_env = IsolatedEnv::new().unwrap();
+    // One layout file for both.
+    let layout = zellij_env.tmp_dir().join("one-row-status-bar.kdl");
+    std::fs::write(&layout, ONE_ROW_LAYOUT).unwrap();
+    let layout = layout.to_str().unwrap();
+    let zellij_config = zellij_env.tmp_dir().join("zellij.kdl");
+    std::fs::write(
+        &zellij_config,
+        format!("show_startup_tips false\nshow_release_notes false\ndefault_layout \"{layout}\"\n"),
+    )
+    .unwrap();
+    let zellij_session = "e2e-status-row-zellij";
+    let zellij_argv = [
+        zellij.to_str().unwrap(),
+        "--config",
+        zellij_config.to_str().unwrap(),
+        "--session",
+        zellij_session,
+    ];
+    let zellij_term = TmuxTerminal::start(&zellij_env, cols, rows, &zellij_argv).unwrap();
+    let perth = PerthSession::launch(
+        IsolatedEnv::new().unwrap(),
+        "e2e-status-row-perth",
+        cols,
+        rows,
+        &["--session", "e2e-status-row-perth", "--layout", layout],
+        "perth with a one-row status bar",
+        |screen| screen.contains("LOCK") && screen.contains("QUIT"),
+    )
+    .unwrap();
+    zellij_term
+        .wait_for_screen("stock Zellij's one-row status bar", WAIT, |screen| {
+            screen.contains("LOCK") && screen.contains("QUIT")
+        })
+        .unwrap();
+
+    // Zellij's own bar against perth's own bar.
+    let dumped = zellij_env
+        .command(&zellij)
+        .args(["--session", zellij_session, "action", "dump-layout"])
+        .output()
+        .unwrap();
+    let dumped = String::from_utf8_lossy(&dumped.stdout);
+    assert!(
+        dumped.contains("zellij:status-bar"),
+        "stock Zellij runs its own status bar: {dumped}"
+    );
+    assert_own_bar(&perth);
+
+    let mut steps = Vec::new();
+    for cols in [120, 80, 60, 40] {
+        let step = |mode, enter, shows, leave| Step {
+            mode,
+            cols,
+            enter,
+            shows,
+            leave,
+        };
+        steps.extend([
+            step("Normal", &[], one_row_normal, &[]),
+            step(
+                "Locked",
+                &["C-g"],
+                |p, _| p.contains("LOCK") && !p.contains("..."),
+                &["C-g"],
+            ),
+            step(
+                "Pane",
+                &["C-p"],
+                |p, _| p.contains("PANE") && p.contains("New"),
+                &["Enter"],
+            ),
+            step(
+                "Tab",
+                &["C-t"],
+                |p, _| p.contains("TAB") && p.contains("New"),
+                &["Enter"],
+            ),
+            step(
+                "Resize",
+                &["C-n"],
+                |p, _| one_row_own_ribbon(p, "RESIZE"),
+                &["Enter"],
+            ),
+            step(
+                "Move",
+                &["C-h"],
+                |p, _| one_row_own_ribbon(p, "MOVE"),
+                &["C-h"],
+            ),
+            step(
+                "Scroll",
+                &["C-s"],
+                |p, _| one_row_own_ribbon(p, "SEARCH"),
+                &[],
+            ),
+            step(
+                "EnterSearch",
+                &["s"],
+                |p, _| p.contains("ENTERING SEARCH TERM"),
+                &[],
+            ),
+            step(
+                "Search",
+                &["a", "Enter"],
+                |p, _| p.contains("SEARCHING"),
+                &["C-s"],
+            ),
+            step(
+                "Session",
+                &["C-o"],
+                |p, _| one_row_own_ribbon(p, "SESSION"),
+                &["Enter"],
+            ),
+            step(
+                "RenamePane",
+                &["C-p", "c"],
+                |p, _| p.contains("RENAMING PANE"),
+                &["Enter"],
+            ),
+            step(
+                "RenameTab",
+                &["C-t", "r"],
+                |p, _| p.contains("RENAMING TAB"),
+                &["Enter"],
+            ),
+            step(
+                "Tmux",
+                &["C-b"],
+                |p, _| p.contains("Move") && !p.contains("Ctrl +"),
+                &["Escape"],
+            ),
+        ]);
+    }
+    // Wide enough for the keys on the right: with a second pane they name moving focus and
+    // resizing; with the floating panes shown, theirs is the selected ribbon.
+    let wide = |mode, enter, shows| Step {
+        mode,
+        cols: 200,
+        enter,
+        shows,
+        leave: &[],
+    };
+    steps.extend([
+        wide("Normal, two panes,", &["M-n"], |p, _| {
+            p.contains("Change Focus")
+        }),
+        wide("Normal, floating panes shown,", &["M-f"], |p, _| {
+            p.contains("Floating") && !p.contains("Change Focus")
+        }),
+    ]);
+    compare_bars(&zellij_term, &perth.term, rows, 1, &steps, one_row_normal);
 }
 
 /// The status bar perth's own plugin file runs as, in a dumped layout.

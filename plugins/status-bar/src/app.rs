@@ -1,13 +1,14 @@
-//! The bar's state machine: events in, whether to draw again and effects out; the lines built
-//! once per change and kept for every render after.
+//! The bar's state machine: events in, whether to draw again and effects out; the lines (or
+//! the one row) built once per change and kept for every render after.
 
 use bar_style::Style;
 use zellij_tile::prelude::{
-    Event, EventType, InputMode, KeybindsVec, ModeInfo, PermissionStatus, PermissionType, TabInfo,
+    Event, EventType, KeybindsVec, ModeInfo, PermissionStatus, PermissionType, TabInfo,
 };
 
 use crate::hints::{second_line, Notice, SecondLine, TabView};
 use crate::modes::{first_line, FirstLine, SwapLayout};
+use crate::one_line::{one_line, OneLine};
 use crate::Colors;
 
 /// The permissions the bar needs; perth grants them up front.
@@ -55,6 +56,11 @@ impl ActiveTab {
                 fullscreen: tab.is_fullscreen_active,
                 panes_to_hide: tab.panes_to_hide,
                 floating_visible: tab.are_floating_panes_visible,
+                several_panes: if tab.are_floating_panes_visible {
+                    tab.selectable_floating_panes_count > 1
+                } else {
+                    tab.selectable_tiled_panes_count > 1
+                },
             },
         }
     }
@@ -192,24 +198,39 @@ impl App {
         let Some(mode_info) = &self.mode_info else {
             return String::new();
         };
-        let [first, second] = self.lines(mode_info, cols);
-        // The first line's background reaches the right edge; the second's is the terminal's.
+        // The first line's background (and the one row's) reaches the right edge; the
+        // second's is the terminal's.
         let fill = Style {
             bg: Some(Colors::of(mode_info.style.colors).background),
             ..Style::default()
         }
         .sgr();
-        let first = format!("{}{fill}\u{1b}[0K", first.to_ansi());
-        let second = format!("\u{1b}[m{}\u{1b}[0K", second.to_ansi());
-        let nested =
-            mode_info.session_dimmed == Some(true) || mode_info.session_ascended == Some(true);
         match rows {
             0 => String::new(),
-            // One row: the modes in Normal mode, the hints in the others.
-            1 if mode_info.mode == InputMode::Normal && !nested => first,
-            1 => second,
-            _ => format!("{first}\n{second}"),
+            // One row: Zellij's compact design.
+            1 => format!("{}{fill}\u{1b}[0K", self.row(mode_info, cols).to_ansi()),
+            _ => {
+                let [first, second] = self.lines(mode_info, cols);
+                format!(
+                    "{}{fill}\u{1b}[0K\n\u{1b}[m{}\u{1b}[0K",
+                    first.to_ansi(),
+                    second.to_ansi()
+                )
+            }
         }
+    }
+
+    /// Returns the bar in one row of `cols` columns.
+    pub fn row(&self, mode_info: &ModeInfo, cols: usize) -> bar_style::Line {
+        one_line(
+            OneLine {
+                mode_info,
+                colors: &Colors::of(mode_info.style.colors),
+                tab: self.tab.as_ref().map(|t| &t.view),
+                notice: self.notice,
+            },
+            cols,
+        )
     }
 
     /// Returns the two lines for `cols` columns.

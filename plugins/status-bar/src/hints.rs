@@ -27,12 +27,16 @@ pub enum Notice {
     ClipboardFailed,
 }
 
-/// What the second line needs to know about the active tab.
+/// What the lines need to know about the active tab.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct TabView {
     pub fullscreen: bool,
     pub panes_to_hide: usize,
     pub floating_visible: bool,
+    /// Whether the panes shown (the floating ones while visible, else the tiled ones) hold
+    /// more than one to select: the one-row bar names the keys of moving focus and resizing
+    /// only then.
+    pub several_panes: bool,
 }
 
 /// One hint: its long and short names and its keys.
@@ -43,17 +47,18 @@ pub struct Hint {
     pub keys: Vec<KeyWithModifier>,
 }
 
-fn hint(long: &'static str, short: &'static str, keys: Vec<KeyWithModifier>) -> Hint {
+/// Returns a hint.
+pub fn hint(long: &'static str, short: &'static str, keys: Vec<KeyWithModifier>) -> Hint {
     Hint { long, short, keys }
 }
 
 /// Returns the keys of moving focus in the four directions.
-fn focus_keys(km: &Keymap) -> Vec<KeyWithModifier> {
+pub fn focus_keys(km: &Keymap) -> Vec<KeyWithModifier> {
     directional(km, |direction| Action::MoveFocus { direction })
 }
 
 /// Returns the keys of an action in each direction (`make` builds it).
-fn directional(km: &Keymap, make: impl Fn(Direction) -> Action) -> Vec<KeyWithModifier> {
+pub fn directional(km: &Keymap, make: impl Fn(Direction) -> Action) -> Vec<KeyWithModifier> {
     let actions = [
         Direction::Left,
         Direction::Down,
@@ -65,7 +70,8 @@ fn directional(km: &Keymap, make: impl Fn(Direction) -> Action) -> Vec<KeyWithMo
     keys_for_each(km, &sequences)
 }
 
-fn new_tab() -> Action {
+/// Returns the action of a new tab as Zellij's default keybindings bind it.
+pub fn new_tab() -> Action {
     Action::NewTab {
         tiled_layout: None,
         floating_layouts: vec![],
@@ -79,12 +85,26 @@ fn new_tab() -> Action {
     }
 }
 
-fn new_pane(direction: Option<Direction>) -> Action {
+/// Returns the action of a new pane as Zellij's default keybindings bind it.
+pub fn new_pane(direction: Option<Direction>) -> Action {
     Action::NewPane {
         direction,
         pane_name: None,
         start_suppressed: false,
     }
+}
+
+/// Returns the bindings in key order, each action sequence once (with its first key).
+pub fn distinct_bindings(keymap: &Keymap) -> Vec<(KeyWithModifier, Vec<Action>)> {
+    let mut sorted: Vec<&(KeyWithModifier, Vec<Action>)> = keymap.iter().collect();
+    sorted.sort_by(|(a, _), (b, _)| a.cmp(b));
+    let mut km: Vec<(KeyWithModifier, Vec<Action>)> = Vec::new();
+    for (key, actions) in sorted {
+        if !km.iter().any(|(_, known)| known == actions) {
+            km.push((key.clone(), actions.clone()));
+        }
+    }
+    km
 }
 
 /// Returns the hints of a mode other than Normal and Locked, from its keymap.
@@ -103,14 +123,7 @@ pub fn mode_hints(mode: InputMode, keymap: &Keymap) -> Vec<Hint> {
         back_keys.into_iter().take(1).collect()
     };
 
-    let mut sorted: Vec<&(KeyWithModifier, Vec<Action>)> = keymap.iter().collect();
-    sorted.sort_by(|(a, _), (b, _)| a.cmp(b));
-    let mut km: Vec<(KeyWithModifier, Vec<Action>)> = Vec::new();
-    for (key, actions) in sorted {
-        if !km.iter().any(|(_, known)| known == actions) {
-            km.push((key.clone(), actions.clone()));
-        }
-    }
+    let km = distinct_bindings(keymap);
     let km = km.as_slice();
     let then_normal = |action: Action| keys_for(km, &[action, TO_NORMAL]);
     let rename = |mode, input: Action| keys_for(km, &[A::SwitchToMode { input_mode: mode }, input]);
@@ -566,6 +579,51 @@ fn floating(mode_info: &ModeInfo, keymap: &Keymap, colors: &Colors) -> Line {
     line
 }
 
+/// Returns the line that takes the place of the hints in a nested session or while a notice
+/// waits, or nothing.
+pub fn notice_line(
+    mode_info: &ModeInfo,
+    colors: &Colors,
+    notice: Option<Notice>,
+    width: usize,
+) -> Option<Line> {
+    if mode_info.session_dimmed == Some(true) {
+        return Some(nested(
+            "Ascend: ",
+            &mode_info.nested_ascend_keys,
+            colors,
+            width,
+        ));
+    }
+    if mode_info.session_ascended == Some(true) {
+        return Some(nested(
+            "Descend: ",
+            &mode_info.nested_descend_keys,
+            colors,
+            width,
+        ));
+    }
+    let mut line = Line::default();
+    match notice? {
+        Notice::Copied(destination) => {
+            let text = match destination {
+                CopyDestination::Command => "Text piped to external command",
+                CopyDestination::Primary => "Text copied to system primary selection",
+                CopyDestination::System => "Text copied to system clipboard",
+            };
+            // Zellij draws it as a text component, which is bold.
+            line.push(text, Style::new(colors.green, colors.background).bold());
+        }
+        Notice::ClipboardFailed => {
+            line.push(
+                " Error using the system clipboard.",
+                Style::fg(colors.red).bold(),
+            );
+        }
+    }
+    Some(line)
+}
+
 /// Returns the nested session's hint (` Ascend: <keys>`), or the keys alone, whichever fits.
 fn nested(label: &str, keys: &[KeyWithModifier], colors: &Colors, width: usize) -> Line {
     let faint = Style::default().dim().italic();
@@ -609,32 +667,8 @@ pub fn second_line(input: SecondLine<'_>, width: usize) -> Line {
         tab,
         notice: message,
     } = input;
-    if mode_info.session_dimmed == Some(true) {
-        return nested("Ascend: ", &mode_info.nested_ascend_keys, colors, width);
-    }
-    if mode_info.session_ascended == Some(true) {
-        return nested("Descend: ", &mode_info.nested_descend_keys, colors, width);
-    }
-    match message {
-        Some(Notice::Copied(destination)) => {
-            let text = match destination {
-                CopyDestination::Command => "Text piped to external command",
-                CopyDestination::Primary => "Text copied to system primary selection",
-                CopyDestination::System => "Text copied to system clipboard",
-            };
-            let mut line = Line::default();
-            line.push(text, Style::new(colors.green, colors.background));
-            return line;
-        }
-        Some(Notice::ClipboardFailed) => {
-            let mut line = Line::default();
-            line.push(
-                " Error using the system clipboard.",
-                Style::fg(colors.red).bold(),
-            );
-            return line;
-        }
-        None => {}
+    if let Some(line) = notice_line(mode_info, colors, message, width) {
+        return line;
     }
     let Some(tab) = tab else {
         return Line::default();

@@ -297,9 +297,9 @@ fn lines_are_built_once_per_change_and_size() {
     assert!(redraw);
     let pane_text = app.render(2, 120).to_owned();
     assert!(pane_text.contains("Toggle") || pane_text.contains("Fullscreen"));
-    // One row: the hints outside Normal mode.
+    // One row: Pane mode's ribbon and its hints.
     assert!(!app.render(1, 120).contains('\n'));
-    assert!(app.render(1, 120).contains("New"));
+    assert!(app.render(1, 120).contains("PANE") && app.render(1, 120).contains("New"));
 }
 
 #[test]
@@ -340,4 +340,325 @@ fn the_redraw_pipe_draws_the_same_bar_again() {
     assert!(app.pipe(bridge_protocol::REDRAW_PIPE));
     assert!(!app.pipe("zdrive::log"));
     assert_eq!(text(&app, 120), before);
+}
+
+/// The modes the one-row bar is compared in.
+const ALL_MODES: [InputMode; 13] = [
+    InputMode::Normal,
+    InputMode::Locked,
+    InputMode::Pane,
+    InputMode::Tab,
+    InputMode::Resize,
+    InputMode::Move,
+    InputMode::Scroll,
+    InputMode::EnterSearch,
+    InputMode::Search,
+    InputMode::Session,
+    InputMode::RenamePane,
+    InputMode::RenameTab,
+    InputMode::Tmux,
+];
+
+/// Returns the one row's text at `cols` columns, the separators' glyph written `>`.
+fn row_text(app: &App, cols: usize) -> String {
+    app.row(app.mode_info().unwrap(), cols)
+        .plain_text()
+        .replace('\u{e0b0}', ">")
+}
+
+/// Returns a line's spans one a line, `STYLE: 'TEXT'`, the separators' glyph written `>`.
+fn spans(line: &bar_style::Line) -> String {
+    line.spans
+        .iter()
+        .map(|span| {
+            let mut one = bar_style::Line::default();
+            one.push(&span.text, span.style);
+            let style = one.to_markup();
+            let style = style
+                .strip_prefix('{')
+                .and_then(|m| m.split_once('|'))
+                .map_or("", |(style, _)| style);
+            format!("{style}: '{}'", span.text.replace('\u{e0b0}', ">"))
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// Returns an app in `mode` as a session sends it (Normal as the base mode) with one pane.
+fn row_app(mode: InputMode) -> App {
+    let mut info = mode_info(mode, keybinds(""));
+    info.base_mode = Some(InputMode::Normal);
+    let mut app = App::default();
+    app.update(Event::ModeUpdate(info));
+    app.update(tab(|t| t.selectable_tiled_panes_count = 1));
+    app
+}
+
+/// Returns the row of every mode at `cols` columns, one a line between bars.
+fn rows_in_each_mode(cols: usize) -> String {
+    ALL_MODES
+        .into_iter()
+        .map(|mode| format!("|{}|", row_text(&row_app(mode), cols)))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+#[test]
+fn one_row_draws_zellijs_compact_design_in_each_mode() {
+    // Normal and Locked mode: the mode ribbons, then (right-aligned, a column left free) the
+    // keys of a new pane and the floating panes, or `...` where they do not fit. The others:
+    // their own ribbon, a separator naming the search and rename modes, and their hints.
+    insta::assert_snapshot!(rows_in_each_mode(120), @r#"
+    | Ctrl +>> <g> LOCK >> <p> PANE >> <t> TAB >> <n> RESIZE >> <h> MOVE >> <s> SEARCH >> <o> SESSION >> <q> QUIT >       ...|
+    | Ctrl +>> <g> LOCK >                                                                                                   |
+    | Ctrl +>> <p> PANE >> > n > New > ←↓↑→ > Move > x > Close > c > Rename > f > Fullscreen > Alt f > Floating > ... |
+    | Ctrl +>> <t> TAB >> > n > New > ←→ > Move > x > Close > r > Rename > s > Sync > b > Break out > [] > Break > ... |
+    | Ctrl +>> <n> RESIZE >> > +|- > Increase/Decrease > ←↓↑→ > Increase > HJKL > Decrease > ENTER > Select >|
+    | Ctrl +>> <h> MOVE >> > ←↓↑→ > Switch Location > ENTER > When done >|
+    | Ctrl +>> <s> SEARCH >> > s > Search > ↓|↑|PgDn|PgUp|d|u > Scroll > e > Edit > ENTER > Select > [] > Commands >|
+    | ENTERING SEARCH TERM > > ENTER > When done >|
+    | SEARCHING > > ↓↑ > Scroll > PgDn|PgUp > Scroll > d|u > Scroll > n > Down > p > Up > c > Case > w > Wrap > o > Whole >|
+    | Ctrl +>> <o> SESSION >> > d > Detach > w > Manager > s > Share > c > Config > l > Layouts > p > Plugins > ... |
+    | RENAMING PANE > > ENTER > When done >|
+    | RENAMING TAB > > ENTER > When done >|
+    |> > Alt <↓↑> > Move > " > Down > % > Right > z > Fullscreen > c > New > p > Previous > n > Next > ENTER > Select >|
+    "#);
+    // Narrower: the mode ribbons keep only their keys, the hints are cut.
+    insta::assert_snapshot!(rows_in_each_mode(80), @r#"
+    | Ctrl +>> g >> p >> t >> n >> h >> s >> o >> q >                             ...|
+    | Ctrl +>> <g> LOCK >                                                           |
+    | Ctrl +>> <p> PANE >> > n > New > ←↓↑→ > Move > x > Close > c > Rename > ... |
+    | Ctrl +>> <t> TAB >> > n > New > ←→ > Move > x > Close > r > Rename > ... |
+    | Ctrl +>> <n> RESIZE >> > +|- > Increase/Decrease > ←↓↑→ > Increase > ... |
+    | Ctrl +>> <h> MOVE >> > ←↓↑→ > Switch Location > ENTER > When done >|
+    | Ctrl +>> <s> SEARCH >> > s > Search > ↓|↑|PgDn|PgUp|d|u > Scroll > ... |
+    | ENTERING SEARCH TERM > > ENTER > When done >|
+    | SEARCHING > > ↓↑ > Scroll > PgDn|PgUp > Scroll > d|u > Scroll > n > Down > ... |
+    | Ctrl +>> <o> SESSION >> > d > Detach > w > Manager > s > Share > ... |
+    | RENAMING PANE > > ENTER > When done >|
+    | RENAMING TAB > > ENTER > When done >|
+    |> > Alt <↓↑> > Move > " > Down > % > Right > z > Fullscreen > c > New > ... |
+    "#);
+    // Short names where the long ones do not fit (Move mode's `Back`).
+    insta::assert_snapshot!(rows_in_each_mode(60), @r#"
+    | Ctrl +>> g >> p >> t >> n >> h >> s >> o >> q >         ...|
+    | Ctrl +>> <g> LOCK >                                       |
+    | Ctrl +>> <p> PANE >> > n > New > ←↓↑→ > Move > ... |
+    | Ctrl +>> <t> TAB >> > n > New > ←→ > Move > ... |
+    | Ctrl +>> <n> RESIZE >> > +|- > Increase/Decrease > ... |
+    | Ctrl +>> <h> MOVE >> > ←↓↑→ > Move > ENTER > Back >|
+    | Ctrl +>> <s> SEARCH >> > s > Search > ... |
+    | ENTERING SEARCH TERM > > ENTER > When done >|
+    | SEARCHING > > ↓↑ > Scroll > PgDn|PgUp > Scroll > ... |
+    | Ctrl +>> <o> SESSION >> > d > Detach > w > Manager > ... |
+    | RENAMING PANE > > ENTER > When done >|
+    | RENAMING TAB > > ENTER > When done >|
+    |> > Alt <↓↑> > Move > " > Down > % > Right > ... |
+    "#);
+    // In Normal mode not even the keys of the mode ribbons fit: the shared modifier stays.
+    insta::assert_snapshot!(rows_in_each_mode(40), @r#"
+    | Ctrl +>                             ...|
+    | Ctrl +>> <g> LOCK >                   |
+    | Ctrl +>> <p> PANE >> > n > New > ... |
+    | Ctrl +>> <t> TAB >> > n > New > ... |
+    | Ctrl +>> <n> RESIZE >> > ... |
+    | Ctrl +>> <h> MOVE >> > ... |
+    | Ctrl +>> <s> SEARCH >> > ... |
+    | ENTERING SEARCH TERM > > ENTER > Done >|
+    | SEARCHING > > ↓↑ > Scroll > ... |
+    | Ctrl +>> <o> SESSION >> > ... |
+    | RENAMING PANE > > ENTER > When done >|
+    | RENAMING TAB > > ENTER > When done >|
+    |> > Alt <↓↑> > Move > " > Down > ... |
+    "#);
+    // Wide enough for every hint, with their long names.
+    let pane = row_text(&row_app(InputMode::Pane), 200);
+    assert_eq!(
+        pane,
+        " Ctrl +>> <p> PANE >> > n > New > ←↓↑→ > Move > x > Close > c > Rename > f > Fullscreen \
+         > Alt f > Floating > e > Embed > r > Right > d > Down > s > Stack > ENTER > Select >"
+    );
+    let session = row_text(&row_app(InputMode::Session), 200);
+    assert!(
+        session.ends_with(
+            "> d > Detach > w > Session Manager > s > Share > c > Configure > l > Layout Manager \
+             > p > Plugin Manager > a > About > ENTER > Select pane >"
+        ),
+        "{session}"
+    );
+}
+
+#[test]
+fn one_row_names_moving_focus_and_resizing_once_there_are_panes_to_move_between() {
+    let mut app = row_app(InputMode::Normal);
+    let ribbons = " Ctrl +>> <g> LOCK >> <p> PANE >> <t> TAB >> <n> RESIZE >> <h> MOVE >> \
+                   <s> SEARCH >> <o> SESSION >> <q> QUIT >";
+    let one_pane = row_text(&app, 160);
+    assert_eq!(
+        one_pane,
+        format!(
+            "{ribbons}{}Alt + > <n> New Pane >> <f> Floating >",
+            " ".repeat(11)
+        )
+    );
+    app.update(tab(|t| t.selectable_tiled_panes_count = 2));
+    // The last column is left free.
+    let keys = "Alt + > <n> New Pane >> <←↓↑→> Change Focus >> <+-> Resize >> <f> Floating >";
+    assert_eq!(
+        row_text(&app, 200),
+        format!("{ribbons}{}{keys}", " ".repeat(13))
+    );
+    // Where neither the long nor the short names fit, `...` takes their place.
+    assert_eq!(
+        row_text(&app, 160),
+        format!("{ribbons}{}...", " ".repeat(47))
+    );
+    assert_eq!(app.row(app.mode_info().unwrap(), 200).width(), 199);
+    assert_eq!(app.row(app.mode_info().unwrap(), 160).width(), 160);
+}
+
+#[test]
+fn one_row_draws_each_piece_in_the_colours_zellijs_server_gives_it() {
+    let app = row_app(InputMode::Pane);
+    let row = app.row(app.mode_info().unwrap(), 60);
+    insta::assert_snapshot!(spans(&row), @r"
+    b,fg=245,bg=238: ' Ctrl +'
+    b,fg=238,bg=238: '>'
+    b,fg=238,bg=154: '>'
+    b,fg=16,bg=154: ' <'
+    b,fg=124,bg=154: 'p'
+    b,fg=16,bg=154: '> PANE '
+    b,fg=154,bg=238: '>'
+    b,fg=16,bg=166: '>'
+    b,fg=166,bg=166: ' '
+    b,fg=166,bg=16: '>'
+    b,fg=154,bg=238: ' n '
+    b,fg=238,bg=238: '>'
+    b,fg=16,bg=238: ' New '
+    b,fg=238,bg=238: '>'
+    b,fg=154,bg=238: ' ←↓↑→ '
+    b,fg=238,bg=238: '>'
+    b,fg=16,bg=238: ' Move '
+    b,fg=238,bg=238: '>'
+    : ' ... '
+    ");
+    // The floating panes' ribbon is selected while they show.
+    let mut normal = row_app(InputMode::Normal);
+    normal.update(tab(|t| {
+        t.are_floating_panes_visible = true;
+        t.selectable_floating_panes_count = 1;
+    }));
+    let row = normal.row(normal.mode_info().unwrap(), 200);
+    let floating = row
+        .spans
+        .iter()
+        .find(|s| s.text.contains("Floating"))
+        .unwrap();
+    assert_eq!(
+        floating.style.bg,
+        Some(DEFAULT_STYLES.ribbon_selected.background)
+    );
+    let new_pane = row
+        .spans
+        .iter()
+        .find(|s| s.text.contains("New Pane"))
+        .unwrap();
+    assert_eq!(
+        new_pane.style.bg,
+        Some(DEFAULT_STYLES.ribbon_unselected.background)
+    );
+}
+
+#[test]
+fn one_row_reads_the_users_keybindings_and_base_mode() {
+    // Pane mode moved to Alt x: the mode keys share no modifier, so each key is drawn whole
+    // before its ribbon.
+    let mut app = App::default();
+    let config =
+        r#"keybinds { normal { unbind "Ctrl p"; bind "Alt x" { SwitchToMode "Pane"; }; }; }"#;
+    app.update(Event::ModeUpdate(mode_info(
+        InputMode::Normal,
+        keybinds(config),
+    )));
+    assert!(
+        row_text(&app, 250).starts_with(" Ctrl g > LOCK > Alt x > PANE > Ctrl t > TAB >"),
+        "{}",
+        row_text(&app, 250)
+    );
+    assert!(
+        row_text(&app, 120).starts_with(" Ctrl g > Lo > Alt x > Pa > Ctrl t > Ta >"),
+        "{}",
+        row_text(&app, 120)
+    );
+
+    // Zellij's "unlock-first" preset: Locked is the base mode, its ribbon says UNLOCK, and
+    // the way back goes there.
+    let config = r#"
+        default_mode "locked"
+        keybinds clear-defaults=true {
+            locked { bind "Ctrl g" { SwitchToMode "Normal"; }; }
+            normal {
+                bind "Ctrl g" { SwitchToMode "Locked"; }
+                bind "p" { SwitchToMode "Pane"; }
+                bind "q" { Quit; }
+            }
+            pane {
+                bind "Ctrl g" { SwitchToMode "Locked"; }
+                bind "p" { SwitchToMode "Normal"; }
+                bind "n" { NewPane; SwitchToMode "Normal"; }
+            }
+        }
+    "#;
+    let in_mode = |mode| {
+        let mut info = mode_info(mode, keybinds(config));
+        info.base_mode = Some(InputMode::Locked);
+        let mut app = App::default();
+        app.update(Event::ModeUpdate(info));
+        row_text(&app, 120)
+    };
+    assert_eq!(in_mode(InputMode::Locked).trim_end(), " Ctrl g > UNLOCK >");
+    assert_eq!(
+        in_mode(InputMode::Pane),
+        " Ctrl g > UNLOCK > p > PANE >> > n > New > Ctrl g > Select pane >"
+    );
+}
+
+#[test]
+fn one_row_shows_notices_and_nested_sessions_in_place_of_the_modes() {
+    let mut app = row_app(InputMode::Normal);
+    app.update(Event::CopyToClipboard(CopyDestination::System));
+    let row = app.row(app.mode_info().unwrap(), 120);
+    assert_eq!(
+        row.to_markup(),
+        "{b,fg=154,bg=238|Text copied to system clipboard}"
+    );
+    app.update(Event::InputReceived);
+    assert!(row_text(&app, 120).contains("LOCK"));
+
+    let mut nested = mode_info(InputMode::Normal, keybinds(""));
+    nested.session_dimmed = Some(true);
+    nested.nested_ascend_keys = vec![KeyWithModifier::new(BareKey::Char('a')).with_ctrl_modifier()];
+    app.update(Event::ModeUpdate(nested));
+    assert_eq!(row_text(&app, 120), " Ascend: Ctrl + <a>");
+}
+
+#[test]
+fn one_row_is_built_once_per_change_of_what_it_shows() {
+    let mut app = row_app(InputMode::Normal);
+    let row = app.render(1, 200).to_owned();
+    assert!(!row.contains('\n') && row.contains("New Pane"), "{row:?}");
+    assert!(!row.contains("Change Focus"));
+    // Another tiled pane brings the keys of moving focus; a third changes nothing shown.
+    let (redraw, _) = app.update(tab(|t| t.selectable_tiled_panes_count = 2));
+    assert!(redraw);
+    let two = app.render(1, 200).to_owned();
+    assert!(two.contains("Change Focus"), "{two:?}");
+    let (redraw, _) = app.update(tab(|t| t.selectable_tiled_panes_count = 3));
+    assert!(
+        !redraw,
+        "the bar shows nothing of how many panes there are beyond two"
+    );
+    assert_eq!(app.render(1, 200), two);
+    // The same state in two rows is the two lines.
+    assert!(app.render(2, 200).contains("Tip:"));
 }
