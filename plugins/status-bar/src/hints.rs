@@ -3,7 +3,8 @@
 //! that take their place (fullscreen, floating panes, a copy, nested sessions).
 //!
 //! When the hints do not fit they take their short names, then as many as fit are kept,
-//! followed by ` ... `.
+//! followed by ` ... `. The lists of the modes both bars show alike live here, and the
+//! one-row bar ([`crate::one_line`]) takes them from here.
 
 use bar_style::{Line, Style};
 use zellij_tile::prelude::actions::{Action, SearchDirection, SearchOption};
@@ -107,6 +108,242 @@ pub fn distinct_bindings(keymap: &Keymap) -> Vec<(KeyWithModifier, Vec<Action>)>
     km
 }
 
+/// A mode's bindings, ready for looking up its hints' keys: both bars build their hint lists
+/// from them, and take the lists of the modes they show alike from the functions below.
+pub struct ModeBindings<'a> {
+    /// The bindings in the order the server sent them.
+    pub keymap: &'a Keymap,
+    /// The bindings in key order, each action sequence once (with its first key), so that
+    /// where several keys do the same thing the first in key order (`←` before `h`) is shown.
+    pub distinct: Vec<(KeyWithModifier, Vec<Action>)>,
+    /// The key that goes back to the base mode: Enter where it does, else the first.
+    pub back: Vec<KeyWithModifier>,
+}
+
+impl<'a> ModeBindings<'a> {
+    /// Returns the bindings of `keymap`, whose way back leads to `back_to`.
+    pub fn new(keymap: &'a Keymap, back_to: InputMode) -> ModeBindings<'a> {
+        let back_keys = keys_for(
+            keymap,
+            &[Action::SwitchToMode {
+                input_mode: back_to,
+            }],
+        );
+        let enter = KeyWithModifier::new(BareKey::Enter);
+        let back = if back_keys.contains(&enter) {
+            vec![enter]
+        } else {
+            back_keys.into_iter().take(1).collect()
+        };
+        ModeBindings {
+            keymap,
+            distinct: distinct_bindings(keymap),
+            back,
+        }
+    }
+
+    /// Returns the bindings in key order, each action sequence once.
+    pub fn km(&self) -> &Keymap {
+        &self.distinct
+    }
+
+    /// Returns the keys that do `action` and go back to Normal mode.
+    pub fn then_normal(&self, action: Action) -> Vec<KeyWithModifier> {
+        keys_for(self.km(), &[action, TO_NORMAL])
+    }
+
+    /// Returns the keys that switch to `mode` and send it `input` (clearing what a rename or
+    /// search mode edits).
+    pub fn to_input(&self, mode: InputMode, input: Action) -> Vec<KeyWithModifier> {
+        keys_for(
+            self.km(),
+            &[Action::SwitchToMode { input_mode: mode }, input],
+        )
+    }
+
+    /// Returns the keys that start entering a search term.
+    pub fn enter_search(&self) -> Vec<KeyWithModifier> {
+        self.to_input(
+            InputMode::EnterSearch,
+            Action::SearchInput { input: vec![0] },
+        )
+    }
+
+    /// Returns the keys of one action and of another, one after the other.
+    pub fn pair(&self, a: Action, b: Action) -> Vec<KeyWithModifier> {
+        keys_for_each(self.km(), &[&[a], &[b]])
+    }
+
+    /// Returns the hint of going back to the base mode.
+    pub fn select_pane(&self) -> Hint {
+        hint("Select pane", "Select", self.back.clone())
+    }
+}
+
+/// Returns the keys of moving between tabs in Tab mode.
+pub fn tab_focus_keys(b: &ModeBindings<'_>) -> Vec<KeyWithModifier> {
+    use Action as A;
+    // Every arrow moves between tabs; in key order ← and ↓ would be the ones shown, where
+    // ← and → are meant.
+    let all = keys_for_each(b.keymap, &[&[A::GoToPreviousTab], &[A::GoToNextTab]]);
+    let (left, right) = (
+        KeyWithModifier::new(BareKey::Left),
+        KeyWithModifier::new(BareKey::Right),
+    );
+    if all.contains(&left) && all.contains(&right) {
+        vec![left, right]
+    } else {
+        b.pair(A::GoToPreviousTab, A::GoToNextTab)
+    }
+}
+
+/// Returns Tab mode's hint of breaking the pane out to the tab on its left or right.
+pub fn break_left_right(b: &ModeBindings<'_>) -> Hint {
+    hint(
+        "Break pane left/right",
+        "Break",
+        keys_for_each(
+            b.km(),
+            &[
+                &[Action::BreakPaneLeft, TO_NORMAL],
+                &[Action::BreakPaneRight, TO_NORMAL],
+            ],
+        ),
+    )
+}
+
+/// Returns Resize mode's hints.
+pub fn resize_hints(b: &ModeBindings<'_>) -> Vec<Hint> {
+    let resize = |resize: Resize, direction| Action::Resize { resize, direction };
+    vec![
+        hint(
+            "Increase/Decrease size",
+            "Increase/Decrease",
+            b.pair(
+                resize(Resize::Increase, None),
+                resize(Resize::Decrease, None),
+            ),
+        ),
+        hint(
+            "Increase to",
+            "Increase",
+            directional(b.km(), |d| resize(Resize::Increase, Some(d))),
+        ),
+        hint(
+            "Decrease from",
+            "Decrease",
+            directional(b.km(), |d| resize(Resize::Decrease, Some(d))),
+        ),
+        b.select_pane(),
+    ]
+}
+
+/// Returns Move mode's hint of moving the pane.
+pub fn switch_location(b: &ModeBindings<'_>) -> Hint {
+    hint(
+        "Switch Location",
+        "Move",
+        directional(b.km(), |d| Action::MovePane { direction: Some(d) }),
+    )
+}
+
+/// Returns EnterSearch mode's hints.
+pub fn enter_search_hints(b: &ModeBindings<'_>) -> Vec<Hint> {
+    let to_mode = |input_mode| Action::SwitchToMode { input_mode };
+    vec![
+        hint(
+            "When done",
+            "Done",
+            keys_for(b.km(), &[to_mode(InputMode::Search)]),
+        ),
+        hint(
+            "Cancel",
+            "Cancel",
+            keys_for(
+                b.km(),
+                &[
+                    Action::SearchInput { input: vec![27] },
+                    to_mode(InputMode::Scroll),
+                ],
+            ),
+        ),
+    ]
+}
+
+/// Returns the hints of scrolling by a line, a page and half a page.
+fn scroll_hints(b: &ModeBindings<'_>) -> [Hint; 3] {
+    use Action as A;
+    [
+        hint("Scroll", "Scroll", b.pair(A::ScrollDown, A::ScrollUp)),
+        hint(
+            "Scroll page",
+            "Scroll",
+            b.pair(A::PageScrollDown, A::PageScrollUp),
+        ),
+        hint(
+            "Scroll half page",
+            "Scroll",
+            b.pair(A::HalfPageScrollDown, A::HalfPageScrollUp),
+        ),
+    ]
+}
+
+/// Returns Search mode's hints.
+pub fn search_hints(b: &ModeBindings<'_>) -> Vec<Hint> {
+    let search = |direction| keys_for(b.km(), &[Action::Search { direction }]);
+    let toggle = |option| keys_for(b.km(), &[Action::SearchToggleOption { option }]);
+    let mut hints = vec![hint("Enter Search term", "Search", b.enter_search())];
+    hints.extend(scroll_hints(b));
+    hints.extend([
+        hint("Search down", "Down", search(SearchDirection::Down)),
+        hint("Search up", "Up", search(SearchDirection::Up)),
+        hint(
+            "Case sensitive",
+            "Case",
+            toggle(SearchOption::CaseSensitivity),
+        ),
+        hint("Wrap", "Wrap", toggle(SearchOption::Wrap)),
+        hint("Whole words", "Whole", toggle(SearchOption::WholeWord)),
+    ]);
+    hints
+}
+
+/// Returns Tmux mode's hints.
+pub fn tmux_hints(b: &ModeBindings<'_>) -> Vec<Hint> {
+    use Action as A;
+    vec![
+        hint("Move focus", "Move", focus_keys(b.km())),
+        hint(
+            "Split down",
+            "Down",
+            b.then_normal(new_pane(Some(Direction::Down))),
+        ),
+        hint(
+            "Split right",
+            "Right",
+            b.then_normal(new_pane(Some(Direction::Right))),
+        ),
+        hint(
+            "Fullscreen",
+            "Fullscreen",
+            b.then_normal(A::ToggleFocusFullscreen),
+        ),
+        hint("New tab", "New", b.then_normal(new_tab())),
+        hint(
+            "Rename tab",
+            "Rename",
+            b.to_input(InputMode::RenameTab, A::TabNameInput { input: vec![0] }),
+        ),
+        hint(
+            "Previous Tab",
+            "Previous",
+            b.then_normal(A::GoToPreviousTab),
+        ),
+        hint("Next Tab", "Next", b.then_normal(A::GoToNextTab)),
+        b.select_pane(),
+    ]
+}
+
 /// Returns the hints of a mode other than Normal and Locked, from its keymap.
 ///
 /// Where several keys do the same thing the one shown is the first in key order (so `←`
@@ -115,201 +352,75 @@ pub fn mode_hints(mode: InputMode, keymap: &Keymap) -> Vec<Hint> {
     use Action as A;
     use InputMode as IM;
 
-    let back_keys = keys_for(keymap, &[TO_NORMAL]);
-    let enter = KeyWithModifier::new(BareKey::Enter);
-    let back: Vec<KeyWithModifier> = if back_keys.contains(&enter) {
-        vec![enter]
-    } else {
-        back_keys.into_iter().take(1).collect()
-    };
-
-    let km = distinct_bindings(keymap);
-    let km = km.as_slice();
-    let then_normal = |action: Action| keys_for(km, &[action, TO_NORMAL]);
-    let rename = |mode, input: Action| keys_for(km, &[A::SwitchToMode { input_mode: mode }, input]);
-    let scrolls = |km: &Keymap| {
-        vec![
-            hint(
-                "Scroll",
-                "Scroll",
-                keys_for_each(km, &[&[A::ScrollDown], &[A::ScrollUp]]),
-            ),
-            hint(
-                "Scroll page",
-                "Scroll",
-                keys_for_each(km, &[&[A::PageScrollDown], &[A::PageScrollUp]]),
-            ),
-            hint(
-                "Scroll half page",
-                "Scroll",
-                keys_for_each(km, &[&[A::HalfPageScrollDown], &[A::HalfPageScrollUp]]),
-            ),
-        ]
-    };
-    let enter_search = || rename(IM::EnterSearch, A::SearchInput { input: vec![0] });
+    let b = ModeBindings::new(keymap, IM::Normal);
 
     match mode {
         IM::Pane => vec![
-            hint("New", "New", then_normal(new_pane(None))),
-            hint("Change Focus", "Move", focus_keys(km)),
-            hint("Close", "Close", then_normal(A::CloseFocus)),
+            hint("New", "New", b.then_normal(new_pane(None))),
+            hint("Change Focus", "Move", focus_keys(b.km())),
+            hint("Close", "Close", b.then_normal(A::CloseFocus)),
             hint(
                 "Rename",
                 "Rename",
-                rename(IM::RenamePane, A::PaneNameInput { input: vec![0] }),
+                b.to_input(IM::RenamePane, A::PaneNameInput { input: vec![0] }),
             ),
             hint(
                 "Toggle Fullscreen",
                 "Fullscreen",
-                then_normal(A::ToggleFocusFullscreen),
+                b.then_normal(A::ToggleFocusFullscreen),
             ),
             hint(
                 "Toggle Floating",
                 "Floating",
-                then_normal(A::ToggleFloatingPanes),
+                b.then_normal(A::ToggleFloatingPanes),
             ),
             hint(
                 "Toggle Embed",
                 "Embed",
-                then_normal(A::TogglePaneEmbedOrFloating),
+                b.then_normal(A::TogglePaneEmbedOrFloating),
             ),
-            hint("Select pane", "Select", back),
+            b.select_pane(),
         ],
-        IM::Tab => {
-            // Every arrow moves between tabs; after sorting, ← and ↓ would be the ones shown,
-            // where ← and → are meant.
-            let all = keys_for_each(keymap, &[&[A::GoToPreviousTab], &[A::GoToNextTab]]);
-            let (left, right) = (
-                KeyWithModifier::new(BareKey::Left),
-                KeyWithModifier::new(BareKey::Right),
-            );
-            let focus = if all.contains(&left) && all.contains(&right) {
-                vec![left, right]
-            } else {
-                keys_for_each(km, &[&[A::GoToPreviousTab], &[A::GoToNextTab]])
-            };
-            vec![
-                hint("New", "New", then_normal(new_tab())),
-                hint("Change focus", "Move", focus),
-                hint("Close", "Close", then_normal(A::CloseTab)),
-                hint(
-                    "Rename",
-                    "Rename",
-                    rename(IM::RenameTab, A::TabNameInput { input: vec![0] }),
-                ),
-                hint("Sync", "Sync", then_normal(A::ToggleActiveSyncTab)),
-                hint(
-                    "Break pane to new tab",
-                    "Break out",
-                    then_normal(A::BreakPane),
-                ),
-                hint(
-                    "Break pane left/right",
-                    "Break",
-                    keys_for_each(
-                        km,
-                        &[
-                            &[A::BreakPaneLeft, TO_NORMAL],
-                            &[A::BreakPaneRight, TO_NORMAL],
-                        ],
-                    ),
-                ),
-                hint("Toggle", "Toggle", keys_for(km, &[A::ToggleTab])),
-                hint("Select pane", "Select", back),
-            ]
-        }
-        IM::Resize => {
-            let resize = |resize: Resize, direction| A::Resize { resize, direction };
-            vec![
-                hint(
-                    "Increase/Decrease size",
-                    "Increase/Decrease",
-                    keys_for_each(
-                        km,
-                        &[
-                            &[resize(Resize::Increase, None)],
-                            &[resize(Resize::Decrease, None)],
-                        ],
-                    ),
-                ),
-                hint(
-                    "Increase to",
-                    "Increase",
-                    directional(km, |d| resize(Resize::Increase, Some(d))),
-                ),
-                hint(
-                    "Decrease from",
-                    "Decrease",
-                    directional(km, |d| resize(Resize::Decrease, Some(d))),
-                ),
-                hint("Select pane", "Select", back),
-            ]
-        }
-        IM::Move => vec![hint(
-            "Switch Location",
-            "Move",
-            directional(km, |d| A::MovePane { direction: Some(d) }),
-        )],
+        IM::Tab => vec![
+            hint("New", "New", b.then_normal(new_tab())),
+            hint("Change focus", "Move", tab_focus_keys(&b)),
+            hint("Close", "Close", b.then_normal(A::CloseTab)),
+            hint(
+                "Rename",
+                "Rename",
+                b.to_input(IM::RenameTab, A::TabNameInput { input: vec![0] }),
+            ),
+            hint("Sync", "Sync", b.then_normal(A::ToggleActiveSyncTab)),
+            hint(
+                "Break pane to new tab",
+                "Break out",
+                b.then_normal(A::BreakPane),
+            ),
+            break_left_right(&b),
+            hint("Toggle", "Toggle", keys_for(b.km(), &[A::ToggleTab])),
+            b.select_pane(),
+        ],
+        IM::Resize => resize_hints(&b),
+        IM::Move => vec![switch_location(&b)],
         IM::Scroll => {
-            let mut hints = vec![hint("Enter search term", "Search", enter_search())];
-            hints.extend(scrolls(km));
+            let mut hints = vec![hint("Enter search term", "Search", b.enter_search())];
+            hints.extend(scroll_hints(&b));
             hints.push(hint(
                 "Edit scrollback in default editor",
                 "Edit",
-                then_normal(A::EditScrollback { ansi: false }),
+                b.then_normal(A::EditScrollback { ansi: false }),
             ));
-            hints.push(hint("Select pane", "Select", back));
+            hints.push(b.select_pane());
             hints
         }
-        IM::EnterSearch => vec![
-            hint(
-                "When done",
-                "Done",
-                keys_for(
-                    km,
-                    &[A::SwitchToMode {
-                        input_mode: IM::Search,
-                    }],
-                ),
-            ),
-            hint(
-                "Cancel",
-                "Cancel",
-                keys_for(
-                    km,
-                    &[
-                        A::SearchInput { input: vec![27] },
-                        A::SwitchToMode {
-                            input_mode: IM::Scroll,
-                        },
-                    ],
-                ),
-            ),
-        ],
-        IM::Search => {
-            let mut hints = vec![hint("Enter Search term", "Search", enter_search())];
-            hints.extend(scrolls(km));
-            let search = |direction| keys_for(km, &[A::Search { direction }]);
-            let toggle = |option| keys_for(km, &[A::SearchToggleOption { option }]);
-            hints.extend([
-                hint("Search down", "Down", search(SearchDirection::Down)),
-                hint("Search up", "Up", search(SearchDirection::Up)),
-                hint(
-                    "Case sensitive",
-                    "Case",
-                    toggle(SearchOption::CaseSensitivity),
-                ),
-                hint("Wrap", "Wrap", toggle(SearchOption::Wrap)),
-                hint("Whole words", "Whole", toggle(SearchOption::WholeWord)),
-            ]);
-            hints
-        }
+        IM::EnterSearch => enter_search_hints(&b),
+        IM::Search => search_hints(&b),
         IM::Session => vec![
-            hint("Detach", "Detach", keys_for(km, &[A::Detach])),
+            hint("Detach", "Detach", keys_for(b.km(), &[A::Detach])),
             hint(
                 "Session Manager",
                 "Manager",
-                then_normal(A::LaunchOrFocusPlugin {
+                b.then_normal(A::LaunchOrFocusPlugin {
                     plugin: Default::default(),
                     should_float: true,
                     move_to_focused_tab: true,
@@ -319,38 +430,12 @@ pub fn mode_hints(mode: InputMode, keymap: &Keymap) -> Vec<Hint> {
                     tab_id: None,
                 }),
             ),
-            hint("Select pane", "Select", back),
+            b.select_pane(),
         ],
-        IM::Tmux => vec![
-            hint("Move focus", "Move", focus_keys(km)),
-            hint(
-                "Split down",
-                "Down",
-                then_normal(new_pane(Some(Direction::Down))),
-            ),
-            hint(
-                "Split right",
-                "Right",
-                then_normal(new_pane(Some(Direction::Right))),
-            ),
-            hint(
-                "Fullscreen",
-                "Fullscreen",
-                then_normal(A::ToggleFocusFullscreen),
-            ),
-            hint("New tab", "New", then_normal(new_tab())),
-            hint(
-                "Rename tab",
-                "Rename",
-                rename(IM::RenameTab, A::TabNameInput { input: vec![0] }),
-            ),
-            hint("Previous Tab", "Previous", then_normal(A::GoToPreviousTab)),
-            hint("Next Tab", "Next", then_normal(A::GoToNextTab)),
-            hint("Select pane", "Select", back),
-        ],
+        IM::Tmux => tmux_hints(&b),
         IM::RenamePane | IM::RenameTab => vec![
-            hint("When done", "Done", back),
-            hint("Select pane", "Select", focus_keys(km)),
+            hint("When done", "Done", b.back.clone()),
+            hint("Select pane", "Select", focus_keys(b.km())),
         ],
         IM::Normal | IM::Locked | IM::Prompt => vec![],
     }

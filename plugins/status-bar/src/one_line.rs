@@ -12,19 +12,18 @@
 //! ` ... `. Widths are display widths throughout, as Zellij counts them for this row.
 
 use bar_style::{text_width, Line, Style};
-use zellij_tile::prelude::actions::{Action, SearchDirection, SearchOption};
+use zellij_tile::prelude::actions::Action;
 use zellij_tile::prelude::{
     BareKey, Direction, InputMode, KeyModifier, KeyWithModifier, ModeInfo, PaletteColor, Resize,
     Styling,
 };
 
 use crate::hints::{
-    directional, distinct_bindings, focus_keys, hint, new_pane, new_tab, notice_line, Hint, Notice,
-    TabView,
+    break_left_right, enter_search_hints, focus_keys, hint, new_pane, new_tab, notice_line,
+    resize_hints, search_hints, switch_location, tab_focus_keys, tmux_hints, Hint, ModeBindings,
+    Notice, TabView,
 };
-use crate::keys::{
-    common_modifiers, keys_for, keys_for_each, modifier_text, shown_key, Keymap, TO_NORMAL,
-};
+use crate::keys::{common_modifiers, keys_for, keys_for_each, modifier_text, shown_key, Keymap};
 use crate::modes::ARROW;
 use crate::Colors;
 
@@ -573,36 +572,17 @@ fn plugin_key(km: &Keymap, url: &str) -> Vec<KeyWithModifier> {
 ///
 /// Where several keys do the same thing the one shown is the first in key order; many hints
 /// take the first key whose binding starts with the action, whatever follows it. Going back
-/// to the base mode prefers Enter.
+/// to the base mode prefers Enter. The modes the two bars show alike take their lists from
+/// [`crate::hints`].
 pub fn row_hints(mode_info: &ModeInfo) -> Vec<Hint> {
     use Action as A;
     use InputMode as IM;
 
     let keymap = mode_info.get_mode_keybinds();
-    let back_to = mode_info.base_mode.unwrap_or(IM::Normal);
-    let back_keys = keys_for(
-        &keymap,
-        &[A::SwitchToMode {
-            input_mode: back_to,
-        }],
-    );
-    let enter = KeyWithModifier::new(BareKey::Enter);
-    let back: Vec<KeyWithModifier> = if back_keys.contains(&enter) {
-        vec![enter]
-    } else {
-        back_keys.into_iter().take(1).collect()
-    };
-    let km = distinct_bindings(&keymap);
-    let km = km.as_slice();
+    let b = ModeBindings::new(&keymap, mode_info.base_mode.unwrap_or(IM::Normal));
+    let km = b.km();
     let first = |action: Action| first_starting_with(km, &action);
     let to_mode = |input_mode| A::SwitchToMode { input_mode };
-    let enter_search = || {
-        keys_for(
-            km,
-            &[to_mode(IM::EnterSearch), A::SearchInput { input: vec![0] }],
-        )
-    };
-    let pair = |a: Action, b: Action| keys_for_each(km, &[&[a], &[b]]);
 
     match mode_info.mode {
         IM::Pane => vec![
@@ -634,77 +614,26 @@ pub fn row_hints(mode_info: &ModeInfo) -> Vec<Hint> {
                     tab_id: None,
                 }),
             ),
-            hint("Select pane", "Select", back),
+            b.select_pane(),
         ],
-        IM::Tab => {
-            // Every arrow moves between tabs; in key order ← and ↓ would be the ones shown,
-            // where ← and → are meant.
-            let all = keys_for_each(&keymap, &[&[A::GoToPreviousTab], &[A::GoToNextTab]]);
-            let (left, right) = (
-                KeyWithModifier::new(BareKey::Left),
-                KeyWithModifier::new(BareKey::Right),
-            );
-            let focus = if all.contains(&left) && all.contains(&right) {
-                vec![left, right]
-            } else {
-                pair(A::GoToPreviousTab, A::GoToNextTab)
-            };
-            vec![
-                hint("New", "New", first(new_tab())),
-                hint("Change focus", "Move", focus),
-                hint("Close", "Close", first(A::CloseTab)),
-                hint("Rename", "Rename", first(to_mode(IM::RenameTab))),
-                hint("Sync", "Sync", first(A::ToggleActiveSyncTab)),
-                hint("Break pane to new tab", "Break out", first(A::BreakPane)),
-                hint(
-                    "Break pane left/right",
-                    "Break",
-                    keys_for_each(
-                        km,
-                        &[
-                            &[A::BreakPaneLeft, TO_NORMAL],
-                            &[A::BreakPaneRight, TO_NORMAL],
-                        ],
-                    ),
-                ),
-                hint("Toggle", "Toggle", first(A::ToggleTab)),
-                hint("Select pane", "Select", back),
-            ]
-        }
-        IM::Resize => {
-            let resize = |resize: Resize, direction| A::Resize { resize, direction };
-            vec![
-                hint(
-                    "Increase/Decrease size",
-                    "Increase/Decrease",
-                    pair(
-                        resize(Resize::Increase, None),
-                        resize(Resize::Decrease, None),
-                    ),
-                ),
-                hint(
-                    "Increase to",
-                    "Increase",
-                    directional(km, |d| resize(Resize::Increase, Some(d))),
-                ),
-                hint(
-                    "Decrease from",
-                    "Decrease",
-                    directional(km, |d| resize(Resize::Decrease, Some(d))),
-                ),
-                hint("Select pane", "Select", back),
-            ]
-        }
+        IM::Tab => vec![
+            hint("New", "New", first(new_tab())),
+            hint("Change focus", "Move", tab_focus_keys(&b)),
+            hint("Close", "Close", first(A::CloseTab)),
+            hint("Rename", "Rename", first(to_mode(IM::RenameTab))),
+            hint("Sync", "Sync", first(A::ToggleActiveSyncTab)),
+            hint("Break pane to new tab", "Break out", first(A::BreakPane)),
+            break_left_right(&b),
+            hint("Toggle", "Toggle", first(A::ToggleTab)),
+            b.select_pane(),
+        ],
+        IM::Resize => resize_hints(&b),
         IM::Move => vec![
-            hint(
-                "Switch Location",
-                "Move",
-                directional(km, |d| A::MovePane { direction: Some(d) }),
-            ),
-            hint("When done", "Back", back),
+            switch_location(&b),
+            hint("When done", "Back", b.back.clone()),
         ],
         IM::Scroll => vec![
-            hint("Enter search term", "Search", enter_search()),
+            hint("Enter search term", "Search", b.enter_search()),
             hint(
                 "Scroll",
                 "Scroll",
@@ -725,51 +654,15 @@ pub fn row_hints(mode_info: &ModeInfo) -> Vec<Hint> {
                 "Edit",
                 first(A::EditScrollback { ansi: false }),
             ),
-            hint("Select pane", "Select", back),
+            b.select_pane(),
             hint(
                 "Scroll commands",
                 "Commands",
-                pair(A::ScrollToPreviousPrompt, A::ScrollToNextPrompt),
+                b.pair(A::ScrollToPreviousPrompt, A::ScrollToNextPrompt),
             ),
         ],
-        IM::EnterSearch => vec![
-            hint("When done", "Done", keys_for(km, &[to_mode(IM::Search)])),
-            hint(
-                "Cancel",
-                "Cancel",
-                keys_for(
-                    km,
-                    &[A::SearchInput { input: vec![27] }, to_mode(IM::Scroll)],
-                ),
-            ),
-        ],
-        IM::Search => {
-            let search = |direction| keys_for(km, &[A::Search { direction }]);
-            let toggle = |option| keys_for(km, &[A::SearchToggleOption { option }]);
-            vec![
-                hint("Enter Search term", "Search", enter_search()),
-                hint("Scroll", "Scroll", pair(A::ScrollDown, A::ScrollUp)),
-                hint(
-                    "Scroll page",
-                    "Scroll",
-                    pair(A::PageScrollDown, A::PageScrollUp),
-                ),
-                hint(
-                    "Scroll half page",
-                    "Scroll",
-                    pair(A::HalfPageScrollDown, A::HalfPageScrollUp),
-                ),
-                hint("Search down", "Down", search(SearchDirection::Down)),
-                hint("Search up", "Up", search(SearchDirection::Up)),
-                hint(
-                    "Case sensitive",
-                    "Case",
-                    toggle(SearchOption::CaseSensitivity),
-                ),
-                hint("Wrap", "Wrap", toggle(SearchOption::Wrap)),
-                hint("Whole words", "Whole", toggle(SearchOption::WholeWord)),
-            ]
-        }
+        IM::EnterSearch => enter_search_hints(&b),
+        IM::Search => search_hints(&b),
         IM::Session => vec![
             hint("Detach", "Detach", keys_for(km, &[A::Detach])),
             hint(
@@ -790,42 +683,10 @@ pub fn row_hints(mode_info: &ModeInfo) -> Vec<Hint> {
                 plugin_key(km, "plugin-manager"),
             ),
             hint("About", "About", plugin_key(km, "zellij:about")),
-            hint("Select pane", "Select", back),
+            b.select_pane(),
         ],
-        IM::Tmux => {
-            let then_normal = |action: Action| keys_for(km, &[action, TO_NORMAL]);
-            vec![
-                hint("Move focus", "Move", focus_keys(km)),
-                hint(
-                    "Split down",
-                    "Down",
-                    then_normal(new_pane(Some(Direction::Down))),
-                ),
-                hint(
-                    "Split right",
-                    "Right",
-                    then_normal(new_pane(Some(Direction::Right))),
-                ),
-                hint(
-                    "Fullscreen",
-                    "Fullscreen",
-                    then_normal(A::ToggleFocusFullscreen),
-                ),
-                hint("New tab", "New", then_normal(new_tab())),
-                hint(
-                    "Rename tab",
-                    "Rename",
-                    keys_for(
-                        km,
-                        &[to_mode(IM::RenameTab), A::TabNameInput { input: vec![0] }],
-                    ),
-                ),
-                hint("Previous Tab", "Previous", then_normal(A::GoToPreviousTab)),
-                hint("Next Tab", "Next", then_normal(A::GoToNextTab)),
-                hint("Select pane", "Select", back),
-            ]
-        }
-        IM::RenamePane | IM::RenameTab => vec![hint("When done", "Done", back)],
+        IM::Tmux => tmux_hints(&b),
+        IM::RenamePane | IM::RenameTab => vec![hint("When done", "Done", b.back.clone())],
         IM::Normal | IM::Locked | IM::Prompt => vec![],
     }
 }

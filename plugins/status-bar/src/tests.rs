@@ -549,24 +549,22 @@ fn one_row_draws_each_piece_in_the_colours_zellijs_server_gives_it() {
         t.selectable_floating_panes_count = 1;
     }));
     let row = normal.row(normal.mode_info().unwrap(), 200);
-    let floating = row
-        .spans
-        .iter()
-        .find(|s| s.text.contains("Floating"))
-        .unwrap();
     assert_eq!(
-        floating.style.bg,
+        background_of(&row, "Floating"),
         Some(DEFAULT_STYLES.ribbon_selected.background)
     );
-    let new_pane = row
-        .spans
-        .iter()
-        .find(|s| s.text.contains("New Pane"))
-        .unwrap();
     assert_eq!(
-        new_pane.style.bg,
+        background_of(&row, "New Pane"),
         Some(DEFAULT_STYLES.ribbon_unselected.background)
     );
+}
+
+/// Returns the background of the first span of `row` that holds `text`.
+fn background_of(row: &bar_style::Line, text: &str) -> Option<PaletteColor> {
+    let span = row.spans.iter().find(|s| s.text.contains(text));
+    span.unwrap_or_else(|| panic!("no span holds {text:?}"))
+        .style
+        .bg
 }
 
 #[test]
