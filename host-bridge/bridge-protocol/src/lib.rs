@@ -689,31 +689,41 @@ pub const REDRAW_PIPE: &str = "perth::redraw";
 ///
 /// A grant that comes later was a question answered by perth's server (see perth's
 /// `server::grants`), and Zellij applies an answer given to a pane to the first instance of the
-/// plugin it finds, which may be another client's: the plugin then asks once more, and Zellij,
-/// now finding the grant in its cache, applies it to this instance.
+/// plugin it finds, which may be another client's: the plugin then asks again, and Zellij, now
+/// finding the grant in its cache, applies it to this instance. Asking again reads the cache
+/// and can meet the same race, so a late answer to asking again asks again, up to
+/// [`PermissionAsk::AGAIN_AT_MOST`] times; a prompt grant ends it.
 pub const ASK_AGAIN_AFTER: std::time::Duration = std::time::Duration::from_millis(200);
 
-/// A perth plugin's request for its permissions: when it asked, and whether it asked again.
+/// A perth plugin's request for its permissions: when it last asked, and how often it may
+/// still ask again.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct PermissionAsk {
     asked_at: std::time::Instant,
-    asked_again: bool,
+    again_left: u8,
 }
 
 impl PermissionAsk {
+    /// How many times a plugin asks again after late grants, at most.
+    pub const AGAIN_AT_MOST: u8 = 5;
+
     /// The plugin asked for its permissions at `now`.
     pub fn new(now: std::time::Instant) -> PermissionAsk {
         PermissionAsk {
             asked_at: now,
-            asked_again: false,
+            again_left: Self::AGAIN_AT_MOST,
         }
     }
 
-    /// A grant came at `now`; returns whether to ask once more (see [`ASK_AGAIN_AFTER`]).
+    /// A grant came at `now`; returns whether to ask again (see [`ASK_AGAIN_AFTER`]), and if
+    /// so takes `now` as the time it asked.
     pub fn granted(&mut self, now: std::time::Instant) -> bool {
         let late = now.saturating_duration_since(self.asked_at) > ASK_AGAIN_AFTER;
-        let again = late && !self.asked_again;
-        self.asked_again |= again;
+        let again = late && self.again_left > 0;
+        if again {
+            self.again_left -= 1;
+            self.asked_at = now;
+        }
         again
     }
 }

@@ -732,13 +732,25 @@ fn zdrive_pane_responses() {
 }
 
 #[test]
-fn a_late_grant_asks_once_more_and_a_prompt_one_does_not() {
+fn a_late_grant_asks_again_until_a_prompt_one_and_at_most_five_times() {
     use std::time::{Duration, Instant};
     let asked = Instant::now();
     let mut prompt = PermissionAsk::new(asked);
     assert!(!prompt.granted(asked + Duration::from_millis(5)));
     let mut late = PermissionAsk::new(asked);
-    assert!(late.granted(asked + ASK_AGAIN_AFTER + Duration::from_millis(1)));
-    // The answer to asking again is not late for a second time.
-    assert!(!late.granted(asked + Duration::from_secs(5)));
+    let first = asked + ASK_AGAIN_AFTER + Duration::from_millis(1);
+    assert!(late.granted(first));
+    // Asking again met the race as well: asked again; then a prompt grant ends it.
+    let second = first + ASK_AGAIN_AFTER * 2;
+    assert!(late.granted(second));
+    assert!(!late.granted(second + Duration::from_millis(3)));
+    // Never more than five times.
+    let mut slow = PermissionAsk::new(asked);
+    let mut at = asked;
+    let mut asked_again = 0;
+    for _ in 0..20 {
+        at += ASK_AGAIN_AFTER * 2;
+        asked_again += usize::from(slow.granted(at));
+    }
+    assert_eq!(asked_again, usize::from(PermissionAsk::AGAIN_AT_MOST));
 }

@@ -276,7 +276,10 @@ fn asking_panes(
             let floated = flag("is_floating") && !flag("is_suppressed") && own.in_background(url);
             let bar = pane["is_selectable"] == Value::Bool(false) && !flag("is_floating");
             let texts = read(x, y, columns, rows);
-            let blank = |text: &String| text.chars().all(|c| c.is_whitespace() || is_frame(c));
+            // A client that has no screen (it left) reads as "", which is not a blank bar.
+            let blank = |text: &String| {
+                !text.is_empty() && text.chars().all(|c| c.is_whitespace() || is_frame(c))
+            };
             let asks = texts.iter().any(|text| asks_permission(text))
                 || floated
                 || (bar && texts.iter().any(blank));

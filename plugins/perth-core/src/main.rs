@@ -10,7 +10,7 @@ use zellij_tile::prelude::*;
 #[derive(Default)]
 struct PerthCore {
     core: Core,
-    /// When this instance asked for its permissions (a late grant makes it ask once more).
+    /// When this instance asked for its permissions (a late grant makes it ask again).
     asked: Option<PermissionAsk>,
 }
 

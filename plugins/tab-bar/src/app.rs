@@ -129,7 +129,7 @@ pub struct App {
     last_error: Option<String>,
     /// The width last drawn at: clicks are mapped on it.
     pub cols: usize,
-    /// When the bar asked for its permissions (a late grant makes it ask once more).
+    /// When the bar asked for its permissions (a late grant makes it ask again).
     asked: Option<bridge_protocol::PermissionAsk>,
 }
 

@@ -599,10 +599,10 @@ fn the_redraw_pipe_draws_the_bar_again_and_asks_nothing() {
 }
 
 /// A grant that comes long after the bar asked was a question perth's server answered, which
-/// Zellij may have applied to another client's instance: the bar asks once more (Zellij then
-/// finds the grant in its cache and applies it to this instance). A prompt grant asks nothing.
+/// Zellij may have applied to another client's instance: the bar asks again (Zellij then finds
+/// the grant in its cache and applies it to this instance). A prompt grant asks nothing.
 #[test]
-fn a_late_grant_makes_the_bar_ask_once_more() {
+fn a_late_grant_makes_the_bar_ask_again() {
     let mut prompt = Harness::bare(false);
     prompt.effects.clear();
     prompt.event(Event::PermissionRequestResult(PermissionStatus::Granted));
