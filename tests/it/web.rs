@@ -512,7 +512,7 @@ fn perth_web_refuses_a_port_in_use_and_a_bad_certificate_and_serves_tls_with_a_g
         .output()
         .unwrap();
     assert!(made.status.success());
-    let db = find_file(env.root(), "tokens.db").expect("the token file");
+    let db = tests::find_file(env.root(), "tokens.db").expect("the token file");
     std::fs::write(&db, "edited by hand\n").unwrap();
     let out = env
         .command(&bin)
@@ -522,18 +522,4 @@ fn perth_web_refuses_a_port_in_use_and_a_bad_certificate_and_serves_tls_with_a_g
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{err}");
     assert!(err.contains("Failed to list tokens"), "{err}");
-}
-
-fn find_file(dir: &std::path::Path, name: &str) -> Option<std::path::PathBuf> {
-    for entry in std::fs::read_dir(dir).ok()?.flatten() {
-        let path = entry.path();
-        if path.is_dir() {
-            if let Some(found) = find_file(&path, name) {
-                return Some(found);
-            }
-        } else if path.file_name().is_some_and(|n| n == name) {
-            return Some(path);
-        }
-    }
-    None
 }

@@ -306,3 +306,18 @@ fn processes_with_env(entry: &str) -> Vec<i32> {
         })
         .collect()
 }
+
+/// Finds a file named `name` anywhere below `dir` (depth first); `None` when there is none.
+pub fn find_file(dir: &Path, name: &str) -> Option<PathBuf> {
+    for entry in fs::read_dir(dir).ok()?.flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            if let Some(found) = find_file(&path, name) {
+                return Some(found);
+            }
+        } else if path.file_name().is_some_and(|n| n == name) {
+            return Some(path);
+        }
+    }
+    None
+}

@@ -20,7 +20,7 @@ pub mod tmux;
 pub mod wait;
 pub mod workflow;
 
-pub use isolate::IsolatedEnv;
+pub use isolate::{find_file, IsolatedEnv};
 pub use perth::PerthSession;
 pub use services::{ensure_debian_packages, free_port, require_or_skip, Postgres, RabbitMq, Redis};
 pub use tmux::{ensure_tmux, TmuxTerminal};

@@ -350,7 +350,7 @@ fn resurrect_from_cache(zellij: &Path, is_perth: bool) -> Result<f64> {
     anyhow::ensure!(out.status.success(), "zellij action save-session failed");
     let cache = session.env().cache_dir().join("zellij");
     let deadline = Instant::now() + Duration::from_secs(30);
-    while find_file(&cache, "session-layout.kdl").is_none() {
+    while ::tests::find_file(&cache, "session-layout.kdl").is_none() {
         if Instant::now() > deadline {
             bail!(
                 "zellij wrote no session-layout.kdl under {}",
@@ -371,20 +371,6 @@ fn resurrect_from_cache(zellij: &Path, is_perth: bool) -> Result<f64> {
     let ms = started.elapsed().as_secs_f64() * 1000.0;
     kill_server(&session)?;
     Ok(ms)
-}
-
-fn find_file(dir: &Path, name: &str) -> Option<std::path::PathBuf> {
-    for entry in fs::read_dir(dir).ok()?.flatten() {
-        let path = entry.path();
-        if path.is_dir() {
-            if let Some(found) = find_file(&path, name) {
-                return Some(found);
-            }
-        } else if path.file_name().is_some_and(|n| n == name) {
-            return Some(path);
-        }
-    }
-    None
 }
 
 /// Median time from a key press to its echo on screen, over `keys` presses.
