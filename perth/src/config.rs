@@ -543,14 +543,25 @@ fn compose(
         child_block(&mut doc, "plugins").nodes_mut().push(alias);
     }
     if let Some(wasm) = &plugins.perth_core {
+        // perth-core switches a client to its mode again when a late grant dropped the mode
+        // its bars were sent (bridge_protocol::REFRESH_PIPE); until Zellij tells it the mode,
+        // a client is in the session's default mode.
+        let mut core_config = perth_core_config.clone();
+        if let Some(mode) = doc
+            .get("default_mode")
+            .and_then(|node| node.entries().first())
+            .and_then(|entry| entry.value().as_string())
+        {
+            core_config.insert("default_mode".to_owned(), mode.to_owned());
+        }
         // Zellij's URL form of a local plugin; its Display form is the bare path.
         let location = format!("file:{}", wasm.display());
         let mut alias = KdlNode::new(assets::PERTH_CORE.name);
         alias.insert("location", location.clone());
-        configuration_children(&mut alias, perth_core_config);
+        configuration_children(&mut alias, &core_config);
         child_block(&mut doc, "plugins").nodes_mut().push(alias);
         let mut load = KdlNode::new(location);
-        configuration_children(&mut load, perth_core_config);
+        configuration_children(&mut load, &core_config);
         // A `load_plugins` block replaces the list below it, so when neither file has one,
         // Zellij's default list is carried over before perth-core joins it.
         if doc.get("load_plugins").is_none() {
@@ -1094,6 +1105,47 @@ mod tests {
             "{} bytes:\n{composed}",
             composed.len()
         );
+    }
+
+    /// perth-core is told the mode a client starts in, which it switches a client to when a
+    /// late permission grant dropped the mode the client's bars were sent.
+    #[test]
+    fn perth_core_is_told_the_users_default_mode() {
+        let plugins = PluginFiles {
+            perth_core: Some(PathBuf::from("/c/plugins/perth-core-1.wasm")),
+            ..Default::default()
+        };
+        use zellij_utils::input::layout::RunPluginOrAlias;
+        let core_config = |user: &str| {
+            let user: KdlDocument = user.parse().unwrap();
+            let text = compose(
+                Some(&user),
+                &plugins,
+                true,
+                &BTreeMap::new(),
+                Path::new("/l"),
+            )
+            .unwrap();
+            let read = Config::from_kdl(&text, None).unwrap();
+            read.background_plugins
+                .iter()
+                .find_map(|p| match p {
+                    RunPluginOrAlias::RunPlugin(run)
+                        if matches!(run.location, RunPluginLocation::File(_)) =>
+                    {
+                        Some(run.configuration.inner().clone())
+                    }
+                    _ => None,
+                })
+                .unwrap_or_else(|| panic!("no perth-core in load_plugins:\n{text}"))
+        };
+        assert_eq!(
+            core_config("default_mode \"locked\"\n")
+                .get("default_mode")
+                .map(String::as_str),
+            Some("locked")
+        );
+        assert_eq!(core_config("pane_frames false\n").get("default_mode"), None);
     }
 
     #[test]

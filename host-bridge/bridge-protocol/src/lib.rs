@@ -684,6 +684,18 @@ pub const PUSH_PIPE_NAME: &str = "host-bridge::event";
 /// status bar empty for good) until the instance has something new to draw.
 pub const REDRAW_PIPE: &str = "perth::redraw";
 
+/// The pipe a perth plugin broadcasts, with its client id as the payload, when it holds its
+/// permissions only after asking again (see [`Grant::AfterAskingAgain`]): perth-core's instance
+/// for that client switches the client to the input mode it is in, which makes Zellij send
+/// every plugin of every tab its client's mode again.
+///
+/// When Zellij 0.45.1 finds no grant in its cache (the race `server::grants` in perth
+/// describes) it holds back the events of every instance of the plugin and, once the question
+/// is answered, hands them to each instance; an instance still without its permissions drops
+/// its mode and tab updates, and Zellij sends the mode again only when it changes. A bar that
+/// lost them stays blank (no session name, no key hints) until then.
+pub const REFRESH_PIPE: &str = "perth::refresh";
+
 /// How late a permission grant may come, after a perth plugin asked for its permissions, and
 /// still be taken for Zellij's answer from its cache (which is for this instance).
 ///
@@ -694,6 +706,19 @@ pub const REDRAW_PIPE: &str = "perth::redraw";
 /// and can meet the same race, so a late answer to asking again asks again, up to
 /// [`PermissionAsk::AGAIN_AT_MOST`] times; a prompt grant ends it.
 pub const ASK_AGAIN_AFTER: std::time::Duration = std::time::Duration::from_millis(200);
+
+/// What a perth plugin does about a permission grant (see [`PermissionAsk::granted`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Grant {
+    /// Zellij's prompt answer to the first request: nothing more to do.
+    InTime,
+    /// A late grant, maybe given to another instance: ask again.
+    AskAgain,
+    /// The instance holds its permissions now, after asking again (or it may never, having
+    /// asked again as often as it may): the updates Zellij handed it before were dropped, so
+    /// it asks for them again on [`REFRESH_PIPE`].
+    AfterAskingAgain,
+}
 
 /// A perth plugin's request for its permissions: when it last asked, and how often it may
 /// still ask again.
@@ -715,16 +740,20 @@ impl PermissionAsk {
         }
     }
 
-    /// A grant came at `now`; returns whether to ask again (see [`ASK_AGAIN_AFTER`]), and if
-    /// so takes `now` as the time it asked.
-    pub fn granted(&mut self, now: std::time::Instant) -> bool {
+    /// A grant came at `now`; says what to do about it (see [`ASK_AGAIN_AFTER`]), and when it
+    /// is to ask again takes `now` as the time it asked.
+    pub fn granted(&mut self, now: std::time::Instant) -> Grant {
         let late = now.saturating_duration_since(self.asked_at) > ASK_AGAIN_AFTER;
-        let again = late && self.again_left > 0;
-        if again {
+        let asked_again = self.again_left < Self::AGAIN_AT_MOST;
+        if late && self.again_left > 0 {
             self.again_left -= 1;
             self.asked_at = now;
+            Grant::AskAgain
+        } else if asked_again || late {
+            Grant::AfterAskingAgain
+        } else {
+            Grant::InTime
         }
-        again
     }
 }
 

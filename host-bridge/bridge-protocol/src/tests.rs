@@ -736,21 +736,37 @@ fn a_late_grant_asks_again_until_a_prompt_one_and_at_most_five_times() {
     use std::time::{Duration, Instant};
     let asked = Instant::now();
     let mut prompt = PermissionAsk::new(asked);
-    assert!(!prompt.granted(asked + Duration::from_millis(5)));
+    assert_eq!(
+        prompt.granted(asked + Duration::from_millis(5)),
+        Grant::InTime
+    );
+    // Another instance's late grant reaching this one, long after its own: it asks again.
+    assert_eq!(
+        prompt.granted(asked + Duration::from_secs(9)),
+        Grant::AskAgain
+    );
     let mut late = PermissionAsk::new(asked);
     let first = asked + ASK_AGAIN_AFTER + Duration::from_millis(1);
-    assert!(late.granted(first));
-    // Asking again met the race as well: asked again; then a prompt grant ends it.
+    assert_eq!(late.granted(first), Grant::AskAgain);
+    // Asking again met the race as well: asked again; then a prompt grant ends it, and the
+    // updates dropped before are asked for.
     let second = first + ASK_AGAIN_AFTER * 2;
-    assert!(late.granted(second));
-    assert!(!late.granted(second + Duration::from_millis(3)));
-    // Never more than five times.
+    assert_eq!(late.granted(second), Grant::AskAgain);
+    let third = second + Duration::from_millis(3);
+    assert_eq!(late.granted(third), Grant::AfterAskingAgain);
+    // Never more than five times; past that every grant asks for the updates.
     let mut slow = PermissionAsk::new(asked);
     let mut at = asked;
     let mut asked_again = 0;
+    let mut refreshes = 0;
     for _ in 0..20 {
         at += ASK_AGAIN_AFTER * 2;
-        asked_again += usize::from(slow.granted(at));
+        match slow.granted(at) {
+            Grant::AskAgain => asked_again += 1,
+            Grant::AfterAskingAgain => refreshes += 1,
+            Grant::InTime => panic!("a late grant is never in time"),
+        }
     }
     assert_eq!(asked_again, usize::from(PermissionAsk::AGAIN_AT_MOST));
+    assert_eq!(refreshes, 20 - asked_again);
 }

@@ -22,7 +22,8 @@
 //!
 //! Zellij applies an answer given to a pane rather than by a client's key press to the first
 //! instance of the plugin it finds, which may be another client's; perth's plugins ask once
-//! more when their grant came late (see `bridge_protocol::ASK_AGAIN_AFTER_MS`).
+//! more when their grant came late (see `bridge_protocol::ASK_AGAIN_AFTER`), and then ask
+//! perth-core for the mode update they dropped meanwhile (`bridge_protocol::REFRESH_PIPE`).
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};

@@ -119,6 +119,8 @@ pub enum Effect {
         /// `#rrggbb`.
         bg: Option<String>,
     },
+    /// Switches this instance's client to an input mode (`switch_to_input_mode`).
+    SwitchMode(InputMode),
     /// Sends a pipe message to every plugin of the session.
     Broadcast {
         /// The pipe name.
@@ -154,12 +156,16 @@ pub enum Permissions {
 pub struct Settings {
     /// How long state changes are gathered before one push; 0 pushes on every change.
     pub coalesce_ms: u32,
+    /// The mode a client starts in (`default_mode` of the session's configuration): the mode
+    /// of this instance's client until Zellij says otherwise.
+    pub default_mode: InputMode,
 }
 
 impl Default for Settings {
     fn default() -> Self {
         Settings {
             coalesce_ms: DEFAULT_COALESCE_MS,
+            default_mode: InputMode::Normal,
         }
     }
 }
@@ -180,6 +186,14 @@ impl Settings {
                 },
                 Err(e) => warnings.push(format!(
                     "coalesce_ms {raw:?} is not a number of milliseconds ({e}); using {DEFAULT_COALESCE_MS}"
+                )),
+            }
+        }
+        if let Some(raw) = configuration.get("default_mode") {
+            match raw.trim().parse::<InputMode>() {
+                Ok(mode) => settings.default_mode = mode,
+                Err(_) => warnings.push(format!(
+                    "default_mode {raw:?} is not an input mode; using normal"
                 )),
             }
         }
@@ -208,7 +222,8 @@ pub struct Core {
     /// The newest `PaneUpdate` not yet turned into `panes`: with coalescing on, only the last
     /// of a burst is converted, when it is needed.
     unread_panes: Option<PaneManifest>,
-    mode: InputMode,
+    /// The client's input mode, once a mode update said it (before that, the default mode).
+    mode: Option<InputMode>,
     pushed: Option<Snapshot>,
     /// When the last state push on the link went out.
     pub(crate) last_push: Option<Instant>,
@@ -334,7 +349,7 @@ impl Core {
                 if mode_info.session_name.is_some() {
                     self.session_name = mode_info.session_name.clone();
                 }
-                self.mode = mode_info.mode;
+                self.mode = Some(mode_info.mode);
                 self.state_changed(&mut effects);
             }
             Event::Timer(_) => {
@@ -376,6 +391,13 @@ impl Core {
             }
             crate::zdrive::LOG_PIPE => {
                 self.zdrive_log_pipe(message, &mut effects);
+                return effects;
+            }
+            bridge_protocol::REFRESH_PIPE => {
+                let own = self.ids.map(|ids| ids.client_id.to_string());
+                if own.is_some() && message.payload.as_deref().map(str::trim) == own.as_deref() {
+                    self.refresh_mode(&mut effects);
+                }
                 return effects;
             }
             link::NOTICES_PIPE | link::AGENTS_PIPE => {
@@ -446,7 +468,32 @@ impl Core {
         Snapshot {
             tabs: self.tabs.clone(),
             panes: self.panes.clone(),
-            mode: snapshot::mode_name(self.mode).to_owned(),
+            mode: snapshot::mode_name(self.mode()).to_owned(),
+        }
+    }
+
+    /// The client's input mode: the last a mode update said, else the default mode.
+    fn mode(&self) -> InputMode {
+        self.mode.unwrap_or(self.settings.default_mode)
+    }
+
+    /// This instance holds its permissions only after asking again (see
+    /// `bridge_protocol::Grant::AfterAskingAgain`): the mode update Zellij handed it before
+    /// was dropped, and so were the bars' of its client if they met the same race.
+    pub fn granted_after_asking_again(&mut self) -> Vec<Effect> {
+        let mut effects = Vec::new();
+        self.refresh_mode(&mut effects);
+        effects
+    }
+
+    /// Switches the client to the mode it is in, for which Zellij sends every plugin of every
+    /// tab (and this client's background plugins) the mode of its client again (see
+    /// `bridge_protocol::REFRESH_PIPE`). Not while the client renames a tab or pane: switching
+    /// to that mode again would take the half-typed name for the one to go back to.
+    fn refresh_mode(&mut self, effects: &mut Vec<Effect>) {
+        let mode = self.mode();
+        if !matches!(mode, InputMode::RenameTab | InputMode::RenamePane) {
+            effects.push(Effect::SwitchMode(mode));
         }
     }
 
@@ -1062,7 +1109,7 @@ impl Core {
             Some(pushed) => {
                 pushed.tabs != self.tabs
                     || pushed.panes != self.panes
-                    || pushed.mode != snapshot::mode_name(self.mode)
+                    || pushed.mode != snapshot::mode_name(self.mode())
             }
         }
     }

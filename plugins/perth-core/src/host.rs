@@ -5,7 +5,7 @@
 use zellij_tile::prelude::{
     block_cli_pipe_input, cli_pipe_output, hide_self, highlight_and_unhighlight_panes,
     pipe_message_to_plugin, request_permission, set_pane_color, set_timeout, subscribe,
-    unblock_cli_pipe_input, MessageToPlugin, PaneId,
+    switch_to_input_mode, unblock_cli_pipe_input, MessageToPlugin, PaneId,
 };
 
 use crate::notice::PaneRef;
@@ -38,6 +38,7 @@ pub fn run(effects: Vec<Effect>) {
                 off.into_iter().map(pane_id).collect(),
             ),
             Effect::PaneBackground { pane, bg } => set_pane_color(pane_id(pane), None, bg),
+            Effect::SwitchMode(mode) => switch_to_input_mode(&mode),
             // No destination: Zellij hands it to every plugin of the session.
             Effect::Broadcast { name, payload } => {
                 pipe_message_to_plugin(MessageToPlugin::new(name).with_payload(payload))

@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 use std::time::Instant;
 
-use bridge_protocol::PermissionAsk;
+use bridge_protocol::{Grant, PermissionAsk};
 use perth_core::{host, Core, InstanceIds};
 use zellij_tile::prelude::*;
 
@@ -27,15 +27,20 @@ impl ZellijPlugin for PerthCore {
     }
 
     fn update(&mut self, event: Event) -> bool {
-        if event == Event::PermissionRequestResult(PermissionStatus::Granted)
-            && self
-                .asked
-                .as_mut()
-                .is_some_and(|a| a.granted(Instant::now()))
-        {
+        let grant = (event == Event::PermissionRequestResult(PermissionStatus::Granted))
+            .then(|| self.asked.as_mut().map(|a| a.granted(Instant::now())))
+            .flatten();
+        if grant == Some(Grant::AskAgain) {
+            // Perhaps another instance's grant: this one may still be without its
+            // permissions, and what it wrote now (answers to CLI pipes) would be denied, so
+            // the core hears of a grant only from the answer to asking again.
             request_permission(&perth_core::core::PERMISSIONS);
+            return false;
         }
         host::run(self.core.update(event));
+        if grant == Some(Grant::AfterAskingAgain) {
+            host::run(self.core.granted_after_asking_again());
+        }
         false
     }
 

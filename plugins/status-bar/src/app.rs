@@ -12,9 +12,11 @@ use crate::one_line::{one_line, OneLine};
 use crate::Colors;
 
 /// The permissions the bar needs; perth grants them up front.
-pub const PERMISSIONS: [PermissionType; 1] = [
+pub const PERMISSIONS: [PermissionType; 2] = [
     // ModeUpdate, TabUpdate and the clipboard events are only delivered with it.
     PermissionType::ReadApplicationState,
+    // Asking perth-core for the updates a late grant dropped (perth::refresh).
+    PermissionType::MessageAndLaunchOtherPlugins,
 ];
 
 /// The events the bar always reads. Pane updates (the whole pane manifest, to every instance

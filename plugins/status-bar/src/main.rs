@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 use std::time::Instant;
 
-use bridge_protocol::PermissionAsk;
+use bridge_protocol::{Grant, PermissionAsk};
 use perth_status_bar::{App, KeyPresses, EVENTS, INPUT_EVENTS, PERMISSIONS};
 use zellij_tile::prelude::*;
 
@@ -23,13 +23,12 @@ impl ZellijPlugin for StatusBar {
     }
 
     fn update(&mut self, event: Event) -> bool {
-        if event == Event::PermissionRequestResult(PermissionStatus::Granted)
-            && self
-                .asked
-                .as_mut()
-                .is_some_and(|a| a.granted(Instant::now()))
-        {
-            request_permission(&PERMISSIONS);
+        if event == Event::PermissionRequestResult(PermissionStatus::Granted) {
+            match self.asked.as_mut().map(|a| a.granted(Instant::now())) {
+                Some(Grant::AskAgain) => request_permission(&PERMISSIONS),
+                Some(Grant::AfterAskingAgain) => bridge_client::host::ask_for_updates(),
+                Some(Grant::InTime) | None => {}
+            }
         }
         let (render, key_presses) = self.app.update(event);
         match key_presses {

@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 
 use bridge_client::imi::WORKTREE_TOPIC_PREFIX;
 use bridge_client::{BridgeClient, BridgeConfig, BridgeError, Completion};
-use bridge_protocol::{Request, RequestId, Response};
+use bridge_protocol::{Grant, Request, RequestId, Response};
 use zellij_tile::prelude::{
     Event, EventType, InputMode, Mouse, PaneManifest, PermissionStatus, PermissionType,
     PipeMessage, Styling, TabInfo,
@@ -38,6 +38,8 @@ pub enum Effect {
     WakeAfter(Duration),
     /// Switches the client to the tab at this 1-based index (`switch_tab_to`).
     SwitchTab(u32),
+    /// Asks for the client's mode again (`bridge_protocol::REFRESH_PIPE`).
+    AskForUpdates,
     /// Writes a line to Zellij's log.
     Log(String),
 }
@@ -64,13 +66,15 @@ pub const SUBSCRIPTIONS: [EventType; 7] = [
 pub const PANE_EVENTS: [EventType; 1] = [EventType::PaneUpdate];
 
 /// The permissions the bar needs; perth grants them up front.
-pub const PERMISSIONS: [PermissionType; 3] = [
+pub const PERMISSIONS: [PermissionType; 4] = [
     // TabUpdate, ModeUpdate and PaneUpdate are only delivered with it.
     PermissionType::ReadApplicationState,
     // Switching tabs on a click.
     PermissionType::ChangeApplicationState,
     // web_request to host-bridge on 127.0.0.1.
     PermissionType::WebAccess,
+    // Asking perth-core for the updates a late grant dropped (perth::refresh).
+    PermissionType::MessageAndLaunchOtherPlugins,
 ];
 
 /// How often the shown bar reads iMi's status while worktree tabs are open: file changes in a
@@ -203,8 +207,12 @@ impl App {
         let render = match event {
             Event::PermissionRequestResult(PermissionStatus::Granted) => {
                 self.permissions = Permissions::Granted;
-                if self.asked.as_mut().is_some_and(|a| a.granted(now)) {
-                    effects.push(Effect::RequestPermission(PERMISSIONS.to_vec()));
+                match self.asked.as_mut().map(|a| a.granted(now)) {
+                    Some(Grant::AskAgain) => {
+                        effects.push(Effect::RequestPermission(PERMISSIONS.to_vec()))
+                    }
+                    Some(Grant::AfterAskingAgain) => effects.push(Effect::AskForUpdates),
+                    Some(Grant::InTime) | None => {}
                 }
                 true
             }

@@ -19,6 +19,7 @@ pub fn run(effects: Vec<Effect>) {
             Effect::Bridge(effects) => bridge_client::host::run_effects(effects),
             Effect::WakeAfter(after) => set_timeout(after.as_secs_f64()),
             Effect::SwitchTab(index) => switch_tab_to(index),
+            Effect::AskForUpdates => bridge_client::host::ask_for_updates(),
             // A plugin's stderr ends up in Zellij's log.
             Effect::Log(message) => eprintln!("{message}"),
         }

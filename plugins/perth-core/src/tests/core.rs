@@ -1321,3 +1321,57 @@ fn each_line_of_a_piped_zdrive_log_gets_its_own_key_and_instances_agree() {
         "{a:?}"
     );
 }
+
+/// A bar of this instance's client that holds its permissions only after asking again asks on
+/// `perth::refresh`: the client is switched to the mode it is in, so Zellij sends every bar
+/// its mode again. Another client's request, or one without a client, is not this instance's.
+#[test]
+fn a_refresh_request_of_this_client_switches_it_to_its_own_mode() {
+    let refresh = |payload: Option<&str>| {
+        notify_pipe(
+            PipeSource::Plugin(4),
+            bridge_protocol::REFRESH_PIPE,
+            &[],
+            payload,
+        )
+    };
+    let switches = |effects: Vec<Effect>| -> Vec<InputMode> {
+        effects
+            .into_iter()
+            .filter_map(|effect| match effect {
+                Effect::SwitchMode(mode) => Some(mode),
+                _ => None,
+            })
+            .collect()
+    };
+    // Before any mode update: the session's default mode, from the configuration.
+    let mut core = granted(&[("default_mode", "locked")]);
+    assert_eq!(switches(core.pipe(refresh(Some("1")))), [InputMode::Locked]);
+    assert_eq!(switches(core.pipe(refresh(Some("2")))), []);
+    assert_eq!(switches(core.pipe(refresh(None))), []);
+    core.update(mode(InputMode::Pane));
+    assert_eq!(switches(core.pipe(refresh(Some("1")))), [InputMode::Pane]);
+    // Its own late grant asks the same.
+    assert_eq!(
+        switches(core.granted_after_asking_again()),
+        [InputMode::Pane]
+    );
+    // Switching to a rename mode again would take the half-typed name for the old one.
+    core.update(mode(InputMode::RenameTab));
+    assert_eq!(switches(core.pipe(refresh(Some("1")))), []);
+    // Without a default mode configured, a client starts in normal mode.
+    let mut core = granted(&[]);
+    assert_eq!(switches(core.pipe(refresh(Some("1")))), [InputMode::Normal]);
+}
+
+#[test]
+fn an_unknown_default_mode_is_reported_and_normal_is_used() {
+    let mut core = Core::default();
+    let configuration = BTreeMap::from([("default_mode".to_owned(), "sideways".to_owned())]);
+    let effects = core.load(&configuration, Some(IDS));
+    assert!(
+        effects.iter().any(|e| matches!(e, Effect::Log(line)
+            if line.contains("default_mode \"sideways\" is not an input mode"))),
+        "{effects:?}"
+    );
+}
