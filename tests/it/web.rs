@@ -222,6 +222,23 @@ fn wait_page(b: &mut Browser, what: &str, pred: impl Fn(&str) -> bool) -> String
     .unwrap()
 }
 
+/// Logs the page in with `token`, opens the session at `session_url` and waits for perth's
+/// workspace with a shell prompt in the page.
+fn open_workspace(b: &mut Browser, token: &str, session_url: &str, what: &str) {
+    assert_eq!(login(b, token), 200);
+    b.navigate(session_url).unwrap();
+    wait_page(b, what, |s| {
+        s.contains("workspace") && s.contains(tests::isolate::PROMPT.trim())
+    });
+}
+
+/// Types `line` into the page's terminal and presses Enter.
+fn type_line(b: &mut Browser, line: &str) {
+    b.eval("term.focus(); 0").unwrap();
+    b.type_text(line).unwrap();
+    b.press_enter().unwrap();
+}
+
 /// Opens a websocket from the page to `path` and says whether it opened.
 fn websocket_opens(b: &mut Browser, port: u16, path: &str) -> String {
     b.eval(&format!(
@@ -294,15 +311,14 @@ fn a_browser_logs_in_types_sees_perth_borders_and_clears_them_by_a_click() {
     assert_eq!(websocket_opens(&mut b, web.port, &path), "refused");
     // A wrong token is refused.
     assert_eq!(login(&mut b, "not-a-token"), 401);
-    assert_eq!(login(&mut b, &web.token), 200);
-    b.navigate(&session_url).unwrap();
-    wait_page(&mut b, "perth's workspace in the page", |s| {
-        s.contains("workspace") && s.contains(tests::isolate::PROMPT.trim())
-    });
+    open_workspace(
+        &mut b,
+        &web.token,
+        &session_url,
+        "perth's workspace in the page",
+    );
     // Typing reaches the focused pane and its output reaches the page.
-    b.eval("term.focus(); 0").unwrap();
-    b.type_text("echo web-$((6*7))").unwrap();
-    b.press_enter().unwrap();
+    type_line(&mut b, "echo web-$((6*7))");
     wait_page(&mut b, "the command's output", |s| s.contains("web-42"));
     // An error notification: its border in the screenshot, its message as text.
     web.s
@@ -368,14 +384,13 @@ fn read_only_watches_revoked_tokens_are_refused_and_bad_input_leaves_everything_
     let session_url = format!("{}/{}", web.base, web.s.name);
     b.navigate(&web.base).unwrap();
     // A read-only token watches: the screen arrives, typing does not reach the pane.
-    assert_eq!(login(&mut b, &web.read_only), 200);
-    b.navigate(&session_url).unwrap();
-    wait_page(&mut b, "the watched workspace", |s| {
-        s.contains("workspace") && s.contains(tests::isolate::PROMPT.trim())
-    });
-    b.eval("term.focus(); 0").unwrap();
-    b.type_text("echo ro-typed").unwrap();
-    b.press_enter().unwrap();
+    open_workspace(
+        &mut b,
+        &web.read_only,
+        &session_url,
+        "the watched workspace",
+    );
+    type_line(&mut b, "echo ro-typed");
     web.s.term.send_text("echo after-$((2+3))").unwrap();
     web.s.term.send_keys(&["Enter"]).unwrap();
     wait_page(&mut b, "the terminal's command, watched", |s| {
