@@ -687,13 +687,14 @@ pub const REDRAW_PIPE: &str = "perth::redraw";
 /// The pipe a perth plugin broadcasts, with its client id as the payload, when it holds its
 /// permissions only after asking again (see [`Grant::AfterAskingAgain`]): perth-core's instance
 /// for that client switches the client to the input mode it is in, which makes Zellij send
-/// every plugin of every tab its client's mode again.
+/// every plugin of every tab its client's mode again, and has Zellij report the tabs and panes
+/// to every plugin.
 ///
 /// When Zellij 0.45.1 finds no grant in its cache (the race `server::grants` in perth
 /// describes) it holds back the events of every instance of the plugin and, once the question
 /// is answered, hands them to each instance; an instance still without its permissions drops
-/// its mode and tab updates, and Zellij sends the mode again only when it changes. A bar that
-/// lost them stays blank (no session name, no key hints) until then.
+/// its mode and tab updates, and Zellij sends them again only when they change. A bar that
+/// lost them stays blank (no tabs, no session name, no key hints) until then.
 pub const REFRESH_PIPE: &str = "perth::refresh";
 
 /// How late a permission grant may come, after a perth plugin asked for its permissions, and

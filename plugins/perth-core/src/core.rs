@@ -121,6 +121,9 @@ pub enum Effect {
     },
     /// Switches this instance's client to an input mode (`switch_to_input_mode`).
     SwitchMode(InputMode),
+    /// Makes Zellij report the session's tabs and panes to every plugin again (an empty
+    /// `highlight_and_unhighlight_panes`, which changes nothing and reports the state).
+    ReportState,
     /// Sends a pipe message to every plugin of the session.
     Broadcast {
         /// The pipe name.
@@ -396,7 +399,7 @@ impl Core {
             bridge_protocol::REFRESH_PIPE => {
                 let own = self.ids.map(|ids| ids.client_id.to_string());
                 if own.is_some() && message.payload.as_deref().map(str::trim) == own.as_deref() {
-                    self.refresh_mode(&mut effects);
+                    self.refresh(&mut effects);
                 }
                 return effects;
             }
@@ -478,23 +481,26 @@ impl Core {
     }
 
     /// This instance holds its permissions only after asking again (see
-    /// `bridge_protocol::Grant::AfterAskingAgain`): the mode update Zellij handed it before
-    /// was dropped, and so were the bars' of its client if they met the same race.
+    /// `bridge_protocol::Grant::AfterAskingAgain`): the updates Zellij handed it before were
+    /// dropped, and so were the bars' of its client if they met the same race.
     pub fn granted_after_asking_again(&mut self) -> Vec<Effect> {
         let mut effects = Vec::new();
-        self.refresh_mode(&mut effects);
+        self.refresh(&mut effects);
         effects
     }
 
-    /// Switches the client to the mode it is in, for which Zellij sends every plugin of every
-    /// tab (and this client's background plugins) the mode of its client again (see
-    /// `bridge_protocol::REFRESH_PIPE`). Not while the client renames a tab or pane: switching
-    /// to that mode again would take the half-typed name for the one to go back to.
-    fn refresh_mode(&mut self, effects: &mut Vec<Effect>) {
+    /// Has Zellij send its state again (see `bridge_protocol::REFRESH_PIPE`): the client is
+    /// switched to the mode it is in, for which Zellij sends every plugin of every tab (and
+    /// this client's background plugins) the mode of its client, and the tabs and panes are
+    /// reported to every plugin. The mode is left alone while the client renames a tab or
+    /// pane: switching to that mode again would take the half-typed name for the one to go
+    /// back to.
+    fn refresh(&mut self, effects: &mut Vec<Effect>) {
         let mode = self.mode();
         if !matches!(mode, InputMode::RenameTab | InputMode::RenamePane) {
             effects.push(Effect::SwitchMode(mode));
         }
+        effects.push(Effect::ReportState);
     }
 
     fn drain_queue(&mut self, effects: &mut Vec<Effect>) {

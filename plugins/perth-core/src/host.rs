@@ -39,6 +39,7 @@ pub fn run(effects: Vec<Effect>) {
             ),
             Effect::PaneBackground { pane, bg } => set_pane_color(pane_id(pane), None, bg),
             Effect::SwitchMode(mode) => switch_to_input_mode(&mode),
+            Effect::ReportState => highlight_and_unhighlight_panes(Vec::new(), Vec::new()),
             // No destination: Zellij hands it to every plugin of the session.
             Effect::Broadcast { name, payload } => {
                 pipe_message_to_plugin(MessageToPlugin::new(name).with_payload(payload))

@@ -1324,7 +1324,8 @@ fn each_line_of_a_piped_zdrive_log_gets_its_own_key_and_instances_agree() {
 
 /// A bar of this instance's client that holds its permissions only after asking again asks on
 /// `perth::refresh`: the client is switched to the mode it is in, so Zellij sends every bar
-/// its mode again. Another client's request, or one without a client, is not this instance's.
+/// its mode again, and the state is reported (tabs and panes). Another client's request, or
+/// one without a client, is not this instance's.
 #[test]
 fn a_refresh_request_of_this_client_switches_it_to_its_own_mode() {
     let refresh = |payload: Option<&str>| {
@@ -1356,9 +1357,13 @@ fn a_refresh_request_of_this_client_switches_it_to_its_own_mode() {
         switches(core.granted_after_asking_again()),
         [InputMode::Pane]
     );
-    // Switching to a rename mode again would take the half-typed name for the old one.
+    // Switching to a rename mode again would take the half-typed name for the old one; the
+    // tabs and panes are reported all the same.
     core.update(mode(InputMode::RenameTab));
-    assert_eq!(switches(core.pipe(refresh(Some("1")))), []);
+    let effects = core.pipe(refresh(Some("1")));
+    assert!(effects.contains(&Effect::ReportState), "{effects:?}");
+    assert_eq!(switches(effects), []);
+    assert!(!core.pipe(refresh(Some("2"))).contains(&Effect::ReportState));
     // Without a default mode configured, a client starts in normal mode.
     let mut core = granted(&[]);
     assert_eq!(switches(core.pipe(refresh(Some("1")))), [InputMode::Normal]);
