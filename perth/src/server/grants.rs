@@ -25,7 +25,6 @@
 //! more when their grant came late (see `bridge_protocol::ASK_AGAIN_AFTER`), and then ask
 //! perth-core for the mode update they dropped meanwhile (`bridge_protocol::REFRESH_PIPE`).
 
-use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::mpsc;
 use std::sync::Arc;
@@ -44,13 +43,13 @@ const SETTLE: Duration = Duration::from_millis(50);
 /// per render.
 const LOOK_INTERVAL: Duration = Duration::from_millis(250);
 
-/// A pane answered is not answered again for this long (the question goes once answered).
-const ANSWER_AGAIN_AFTER: Duration = Duration::from_secs(2);
-
-/// After a client attached, its plugins are looked at this long after (their loading, and a
-/// question, comes within a second or two).
-const AFTER_ATTACH: [Duration; 3] = [
-    Duration::from_millis(300),
+/// After a client attached, its plugins are looked at this long after (they load, and ask,
+/// within the first second or two; each early look saves a page load that met the race the
+/// time to the next one). Each look answers every pane it finds asking: a `y` given to a bar
+/// still loading (blank, not asking yet) or to a pane whose question went is ignored.
+const AFTER_ATTACH: [Duration; 4] = [
+    Duration::from_millis(150),
+    Duration::from_millis(400),
     Duration::from_millis(1000),
     Duration::from_millis(2500),
 ];
@@ -164,7 +163,6 @@ fn answer_main(
     own: &OwnPlugins,
     looks: &mpsc::Receiver<Look>,
 ) {
-    let mut answered: HashMap<u32, Instant> = HashMap::new();
     // Looks due after an attach: when, and for which client.
     let mut due: Vec<(Instant, ClientId)> = Vec::new();
     loop {
@@ -203,7 +201,7 @@ fn answer_main(
         std::thread::sleep(SETTLE);
         clients.sort_unstable();
         clients.dedup();
-        if let Err(e) = answer_once(socket_path, engine, own, &clients, &mut answered) {
+        if let Err(e) = answer_once(socket_path, engine, own, &clients) {
             log::warn!("perth: cannot look for permission questions of perth's plugins: {e}");
         }
         std::thread::sleep(LOOK_INTERVAL.saturating_sub(started.elapsed()));
@@ -215,7 +213,6 @@ fn answer_once(
     engine: &Engine,
     own: &OwnPlugins,
     clients: &[ClientId],
-    answered: &mut HashMap<u32, Instant>,
 ) -> Result<(), session_ipc::SessionClientError> {
     let mut session = session_ipc::SessionClient::connect(socket_path)?;
     let panes = session.list_panes(Duration::from_secs(2))?;
@@ -226,16 +223,12 @@ fn answer_once(
         .filter(|tab| tab["active"] == Value::Bool(true))
         .filter_map(|tab| tab["position"].as_u64())
         .collect();
-    answered.retain(|_, at| at.elapsed() < ANSWER_AGAIN_AFTER);
     for pane in asking_panes(&panes, &shown, own, |x, y, columns, rows| {
         clients
             .iter()
             .map(|client| engine.text_in(*client, x, y, columns, rows))
             .collect()
     }) {
-        if answered.contains_key(&pane) {
-            continue;
-        }
         log::info!(
             "perth: plugin_{pane}, one of perth's own, asked again for the permissions perth granted it; answering yes"
         );
@@ -243,7 +236,6 @@ fn answer_once(
             bytes: b"y".to_vec(),
             pane_id: PaneId::Plugin(pane),
         })?;
-        answered.insert(pane, Instant::now());
     }
     Ok(())
 }
