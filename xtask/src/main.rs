@@ -38,6 +38,7 @@ fn run(flags: flags::Xtask) -> Result<()> {
     let user_dir = env::current_dir().context("reading the current directory")?;
     let sh = Shell::new().context("creating a shell")?;
     sh.change_dir(workspace_root());
+    forget_cargo_run_vars(&sh);
     let ws = Workspace::discover(&sh)?;
 
     match flags.subcommand {
@@ -76,6 +77,26 @@ fn run(flags: flags::Xtask) -> Result<()> {
 }
 
 /// Returns the workspace root, the parent of this crate's folder.
+/// Takes out of the shell the variables `cargo run` set for xtask itself (its manifest folder,
+/// its package's name and version, ...). Build scripts ask cargo to rebuild their crate when
+/// such a variable changes (ring's asks about `CARGO_MANIFEST_DIR`), so a `cargo build` run
+/// by xtask and one typed by hand would each find the other's build of ring, rustls, sqlx,
+/// lapin and what depends on them out of date and compile them again.
+fn forget_cargo_run_vars(sh: &Shell) {
+    for (name, _) in env::vars_os() {
+        let Some(name) = name.to_str() else { continue };
+        let set_by_cargo_run = name.starts_with("CARGO_MANIFEST_")
+            || name.starts_with("CARGO_PKG_")
+            || matches!(
+                name,
+                "CARGO_CRATE_NAME" | "CARGO_BIN_NAME" | "CARGO_PRIMARY_PACKAGE"
+            );
+        if set_by_cargo_run {
+            sh.remove_var(name);
+        }
+    }
+}
+
 fn workspace_root() -> PathBuf {
     let xtask_dir = Path::new(env!("CARGO_MANIFEST_DIR"));
     // Invariant: xtask lives directly in the workspace root, so its folder has a parent.
