@@ -36,9 +36,9 @@ fn main() -> ExitCode {
 fn run(flags: flags::Xtask) -> Result<()> {
     // perth runs where the user typed `cargo xtask run`; cargo commands run at the workspace root.
     let user_dir = env::current_dir().context("reading the current directory")?;
+    forget_cargo_run_vars();
     let sh = Shell::new().context("creating a shell")?;
     sh.change_dir(workspace_root());
-    forget_cargo_run_vars(&sh);
     let ws = Workspace::discover(&sh)?;
 
     match flags.subcommand {
@@ -77,12 +77,14 @@ fn run(flags: flags::Xtask) -> Result<()> {
 }
 
 /// Returns the workspace root, the parent of this crate's folder.
-/// Takes out of the shell the variables `cargo run` set for xtask itself (its manifest folder,
+/// Takes out of the environment the variables `cargo run` set for xtask itself (its manifest folder,
 /// its package's name and version, ...). Build scripts ask cargo to rebuild their crate when
 /// such a variable changes (ring's asks about `CARGO_MANIFEST_DIR`), so a `cargo build` run
 /// by xtask and one typed by hand would each find the other's build of ring, rustls, sqlx,
 /// lapin and what depends on them out of date and compile them again.
-fn forget_cargo_run_vars(sh: &Shell) {
+///
+/// Called first, before any thread starts (nothing else reads the environment meanwhile).
+fn forget_cargo_run_vars() {
     for (name, _) in env::vars_os() {
         let Some(name) = name.to_str() else { continue };
         let set_by_cargo_run = name.starts_with("CARGO_MANIFEST_")
@@ -92,7 +94,7 @@ fn forget_cargo_run_vars(sh: &Shell) {
                 "CARGO_CRATE_NAME" | "CARGO_BIN_NAME" | "CARGO_PRIMARY_PACKAGE"
             );
         if set_by_cargo_run {
-            sh.remove_var(name);
+            env::remove_var(name);
         }
     }
 }
