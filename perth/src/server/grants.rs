@@ -273,7 +273,7 @@ fn asking_panes(
             let blank = |text: &String| {
                 !text.is_empty() && text.chars().all(|c| c.is_whitespace() || is_frame(c))
             };
-            let asks = texts.iter().any(|text| asks_permission(text))
+            let asks = texts.iter().any(|text| asks_permission(text, rows))
                 || floated
                 || (bar && texts.iter().any(blank));
             asks.then_some(id)
@@ -282,15 +282,21 @@ fn asking_panes(
 }
 
 /// Whether a pane's text is Zellij's permission question (with line breaks and frame
-/// characters taken out, as its long form wraps).
-fn asks_permission(text: &str) -> bool {
+/// characters taken out, as its long form wraps). In a pane of one row (a bar) Zellij writes
+/// the question on one line, which wraps when the plugin asks for many permissions, and the
+/// row shows its end only ("...llow? (y/n)"); perth's plugins never draw "(y/n)" themselves.
+fn asks_permission(text: &str, rows: usize) -> bool {
     let flat: String = text
         .chars()
         .filter(|c| !c.is_whitespace() && !is_frame(*c))
         .collect();
+    let words = |words: &str| words.replace(' ', "");
+    if rows == 1 && flat.ends_with(&words(QUESTION_WORDS[1])) {
+        return true;
+    }
     QUESTION_WORDS
         .iter()
-        .all(|words| flat.contains(&words.replace(' ', "")))
+        .all(|question| flat.contains(&words(question)))
 }
 
 fn is_frame(c: char) -> bool {
@@ -398,8 +404,11 @@ mod tests {
     #[test]
     fn the_long_question_is_read_across_its_wrapped_lines() {
         let text = "│rth-core-2.wasm asks perm│\n│ission to:               │\n│1. Access Zellij state   │\n│Allow? (y/n)             │\n";
-        assert!(asks_permission(text));
-        assert!(!asks_permission("│Continue? (y/n)          │\n"));
-        assert!(!asks_permission("│no permission to read    │\n"));
+        assert!(asks_permission(text, 4));
+        assert!(!asks_permission("│Continue? (y/n)          │\n", 4));
+        assert!(!asks_permission("│no permission to read    │\n", 4));
+        // A bar shows the end of the one-line question when it wraps.
+        assert!(asks_permission("llow? (y/n)         \n", 1));
+        assert!(!asks_permission(" perth (s)  workspace \n", 1));
     }
 }
