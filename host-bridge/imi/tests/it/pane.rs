@@ -193,8 +193,11 @@ fn the_imi_pane_lists_the_worktrees_and_creates_one_with_its_keys() {
     });
     s.term.send_keys(&["Enter"]).unwrap();
 
-    // The worktree's tab opens (and takes the focus)...
-    wait_for_tab(&s, "feat-pane-x", true);
+    // The worktree's tab opens and takes the focus (Zellij gives it the focus once its layout
+    // is in place; a `go-to-tab` sent before that is lost in Zellij 0.45.1: it waits for the new
+    // tab under the command line's own client id, one tab off, and the new tab's focus comes
+    // after it)...
+    wait_for_active_tab(&s, "feat-pane-x");
     assert!(sb.project().join("feat-pane-x/.git").exists());
     // ... and back in the first tab the pane lists it, selected, with what was done.
     go_to_first_tab(&s);
