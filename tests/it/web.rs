@@ -35,6 +35,14 @@ fn wait_share(term: &TmuxTerminal, rect: Rect, what: &str, pred: impl Fn(f64) ->
     .unwrap();
 }
 
+/// Waits until row `y` of the terminal holds `text`.
+fn wait_row(term: &TmuxTerminal, y: usize, text: &str, what: &str) {
+    term.wait_for_screen(what, WAIT, |screen| {
+        screen.lines().nth(y).is_some_and(|l| l.contains(text))
+    })
+    .unwrap();
+}
+
 #[test]
 fn a_watcher_sees_borders_messages_and_titles_as_text_and_sees_them_clear() {
     let s = PerthSession::start("e2e-web-watcher").unwrap();
@@ -72,22 +80,13 @@ fn a_watcher_sees_borders_messages_and_titles_as_text_and_sees_them_clear() {
     let right = pane_rect(&s, 1);
     wait_share(&s.term, left, "the attached client's border", |x| x > 0.9);
     wait_share(&watcher, left, "the watcher's border", |x| x > 0.9);
-    watcher
-        .wait_for_screen("the message as text", WAIT, |screen| {
-            screen
-                .lines()
-                .nth(left.y)
-                .is_some_and(|l| l.contains("<script>alert(1)</script>"))
-        })
-        .unwrap();
-    watcher
-        .wait_for_screen("the title as text", WAIT, |screen| {
-            screen
-                .lines()
-                .nth(right.y)
-                .is_some_and(|l| l.contains("<i>t</i>"))
-        })
-        .unwrap();
+    wait_row(
+        &watcher,
+        left.y,
+        "<script>alert(1)</script>",
+        "the message as text",
+    );
+    wait_row(&watcher, right.y, "<i>t</i>", "the title as text");
     // The attached client focuses the pane; the watcher follows and its border clears.
     s.term.send_keys(&["M-Left"]).unwrap();
     wait_share(
