@@ -227,6 +227,8 @@ pub struct Core {
     unread_panes: Option<PaneManifest>,
     /// The client's input mode, once a mode update said it (before that, the default mode).
     mode: Option<InputMode>,
+    /// A refresh was asked for before this instance held its permissions.
+    refresh_due: bool,
     pushed: Option<Snapshot>,
     /// When the last state push on the link went out.
     pub(crate) last_push: Option<Instant>,
@@ -326,6 +328,9 @@ impl Core {
             Event::PermissionRequestResult(PermissionStatus::Granted) => {
                 self.permissions = Permissions::Granted;
                 self.drain_queue(&mut effects);
+                if std::mem::take(&mut self.refresh_due) {
+                    self.refresh(&mut effects);
+                }
                 self.state_changed(&mut effects);
             }
             Event::PermissionRequestResult(PermissionStatus::Denied) => {
@@ -496,6 +501,11 @@ impl Core {
     /// pane: switching to that mode again would take the half-typed name for the one to go
     /// back to.
     fn refresh(&mut self, effects: &mut Vec<Effect>) {
+        if self.permissions != Permissions::Granted {
+            // Zellij would deny both calls: done once this instance holds its grant.
+            self.refresh_due = true;
+            return;
+        }
         let mode = self.mode();
         if !matches!(mode, InputMode::RenameTab | InputMode::RenamePane) {
             effects.push(Effect::SwitchMode(mode));

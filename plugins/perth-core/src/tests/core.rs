@@ -1380,3 +1380,32 @@ fn an_unknown_default_mode_is_reported_and_normal_is_used() {
         "{effects:?}"
     );
 }
+
+/// A refresh asked for before this instance holds its permissions (it met the race as well)
+/// would be denied: it is made once the grant comes.
+#[test]
+fn a_refresh_asked_before_the_grant_is_made_with_it() {
+    let mut core = loaded(&[("default_mode", "locked")]);
+    let refresh = notify_pipe(
+        PipeSource::Plugin(4),
+        bridge_protocol::REFRESH_PIPE,
+        &[],
+        Some("1"),
+    );
+    let early = core.pipe(refresh);
+    assert!(
+        !early
+            .iter()
+            .any(|e| matches!(e, Effect::SwitchMode(_) | Effect::ReportState)),
+        "{early:?}"
+    );
+    let granted = core.update(Event::PermissionRequestResult(PermissionStatus::Granted));
+    assert!(
+        granted.contains(&Effect::SwitchMode(InputMode::Locked)),
+        "{granted:?}"
+    );
+    assert!(granted.contains(&Effect::ReportState), "{granted:?}");
+    // Once only.
+    let again = core.update(Event::PermissionRequestResult(PermissionStatus::Granted));
+    assert!(!again.contains(&Effect::ReportState), "{again:?}");
+}
