@@ -229,6 +229,8 @@ pub struct Core {
     mode: Option<InputMode>,
     /// A refresh was asked for before this instance held its permissions.
     refresh_due: bool,
+    /// Answers to CLI pipes ready before this instance held its permissions: pipe and line.
+    held_answers: Vec<(String, String)>,
     pushed: Option<Snapshot>,
     /// When the last state push on the link went out.
     pub(crate) last_push: Option<Instant>,
@@ -292,6 +294,15 @@ struct BridgePing {
     sent: Instant,
 }
 
+/// Writes `line` to the CLI pipe `pipe_id` and lets the pipe go.
+fn push_answer(pipe_id: String, line: String, effects: &mut Vec<Effect>) {
+    effects.push(Effect::PipeOutput {
+        pipe_id: pipe_id.clone(),
+        line,
+    });
+    effects.push(Effect::Unblock { pipe_id });
+}
+
 impl Core {
     /// Records the session's folder (the plugin's initial working directory), which `imi::*`
     /// pipes act on unless they give `cwd=PATH`.
@@ -327,6 +338,9 @@ impl Core {
         match event {
             Event::PermissionRequestResult(PermissionStatus::Granted) => {
                 self.permissions = Permissions::Granted;
+                for (pipe_id, line) in std::mem::take(&mut self.held_answers) {
+                    push_answer(pipe_id, line, &mut effects);
+                }
                 self.drain_queue(&mut effects);
                 if std::mem::take(&mut self.refresh_due) {
                     self.refresh(&mut effects);
@@ -1030,8 +1044,10 @@ impl Core {
 
     /// Answers a `zdrive::log` or `imi::*` message on its CLI pipe and lets the pipe go (or
     /// writes the answer to the log when it has no pipe); a failure starts with the pipe's name.
+    /// An answer ready before this instance holds its permissions (its grant came late and it
+    /// asked again) waits for the grant: written now, Zellij would deny it.
     fn answer_pipe(
-        &self,
+        &mut self,
         call: &PipeCall,
         answer: Result<String, String>,
         effects: &mut Vec<Effect>,
@@ -1042,13 +1058,10 @@ impl Core {
         };
         match (&call.pipe_id, self.permissions) {
             (Some(pipe_id), Permissions::Granted) => {
-                effects.push(Effect::PipeOutput {
-                    pipe_id: pipe_id.clone(),
-                    line,
-                });
-                effects.push(Effect::Unblock {
-                    pipe_id: pipe_id.clone(),
-                });
+                push_answer(pipe_id.clone(), line, effects);
+            }
+            (Some(pipe_id), Permissions::Pending) => {
+                self.held_answers.push((pipe_id.clone(), line));
             }
             _ => effects.push(Effect::Log(format!("perth-core: {}", line.trim_end()))),
         }

@@ -1409,3 +1409,39 @@ fn a_refresh_asked_before_the_grant_is_made_with_it() {
     let again = core.update(Event::PermissionRequestResult(PermissionStatus::Granted));
     assert!(!again.contains(&Effect::ReportState), "{again:?}");
 }
+
+/// An answer to a CLI pipe that is ready before this instance holds its permissions (its
+/// grant came late and it asked again) is written once the grant comes, not lost.
+#[test]
+fn a_pipe_answered_before_the_grant_is_answered_with_it() {
+    let mut core = loaded(&[]);
+    let cli = PipeSource::Cli("p1".to_owned());
+    let early = core.pipe(notify_pipe(
+        cli,
+        crate::zdrive::LOG_PIPE,
+        &[("pane", "api")],
+        Some("step 1"),
+    ));
+    assert!(
+        !early
+            .iter()
+            .any(|e| matches!(e, Effect::PipeOutput { .. } | Effect::Unblock { .. })),
+        "{early:?}"
+    );
+    let granted = core.update(Event::PermissionRequestResult(PermissionStatus::Granted));
+    let answered: Vec<&str> = granted
+        .iter()
+        .filter_map(|e| match e {
+            Effect::PipeOutput { pipe_id, line } if pipe_id == "p1" => Some(line.as_str()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(answered.len(), 1, "{granted:?}");
+    assert!(answered[0].starts_with("zdrive::log: "), "{answered:?}");
+    assert!(
+        granted.contains(&Effect::Unblock {
+            pipe_id: "p1".to_owned()
+        }),
+        "{granted:?}"
+    );
+}
