@@ -326,12 +326,16 @@ fn a_known_agents_screen_tells_its_state_without_any_signal() {
         }
     })
     .unwrap();
-    // The pane's frame says it too, beside its title, in a colour of its own (the warning's).
-    let coloured = s.term.capture_colored();
-    let title = coloured
-        .lines()
-        .find(|l| l.contains("✋ waiting"))
-        .unwrap_or_else(|| panic!("no badge on the frame:\n{coloured}"));
+    // The pane's frame says it too, beside its title, in a colour of its own (the warning's);
+    // the frame is drawn at the session's next render, which may come after the tab bar's.
+    let title = wait_for_with_last("the badge on the frame", WAIT, || {
+        let coloured = s.term.capture_colored();
+        match coloured.lines().find(|l| l.contains("✋ waiting")) {
+            Some(line) => Ok(line.to_owned()),
+            None => Err(coloured),
+        }
+    })
+    .unwrap();
     assert!(title.contains("38;2;"), "{title:?}");
     s.term.send_keys(&["Enter"]).unwrap();
     expect("idle", "the input box read as idle");
