@@ -434,6 +434,9 @@ fn read_only_watches_revoked_tokens_are_refused_and_bad_input_leaves_everything_
     // A browser that goes away in the middle of a flood of output.
     b.navigate(&session_url).unwrap();
     wait_page(&mut b, "the workspace again", |s| s.contains("workspace"));
+    // The garbage sent above was typed into the shell's line: cleared first (C-u), so the
+    // flood runs.
+    web.s.term.send_keys(&["C-u"]).unwrap();
     web.s
         .term
         .send_text("head -c 20000000 /dev/zero | tr '\\0' 'a'")
@@ -442,6 +445,18 @@ fn read_only_watches_revoked_tokens_are_refused_and_bad_input_leaves_everything_
     drop(b);
     assert!(web.is_up(), "the web server answers");
     web.s.term.send_keys(&["C-c"]).unwrap();
+    // Bash drops what was typed before it handled the interrupt: type once its prompt is back.
+    let prompt = tests::isolate::PROMPT.trim();
+    web.s
+        .term
+        .wait_for_screen("the prompt after the interrupt", WAIT, |screen| {
+            screen
+                .lines()
+                .rev()
+                .find(|l| l.contains(prompt))
+                .is_some_and(|l| l.trim().trim_matches('│').trim() == prompt)
+        })
+        .unwrap();
     web.s.term.send_text("echo still-$((40+2))").unwrap();
     web.s.term.send_keys(&["Enter"]).unwrap();
     web.s
