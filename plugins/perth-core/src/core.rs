@@ -715,24 +715,22 @@ impl Core {
             })
         };
         match result {
-            Ok(ev) => match (self.link.clone(), self.permissions) {
-                (Some(link), Permissions::Granted) => self.output(&link, ev, effects),
-                // Before perth's server links (a session's first moments, a reconnect), the
-                // notice waits here and goes out with the hello: nothing raised early is lost.
-                _ => self.keep_early(ev, effects),
-            },
-            Err(e) => match &cli_pipe {
-                Some(pipe_id) if self.permissions == Permissions::Granted => {
-                    effects.push(Effect::PipeOutput {
-                        pipe_id: pipe_id.clone(),
-                        line: format!("{}: {e}\n", message.name),
-                    })
+            Ok(ev) => {
+                match (self.link.clone(), self.permissions) {
+                    (Some(link), Permissions::Granted) => self.output(&link, ev, effects),
+                    // Before perth's server links (a session's first moments, a reconnect),
+                    // the notice waits here and goes out with the hello: nothing raised early
+                    // is lost.
+                    _ => self.keep_early(ev, effects),
                 }
-                _ => effects.push(Effect::Log(format!("perth-core: {}: {e}", message.name))),
-            },
-        }
-        if let (Some(pipe_id), Permissions::Granted) = (cli_pipe, self.permissions) {
-            effects.push(Effect::Unblock { pipe_id });
+                if let (Some(pipe_id), Permissions::Granted) = (cli_pipe, self.permissions) {
+                    effects.push(Effect::Unblock { pipe_id });
+                }
+            }
+            Err(e) => {
+                let line = format!("{}: {e}\n", message.name);
+                self.answer_cli(cli_pipe, line, effects);
+            }
         }
     }
 
@@ -1044,8 +1042,6 @@ impl Core {
 
     /// Answers a `zdrive::log` or `imi::*` message on its CLI pipe and lets the pipe go (or
     /// writes the answer to the log when it has no pipe); a failure starts with the pipe's name.
-    /// An answer ready before this instance holds its permissions (its grant came late and it
-    /// asked again) waits for the grant: written now, Zellij would deny it.
     fn answer_pipe(
         &mut self,
         call: &PipeCall,
@@ -1056,13 +1052,16 @@ impl Core {
             Ok(text) => format!("{text}\n"),
             Err(e) => format!("{}: {e}\n", call.pipe),
         };
-        match (&call.pipe_id, self.permissions) {
-            (Some(pipe_id), Permissions::Granted) => {
-                push_answer(pipe_id.clone(), line, effects);
-            }
-            (Some(pipe_id), Permissions::Pending) => {
-                self.held_answers.push((pipe_id.clone(), line));
-            }
+        self.answer_cli(call.pipe_id.clone(), line, effects);
+    }
+
+    /// Writes `line` to the CLI pipe `pipe_id` and lets it go; before this instance holds its
+    /// permissions the answer waits for the grant (written now, Zellij would deny it). Without
+    /// a pipe, or with permissions denied, the line goes to the log.
+    fn answer_cli(&mut self, pipe_id: Option<String>, line: String, effects: &mut Vec<Effect>) {
+        match (pipe_id, self.permissions) {
+            (Some(pipe_id), Permissions::Granted) => push_answer(pipe_id, line, effects),
+            (Some(pipe_id), Permissions::Pending) => self.held_answers.push((pipe_id, line)),
             _ => effects.push(Effect::Log(format!("perth-core: {}", line.trim_end()))),
         }
     }

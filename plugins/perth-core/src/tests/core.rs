@@ -1445,3 +1445,28 @@ fn a_pipe_answered_before_the_grant_is_answered_with_it() {
         "{granted:?}"
     );
 }
+
+/// A malformed `perth::notify` from the command line, before this instance holds its
+/// permissions: its error waits for the grant like any answer.
+#[test]
+fn a_notify_error_before_the_grant_is_answered_with_it() {
+    let mut core = loaded(&[]);
+    let cli = PipeSource::Cli("p2".to_owned());
+    let early = core.pipe(notify_pipe(cli, "perth::notify", &[], None));
+    assert!(
+        !early.iter().any(|e| matches!(e, Effect::PipeOutput { .. })),
+        "{early:?}"
+    );
+    let granted = core.update(Event::PermissionRequestResult(PermissionStatus::Granted));
+    assert!(
+        granted.iter().any(|e| matches!(e,
+            Effect::PipeOutput { pipe_id, line } if pipe_id == "p2" && line.starts_with("perth::notify: "))),
+        "{granted:?}"
+    );
+    assert!(
+        granted.contains(&Effect::Unblock {
+            pipe_id: "p2".to_owned()
+        }),
+        "{granted:?}"
+    );
+}
