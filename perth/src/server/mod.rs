@@ -12,6 +12,7 @@ pub mod grants;
 pub mod os_api;
 pub mod persist;
 pub mod pty;
+pub mod publish;
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -220,7 +221,18 @@ pub fn run(socket_path: PathBuf, debug: bool) -> i32 {
         ptys,
         detector,
     );
-    zellij_server::start_server_impl(Box::new(wrapper), socket_path, true);
+    // Zellij binds a staging path and perth renames it to the session's name once it listens
+    // (see `publish`): a lookup while the server starts must not delete its socket.
+    let publication = publish::Publication::new(&socket_path);
+    let bind_at = publication
+        .as_ref()
+        .map_or_else(|| socket_path.clone(), |p| p.staging().to_path_buf());
+    let publisher = publication.map(publish::Publication::start);
+    zellij_server::start_server_impl(Box::new(wrapper), bind_at, true);
+    let published = publisher.and_then(|p| p.join().ok().flatten());
+    if let (Some(published), Some(dir)) = (published, socket_path.parent()) {
+        publish::withdraw(dir, published);
+    }
     // A clean exit: the writer stores the latest state it captured (bounded wait).
     persist::shutdown(Duration::from_secs(5));
     control_server::remove_socket(&extensions);
