@@ -44,6 +44,13 @@ pub struct BridgeStatus {
     /// Events host-bridge pushed that reached perth-core in this session.
     pub events_received: u64,
     pub last_event_topic: Option<String>,
+    /// The outboxes the running bridge publishes, each database and broker with how its
+    /// connection is secured (asked of the bridge when the status is read).
+    #[serde(default)]
+    pub outboxes: Vec<bridge_protocol::OutboxLink>,
+    /// Where the supervised bridge keeps its runtime files, to ask it.
+    #[serde(skip)]
+    pub runtime: Option<RuntimeDir>,
 }
 
 impl BridgeStatus {
@@ -53,6 +60,18 @@ impl BridgeStatus {
             uptime_ms: self.started_at.map(|t| now_ms.saturating_sub(t)),
             ..self.clone()
         }
+    }
+
+    /// Adds what the running bridge says of its outboxes (nothing when it does not answer).
+    pub fn with_outboxes(mut self) -> BridgeStatus {
+        if self.state == "running" {
+            if let Some(runtime) = &self.runtime {
+                if let Ok(Some(daemon)) = control::status(runtime) {
+                    self.outboxes = daemon.outboxes;
+                }
+            }
+        }
+        self
     }
 }
 
@@ -159,6 +178,7 @@ pub fn supervise(
         });
         return;
     };
+    set(&|s| s.runtime = Some(settings.runtime.clone()));
     let mut child: Option<Child> = None;
     let mut failures: u32 = 0;
     let mut ever_running = false;

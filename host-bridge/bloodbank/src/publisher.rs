@@ -145,13 +145,8 @@ pub async fn connect_amqp(
     url: &str,
     properties: ConnectionProperties,
 ) -> Result<Connection, AmqpConnectError> {
-    let password = url::Url::parse(url)
-        .ok()
-        .and_then(|u| u.password().map(str::to_owned));
-    let scrub = |text: String| match password.as_deref() {
-        Some(p) if !p.is_empty() => text.replace(p, "***"),
-        _ => text,
-    };
+    let password = conn_tls::UrlSecret::of(url);
+    let scrub = |text: String| password.scrub(text);
     let mut tls = std::collections::HashMap::new();
     let mut uri = url.to_owned();
     if let Ok(mut parsed) = url::Url::parse(url) {

@@ -208,6 +208,43 @@ fn rustls_problem(e: &(dyn std::error::Error + 'static)) -> Option<TlsProblem> {
     })
 }
 
+/// The password of a server URL, as messages may show it: written in the URL (percent-encoded)
+/// and as the server and its driver know it (decoded). Both are masked.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct UrlSecret {
+    forms: Vec<String>,
+}
+
+impl UrlSecret {
+    /// Returns the password of `url` (none when it has none or does not parse).
+    pub fn of(url: &str) -> UrlSecret {
+        let Some(written) = url::Url::parse(url)
+            .ok()
+            .and_then(|u| u.password().map(str::to_owned))
+            .filter(|p| !p.is_empty())
+        else {
+            return UrlSecret::default();
+        };
+        let decoded = percent_encoding::percent_decode_str(&written)
+            .decode_utf8_lossy()
+            .into_owned();
+        let mut forms = vec![written];
+        if !decoded.is_empty() && !forms.contains(&decoded) {
+            forms.push(decoded);
+        }
+        // The longer first: one form may hold the other.
+        forms.sort_by_key(|f| std::cmp::Reverse(f.len()));
+        UrlSecret { forms }
+    }
+
+    /// Returns `text` with every form of the password replaced by `***`.
+    pub fn scrub(&self, text: String) -> String {
+        self.forms
+            .iter()
+            .fold(text, |text, form| text.replace(form.as_str(), "***"))
+    }
+}
+
 /// Returns `url` with any password replaced by `***`; `what` names the setting when it does not parse.
 pub fn redact_url(url: &str, what: &str) -> String {
     match url::Url::parse(url) {
@@ -224,6 +261,20 @@ pub fn redact_url(url: &str, what: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_password_is_scrubbed_as_written_and_as_decoded() {
+        let secret = UrlSecret::of("redis://bob:p%40ss%2Fw0rd@127.0.0.1:6379/0");
+        assert_eq!(
+            secret.scrub("auth p@ss/w0rd failed for redis://bob:p%40ss%2Fw0rd@h".into()),
+            "auth *** failed for redis://bob:***@h"
+        );
+        let plain = UrlSecret::of("amqp://u:s3cret@h/%2f");
+        assert_eq!(plain.scrub("s3cret s3cret".into()), "*** ***");
+        for none in ["redis://h:6379", "redis://u:@h", "not a url"] {
+            assert_eq!(UrlSecret::of(none).scrub("text".into()), "text", "{none}");
+        }
+    }
 
     #[test]
     fn localhost_names_are_the_loopback_addresses_and_others_are_left_to_the_resolver() {

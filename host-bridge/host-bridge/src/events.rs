@@ -66,7 +66,11 @@ async fn open(sources: &[OutboxSource]) -> Vec<(String, store::Database)> {
         if !is_url && !std::path::Path::new(&s.location).exists() {
             continue;
         }
-        match store::Database::open(&s.location).await {
+        let options = store::OpenOptions {
+            pg_env: store::PgEnv::from_process(),
+            ..Default::default()
+        };
+        match store::Database::open_with(&s.location, &options).await {
             Ok(db) => open.push((s.label.clone(), db)),
             Err(e) => eprintln!("host-bridge: skipping the {} outbox: {e}", s.label),
         }

@@ -326,6 +326,7 @@ fn serve(dir: &RuntimeDir, args: &ServeArgs) -> i32 {
                 }),
                 // perth's agent transitions go into zdrive's intent logs when it asks.
                 agent_log: source.label == PERTH_LABEL,
+                label: source.label.to_string(),
                 database_url: source.location,
                 amqp_url: args
                     .amqp_url
@@ -463,6 +464,18 @@ fn status(dir: &RuntimeDir, json: bool) -> i32 {
             );
             println!("  protocol: {}", status.protocol_version);
             println!("  version:  {}", status.server_version);
+            for link in &status.outboxes {
+                println!(
+                    "  outbox {}: {} ({})",
+                    link.outbox, link.database, link.database_connection
+                );
+                match (&link.broker, &link.broker_connection) {
+                    (Some(broker), Some(connection)) => {
+                        println!("    broker: {broker} ({connection})")
+                    }
+                    _ => println!("    broker: none (events are dropped)"),
+                }
+            }
         }
         Ok(None) => println!("host-bridge is not running; start it with `host-bridge serve`"),
         Err(e) => eprintln!("host-bridge: {:#}", anyhow::Error::from(e)),

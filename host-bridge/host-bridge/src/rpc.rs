@@ -34,6 +34,8 @@ pub struct Daemon {
     pub recent: std::sync::Mutex<crate::keyed::RecentAnswers>,
     /// The thread that carries out `zdrive_log` with zdrive's engine kept open.
     pub zdrive: crate::zdrive_engine::EngineThread,
+    /// The outboxes published, as each pump opened its database.
+    pub outboxes: crate::server::OutboxLinks,
 }
 
 impl Daemon {
@@ -48,6 +50,11 @@ impl Daemon {
             server_version: SERVER_VERSION.to_owned(),
             in_flight: self.in_flight.load(Ordering::Relaxed),
             requests_handled: self.requests_handled.load(Ordering::Relaxed),
+            outboxes: self
+                .outboxes
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .clone(),
         }
     }
 }
@@ -178,6 +185,7 @@ mod tests {
             session_dir: None,
             recent: Default::default(),
             zdrive: crate::zdrive_engine::EngineThread::start().unwrap(),
+            outboxes: Default::default(),
         }
     }
 

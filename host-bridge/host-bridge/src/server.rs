@@ -71,6 +71,8 @@ pub struct ServeOptions {
 /// Where the outbox is and where its events go.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OutboxOptions {
+    /// Whose outbox it is (`perth`, `zdrive`, `imi`), for status and logs.
+    pub label: String,
     /// The database holding the `outbox` table (PostgreSQL URL or SQLite path).
     pub database_url: String,
     /// The broker; `None`: events are dropped from the outbox unpublished (Bloodbank is off).
@@ -200,6 +202,8 @@ pub fn serve(
         ready(&info);
         let pump_stop = Arc::new(Notify::new());
         let outboxes = options.outboxes.clone();
+        let links = OutboxLinks::default();
+        let pump_links = Arc::clone(&links);
         let pump = (!outboxes.is_empty()).then(|| {
             let stop = Arc::clone(&pump_stop);
             let (done_tx, done_rx) = std::sync::mpsc::channel::<()>();
@@ -212,7 +216,7 @@ pub fn serve(
                         .enable_all()
                         .build()
                     {
-                        rt.block_on(run_outbox_pumps(outboxes, stop));
+                        rt.block_on(run_outbox_pumps(outboxes, pump_links, stop));
                     }
                     let _ = done_tx.send(());
                 });
@@ -226,6 +230,7 @@ pub fn serve(
             &info,
             options.limits.clone(),
             options.session_dir.clone(),
+            links,
             shutdown,
         )
         .await;
@@ -247,12 +252,12 @@ pub fn serve(
 }
 
 /// Runs one pump per outbox until `stop` is notified.
-async fn run_outbox_pumps(outboxes: Vec<OutboxOptions>, stop: Arc<Notify>) {
+async fn run_outbox_pumps(outboxes: Vec<OutboxOptions>, links: OutboxLinks, stop: Arc<Notify>) {
     let stops: Vec<Arc<Notify>> = outboxes.iter().map(|_| Arc::new(Notify::new())).collect();
     let pumps = outboxes
         .into_iter()
         .zip(stops.iter().cloned())
-        .map(|(outbox, stop)| run_outbox_pump(outbox, stop));
+        .map(|(outbox, stop)| run_outbox_pump(outbox, Arc::clone(&links), stop));
     let all = futures_util::future::join_all(pumps);
     tokio::pin!(all);
     tokio::select! {
@@ -270,9 +275,29 @@ async fn run_outbox_pumps(outboxes: Vec<OutboxOptions>, stop: Arc<Notify>) {
 /// How often an SQLite outbox that does not exist yet (a tool not used so far) is looked for.
 const OUTBOX_APPEARS_POLL: Duration = Duration::from_secs(5);
 
+/// The outboxes being published and how each connection is secured, as `status` shows them.
+pub type OutboxLinks = Arc<std::sync::Mutex<Vec<bridge_protocol::OutboxLink>>>;
+
+/// Describes `outbox`, open on `db`, for status.
+fn outbox_link(outbox: &OutboxOptions, db: &store::Database) -> bridge_protocol::OutboxLink {
+    let database = db.transport();
+    let broker = outbox.amqp_url.as_deref().map(bloodbank::amqp_transport_of);
+    bridge_protocol::OutboxLink {
+        outbox: outbox.label.clone(),
+        database: store::redact_url(&outbox.database_url),
+        database_connection: database.describe().to_owned(),
+        database_encrypted: database.encrypted,
+        database_verified: database.verified_key().to_owned(),
+        broker: outbox.amqp_url.as_deref().map(bloodbank::redact_amqp_url),
+        broker_connection: broker.map(|t| t.describe().to_owned()),
+        broker_encrypted: broker.map(|t| t.encrypted),
+        broker_verified: broker.map(|t| t.verified_key().to_owned()),
+    }
+}
+
 /// Publishes the outbox to Bloodbank until `stop` is notified (D6): events wait in the outbox
 /// while the broker is down and go out in order when it returns.
-async fn run_outbox_pump(outbox: OutboxOptions, stop: Arc<Notify>) {
+async fn run_outbox_pump(outbox: OutboxOptions, links: OutboxLinks, stop: Arc<Notify>) {
     // A tool's SQLite file is made by its first command: wait for it rather than create it.
     let is_file = !outbox.database_url.contains("://");
     while is_file && !std::path::Path::new(&outbox.database_url).exists() {
@@ -281,7 +306,11 @@ async fn run_outbox_pump(outbox: OutboxOptions, stop: Arc<Notify>) {
             _ = tokio::time::sleep(OUTBOX_APPEARS_POLL) => {}
         }
     }
-    let db = match store::Database::open(&outbox.database_url).await {
+    let options = store::OpenOptions {
+        pg_env: store::PgEnv::from_process(),
+        ..Default::default()
+    };
+    let db = match store::Database::open_with(&outbox.database_url, &options).await {
         Ok(db) => db,
         Err(e) => {
             tracing::error!(error = %e, outbox = %store::redact_url(&outbox.database_url), "bloodbank: cannot open an outbox database; its events are not published");
@@ -303,6 +332,10 @@ async fn run_outbox_pump(outbox: OutboxOptions, stop: Arc<Notify>) {
         outbox_connection = db.transport().describe(),
         "bloodbank: publishing the outbox"
     );
+    links
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .push(outbox_link(&outbox, &db));
     let relay = outbox.relay.clone();
     let relaying = relay_events(db.clone(), relay);
     let logging = log_agent_transitions(db.clone(), outbox.agent_log);
@@ -435,6 +468,7 @@ async fn run(
     info: &RuntimeInfo,
     limits: Limits,
     session_dir: Option<std::path::PathBuf>,
+    outboxes: OutboxLinks,
     shutdown: impl std::future::Future<Output = &'static str>,
 ) -> Result<(), ServeError> {
     let drain_timeout = limits.drain_timeout;
@@ -450,6 +484,7 @@ async fn run(
             session_dir,
             recent: Default::default(),
             zdrive,
+            outboxes,
         },
         token: info.token.clone(),
         slots: Arc::new(Semaphore::new(limits.max_in_flight.max(1))),

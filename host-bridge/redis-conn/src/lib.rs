@@ -67,6 +67,15 @@ pub enum RedisConnError {
         #[source]
         source: conn_tls::ClientConfigError,
     },
+    /// The server refused the login: a wrong or missing password (`WRONGPASS`, `NOAUTH`), or
+    /// an ACL user that does not exist or is off.
+    #[error("Redis at {url} refused the login ({reason}); set the ACL user and its password in redis_url (ZDRIVE_REDIS_URL): redis://USER:PASSWORD@HOST, or redis://:PASSWORD@HOST for requirepass (rediss:// alike)")]
+    Rejected {
+        /// The URL without its password.
+        url: String,
+        /// Which refusal it was.
+        reason: &'static str,
+    },
     /// No connection could be made in time.
     #[error("cannot reach Redis at {url}: {reason}; start redis-server or fix redis_url")]
     Unreachable {
@@ -120,12 +129,68 @@ pub fn transport_of(url: &str) -> conn_tls::Transport {
     }
 }
 
-/// Removes `secret` from a message that a lower layer produced, in case it echoed it.
-fn scrub(message: String, secret: Option<&str>) -> String {
-    match secret {
-        Some(secret) if !secret.is_empty() => message.replace(secret, "***"),
-        _ => message,
+/// Returns the message of the server error with `code` (such as `NOPERM`) that `e` is or holds
+/// (a `MULTI` refused as a whole holds one per command), or `None` when it has none.
+pub fn server_error(e: &redis::RedisError, code: &str) -> Option<String> {
+    let errors = e.clone().into_server_errors()?;
+    errors
+        .iter()
+        .find(|(_, error)| error.code() == code)
+        .map(|(_, error)| error.details().unwrap_or_default().to_owned())
+}
+
+/// Returns why the server refused a login when `e` is such a refusal: a wrong password or an
+/// unknown or disabled ACL user (`WRONGPASS`, which redis-rs reports as a failed `AUTH`), or
+/// no password where one is required (`NOAUTH`).
+fn login_refusal(e: &redis::RedisError) -> Option<&'static str> {
+    if e.kind() == redis::ErrorKind::AuthenticationFailed || server_error(e, "WRONGPASS").is_some()
+    {
+        Some("wrong password, or an ACL user that does not exist or is off")
+    } else if server_error(e, "NOAUTH").is_some() {
+        Some("NOAUTH: the server wants a password and the URL gives none")
+    } else {
+        None
     }
+}
+
+/// Returns the patterns of the `keys` field of an `ACL GETUSER` reply (Redis 7: one string,
+/// `~alice:* %R~logs:*`; Redis 6: a list) that allow reading and writing (`~P`, `%RW~P`), as `P`.
+fn key_patterns(reply: &redis::Value) -> Option<Vec<String>> {
+    use redis::Value;
+    let text = |v: &Value| match v {
+        Value::BulkString(b) => Some(String::from_utf8_lossy(b).into_owned()),
+        Value::SimpleString(s) => Some(s.clone()),
+        _ => None,
+    };
+    let fields: Vec<(Value, Value)> = match reply {
+        Value::Map(pairs) => pairs.clone(),
+        Value::Array(items) => items
+            .chunks_exact(2)
+            .map(|pair| (pair[0].clone(), pair[1].clone()))
+            .collect(),
+        _ => return None,
+    };
+    let keys = fields
+        .iter()
+        .find(|(name, _)| text(name).as_deref() == Some("keys"))
+        .map(|(_, value)| value)?;
+    let words: Vec<String> = match keys {
+        Value::Array(items) => items.iter().filter_map(text).collect(),
+        other => text(other)?.split_whitespace().map(str::to_owned).collect(),
+    };
+    Some(
+        words
+            .iter()
+            .filter_map(|w| match w.strip_prefix('%') {
+                Some(rest) => rest
+                    .strip_prefix("RW~")
+                    .or_else(|| rest.strip_prefix("WR~")),
+                None => Some(w.strip_prefix('~').unwrap_or(w)),
+            })
+            .filter(|w| !w.is_empty())
+            .map(str::to_owned)
+            .collect(),
+    )
 }
 
 /// Returns the TLS configuration `options` ask for: the CA file's roots or the system's, the
@@ -190,7 +255,9 @@ async fn connect_tls(
 pub struct RedisConn {
     connection: MultiplexedConnection,
     url: String,
-    password: Option<String>,
+    password: conn_tls::UrlSecret,
+    /// The ACL user logged in as; `default` for a URL without one.
+    user: String,
 }
 
 impl std::fmt::Debug for RedisConn {
@@ -203,12 +270,11 @@ impl RedisConn {
     /// Connects to `url` within `options.connect_timeout` and checks it answers `PING`.
     pub async fn connect(url: &str, options: &RedisOptions) -> Result<Self, RedisConnError> {
         let redacted = redact_url(url);
-        let password = url::Url::parse(url)
-            .ok()
-            .and_then(|u| u.password().map(str::to_owned));
+        // Removed from what a lower layer says, in case it echoed it.
+        let password = conn_tls::UrlSecret::of(url);
         let invalid = |e: redis::RedisError| RedisConnError::InvalidUrl {
             url: redacted.clone(),
-            reason: scrub(e.to_string(), password.as_deref()),
+            reason: password.scrub(e.to_string()),
         };
         let client = redis::Client::open(url).map_err(invalid)?;
         let config = AsyncConnectionConfig::new()
@@ -216,11 +282,24 @@ impl RedisConn {
             .set_response_timeout(Some(options.response_timeout));
         let unreachable = |reason: String| RedisConnError::Unreachable {
             url: redacted.clone(),
-            reason: scrub(reason, password.as_deref()),
+            reason: password.scrub(reason),
+        };
+        let failed = |e: redis::RedisError| match login_refusal(&e) {
+            Some(reason) => RedisConnError::Rejected {
+                url: redacted.clone(),
+                reason,
+            },
+            None => unreachable(e.to_string()),
         };
         // The outer deadline also bounds the handshake (AUTH, HELLO, SELECT).
         let deadline = options.connect_timeout + options.response_timeout;
         let info = client.get_connection_info();
+        let user = info
+            .redis_settings()
+            .username()
+            .filter(|u| !u.is_empty())
+            .unwrap_or("default")
+            .to_owned();
         let connection = match info.addr() {
             redis::ConnectionAddr::TcpTls {
                 host,
@@ -264,7 +343,7 @@ impl RedisConn {
                             // TLS 1.3 clients learn of a refused certificate only when they
                             // read the server's first answer.
                             Some(problem) => tls_error(problem),
-                            None => unreachable(e.to_string()),
+                            None => failed(e),
                         }
                     }
                 })?
@@ -275,12 +354,13 @@ impl RedisConn {
             )
             .await
             .map_err(|_| unreachable(format!("no answer within {deadline:?}")))?
-            .map_err(|e| unreachable(e.to_string()))?,
+            .map_err(failed)?,
         };
         let mut conn = Self {
             connection,
             url: redacted.clone(),
             password,
+            user,
         };
         conn.ping().await?;
         Ok(conn)
@@ -313,17 +393,42 @@ impl RedisConn {
         &self.url
     }
 
+    /// Returns the ACL user the connection logged in as (`default` when the URL names none).
+    pub fn user(&self) -> &str {
+        &self.user
+    }
+
+    /// Returns the key patterns the ACL user may read and write, as `ACL GETUSER` lists them
+    /// without their `~` (for example `alice:*`), or `None` when the server does not say (a
+    /// user not allowed `ACL GETUSER`). For messages: it costs a round trip.
+    pub async fn acl_key_patterns(&self) -> Option<Vec<String>> {
+        let reply: redis::Value = redis::cmd("ACL")
+            .arg("GETUSER")
+            .arg(&self.user)
+            .query_async(&mut self.connection())
+            .await
+            .ok()?;
+        key_patterns(&reply)
+    }
+
     /// Returns how the connection is secured.
     pub fn transport(&self) -> conn_tls::Transport {
         transport_of(&self.url)
     }
 
-    /// Wraps a command's failure with the server's URL, without the password.
+    /// Wraps a command's failure with the server's URL, without the password: a login the
+    /// server wants (`NOAUTH`) is [`RedisConnError::Rejected`].
     pub fn command_error(&self, command: &'static str, e: redis::RedisError) -> RedisConnError {
+        if let Some(reason) = login_refusal(&e) {
+            return RedisConnError::Rejected {
+                url: self.url.clone(),
+                reason,
+            };
+        }
         RedisConnError::Command {
             url: self.url.clone(),
             command,
-            reason: scrub(e.to_string(), self.password.as_deref()),
+            reason: self.password.scrub(e.to_string()),
         }
     }
 }
@@ -346,11 +451,28 @@ mod tests {
     }
 
     #[test]
-    fn scrub_removes_an_echoed_secret() {
+    fn acl_key_patterns_are_read_from_both_reply_shapes() {
+        use redis::Value;
+        let bulk = |s: &str| Value::BulkString(s.as_bytes().to_vec());
+        // Redis 7: one string; the password hashes beside it are never kept.
+        let redis7 = Value::Array(vec![
+            bulk("flags"),
+            Value::Array(vec![bulk("on")]),
+            bulk("passwords"),
+            Value::Array(vec![bulk("30c952fab122c3f9")]),
+            bulk("keys"),
+            bulk("%R~shared:* ~alice:* %W~inbox:* %RW~team:*"),
+        ]);
+        // Read-only and write-only patterns are no use to zdrive.
         assert_eq!(
-            scrub("auth s3cret failed".into(), Some("s3cret")),
-            "auth *** failed"
+            key_patterns(&redis7),
+            Some(vec!["alice:*".to_owned(), "team:*".to_owned()])
         );
-        assert_eq!(scrub("x".into(), Some("")), "x");
+        // Redis 6: a list of patterns.
+        let redis6 = Value::Array(vec![bulk("keys"), Value::Array(vec![bulk("bob:*")])]);
+        assert_eq!(key_patterns(&redis6), Some(vec!["bob:*".to_owned()]));
+        let none = Value::Array(vec![bulk("flags"), Value::Array(vec![])]);
+        assert_eq!(key_patterns(&none), None);
+        assert_eq!(key_patterns(&Value::Nil), None);
     }
 }

@@ -56,6 +56,16 @@ pub enum OpenError {
         #[source]
         source: conn_tls::ClientConfigError,
     },
+    /// A client certificate was given without its key, or a key without its certificate.
+    #[error("TLS to PostgreSQL at {url}: {given} is set but {missing} is not; sslcert and sslkey go together: set both, or neither")]
+    TlsClientPair {
+        /// The URL without its password.
+        url: String,
+        /// The setting given: `sslcert` or `sslkey` (in the URL, or PGSSLCERT / PGSSLKEY).
+        given: &'static str,
+        /// The setting missing.
+        missing: &'static str,
+    },
     /// The SQLite file could not be opened or created.
     #[error("cannot open the SQLite database {path}: {source}; check that the folder exists and is writable")]
     Sqlite {

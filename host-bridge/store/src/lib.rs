@@ -7,7 +7,8 @@
 //! placeholders (sqlx on PostgreSQL, rusqlite on SQLite), so a pooled connection and a
 //! [`Transaction`] run the same code; the contract tests run each operation on both engines.
 //!
-//! The library never reads `$HOME` or the environment: binaries resolve the URL and pass it in.
+//! The library never reads `$HOME` or the environment: binaries resolve the URL and pass it in,
+//! with libpq's variables in [`PgEnv`] (filled by [`PgEnv::from_process`], which only binaries call).
 
 mod error;
 mod migrate;
@@ -19,11 +20,13 @@ mod sql;
 mod sqlite;
 pub mod worktree_types;
 
+use std::sync::Arc;
 use std::time::Duration;
 
 pub use conn_tls::{TlsProblem, Transport, Verification};
 pub use error::{redact_url, Error, MigrateError, OpenError};
 pub use migrate::{latest_known_version, MIGRATIONS_POSTGRES, MIGRATIONS_SQLITE};
+pub use open::PgEnv;
 pub use outbox::{NewOutboxEvent, OutboxRow, TrimPolicy};
 pub use sql::{Bind, ColumnIndex, Conn, FromColumn, Param, QueryError, Row};
 pub use worktree_types::{NewWorktreeType, WorktreeType};
@@ -58,6 +61,9 @@ pub struct OpenOptions {
     pub connect_timeout: Duration,
     /// The pool's upper bound on connections.
     pub max_connections: u32,
+    /// libpq's environment variables, for what a `postgres://` URL leaves out (binaries pass
+    /// [`PgEnv::from_process`]); none by default.
+    pub pg_env: PgEnv,
 }
 
 impl Default for OpenOptions {
@@ -65,6 +71,7 @@ impl Default for OpenOptions {
         Self {
             connect_timeout: Duration::from_secs(2),
             max_connections: 5,
+            pg_env: PgEnv::default(),
         }
     }
 }
@@ -81,6 +88,58 @@ pub struct Database {
     transport: conn_tls::Transport,
     /// The TLS tunnel of a `verify-ca` / `verify-full` database, kept while any clone lives.
     _tunnel: Option<pg_tls::Tunnel>,
+    /// PostgreSQL connections on their way back to the pool (see [`PooledConn`]'s drop).
+    returning: Arc<Returning>,
+}
+
+/// Counts the connections being returned to the pool: sqlx pings a connection before it is
+/// idle again, and a checkout in that moment finds none idle and opens another (a TCP
+/// connection, TLS, a password exchange and a server process more; a command line that runs
+/// its migrations and then its query paid that twice). A checkout waits for them instead.
+#[derive(Debug, Default)]
+struct Returning {
+    count: std::sync::atomic::AtomicUsize,
+    done: tokio::sync::Notify,
+}
+
+impl Returning {
+    /// How long a checkout waits for a returning connection before asking the pool anyway.
+    const WAIT_AT_MOST: Duration = Duration::from_millis(500);
+
+    /// Waits until no connection is on its way back (or [`Self::WAIT_AT_MOST`] passed).
+    async fn settle(&self) {
+        use std::sync::atomic::Ordering;
+        let deadline = tokio::time::Instant::now() + Self::WAIT_AT_MOST;
+        loop {
+            let notified = self.done.notified();
+            tokio::pin!(notified);
+            notified.as_mut().enable();
+            if self.count.load(Ordering::Acquire) == 0 {
+                return;
+            }
+            if tokio::time::timeout_at(deadline, notified).await.is_err() {
+                return;
+            }
+        }
+    }
+
+    /// Returns `conn` to its pool from a task, counted while it goes.
+    fn give_back(self: &Arc<Self>, mut conn: sqlx::pool::PoolConnection<sqlx::Postgres>) {
+        use std::sync::atomic::Ordering;
+        let back = conn.return_to_pool();
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            // No runtime to ping it from: the pool takes it back as sqlx does, or closes it.
+            drop(back);
+            return;
+        };
+        self.count.fetch_add(1, Ordering::AcqRel);
+        let returning = Arc::clone(self);
+        runtime.spawn(async move {
+            back.await;
+            returning.count.fetch_sub(1, Ordering::AcqRel);
+            returning.done.notify_waiters();
+        });
+    }
 }
 
 #[derive(Clone, Debug)]
@@ -109,15 +168,28 @@ pub struct PooledConn(PooledInner);
 
 #[derive(Debug)]
 enum PooledInner {
-    Postgres(sqlx::pool::PoolConnection<sqlx::Postgres>),
+    Postgres(
+        Option<sqlx::pool::PoolConnection<sqlx::Postgres>>,
+        Arc<Returning>,
+    ),
     Sqlite(sqlite::Pooled),
+}
+
+impl Drop for PooledConn {
+    fn drop(&mut self) {
+        if let PooledInner::Postgres(conn, returning) = &mut self.0 {
+            if let Some(conn) = conn.take() {
+                returning.give_back(conn);
+            }
+        }
+    }
 }
 
 impl PooledConn {
     /// Returns the connection for running operations on.
     pub fn conn(&mut self) -> Conn<'_> {
         match &mut self.0 {
-            PooledInner::Postgres(c) => Conn::postgres(c),
+            PooledInner::Postgres(c, _) => Conn::postgres(c.as_mut().expect("taken only on drop")),
             PooledInner::Sqlite(c) => Conn::sqlite(c.handle()),
         }
     }
@@ -132,15 +204,72 @@ pub struct Transaction(TransactionInner);
 
 #[derive(Debug)]
 enum TransactionInner {
-    Postgres(sqlx::Transaction<'static, sqlx::Postgres>),
+    Postgres(PgTransaction),
     Sqlite(sqlite::Transaction),
+}
+
+/// A pooled connection on which `BEGIN` was sent, and whether it is still open (rolled back
+/// on drop). Not sqlx's `Transaction`: that hands its connection back to the pool by itself,
+/// where a checkout right after the commit would not wait for it ([`Returning`]).
+#[derive(Debug)]
+struct PgTransaction {
+    pooled: PooledConn,
+    open: bool,
+}
+
+impl PgTransaction {
+    fn conn(&mut self) -> &mut sqlx::PgConnection {
+        match &mut self.pooled.0 {
+            PooledInner::Postgres(Some(c), _) => c,
+            _ => {
+                unreachable!("a PostgreSQL transaction holds a PostgreSQL connection until dropped")
+            }
+        }
+    }
+
+    /// Sends `BEGIN` on `pooled`.
+    async fn begin(pooled: PooledConn) -> Result<Self, QueryError> {
+        use sqlx::TransactionManager as _;
+        let mut tx = PgTransaction {
+            pooled,
+            open: false,
+        };
+        sqlx::postgres::PgTransactionManager::begin(tx.conn(), None).await?;
+        tx.open = true;
+        Ok(tx)
+    }
+
+    /// Ends the transaction with `COMMIT` or `ROLLBACK`.
+    async fn end(mut self, commit: bool) -> Result<(), QueryError> {
+        use sqlx::TransactionManager as _;
+        type Manager = sqlx::postgres::PgTransactionManager;
+        // Whatever comes of it, the drop sends nothing more: a failed COMMIT or ROLLBACK leaves
+        // the connection to the ping that returns it, which closes a broken one.
+        self.open = false;
+        let ended = if commit {
+            Manager::commit(self.conn()).await
+        } else {
+            Manager::rollback(self.conn()).await
+        };
+        ended.map_err(QueryError::from)
+    }
+}
+
+impl Drop for PgTransaction {
+    fn drop(&mut self) {
+        use sqlx::TransactionManager as _;
+        if self.open {
+            // Queued, and sent before the ping that returns the connection, as sqlx does.
+            sqlx::postgres::PgTransactionManager::start_rollback(self.conn());
+        }
+    }
 }
 
 impl Transaction {
     /// Returns the transaction's connection for running operations on.
     pub fn conn(&mut self) -> Conn<'_> {
         match &mut self.0 {
-            TransactionInner::Postgres(tx) => Conn::postgres(tx),
+            TransactionInner::Postgres(tx) => Conn::postgres(tx.conn()),
             TransactionInner::Sqlite(tx) => Conn::sqlite(tx.handle()),
         }
     }
@@ -148,7 +277,7 @@ impl Transaction {
     /// Commits the transaction.
     pub async fn commit(self) -> Result<(), Error> {
         match self.0 {
-            TransactionInner::Postgres(tx) => tx.commit().await.map_err(QueryError::from),
+            TransactionInner::Postgres(tx) => tx.end(true).await,
             TransactionInner::Sqlite(tx) => tx.finish(true).await,
         }
         .map_err(|e| Error::query("commit", e))
@@ -157,7 +286,7 @@ impl Transaction {
     /// Rolls the transaction back (dropping it does the same, without waiting).
     pub async fn rollback(self) -> Result<(), Error> {
         match self.0 {
-            TransactionInner::Postgres(tx) => tx.rollback().await.map_err(QueryError::from),
+            TransactionInner::Postgres(tx) => tx.end(false).await,
             TransactionInner::Sqlite(tx) => tx.finish(false).await,
         }
         .map_err(|e| Error::query("rollback", e))
@@ -215,11 +344,13 @@ impl Database {
     /// Checks a connection out of the pool.
     pub async fn acquire(&self) -> Result<PooledConn, Error> {
         let inner = match &self.pool {
-            Pool::Postgres(p) => p
-                .acquire()
-                .await
-                .map(PooledInner::Postgres)
-                .map_err(QueryError::from),
+            Pool::Postgres(p) => {
+                self.returning.settle().await;
+                p.acquire()
+                    .await
+                    .map(|c| PooledInner::Postgres(Some(c), Arc::clone(&self.returning)))
+                    .map_err(QueryError::from)
+            }
             Pool::Sqlite(p) => p.acquire().await.map(PooledInner::Sqlite),
         };
         inner
@@ -230,11 +361,12 @@ impl Database {
     /// Begins a transaction.
     pub async fn begin(&self) -> Result<Transaction, Error> {
         let inner = match &self.pool {
-            Pool::Postgres(p) => p
-                .begin()
-                .await
-                .map(TransactionInner::Postgres)
-                .map_err(QueryError::from),
+            Pool::Postgres(_) => {
+                let pooled = self.acquire().await?;
+                PgTransaction::begin(pooled)
+                    .await
+                    .map(TransactionInner::Postgres)
+            }
             Pool::Sqlite(p) => match p.acquire().await {
                 Ok(conn) => sqlite::Transaction::begin(conn)
                     .await
@@ -252,7 +384,19 @@ impl Database {
     /// while it still holds one.
     pub async fn close(&self) {
         match &self.pool {
-            Pool::Postgres(p) => p.close().await,
+            Pool::Postgres(p) => {
+                self.returning.settle().await;
+                if p.num_idle() as u32 >= p.size() {
+                    return p.close().await;
+                }
+                // sqlx's close waits for every checked-out connection. Calling it marks the
+                // pool closed at once; a task closes the connections as they come back.
+                drop(p.close());
+                let p = p.clone();
+                if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+                    runtime.spawn(async move { p.close().await });
+                }
+            }
             Pool::Sqlite(p) => p.close(),
         }
     }

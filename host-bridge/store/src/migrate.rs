@@ -37,6 +37,11 @@ pub static MIGRATIONS_POSTGRES: &[(i64, &str, &str)] = &[
         "row owners",
         include_str!("../../../migrations/postgres/0004_row_owners.sql"),
     ),
+    (
+        5,
+        "shared tables owned",
+        include_str!("../../../migrations/postgres/0005_shared_tables_owned.sql"),
+    ),
 ];
 
 /// The SQLite migrations: (version, description, SQL); the same versions as PostgreSQL's.
@@ -60,6 +65,11 @@ pub static MIGRATIONS_SQLITE: &[(i64, &str, &str)] = &[
         4,
         "row owners",
         include_str!("../../../migrations/sqlite/0004_row_owners.sql"),
+    ),
+    (
+        5,
+        "shared tables owned",
+        include_str!("../../../migrations/sqlite/0005_shared_tables_owned.sql"),
     ),
 ];
 
@@ -159,7 +169,7 @@ pub(crate) async fn run(db: &Database) -> Result<(), OpenError> {
 
 async fn migrate_postgres(pooled: &mut crate::PooledConn) -> Result<(), MigrateError> {
     let migrator = Migrator::new(Embedded(MIGRATIONS_POSTGRES)).await?;
-    let crate::PooledConn(crate::PooledInner::Postgres(c)) = pooled else {
+    let crate::PooledConn(crate::PooledInner::Postgres(Some(c), _)) = pooled else {
         unreachable!("a PostgreSQL database hands out PostgreSQL connections");
     };
     Ok(migrator.run(&mut **c).await?)

@@ -531,8 +531,8 @@ fn layout_template(row: &Row) -> Result<LayoutTemplate, QueryError> {
 pub async fn get_layout(mut conn: Conn<'_>, name: &str) -> Result<Option<LayoutTemplate>, Error> {
     let mine = is_mine(&conn);
     let sql = format!(
-        "SELECT name, kdl, updated_at, shared, {mine} AS mine FROM layouts WHERE name = $1 \
-         ORDER BY {mine} DESC, updated_at DESC LIMIT 1"
+        "SELECT name, kdl, updated_at, shared, {mine} AS mine FROM layouts \
+         WHERE name = $1 AND ({mine} OR shared) ORDER BY {mine} DESC, updated_at DESC LIMIT 1"
     );
     conn.fetch_optional(&sql, params![name])
         .await
@@ -544,7 +544,8 @@ pub async fn get_layout(mut conn: Conn<'_>, name: &str) -> Result<Option<LayoutT
 pub async fn list_layouts(mut conn: Conn<'_>) -> Result<Vec<LayoutTemplate>, Error> {
     let mine = is_mine(&conn);
     let sql = format!(
-        "SELECT name, kdl, updated_at, shared, {mine} AS mine FROM layouts ORDER BY name, {mine} DESC"
+        "SELECT name, kdl, updated_at, shared, {mine} AS mine FROM layouts \
+         WHERE {mine} OR shared ORDER BY name, {mine} DESC"
     );
     conn.fetch_all(&sql, &[])
         .await

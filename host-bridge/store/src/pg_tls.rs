@@ -41,13 +41,15 @@ pub(crate) struct TlsTarget {
 }
 
 impl TlsTarget {
-    /// Returns the target a URL's `sslmode`, `sslrootcert`, `sslcert` and `sslkey` describe,
-    /// when the mode is `verify-ca` or `verify-full` over TCP; `None` for the others.
-    pub(crate) fn from_url(
-        url: &str,
+    /// Returns the target of a `verify-ca` or `verify-full` connection over TCP to
+    /// `host:port`, with the CA file `rootcert` (the system's store without one, or with
+    /// `system`) and the client certificate `identity`; `None` for the other modes.
+    pub(crate) fn new(
         host: &str,
         port: u16,
         mode: sqlx::postgres::PgSslMode,
+        rootcert: Option<&str>,
+        identity: Option<conn_tls::ClientIdentity>,
         connect_timeout: Duration,
     ) -> Option<Self> {
         use sqlx::postgres::PgSslMode;
@@ -56,29 +58,9 @@ impl TlsTarget {
             PgSslMode::VerifyCa => conn_tls::ServerCheck::ChainOnly,
             _ => return None,
         };
-        let parsed = url::Url::parse(url).ok()?;
-        // The URL's parameter, else libpq's variable for it: sqlx reads the same variables
-        // (PGSSLROOTCERT, PGSSLCERT, PGSSLKEY) when it parses the URL, and did for these modes
-        // before the tunnel made their connections.
-        let param = |name: &str, var: &str| {
-            parsed
-                .query_pairs()
-                .find(|(k, _)| k == name)
-                .map(|(_, v)| v.into_owned())
-                .or_else(|| std::env::var(var).ok())
-                .filter(|v| !v.is_empty())
-        };
-        let roots = match param("sslrootcert", "PGSSLROOTCERT") {
-            None => conn_tls::Roots::System,
-            Some(v) if v == "system" => conn_tls::Roots::System,
+        let roots = match rootcert {
+            None | Some("system") => conn_tls::Roots::System,
             Some(path) => conn_tls::Roots::File(PathBuf::from(path)),
-        };
-        let identity = match (param("sslcert", "PGSSLCERT"), param("sslkey", "PGSSLKEY")) {
-            (Some(cert), Some(key)) => Some(conn_tls::ClientIdentity {
-                cert: cert.into(),
-                key: key.into(),
-            }),
-            _ => None,
         };
         Some(Self {
             host: host.to_owned(),
@@ -91,6 +73,39 @@ impl TlsTarget {
     }
 }
 
+/// Returns the client certificate `sslcert` and `sslkey` name, when both are set.
+///
+/// Half a pair is refused rather than ignored, as libpq refuses a certificate without its key:
+/// the server would otherwise refuse the login for want of a certificate, which reads like a
+/// wrong password.
+pub(crate) fn client_identity(
+    sslcert: Option<&str>,
+    sslkey: Option<&str>,
+) -> Result<Option<conn_tls::ClientIdentity>, HalfPair> {
+    match (sslcert, sslkey) {
+        (Some(cert), Some(key)) => Ok(Some(conn_tls::ClientIdentity {
+            cert: cert.into(),
+            key: key.into(),
+        })),
+        (None, None) => Ok(None),
+        (Some(_), None) => Err(HalfPair {
+            given: "sslcert",
+            missing: "sslkey",
+        }),
+        (None, Some(_)) => Err(HalfPair {
+            given: "sslkey",
+            missing: "sslcert",
+        }),
+    }
+}
+
+/// Which half of the client certificate pair was given without the other.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) struct HalfPair {
+    pub given: &'static str,
+    pub missing: &'static str,
+}
+
 /// How one of the tunnel's connections failed, for the error `open` reports.
 #[derive(Clone, Debug)]
 pub(crate) enum TunnelFailure {
@@ -100,7 +115,11 @@ pub(crate) enum TunnelFailure {
     Tls(conn_tls::TlsProblem),
 }
 
-/// A running tunnel: its socket folder (removed when the last clone goes) and its last failure.
+/// How one connection failed, written by its task before it closes sqlx's end.
+type FailureSlot = Arc<Mutex<Option<TunnelFailure>>>;
+
+/// A running tunnel: its socket folder (removed when the last clone goes) and the failure slot
+/// of the connection it accepted last.
 #[derive(Clone, Debug)]
 pub(crate) struct Tunnel {
     inner: Arc<TunnelInner>,
@@ -109,7 +128,7 @@ pub(crate) struct Tunnel {
 #[derive(Debug)]
 struct TunnelInner {
     dir: tempfile::TempDir,
-    failure: Arc<Mutex<Option<TunnelFailure>>>,
+    newest: Arc<Mutex<Option<FailureSlot>>>,
     accept: tokio::task::JoinHandle<()>,
 }
 
@@ -144,19 +163,19 @@ impl Tunnel {
             .tempdir()
             .map_err(StartError::Io)?;
         let socket = dir.path().join(format!(".s.PGSQL.{}", target.port));
-        let failure = Arc::new(Mutex::new(None));
+        let newest = Arc::new(Mutex::new(None));
         let listener = tokio::net::UnixListener::bind(&socket).map_err(StartError::Io)?;
         let accept = tokio::spawn(accept_loop(
             listener,
             Arc::new(target),
             config,
             name,
-            failure.clone(),
+            newest.clone(),
         ));
         Ok(Self {
             inner: Arc::new(TunnelInner {
                 dir,
-                failure,
+                newest,
                 accept,
             }),
         })
@@ -167,14 +186,23 @@ impl Tunnel {
         self.inner.dir.path()
     }
 
-    /// Returns and forgets how the last failed connection failed.
+    /// Returns and forgets how the connection accepted last failed, if it did.
+    ///
+    /// `open` asks when its one connection failed: the tunnel accepted it before it could close
+    /// it, and wrote the failure before closing, so the answer is that connection's, never an
+    /// earlier connection's (a pooled one that died unobserved).
     pub(crate) fn take_failure(&self) -> Option<TunnelFailure> {
-        self.inner
-            .failure
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-            .take()
+        let slot = lock(&self.inner.newest).clone()?;
+        let failure = lock(&slot).take();
+        failure
     }
+}
+
+/// Locks `mutex`; a task that panicked holding it left a value as good as any.
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 async fn accept_loop(
@@ -182,7 +210,7 @@ async fn accept_loop(
     target: Arc<TlsTarget>,
     config: Arc<rustls::ClientConfig>,
     name: ServerName<'static>,
-    failure: Arc<Mutex<Option<TunnelFailure>>>,
+    newest: Arc<Mutex<Option<FailureSlot>>>,
 ) {
     let connector = tokio_rustls::TlsConnector::from(config);
     loop {
@@ -191,22 +219,14 @@ async fn accept_loop(
             tokio::time::sleep(Duration::from_millis(10)).await;
             continue;
         };
-        let (target, connector, name, failure) = (
-            target.clone(),
-            connector.clone(),
-            name.clone(),
-            failure.clone(),
-        );
+        let failure = FailureSlot::default();
+        *lock(&newest) = Some(failure.clone());
+        let (target, connector, name) = (target.clone(), connector.clone(), name.clone());
         tokio::spawn(async move {
             match open_server(&target, &connector, name).await {
-                Ok(server) => {
-                    if let Some(problem) = carry(client, server).await {
-                        *failure.lock().unwrap_or_else(|p| p.into_inner()) =
-                            Some(TunnelFailure::Tls(problem));
-                    }
-                }
+                Ok(server) => carry(client, server, &failure).await,
                 Err(problem) => {
-                    *failure.lock().unwrap_or_else(|p| p.into_inner()) = Some(problem);
+                    *lock(&failure) = Some(problem);
                     // Dropping the client's end tells sqlx; `open` then reads the failure.
                     drop(client);
                 }
@@ -252,13 +272,89 @@ async fn open_server(
         })
 }
 
-/// Copies bytes both ways until either side ends, then ends the other; returns a TLS failure
-/// that ended it (with TLS 1.3 a server refuses a client certificate after the handshake).
+/// Copies bytes both ways until either side ends, then ends the other; a TLS failure that
+/// ended it (with TLS 1.3 a server refuses a client certificate after the handshake) is
+/// written to `failure` before sqlx's end closes, so `open` finds it when sqlx sees the close.
 async fn carry(
     mut client: tokio::net::UnixStream,
     mut server: tokio_rustls::client::TlsStream<tokio::net::TcpStream>,
-) -> Option<conn_tls::TlsProblem> {
+    failure: &FailureSlot,
+) {
     let result = tokio::io::copy_bidirectional(&mut client, &mut server).await;
+    if let Some(problem) = result.err().and_then(|e| conn_tls::tls_problem(&e)) {
+        *lock(failure) = Some(TunnelFailure::Tls(problem));
+    }
+    drop(client);
     let _ = server.shutdown().await;
-    result.err().and_then(|e| conn_tls::tls_problem(&e))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Returns a tunnel to a fake server listening on a local port, and that server.
+    async fn tunnel_to_fake_server(
+        ca: &::tests::services::TestCa,
+    ) -> (Tunnel, tokio::net::TcpListener, PathBuf) {
+        conn_tls::install_crypto_provider();
+        let server = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = server.local_addr().unwrap().port();
+        let tunnel = Tunnel::start(TlsTarget {
+            host: "localhost".to_owned(),
+            port,
+            roots: conn_tls::Roots::File(ca.cert()),
+            check: conn_tls::ServerCheck::ChainAndHost,
+            identity: None,
+            connect_timeout: Duration::from_secs(5),
+        })
+        .unwrap();
+        let socket = tunnel.socket_dir().join(format!(".s.PGSQL.{port}"));
+        (tunnel, server, socket)
+    }
+
+    /// Accepts the tunnel's next connection to the fake server and reads its `SSLRequest`.
+    async fn accept_ssl_request(server: &tokio::net::TcpListener) -> tokio::net::TcpStream {
+        let (mut conn, _) = server.accept().await.unwrap();
+        let mut request = [0; 8];
+        conn.read_exact(&mut request).await.unwrap();
+        assert_eq!(request, SSL_REQUEST);
+        conn
+    }
+
+    /// Reads the client's end of a tunnel connection until the tunnel closes it.
+    async fn until_closed(client: &mut tokio::net::UnixStream) {
+        let mut buf = [0; 64];
+        while client.read(&mut buf).await.unwrap_or(0) > 0 {}
+    }
+
+    #[tokio::test]
+    async fn each_connection_reports_its_own_failure_by_the_time_it_closes() {
+        let ca = ::tests::services::TestCa::generate("tunnel test CA");
+        let Some(ca) = ::tests::require_or_skip("openssl", ca) else {
+            return;
+        };
+        let (tunnel, server, socket) = tunnel_to_fake_server(&ca).await;
+
+        // The first connection fails: the server does not offer TLS.
+        let mut first = tokio::net::UnixStream::connect(&socket).await.unwrap();
+        let mut answered = accept_ssl_request(&server).await;
+        answered.write_all(b"N").await.unwrap();
+        until_closed(&mut first).await;
+
+        // A second connection, its server not answering yet, has not failed: the first one's
+        // failure, which nobody took, is not reported for it.
+        let mut second = tokio::net::UnixStream::connect(&socket).await.unwrap();
+        let silent = accept_ssl_request(&server).await;
+        assert!(
+            tunnel.take_failure().is_none(),
+            "an earlier connection's failure was reported for a later one"
+        );
+        // Its own failure is there as soon as its socket closes.
+        drop(silent);
+        until_closed(&mut second).await;
+        assert!(
+            matches!(tunnel.take_failure(), Some(TunnelFailure::Unreachable(_))),
+            "the second connection's failure"
+        );
+    }
 }

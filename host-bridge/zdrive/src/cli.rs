@@ -39,9 +39,11 @@ Examples:
 
 Exit codes: 0 ok, 1 user error, 2 usage, 3 unavailable dependency (Redis, database, session), 4 internal.
 Configuration: ~/.config/zellij-driver/config.toml (ZDRIVE_CONFIG overrides the path;
-ZDRIVE_REDIS_URL, ZDRIVE_REDIS_CA_FILE, ZDRIVE_REDIS_CERT_FILE, ZDRIVE_REDIS_KEY_FILE and ZDRIVE_STORE
-override its keys). Without redis_url, panes live in the
-embedded store ~/.local/share/zellij-driver/zdrive.db, which also holds the event outbox.";
+ZDRIVE_REDIS_URL, ZDRIVE_REDIS_CA_FILE, ZDRIVE_REDIS_CERT_FILE, ZDRIVE_REDIS_KEY_FILE,
+ZDRIVE_REDIS_KEY_PREFIX and ZDRIVE_STORE override its keys). Without redis_url, panes live in the
+embedded store ~/.local/share/zellij-driver/zdrive.db, which also holds the event outbox. On a
+Redis shared by several users each sets redis_key_prefix (default perth:) to the prefix their
+ACL user may use (ACL SETUSER alice on >PASSWORD ~alice:* +@all: redis_key_prefix alice:).";
 
 /// zdrive: semantic pane names, an intent log per pane, and context for people and LLMs.
 #[derive(Debug, Parser)]
@@ -218,12 +220,14 @@ enum ConfigAction {
         /// The key, as `config show` names it.
         key: String,
     },
-    /// Set a key: redis_url, redis_ca_file, redis_cert_file, redis_key_file, store, database_path, amqp_url, history_cap, context_max_bytes,
+    /// Set a key: redis_url, redis_ca_file, redis_cert_file, redis_key_file, redis_key_prefix
+    /// (the prefix of every Redis key, default perth:; on a shared Redis the one your ACL user
+    /// may use, such as alice: for ~alice:*), store, database_path, amqp_url, history_cap, context_max_bytes,
     /// llm.* (see `config show`), agents.log_transitions (true: each change of an agent's
     /// state in a tracked pane, such as "agent waiting: <question>", is logged to that pane's
     /// intent log by host-bridge).
     #[command(
-        after_help = "Examples:\n  zdrive config set redis_url redis://127.0.0.1:6379/0\n  zdrive config set llm.provider ollama\n  zdrive config set agents.log_transitions true\n  zdrive config set history_cap ''          (empty: back to the default)"
+        after_help = "Examples:\n  zdrive config set redis_url redis://127.0.0.1:6379/0\n  zdrive config set redis_key_prefix alice:   (a shared Redis: ACL user alice with ~alice:*)\n  zdrive config set llm.provider ollama\n  zdrive config set agents.log_transitions true\n  zdrive config set history_cap ''          (empty: back to the default)"
     )]
     Set {
         /// The key.
@@ -434,7 +438,12 @@ async fn run(cli: Cli) -> Result<Output> {
                 ("redis", Some(url)) => url.to_owned(),
                 _ => return Err(UserError("migrate moves a Redis keyspace (znav:*); set redis_url first: zdrive config set redis_url redis://HOST:6379/0".into()).into()),
             };
-            let redis = RedisStore::connect(&url, &r.config.redis_options()?).await?;
+            let redis = RedisStore::connect(
+                &url,
+                &r.config.redis_options()?,
+                r.config.redis_key_prefix()?,
+            )
+            .await?;
             let report = migrate_v1(&redis, r.config.history_cap(), dry_run).await?;
             let mut text = format!(
                 "{}{} pane(s), {} entr(ies), {} tab(s)\n",

@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::llm::ProviderKind;
 use crate::model::DEFAULT_HISTORY_CAP;
+use crate::store::{KeyPrefix, DEFAULT_KEY_PREFIX};
 
 /// Default cap of the context format, in bytes.
 pub const DEFAULT_CONTEXT_MAX_BYTES: usize = 4096;
@@ -107,6 +108,10 @@ pub struct Config {
     /// The client certificate's private key (PEM; `redis-cli --key`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub redis_key_file: Option<String>,
+    /// The prefix of every Redis key zdrive uses (default `perth:`): users sharing one server
+    /// each set their own, the one their ACL user may use (`~alice:*` for `alice:`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub redis_key_prefix: Option<String>,
     /// Which store to use.
     pub store: StoreChoice,
     /// The embedded store's and the outbox's SQLite file (default: the data dir's `zdrive.db`).
@@ -164,6 +169,7 @@ pub const KEYS: &[&str] = &[
     "redis_ca_file",
     "redis_cert_file",
     "redis_key_file",
+    "redis_key_prefix",
     "store",
     "database_path",
     "amqp_url",
@@ -267,6 +273,12 @@ impl Config {
             "redis_ca_file" => self.redis_ca_file = opt(value),
             "redis_cert_file" => self.redis_cert_file = opt(value),
             "redis_key_file" => self.redis_key_file = opt(value),
+            "redis_key_prefix" => {
+                if !value.is_empty() {
+                    KeyPrefix::new(value).map_err(|e| ConfigError::Set(e.to_string()))?;
+                }
+                self.redis_key_prefix = opt(value);
+            }
             "database_path" => self.database_path = opt(value),
             "amqp_url" => self.amqp_url = opt(value),
             "history_cap" => self.history_cap = number(value)?,
@@ -338,6 +350,15 @@ impl Config {
         })
     }
 
+    /// Returns the prefix of zdrive's Redis keys: `redis_key_prefix`, checked (the file may
+    /// hold one `config set` would refuse), else `perth:`.
+    pub fn redis_key_prefix(&self) -> Result<KeyPrefix, ConfigError> {
+        match &self.redis_key_prefix {
+            Some(prefix) => KeyPrefix::new(prefix).map_err(|e| ConfigError::Set(e.to_string())),
+            None => Ok(KeyPrefix::default()),
+        }
+    }
+
     /// Returns the entries kept per pane.
     pub fn history_cap(&self) -> usize {
         self.history_cap.unwrap_or(DEFAULT_HISTORY_CAP)
@@ -356,6 +377,7 @@ impl Config {
             "redis_ca_file": self.redis_ca_file,
             "redis_cert_file": self.redis_cert_file,
             "redis_key_file": self.redis_key_file,
+            "redis_key_prefix": self.redis_key_prefix.as_deref().unwrap_or(DEFAULT_KEY_PREFIX),
             "store": self.store,
             "database_path": self.database_path,
             "amqp_url": mask(&self.amqp_url),
@@ -422,6 +444,48 @@ mod tests {
             .contains("known keys"));
         c.set("history_cap", "").unwrap();
         assert_eq!(c.history_cap(), 100);
+    }
+
+    #[test]
+    fn the_key_prefix_is_perth_by_default_and_checked() {
+        let mut c = Config::default();
+        assert_eq!(c.redis_key_prefix().unwrap().as_str(), "perth:");
+        assert_eq!(c.get("redis_key_prefix").unwrap(), "perth:");
+        c.set("redis_key_prefix", "alice:").unwrap();
+        assert_eq!(c.redis_key_prefix().unwrap().as_str(), "alice:");
+        assert_eq!(c.masked()["redis_key_prefix"], "alice:");
+        for (bad, why) in [
+            ("two words:", "contains whitespace"),
+            ("tab\t:", "contains whitespace"),
+            ("bell\u{7}:", "contains a control character"),
+            ("esc\u{1b}[0m", "contains a control character"),
+            ("all*", "contains a glob character"),
+            ("a?", "contains a glob character"),
+        ] {
+            let e = c.set("redis_key_prefix", bad).unwrap_err().to_string();
+            assert!(
+                e.starts_with(&format!("redis_key_prefix {bad:?} {why}")) && e.contains("alice:"),
+                "{bad:?}: {e}"
+            );
+        }
+        assert_eq!(
+            c.redis_key_prefix().unwrap().as_str(),
+            "alice:",
+            "a refused value changes nothing"
+        );
+        // Empty clears the key, back to the default; written, read back the same.
+        let text = toml::to_string_pretty(&c).unwrap();
+        assert!(text.contains("redis_key_prefix = \"alice:\""), "{text}");
+        assert_eq!(toml::from_str::<Config>(&text).unwrap(), c);
+        c.set("redis_key_prefix", "").unwrap();
+        assert_eq!(c.redis_key_prefix().unwrap().as_str(), "perth:");
+        // A file may hold what `config set` refuses: using it is the error.
+        let c: Config = toml::from_str("redis_key_prefix = \"\"\n").unwrap();
+        assert!(c
+            .redis_key_prefix()
+            .unwrap_err()
+            .to_string()
+            .starts_with("redis_key_prefix \"\" is empty"));
     }
 
     #[test]

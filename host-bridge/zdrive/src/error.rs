@@ -72,6 +72,9 @@ impl Classify for StoreError {
         match self {
             StoreError::Corrupt { .. } => (Internal, "corrupt"),
             StoreError::Unavailable(_) | StoreError::Backend { .. } => (Unavailable, "unavailable"),
+            // A refused login or ACL is a server that will not serve us as configured: exit 3
+            // like an unreachable one, with a kind of its own.
+            StoreError::Refused(_) => (Unavailable, "refused"),
         }
     }
 }
@@ -159,5 +162,8 @@ mod tests {
             reason: "r".into(),
         });
         assert_eq!(classify(&e).0.exit_code(), 4);
+        let e = anyhow::Error::new(StoreError::Refused("WRONGPASS".into()));
+        assert_eq!(classify(&e), (ErrorClass::Unavailable, "refused"));
+        assert_eq!(classify(&e).0.exit_code(), 3);
     }
 }

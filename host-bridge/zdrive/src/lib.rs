@@ -24,6 +24,6 @@ pub use engine::{
 };
 pub use model::{EntryType, InputError, IntentEntry, PaneRecord, Source};
 pub use store::{
-    CursorAdvance, CursorAppend, EmbeddedStore, History, MetadataChange, PaneStore, PaneUpdate,
-    RedisStore, RenameOutcome, StoreError, StoreKind,
+    CursorAdvance, CursorAppend, EmbeddedStore, History, KeyPrefix, MetadataChange, PaneStore,
+    PaneUpdate, RedisStore, RenameOutcome, StoreError, StoreKind,
 };

@@ -1,4 +1,5 @@
-//! `zdrive migrate`: moves a zdrive v1.0 keyspace (`znav:*`) into the current one.
+//! `zdrive migrate`: moves a zdrive v1.0 keyspace (`znav:*`) into the current one (under the
+//! store's `redis_key_prefix`).
 //!
 //! The v1.0 shape (also in the README and the test fixtures):
 //! - hash `znav:pane:<name>`: `session`, `tab`, `pane_id`, `created` and `last_access`
@@ -18,7 +19,7 @@ use redis::AsyncCommands as _;
 use serde::{Deserialize, Serialize};
 
 use crate::model::{format_time, validate_name, EntryType, IntentEntry, Source};
-use crate::store::{RedisStore, StoreError, HISTORY_SUFFIX, PANE_PREFIX, TABS_KEY};
+use crate::store::{RedisStore, StoreError};
 
 /// The v1.0 prefix of pane hashes.
 pub const V1_PANE_PREFIX: &str = "znav:pane:";
@@ -79,10 +80,36 @@ pub async fn migrate_v1(
     cap: usize,
     dry_run: bool,
 ) -> Result<MigrationReport, StoreError> {
-    let redis = store.conn();
-    let fail =
-        |op: &'static str| move |e: redis::RedisError| StoreError::from(redis.command_error(op, e));
-    let mut c = redis.connection();
+    match move_v1(store, cap, dry_run).await {
+        Ok(report) => Ok(report),
+        Err((op, e)) => Err(failed(store, op, e).await),
+    }
+}
+
+/// Returns a failed command of the migration as a [`StoreError`]: an ACL that refuses the
+/// v1.0 keys names them (the store's own refusal is about its prefix alone); anything else as
+/// the store says it.
+async fn failed(store: &RedisStore, op: &'static str, e: redis::RedisError) -> StoreError {
+    match redis_conn::server_error(&e, "NOPERM").filter(|d| !d.contains("command")) {
+        Some(detail) => {
+            let (url, user) = (store.conn().url(), store.conn().user());
+            let prefix = store.keys().as_str();
+            StoreError::Refused(format!(
+                "Redis at {url} refused {op} (NOPERM {detail}): migrate reads the v1.0 keys {V1_PANE_PREFIX}* and {V1_TABS_KEY} and writes those under redis_key_prefix {prefix}, and the ACL user {user} may not use them all; run it as a user who may (an administrator can allow it: ACL SETUSER {user} ~znav:* ~{prefix}*)"
+            ))
+        }
+        None => store.failure(op, e).await,
+    }
+}
+
+/// The migration itself; a failed command comes back with its name.
+async fn move_v1(
+    store: &RedisStore,
+    cap: usize,
+    dry_run: bool,
+) -> Result<MigrationReport, (&'static str, redis::RedisError)> {
+    let fail = |op: &'static str| move |e: redis::RedisError| (op, e);
+    let mut c = store.conn().connection();
     let mut report = MigrationReport {
         dry_run,
         ..Default::default()
@@ -140,8 +167,8 @@ pub async fn migrate_v1(
         if dry_run {
             continue;
         }
-        let new_hash = format!("{PANE_PREFIX}{name}");
-        let new_log = format!("{PANE_PREFIX}{name}{HISTORY_SUFFIX}");
+        let new_hash = store.keys().pane(&name);
+        let new_log = store.keys().history(&name);
         let mut pipe = redis::pipe();
         pipe.atomic();
         for (field, value) in &fields {
@@ -164,7 +191,7 @@ pub async fn migrate_v1(
         }
         pipe.hset_nx(&new_hash, "stale", "false").ignore();
         if let Some(tab) = fields.get("tab") {
-            pipe.sadd(TABS_KEY, tab).ignore();
+            pipe.sadd(store.keys().tabs(), tab).ignore();
         }
         for entry in &entries {
             let json = serde_json::to_string(entry).unwrap_or_default();
@@ -182,7 +209,7 @@ pub async fn migrate_v1(
     if !dry_run && !tabs.is_empty() {
         let mut pipe = redis::pipe();
         pipe.atomic()
-            .sadd(TABS_KEY, &tabs)
+            .sadd(store.keys().tabs(), &tabs)
             .ignore()
             .del(V1_TABS_KEY)
             .ignore();

@@ -18,7 +18,7 @@ use crate::{EmbeddedStore, PaneRecord, PaneStore, RedisStore, Zdrive};
 pub struct Setup {
     /// `$ZDRIVE_CONFIG`, else `$XDG_CONFIG_HOME/zellij-driver/config.toml`.
     pub config_path: PathBuf,
-    /// The file's settings with `ZDRIVE_REDIS_URL` / `ZDRIVE_REDIS_CA_FILE` / `ZDRIVE_REDIS_CERT_FILE` / `ZDRIVE_REDIS_KEY_FILE` / `ZDRIVE_STORE` applied over them.
+    /// The file's settings with `ZDRIVE_REDIS_URL` / `ZDRIVE_REDIS_CA_FILE` / `ZDRIVE_REDIS_CERT_FILE` / `ZDRIVE_REDIS_KEY_FILE` / `ZDRIVE_REDIS_KEY_PREFIX` / `ZDRIVE_STORE` applied over them.
     pub config: Config,
     /// The SQLite file holding the outbox (and the embedded store).
     pub database_path: PathBuf,
@@ -80,6 +80,11 @@ impl Setup {
             if let Some(path) = env(var) {
                 config.set(key, &path)?;
             }
+        }
+        if let Some(prefix) = env("ZDRIVE_REDIS_KEY_PREFIX") {
+            config
+                .set("redis_key_prefix", &prefix)
+                .context("reading ZDRIVE_REDIS_KEY_PREFIX")?;
         }
         if let Some(choice) = env("ZDRIVE_STORE") {
             config.set("store", &choice)?;
@@ -214,7 +219,9 @@ impl Setup {
     pub async fn open_engine(&self, access: Access) -> Result<Zdrive> {
         let redis = match self.active_store()? {
             ("redis", Some(url)) => {
-                Some(RedisStore::connect(url, &self.config.redis_options()?).await?)
+                let options = self.config.redis_options()?;
+                let keys = self.config.redis_key_prefix()?;
+                Some(RedisStore::connect(url, &options, keys).await?)
             }
             _ => None,
         };
@@ -255,6 +262,7 @@ mod tests {
             ("XDG_DATA_HOME", String::new()),
             ("ZDRIVE_STORE", "embedded".to_owned()),
             ("ZDRIVE_SOURCE", "agent".to_owned()),
+            ("ZDRIVE_REDIS_KEY_PREFIX", "alice:".to_owned()),
         ];
         let env = |k: &str| vars.iter().find(|(n, _)| *n == k).map(|(_, v)| v.clone());
         let setup = Setup::resolve(&env).unwrap();
@@ -270,6 +278,7 @@ mod tests {
         assert_eq!(setup.active_store().unwrap(), ("embedded", None));
         assert_eq!(setup.source.as_deref(), Some("agent"));
         assert!(setup.session.is_none());
+        assert_eq!(setup.config.redis_key_prefix().unwrap().as_str(), "alice:");
     }
 
     #[test]

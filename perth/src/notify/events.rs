@@ -259,6 +259,7 @@ async fn write(
         let options = store::OpenOptions {
             connect_timeout: Duration::from_secs(2),
             max_connections: 1,
+            pg_env: store::PgEnv::from_process(),
         };
         let opened = tokio::time::timeout(WRITE_TIMEOUT, store::Database::open_with(url, &options))
             .await

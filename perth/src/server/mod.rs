@@ -66,6 +66,12 @@ impl Extensions {
             std::thread::sleep(Duration::from_millis(2));
             perth_core = self.perth_core_status();
         }
+        // Copied out first: asking the bridge must not hold the supervisor's lock.
+        let bridge = self
+            .bridge
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .at(bridge_runtime::unix_millis());
         PerthStatus {
             session: self.session.clone(),
             perth_version: env!("CARGO_PKG_VERSION").to_string(),
@@ -75,11 +81,7 @@ impl Extensions {
             os_api: self.os_api.snapshot(),
             ipc_client,
             perth_core,
-            bridge: self
-                .bridge
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .at(bridge_runtime::unix_millis()),
+            bridge: bridge.with_outboxes(),
             notifications: self.notify.status(),
             persistence: self
                 .persistence

@@ -278,11 +278,36 @@ fn a_running_bridge_publishes_a_verify_full_outbox_over_amqps_and_events_follows
         Duration::from_secs(30),
         || (rt.block_on(db.outbox_pending_count()).ok()? == 0).then_some(()),
     );
+    // Status says how each connection of the outbox is secured, passwords masked.
+    let status = bridge.status();
+    let link = status
+        .outboxes
+        .iter()
+        .find(|l| l.outbox == "perth")
+        .unwrap_or_else(|| panic!("no perth outbox in {status:?}"));
+    assert!(link.database_encrypted, "{link:?}");
+    assert_eq!(link.database_verified, "ca_and_host", "{link:?}");
+    assert_eq!(link.broker_encrypted, Some(true), "{link:?}");
+    assert_eq!(
+        link.broker_verified.as_deref(),
+        Some("ca_and_host"),
+        "{link:?}"
+    );
+    let text = env.run(&["status"]);
+    let shown = format!(
+        "{}{}",
+        String::from_utf8_lossy(&text.stdout),
+        serde_json::to_string(&status).unwrap()
+    );
+    assert!(
+        shown.contains("outbox perth: ") && shown.contains("TLS, verified (CA and host name)"),
+        "{shown}"
+    );
     let log = bridge.log();
     for secret in [&pg_password, &amqp_password] {
         assert!(
-            !log.contains(secret.as_str()),
-            "a password in the log:\n{log}"
+            !log.contains(secret.as_str()) && !shown.contains(secret.as_str()),
+            "a password in the log or the status:\n{log}\n{shown}"
         );
     }
     bridge.signal(nix::sys::signal::Signal::SIGTERM);

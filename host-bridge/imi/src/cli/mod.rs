@@ -1092,6 +1092,7 @@ async fn open_db(settings: &Settings) -> DbState {
     let options = store::OpenOptions {
         connect_timeout: std::time::Duration::from_secs(2),
         max_connections: 2,
+        pg_env: store::PgEnv::from_process(),
     };
     match store::Database::open_with(&settings.database_url, &options).await {
         Ok(db) => DbState::Open(db),

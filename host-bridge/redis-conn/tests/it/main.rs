@@ -174,6 +174,7 @@ async fn rediss_with_a_ca_file_verifies_and_authenticates_both_ways() {
     let err = RedisConn::connect(&url, &with_ca(&ca.cert()))
         .await
         .unwrap_err();
+    assert!(matches!(err, RedisConnError::Rejected { .. }), "{err:?}");
     assert!(!err.to_string().contains("not-the-password"), "{err}");
 }
 
@@ -306,4 +307,77 @@ async fn a_server_that_wants_client_certificates_gets_one_and_refuses_none() {
         message.contains("no-such.key") && message.contains("redis_key_file"),
         "{message}"
     );
+}
+
+#[tokio::test]
+async fn a_refused_login_says_so_and_what_to_set_never_start_the_server() {
+    let Some(redis) = require_or_skip("redis", Redis::start()) else {
+        return;
+    };
+    let mut admin = redis.client().unwrap();
+    admin
+        .command(&[
+            "ACL",
+            "SETUSER",
+            "alice",
+            "on",
+            ">alice-pw",
+            "~alice:*",
+            "+@all",
+        ])
+        .unwrap();
+    admin
+        .command(&["CONFIG", "SET", "requirepass", "s3cret-pw"])
+        .unwrap();
+    let port = redis.port();
+    let refused = |err: RedisConnError, shown_url: &str, secret: &str| {
+        assert!(matches!(err, RedisConnError::Rejected { .. }), "{err:?}");
+        let message = err.to_string();
+        assert!(message.contains(shown_url), "{message}");
+        assert!(
+            message.contains("refused")
+                && message.contains("redis://USER:PASSWORD@HOST")
+                && message.contains("redis_url"),
+            "{message}"
+        );
+        assert!(!message.contains("start redis-server"), "{message}");
+        assert!(!message.contains("cannot reach"), "{message}");
+        assert!(!message.contains(secret), "{message}");
+        assert!(!format!("{err:?}").contains(secret), "{err:?}");
+    };
+    // A wrong password for the default user (requirepass): WRONGPASS.
+    let err = RedisConn::connect(
+        &format!("redis://:wrong-pw@127.0.0.1:{port}/0"),
+        &RedisOptions::default(),
+    )
+    .await
+    .unwrap_err();
+    refused(err, &format!("redis://:***@127.0.0.1:{port}/0"), "wrong-pw");
+    // A wrong password for an ACL user.
+    let err = RedisConn::connect(
+        &format!("redis://alice:not-alices@127.0.0.1:{port}/0"),
+        &RedisOptions::default(),
+    )
+    .await
+    .unwrap_err();
+    refused(
+        err,
+        &format!("redis://alice:***@127.0.0.1:{port}/0"),
+        "not-alices",
+    );
+    // No password at all: NOAUTH on the first command.
+    let err = RedisConn::connect(
+        &format!("redis://127.0.0.1:{port}/0"),
+        &RedisOptions::default(),
+    )
+    .await
+    .unwrap_err();
+    refused(err, &format!("redis://127.0.0.1:{port}/0"), "s3cret-pw");
+    // The right ACL user's password works.
+    RedisConn::connect(
+        &format!("redis://alice:alice-pw@127.0.0.1:{port}/0"),
+        &RedisOptions::default(),
+    )
+    .await
+    .unwrap();
 }

@@ -19,6 +19,25 @@ async fn a_dead_postgres_fails_fast_naming_the_address_but_not_the_password() {
     assert!(!message.contains("hunter2"), "{message}");
 }
 
+/// Half a client certificate pair is a mistake in the URL, said before any connection is tried.
+#[tokio::test]
+async fn half_a_client_certificate_pair_fails_before_connecting() {
+    let port = tests::free_port();
+    for mode in ["verify-full", "require"] {
+        let url = format!(
+            "postgres://perth:hunter2@127.0.0.1:{port}/perth?sslmode={mode}&sslcert=/nowhere/client.pem"
+        );
+        let err = Database::open(&url).await.unwrap_err();
+        let message = err.to_string();
+        assert!(
+            message.contains("sslcert and sslkey go together: set both, or neither"),
+            "sslmode={mode}: {message}"
+        );
+        assert!(!message.contains("start the server"), "{message}");
+        assert!(!message.contains("hunter2"), "{message}");
+    }
+}
+
 #[tokio::test]
 async fn a_plain_path_opens_sqlite_and_creates_its_folder() {
     let dir = tempfile::tempdir().unwrap();

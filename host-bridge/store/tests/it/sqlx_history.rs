@@ -58,7 +58,8 @@ async fn a_database_sqlx_migrated_opens_and_upgrades_keeping_its_history() {
     db.close().await;
 
     let rows = recorded(&path);
-    assert_eq!(rows.len(), 4);
+    // The four sqlx recorded, then the ones added since, recorded the same way.
+    assert_eq!(rows.len() as i64, store::latest_known_version());
     for (row, old) in rows.iter().zip(&sqlx_rows) {
         let (version, description, installed_on, success, checksum, time) = row;
         assert_eq!((version, description), (&old.0, &old.1));

@@ -1,7 +1,7 @@
 //! A team server: PostgreSQL with `ssl=on` and `scram-sha-256`, two users' roles kept apart by row-level security, and TLS failures named.
 
 use store::perth_sessions;
-use store::{Backend, Database, OpenError, TlsProblem, Verification};
+use store::{Backend, Database, OpenError, OpenOptions, PgEnv, TlsProblem, Verification};
 use tests::services::{test_password, Postgres, TestCa};
 
 /// Starts a secured server, or skips (never under CI=true).
@@ -173,6 +173,20 @@ async fn two_roles_over_verify_full_see_only_their_own_rows() {
     // own: a session or project is found by owner and name, never by name alone.
     let auditor = Database::open(&audit_url).await.unwrap();
     let mut conn = auditor.acquire().await.unwrap();
+    // Its layouts are its own and those shared with it (alice's "team"), not alice's private
+    // one nor bob's own "team".
+    let layouts = perth_sessions::list_layouts(conn.conn()).await.unwrap();
+    let seen: Vec<_> = layouts
+        .iter()
+        .map(|l| (l.name.as_str(), l.kdl.as_str()))
+        .collect();
+    assert_eq!(seen, [("team", "layout { pane; }")], "{layouts:?}");
+    assert_eq!(
+        perth_sessions::get_layout(conn.conn(), "private")
+            .await
+            .unwrap(),
+        None
+    );
     assert_eq!(
         perth_sessions::load_session(conn.conn(), "main")
             .await
@@ -329,26 +343,137 @@ async fn tls_failures_say_which_and_what_to_set_without_the_password() {
     );
     assert!(!message.contains(&password), "{message}");
 
-    // The password from a pgpass file, as libpq reads it (PGPASSFILE, mode 0600).
+    // The password from a pgpass file, as libpq reads it (PGPASSFILE, mode 0600), which the
+    // binary names.
     let dir = tempfile::tempdir().unwrap();
     let pgpass = dir.path().join("pgpass");
     std::fs::write(
         &pgpass,
-        format!("localhost:{port}:perth:perth:{password}\n"),
+        format!("# the team server\nlocalhost:{port}:perth:perth:{password}\n"),
     )
     .unwrap();
     use std::os::unix::fs::PermissionsExt as _;
     std::fs::set_permissions(&pgpass, std::fs::Permissions::from_mode(0o600)).unwrap();
-    std::env::set_var("PGPASSFILE", &pgpass);
     let url = format!(
         "postgres://perth@localhost:{port}/perth?sslmode=verify-full&sslrootcert={ca_file}"
     );
-    let opened = Database::open(&url).await;
-    std::env::remove_var("PGPASSFILE");
-    assert_eq!(
-        opened.unwrap().transport().verified,
-        Verification::CaAndHost
-    );
+    let db = Database::open_with(
+        &url,
+        &with_env(PgEnv {
+            passfile: Some(pgpass.clone()),
+            ..PgEnv::default()
+        }),
+    )
+    .await
+    .unwrap();
+    assert_eq!(db.transport().verified, Verification::CaAndHost);
+    // A password file others may read is ignored, as libpq ignores it.
+    std::fs::set_permissions(&pgpass, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let err = Database::open_with(
+        &url,
+        &with_env(PgEnv {
+            passfile: Some(pgpass),
+            ..PgEnv::default()
+        }),
+    )
+    .await
+    .unwrap_err();
+    assert!(matches!(err, OpenError::Rejected { .. }), "{err:?}");
+}
+
+/// Returns the default options with `env` as the binary's libpq environment.
+fn with_env(pg_env: PgEnv) -> OpenOptions {
+    OpenOptions {
+        pg_env,
+        ..OpenOptions::default()
+    }
+}
+
+/// What the URL leaves out comes from the environment the binary passes; what it says wins.
+#[tokio::test]
+async fn the_environment_the_binary_passes_completes_the_url() {
+    let Some((ca, pg)) = secured() else { return };
+    let password = pg.admin_password().unwrap().to_owned();
+    let port = pg.port();
+    let env = PgEnv {
+        host: Some("localhost".into()),
+        port: Some(port.to_string()),
+        database: Some("perth".into()),
+        user: Some("perth".into()),
+        password: Some(password.clone()),
+        sslmode: Some("verify-full".into()),
+        sslrootcert: Some(ca.cert().display().to_string()),
+        ..PgEnv::default()
+    };
+    // Everything from the environment (libpq's `psql` with no arguments).
+    let db = Database::open_with("postgres://", &with_env(env.clone()))
+        .await
+        .unwrap();
+    assert_eq!(db.transport().verified, Verification::CaAndHost);
+    assert_eq!(db.location(), format!("localhost:{port}/perth"));
+    // The URL's sslmode, host and CA win over the environment's.
+    let db = Database::open_with(
+        &format!("postgres://127.0.0.1:{port}/perth?sslmode=require"),
+        &with_env(env.clone()),
+    )
+    .await
+    .unwrap();
+    assert_eq!(db.transport().verified, Verification::None);
+    assert_eq!(db.location(), format!("127.0.0.1:{port}/perth"));
+    let other = TestCa::generate("another CA").unwrap();
+    let wrong_ca = PgEnv {
+        sslrootcert: Some(other.cert().display().to_string()),
+        ..env.clone()
+    };
+    refused_with(
+        "postgres://localhost/perth",
+        &with_env(wrong_ca.clone()),
+        TlsProblem::UnknownCa,
+    )
+    .await;
+    let url = format!("postgres:///perth?sslrootcert={}", ca.cert().display());
+    let db = Database::open_with(&url, &with_env(wrong_ca))
+        .await
+        .unwrap();
+    assert_eq!(db.transport().verified, Verification::CaAndHost);
+    // The URL's password wins too.
+    let err = Database::open_with("postgres:///perth?password=wrong", &with_env(env.clone()))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, OpenError::Rejected { .. }), "{err:?}");
+    // A client certificate's half from the URL and the other half from the environment make
+    // a pair, as with libpq.
+    let role = tests::services::CERT_ROLE;
+    pg.create_role("perth", role, &test_password("unused"), "")
+        .unwrap();
+    let pair = ca.client_cert("env-client", role).unwrap();
+    let db = Database::open_with(
+        &format!(
+            "postgres:///perth?user={role}&sslcert={}",
+            pair.cert.display()
+        ),
+        &with_env(PgEnv {
+            sslkey: Some(pair.key.display().to_string()),
+            ..env.clone()
+        }),
+    )
+    .await
+    .unwrap();
+    assert_eq!(db.transport().verified, Verification::CaAndHost);
+    // An sslmode libpq does not know is refused, not taken for the default.
+    let err = Database::open_with(
+        "postgres://",
+        &with_env(PgEnv {
+            sslmode: Some("verify_full".into()),
+            ..env
+        }),
+    )
+    .await
+    .unwrap_err();
+    let message = err.to_string();
+    assert!(matches!(err, OpenError::InvalidUrl { .. }), "{err:?}");
+    assert!(message.contains("PGSSLMODE=\"verify_full\""), "{message}");
+    assert!(!message.contains(&password), "{message}");
 }
 
 #[tokio::test]
@@ -377,6 +502,157 @@ async fn a_client_certificate_logs_in_where_the_server_asks_for_one() {
     assert!(err.to_string().contains("certificate"), "{err}");
 }
 
+/// A client certificate without its key (or the reverse) is refused before any connection,
+/// in every mode that may use TLS: the server would only say "check the user, password".
+#[tokio::test]
+async fn half_a_client_certificate_pair_is_refused_before_connecting() {
+    let Some((ca, pg)) = secured() else { return };
+    let role = tests::services::CERT_ROLE;
+    let pair = ca.client_cert("half", role).unwrap();
+    let base = format!(
+        "postgres://{role}@localhost:{}/perth?sslrootcert={}",
+        pg.port(),
+        ca.cert().display()
+    );
+    for mode in ["verify-full", "verify-ca", "require", "prefer"] {
+        for (half, given, missing) in [
+            (
+                format!("sslcert={}", pair.cert.display()),
+                "sslcert",
+                "sslkey",
+            ),
+            (
+                format!("sslkey={}", pair.key.display()),
+                "sslkey",
+                "sslcert",
+            ),
+        ] {
+            let err = Database::open(&format!("{base}&sslmode={mode}&{half}"))
+                .await
+                .unwrap_err();
+            let message = err.to_string();
+            assert!(
+                message.contains(&format!("{given} is set but {missing} is not"))
+                    && message.contains("sslcert and sslkey go together: set both, or neither"),
+                "sslmode={mode}, {given} alone: {message}"
+            );
+        }
+    }
+}
+
+/// A client certificate the server's CA did not sign is refused by the server after a TLS 1.3
+/// handshake: the failure is the tunnel's, named, also when sqlx runs on another thread than
+/// the tunnel's task and could see its socket close first.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_certificate_of_another_ca_is_a_tls_failure() {
+    let Some((ca, pg)) = secured() else { return };
+    let role = tests::services::CERT_ROLE;
+    Database::open(&pg.url()).await.unwrap();
+    pg.create_role("perth", role, &test_password("unused"), "")
+        .ok();
+    let other = TestCa::generate("another CA").unwrap();
+    let pair = other.client_cert("stranger", role).unwrap();
+    let url = format!(
+        "postgres://{role}@localhost:{}/perth?sslmode=verify-full&sslrootcert={}&sslcert={}&sslkey={}",
+        pg.port(),
+        ca.cert().display(),
+        pair.cert.display(),
+        pair.key.display()
+    );
+    for _ in 0..5 {
+        let err = Database::open(&url).await.unwrap_err();
+        assert!(matches!(err, OpenError::Tls { .. }), "{err:?}");
+        assert!(!err.to_string().contains("start the server"), "{err}");
+    }
+}
+
+/// Opening makes one PostgreSQL session, for its checks and the migrations: one TLS handshake
+/// and one SCRAM exchange, with sqlx's own TLS (`require`) as through the tunnel
+/// (`verify-full`).
+#[tokio::test]
+async fn opening_makes_one_session() {
+    let Some((ca, pg)) = secured() else { return };
+    let password = pg.admin_password().unwrap().to_owned();
+    for (host, params) in [
+        ("127.0.0.1", "sslmode=require".to_owned()),
+        (
+            "localhost",
+            format!("sslmode=verify-full&sslrootcert={}", ca.cert().display()),
+        ),
+    ] {
+        let relay = SessionRelay::start(pg.port()).await;
+        let url = format!(
+            "postgres://perth:{password}@{host}:{}/perth?{params}",
+            relay.port
+        );
+        let db = Database::open_with(
+            &url,
+            &store::OpenOptions {
+                max_connections: 2,
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+        assert!(db.transport().encrypted);
+        assert_eq!(relay.sessions(), 1, "sessions begun to open with {params}");
+        // What a command line does next, one thing after another: each checkout takes the
+        // connection the last one gave back (sqlx pings it on its way back, and a checkout in
+        // that moment used to open a second session although the pool may hold two).
+        for _ in 0..5 {
+            assert_eq!(count(&db, "SELECT 1").await, 1);
+            let mut tx = db.begin().await.unwrap();
+            tx.conn().execute("SELECT 1", &[]).await.unwrap();
+            drop(tx);
+            assert_eq!(
+                db.schema_version().await.unwrap(),
+                Some(store::latest_known_version())
+            );
+        }
+        assert_eq!(relay.sessions(), 1, "sessions begun using it with {params}");
+    }
+}
+
+/// A TCP relay to a local port that counts the connections that sent anything: PostgreSQL
+/// sessions begun (a TCP connection closed unused is none).
+struct SessionRelay {
+    port: u16,
+    sessions: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+}
+
+impl SessionRelay {
+    async fn start(to: u16) -> Self {
+        use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let sessions = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let counted = sessions.clone();
+        tokio::spawn(async move {
+            while let Ok((mut client, _)) = listener.accept().await {
+                let counted = counted.clone();
+                tokio::spawn(async move {
+                    let mut first = vec![0; 4096];
+                    let n = client.read(&mut first).await.unwrap_or(0);
+                    if n == 0 {
+                        return;
+                    }
+                    counted.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                    let mut server = tokio::net::TcpStream::connect(("127.0.0.1", to))
+                        .await
+                        .unwrap();
+                    server.write_all(&first[..n]).await.unwrap();
+                    let _ = tokio::io::copy_bidirectional(&mut client, &mut server).await;
+                });
+            }
+        });
+        Self { port, sessions }
+    }
+
+    fn sessions(&self) -> usize {
+        self.sessions.load(std::sync::atomic::Ordering::SeqCst)
+    }
+}
+
 #[tokio::test]
 async fn require_against_a_server_without_tls_refuses() {
     let Some(url) = tests::services::fresh_database("tls", "require_plain") else {
@@ -400,7 +676,12 @@ async fn require_against_a_server_without_tls_refuses() {
 
 /// Opens `url`, which must fail on TLS with `problem`, and returns the error.
 async fn refused(url: &str, problem: TlsProblem) -> OpenError {
-    let err = Database::open(url).await.unwrap_err();
+    refused_with(url, &OpenOptions::default(), problem).await
+}
+
+/// Opens `url` with `options`, which must fail on TLS with `problem`, and returns the error.
+async fn refused_with(url: &str, options: &OpenOptions, problem: TlsProblem) -> OpenError {
+    let err = Database::open_with(url, options).await.unwrap_err();
     assert!(
         matches!(&err, OpenError::Tls { problem: p, .. } if *p == problem),
         "{problem:?} expected: {err:?}"

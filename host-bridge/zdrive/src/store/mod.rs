@@ -12,7 +12,7 @@ use chrono::{DateTime, Utc};
 
 pub use self::embedded::EmbeddedStore;
 pub use self::redis::{
-    RedisStore, CURSOR_PREFIX, HISTORY_SUFFIX, PANE_PREFIX, SNAPSHOTS_PREFIX, TABS_KEY,
+    InvalidKeyPrefix, KeyPrefix, RedisStore, DEFAULT_KEY_PREFIX, HISTORY_SUFFIX,
 };
 use crate::model::{IntentEntry, PaneRecord, SnapshotRecord};
 
@@ -32,6 +32,10 @@ pub enum StoreError {
         /// What went wrong.
         reason: String,
     },
+    /// The store refused the login or the keys (a password, an ACL); the message says what to
+    /// set (exit code 3, as for a store that cannot be reached).
+    #[error("{0}")]
+    Refused(String),
     /// Stored data could not be read.
     #[error("stored data at {key} is unreadable: {reason}; inspect or delete that key")]
     Corrupt {

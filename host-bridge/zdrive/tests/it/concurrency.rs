@@ -18,7 +18,11 @@ const CAP: usize = 100;
 async fn engine(db_path: &str, redis_url: Option<&str>) -> Zdrive {
     let outbox = store::Database::open(db_path).await.unwrap();
     let store: Box<dyn PaneStore> = match redis_url {
-        Some(url) => Box::new(RedisStore::connect(url, &Default::default()).await.unwrap()),
+        Some(url) => Box::new(
+            RedisStore::connect(url, &Default::default(), Default::default())
+                .await
+                .unwrap(),
+        ),
         None => Box::new(EmbeddedStore::open(outbox.clone()).await.unwrap()),
     };
     Zdrive::new(store, outbox, CAP, "perth://test/zdrive")

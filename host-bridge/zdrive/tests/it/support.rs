@@ -46,7 +46,7 @@ pub async fn embedded() -> Fixture {
 pub async fn redis() -> Option<Fixture> {
     let server = tests::require_or_skip("redis", tests::Redis::start())?;
     let dir = tempfile::tempdir().unwrap();
-    let store = RedisStore::connect(&server.url(), &Default::default())
+    let store = RedisStore::connect(&server.url(), &Default::default(), Default::default())
         .await
         .unwrap();
     Some(Fixture {

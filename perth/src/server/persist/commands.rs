@@ -58,12 +58,18 @@ fn open(create: bool) -> Result<Option<(tokio::runtime::Runtime, Database)>, Com
         return Ok(None);
     }
     let rt = runtime()?;
-    let db = rt.block_on(Database::open(&settings.url)).map_err(|e| {
-        CommandError::unavailable(format!(
-            "cannot open the session database {}: {e}",
-            settings.display_location()
-        ))
-    })?;
+    let options = store::OpenOptions {
+        pg_env: store::PgEnv::from_process(),
+        ..Default::default()
+    };
+    let db = rt
+        .block_on(Database::open_with(&settings.url, &options))
+        .map_err(|e| {
+            CommandError::unavailable(format!(
+                "cannot open the session database {}: {e}",
+                settings.display_location()
+            ))
+        })?;
     // What an earlier perth stored may hold host-bridge's token; nothing reads it unscrubbed.
     rt.block_on(super::scrub::scrub_database(&db))
         .map_err(|e| {

@@ -58,6 +58,10 @@ pub struct PersistenceStatus {
     /// Whether the connection to the database is encrypted, once connected.
     #[serde(default)]
     pub encrypted: Option<bool>,
+    /// What the server's certificate was checked for, once connected: `none`, `ca` (its chain
+    /// only) or `ca_and_host` (its chain and the host name).
+    #[serde(default)]
+    pub verified: Option<String>,
 }
 
 /// A message to the writer thread.
@@ -428,6 +432,7 @@ impl Writer {
                 let options = store::OpenOptions {
                     connect_timeout: Duration::from_secs(2),
                     max_connections: 1,
+                    pg_env: store::PgEnv::from_process(),
                 };
                 let db = tokio::time::timeout(
                     deadline,
@@ -442,6 +447,14 @@ impl Writer {
                         SCRUBBED.store(false, Ordering::Release);
                         log::warn!("perth: persistence: cannot scrub stored credentials: {e}");
                     }
+                }
+                // What secures the connection shows from the moment it is made, before a flush.
+                {
+                    let transport = db.transport();
+                    let mut s = self.status.lock().unwrap_or_else(|e| e.into_inner());
+                    s.connection = Some(transport.describe().to_owned());
+                    s.encrypted = Some(transport.encrypted);
+                    s.verified = Some(transport.verified_key().to_owned());
                 }
                 state.db = Some(db);
                 // A database we (re)connected to may hold anything: write every row.
@@ -481,11 +494,6 @@ impl Writer {
                 state.captured_unwritten = false;
                 state.changes_seen = 0;
                 s.state = "ok".into();
-                if let Some(db) = &state.db {
-                    let transport = db.transport();
-                    s.connection = Some(transport.describe().to_owned());
-                    s.encrypted = Some(transport.encrypted);
-                }
                 s.flushes += 1;
                 s.last_flush_at = Some(bridge_runtime::unix_millis());
                 s.last_flush_ms = Some(elapsed.as_secs_f64() * 1000.0);

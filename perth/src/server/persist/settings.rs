@@ -98,7 +98,7 @@ impl PersistSettings {
 
     /// Returns the URL without its password.
     pub fn display_location(&self) -> String {
-        redact_password(&self.url)
+        store::redact_url(&self.url)
     }
 
     /// Returns whether the database is an SQLite file that does not exist yet (nothing saved).
@@ -114,19 +114,6 @@ impl PersistSettings {
 /// Returns `$XDG_DATA_HOME/perth/perth.db` (or `~/.local/share/perth/perth.db`).
 pub fn default_sqlite_path() -> PathBuf {
     crate::paths::data_dir().join("perth.db")
-}
-
-fn redact_password(url: &str) -> String {
-    let Some((scheme, rest)) = url.split_once("://") else {
-        return url.to_string();
-    };
-    match rest.split_once('@') {
-        Some((userinfo, host)) if userinfo.contains(':') => {
-            let user = userinfo.split(':').next().unwrap_or_default();
-            format!("{scheme}://{user}:***@{host}")
-        }
-        _ => url.to_string(),
-    }
 }
 
 #[cfg(test)]
@@ -157,6 +144,10 @@ mod tests {
         let s = resolve(kdl, &[]).unwrap();
         assert_eq!(s.backend(), "postgres");
         assert_eq!(s.display_location(), "postgres://perth:***@db:5432/perth");
+        // A raw '@' in the password is the password's, not the host's.
+        let at = kdl.replace("perth:pw@db", "perth:p@ss@db");
+        let shown = resolve(&at, &[]).unwrap().display_location();
+        assert_eq!(shown, "postgres://perth:***@db:5432/perth");
         assert_eq!(s.flush_interval, Duration::from_secs(1));
         assert_eq!(s.scrollback_lines, 50);
         let s = resolve(kdl, &[("PERTH_DATABASE_URL", "/tmp/x.db")]).unwrap();
