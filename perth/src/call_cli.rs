@@ -19,21 +19,19 @@ pub fn deadline() -> Result<Duration, String> {
     call::deadline_from(std::env::var(call::DEADLINE_ENV).ok().as_deref())
 }
 
-/// Runs `actions` against the session `session` as Zellij's CLI client does; returns the
-/// exit status.
-pub fn run(session: &str, actions: Vec<Action>) -> i32 {
-    let deadline = match deadline() {
-        Ok(deadline) => deadline,
-        Err(e) => {
-            eprintln!("perth: {e}");
-            return 2;
-        }
-    };
+/// Connects to the session `session` (each wait of the calls after it bounded by `deadline`).
+pub fn connect(session: &str, deadline: Duration) -> Result<Caller, CallError> {
     let socket = zellij_utils::consts::ZELLIJ_SOCK_DIR.join(session);
     let pane_id = std::env::var("ZELLIJ_PANE_ID")
         .ok()
         .and_then(|id| id.trim().parse().ok());
     let mut caller = Caller::new(session, &socket, deadline).from_pane(pane_id);
+    caller.connect()?;
+    Ok(caller)
+}
+
+/// Runs `actions` through `caller` as Zellij's CLI client does; returns the exit status.
+pub fn run(mut caller: Caller, actions: Vec<Action>) -> i32 {
     let stdin = std::io::stdin();
     let piped = !stdin.is_terminal();
     let mut stdout = std::io::stdout();
@@ -144,7 +142,7 @@ fn pipe(
 }
 
 /// Prints a failed call as the user should see it and returns its exit status.
-fn report(e: &CallError) -> i32 {
+pub fn report(e: &CallError) -> i32 {
     match e {
         // The session's own words, as `zellij action` prints them.
         CallError::Refused(text) => eprintln!("{text}"),

@@ -511,17 +511,40 @@ pub fn send_action(
     requested: Option<String>,
     config: Option<Config>,
 ) -> i32 {
+    let deadline = match crate::call_cli::deadline() {
+        Ok(deadline) => deadline,
+        Err(e) => {
+            eprintln!("perth: {e}");
+            return 2;
+        }
+    };
+    let cwd = || std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
+    let actions = match Action::actions_from_cli(cli_action, Box::new(cwd), config) {
+        Ok(actions) => actions,
+        Err(e) => {
+            eprintln!("{e}");
+            return 2;
+        }
+    };
+    // A session named on the command line, or the one the caller runs in, is called at once:
+    // listing and probing every session first costs each call one more connection to every
+    // server on the machine (the same threads, the same answer), and under tens of agents
+    // that is most of what the servers do. Only when nothing answers at that name is the
+    // session resolved as Zellij does it, with its messages.
+    let named = requested
+        .clone()
+        .or_else(|| envs::get_session_name().ok())
+        .filter(|name| validate_session_name(name).is_ok());
+    if let Some(caller) = named.and_then(|name| crate::call_cli::connect(&name, deadline).ok()) {
+        return crate::call_cli::run(caller, actions);
+    }
     let session = match resolve_action_session(requested) {
         Ok(s) => s,
         Err(code) => return code,
     };
-    let cwd = || std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
-    match Action::actions_from_cli(cli_action, Box::new(cwd), config) {
-        Ok(actions) => crate::call_cli::run(&session, actions),
-        Err(e) => {
-            eprintln!("{e}");
-            2
-        }
+    match crate::call_cli::connect(&session, deadline) {
+        Ok(caller) => crate::call_cli::run(caller, actions),
+        Err(e) => crate::call_cli::report(&e),
     }
 }
 

@@ -177,6 +177,61 @@ fn a_wedged_session_fails_calls_at_their_deadline_and_answers_again() {
     );
 }
 
+/// A call names its session and goes to it alone: a neighbour session that takes connections
+/// and never answers (wedged, zellij #5400) holds no call to another session, while a name that
+/// is not running, a socket nobody listens on, and a name that leaves the socket folder are each
+/// refused as Zellij refuses a session that is not there, listing the ones that are.
+#[test]
+fn a_named_call_goes_to_its_session_alone() {
+    let s = PerthSession::start("e2e-named").unwrap();
+    s.wait_for_core(1).unwrap();
+    let sockets = s.socket().parent().unwrap().to_path_buf();
+    // A socket left behind by a session that ended.
+    let stale = sockets.join("e2e-stale");
+    drop(std::os::unix::net::UnixListener::bind(&stale).unwrap());
+    for name in ["e2e-not-running", "e2e-stale", "../e2e-named"] {
+        let out = s
+            .perth_naming(name, &[], &["action", "list-panes"], DEADLINE)
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{name}: {stderr}");
+        assert!(
+            stderr.contains(&format!("Session '{name}' not found")) && stderr.contains("e2e-named"),
+            "{name}: {stderr}"
+        );
+        assert!(out.stdout.is_empty(), "{name}");
+    }
+    let _ = std::fs::remove_file(stale);
+    // A neighbour that accepts and never reads: what a stopped server looks like.
+    let wedged =
+        std::os::unix::net::UnixListener::bind(sockets.join("e2e-wedged-neighbour")).unwrap();
+    std::thread::spawn(move || {
+        let held: Vec<_> = wedged.incoming().take(64).collect();
+        std::thread::sleep(Duration::from_secs(60));
+        drop(held);
+    });
+    let started = std::time::Instant::now();
+    let out = s
+        .perth_within_env(
+            &[("PERTH_CALL_TIMEOUT", "30")],
+            &["action", "list-panes", "--json"],
+            None,
+            DEADLINE,
+        )
+        .unwrap();
+    let took = started.elapsed();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let panes: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(panes.as_array().is_some_and(|p| !p.is_empty()), "{panes}");
+    // Waiting on the neighbour would have taken its whole deadline (30 s).
+    assert!(took < Duration::from_secs(15), "the call took {took:?}");
+}
+
 /// A call's arguments and what its standard output must satisfy.
 type Call<'a> = (Vec<&'a str>, Box<dyn Fn(&str) -> bool + 'a>);
 

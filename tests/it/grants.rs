@@ -13,6 +13,26 @@ use tests::{wait_for_with_last, PerthSession, TmuxTerminal};
 /// the session's permission cache (an entry is a quoted path and a block); returns its path.
 fn forget_grants(s: &PerthSession, plugins: &[&str]) -> PathBuf {
     let cache = s.env.cache_dir().join("zellij/permissions.kdl");
+    // Zellij rewrites the whole file on every grant result (each plugin instance's, and again
+    // for each that asks again): one read before this edit and written after it would undo
+    // the edit, or drop the grant the test then waits for. Edit once the session is done.
+    wait_for_with_last(
+        "the session's permission cache unchanged for a second",
+        Duration::from_secs(30),
+        || {
+            let age = std::fs::metadata(&cache)
+                .and_then(|m| m.modified())
+                .map_err(|e| e.to_string())?
+                .elapsed()
+                .unwrap_or_default();
+            if age >= Duration::from_secs(1) {
+                Ok(())
+            } else {
+                Err(format!("rewritten {age:?} ago"))
+            }
+        },
+    )
+    .unwrap();
     let granted = std::fs::read_to_string(&cache).unwrap();
     let mut kept = String::new();
     let mut skipping = false;
@@ -37,14 +57,41 @@ fn forget_grants(s: &PerthSession, plugins: &[&str]) -> PathBuf {
     cache
 }
 
+/// The tab bar's pane is made while its grant is cached, and the bar asks again when it is
+/// reloaded without it. (Made without it, the pane meets another upstream race on a loaded
+/// machine: Zellij drops a permission request that reaches the screen before the plugin's pane
+/// does, "PluginId not found - caching request", and replays it only when a client attaches,
+/// so no question is ever shown; an open defect, written down in the README.)
 #[test]
 fn a_perth_plugin_asking_again_for_its_grant_is_answered_and_draws() {
     let s = PerthSession::start("e2e-grants").unwrap();
-    let cache = forget_grants(&s, &["tab-bar-"]);
-
-    // A new pane with perth's tab bar: a plain call, which writes no grant of its own.
     let out = s
         .perth(&["action", "new-pane", "--plugin", "tab-bar"])
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    wait_for_with_last(
+        "the new pane's tab bar drawn",
+        Duration::from_secs(20),
+        || {
+            let screen = s.term.capture();
+            let drawn = screen
+                .lines()
+                .skip(1)
+                .filter(|line| line.contains("perth (e2e-grants)"))
+                .count();
+            if drawn >= 1 {
+                Ok(())
+            } else {
+                Err(screen)
+            }
+        },
+    )
+    .unwrap();
+    let cache = forget_grants(&s, &["tab-bar-"]);
+
+    // Reloaded, the bars ask Zellij for their grant again and find none in the cache.
+    let out = s
+        .perth(&["action", "start-or-reload-plugin", "tab-bar"])
         .unwrap();
     assert!(out.status.success(), "{out:?}");
     wait_for_with_last(

@@ -857,9 +857,20 @@ fn persist_team_server_two_users_over_verify_full_keep_their_sessions_apart() {
     let (alice_pw, bob_pw) = (test_password("alice"), test_password("bob"));
     pg.create_role("perth", "alice", &alice_pw, "").unwrap();
     pg.create_role("perth", "bob", &bob_pw, "").unwrap();
-    // The first user to connect migrates the schema (the administrator may do it instead).
-    pg.psql(&pg.url(), "GRANT CREATE ON SCHEMA public TO alice")
+    // The administrator runs the migrations, as the README says: the role that runs them owns
+    // the tables and could turn row-level security off; a user's role cannot.
+    let admin = IsolatedEnv::new().unwrap();
+    configure(&admin, &format!("database_url \"{}\"", pg.url()));
+    let out = admin
+        .command(tests::workspace_bin("perth").unwrap())
+        .args(["layout", "list", "--json"])
+        .output()
         .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     // Passwords come from libpq's password file, not from the URL in config.kdl.
     let secrets = tempfile::tempdir().unwrap();
     let user = |role: &str, password: &str, session: &str| {
@@ -893,6 +904,7 @@ fn persist_team_server_two_users_over_verify_full_keep_their_sessions_apart() {
         "{status}"
     );
     assert_eq!(status["persistence"]["encrypted"], true);
+    assert_eq!(status["persistence"]["verified"], "ca_and_host", "{status}");
     for args in [
         &["layout", "save", "team-layout", "--shared", "--json"][..],
         &["layout", "save", "alice-only", "--json"][..],
@@ -939,6 +951,48 @@ fn persist_team_server_two_users_over_verify_full_keep_their_sessions_apart() {
         )
         .unwrap(),
         "1"
+    );
+    // Nor can bob turn the policies off, read the outbox of alice's events, or change the
+    // worktree types everyone shares.
+    for sql in [
+        "ALTER TABLE sessions NO FORCE ROW LEVEL SECURITY",
+        "DROP POLICY own_rows ON tabs",
+    ] {
+        let refused = pg.psql(&bob_url, sql);
+        assert!(refused.is_err(), "{sql}: {refused:?}");
+    }
+    // Published already, so that alice's own host-bridge (which publishes and may mark her
+    // rows) leaves it as it is while bob tries.
+    pg.psql(
+        &alice_url,
+        "INSERT INTO outbox (event_id, source, type, subject, payload, created_at, published_at) \
+         VALUES ('e2e-alice-event', 'imi', 'workspace.worktree.created', 'alice-wt', '{}', now(), now())",
+    )
+    .unwrap();
+    assert_eq!(
+        pg.psql(
+            &bob_url,
+            "SELECT COUNT(*) FROM outbox WHERE event_id = 'e2e-alice-event'; \
+             WITH u AS (UPDATE outbox SET attempts = 99 WHERE event_id = 'e2e-alice-event' \
+             RETURNING 1) SELECT COUNT(*) FROM u; \
+             WITH d AS (DELETE FROM outbox WHERE event_id = 'e2e-alice-event' RETURNING 1) \
+             SELECT COUNT(*) FROM d; \
+             WITH u AS (UPDATE worktree_types SET branch_prefix = 'bob/' RETURNING 1) \
+             SELECT COUNT(*) FROM u; \
+             WITH d AS (DELETE FROM worktree_types WHERE is_builtin RETURNING 1) \
+             SELECT COUNT(*) FROM d"
+        )
+        .unwrap(),
+        "0\n0\n0\n0\n0"
+    );
+    assert_eq!(
+        pg.psql(
+            &alice_url,
+            "SELECT COUNT(*) FROM outbox WHERE event_id = 'e2e-alice-event' AND attempts <> 99; \
+             SELECT COUNT(*) > 0 FROM worktree_types WHERE is_builtin AND branch_prefix <> 'bob/'"
+        )
+        .unwrap(),
+        "1\nt"
     );
 
     // No password in any file perth wrote (logs, caches, generated configuration) or printed.

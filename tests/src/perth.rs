@@ -133,13 +133,37 @@ impl PerthSession {
         stdin: Option<&str>,
         timeout: std::time::Duration,
     ) -> anyhow::Result<Output> {
+        self.call_within(program, &self.name, vars, args, stdin, timeout)
+    }
+
+    /// As [`PerthSession::perth_within_env`], with `--session SESSION` naming another session
+    /// (one that may not run) from this session's environment.
+    pub fn perth_naming(
+        &self,
+        session: &str,
+        vars: &[(&str, &str)],
+        args: &[&str],
+        timeout: std::time::Duration,
+    ) -> anyhow::Result<Output> {
+        self.call_within(&self.bin, session, vars, args, None, timeout)
+    }
+
+    fn call_within(
+        &self,
+        program: &std::path::Path,
+        session: &str,
+        vars: &[(&str, &str)],
+        args: &[&str],
+        stdin: Option<&str>,
+        timeout: std::time::Duration,
+    ) -> anyhow::Result<Output> {
         use std::io::Write;
         use std::process::Stdio;
         let shown = program.file_name().unwrap_or_default().to_string_lossy();
         let mut cmd = self.env.command(program);
         cmd.envs(vars.iter().copied())
             .arg("--session")
-            .arg(&self.name)
+            .arg(session)
             .args(args)
             .stdin(if stdin.is_some() {
                 Stdio::piped()
@@ -166,9 +190,8 @@ impl PerthSession {
                 let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGKILL);
                 let out = finished.recv()??;
                 anyhow::bail!(
-                    "{shown} {} got no answer from session {} within {timeout:?}; stderr: {}",
+                    "{shown} {} got no answer from session {session} within {timeout:?}; stderr: {}",
                     args.join(" "),
-                    self.name,
                     String::from_utf8_lossy(&out.stderr)
                 );
             }

@@ -674,6 +674,15 @@ pub enum Response {
 /// The pipe name host-bridge pushes events on (`zellij pipe --name host-bridge::event`).
 pub const PUSH_PIPE_NAME: &str = "host-bridge::event";
 
+/// The message perth-core sends every plugin once host-bridge stored an entry a script logged
+/// with a `zdrive::log` pipe; the payload is the zdrive name of the pane logged on. The zdrive
+/// pane showing that pane reads it again.
+///
+/// The `zdrive::log` pipe itself reaches perth-core alone (perth's server addresses it, see
+/// perth's `server::clients`), and this comes once the entry is stored, not while it is on
+/// its way.
+pub const ZDRIVE_LOGGED_PIPE: &str = "zdrive::logged";
+
 /// The pipe perth's server broadcasts, without a payload, when a client attached: every perth
 /// plugin that draws a pane draws it again.
 ///
@@ -758,6 +767,103 @@ impl PermissionAsk {
     }
 }
 
+/// Whether a perth plugin instance that shows its client's mode has received it. Zellij sends
+/// a newly loaded instance its client's mode before the tabs, and again only when the mode
+/// changes; an instance whose permissions Zellij set late dropped that first mode update
+/// (denied) and then draws the tabs without a mode or session name for good. A tab update
+/// with no mode seen yet is that loss: the instance asks for its mode on [`REFRESH_PIPE`], at
+/// most once per [`MODE_ASK_EVERY`] while none comes.
+///
+/// An instance granted while the first updates were on their way may get neither the mode nor
+/// the tabs (both dropped, and nothing changes after): [`ModeSeen::granted`] gives the time to
+/// wait for them, and [`ModeSeen::due`] says, when that time has come, to ask.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ModeSeen {
+    seen: bool,
+    asked_at: Option<std::time::Instant>,
+    granted_at: Option<std::time::Instant>,
+    /// How often it asked.
+    asks: u8,
+    /// Whether a timer it asked for ([`ModeSeen::follow_up`]) has yet to come.
+    timer_set: bool,
+}
+
+/// How often an instance without its mode asks for it again, at most.
+pub const MODE_ASK_EVERY: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// How long after its grant an instance waits for its first mode update before asking for it.
+pub const MODE_WAIT_AFTER_GRANT: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// How many times an instance asks for its mode, at most: the ask goes to every plugin, and
+/// perth-core of the instance's client may not be loaded yet when it is sent (the message is
+/// then lost), so the instance asks again on a timer, but not forever (a layout without
+/// perth-core never answers).
+pub const MODE_ASKS_AT_MOST: u8 = 30;
+
+impl ModeSeen {
+    /// A mode update arrived.
+    pub fn mode(&mut self) {
+        self.seen = true;
+    }
+
+    /// The instance was granted its permissions at `now`: returns after how long to call
+    /// [`ModeSeen::due`] (a timer), unless the mode came already.
+    pub fn granted(&mut self, now: std::time::Instant) -> Option<std::time::Duration> {
+        if self.seen {
+            return None;
+        }
+        self.granted_at = Some(now);
+        self.timer_set = true;
+        Some(MODE_WAIT_AFTER_GRANT)
+    }
+
+    /// A timer at `now`: returns whether to ask for the mode on [`REFRESH_PIPE`] (it was
+    /// granted [`MODE_WAIT_AFTER_GRANT`] ago or more, no mode came, and it did not ask within
+    /// [`MODE_ASK_EVERY`]).
+    /// A timer that asked before ([`ModeSeen::follow_up`]) asks again the same way.
+    pub fn due(&mut self, now: std::time::Instant) -> bool {
+        self.timer_set = false;
+        let waited = self.asked_at.is_some()
+            || self
+                .granted_at
+                .is_some_and(|at| now.saturating_duration_since(at) >= MODE_WAIT_AFTER_GRANT);
+        waited && self.ask(now)
+    }
+
+    /// Called after [`ModeSeen::due`] or [`ModeSeen::tabs`]: once it asked, returns after how
+    /// long to call [`ModeSeen::due`] (a timer) to ask again if the mode has not come by then,
+    /// unless a timer is set already or it asked [`MODE_ASKS_AT_MOST`] times. An ask answered by nobody (perth-core of this client was
+    /// still loading) is not the end of it, though no update comes to set it off again.
+    pub fn follow_up(&mut self) -> Option<std::time::Duration> {
+        if self.seen || self.timer_set || self.asked_at.is_none() || self.asks >= MODE_ASKS_AT_MOST
+        {
+            return None;
+        }
+        self.timer_set = true;
+        Some(MODE_ASK_EVERY)
+    }
+
+    /// A tab update arrived at `now`: returns whether to ask for the mode on [`REFRESH_PIPE`].
+    pub fn tabs(&mut self, now: std::time::Instant) -> bool {
+        self.ask(now)
+    }
+
+    /// Whether to ask at `now`: no mode came and it did not ask within [`MODE_ASK_EVERY`]
+    /// (then it counts as asked).
+    fn ask(&mut self, now: std::time::Instant) -> bool {
+        let ask = !self.seen
+            && self.asks < MODE_ASKS_AT_MOST
+            && self
+                .asked_at
+                .is_none_or(|at| now.saturating_duration_since(at) >= MODE_ASK_EVERY);
+        if ask {
+            self.asked_at = Some(now);
+            self.asks += 1;
+        }
+        ask
+    }
+}
+
 /// The payload of a `host-bridge::event` pipe message.
 ///
 /// Wire form: `{"topic":"workspace.worktree.created","data":{...}}`. Since protocol 1.
@@ -791,6 +897,34 @@ pub struct BridgeStatus {
     pub in_flight: u32,
     /// How many authorized, well-formed RPC requests it has started to carry out, this one included.
     pub requests_handled: u64,
+    /// The outboxes it publishes and how each connection is secured (since protocol 1; empty
+    /// from a daemon that does not say).
+    #[serde(default)]
+    pub outboxes: Vec<OutboxLink>,
+}
+
+/// One outbox the daemon publishes: its database and its broker, each with how the connection
+/// is secured. URLs are shown with their password as `***`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OutboxLink {
+    /// Whose outbox: `imi`, `zdrive`, `perth`.
+    pub outbox: String,
+    /// The database, its password masked.
+    pub database: String,
+    /// How the database connection is secured, in words (`TLS, verified (CA and host name)`).
+    pub database_connection: String,
+    /// Whether the database connection is encrypted.
+    pub database_encrypted: bool,
+    /// What the database's certificate was checked for: `none`, `ca`, `ca_and_host`.
+    pub database_verified: String,
+    /// The broker, its password masked; `None` when events are not published to one.
+    pub broker: Option<String>,
+    /// How the broker connection is secured, in words.
+    pub broker_connection: Option<String>,
+    /// Whether the broker connection is encrypted.
+    pub broker_encrypted: Option<bool>,
+    /// What the broker's certificate is checked for: `none`, `ca`, `ca_and_host`.
+    pub broker_verified: Option<String>,
 }
 
 /// Says why a request failed: a machine-readable kind, a message for people, and what to do about it.
@@ -960,6 +1094,8 @@ pub struct RuntimeInfo {
     /// The protocol version it speaks.
     pub protocol_version: u32,
 }
+
+pub mod text;
 
 #[cfg(test)]
 mod tests;

@@ -93,6 +93,7 @@ fn response_shapes() {
         server_version: "0.0.0".into(),
         in_flight: 1,
         requests_handled: 9,
+        outboxes: Vec::new(),
     };
     let cases = [
         (
@@ -120,7 +121,7 @@ fn response_shapes() {
         ),
         (
             ResponseEnvelope::ok(5, Response::Status(status)),
-            r#"{"id":5,"result":{"type":"status","pid":42,"url":"http://127.0.0.1:4000","started_at":1700000000000,"uptime_ms":1500,"protocol_version":1,"server_version":"0.0.0","in_flight":1,"requests_handled":9}}"#,
+            r#"{"id":5,"result":{"type":"status","pid":42,"url":"http://127.0.0.1:4000","started_at":1700000000000,"uptime_ms":1500,"protocol_version":1,"server_version":"0.0.0","in_flight":1,"requests_handled":9,"outboxes":[]}}"#,
         ),
         (
             ResponseEnvelope::error(
@@ -139,6 +140,12 @@ fn response_shapes() {
         assert_eq!(json(&value), expected);
         round_trip(&value);
     }
+    // A daemon that does not list its outboxes (an older one) still reads.
+    let older: ResponseEnvelope = serde_json::from_str(
+        r#"{"id":5,"result":{"type":"status","pid":42,"url":"http://127.0.0.1:4000","started_at":1700000000000,"uptime_ms":1500,"protocol_version":1,"server_version":"0.0.0","in_flight":1,"requests_handled":9}}"#,
+    )
+    .unwrap();
+    assert!(matches!(older.into_result(), Ok(Response::Status(s)) if s.outboxes.is_empty()));
 }
 
 #[test]
@@ -769,4 +776,88 @@ fn a_late_grant_asks_again_until_a_prompt_one_and_at_most_five_times() {
     }
     assert_eq!(asked_again, usize::from(PermissionAsk::AGAIN_AT_MOST));
     assert_eq!(refreshes, 20 - asked_again);
+}
+
+#[test]
+fn tabs_without_a_mode_ask_for_it_at_most_once_a_second_until_it_comes() {
+    use std::time::Duration;
+    let start = std::time::Instant::now();
+    let ms = |n| start + Duration::from_millis(n);
+    // The usual order: the mode first, then the tabs; nothing to ask.
+    let mut usual = ModeSeen::default();
+    usual.mode();
+    assert!(!usual.tabs(ms(0)));
+    // The mode update was dropped: the first tab update asks, the next ones within a second do
+    // not, one a second later asks again, and none once the mode came.
+    let mut lost = ModeSeen::default();
+    assert!(lost.tabs(ms(0)));
+    assert!(!lost.tabs(ms(10)));
+    assert!(!lost.tabs(ms(999)));
+    assert!(lost.tabs(ms(1000)));
+    lost.mode();
+    assert!(!lost.tabs(ms(5000)));
+}
+
+#[test]
+fn a_grant_with_no_mode_after_it_asks_for_the_mode_once_its_wait_is_over() {
+    use std::time::Duration;
+    let start = std::time::Instant::now();
+    let ms = |n| start + Duration::from_millis(n);
+    let mut lost = ModeSeen::default();
+    assert_eq!(lost.granted(ms(0)), Some(MODE_WAIT_AFTER_GRANT));
+    assert!(!lost.due(ms(500)));
+    assert!(lost.due(ms(1000)));
+    assert!(!lost.due(ms(1500)));
+    lost.mode();
+    assert!(!lost.due(ms(3000)));
+    // The usual order: the mode comes with the grant's first updates; nothing to wait for.
+    let mut usual = ModeSeen::default();
+    assert_eq!(usual.granted(ms(0)), Some(MODE_WAIT_AFTER_GRANT));
+    usual.mode();
+    assert!(!usual.due(ms(1000)));
+    let mut early = ModeSeen::default();
+    early.mode();
+    assert_eq!(early.granted(ms(0)), None);
+    // Never granted: never asks from a timer (the tab updates' path still may).
+    assert!(!ModeSeen::default().due(ms(5000)));
+}
+
+/// An ask nobody answered (perth-core of the client still loading) sets off no update: the
+/// instance asks again on a timer, a second apart, until the mode comes, and gives up after
+/// [`MODE_ASKS_AT_MOST`] asks. One timer at a time; none once the mode came.
+#[test]
+fn an_unanswered_ask_is_followed_up_on_a_timer_until_the_mode_comes() {
+    use std::time::Duration;
+    let start = std::time::Instant::now();
+    let ms = |n| start + Duration::from_millis(n);
+    let mut never_asked = ModeSeen::default();
+    assert_eq!(never_asked.follow_up(), None);
+
+    let mut lost = ModeSeen::default();
+    assert!(lost.tabs(ms(0)));
+    assert_eq!(lost.follow_up(), Some(MODE_ASK_EVERY));
+    assert_eq!(lost.follow_up(), None, "one timer at a time");
+    // A timer a little early asks nothing but sets the next one.
+    assert!(!lost.due(ms(990)));
+    assert_eq!(lost.follow_up(), Some(MODE_ASK_EVERY));
+    assert!(lost.due(ms(2000)));
+    assert_eq!(lost.follow_up(), Some(MODE_ASK_EVERY));
+    lost.mode();
+    assert!(!lost.due(ms(3000)));
+    assert_eq!(lost.follow_up(), None);
+
+    let mut unanswered = ModeSeen::default();
+    let mut asks = 0;
+    let mut at = 0;
+    if unanswered.tabs(ms(at)) {
+        asks += 1;
+    }
+    while let Some(wait) = unanswered.follow_up() {
+        at += wait.as_millis() as u64;
+        if unanswered.due(ms(at)) {
+            asks += 1;
+        }
+        assert!(asks <= usize::from(MODE_ASKS_AT_MOST));
+    }
+    assert_eq!(asks, usize::from(MODE_ASKS_AT_MOST));
 }

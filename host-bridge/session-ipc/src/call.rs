@@ -341,6 +341,12 @@ impl Caller {
         self.deadline
     }
 
+    /// Connects now rather than on first use: whether the session is there, without asking it
+    /// anything.
+    pub fn connect(&mut self) -> Result<(), CallError> {
+        self.client().map(|_| ())
+    }
+
     fn client(&mut self) -> Result<&mut SessionClient, CallError> {
         if self.client.is_none() {
             let client =

@@ -12,24 +12,7 @@ use crate::store::History;
 
 pub use crate::config::DEFAULT_CONTEXT_MAX_BYTES;
 
-/// Returns `s` with control characters in caret notation (`ESC` as `^[`, `DEL` as `^?`).
-pub fn inert(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '\u{0}'..='\u{1f}' => {
-                out.push('^');
-                out.push(char::from(b'@' + c as u8));
-            }
-            '\u{7f}' => out.push_str("^?"),
-            '\u{80}'..='\u{9f}' => {
-                let _ = write!(out, "\\u{{{:x}}}", c as u32);
-            }
-            _ => out.push(c),
-        }
-    }
-    out
-}
+pub use bridge_protocol::text::inert;
 
 /// Returns a multi-line text inert line by line.
 fn inert_block(text: &str) -> String {
@@ -376,6 +359,8 @@ mod tests {
             "^[[31mred^[[0m^Ix^?"
         );
         assert_eq!(inert("plain ünï"), "plain ünï");
+        // C1 controls as the plugins show them (one `inert`, in bridge_protocol).
+        assert_eq!(inert("\u{85}\u{9b}2J"), "<U+0085><U+009B>2J");
     }
 
     #[test]

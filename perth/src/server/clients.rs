@@ -462,6 +462,7 @@ fn copy_frames(
         if client.read_exact(&mut frame).is_err() {
             break inspect;
         }
+        let mut addressed = None;
         if inspect {
             if let Some(msg) = decode(&frame) {
                 routes.saw(id, &msg);
@@ -491,10 +492,21 @@ fn copy_frames(
                         "the session is not ready {STARTUP_HOLD:?} after it started; passing an action on"
                     );
                 }
+                // Only while perth-core is linked: addressed to a plugin it does not find,
+                // Zellij would start one.
+                if gate.wait_open(Duration::ZERO) {
+                    addressed = address_to_core(&msg).map(client_frame);
+                }
             }
             inspect = routes.kind(id) != Some(ConnKind::Attached);
         }
-        if server.write_all(&len).is_err() || server.write_all(&frame).is_err() {
+        let sent = match &addressed {
+            Some(whole) => server.write_all(whole),
+            None => server
+                .write_all(&len)
+                .and_then(|()| server.write_all(&frame)),
+        };
+        if sent.is_err() {
             break false;
         }
     };
@@ -517,10 +529,70 @@ fn copy_frames(
 fn server_frame(msg: ServerToClientMsg) -> Vec<u8> {
     let proto: zellij_utils::client_server_contract::client_server_contract::ServerToClientMsg =
         msg.into();
-    let body = proto.encode_to_vec();
+    length_prefixed(proto.encode_to_vec())
+}
+
+/// Returns a client's `msg` as a frame, as [`server_frame`] does a server's.
+pub fn client_frame(msg: ClientToServerMsg) -> Vec<u8> {
+    let proto: ProtoClientMsg = msg.into();
+    length_prefixed(proto.encode_to_vec())
+}
+
+fn length_prefixed(body: Vec<u8>) -> Vec<u8> {
     let mut frame = (body.len() as u32).to_le_bytes().to_vec();
     frame.extend(body);
     frame
+}
+
+/// The pipes only perth-core reads, sent by name: [`CORE_PIPES`], its link, and the agent
+/// states perth's server reads on the way (perth-core lets them go at once).
+const ADDRESSED_PIPES: [&str; CORE_PIPES.len() + 2] = {
+    let mut names = [perth_core::link::PIPE_NAME; CORE_PIPES.len() + 2];
+    let mut i = 0;
+    while i < CORE_PIPES.len() {
+        names[i] = CORE_PIPES[i];
+        i += 1;
+    }
+    names[i] = crate::agent_state::PIPE_NAME;
+    names
+};
+
+/// Returns `msg` addressed to perth-core (by its alias) if it is a pipe only perth-core reads,
+/// sent by name to whoever listens.
+///
+/// Zellij 0.45.1 hands a pipe sent by name to every plugin instance of the session, and lets
+/// its client go only once each has taken it. An instance still waiting for its permissions
+/// holds its events, this pipe among them, and one whose question Zellij lost (see
+/// `server::grants`) waits for good: every such pipe after it then answered and never ended
+/// (`perth pipe --name imi::remove` printed its answer and waited out its deadline).
+/// Addressed, the pipe reaches perth-core's instances alone, which also spares every other
+/// plugin a wake-up per call.
+fn address_to_core(msg: &ClientToServerMsg) -> Option<ClientToServerMsg> {
+    let ClientToServerMsg::Action {
+        action:
+            Action::CliPipe {
+                name: Some(name),
+                plugin: None,
+                launch_new: false,
+                ..
+            },
+        ..
+    } = msg
+    else {
+        return None;
+    };
+    if !ADDRESSED_PIPES.contains(&name.as_str()) {
+        return None;
+    }
+    let mut msg = msg.clone();
+    if let ClientToServerMsg::Action {
+        action: Action::CliPipe { plugin, .. },
+        ..
+    } = &mut msg
+    {
+        *plugin = Some(crate::assets::PERTH_CORE.name.to_owned());
+    }
+    Some(msg)
 }
 
 /// Returns the message a frame holds, if it holds one Zellij can read.
@@ -762,25 +834,82 @@ mod tests {
         assert!(!CoreGate::default().wait_session_up(Duration::from_millis(10)));
     }
 
-    fn frame(msg: ClientToServerMsg) -> Vec<u8> {
-        let proto: ProtoClientMsg = msg.into();
-        let body = proto.encode_to_vec();
-        let mut out = (body.len() as u32).to_le_bytes().to_vec();
-        out.extend(body);
-        out
-    }
+    use super::client_frame as frame;
 
     /// Runs the splice over `input` from connection `id`; returns what reached the server and
     /// what perth answered the client.
     fn splice_bytes(id: ClientId, input: &[u8], routes: &ClientRoutes) -> (Vec<u8>, Vec<u8>) {
-        let (ours, mut theirs) = UnixStream::pair().unwrap();
-        let mut answer = Vec::new();
         let gate = CoreGate::default();
         gate.session_up();
-        copy_frames(id, input, &mut answer, ours, routes, &gate, Duration::ZERO);
+        splice_through(id, input, routes, &gate)
+    }
+
+    fn splice_through(
+        id: ClientId,
+        input: &[u8],
+        routes: &ClientRoutes,
+        gate: &CoreGate,
+    ) -> (Vec<u8>, Vec<u8>) {
+        let (ours, mut theirs) = UnixStream::pair().unwrap();
+        let mut answer = Vec::new();
+        copy_frames(id, input, &mut answer, ours, routes, gate, Duration::ZERO);
         let mut copied = Vec::new();
         theirs.read_to_end(&mut copied).unwrap();
         (copied, answer)
+    }
+
+    fn addressed(msg: ClientToServerMsg, to: &str) -> ClientToServerMsg {
+        let mut msg = msg;
+        if let ClientToServerMsg::Action {
+            action: Action::CliPipe { plugin, .. },
+            ..
+        } = &mut msg
+        {
+            *plugin = Some(to.to_owned());
+        }
+        msg
+    }
+
+    /// A pipe only perth-core reads goes to perth-core alone while it is linked (an instance
+    /// of another plugin waiting for its permissions would hold it for good); before, and for
+    /// any other pipe, or one already addressed, the frame passes as it came.
+    #[test]
+    fn pipes_only_perth_core_reads_are_addressed_to_it_while_it_is_linked() {
+        let core = crate::assets::PERTH_CORE.name;
+        let linked = CoreGate::default();
+        linked.set(true);
+        for name in [
+            perth_core::imi::REMOVE_PIPE,
+            perth_core::zdrive::LOG_PIPE,
+            perth_core::link::NOTIFY_PIPE,
+            perth_core::link::PIPE_NAME,
+            crate::agent_state::PIPE_NAME,
+        ] {
+            let routes = ClientRoutes::default();
+            routes.opened(3);
+            let (copied, _) = splice_through(3, &frame(pipe("p-3", name)), &routes, &linked);
+            assert_eq!(copied, frame(addressed(pipe("p-3", name), core)), "{name}");
+            assert_eq!(routes.kind(3), Some(ConnKind::Cli));
+            assert!(routes.admits(3, &unblock("p-3"), false));
+        }
+        for msg in [
+            pipe("p-4", "my-pipe"),
+            addressed(
+                pipe("p-4", perth_core::imi::ADD_PIPE),
+                "file:/elsewhere.wasm",
+            ),
+        ] {
+            let routes = ClientRoutes::default();
+            let (copied, _) = splice_through(4, &frame(msg.clone()), &routes, &linked);
+            assert_eq!(copied, frame(msg));
+        }
+        // Not linked (perth-core absent): the link's hello goes to whoever listens.
+        let unlinked = CoreGate::default();
+        unlinked.session_up();
+        let hello = pipe("p-5", perth_core::link::PIPE_NAME);
+        let routes = ClientRoutes::default();
+        let (copied, _) = splice_through(5, &frame(hello.clone()), &routes, &unlinked);
+        assert_eq!(copied, frame(hello));
     }
 
     #[test]

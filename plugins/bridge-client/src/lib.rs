@@ -21,3 +21,24 @@ pub mod zdrive;
 pub use client::{BridgeClient, BridgeError, Completion, Effect};
 pub use config::{BridgeConfig, ConfigError};
 pub use push::{decode_push, PushedEvent, PUSH_PIPE_NAME};
+
+/// Where a perth plugin's permission request stands (every perth plugin keeps one).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Permissions {
+    /// Requested, no answer yet.
+    #[default]
+    Pending,
+    /// Granted: the plugin can read events and write to pipes.
+    Granted,
+    /// Denied: Zellij drops the plugin's output and state events.
+    Denied,
+}
+
+impl From<zellij_tile::prelude::PermissionStatus> for Permissions {
+    fn from(status: zellij_tile::prelude::PermissionStatus) -> Self {
+        match status {
+            zellij_tile::prelude::PermissionStatus::Granted => Permissions::Granted,
+            zellij_tile::prelude::PermissionStatus::Denied => Permissions::Denied,
+        }
+    }
+}

@@ -142,17 +142,7 @@ pub struct InstanceIds {
     pub client_id: u16,
 }
 
-/// Where the plugin stands with its permission request.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub enum Permissions {
-    /// Requested, no answer yet.
-    #[default]
-    Pending,
-    /// Granted: the plugin can read events and write to pipes.
-    Granted,
-    /// Denied: Zellij drops the plugin's output and state events.
-    Denied,
-}
+pub use bridge_client::Permissions;
 
 /// Settings read from the plugin's configuration (the children of its `load_plugins` entry).
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -987,6 +977,10 @@ impl Core {
                     let summary = entry["summary"].as_str().unwrap_or_default();
                     self.milestone_notice(pane_id.as_deref(), summary, &call, effects);
                 }
+                effects.push(Effect::Broadcast {
+                    name: bridge_protocol::ZDRIVE_LOGGED_PIPE.to_owned(),
+                    payload: pane_name.clone(),
+                });
                 Ok(format!(
                     "logged {kind} on {} ({})",
                     crate::notice::clean_message(&pane_name),

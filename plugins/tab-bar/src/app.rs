@@ -81,14 +81,7 @@ pub const PERMISSIONS: [PermissionType; 4] = [
 /// worktree push no event, so the dirty count follows them at this pace.
 pub const POLL: Duration = Duration::from_secs(5);
 
-/// Where the permission request stands.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub enum Permissions {
-    #[default]
-    Pending,
-    Granted,
-    Denied,
-}
+pub use bridge_client::Permissions;
 
 /// The bar's state. Fields are read by [`crate::view`].
 #[derive(Debug)]
@@ -135,6 +128,8 @@ pub struct App {
     pub cols: usize,
     /// When the bar asked for its permissions (a late grant makes it ask again).
     asked: Option<bridge_protocol::PermissionAsk>,
+    /// Whether the client's mode came (a tab update without it means it was dropped).
+    mode_seen: bridge_protocol::ModeSeen,
 }
 
 impl Default for App {
@@ -166,6 +161,7 @@ impl Default for App {
             last_error: None,
             cols: 0,
             asked: None,
+            mode_seen: bridge_protocol::ModeSeen::default(),
         }
     }
 }
@@ -207,6 +203,9 @@ impl App {
         let render = match event {
             Event::PermissionRequestResult(PermissionStatus::Granted) => {
                 self.permissions = Permissions::Granted;
+                if let Some(wait) = self.mode_seen.granted(now) {
+                    effects.push(Effect::WakeAfter(wait));
+                }
                 match self.asked.as_mut().map(|a| a.granted(now)) {
                     Some(Grant::AskAgain) => {
                         effects.push(Effect::RequestPermission(PERMISSIONS.to_vec()))
@@ -221,6 +220,10 @@ impl App {
                 true
             }
             Event::TabUpdate(tabs) => {
+                if self.mode_seen.tabs(now) {
+                    effects.push(Effect::AskForUpdates);
+                }
+                effects.extend(self.mode_seen.follow_up().map(Effect::WakeAfter));
                 let changed = tabs != self.tabs;
                 self.tabs = tabs;
                 self.tabs_known = true;
@@ -228,6 +231,7 @@ impl App {
                 changed
             }
             Event::ModeUpdate(mode) => {
+                self.mode_seen.mode();
                 let before = (
                     self.mode,
                     self.styling,
@@ -434,6 +438,10 @@ impl App {
     }
 
     fn timer(&mut self, now: Instant, effects: &mut Vec<Effect>) -> bool {
+        if self.mode_seen.due(now) {
+            effects.push(Effect::AskForUpdates);
+        }
+        effects.extend(self.mode_seen.follow_up().map(Effect::WakeAfter));
         let (done, retries) = match self.bridge.as_mut() {
             Some(bridge) => bridge.on_timer(now),
             None => Default::default(),

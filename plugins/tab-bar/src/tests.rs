@@ -632,6 +632,82 @@ fn a_late_grant_makes_the_bar_ask_again() {
     // Zellij handed it before them (dropped), once.
     late.effects.clear();
     late.event(Event::PermissionRequestResult(PermissionStatus::Granted));
-    assert_eq!(late.effects, [Effect::AskForUpdates]);
+    let asked: Vec<_> = late
+        .effects
+        .iter()
+        .filter(|e| !matches!(e, Effect::WakeAfter(_)))
+        .collect();
+    assert_eq!(asked, [&Effect::AskForUpdates]);
     assert!(!prompt.effects.contains(&Effect::AskForUpdates));
+}
+
+/// A bar asking for its lost mode on a timer: it asks, and sets the timer that asks again if
+/// nothing answers.
+const ASKED_AND_FOLLOWED_UP: [Effect; 2] = [
+    Effect::AskForUpdates,
+    Effect::WakeAfter(bridge_protocol::MODE_ASK_EVERY),
+];
+
+/// Zellij sends a loaded bar its client's mode before the tabs, and again only when the mode
+/// changes: tabs that come with no mode seen mean the mode update was dropped (denied while
+/// the permissions were set on another instance), and the bar asks perth-core for it, at most
+/// once a second, until it comes. A bar that has its mode asks nothing.
+#[test]
+fn tabs_without_the_mode_make_the_bar_ask_for_it_until_it_comes() {
+    let mut h = Harness::bare(false);
+    h.event(Event::PermissionRequestResult(PermissionStatus::Granted));
+    h.effects.clear();
+    // The grant's timer is set: no other.
+    h.tabs(&["workspace"], 0);
+    assert_eq!(h.effects, [Effect::AskForUpdates]);
+    h.effects.clear();
+    h.tabs(&["workspace", "feat-login"], 0);
+    assert!(h.effects.is_empty(), "{:?}", h.effects);
+    h.clock += bridge_protocol::MODE_ASK_EVERY;
+    h.tabs(&["workspace"], 0);
+    assert_eq!(h.effects, [Effect::AskForUpdates]);
+    h.effects.clear();
+    // Nothing answered and no update comes: the timer asks again, and sets the next one.
+    h.clock += bridge_protocol::MODE_ASK_EVERY;
+    h.event(Event::Timer(1.0));
+    assert_eq!(h.effects, ASKED_AND_FOLLOWED_UP);
+    h.effects.clear();
+    h.event(Event::ModeUpdate(ModeInfo {
+        session_name: Some("work".into()),
+        ..Default::default()
+    }));
+    h.clock += bridge_protocol::MODE_ASK_EVERY * 5;
+    h.tabs(&["workspace", "feat-login"], 1);
+    assert!(h.effects.is_empty(), "{:?}", h.effects);
+
+    let mut usual = Harness::new();
+    usual.tabs(&["workspace", "feat-login"], 1);
+    assert!(!usual.effects.contains(&Effect::AskForUpdates));
+}
+
+/// A bar granted while its first updates were on their way may get neither its mode nor its
+/// tabs, and nothing changes after to bring them: a second after the grant, with no mode, it
+/// asks perth-core for them. A bar whose mode came asks nothing.
+#[test]
+fn a_grant_with_no_mode_after_it_asks_for_the_mode_a_second_later() {
+    let mut lost = Harness::bare(false);
+    lost.event(Event::PermissionRequestResult(PermissionStatus::Granted));
+    assert!(
+        lost.effects
+            .contains(&Effect::WakeAfter(bridge_protocol::MODE_WAIT_AFTER_GRANT)),
+        "{:?}",
+        lost.effects
+    );
+    lost.effects.clear();
+    lost.event(Event::Timer(0.0));
+    assert!(!lost.effects.contains(&Effect::AskForUpdates));
+    lost.clock += bridge_protocol::MODE_WAIT_AFTER_GRANT;
+    lost.event(Event::Timer(1.0));
+    assert_eq!(lost.effects, ASKED_AND_FOLLOWED_UP);
+
+    let mut usual = Harness::new();
+    usual.effects.clear();
+    usual.clock += bridge_protocol::MODE_WAIT_AFTER_GRANT * 3;
+    usual.event(Event::Timer(1.0));
+    assert!(!usual.effects.contains(&Effect::AskForUpdates));
 }

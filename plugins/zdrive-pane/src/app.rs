@@ -5,13 +5,12 @@
 
 use std::collections::BTreeMap;
 use std::hash::{BuildHasher as _, Hasher as _};
-use std::time::{Duration, Instant};
 
 use bridge_client::{BridgeClient, BridgeConfig, BridgeError, Completion};
 use bridge_protocol::{Request, RequestId, Response};
 use zellij_tile::prelude::{
-    BareKey, Event, EventType, KeyModifier, KeyWithModifier, PaneManifest, PermissionStatus,
-    PermissionType, PipeMessage, TabInfo,
+    BareKey, Event, EventType, KeyModifier, KeyWithModifier, PaneManifest, PermissionType,
+    PipeMessage, TabInfo,
 };
 
 /// What the pane asks Zellij to do: the snapshot pane's effects, performed by its host side.
@@ -59,17 +58,6 @@ pub const HISTORY_LAST: u32 = 100;
 
 /// The pane's title before it knows the pane's name.
 pub const TITLE: &str = "zdrive";
-
-/// The pipe scripts log with (`zellij pipe --name zdrive::log --args pane=NAME`), answered by
-/// perth-core. Every plugin sees it; this pane reads the pane it names again shortly after.
-pub const SCRIPT_LOG_PIPE: &str = "zdrive::log";
-
-/// When the pane reads its pane again after a `zdrive::log` pipe about it: host-bridge has
-/// usually stored the entry by the first, and a slow store by the second; `R` reads again by
-/// hand. (host-bridge pushes no event for it: a CLI connection opened and closed while the
-/// pipe's own client waits for its answer can cost that client its answer, Zellij recycling
-/// client ids.)
-pub const FOLLOW_UPS: [Duration; 2] = [Duration::from_millis(300), Duration::from_millis(1500)];
 
 /// Pushed events that can change what the pane shows.
 pub const REFRESH_TOPICS: [&str; 3] = [
@@ -199,8 +187,6 @@ pub struct App {
     pub(crate) now_unix: i64,
     /// The size last drawn at, to bound scrolling.
     size: (usize, usize),
-    /// When to read the pane again after a script logged on it, soonest first.
-    follow_ups: Vec<Instant>,
     /// Tells this instance's log keys from another's, and counts its logs.
     instance: u64,
     logged: u64,
@@ -237,18 +223,9 @@ impl App {
         let mut effects = Vec::new();
         let render = match event {
             Event::Key(key) => self.key(key, now, &mut effects),
-            Event::Timer(_) => {
-                let render = self.bridge_traffic(event, now, &mut effects);
-                // Timer events carry no name: a follow-up counts once its time has come.
-                let due = now.mono + Duration::from_millis(10);
-                let before = self.follow_ups.len();
-                self.follow_ups.retain(|at| *at > due);
-                if self.follow_ups.len() < before {
-                    self.look_up(now, &mut effects);
-                }
-                render
+            Event::Timer(_) | Event::WebRequestResult(..) => {
+                self.bridge_traffic(event, now, &mut effects)
             }
-            Event::WebRequestResult(..) => self.bridge_traffic(event, now, &mut effects),
             Event::Visible(shown) => {
                 self.hidden = !shown;
                 if shown && self.stale {
@@ -266,10 +243,7 @@ impl App {
     fn observe(&mut self, event: Event, now: Now, effects: &mut Vec<Effect>) -> bool {
         let answered = match event {
             Event::PermissionRequestResult(status) => {
-                self.permissions = match status {
-                    PermissionStatus::Granted => Permissions::Granted,
-                    PermissionStatus::Denied => Permissions::Denied,
-                };
+                self.permissions = status.into();
                 true
             }
             Event::ModeUpdate(mode) => {
@@ -323,28 +297,26 @@ impl App {
         drawn.contains(&true)
     }
 
-    /// Handles one pipe message: a script's `zdrive::log` about the pane shown, or a
-    /// host-bridge event about zdrive panes, brings the history up to date. The pane answers
-    /// no pipe (perth-core answers `zdrive::log`), and never blocks or unblocks one.
+    /// Handles one pipe message: perth-core's word that a script logged on the pane shown
+    /// ([`bridge_protocol::ZDRIVE_LOGGED_PIPE`]), or a host-bridge event about zdrive panes,
+    /// brings the history up to date. The pane answers no pipe, and never blocks or unblocks
+    /// one.
     pub fn pipe(&mut self, message: PipeMessage, now: Now) -> (bool, Vec<Effect>) {
         self.now_unix = now.unix_seconds;
         let mut effects = Vec::new();
         if message.name == bridge_protocol::REDRAW_PIPE {
             return (true, effects);
         }
-        if message.name == SCRIPT_LOG_PIPE {
-            let named = message.args.get("pane").map(|p| p.trim());
-            if named.is_some() && named == self.pane_name() {
-                self.follow_up(now, &mut effects);
-            }
-            return (false, effects);
-        }
-        let pushed = bridge_client::decode_push(&message.name, message.payload.as_deref());
-        let Some(Ok(event)) = pushed else {
-            return (false, effects);
+        let concerned = if message.name == bridge_protocol::ZDRIVE_LOGGED_PIPE {
+            let named = message.payload.as_deref().map(str::trim);
+            named.is_some() && named == self.pane_name()
+        } else {
+            let pushed = bridge_client::decode_push(&message.name, message.payload.as_deref());
+            matches!(pushed, Some(Ok(event))
+                if REFRESH_TOPICS.iter().any(|t| event.topic.starts_with(t))
+                    && self.concerns(&event.data))
         };
-        if !REFRESH_TOPICS.iter().any(|t| event.topic.starts_with(t)) || !self.concerns(&event.data)
-        {
+        if !concerned {
             return (false, effects);
         }
         if self.hidden || self.permissions != Permissions::Granted {
@@ -353,20 +325,6 @@ impl App {
             self.look_up(now, &mut effects);
         }
         (false, effects)
-    }
-
-    /// Reads the pane again in a moment, and once more a little later (see [`FOLLOW_UPS`]);
-    /// hidden, it waits until it is shown.
-    fn follow_up(&mut self, now: Now, effects: &mut Vec<Effect>) {
-        if self.hidden {
-            self.stale = true;
-            return;
-        }
-        for after in FOLLOW_UPS {
-            self.follow_ups.push(now.mono + after);
-            effects.push(Effect::WakeAfter(after));
-        }
-        self.follow_ups.sort();
     }
 
     /// Returns whether an event's data may change what is shown: it names the pane shown (or
@@ -427,8 +385,7 @@ impl App {
         });
         self.focus = Some(focus);
         if moved {
-            // Another pane: nothing shown, typed or awaited is about it.
-            self.follow_ups.clear();
+            // Another pane: nothing shown or typed is about it.
             self.shown = None;
             self.status = None;
             self.scroll = 0;

@@ -97,14 +97,7 @@ pub struct Now {
     pub unix_seconds: i64,
 }
 
-/// Where the permission request stands.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub enum Permissions {
-    #[default]
-    Pending,
-    Granted,
-    Denied,
-}
+pub use bridge_client::Permissions;
 
 /// Which pane the snapshots shown are of.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -1002,6 +1002,11 @@ fn zdrive_log_goes_to_the_bridge_holds_the_pipe_and_answers_it() {
         line: "logged milestone on api-server (3 entries)\n".into(),
     }));
     assert_eq!(unblocks(&effects), ["cli-1"]);
+    // The zdrive pane showing api-server reads it again: the entry is stored.
+    assert!(effects.contains(&Effect::Broadcast {
+        name: bridge_protocol::ZDRIVE_LOGGED_PIPE.into(),
+        payload: "api-server".into(),
+    }));
     // The milestone lights its pane up: a success notification on the link.
     assert!(
         effects.iter().any(|e| matches!(e, Effect::PipeOutput { pipe_id, line }
