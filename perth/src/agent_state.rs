@@ -67,7 +67,7 @@ impl FromStr for AgentState {
             .ok_or_else(|| {
                 format!(
                     "unknown agent state '{}'; use one of: waiting, working, idle, exited",
-                    perth_core::notice::clean_message(s)
+                    bridge_protocol::notice::clean_message(s)
                 )
             })
     }
@@ -291,7 +291,7 @@ impl Board {
 
 /// Returns `message` as inert, one-line text of at most [`MAX_MESSAGE`] characters.
 fn clean(message: &str) -> String {
-    let inert = perth_core::notice::clean_message(message);
+    let inert = bridge_protocol::notice::clean_message(message);
     let one_line = inert.split_whitespace().collect::<Vec<_>>().join(" ");
     match one_line.char_indices().nth(MAX_MESSAGE) {
         Some((cut, _)) => format!("{}…", &one_line[..cut]),
@@ -307,9 +307,9 @@ pub fn parse_pipe(
     let arg = |k: &str| args.and_then(|a| a.get(k)).map(String::as_str);
     let pane = arg("pane_id")
         .ok_or("perth::agent needs --args pane_id=ID,state=STATE (the message as the payload)")?;
-    let pane = match pane.parse::<perth_core::notice::PaneRef>()? {
-        perth_core::notice::PaneRef::Terminal(id) => id,
-        perth_core::notice::PaneRef::Plugin(_) => {
+    let pane = match pane.parse::<bridge_protocol::notice::PaneRef>()? {
+        bridge_protocol::notice::PaneRef::Terminal(id) => id,
+        bridge_protocol::notice::PaneRef::Plugin(_) => {
             return Err("perth::agent: agent state is kept for terminal panes only".into())
         }
     };

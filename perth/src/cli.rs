@@ -214,7 +214,7 @@ pub fn run(args: Vec<OsString>) -> i32 {
             return 1;
         }
     };
-    let plugins: Vec<(&std::path::Path, &[zellij_utils::data::PermissionType])> = resolved
+    let plugins: Vec<(&std::path::Path, &[&str])> = resolved
         .plugins
         .all()
         .into_iter()

@@ -76,45 +76,45 @@ impl PluginFiles {
         })
     }
 
-    /// Every plugin with its file and the permissions perth grants it up front, so no prompt
-    /// ever appears for them.
+    /// Every plugin with its file and the permissions perth grants it up front (by Zellij's
+    /// names, see `bridge_protocol::permissions`), so no prompt ever appears for them.
     pub fn all(
         &self,
     ) -> [(
         &'static EmbeddedPlugin,
         Option<&Path>,
-        &'static [PermissionType],
+        &'static [&'static str],
     ); 6] {
         [
             (
                 &assets::PERTH_CORE,
                 self.perth_core.as_deref(),
-                &perth_core::core::PERMISSIONS,
+                bridge_protocol::permissions::PERTH_CORE,
             ),
             (
                 &assets::ZDRIVE_SNAPSHOT,
                 self.zdrive_snapshot.as_deref(),
-                &zdrive_snapshot::PERMISSIONS,
+                bridge_protocol::permissions::ZDRIVE_SNAPSHOT,
             ),
             (
                 &assets::IMI_WORKTREES,
                 self.imi_worktrees.as_deref(),
-                &imi_worktrees::PERMISSIONS,
+                bridge_protocol::permissions::IMI_WORKTREES,
             ),
             (
                 &assets::ZDRIVE_PANE,
                 self.zdrive_pane.as_deref(),
-                &zdrive_pane::PERMISSIONS,
+                bridge_protocol::permissions::ZDRIVE_PANE,
             ),
             (
                 &assets::TAB_BAR,
                 self.tab_bar.as_deref(),
-                &perth_tab_bar::PERMISSIONS,
+                bridge_protocol::permissions::TAB_BAR,
             ),
             (
                 &assets::STATUS_BAR,
                 self.status_bar.as_deref(),
-                &perth_status_bar::PERMISSIONS,
+                bridge_protocol::permissions::STATUS_BAR,
             ),
         ]
     }
@@ -739,7 +739,7 @@ fn configuration_children(node: &mut KdlNode, configuration: &BTreeMap<String, S
 /// permission cache (`permissions.kdl`), keeping every other plugin's entry as it was.
 pub fn pregrant_permissions(
     cache_file: Option<PathBuf>,
-    plugins: &[(&Path, &[PermissionType])],
+    plugins: &[(&Path, &[&str])],
 ) -> std::io::Result<()> {
     if plugins.is_empty() {
         return Ok(());
@@ -756,7 +756,7 @@ pub fn pregrant_permissions(
     for (wasm, permissions) in plugins {
         // The cache is keyed by the plugin's location as Zellij prints it: the bare path.
         let key = RunPluginLocation::File(wasm.to_path_buf()).to_string();
-        let wanted = permissions.to_vec();
+        let wanted = permission_types(permissions)?;
         if !cache.check_permissions(key.clone(), &wanted) {
             cache.cache(key, wanted);
             changed = true;
@@ -766,6 +766,17 @@ pub fn pregrant_permissions(
         return Ok(());
     }
     cache.write_to_file()
+}
+
+/// Zellij's permissions named `names` (as `permissions.kdl` spells them); a name Zellij does
+/// not know is an error.
+pub fn permission_types(names: &[&str]) -> std::io::Result<Vec<PermissionType>> {
+    bridge_protocol::permissions::parse(names).map_err(|name| {
+        std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            format!("Zellij has no permission named {name:?}"),
+        )
+    })
 }
 
 fn materialize_plugin(
@@ -1293,6 +1304,18 @@ mod tests {
     }
 
     #[test]
+    fn every_plugin_asks_for_permissions_zellij_knows() {
+        let tmp = tempfile::tempdir().unwrap();
+        let plugins = PluginFiles::materialize(tmp.path()).unwrap();
+        for (plugin, _, names) in plugins.all() {
+            let types = permission_types(names).unwrap();
+            assert_eq!(types.len(), names.len(), "{}", plugin.name);
+        }
+        let unknown = permission_types(&["ReadApplicationState", "ReadMinds"]).unwrap_err();
+        assert!(unknown.to_string().contains("ReadMinds"), "{unknown}");
+    }
+
+    #[test]
     fn pregrant_keeps_other_entries() {
         let tmp = tempfile::tempdir().unwrap();
         let cache = tmp.path().join("permissions.kdl");
@@ -1304,20 +1327,22 @@ mod tests {
             &[
                 (
                     Path::new("/x/perth-core.wasm"),
-                    &perth_core::core::PERMISSIONS,
+                    bridge_protocol::permissions::PERTH_CORE,
                 ),
                 (
                     Path::new("/x/zdrive-snapshot.wasm"),
-                    &zdrive_snapshot::PERMISSIONS,
+                    bridge_protocol::permissions::ZDRIVE_SNAPSHOT,
                 ),
             ],
         )
         .unwrap();
         let back = PermissionCache::from_path_or_default(Some(cache));
         let key = RunPluginLocation::File("/x/perth-core.wasm".into()).to_string();
-        assert!(back.check_permissions(key, &perth_core::core::PERMISSIONS.to_vec()));
+        let core = permission_types(bridge_protocol::permissions::PERTH_CORE).unwrap();
+        assert!(back.check_permissions(key, &core));
         let key = RunPluginLocation::File("/x/zdrive-snapshot.wasm".into()).to_string();
-        assert!(back.check_permissions(key, &zdrive_snapshot::PERMISSIONS.to_vec()));
+        let snapshot = permission_types(bridge_protocol::permissions::ZDRIVE_SNAPSHOT).unwrap();
+        assert!(back.check_permissions(key, &snapshot));
         assert!(back.check_permissions("/other.wasm".into(), &vec![PermissionType::RunCommands]));
     }
 

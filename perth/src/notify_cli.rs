@@ -71,7 +71,7 @@ pub fn commands() -> Vec<Command> {
                 .long("ttl")
                 .value_name("SECONDS")
                 .help("Clear it after this many seconds even if nobody looks")
-                .value_parser(|s: &str| perth_core::notice::parse_ttl(s)),
+                .value_parser(|s: &str| bridge_protocol::notice::parse_ttl(s)),
         )
         .arg(json_arg());
     let clear = Command::new("clear-notification")
@@ -145,7 +145,7 @@ pub fn run(name: &str, matches: &ArgMatches, session_flag: Option<String>) -> i3
         },
     };
     if let ControlRequest::Notify { message, .. } = &request {
-        if perth_core::notice::clean_message(message).is_empty() {
+        if bridge_protocol::notice::clean_message(message).is_empty() {
             return usage("the message is empty; pass some text with --message");
         }
     }

@@ -1095,6 +1095,9 @@ pub struct RuntimeInfo {
     pub protocol_version: u32,
 }
 
+pub mod link;
+pub mod notice;
+pub mod permissions;
 pub mod text;
 
 #[cfg(test)]

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
 
-pub use perth_core::notice::{PaneRef, Style};
+pub use bridge_protocol::notice::{PaneRef, Style};
 
 /// Where a notification came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

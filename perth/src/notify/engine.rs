@@ -17,7 +17,7 @@ use serde::{Deserialize, Serialize};
 use zellij_server::os_input_output::ServerOsApi;
 use zellij_utils::ipc::ServerToClientMsg;
 
-use perth_core::link::{Notice, Snapshot};
+use bridge_protocol::link::{Notice, Snapshot};
 
 use super::anim;
 use super::bus::{Bus, Event, Listing, Notification, PaneRef, Raise, Raised, Source};
@@ -409,7 +409,7 @@ impl Engine {
         if !allowed {
             return;
         }
-        let message = perth_core::notice::clean_message(&found.message);
+        let message = bridge_protocol::notice::clean_message(&found.message);
         let mut st = self.lock();
         self.raise_locked(
             &mut st,
@@ -432,7 +432,7 @@ impl Engine {
         if !self.settings.command_exit {
             return;
         }
-        let command = perth_core::notice::clean_message(command);
+        let command = bridge_protocol::notice::clean_message(command);
         let (style, message) = match status {
             Some(0) => (
                 super::bus::Style::Success,
@@ -747,7 +747,7 @@ fn view_for<'a>(
 fn find_pane(
     views: &BTreeMap<ClientId, Snapshot>,
     pane: PaneRef,
-) -> Option<&perth_core::link::PaneState> {
+) -> Option<&bridge_protocol::link::PaneState> {
     views.values().find_map(|v| {
         v.panes
             .iter()
@@ -911,7 +911,7 @@ fn tab_counts(
             .map(|t| t.name.clone())
             .unwrap_or_else(|| format!("tab {}", position + 1));
         out.push((
-            format!(" {} ", perth_core::notice::clean_message(&name)),
+            format!(" {} ", bridge_protocol::notice::clean_message(&name)),
             None,
         ));
         for (std::cmp::Reverse(style), count) in counts {
@@ -999,7 +999,7 @@ pub fn focused_panes<'a>(views: impl Iterator<Item = &'a Snapshot>) -> BTreeSet<
 #[cfg(test)]
 mod tests {
     use super::*;
-    use perth_core::link::{PaneState, TabState};
+    use bridge_protocol::link::{PaneState, TabState};
 
     fn pane(id: u32, tab: usize, focused: bool, floating: bool) -> PaneState {
         PaneState {

@@ -46,6 +46,8 @@ use zellij_utils::input::actions::Action;
 use zellij_utils::ipc::{ClientToServerMsg, ServerToClientMsg};
 use zellij_utils::prost::Message;
 
+use bridge_protocol::link;
+
 type ClientId = u16;
 
 /// The longest frame a client may send; longer ones close the connection.
@@ -62,13 +64,13 @@ const ROUTER_THREAD: &str = "server_router";
 
 /// The CLI pipes perth-core answers; they wait for the link instead of going unheard.
 pub const CORE_PIPES: [&str; 7] = [
-    perth_core::link::NOTIFY_PIPE,
-    perth_core::link::CLEAR_PIPE,
-    perth_core::zdrive::LOG_PIPE,
-    perth_core::imi::ADD_PIPE,
-    perth_core::imi::OPEN_PIPE,
-    perth_core::imi::REMOVE_PIPE,
-    perth_core::imi::STATUS_PIPE,
+    link::NOTIFY_PIPE,
+    link::CLEAR_PIPE,
+    link::ZDRIVE_LOG_PIPE,
+    link::IMI_ADD_PIPE,
+    link::IMI_OPEN_PIPE,
+    link::IMI_REMOVE_PIPE,
+    link::IMI_STATUS_PIPE,
 ];
 
 /// What a connection is, from the first message it sent.
@@ -547,7 +549,7 @@ fn length_prefixed(body: Vec<u8>) -> Vec<u8> {
 /// The pipes only perth-core reads, sent by name: [`CORE_PIPES`], its link, and the agent
 /// states perth's server reads on the way (perth-core lets them go at once).
 const ADDRESSED_PIPES: [&str; CORE_PIPES.len() + 2] = {
-    let mut names = [perth_core::link::PIPE_NAME; CORE_PIPES.len() + 2];
+    let mut names = [link::PIPE_NAME; CORE_PIPES.len() + 2];
     let mut i = 0;
     while i < CORE_PIPES.len() {
         names[i] = CORE_PIPES[i];
@@ -879,10 +881,10 @@ mod tests {
         let linked = CoreGate::default();
         linked.set(true);
         for name in [
-            perth_core::imi::REMOVE_PIPE,
-            perth_core::zdrive::LOG_PIPE,
-            perth_core::link::NOTIFY_PIPE,
-            perth_core::link::PIPE_NAME,
+            link::IMI_REMOVE_PIPE,
+            link::ZDRIVE_LOG_PIPE,
+            link::NOTIFY_PIPE,
+            link::PIPE_NAME,
             crate::agent_state::PIPE_NAME,
         ] {
             let routes = ClientRoutes::default();
@@ -894,10 +896,7 @@ mod tests {
         }
         for msg in [
             pipe("p-4", "my-pipe"),
-            addressed(
-                pipe("p-4", perth_core::imi::ADD_PIPE),
-                "file:/elsewhere.wasm",
-            ),
+            addressed(pipe("p-4", link::IMI_ADD_PIPE), "file:/elsewhere.wasm"),
         ] {
             let routes = ClientRoutes::default();
             let (copied, _) = splice_through(4, &frame(msg.clone()), &routes, &linked);
@@ -906,7 +905,7 @@ mod tests {
         // Not linked (perth-core absent): the link's hello goes to whoever listens.
         let unlinked = CoreGate::default();
         unlinked.session_up();
-        let hello = pipe("p-5", perth_core::link::PIPE_NAME);
+        let hello = pipe("p-5", link::PIPE_NAME);
         let routes = ClientRoutes::default();
         let (copied, _) = splice_through(5, &frame(hello.clone()), &routes, &unlinked);
         assert_eq!(copied, frame(hello));

@@ -66,7 +66,7 @@ fn serve(stream: UnixStream, extensions: &Extensions) {
             let raise = crate::notify::bus::Raise {
                 pane,
                 style,
-                message: perth_core::notice::clean_message(&message),
+                message: bridge_protocol::notice::clean_message(&message),
                 source: crate::notify::bus::Source::Cli,
                 ttl: ttl_ms.map(Duration::from_millis),
             };

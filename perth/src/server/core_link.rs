@@ -20,7 +20,7 @@ use crate::notify::engine::Engine;
 use crate::status::PerthCoreStatus;
 use session_ipc::{Received, SessionClient, SessionClientError, Waker};
 
-use perth_core::link::{self, Ev, Op};
+use bridge_protocol::link::{self, Ev, Op};
 
 /// Splits the plugin's output stream into complete lines, keeping partial ones for later.
 #[derive(Debug, Default)]

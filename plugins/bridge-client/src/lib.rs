@@ -22,6 +22,15 @@ pub use client::{BridgeClient, BridgeError, Completion, Effect};
 pub use config::{BridgeConfig, ConfigError};
 pub use push::{decode_push, PushedEvent, PUSH_PIPE_NAME};
 
+/// The permissions of a list in `bridge_protocol::permissions`, as a plugin asks for them.
+///
+/// # Panics
+/// On a name Zellij does not know: the lists are perth's own, and perth's tests parse them all.
+pub fn permission_types(names: &[&str]) -> Vec<zellij_tile::prelude::PermissionType> {
+    bridge_protocol::permissions::parse(names)
+        .unwrap_or_else(|name| panic!("Zellij has no permission named {name:?}"))
+}
+
 /// Where a perth plugin's permission request stands (every perth plugin keeps one).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub enum Permissions {

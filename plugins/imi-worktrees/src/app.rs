@@ -36,15 +36,11 @@ pub const SUBSCRIPTIONS: [EventType; 7] = [
     EventType::Timer,
 ];
 
-/// The permissions the pane needs; perth grants them up front.
-pub const PERMISSIONS: [PermissionType; 3] = [
-    // ModeUpdate and SessionUpdate are only delivered with it.
-    PermissionType::ReadApplicationState,
-    // Naming its own pane after the project.
-    PermissionType::ChangeApplicationState,
-    // web_request to host-bridge on 127.0.0.1.
-    PermissionType::WebAccess,
-];
+/// The permissions it asks for, as `bridge_protocol::permissions::IMI_WORKTREES` lists them; perth
+/// grants them up front.
+pub static PERMISSIONS: std::sync::LazyLock<Vec<PermissionType>> = std::sync::LazyLock::new(|| {
+    bridge_client::permission_types(bridge_protocol::permissions::IMI_WORKTREES)
+});
 
 /// How often the spinner turns while a request runs.
 pub const SPINNER_TICK: Duration = Duration::from_millis(125);

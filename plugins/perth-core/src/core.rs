@@ -34,19 +34,11 @@ pub const SUBSCRIPTIONS: [EventType; 8] = [
     EventType::WebRequestResult,
 ];
 
-/// The permissions the plugin requests; [`link::PERMISSION_NAMES`] spells the same list.
-pub const PERMISSIONS: [PermissionType; 5] = [
-    // PaneUpdate, TabUpdate and ModeUpdate are only delivered with it.
-    PermissionType::ReadApplicationState,
-    // Not used by version 1; requested now so perth can act on panes without a new grant.
-    PermissionType::ChangeApplicationState,
-    // cli_pipe_output, unblock_cli_pipe_input and block_cli_pipe_input are denied without it.
-    PermissionType::ReadCliPipes,
-    // web_request to host-bridge on 127.0.0.1.
-    PermissionType::WebAccess,
-    // Broadcasting the active notifications to other plugins (perth::notifications).
-    PermissionType::MessageAndLaunchOtherPlugins,
-];
+/// The permissions it asks for, as `bridge_protocol::permissions::PERTH_CORE` lists them; perth
+/// grants them up front.
+pub static PERMISSIONS: std::sync::LazyLock<Vec<PermissionType>> = std::sync::LazyLock::new(|| {
+    bridge_client::permission_types(bridge_protocol::permissions::PERTH_CORE)
+});
 
 /// How many `imi::*` CLI pipes are remembered as handled.
 const IMI_PIPES_REMEMBERED: usize = 64;
@@ -342,7 +334,7 @@ impl Core {
                 effects.push(Effect::Log(format!(
                     "perth-core: permissions denied; perth cannot see this session. Grant {} to \
                      this plugin in Zellij's permissions.kdl",
-                    link::PERMISSION_NAMES.join(", ")
+                    bridge_protocol::permissions::PERTH_CORE.join(", ")
                 )));
             }
             Event::PaneUpdate(manifest) => {
@@ -401,7 +393,7 @@ impl Core {
                 self.imi_pipe(message, &mut effects);
                 return effects;
             }
-            crate::zdrive::LOG_PIPE => {
+            crate::link::ZDRIVE_LOG_PIPE => {
                 self.zdrive_log_pipe(message, &mut effects);
                 return effects;
             }
@@ -843,7 +835,7 @@ impl Core {
 
     fn finish_bridge_call(&mut self, done: bridge_client::Completion, effects: &mut Vec<Effect>) {
         match self.pipe_calls.remove(&done.id) {
-            Some(call) if call.pipe == crate::zdrive::LOG_PIPE => {
+            Some(call) if call.pipe == crate::link::ZDRIVE_LOG_PIPE => {
                 self.finish_zdrive_log(call, done.result, effects)
             }
             Some(call) => {

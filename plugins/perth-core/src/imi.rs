@@ -8,14 +8,7 @@ use std::collections::BTreeMap;
 use bridge_client::text::inert;
 use bridge_protocol::Request;
 
-/// `zellij pipe --name imi::add --args type=feat,name=NAME[,from=REF,agent=ID]`.
-pub const ADD_PIPE: &str = "imi::add";
-/// `zellij pipe --name imi::open --args name=NAME`.
-pub const OPEN_PIPE: &str = "imi::open";
-/// `zellij pipe --name imi::remove --args name=NAME[,force=true,delete_branch=true]`.
-pub const REMOVE_PIPE: &str = "imi::remove";
-/// `zellij pipe --name imi::status`.
-pub const STATUS_PIPE: &str = "imi::status";
+use crate::link::{IMI_ADD_PIPE, IMI_OPEN_PIPE, IMI_REMOVE_PIPE, IMI_STATUS_PIPE};
 
 /// A checked `imi::*` message: what to ask host-bridge, for which project.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -110,16 +103,22 @@ impl ImiPipe {
 
 /// Returns whether `pipe` is one of iMi's.
 pub fn is_imi_pipe(pipe: &str) -> bool {
-    [ADD_PIPE, OPEN_PIPE, REMOVE_PIPE, STATUS_PIPE].contains(&pipe)
+    [
+        IMI_ADD_PIPE,
+        IMI_OPEN_PIPE,
+        IMI_REMOVE_PIPE,
+        IMI_STATUS_PIPE,
+    ]
+    .contains(&pipe)
 }
 
 /// Reads an `imi::*` message. Names, types and references are checked again by iMi's engine,
 /// which says what is allowed; this catches what is wrong with the message itself.
 pub fn parse_imi_pipe(pipe: &str, args: &BTreeMap<String, String>) -> Result<ImiPipe, String> {
     let known: &[&str] = match pipe {
-        ADD_PIPE => &["type", "name", "from", "agent", "cwd"],
-        OPEN_PIPE => &["name", "cwd"],
-        REMOVE_PIPE => &["name", "force", "delete_branch", "cwd"],
+        IMI_ADD_PIPE => &["type", "name", "from", "agent", "cwd"],
+        IMI_OPEN_PIPE => &["name", "cwd"],
+        IMI_REMOVE_PIPE => &["name", "force", "delete_branch", "cwd"],
         _ => &["cwd"],
     };
     if let Some(unknown) = args.keys().find(|k| !known.contains(&k.as_str())) {
@@ -141,7 +140,7 @@ pub fn parse_imi_pipe(pipe: &str, args: &BTreeMap<String, String>) -> Result<Imi
         })
     };
     let action = match pipe {
-        ADD_PIPE => ImiAction::Add {
+        IMI_ADD_PIPE => ImiAction::Add {
             kind: value("type").ok_or_else(|| {
                 "no type given: give --args type=TYPE,name=NAME (feat, fix, review, aiops or devops)"
                     .to_owned()
@@ -150,8 +149,8 @@ pub fn parse_imi_pipe(pipe: &str, args: &BTreeMap<String, String>) -> Result<Imi
             from: value("from"),
             agent: value("agent"),
         },
-        OPEN_PIPE => ImiAction::Open { name: name()? },
-        REMOVE_PIPE => ImiAction::Remove {
+        IMI_OPEN_PIPE => ImiAction::Open { name: name()? },
+        IMI_REMOVE_PIPE => ImiAction::Remove {
             name: name()?,
             force: flag(args, "force")?,
             delete_branch: flag(args, "delete_branch")?,
@@ -193,8 +192,11 @@ mod tests {
 
     #[test]
     fn an_add_becomes_a_keyed_request_for_the_sessions_project() {
-        let add =
-            parse_imi_pipe(ADD_PIPE, &args("type=feat,name= pipe-x ,agent=claude-1")).unwrap();
+        let add = parse_imi_pipe(
+            IMI_ADD_PIPE,
+            &args("type=feat,name= pipe-x ,agent=claude-1"),
+        )
+        .unwrap();
         assert_eq!(
             add.request(
                 Some("/w/p/trunk-main"),
@@ -212,7 +214,7 @@ mod tests {
             })
         );
         // cwd=PATH names another project.
-        let elsewhere = parse_imi_pipe(STATUS_PIPE, &args("cwd=/other/project")).unwrap();
+        let elsewhere = parse_imi_pipe(IMI_STATUS_PIPE, &args("cwd=/other/project")).unwrap();
         assert_eq!(
             elsewhere.request(Some("/w/p"), None, None),
             Ok(Request::ImiStatus {
@@ -221,7 +223,7 @@ mod tests {
                 agents: true,
             })
         );
-        let nowhere = parse_imi_pipe(STATUS_PIPE, &args("")).unwrap();
+        let nowhere = parse_imi_pipe(IMI_STATUS_PIPE, &args("")).unwrap();
         assert!(nowhere
             .request(None, None, None)
             .unwrap_err()
@@ -231,7 +233,7 @@ mod tests {
     #[test]
     fn remove_takes_force_and_delete_branch() {
         let remove =
-            parse_imi_pipe(REMOVE_PIPE, &args("name=x,force=true,delete_branch=")).unwrap();
+            parse_imi_pipe(IMI_REMOVE_PIPE, &args("name=x,force=true,delete_branch=")).unwrap();
         assert_eq!(
             remove.action,
             ImiAction::Remove {
@@ -240,22 +242,22 @@ mod tests {
                 delete_branch: true
             }
         );
-        let bad = parse_imi_pipe(REMOVE_PIPE, &args("name=x,force=maybe"));
+        let bad = parse_imi_pipe(IMI_REMOVE_PIPE, &args("name=x,force=maybe"));
         assert_eq!(bad.unwrap_err(), "force is true or false, not 'maybe'");
     }
 
     #[test]
     fn what_is_missing_or_unknown_is_named() {
-        let no_name = parse_imi_pipe(ADD_PIPE, &args("type=feat")).unwrap_err();
+        let no_name = parse_imi_pipe(IMI_ADD_PIPE, &args("type=feat")).unwrap_err();
         assert!(no_name.contains("name=NAME"), "{no_name}");
-        let no_type = parse_imi_pipe(ADD_PIPE, &args("name=x")).unwrap_err();
+        let no_type = parse_imi_pipe(IMI_ADD_PIPE, &args("name=x")).unwrap_err();
         assert!(no_type.contains("type=TYPE"), "{no_type}");
-        let open = parse_imi_pipe(OPEN_PIPE, &args("")).unwrap_err();
+        let open = parse_imi_pipe(IMI_OPEN_PIPE, &args("")).unwrap_err();
         assert!(
             open.starts_with("no worktree named: give --args name=NAME"),
             "{open}"
         );
-        let unknown = parse_imi_pipe(STATUS_PIPE, &args("\u{1b}[2Jx=1")).unwrap_err();
+        let unknown = parse_imi_pipe(IMI_STATUS_PIPE, &args("\u{1b}[2Jx=1")).unwrap_err();
         assert_eq!(unknown, "unknown argument '^[[2Jx'; imi::status takes cwd");
         assert!(is_imi_pipe("imi::remove") && !is_imi_pipe("imi::prune"));
     }

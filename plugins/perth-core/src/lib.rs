@@ -11,10 +11,11 @@
 pub mod core;
 pub mod host;
 pub mod imi;
-pub mod link;
-pub mod notice;
 pub mod snapshot;
 pub mod zdrive;
+
+// The link's and the notices' wire types, shared with perth's server.
+use bridge_protocol::{link, notice};
 
 pub use crate::core::{Core, Effect, InstanceIds, Permissions, Settings};
 

@@ -7,9 +7,6 @@ use std::collections::BTreeMap;
 
 use bridge_protocol::Request;
 
-/// The pipe's name.
-pub const LOG_PIPE: &str = "zdrive::log";
-
 /// The arguments `zdrive::log` takes.
 const KNOWN: [&str; 5] = ["pane", "type", "source", "artifacts", "summary"];
 

@@ -11,13 +11,11 @@ use crate::modes::{first_line, FirstLine, SwapLayout};
 use crate::one_line::{one_line, OneLine};
 use crate::Colors;
 
-/// The permissions the bar needs; perth grants them up front.
-pub const PERMISSIONS: [PermissionType; 2] = [
-    // ModeUpdate, TabUpdate and the clipboard events are only delivered with it.
-    PermissionType::ReadApplicationState,
-    // Asking perth-core for the updates a late grant dropped (perth::refresh).
-    PermissionType::MessageAndLaunchOtherPlugins,
-];
+/// The permissions it asks for, as `bridge_protocol::permissions::STATUS_BAR` lists them; perth
+/// grants them up front.
+pub static PERMISSIONS: std::sync::LazyLock<Vec<PermissionType>> = std::sync::LazyLock::new(|| {
+    bridge_client::permission_types(bridge_protocol::permissions::STATUS_BAR)
+});
 
 /// The events the bar always reads. Pane updates (the whole pane manifest, to every instance
 /// on every change) and mouse events are not among them: nothing the two lines show needs them.

@@ -65,17 +65,11 @@ pub const SUBSCRIPTIONS: [EventType; 7] = [
 /// nothing is read.
 pub const PANE_EVENTS: [EventType; 1] = [EventType::PaneUpdate];
 
-/// The permissions the bar needs; perth grants them up front.
-pub const PERMISSIONS: [PermissionType; 4] = [
-    // TabUpdate, ModeUpdate and PaneUpdate are only delivered with it.
-    PermissionType::ReadApplicationState,
-    // Switching tabs on a click.
-    PermissionType::ChangeApplicationState,
-    // web_request to host-bridge on 127.0.0.1.
-    PermissionType::WebAccess,
-    // Asking perth-core for the updates a late grant dropped (perth::refresh).
-    PermissionType::MessageAndLaunchOtherPlugins,
-];
+/// The permissions it asks for, as `bridge_protocol::permissions::TAB_BAR` lists them; perth
+/// grants them up front.
+pub static PERMISSIONS: std::sync::LazyLock<Vec<PermissionType>> = std::sync::LazyLock::new(|| {
+    bridge_client::permission_types(bridge_protocol::permissions::TAB_BAR)
+});
 
 /// How often the shown bar reads iMi's status while worktree tabs are open: file changes in a
 /// worktree push no event, so the dirty count follows them at this pace.

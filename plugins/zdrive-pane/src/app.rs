@@ -43,15 +43,11 @@ pub const SUBSCRIPTIONS: [EventType; 9] = [
     EventType::Timer,
 ];
 
-/// The permissions the pane needs; perth grants them up front.
-pub const PERMISSIONS: [PermissionType; 3] = [
-    // web_request to host-bridge on 127.0.0.1.
-    PermissionType::WebAccess,
-    // ModeUpdate, TabUpdate and PaneUpdate are only delivered with it.
-    PermissionType::ReadApplicationState,
-    // Naming its own pane after the pane it shows.
-    PermissionType::ChangeApplicationState,
-];
+/// The permissions it asks for, as `bridge_protocol::permissions::ZDRIVE_PANE` lists them; perth
+/// grants them up front.
+pub static PERMISSIONS: std::sync::LazyLock<Vec<PermissionType>> = std::sync::LazyLock::new(|| {
+    bridge_client::permission_types(bridge_protocol::permissions::ZDRIVE_PANE)
+});
 
 /// How many of the newest entries the history asks for (zdrive keeps 100 unless configured).
 pub const HISTORY_LAST: u32 = 100;

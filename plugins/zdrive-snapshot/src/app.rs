@@ -37,17 +37,11 @@ pub const SUBSCRIPTIONS: [EventType; 9] = [
     EventType::Visible,
 ];
 
-/// The permissions the plugin needs; perth grants them up front.
-pub const PERMISSIONS: [PermissionType; 4] = [
-    // PaneUpdate, TabUpdate, ModeUpdate and SessionUpdate are only delivered with it.
-    PermissionType::ReadApplicationState,
-    // Naming its own pane after the pane it shows.
-    PermissionType::ChangeApplicationState,
-    // web_request to host-bridge on 127.0.0.1.
-    PermissionType::WebAccess,
-    // Answering `zellij pipe --name zdrive::snapshot` on the CLI pipe.
-    PermissionType::ReadCliPipes,
-];
+/// The permissions it asks for, as `bridge_protocol::permissions::ZDRIVE_SNAPSHOT` lists them; perth
+/// grants them up front.
+pub static PERMISSIONS: std::sync::LazyLock<Vec<PermissionType>> = std::sync::LazyLock::new(|| {
+    bridge_client::permission_types(bridge_protocol::permissions::ZDRIVE_SNAPSHOT)
+});
 
 /// How many snapshots the list asks for (zdrive keeps 20).
 pub const LISTED: u32 = 20;

@@ -1423,7 +1423,7 @@ fn a_pipe_answered_before_the_grant_is_answered_with_it() {
     let cli = PipeSource::Cli("p1".to_owned());
     let early = core.pipe(notify_pipe(
         cli,
-        crate::zdrive::LOG_PIPE,
+        crate::link::ZDRIVE_LOG_PIPE,
         &[("pane", "api")],
         Some("step 1"),
     ));

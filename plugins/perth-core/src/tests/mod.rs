@@ -1,7 +1,7 @@
-//! Native unit tests of the protocol, the snapshot conversion and the state machine.
+//! Native unit tests of the snapshot conversion and the state machine (the link's wire format
+//! is tested in bridge-protocol).
 
 mod core;
-mod link;
 mod snapshot;
 
 use std::collections::HashMap;

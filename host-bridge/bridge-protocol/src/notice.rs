@@ -1,4 +1,4 @@
-//! Notification vocabulary shared by the perth server, its command line and this plugin:
+//! Notification vocabulary shared by the perth server, its command line and perth-core:
 //! styles, pane references and the cleaning of messages.
 //!
 //! It lives here (a library both sides link) so `perth action notify`, the `perth::notify` pipe

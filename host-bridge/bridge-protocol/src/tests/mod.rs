@@ -2,6 +2,8 @@
 
 use super::*;
 
+mod link;
+
 fn json<T: Serialize>(value: &T) -> String {
     serde_json::to_string(value).expect("protocol types always serialize")
 }

@@ -1,9 +1,9 @@
-//! The `perth::link` wire protocol between the perth server and this plugin.
+//! The `perth::link` wire protocol between the perth server and its plugin perth-core.
 //!
 //! The perth server (native, in the server process) connects to the session's IPC socket the way
-//! `zellij pipe` does and keeps one CLI pipe open to this plugin: every message it sends is a
+//! `zellij pipe` does and keeps one CLI pipe open to perth-core: every message it sends is a
 //! `ClientToServerMsg::Action { action: Action::CliPipe { .. } }` with the same `pipe_id`,
-//! `name: Some("perth::link")`, `plugin: Some(<this plugin's url>)` and as `payload` exactly one
+//! `name: Some("perth::link")`, `plugin: Some(<perth-core's url>)` and as `payload` exactly one
 //! JSON object, an [`Op`]. It waits for `ServerToClientMsg::UnblockCliPipeInput` before sending
 //! the next one.
 //!
@@ -28,7 +28,7 @@
 
 use serde::{Deserialize, Serialize};
 
-/// The name of the pipe the perth server talks to this plugin on.
+/// The name of the pipe the perth server talks to perth-core on.
 pub const PIPE_NAME: &str = "perth::link";
 
 /// How the perth server's link pipe ids begin (`perth-link-<pid>-<generation>`); an instance
@@ -37,18 +37,6 @@ pub const LINK_ID_PREFIX: &str = "perth-link-";
 
 /// The protocol version this build speaks.
 pub const PROTOCOL_VERSION: u32 = 1;
-
-/// The permissions this plugin requests, spelled as Zellij writes them in `permissions.kdl`.
-///
-/// perth pre-grants exactly these by writing them under this plugin's key in Zellij's permission
-/// cache; Zellij only skips its prompt when every requested permission is cached.
-pub const PERMISSION_NAMES: [&str; 5] = [
-    "ReadApplicationState",
-    "ChangeApplicationState",
-    "ReadCliPipes",
-    "WebAccess",
-    "MessageAndLaunchOtherPlugins",
-];
 
 /// A request from the perth server to the plugin: the payload of one `perth::link` pipe message.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -127,6 +115,20 @@ pub const NOTIFY_PIPE: &str = "perth::notify";
 
 /// The pipe scripts clear notifications on: `--args pane_id=3`, or no arguments for all.
 pub const CLEAR_PIPE: &str = "perth::clear";
+
+/// `zellij pipe --name imi::add --args type=feat,name=NAME[,from=REF,agent=ID]`: perth-core
+/// has host-bridge add the worktree and open its tab.
+pub const IMI_ADD_PIPE: &str = "imi::add";
+/// `zellij pipe --name imi::open --args name=NAME`.
+pub const IMI_OPEN_PIPE: &str = "imi::open";
+/// `zellij pipe --name imi::remove --args name=NAME[,force=true,delete_branch=true]`.
+pub const IMI_REMOVE_PIPE: &str = "imi::remove";
+/// `zellij pipe --name imi::status`.
+pub const IMI_STATUS_PIPE: &str = "imi::status";
+
+/// `zellij pipe --name zdrive::log --args pane=NAME[,type=milestone] -- "TEXT"`: perth-core has
+/// host-bridge log the entry to the pane's intent log.
+pub const ZDRIVE_LOG_PIPE: &str = "zdrive::log";
 
 /// One active notification as other plugins see it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

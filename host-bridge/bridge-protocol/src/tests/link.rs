@@ -1,11 +1,7 @@
 //! The wire format: exact JSON both ways and rejection of malformed payloads.
 
-use zellij_tile::prelude::PermissionType;
-
-use crate::core::PERMISSIONS;
 use crate::link::{
     decode_line, decode_op, encode_line, encode_op, Ev, Line, Op, PaneState, Snapshot, TabState,
-    PERMISSION_NAMES,
 };
 
 #[test]
@@ -212,14 +208,4 @@ fn decodes_the_minimal_documented_state() {
     assert_eq!(state.panes[0].cols, 10);
     assert_eq!(state.panes[0].exit_status, None);
     assert_eq!(state.mode, "normal");
-}
-
-#[test]
-fn permission_names_match_zellij_spelling() {
-    let names: Vec<String> = PERMISSIONS.iter().map(PermissionType::to_string).collect();
-    assert_eq!(names, PERMISSION_NAMES);
-    for name in PERMISSION_NAMES {
-        let parsed: PermissionType = name.parse().unwrap();
-        assert!(PERMISSIONS.contains(&parsed));
-    }
 }
