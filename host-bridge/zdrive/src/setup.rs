@@ -214,27 +214,50 @@ impl Setup {
         }
     }
 
-    /// Opens the store (and for writes the outbox): Redis first, so a dead Redis fails before
-    /// anything is written.
+    /// Opens the store (and for writes the outbox). A dead Redis fails before anything is
+    /// written, the outbox's file not even made: Redis is connected first when that file does
+    /// not exist yet, and while it opens when it does (a TLS handshake and a login then hide
+    /// behind the file's opening; nothing is written until both are open, and Redis's error
+    /// wins over the outbox's).
     pub async fn open_engine(&self, access: Access) -> Result<Zdrive> {
-        let redis = match self.active_store()? {
-            ("redis", Some(url)) => {
-                let options = self.config.redis_options()?;
-                let keys = self.config.redis_key_prefix()?;
-                Some(RedisStore::connect(url, &options, keys).await?)
-            }
+        let redis_url = match self.active_store()? {
+            ("redis", Some(url)) => Some(url),
             _ => None,
         };
-        if let (Some(redis), Access::Read) = (&redis, access) {
-            return Ok(Zdrive::reader(
-                Box::new(redis.clone()),
-                self.config.history_cap(),
-            ));
-        }
+        let needs_outbox = redis_url.is_none() || access == Access::Write;
+        let connect = async {
+            let Some(url) = redis_url else {
+                return Ok(None);
+            };
+            let options = self.config.redis_options()?;
+            let keys = self.config.redis_key_prefix()?;
+            anyhow::Ok(Some(RedisStore::connect(url, &options, keys).await?))
+        };
         let db_url = self.database_path.display().to_string();
-        let outbox = store::Database::open(&db_url)
-            .await
-            .with_context(|| format!("opening zdrive's database {db_url}"))?;
+        let open = async {
+            if !needs_outbox {
+                return Ok(None);
+            }
+            store::Database::open(&db_url)
+                .await
+                .map(Some)
+                .with_context(|| format!("opening zdrive's database {db_url}"))
+        };
+        let (redis, outbox) = if self.database_path.exists() {
+            tokio::join!(connect, open)
+        } else {
+            let redis = connect.await;
+            if redis.is_err() {
+                (redis, Ok(None))
+            } else {
+                (redis, open.await)
+            }
+        };
+        let redis = redis?;
+        let Some(outbox) = outbox? else {
+            let redis = redis.expect("without an outbox the store is Redis");
+            return Ok(Zdrive::reader(Box::new(redis), self.config.history_cap()));
+        };
         let store: Box<dyn PaneStore> = match redis {
             Some(redis) => Box::new(redis),
             None => Box::new(EmbeddedStore::open(outbox.clone()).await?),
