@@ -71,7 +71,7 @@ pub fn resolve(
     // One file per project, rewritten at each start: the tabs follow the database.
     let file = dir.join(format!(
         "{}.kdl",
-        crate::server::persist::commands::digest(&trunk.to_string_lossy())
+        crate::saved_cli::digest(&trunk.to_string_lossy())
     ));
     std::fs::write(&file, text)
         .map_err(|e| AgentsError(format!("cannot write {}: {e}", file.display())))?;

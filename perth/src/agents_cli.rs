@@ -10,7 +10,6 @@ use crate::control::{self, ControlRequest, ControlResponse};
 use crate::exit::UNAVAILABLE as EXIT_UNAVAILABLE;
 use crate::notify::bus::PaneRef;
 use crate::notify_cli::{json_arg, pane_arg, pane_or_env};
-use crate::session;
 
 /// The action this module adds to `perth action`.
 pub const ACTION: &str = "agent-state";
@@ -339,7 +338,7 @@ fn run_send(matches: &ArgMatches, session_flag: Option<String>) -> i32 {
     if text.is_empty() && !enter {
         return usage("nothing to send: pass the text (or - to read it), or --enter");
     }
-    let session = match session::target_session(session_flag) {
+    let session = match crate::call_cli::target_session(session_flag) {
         Ok(s) => s,
         Err(message) => {
             eprintln!("perth: {message}");
@@ -364,29 +363,6 @@ fn run_send(matches: &ArgMatches, session_flag: Option<String>) -> i32 {
             eprintln!("perth: {e}");
             EXIT_UNAVAILABLE
         }
-    }
-}
-
-/// Returns the keys that type `text`: as one bracketed paste when it is a message to submit
-/// (`submit`) or holds several lines (each line break a carriage return, as a terminal
-/// pastes), else as typed keys (an answer to a prompt, `y`). Control characters other than
-/// line breaks and tabs are dropped: the text cannot carry an escape sequence.
-///
-/// A message goes as a paste because agents' input boxes take a fast burst of typed keys for
-/// a paste of their own guessing, and the Enter after it for a new line in it (Codex CLI);
-/// a bracketed paste is taken whole, and the Enter after it submits.
-pub fn keys_of(text: &str, submit: bool) -> Vec<u8> {
-    let text = text.replace("\r\n", "\n");
-    let lines = text.trim_end_matches('\n');
-    let clean: String = lines
-        .chars()
-        .filter(|&c| c == '\n' || c == '\t' || !c.is_control())
-        .map(|c| if c == '\n' { '\r' } else { c })
-        .collect();
-    if !clean.is_empty() && (submit || clean.contains('\r')) {
-        format!("\u{1b}[200~{clean}\u{1b}[201~").into_bytes()
-    } else {
-        clean.into_bytes()
     }
 }
 
@@ -467,7 +443,7 @@ fn every_sessions_agents() -> Vec<AgentPane> {
 
 /// Asks the session's server; on failure prints why and returns the exit code.
 fn ask(session_flag: Option<String>, request: &ControlRequest) -> Result<Vec<AgentPane>, i32> {
-    let session = session::target_session(session_flag).map_err(|message| {
+    let session = crate::call_cli::target_session(session_flag).map_err(|message| {
         eprintln!("perth: {message}");
         EXIT_UNAVAILABLE
     })?;
@@ -583,20 +559,7 @@ mod tests {
     }
 
     #[test]
-    fn sent_text_is_typed_inert_and_several_lines_go_as_one_paste() {
-        assert_eq!(keys_of("y", false), b"y");
-        assert_eq!(keys_of("fix it\n", false), b"fix it");
-        assert_eq!(keys_of("a\u{1b}[2Jb\u{7}\tc", false), b"a[2Jb\tc");
-        assert_eq!(
-            keys_of("first\r\nsecond\n", false),
-            b"\x1b[200~first\rsecond\x1b[201~"
-        );
-        // A message to submit is pasted whole; Enter alone stays a key.
-        assert_eq!(
-            keys_of("run the tests", true),
-            b"\x1b[200~run the tests\x1b[201~"
-        );
-        assert_eq!(keys_of("", true), b"");
+    fn send_takes_its_session_pane_and_text() {
         let m = command()
             .try_get_matches_from([
                 "agents",

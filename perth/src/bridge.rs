@@ -284,7 +284,7 @@ fn start(binary: &Path, runtime: &RuntimeDir) -> std::io::Result<Child> {
         .stderr(log);
     // The bridge publishes perth's outbox (the notifications' events) with the tools' ones,
     // and trims it: it needs perth's database even when no variable names it.
-    match crate::server::persist::settings::PersistSettings::for_server() {
+    match crate::saved::settings::PersistSettings::for_server() {
         Ok(persist) if persist.enabled => {
             cmd.env("PERTH_DATABASE_URL", persist.url);
         }

@@ -164,3 +164,21 @@ fn unique_id() -> String {
         COUNT.fetch_add(1, Ordering::Relaxed)
     )
 }
+
+/// Returns the session `perth status` and perth's own actions address, or why there is none.
+pub fn target_session(requested: Option<String>) -> Result<String, String> {
+    if let Some(name) = requested {
+        return Ok(name);
+    }
+    if let Ok(name) = zellij_utils::envs::get_session_name() {
+        return Ok(name);
+    }
+    match zellij_utils::sessions::get_active_session() {
+        zellij_utils::sessions::ActiveSession::None => Err("there is no running session; start one with `perth`".into()),
+        zellij_utils::sessions::ActiveSession::One(name) => Ok(name),
+        zellij_utils::sessions::ActiveSession::Many => Err(
+            "several sessions are running; choose one with `perth --session NAME ...` (see `perth list-sessions`)"
+                .into(),
+        ),
+    }
+}

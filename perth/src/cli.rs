@@ -77,8 +77,8 @@ pub fn command() -> clap::Command {
         .subcommand(status)
         .subcommand(events)
         .subcommand(crate::agents_cli::command())
-        .subcommand(crate::server::persist::commands::restore_cli())
-        .subcommand(crate::server::persist::commands::layout_cli())
+        .subcommand(crate::saved_cli::restore_cli())
+        .subcommand(crate::saved_cli::layout_cli())
         .mut_subcommand("action", |action| {
             action
                 .subcommand(perth_status)
@@ -223,17 +223,15 @@ pub fn run(args: Vec<OsString>) -> i32 {
     if let Err(e) = config::pregrant_permissions(None, &plugins) {
         log::warn!("perth: cannot pre-grant the permissions of perth's plugins: {e}");
     }
-    crate::server::persist::commands::set_opening_context(
-        crate::server::persist::scrub::OpeningContext {
-            plugin_files: resolved
-                .plugins
-                .all()
-                .into_iter()
-                .filter_map(|(plugin, wasm, _)| Some((plugin.name, wasm?.to_path_buf())))
-                .collect(),
-            bridge: sources.perth_core_config.clone(),
-        },
-    );
+    crate::saved_cli::set_opening_context(crate::saved::scrub::OpeningContext {
+        plugin_files: resolved
+            .plugins
+            .all()
+            .into_iter()
+            .filter_map(|(plugin, wasm, _)| Some((plugin.name, wasm?.to_path_buf())))
+            .collect(),
+        bridge: sources.perth_core_config.clone(),
+    });
     opts.config = Some(resolved.materialized_file.clone());
     // A server this client starts inherits the environment: it reads perth's own settings
     // (the `perth { ... }` block) from the same composed file.
@@ -241,11 +239,10 @@ pub fn run(args: Vec<OsString>) -> i32 {
         crate::settings::SERVER_CONFIG_ENV,
         &resolved.materialized_file,
     );
-    use crate::server::persist::commands;
     match perth_command {
-        Some(PerthCommand::Layout(m)) => return commands::layout_command(&m, session_flag),
+        Some(PerthCommand::Layout(m)) => return crate::saved_cli::layout_command(&m, session_flag),
         Some(PerthCommand::Restore { name, from_db }) => {
-            return match commands::restore_source(&name, from_db) {
+            return match crate::saved_cli::restore_source(&name, from_db) {
                 Ok(file) => session::start_client_restoring(opts, Some(file)),
                 Err(e) => {
                     eprintln!("perth: {}", e.message);
@@ -296,7 +293,7 @@ fn check_layouts(
 /// `perth { persistence { database_url } }` of the user's file, else the embedded file);
 /// `None` when persistence is off or the settings are invalid (the server stores nothing then).
 fn perth_database(matches: &ArgMatches) -> Option<String> {
-    use crate::server::persist::settings::PersistSettings;
+    use crate::saved::settings::PersistSettings;
     let sources = ConfigSources {
         explicit_file: matches.get_one::<std::path::PathBuf>("config").cloned(),
         config_dir: matches.get_one::<std::path::PathBuf>("config_dir").cloned(),
@@ -341,8 +338,8 @@ fn reparse(args: &[OsString], word: &str, with: &[String]) -> Result<ArgMatches,
 fn resolve_generated_layouts(
     opts: &mut CliArgs,
     layout_dir: &std::path::Path,
-) -> Result<(), crate::server::persist::commands::CommandError> {
-    use crate::server::persist::commands::{resolve_layout_arg, CommandError};
+) -> Result<(), crate::saved_cli::CommandError> {
+    use crate::saved_cli::{resolve_layout_arg, CommandError};
     use std::path::PathBuf;
     use zellij_utils::cli::{CliAction, Command};
     let cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
@@ -424,7 +421,7 @@ fn cli_args(matches: &ArgMatches) -> Result<CliArgs, i32> {
 
 /// `perth status`: asks the session's server for its extensions' state.
 fn status_command(session_flag: Option<String>) -> i32 {
-    let session = match session::target_session(session_flag) {
+    let session = match crate::call_cli::target_session(session_flag) {
         Ok(s) => s,
         Err(message) => {
             eprintln!("perth: {message}");

@@ -16,6 +16,7 @@ use zellij_utils::input::layout::RunPluginLocation;
 use zellij_utils::input::permission::PermissionCache;
 
 use crate::assets::{self, EmbeddedPlugin};
+use crate::settings::line_and_column;
 
 /// Where the configuration comes from, as the command line and environment say.
 #[derive(Debug, Clone, Default)]
@@ -281,13 +282,24 @@ fn describe_syntax_error(path: &Path, text: &str, error: &kdl::KdlError) -> Stri
     )
 }
 
-/// Returns `(line, column)`, both 1-based, of a byte offset in `text`.
-pub fn line_and_column(text: &str, offset: usize) -> (usize, usize) {
-    let offset = offset.min(text.len());
-    let before = &text[..text.floor_char_boundary(offset)];
-    let line = before.matches('\n').count() + 1;
-    let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
-    (line, column)
+/// Everything in the `perth` block that perth cannot use, each naming the setting and its
+/// line; the client refuses to start on any. Each feature reads its own section; this asks
+/// them all.
+pub fn settings_problems(settings: &crate::settings::PerthSettings) -> Vec<String> {
+    let mut out = settings.unknown_sections(&[
+        "notifications",
+        "animation",
+        "persistence",
+        "agents",
+        "status_bar",
+    ]);
+    out.extend(crate::server::detect::DetectSettings::from_settings(settings).1);
+    out.extend(StatusBarSetting::from_settings(settings).1);
+    out.extend(crate::notify::settings::NotifySettings::from_settings(settings).1);
+    if let Err(e) = crate::saved::settings::PersistSettings::from_settings(settings, &|_| None) {
+        out.push(e);
+    }
+    out
 }
 
 fn describe_user_error(path: &Path, text: &str, source: &ConfigError) -> String {
@@ -482,7 +494,7 @@ fn validate_user_file(path: &Path, text: String) -> Result<KdlDocument, ConfigLo
         return Err(user_error(source, text));
     }
     if let Ok(settings) = crate::settings::PerthSettings::from_kdl_text(&text) {
-        let problems = crate::settings::problems(&settings);
+        let problems = settings_problems(&settings);
         if !problems.is_empty() {
             return Err(ConfigLoadError::PerthBlock {
                 path: path.to_path_buf(),
@@ -1316,6 +1328,28 @@ mod tests {
     }
 
     #[test]
+    fn the_readme_block_is_valid() {
+        let readme = include_str!("../../README.md");
+        let start = readme
+            .find("perth {\n    notifications")
+            .expect("README shows the block");
+        let end = start + readme[start..].find("\n}\n").expect("block end") + 3;
+        let settings = crate::settings::PerthSettings::from_kdl_text(&readme[start..end]).unwrap();
+        assert!(settings.section("animation").is_present());
+        assert_eq!(settings_problems(&settings), Vec::<String>::new());
+        let bad =
+            crate::settings::PerthSettings::from_kdl_text("perth {\n  colours { }\n}\n").unwrap();
+        assert_eq!(settings_problems(&bad).len(), 1);
+        let bad = crate::settings::PerthSettings::from_kdl_text(
+            "perth {\n  persistence {\n    flush_interval_ms 1\n    colour \"red\"\n  }\n}\n",
+        )
+        .unwrap();
+        let found = settings_problems(&bad);
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert!(found[0].contains("colour"), "{found:?}");
+    }
+
+    #[test]
     fn pregrant_keeps_other_entries() {
         let tmp = tempfile::tempdir().unwrap();
         let cache = tmp.path().join("permissions.kdl");
@@ -1344,11 +1378,5 @@ mod tests {
         let snapshot = permission_types(bridge_protocol::permissions::ZDRIVE_SNAPSHOT).unwrap();
         assert!(back.check_permissions(key, &snapshot));
         assert!(back.check_permissions("/other.wasm".into(), &vec![PermissionType::RunCommands]));
-    }
-
-    #[test]
-    fn line_and_column_count_from_one() {
-        assert_eq!(line_and_column("ab\ncd", 0), (1, 1));
-        assert_eq!(line_and_column("ab\ncd", 4), (2, 2));
     }
 }

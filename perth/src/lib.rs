@@ -20,6 +20,8 @@ pub mod foreground;
 pub mod notify;
 pub mod notify_cli;
 pub mod paths;
+pub mod saved;
+pub mod saved_cli;
 pub mod server;
 pub mod session;
 pub mod settings;

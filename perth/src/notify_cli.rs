@@ -9,7 +9,6 @@ use crate::control::{self, ControlRequest, ControlResponse};
 use crate::exit::UNAVAILABLE as EXIT_UNAVAILABLE;
 use crate::notify::bus::{HistoryEntry, Notification, PaneRef, Style};
 use crate::notify::engine::NotificationList;
-use crate::session;
 
 /// The names of the actions this module adds.
 pub const ACTIONS: [&str; 3] = ["notify", "clear-notification", "list-notifications"];
@@ -149,7 +148,7 @@ pub fn run(name: &str, matches: &ArgMatches, session_flag: Option<String>) -> i3
             return usage("the message is empty; pass some text with --message");
         }
     }
-    let session = match session::target_session(session_flag) {
+    let session = match crate::call_cli::target_session(session_flag) {
         Ok(s) => s,
         Err(message) => {
             eprintln!("perth: {message}");

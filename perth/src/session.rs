@@ -294,7 +294,7 @@ fn sessions_command(sessions: Sessions, opts: CliArgs) -> i32 {
             no_formatting,
             short,
             reverse,
-        } => crate::server::persist::commands::list_sessions(no_formatting, short, reverse),
+        } => crate::saved_cli::list_sessions(no_formatting, short, reverse),
         Sessions::ListAliases => match load_setup(&opts) {
             Ok(setup) => {
                 for alias in setup.config.plugins.list() {
@@ -329,7 +329,7 @@ fn sessions_command(sessions: Sessions, opts: CliArgs) -> i32 {
                 }
                 assert_dead_session(&name, force);
                 // The database copy goes too; Zellij's cache folder as Zellij does it.
-                let saved = crate::server::persist::commands::delete_saved(&name);
+                let saved = crate::saved_cli::delete_saved(&name);
                 if let Err(e) = &saved {
                     eprintln!("perth: {}", e.message);
                 }
@@ -487,24 +487,6 @@ fn resolve_action_session(requested: Option<String>) -> Result<String, i32> {
     Ok(chosen)
 }
 
-/// Returns the session `perth status` and perth's own actions address, or why there is none.
-pub fn target_session(requested: Option<String>) -> Result<String, String> {
-    if let Some(name) = requested {
-        return Ok(name);
-    }
-    if let Ok(name) = envs::get_session_name() {
-        return Ok(name);
-    }
-    match get_active_session() {
-        ActiveSession::None => Err("there is no running session; start one with `perth`".into()),
-        ActiveSession::One(name) => Ok(name),
-        ActiveSession::Many => Err(
-            "several sessions are running; choose one with `perth --session NAME ...` (see `perth list-sessions`)"
-                .into(),
-        ),
-    }
-}
-
 /// Sends a CLI action to a session and returns the exit status the session reports.
 pub fn send_action(
     cli_action: CliAction,
@@ -650,7 +632,7 @@ pub fn start_client_restoring(opts: CliArgs, restore: Option<PathBuf>) -> i32 {
             plan.detached,
         );
         // A client left (detach, quit, or a switch): the server writes its state now.
-        crate::server::persist::commands::notify_detached(&session_name);
+        crate::saved_cli::notify_detached(&session_name);
         if reconnect.is_none() {
             return 0;
         }
@@ -832,23 +814,21 @@ fn plan_first_start(
 fn saved_copy(name: &str) -> Option<PathBuf> {
     static FOUND: std::sync::OnceLock<Option<PathBuf>> = std::sync::OnceLock::new();
     FOUND
-        .get_or_init(
-            || match crate::server::persist::commands::restore_file(name) {
-                Ok(Some((file, plan))) => {
-                    eprintln!(
-                        "perth: restoring session {name:?} from the database: {} tabs, {} panes",
-                        plan.tabs, plan.panes
-                    );
-                    crate::server::persist::commands::after_restore(name, plan.names);
-                    Some(file)
-                }
-                Ok(None) => None,
-                Err(e) => {
-                    eprintln!("perth: not looking in the session database: {}", e.message);
-                    None
-                }
-            },
-        )
+        .get_or_init(|| match crate::saved_cli::restore_file(name) {
+            Ok(Some((file, plan))) => {
+                eprintln!(
+                    "perth: restoring session {name:?} from the database: {} tabs, {} panes",
+                    plan.tabs, plan.panes
+                );
+                crate::saved_cli::after_restore(name, plan.names);
+                Some(file)
+            }
+            Ok(None) => None,
+            Err(e) => {
+                eprintln!("perth: not looking in the session database: {}", e.message);
+                None
+            }
+        })
         .clone()
 }
 

@@ -80,7 +80,7 @@ impl PerthSettings {
             .iter()
             .filter(|n| !known.contains(&n.name().value()))
             .map(|n| {
-                let (line, _) = crate::config::line_and_column(&self.text, n.span().offset());
+                let (line, _) = line_and_column(&self.text, n.span().offset());
                 format!("perth.{} (line {line}): unknown section", n.name().value())
             })
             .collect()
@@ -101,25 +101,13 @@ impl PerthSettings {
     }
 }
 
-/// Everything in the `perth` block that perth cannot use, each naming the setting and its
-/// line; the client refuses to start on any.
-pub fn problems(settings: &PerthSettings) -> Vec<String> {
-    let mut out = settings.unknown_sections(&[
-        "notifications",
-        "animation",
-        "persistence",
-        "agents",
-        "status_bar",
-    ]);
-    out.extend(crate::server::detect::DetectSettings::from_settings(settings).1);
-    out.extend(crate::config::StatusBarSetting::from_settings(settings).1);
-    out.extend(crate::notify::settings::NotifySettings::from_settings(settings).1);
-    if let Err(e) =
-        crate::server::persist::settings::PersistSettings::from_settings(settings, &|_| None)
-    {
-        out.push(e);
-    }
-    out
+/// Returns `(line, column)`, both 1-based, of a byte offset in `text`.
+pub fn line_and_column(text: &str, offset: usize) -> (usize, usize) {
+    let offset = offset.min(text.len());
+    let before = &text[..text.floor_char_boundary(offset)];
+    let line = before.matches('\n').count() + 1;
+    let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+    (line, column)
 }
 
 /// One child block of the `perth` node, with typed getters that describe what they reject.
@@ -154,7 +142,7 @@ impl<'a> Section<'a> {
     }
 
     fn describe(&self, node: &KdlNode, what: &str) -> String {
-        let (line, _) = crate::config::line_and_column(self.text, node.span().offset());
+        let (line, _) = line_and_column(self.text, node.span().offset());
         format!(
             "perth.{}.{} (line {line}): {what}",
             self.name,
@@ -249,6 +237,12 @@ mod tests {
     use super::*;
 
     #[test]
+    fn line_and_column_count_from_one() {
+        assert_eq!(line_and_column("ab\ncd", 0), (1, 1));
+        assert_eq!(line_and_column("ab\ncd", 4), (2, 2));
+    }
+
+    #[test]
     fn reads_typed_values_and_names_bad_ones() {
         let s = PerthSettings::from_kdl_text(
             "show_startup_tips false\nperth {\n  animation {\n    enabled false\n    fps 120\n    name \"x\"\n    bogus 1\n  }\n}\n",
@@ -264,27 +258,6 @@ mod tests {
         assert_eq!(a.unknown_keys(&["enabled", "fps", "name"]).len(), 1);
         assert!(!s.section("persistence").is_present());
         assert_eq!(s.section("persistence").int("x", 0..=1).unwrap(), None);
-    }
-
-    #[test]
-    fn the_readme_block_is_valid() {
-        let readme = include_str!("../../README.md");
-        let start = readme
-            .find("perth {\n    notifications")
-            .expect("README shows the block");
-        let end = start + readme[start..].find("\n}\n").expect("block end") + 3;
-        let settings = PerthSettings::from_kdl_text(&readme[start..end]).unwrap();
-        assert!(settings.section("animation").is_present());
-        assert_eq!(problems(&settings), Vec::<String>::new());
-        let bad = PerthSettings::from_kdl_text("perth {\n  colours { }\n}\n").unwrap();
-        assert_eq!(problems(&bad).len(), 1);
-        let bad = PerthSettings::from_kdl_text(
-            "perth {\n  persistence {\n    flush_interval_ms 1\n    colour \"red\"\n  }\n}\n",
-        )
-        .unwrap();
-        let found = problems(&bad);
-        assert_eq!(found.len(), 1, "{found:?}");
-        assert!(found[0].contains("colour"), "{found:?}");
     }
 
     #[test]

@@ -13,6 +13,9 @@ pub const SERVER_VERSION: &str = store::PRODUCT_VERSION;
 /// Caps an echo's delay; the per-request timeout normally cuts it shorter.
 const MAX_ECHO_DELAY: Duration = Duration::from_secs(600);
 
+/// The outboxes being published and how each connection is secured, as `status` shows them.
+pub type OutboxLinks = std::sync::Arc<std::sync::Mutex<Vec<bridge_protocol::OutboxLink>>>;
+
 /// Holds what requests can see of the daemon.
 #[derive(Debug)]
 pub struct Daemon {
@@ -35,7 +38,7 @@ pub struct Daemon {
     /// The thread that carries out `zdrive_log` with zdrive's engine kept open.
     pub zdrive: crate::zdrive_engine::EngineThread,
     /// The outboxes published, as each pump opened its database.
-    pub outboxes: crate::server::OutboxLinks,
+    pub outboxes: OutboxLinks,
 }
 
 impl Daemon {

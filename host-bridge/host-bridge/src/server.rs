@@ -1,6 +1,6 @@
 //! `serve`: the loopback HTTP server, its limits (auth, body size, timeout, concurrency) and graceful shutdown.
 
-use crate::rpc::{self, Daemon};
+use crate::rpc::{self, Daemon, OutboxLinks};
 use crate::runtime::{generate_token, RuntimeDir, RuntimeError};
 use crate::{exit_code, unix_millis};
 use axum::body::Body;
@@ -274,9 +274,6 @@ async fn run_outbox_pumps(outboxes: Vec<OutboxOptions>, links: OutboxLinks, stop
 
 /// How often an SQLite outbox that does not exist yet (a tool not used so far) is looked for.
 const OUTBOX_APPEARS_POLL: Duration = Duration::from_secs(5);
-
-/// The outboxes being published and how each connection is secured, as `status` shows them.
-pub type OutboxLinks = Arc<std::sync::Mutex<Vec<bridge_protocol::OutboxLink>>>;
 
 /// Describes `outbox`, open on `db`, for status.
 fn outbox_link(outbox: &OutboxOptions, db: &store::Database) -> bridge_protocol::OutboxLink {

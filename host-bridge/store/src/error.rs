@@ -1,6 +1,6 @@
 //! Errors of opening a database and of the operations on it.
 
-use crate::sql::QueryError;
+use crate::value::QueryError;
 
 /// Why [`crate::Database::open`] failed. Every message says what to do.
 #[derive(Debug, thiserror::Error)]

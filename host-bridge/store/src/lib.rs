@@ -18,6 +18,7 @@ pub mod perth_sessions;
 mod pg_tls;
 mod sql;
 mod sqlite;
+mod value;
 pub mod worktree_types;
 
 use std::sync::Arc;
@@ -28,7 +29,8 @@ pub use error::{redact_url, Error, MigrateError, OpenError};
 pub use migrate::{latest_known_version, MIGRATIONS_POSTGRES, MIGRATIONS_SQLITE};
 pub use open::PgEnv;
 pub use outbox::{NewOutboxEvent, OutboxRow, TrimPolicy};
-pub use sql::{Bind, ColumnIndex, Conn, FromColumn, Param, QueryError, Row};
+pub use sql::{ColumnIndex, Conn, FromColumn, Row};
+pub use value::{Bind, Param, QueryError};
 pub use worktree_types::{NewWorktreeType, WorktreeType};
 
 /// The product's version: perth's package version, which every binary of the workspace reports

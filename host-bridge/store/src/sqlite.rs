@@ -13,7 +13,7 @@ use rusqlite::types::{ToSqlOutput, Value};
 use rusqlite::OpenFlags;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
-use crate::sql::{sqlite_time, Param, QueryError};
+use crate::value::{sqlite_time, Param, QueryError};
 
 /// How long a connection waits for another writer's lock before failing.
 pub(crate) const BUSY_TIMEOUT: Duration = Duration::from_secs(5);

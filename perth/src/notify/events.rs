@@ -16,7 +16,7 @@ use serde_json::json;
 
 use super::bus::{Raise, Raised};
 use super::engine::Engine;
-use crate::server::persist::settings::PersistSettings;
+use crate::saved::settings::PersistSettings;
 
 /// The routing key of a raised notification.
 pub const EVENT_TYPE: &str = "workspace.notification.raised";

@@ -147,9 +147,9 @@ const ECHO_WAIT: Duration = Duration::from_secs(1);
 /// How long a write may wait for a pane whose program does not read its input.
 const SEND_DEADLINE: Duration = Duration::from_secs(2);
 
-/// Types `text` into terminal `id` (see [`crate::agents_cli::keys_of`]), then Enter.
+/// Types `text` into terminal `id` (see [`keys_of`]), then Enter.
 fn send_text(extensions: &Extensions, id: u32, text: &str, enter: bool) -> ControlResponse {
-    let keys = crate::agents_cli::keys_of(text, enter);
+    let keys = keys_of(text, enter);
     let sent_at = super::detect::output_clock_ms();
     let mut written = match write_all(extensions, id, &keys) {
         Ok(n) => n,
@@ -245,4 +245,49 @@ pub fn session_has_pane(socket_path: &std::path::Path, pane: crate::notify::bus:
 pub fn remove_socket(extensions: &Extensions) {
     let sock_dir = zellij_utils::consts::ZELLIJ_SOCK_DIR.clone();
     let _ = std::fs::remove_file(socket_path(&sock_dir, &extensions.session));
+}
+
+/// Returns the keys that type `text`: as one bracketed paste when it is a message to submit
+/// (`submit`) or holds several lines (each line break a carriage return, as a terminal
+/// pastes), else as typed keys (an answer to a prompt, `y`). Control characters other than
+/// line breaks and tabs are dropped: the text cannot carry an escape sequence.
+///
+/// A message goes as a paste because agents' input boxes take a fast burst of typed keys for
+/// a paste of their own guessing, and the Enter after it for a new line in it (Codex CLI);
+/// a bracketed paste is taken whole, and the Enter after it submits.
+pub fn keys_of(text: &str, submit: bool) -> Vec<u8> {
+    let text = text.replace("\r\n", "\n");
+    let lines = text.trim_end_matches('\n');
+    let clean: String = lines
+        .chars()
+        .filter(|&c| c == '\n' || c == '\t' || !c.is_control())
+        .map(|c| if c == '\n' { '\r' } else { c })
+        .collect();
+    if !clean.is_empty() && (submit || clean.contains('\r')) {
+        format!("\u{1b}[200~{clean}\u{1b}[201~").into_bytes()
+    } else {
+        clean.into_bytes()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sent_text_is_typed_inert_and_several_lines_go_as_one_paste() {
+        assert_eq!(keys_of("y", false), b"y");
+        assert_eq!(keys_of("fix it\n", false), b"fix it");
+        assert_eq!(keys_of("a\u{1b}[2Jb\u{7}\tc", false), b"a[2Jb\tc");
+        assert_eq!(
+            keys_of("first\r\nsecond\n", false),
+            b"\x1b[200~first\rsecond\x1b[201~"
+        );
+        // A message to submit is pasted whole; Enter alone stays a key.
+        assert_eq!(
+            keys_of("run the tests", true),
+            b"\x1b[200~run the tests\x1b[201~"
+        );
+        assert_eq!(keys_of("", true), b"");
+    }
 }

@@ -30,7 +30,7 @@ pub struct Extensions {
     pub bridge: Arc<Mutex<crate::bridge::BridgeStatus>>,
     /// The notification bus and animation engine.
     pub notify: Arc<crate::notify::engine::Engine>,
-    pub persistence: Arc<Mutex<persist::PersistenceStatus>>,
+    pub persistence: Arc<Mutex<crate::status::PersistenceStatus>>,
     /// Wakes the perth-core link when there is news for the plugin.
     pub link_waker: core_link::LinkWaker,
     /// Open while perth-core is linked; pipes for it wait here (no link: always open).
@@ -198,7 +198,7 @@ pub fn run(socket_path: PathBuf, debug: bool) -> i32 {
         })),
         bridge: Arc::new(Mutex::new(crate::bridge::BridgeStatus::default())),
         notify: notify.clone(),
-        persistence: Arc::new(Mutex::new(persist::PersistenceStatus::default())),
+        persistence: Arc::new(Mutex::new(crate::status::PersistenceStatus::default())),
         link_waker,
         core_gate: Arc::new(clients::CoreGate::default()),
         agents,

@@ -1,18 +1,18 @@
 //! Capturing a running session's state for the writer: tabs and panes from `list-tabs` and
 //! `list-panes` (the structured rows), and Zellij's own session serialization from
 //! `dump-layout` (what a restore starts the session with), split into one KDL node per tab.
-//! Everything captured passes through [`super::scrub`]: no credential reaches the database.
+//! Everything captured passes through [`crate::saved::scrub`]: no credential reaches the database.
 
 use std::path::PathBuf;
 use std::time::Duration;
 
-use kdl::KdlDocument;
 use serde_json::Value;
 use session_ipc::SessionClient;
 use store::perth_sessions::{PaneSnapshot, SessionSnapshot, TabSnapshot};
 
-use super::scrub::{scrub_layout, scrub_plugin_url, scrub_text};
 use super::StateSource;
+use crate::saved::layout::split_layout;
+use crate::saved::scrub::{scrub_layout, scrub_plugin_url, scrub_text};
 
 /// Reads the state through the session's own IPC socket (extension point 2).
 pub struct IpcSource {
@@ -115,42 +115,6 @@ pub fn last_lines_redacted(text: &str, n: usize) -> String {
     let lines: Vec<&str> = trimmed.lines().collect();
     let start = lines.len().saturating_sub(n);
     secret_filter::redact(&lines[start..].join("\n")).into_owned()
-}
-
-/// The session-wide part of a serialized layout and its tab nodes, in order.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct SplitLayout {
-    /// Every child of `layout` but the tabs (global cwd, new-tab template, swap layouts).
-    pub head: String,
-    /// Each tab node as KDL text, with its `name` when it has one.
-    pub tabs: Vec<(Option<String>, String)>,
-}
-
-/// Splits Zellij's serialized layout (`layout { cwd ...; tab ...; new_tab_template ... }`).
-pub fn split_layout(text: &str) -> Result<SplitLayout, String> {
-    let doc: KdlDocument = text
-        .parse()
-        .map_err(|e: kdl::KdlError| format!("unreadable layout from dump-layout: {e}"))?;
-    let layout = doc
-        .nodes()
-        .iter()
-        .find(|n| n.name().value() == "layout")
-        .ok_or("dump-layout printed no layout node")?;
-    let mut split = SplitLayout::default();
-    let mut head = KdlDocument::new();
-    for node in layout.children().map(|c| c.nodes()).unwrap_or_default() {
-        if node.name().value() == "tab" {
-            let name = node
-                .get("name")
-                .and_then(|e| e.value().as_string())
-                .map(str::to_string);
-            split.tabs.push((name, node.to_string().trim().to_string()));
-        } else {
-            head.nodes_mut().push(node.clone());
-        }
-    }
-    split.head = head.to_string().trim().to_string();
-    Ok(split)
 }
 
 fn str_field(v: &Value, key: &str) -> Option<String> {
@@ -262,22 +226,6 @@ mod tests {
         pane
     }
 }"#;
-
-    #[test]
-    fn persist_split_layout_keeps_head_and_tabs() {
-        let split = split_layout(LAYOUT).unwrap();
-        assert_eq!(split.tabs.len(), 2);
-        assert_eq!(split.tabs[0].0.as_deref(), Some("one"));
-        assert_eq!(split.tabs[1].0.as_deref(), Some("two \"quoted\""));
-        assert!(
-            split.tabs[0].1.starts_with("tab name=\"one\" focus=true"),
-            "{}",
-            split.tabs[0].1
-        );
-        assert!(split.head.contains("cwd"), "{}", split.head);
-        assert!(split.head.contains("new_tab_template"), "{}", split.head);
-        assert!(!split.head.contains("htop"));
-    }
 
     #[test]
     fn persist_snapshot_maps_tabs_and_panes() {

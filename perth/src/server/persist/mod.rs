@@ -10,59 +10,20 @@
 //! reconnects with backoff and writes the current state when the database is back.
 
 pub mod capture;
-pub mod commands;
-pub mod restore;
-pub mod scrub;
-pub mod settings;
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, SyncSender};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
-use serde::{Deserialize, Serialize};
 use store::perth_sessions::{self, RowSelection, SessionSnapshot};
 
-pub use settings::PersistSettings;
+use crate::saved::scrub;
+use crate::saved::settings::PersistSettings;
+use crate::status::PersistenceStatus;
 
 /// Whether this process has scrubbed the database of what earlier versions stored.
 static SCRUBBED: AtomicBool = AtomicBool::new(false);
-
-/// What `perth status` shows about persistence.
-#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
-pub struct PersistenceStatus {
-    /// Whether persistence is on (`persistence { enabled false }` turns it off).
-    pub enabled: bool,
-    /// `postgres` or `sqlite`.
-    pub backend: Option<String>,
-    /// Where the database is, without credentials.
-    pub location: Option<String>,
-    /// `off`, `connecting`, `ok` or `unavailable`.
-    pub state: String,
-    /// When the last flush succeeded (Unix milliseconds).
-    pub last_flush_at: Option<u64>,
-    /// How long the last successful flush took.
-    pub last_flush_ms: Option<f64>,
-    /// Successful flushes since the server started.
-    pub flushes: u64,
-    /// Changes seen since the last successful flush.
-    pub pending_changes: u64,
-    /// Rows written by the last flush (tabs + panes).
-    pub last_rows_written: u64,
-    /// The last error, kept until a flush succeeds.
-    pub last_error: Option<String>,
-    /// How the connection to the database is secured (`TLS, verified (CA and host name)`,
-    /// `plain text (not encrypted)`), once connected.
-    #[serde(default)]
-    pub connection: Option<String>,
-    /// Whether the connection to the database is encrypted, once connected.
-    #[serde(default)]
-    pub encrypted: Option<bool>,
-    /// What the server's certificate was checked for, once connected: `none`, `ca` (its chain
-    /// only) or `ca_and_host` (its chain and the host name).
-    #[serde(default)]
-    pub verified: Option<String>,
-}
 
 /// A message to the writer thread.
 #[derive(Debug)]

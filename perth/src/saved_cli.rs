@@ -11,8 +11,8 @@ use serde::Serialize;
 use store::perth_sessions::{self, LayoutTemplate, SessionSummary};
 use store::Database;
 
-use super::restore::{self, RestorePlan};
-use super::PersistSettings;
+use crate::saved::restore::{self, RestorePlan};
+use crate::saved::settings::PersistSettings;
 
 use crate::exit::UNAVAILABLE as EXIT_UNAVAILABLE;
 
@@ -71,7 +71,7 @@ fn open(create: bool) -> Result<Option<(tokio::runtime::Runtime, Database)>, Com
             ))
         })?;
     // What an earlier perth stored may hold host-bridge's token; nothing reads it unscrubbed.
-    rt.block_on(super::scrub::scrub_database(&db))
+    rt.block_on(crate::saved::scrub::scrub_database(&db))
         .map_err(|e| {
             CommandError::unavailable(format!(
                 "cannot scrub stored credentials in {}: {e}",
@@ -83,16 +83,17 @@ fn open(create: bool) -> Result<Option<(tokio::runtime::Runtime, Database)>, Com
 
 /// What layouts opened from the database get back (set once by the command line after it
 /// resolved the configuration; unset, stored layouts open with their aliases).
-static OPENING: std::sync::OnceLock<super::scrub::OpeningContext> = std::sync::OnceLock::new();
+static OPENING: std::sync::OnceLock<crate::saved::scrub::OpeningContext> =
+    std::sync::OnceLock::new();
 
 /// Sets the plugin files and bridge keys layouts opened from the database get back.
-pub fn set_opening_context(context: super::scrub::OpeningContext) {
+pub fn set_opening_context(context: crate::saved::scrub::OpeningContext) {
     let _ = OPENING.set(context);
 }
 
 fn for_opening(kdl: &str) -> String {
     match OPENING.get() {
-        Some(context) => super::scrub::for_opening(kdl, context),
+        Some(context) => crate::saved::scrub::for_opening(kdl, context),
         None => kdl.to_string(),
     }
 }
@@ -354,7 +355,7 @@ pub fn layout_save_shared(
     let layout = client
         .dump_layout(timeout)
         .map_err(|e| CommandError::unavailable(e.to_string()))?;
-    let split = super::capture::split_layout(&layout).map_err(CommandError::user)?;
+    let split = crate::saved::layout::split_layout(&layout).map_err(CommandError::user)?;
     let mut sorted: Vec<&serde_json::Value> = tabs.iter().collect();
     sorted.sort_by_key(|t| t["position"].as_i64().unwrap_or(0));
     let active = sorted
@@ -378,7 +379,8 @@ pub fn layout_save_shared(
     .ok_or_else(|| CommandError::user(format!("session {session:?} has no tab to save")))?;
     // Plugins are saved under their aliases without the bridge's keys: opening the layout
     // gives them the bridge of the session that opens it.
-    let kdl = super::scrub::scrub_layout(&format!("layout {{\n{}\n{}\n}}\n", split.head, tab));
+    let kdl =
+        crate::saved::scrub::scrub_layout(&format!("layout {{\n{}\n{}\n}}\n", split.head, tab));
     let Some((rt, db)) = open(true)? else {
         return Err(CommandError::unavailable("no session database"));
     };
@@ -450,7 +452,7 @@ pub fn layout_command(matches: &clap::ArgMatches, session_flag: Option<String>) 
     match matches.subcommand() {
         Some(("save", m)) => {
             let name = m.get_one::<String>("name").cloned().unwrap_or_default();
-            let session = match crate::session::target_session(session_flag) {
+            let session = match crate::call_cli::target_session(session_flag) {
                 Ok(s) => s,
                 Err(e) => return fail(CommandError::unavailable(e), json(m)),
             };
