@@ -39,11 +39,9 @@ pub fn split_layout(text: &str) -> Result<SplitLayout, String> {
     Ok(split)
 }
 
+/// A serialized layout as `dump-layout` prints one, for the tests of what reads it.
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    const LAYOUT: &str = r#"layout {
+pub(crate) const SAMPLE: &str = r#"layout {
     cwd "/home/me"
     tab name="one" focus=true {
         pane command="htop" cwd="src" {
@@ -61,9 +59,13 @@ mod tests {
     }
 }"#;
 
+#[cfg(test)]
+mod tests {
+    use super::*;
+
     #[test]
     fn persist_split_layout_keeps_head_and_tabs() {
-        let split = split_layout(LAYOUT).unwrap();
+        let split = split_layout(SAMPLE).unwrap();
         assert_eq!(split.tabs.len(), 2);
         assert_eq!(split.tabs[0].0.as_deref(), Some("one"));
         assert_eq!(split.tabs[1].0.as_deref(), Some("two \"quoted\""));

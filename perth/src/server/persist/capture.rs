@@ -209,23 +209,7 @@ pub fn snapshot_from(
 mod tests {
     use super::*;
 
-    const LAYOUT: &str = r#"layout {
-    cwd "/home/me"
-    tab name="one" focus=true {
-        pane command="htop" cwd="src" {
-            start_suspended true
-        }
-    }
-    tab name="two \"quoted\"" {
-        pane
-        floating_panes {
-            pane x=1 y=2 width=30 height=10
-        }
-    }
-    new_tab_template {
-        pane
-    }
-}"#;
+    use crate::saved::layout::SAMPLE;
 
     #[test]
     fn persist_snapshot_maps_tabs_and_panes() {
@@ -240,7 +224,7 @@ mod tests {
                 {"id":2,"is_plugin":true,"tab_id":7,"plugin_url":"zellij:tab-bar","pane_rows":1}]"#,
         )
         .unwrap();
-        let s = snapshot_from("s", &tabs, &panes, LAYOUT).unwrap();
+        let s = snapshot_from("s", &tabs, &panes, SAMPLE).unwrap();
         assert_eq!(s.tabs[0].name, "one");
         assert_eq!(s.tabs[0].key, "3");
         assert!(s.tabs[0].layout.as_deref().unwrap().contains("htop"));
