@@ -77,6 +77,14 @@ pub const POLL: Duration = Duration::from_secs(5);
 
 pub use bridge_client::Permissions;
 
+/// A clickable stretch of the bar: columns `start..end` switch to the tab at `position`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Hit {
+    pub start: usize,
+    pub end: usize,
+    pub position: usize,
+}
+
 /// The bar's state. Fields are read by [`crate::view`].
 #[derive(Debug)]
 pub struct App {
@@ -118,8 +126,8 @@ pub struct App {
     next_poll: Option<Instant>,
     /// The last failure logged, so that a bridge that stays away is logged once.
     last_error: Option<String>,
-    /// The width last drawn at: clicks are mapped on it.
-    pub cols: usize,
+    /// The clickable stretches of the bar as last drawn: clicks are mapped on them.
+    hits: Vec<Hit>,
     /// When the bar asked for its permissions (a late grant makes it ask again).
     asked: Option<bridge_protocol::PermissionAsk>,
     /// Whether the client's mode came (a tab update without it means it was dropped).
@@ -153,7 +161,7 @@ impl Default for App {
             was_visible: false,
             next_poll: None,
             last_error: None,
-            cols: 0,
+            hits: Vec::new(),
             asked: None,
             mode_seen: bridge_protocol::ModeSeen::default(),
         }
@@ -161,6 +169,11 @@ impl Default for App {
 }
 
 impl App {
+    /// Notes what the bar drew: the stretches a click on it switches tabs with.
+    pub fn drawn(&mut self, hits: Vec<Hit>) {
+        self.hits = hits;
+    }
+
     /// Starts the bar: reads the bridge's address and the project's folder (`cwd` in the
     /// configuration, else `initial_cwd`), subscribes and requests permissions. Without a bridge
     /// the bar still shows the tabs.
@@ -415,7 +428,7 @@ impl App {
     fn mouse(&mut self, mouse: Mouse, effects: &mut Vec<Effect>) {
         let active = self.tabs.iter().find(|t| t.active).map(|t| t.position);
         let target = match mouse {
-            Mouse::LeftClick(_, col) => crate::view::bar(self, self.cols)
+            Mouse::LeftClick(_, col) => self
                 .hits
                 .iter()
                 .find(|h| (h.start..h.end).contains(&col))

@@ -41,8 +41,9 @@ impl ZellijPlugin for TabBar {
     }
 
     fn render(&mut self, _rows: usize, cols: usize) {
-        self.app.cols = cols;
-        host::print(&view::bar(&self.app, cols));
+        let bar = view::bar(&self.app, cols);
+        host::print(&bar);
+        self.app.drawn(bar.hits);
     }
 }
 

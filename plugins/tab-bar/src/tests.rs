@@ -180,6 +180,13 @@ impl Harness {
         format!("{trimmed}|{}", blanks)
     }
 
+    /// Draws the bar `cols` wide, as Zellij's render does, and returns it.
+    fn draw(&mut self, cols: usize) -> view::Bar {
+        let bar = view::bar(&self.app, cols);
+        self.app.drawn(bar.hits.clone());
+        bar
+    }
+
     fn click(&mut self, col: usize) -> Vec<Effect> {
         self.effects.clear();
         self.event(Event::Mouse(Mouse::LeftClick(0, col)));
@@ -282,8 +289,7 @@ fn many_tabs_collapse_around_the_active_one_and_markers_switch() {
         h.text(60),
         " perth (work)  ← +5  Tab #6   Tab #7   Tab #8  +4 →|9"
     );
-    h.app.cols = 60;
-    let bar = view::bar(&h.app, 60);
+    let bar = h.draw(60);
     // The left marker switches to the nearest hidden tab, the right one likewise.
     let marker_col = " perth (work) ".len() + 2;
     assert_eq!(h.click(marker_col), [Effect::SwitchTab(5)]);
@@ -306,8 +312,7 @@ fn many_tabs_collapse_around_the_active_one_and_markers_switch() {
 #[test]
 fn clicks_and_scrolling_switch_tabs() {
     let mut h = Harness::new();
-    h.app.cols = 100;
-    let text = view::bar(&h.app, 100).line.plain_text();
+    let text = h.draw(100).line.plain_text();
     let col_of =
         |needle: &str| text.chars().count() - text[text.find(needle).unwrap()..].chars().count();
     assert_eq!(h.click(col_of("fix-crash")), [Effect::SwitchTab(3)]);

@@ -10,7 +10,7 @@
 use bridge_client::text::inert;
 use zellij_tile::prelude::{InputMode, PaletteColor, Styling, TabInfo};
 
-use crate::app::App;
+use crate::app::{App, Hit};
 use crate::status::{Badge, Detail};
 use crate::style::{cut, text_width, Line, Style};
 
@@ -22,14 +22,6 @@ pub const PRODUCT: &str = "perth";
 pub struct Bar {
     pub line: Line,
     pub hits: Vec<Hit>,
-}
-
-/// A clickable stretch of the bar: columns `start..end` switch to the tab at `position`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Hit {
-    pub start: usize,
-    pub end: usize,
-    pub position: usize,
 }
 
 /// The bar's colours, from the theme and the input mode.
