@@ -1,10 +1,10 @@
 //! The circuit breaker: a provider that keeps failing is not called for a while.
 
+use super::error::LlmError;
+use super::provider::ProviderKind;
 use std::collections::HashMap;
 use std::sync::{Arc, LazyLock, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
-
-use super::*;
 
 /// Failures a process tolerates in a row before [`CircuitBreaker::global`] opens.
 pub const DEFAULT_BREAKER_THRESHOLD: u32 = 3;

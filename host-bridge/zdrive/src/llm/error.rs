@@ -1,8 +1,7 @@
 //! Why a provider call failed, in words that say what to do next and never hold the key.
 
+use super::provider::ProviderKind;
 use std::time::Duration;
-
-use super::*;
 
 /// Why a provider call failed. Every message says what to do next and never holds the key.
 #[derive(Debug, thiserror::Error)]

@@ -5,11 +5,11 @@ use std::net::IpAddr;
 use std::str::FromStr;
 use std::time::Duration;
 
+use super::error::LlmError;
+use super::{Prompt, ANTHROPIC_VERSION};
 use reqwest::Url;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
-
-use super::*;
 
 /// An LLM provider zdrive can call.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]

@@ -1,9 +1,9 @@
 //! The three providers' answers and error bodies on the wire (Anthropic Messages, OpenAI
 //! Chat Completions, Ollama `/api/chat`), read into one shape.
 
+use super::provider::ProviderKind;
+use super::EXCERPT_CHARS;
 use serde::Deserialize;
-
-use super::*;
 
 /// Returns the provider's message from an error body (each provider's JSON shape), else an
 /// excerpt of the body, on one line and at most [`EXCERPT_CHARS`] characters.

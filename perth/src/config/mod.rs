@@ -10,13 +10,17 @@ use std::path::{Path, PathBuf};
 
 use kdl::{KdlDocument, KdlNode};
 use sha2::{Digest, Sha256};
-use zellij_utils::data::PermissionType;
 use zellij_utils::input::config::{Config, ConfigError};
-use zellij_utils::input::layout::RunPluginLocation;
-use zellij_utils::input::permission::PermissionCache;
 
-use crate::assets::{self, EmbeddedPlugin};
-use crate::settings::line_and_column;
+use crate::assets;
+
+mod errors;
+mod layering;
+mod plugins;
+
+pub use errors::*;
+use layering::*;
+pub use plugins::*;
 
 /// Where the configuration comes from, as the command line and environment say.
 #[derive(Debug, Clone, Default)]
@@ -47,241 +51,6 @@ pub struct ResolvedConfig {
     pub plugins: PluginFiles,
 }
 
-/// perth's plugin files, each when the binary carries it (a plain `cargo test` build has none).
-#[derive(Debug, Clone, Default)]
-pub struct PluginFiles {
-    /// The `perth-core` background plugin.
-    pub perth_core: Option<PathBuf>,
-    /// The zdrive snapshot pane (alias `zdrive-snapshot`).
-    pub zdrive_snapshot: Option<PathBuf>,
-    /// The iMi pane (alias `imi`).
-    pub imi_worktrees: Option<PathBuf>,
-    /// The zdrive pane (alias `zdrive`).
-    pub zdrive_pane: Option<PathBuf>,
-    /// perth's tab bar (alias `tab-bar`).
-    pub tab_bar: Option<PathBuf>,
-    /// perth's status bar (alias `status-bar`).
-    pub status_bar: Option<PathBuf>,
-}
-
-impl PluginFiles {
-    /// Writes each plugin the binary carries under `cache_dir` (once per build).
-    fn materialize(cache_dir: &Path) -> Result<Self, ConfigLoadError> {
-        Ok(PluginFiles {
-            perth_core: materialize_plugin(cache_dir, &assets::PERTH_CORE)?,
-            zdrive_snapshot: materialize_plugin(cache_dir, &assets::ZDRIVE_SNAPSHOT)?,
-            imi_worktrees: materialize_plugin(cache_dir, &assets::IMI_WORKTREES)?,
-            zdrive_pane: materialize_plugin(cache_dir, &assets::ZDRIVE_PANE)?,
-            tab_bar: materialize_plugin(cache_dir, &assets::TAB_BAR)?,
-            status_bar: materialize_plugin(cache_dir, &assets::STATUS_BAR)?,
-        })
-    }
-
-    /// Every plugin with its file and the permissions perth grants it up front (by Zellij's
-    /// names, see `bridge_protocol::permissions`), so no prompt ever appears for them.
-    pub fn all(
-        &self,
-    ) -> [(
-        &'static EmbeddedPlugin,
-        Option<&Path>,
-        &'static [&'static str],
-    ); 6] {
-        [
-            (
-                &assets::PERTH_CORE,
-                self.perth_core.as_deref(),
-                bridge_protocol::permissions::PERTH_CORE,
-            ),
-            (
-                &assets::ZDRIVE_SNAPSHOT,
-                self.zdrive_snapshot.as_deref(),
-                bridge_protocol::permissions::ZDRIVE_SNAPSHOT,
-            ),
-            (
-                &assets::IMI_WORKTREES,
-                self.imi_worktrees.as_deref(),
-                bridge_protocol::permissions::IMI_WORKTREES,
-            ),
-            (
-                &assets::ZDRIVE_PANE,
-                self.zdrive_pane.as_deref(),
-                bridge_protocol::permissions::ZDRIVE_PANE,
-            ),
-            (
-                &assets::TAB_BAR,
-                self.tab_bar.as_deref(),
-                bridge_protocol::permissions::TAB_BAR,
-            ),
-            (
-                &assets::STATUS_BAR,
-                self.status_bar.as_deref(),
-                bridge_protocol::permissions::STATUS_BAR,
-            ),
-        ]
-    }
-
-    /// The plugins opened in panes (registered as aliases) with their files.
-    fn panes(&self) -> impl Iterator<Item = (&'static EmbeddedPlugin, &Path)> {
-        [
-            (&assets::ZDRIVE_SNAPSHOT, self.zdrive_snapshot.as_deref()),
-            (&assets::IMI_WORKTREES, self.imi_worktrees.as_deref()),
-            (&assets::ZDRIVE_PANE, self.zdrive_pane.as_deref()),
-        ]
-        .into_iter()
-        .filter_map(|(plugin, wasm)| Some((plugin, wasm?)))
-    }
-}
-
-/// Errors while building the configuration; each names the file at fault.
-#[derive(Debug, thiserror::Error)]
-pub enum ConfigLoadError {
-    #[error("perth's built-in configuration is invalid: {0}")]
-    BuiltIn(Box<ConfigError>),
-    #[error("config file {path} does not exist; create it or drop --config", path = .0.display())]
-    Missing(PathBuf),
-    #[error("{}", describe_user_error(path, text, source))]
-    User {
-        path: PathBuf,
-        text: String,
-        #[source]
-        source: Box<ConfigError>,
-    },
-    #[error("invalid perth settings in {path}: {}; fix the file or move it aside", problems.join("; "), path = path.display())]
-    PerthBlock {
-        path: PathBuf,
-        problems: Vec<String>,
-    },
-    #[error(
-        "invalid layout in {}; fix the file",
-        describe_syntax_error(path, text, source)
-    )]
-    Layout {
-        path: PathBuf,
-        text: String,
-        #[source]
-        source: Box<kdl::KdlError>,
-    },
-    #[error("cannot read {path}: {source}", path = path.display())]
-    Read {
-        path: PathBuf,
-        #[source]
-        source: std::io::Error,
-    },
-    #[error("cannot write generated configuration under {path}: {source}; check that the cache directory is writable", path = path.display())]
-    Write {
-        path: PathBuf,
-        #[source]
-        source: std::io::Error,
-    },
-}
-
-impl ConfigLoadError {
-    /// Returns a detailed, user-facing report: the one-line summary and, for errors in a file's
-    /// text, the offending source lines with a pointer (miette).
-    pub fn report(&self) -> String {
-        let mut out = format!("perth: {self}");
-        let pointer = match self {
-            ConfigLoadError::User { path, text, source } => match source.as_ref() {
-                ConfigError::KdlError(kdl) => kdl.offset.map(|offset| SourcePointer {
-                    message: kdl.error_message.clone(),
-                    source_code: miette::NamedSource::new(path.display().to_string(), text.clone()),
-                    span: (offset, kdl.len.unwrap_or(0)).into(),
-                    label: "here".into(),
-                    help: kdl.help_message.clone(),
-                }),
-                ConfigError::KdlDeserializationError(kdl) => {
-                    Some(SourcePointer::of_syntax_error(path, text, kdl))
-                }
-                _ => None,
-            },
-            ConfigLoadError::Layout { path, text, source } => {
-                Some(SourcePointer::of_syntax_error(path, text, source))
-            }
-            _ => None,
-        };
-        if let Some(pointer) = pointer {
-            out.push_str(&format!("\n{:?}", miette::Report::new(pointer)));
-        }
-        out
-    }
-}
-
-/// What is wrong at one place of a file, drawn by miette: the lines around it and a pointer.
-#[derive(Debug, thiserror::Error, miette::Diagnostic)]
-#[error("{message}")]
-struct SourcePointer {
-    message: String,
-    #[source_code]
-    source_code: miette::NamedSource<String>,
-    #[label("{label}")]
-    span: miette::SourceSpan,
-    label: String,
-    #[help]
-    help: Option<String>,
-}
-
-impl SourcePointer {
-    fn of_syntax_error(path: &Path, text: &str, error: &kdl::KdlError) -> SourcePointer {
-        SourcePointer {
-            message: kdl_syntax_message(error, text),
-            source_code: miette::NamedSource::new(path.display().to_string(), text.to_string()),
-            span: (error.span.offset(), error.span.len()).into(),
-            label: match error.kind {
-                kdl::KdlErrorKind::Context("closing '}' in node children block") => {
-                    "the block opened here is not closed".to_string()
-                }
-                _ => error.label.unwrap_or("here").to_string(),
-            },
-            help: error.help.map(str::to_string),
-        }
-    }
-}
-
-/// Returns what the KDL parser says is wrong, in one line: its own message (an unclosed
-/// brace, a value it cannot read, a node not ended where it should be) and, where it stopped
-/// on something it did not expect, that token.
-pub fn kdl_syntax_message(error: &kdl::KdlError, text: &str) -> String {
-    let token_at = |offset: usize| -> String {
-        let rest = text
-            .get(text.floor_char_boundary(offset.min(text.len()))..)
-            .unwrap_or_default()
-            .trim_start_matches([' ', '\t']);
-        match rest.chars().next() {
-            None => "the end of the file".into(),
-            Some('\n' | '\r') => "the end of the line".into(),
-            Some(_) => {
-                let token: String = rest
-                    .chars()
-                    .take_while(|c| !c.is_whitespace())
-                    .take(24)
-                    .collect();
-                format!("`{token}`")
-            }
-        }
-    };
-    match &error.kind {
-        // The parser stopped on something that starts no node (a stray `}`, say).
-        kdl::KdlErrorKind::Other => format!("unexpected {}", token_at(error.span.offset())),
-        // Its span is the node that was read; what follows it is what does not belong.
-        kdl::KdlErrorKind::Context("valid node terminator") => format!(
-            "{}, found {}",
-            error.kind.to_string().trim_end_matches('.'),
-            token_at(error.span.offset() + error.span.len())
-        ),
-        kind => kind.to_string().trim_end_matches('.').to_string(),
-    }
-}
-
-/// Returns `PATH:LINE:COLUMN: KDL syntax error: MESSAGE` for a syntax error in `text`.
-fn describe_syntax_error(path: &Path, text: &str, error: &kdl::KdlError) -> String {
-    let (line, column) = line_and_column(text, error.span.offset());
-    format!(
-        "{}:{line}:{column}: KDL syntax error: {}",
-        path.display(),
-        kdl_syntax_message(error, text)
-    )
-}
-
 /// Everything in the `perth` block that perth cannot use, each naming the setting and its
 /// line; the client refuses to start on any. Each feature reads its own section; this asks
 /// them all.
@@ -300,31 +69,6 @@ pub fn settings_problems(settings: &crate::settings::PerthSettings) -> Vec<Strin
         out.push(e);
     }
     out
-}
-
-fn describe_user_error(path: &Path, text: &str, source: &ConfigError) -> String {
-    let location = |offset: Option<usize>| match offset {
-        Some(offset) => {
-            let (line, column) = line_and_column(text, offset);
-            format!("{}:{line}:{column}", path.display())
-        }
-        None => path.display().to_string(),
-    };
-    match source {
-        ConfigError::KdlError(kdl) => format!(
-            "invalid configuration in {}: {}; fix the file or move it aside",
-            location(kdl.offset),
-            kdl.error_message
-        ),
-        ConfigError::KdlDeserializationError(kdl) => format!(
-            "invalid configuration in {}; fix the file or move it aside",
-            describe_syntax_error(path, text, kdl)
-        ),
-        other => format!(
-            "invalid configuration in {}: {other}; fix the file or move it aside",
-            path.display()
-        ),
-    }
 }
 
 /// Returns Zellij's defaults with perth's built-in `config.kdl` layered on top.
@@ -619,193 +363,6 @@ impl StatusBarSetting {
     }
 }
 
-/// Returns the `load_plugins` block of Zellij's default configuration.
-///
-/// Only that block is parsed (the whole default file is what start-up must not parse again);
-/// should its shape ever change upstream, the whole file is parsed instead.
-fn zellij_default_load_plugins() -> KdlNode {
-    let text = String::from_utf8_lossy(zellij_utils::setup::DEFAULT_CONFIG);
-    let block = text.find("\nload_plugins {").and_then(|start| {
-        let rest = &text[start + 1..];
-        let end = rest.find("\n}")?;
-        rest[..end + 2].parse::<KdlDocument>().ok()
-    });
-    let from_block = block.and_then(|doc| doc.get("load_plugins").cloned());
-    from_block
-        .or_else(|| {
-            let doc = text.parse::<KdlDocument>().ok()?;
-            doc.get("load_plugins").cloned()
-        })
-        .unwrap_or_else(|| KdlNode::new("load_plugins"))
-}
-
-/// How Zellij layers a top-level node of a later file over the same node of an earlier one.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Layering {
-    /// A map of entries (key bindings, themes, plugin aliases, environment): the later file's
-    /// entries are applied after the earlier ones, so they win.
-    Entries,
-    /// A group of settings (`ui`, `web_client`): merged child by child.
-    Nested,
-    /// A single setting, or `load_plugins`: the later file's node replaces the earlier one.
-    Replace,
-}
-
-fn layering(node: &KdlNode) -> Layering {
-    match node.name().value() {
-        // `keybinds clear-defaults=true` drops every earlier binding, perth's included.
-        "keybinds"
-            if node
-                .get("clear-defaults")
-                .is_some_and(|e| e.value().as_bool() == Some(true)) =>
-        {
-            Layering::Replace
-        }
-        "keybinds" | "themes" | "plugins" | "env" => Layering::Entries,
-        "ui" | "web_client" | "perth" => Layering::Nested,
-        _ => Layering::Replace,
-    }
-}
-
-/// Returns `base` with `over` layered on top, node by node (only the first node of a name
-/// counts, as in Zellij).
-fn layer_documents(base: &KdlDocument, over: &KdlDocument) -> KdlDocument {
-    let mut out = base.clone();
-    let mut seen = std::collections::BTreeSet::new();
-    for node in over.nodes() {
-        let name = node.name().value().to_string();
-        if !seen.insert(name.clone()) {
-            continue;
-        }
-        let Some(index) = out.nodes().iter().position(|n| n.name().value() == name) else {
-            out.nodes_mut().push(node.clone());
-            continue;
-        };
-        let merged = match layering(node) {
-            Layering::Replace => node.clone(),
-            Layering::Entries => {
-                let mut merged = out.nodes()[index].clone();
-                let over_children = node
-                    .children()
-                    .map(|c| c.nodes().to_vec())
-                    .unwrap_or_default();
-                merged.ensure_children().nodes_mut().extend(over_children);
-                merged
-            }
-            Layering::Nested => merge_group(&out.nodes()[index], node),
-        };
-        out.nodes_mut()[index] = merged;
-    }
-    out
-}
-
-/// Merges a group of settings: the later node's arguments, its children layered over the
-/// earlier node's children child by child (a child in both is merged the same way, a leaf of the
-/// later node wins).
-fn merge_group(earlier: &KdlNode, later: &KdlNode) -> KdlNode {
-    let mut merged = later.clone();
-    match (earlier.children(), later.children()) {
-        (Some(earlier_children), Some(later_children)) => {
-            let mut out = earlier_children.clone();
-            for child in later_children.nodes() {
-                let name = child.name().value();
-                match out.nodes().iter().position(|n| n.name().value() == name) {
-                    Some(i) => out.nodes_mut()[i] = merge_group(&out.nodes()[i], child),
-                    None => out.nodes_mut().push(child.clone()),
-                }
-            }
-            merged.set_children(out);
-        }
-        (Some(earlier_children), None) => merged.set_children(earlier_children.clone()),
-        _ => {}
-    }
-    merged
-}
-
-/// Returns the children of the top-level node `name`, adding the node when it is missing.
-fn child_block<'a>(doc: &'a mut KdlDocument, name: &str) -> &'a mut KdlDocument {
-    let index = match doc.nodes().iter().position(|n| n.name().value() == name) {
-        Some(index) => index,
-        None => {
-            doc.nodes_mut().push(KdlNode::new(name));
-            doc.nodes().len() - 1
-        }
-    };
-    doc.nodes_mut()[index].ensure_children()
-}
-
-/// Writes a plugin's configuration as `key "value"` children, as Zellij's plugin blocks take it.
-fn configuration_children(node: &mut KdlNode, configuration: &BTreeMap<String, String>) {
-    if configuration.is_empty() {
-        return;
-    }
-    let children = node.ensure_children();
-    for (key, value) in configuration {
-        let mut child = KdlNode::new(key.as_str());
-        child.push(value.as_str());
-        children.nodes_mut().push(child);
-    }
-}
-
-/// Records the permissions of perth's plugins (each wasm file with its list) in Zellij's
-/// permission cache (`permissions.kdl`), keeping every other plugin's entry as it was.
-pub fn pregrant_permissions(
-    cache_file: Option<PathBuf>,
-    plugins: &[(&Path, &[&str])],
-) -> std::io::Result<()> {
-    if plugins.is_empty() {
-        return Ok(());
-    }
-    if let Some(parent) = cache_file
-        .clone()
-        .unwrap_or_else(|| zellij_utils::consts::ZELLIJ_PLUGIN_PERMISSIONS_CACHE.clone())
-        .parent()
-    {
-        std::fs::create_dir_all(parent)?;
-    }
-    let mut cache = PermissionCache::from_path_or_default(cache_file);
-    let mut changed = false;
-    for (wasm, permissions) in plugins {
-        // The cache is keyed by the plugin's location as Zellij prints it: the bare path.
-        let key = RunPluginLocation::File(wasm.to_path_buf()).to_string();
-        let wanted = permission_types(permissions)?;
-        if !cache.check_permissions(key.clone(), &wanted) {
-            cache.cache(key, wanted);
-            changed = true;
-        }
-    }
-    if !changed {
-        return Ok(());
-    }
-    cache.write_to_file()
-}
-
-/// Zellij's permissions named `names` (as `permissions.kdl` spells them); a name Zellij does
-/// not know is an error.
-pub fn permission_types(names: &[&str]) -> std::io::Result<Vec<PermissionType>> {
-    bridge_protocol::permissions::parse(names).map_err(|name| {
-        std::io::Error::new(
-            std::io::ErrorKind::InvalidData,
-            format!("Zellij has no permission named {name:?}"),
-        )
-    })
-}
-
-fn materialize_plugin(
-    cache_dir: &Path,
-    plugin: &EmbeddedPlugin,
-) -> Result<Option<PathBuf>, ConfigLoadError> {
-    if !plugin.is_embedded() {
-        return Ok(None);
-    }
-    let dir = cache_dir.join("plugins");
-    let path = dir.join(format!("{}-{}.wasm", plugin.name, plugin.digest.trim()));
-    if !path.is_file() {
-        write_atomically(&path, plugin.wasm)?;
-    }
-    Ok(Some(path))
-}
-
 /// Writes perth's layouts, then links the user's layouts over them (a user file of the same
 /// name wins), into a directory named by content.
 fn materialize_layouts(
@@ -884,6 +441,9 @@ fn hex(bytes: &[u8]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use zellij_utils::data::PermissionType;
+    use zellij_utils::input::layout::RunPluginLocation;
+    use zellij_utils::input::permission::PermissionCache;
 
     fn sources(tmp: &Path) -> ConfigSources {
         ConfigSources {
@@ -1329,7 +889,7 @@ mod tests {
 
     #[test]
     fn the_readme_block_is_valid() {
-        let readme = include_str!("../../README.md");
+        let readme = include_str!("../../../README.md");
         let start = readme
             .find("perth {\n    notifications")
             .expect("README shows the block");
