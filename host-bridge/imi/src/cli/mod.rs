@@ -25,7 +25,7 @@ use doctor::{doctor, Check};
 pub use config::Settings;
 
 use std::io::Write as _;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use crate::{AddRequest, DbState, Engine, EngineConfig, ErrorClass, RemoveRequest};
@@ -360,103 +360,16 @@ async fn run(cli: Cli) -> Result<Outcome, Failure> {
             delete_branch,
             remote,
         } => {
-            let r = engine
-                .remove(&RemoveRequest {
-                    cwd: cwd.clone(),
-                    name,
-                    force,
-                    delete_branch,
-                    remote,
-                })
-                .await?;
-            let text = format!(
-                "Removed {}{}{}{}",
-                r.worktree_name,
-                if r.discarded_files > 0 {
-                    format!(" (discarded {} uncommitted files)", r.discarded_files)
-                } else {
-                    String::new()
-                },
-                match (&r.branch, r.branch_deleted) {
-                    (Some(b), true) => format!("; deleted branch {b}"),
-                    (Some(b), false) =>
-                        format!("; kept branch {b} (pass --delete-branch to delete it)"),
-                    (None, _) => String::new(),
-                },
-                db_line(&r.db),
-            );
-            // Inside perth, the worktree's tab goes too; when one of its panes runs a command,
-            // only if the person at the terminal says so.
-            let json = cli.json;
-            let ask = |what: &str| {
-                !json
-                    && ask_yes_no(&format!(
-                        "Tab {}: {what}. Close it anyway?",
-                        r.worktree_name
-                    ))
+            let request = RemoveRequest {
+                cwd: cwd.clone(),
+                name,
+                force,
+                delete_branch,
+                remote,
             };
-            let session = perth::current_session();
-            let tab =
-                perth::close_removed_tab(perth_session(&session)?, &r.worktree_name, &ask).await;
-            let text = format!("{text}{}", tab.text("closed"));
-            with_tab(&r, tab, text)
+            remove_command(&engine, request, cli.json).await?
         }
-        Command::Open { name, all } => {
-            let targets: Vec<(String, PathBuf)> = match (name, all) {
-                (Some(name), _) => {
-                    let path = engine.go(&cwd, &name)?;
-                    let folder = path
-                        .file_name()
-                        .map(|n| n.to_string_lossy().into_owned())
-                        .unwrap_or(name);
-                    vec![(folder, path)]
-                }
-                (None, true) => engine
-                    .list(&cwd)
-                    .await?
-                    .worktrees
-                    .into_iter()
-                    .map(|w| (w.worktree_name, PathBuf::from(w.path)))
-                    .collect(),
-                (None, false) => {
-                    return Err(crate::Error::Refused(
-                        "give a worktree name (iMi open login) or --all".into(),
-                    )
-                    .into())
-                }
-            };
-            let mut tabs = Vec::new();
-            let mut text = String::new();
-            let session = perth::current_session();
-            let target = perth_session(&session)?;
-            let mut failure = None;
-            for (name, path) in targets {
-                let tab = perth::open_tab(target, &name, &path).await;
-                if !tab.in_session {
-                    return Err(crate::Error::Refused(format!(
-                        "iMi open works inside a perth session: {}",
-                        tab.reason.unwrap_or_default()
-                    ))
-                    .into());
-                }
-                text.push_str(&match &tab.reason {
-                    None => format!("{name}: tab open\n"),
-                    Some(reason) => format!("{name}: not opened ({reason})\n"),
-                });
-                // A session that does not answer would make every other tab wait as long.
-                failure = session_failure(&tab);
-                tabs.push(tab);
-                if failure.is_some() {
-                    break;
-                }
-            }
-            if tabs.is_empty() {
-                text.push_str("no active worktrees; create one with `iMi feat NAME`\n");
-            }
-            let mut o = Outcome::new(json!({ "tabs": tabs }), text.trim_end().to_owned());
-            o.partial_failure = failure;
-            o
-        }
+        Command::Open { name, all } => open_command(&engine, &cwd, name, all).await?,
         Command::Prune { yes } => {
             let r = engine.prune(&cwd, yes).await?;
             let mut text = String::new();
@@ -594,6 +507,106 @@ async fn run(cli: Cli) -> Result<Outcome, Failure> {
         db.close().await;
     }
     Ok(outcome)
+}
+
+/// `iMi open [NAME|--all]`: opens the worktrees' tabs in this perth session.
+async fn open_command(
+    engine: &Engine,
+    cwd: &Path,
+    name: Option<String>,
+    all: bool,
+) -> Result<Outcome, Failure> {
+    let targets: Vec<(String, PathBuf)> = match (name, all) {
+        (Some(name), _) => {
+            let path = engine.go(cwd, &name)?;
+            let folder = path
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or(name);
+            vec![(folder, path)]
+        }
+        (None, true) => engine
+            .list(cwd)
+            .await?
+            .worktrees
+            .into_iter()
+            .map(|w| (w.worktree_name, PathBuf::from(w.path)))
+            .collect(),
+        (None, false) => {
+            return Err(crate::Error::Refused(
+                "give a worktree name (iMi open login) or --all".into(),
+            )
+            .into())
+        }
+    };
+    let mut tabs = Vec::new();
+    let mut text = String::new();
+    let session = perth::current_session();
+    let target = perth_session(&session)?;
+    let mut failure = None;
+    for (name, path) in targets {
+        let tab = perth::open_tab(target, &name, &path).await;
+        if !tab.in_session {
+            return Err(crate::Error::Refused(format!(
+                "iMi open works inside a perth session: {}",
+                tab.reason.unwrap_or_default()
+            ))
+            .into());
+        }
+        text.push_str(&match &tab.reason {
+            None => format!("{name}: tab open\n"),
+            Some(reason) => format!("{name}: not opened ({reason})\n"),
+        });
+        // A session that does not answer would make every other tab wait as long.
+        failure = session_failure(&tab);
+        tabs.push(tab);
+        if failure.is_some() {
+            break;
+        }
+    }
+    if tabs.is_empty() {
+        text.push_str("no active worktrees; create one with `iMi feat NAME`\n");
+    }
+    let mut o = Outcome::new(json!({ "tabs": tabs }), text.trim_end().to_owned());
+    o.partial_failure = failure;
+    Ok(o)
+}
+
+/// `iMi remove NAME`: removes the worktree and, inside perth, closes its tab.
+async fn remove_command(
+    engine: &Engine,
+    request: RemoveRequest,
+    json: bool,
+) -> Result<Outcome, Failure> {
+    let r = engine.remove(&request).await?;
+    let text = format!(
+        "Removed {}{}{}{}",
+        r.worktree_name,
+        if r.discarded_files > 0 {
+            format!(" (discarded {} uncommitted files)", r.discarded_files)
+        } else {
+            String::new()
+        },
+        match (&r.branch, r.branch_deleted) {
+            (Some(b), true) => format!("; deleted branch {b}"),
+            (Some(b), false) => format!("; kept branch {b} (pass --delete-branch to delete it)"),
+            (None, _) => String::new(),
+        },
+        db_line(&r.db),
+    );
+    // Inside perth, the worktree's tab goes too; when one of its panes runs a command,
+    // only if the person at the terminal says so.
+    let ask = |what: &str| {
+        !json
+            && ask_yes_no(&format!(
+                "Tab {}: {what}. Close it anyway?",
+                r.worktree_name
+            ))
+    };
+    let session = perth::current_session();
+    let tab = perth::close_removed_tab(perth_session(&session)?, &r.worktree_name, &ask).await;
+    let text = format!("{text}{}", tab.text("closed"));
+    Ok(with_tab(&r, tab, text))
 }
 
 async fn add_outcome(
