@@ -372,31 +372,7 @@ async fn run(cli: Cli) -> Result<Outcome, Failure> {
         Command::Open { name, all } => open_command(&engine, &cwd, name, all).await?,
         Command::Prune { yes } => {
             let r = engine.prune(&cwd, yes).await?;
-            let mut text = String::new();
-            for c in &r.merged {
-                text.push_str(&format!(
-                    "{:<24} {:<28} {}\n",
-                    c.worktree_name, c.branch, c.action
-                ));
-            }
-            for s in &r.stale_entries {
-                text.push_str(&format!(
-                    "stale entry {s}{}\n",
-                    if yes { " pruned" } else { "" }
-                ));
-            }
-            for s in &r.interrupted_adds {
-                text.push_str(&format!(
-                    "interrupted add {s}{}\n",
-                    if yes { " cleaned up" } else { "" }
-                ));
-            }
-            if text.is_empty() {
-                text.push_str("nothing to prune");
-            } else if !yes {
-                text.push_str("run `iMi prune --yes` to remove these");
-            }
-            text.push_str(&db_line(&r.db));
+            let text = prune_text(&r, yes);
             Outcome::new(&r, text)
         }
         Command::Claim { name, agent, .. } => {
@@ -443,36 +419,7 @@ async fn run(cli: Cli) -> Result<Outcome, Failure> {
             engine
                 .monitor(&cwd, |m| {
                     let mut out = std::io::stdout().lock();
-                    let line = if json {
-                        serde_json::to_string(m).unwrap_or_default()
-                    } else {
-                        match m {
-                            crate::monitor::MonitorMessage::Ready { project, root } => {
-                                format!("watching {project} ({}); Ctrl-C stops", root.display())
-                            }
-                            crate::monitor::MonitorMessage::Change(e) => format!(
-                                "{} {:<9} {}/{}{}",
-                                &e.time[11..23],
-                                e.kind,
-                                e.worktree,
-                                e.path,
-                                e.agent_id
-                                    .as_ref()
-                                    .map(|a| format!("  @{a}"))
-                                    .unwrap_or_default()
-                            ),
-                            crate::monitor::MonitorMessage::WorktreeCreated { worktree, time } => {
-                                format!(
-                                    "{} {:<9} {worktree}/ checked out by iMi (its files are not listed)",
-                                    &time[11..23],
-                                    "worktree"
-                                )
-                            }
-                            crate::monitor::MonitorMessage::DatabaseError { message } => {
-                                format!("activities not recorded: {message}")
-                            }
-                        }
-                    };
+                    let line = monitor_line(m, json);
                     if writeln!(out, "{line}").and_then(|_| out.flush()).is_err() {
                         return false;
                     }
@@ -607,6 +554,70 @@ async fn remove_command(
     let tab = perth::close_removed_tab(perth_session(&session)?, &r.worktree_name, &ask).await;
     let text = format!("{text}{}", tab.text("closed"));
     Ok(with_tab(&r, tab, text))
+}
+
+/// One line of `iMi monitor`: the message as JSON, or as text for people.
+fn monitor_line(m: &crate::monitor::MonitorMessage, json: bool) -> String {
+    if json {
+        serde_json::to_string(m).unwrap_or_default()
+    } else {
+        match m {
+            crate::monitor::MonitorMessage::Ready { project, root } => {
+                format!("watching {project} ({}); Ctrl-C stops", root.display())
+            }
+            crate::monitor::MonitorMessage::Change(e) => format!(
+                "{} {:<9} {}/{}{}",
+                &e.time[11..23],
+                e.kind,
+                e.worktree,
+                e.path,
+                e.agent_id
+                    .as_ref()
+                    .map(|a| format!("  @{a}"))
+                    .unwrap_or_default()
+            ),
+            crate::monitor::MonitorMessage::WorktreeCreated { worktree, time } => {
+                format!(
+                    "{} {:<9} {worktree}/ checked out by iMi (its files are not listed)",
+                    &time[11..23],
+                    "worktree"
+                )
+            }
+            crate::monitor::MonitorMessage::DatabaseError { message } => {
+                format!("activities not recorded: {message}")
+            }
+        }
+    }
+}
+
+/// What `iMi prune` prints for people: what it found, and whether it removed it.
+fn prune_text(r: &crate::PruneReport, yes: bool) -> String {
+    let mut text = String::new();
+    for c in &r.merged {
+        text.push_str(&format!(
+            "{:<24} {:<28} {}\n",
+            c.worktree_name, c.branch, c.action
+        ));
+    }
+    for s in &r.stale_entries {
+        text.push_str(&format!(
+            "stale entry {s}{}\n",
+            if yes { " pruned" } else { "" }
+        ));
+    }
+    for s in &r.interrupted_adds {
+        text.push_str(&format!(
+            "interrupted add {s}{}\n",
+            if yes { " cleaned up" } else { "" }
+        ));
+    }
+    if text.is_empty() {
+        text.push_str("nothing to prune");
+    } else if !yes {
+        text.push_str("run `iMi prune --yes` to remove these");
+    }
+    text.push_str(&db_line(&r.db));
+    text
 }
 
 async fn add_outcome(
@@ -951,4 +962,44 @@ fn ask_yes_no(question: &str) -> bool {
         return false;
     }
     matches!(answer.trim().to_ascii_lowercase().as_str(), "y" | "yes")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn prune_text_says_what_it_found_and_what_to_run() {
+        let mut r = crate::PruneReport {
+            merged: Vec::new(),
+            stale_entries: Vec::new(),
+            interrupted_adds: Vec::new(),
+            applied: false,
+            db: crate::DbNote {
+                database_updated: true,
+                database_error: None,
+            },
+        };
+        assert!(prune_text(&r, false).starts_with("nothing to prune"));
+        r.stale_entries.push("/w/gone".into());
+        let asked = prune_text(&r, false);
+        assert!(asked.starts_with("stale entry /w/gone\n"), "{asked}");
+        assert!(asked.contains("run `iMi prune --yes`"), "{asked}");
+        let done = prune_text(&r, true);
+        assert!(done.starts_with("stale entry /w/gone pruned\n"), "{done}");
+        assert!(!done.contains("--yes"), "{done}");
+    }
+
+    #[test]
+    fn monitor_lines_are_json_for_programs_and_words_for_people() {
+        let m = crate::monitor::MonitorMessage::DatabaseError {
+            message: "the database is down".into(),
+        };
+        assert_eq!(
+            monitor_line(&m, false),
+            "activities not recorded: the database is down"
+        );
+        let v: serde_json::Value = serde_json::from_str(&monitor_line(&m, true)).unwrap();
+        assert_eq!(v, serde_json::to_value(&m).unwrap());
+    }
 }
