@@ -271,7 +271,7 @@ pub fn render_list(list: &NotificationList, now_ms: u64) -> String {
 
 fn active_line(
     n: &Notification,
-    label: Option<&crate::notify::engine::PaneLabel>,
+    label: Option<&crate::notify::views::PaneLabel>,
     now_ms: u64,
 ) -> String {
     let place = match label {
@@ -334,7 +334,7 @@ mod tests {
         );
         let list = NotificationList {
             listing: bus.listing(5),
-            panes: vec![crate::notify::engine::PaneLabel {
+            panes: vec![crate::notify::views::PaneLabel {
                 pane: "terminal_3".into(),
                 title: "cargo".into(),
                 tab: "work".into(),

@@ -15,6 +15,7 @@ use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
 use zellij_server::os_input_output::ServerOsApi;
+use zellij_utils::data::ClientId;
 use zellij_utils::ipc::ServerToClientMsg;
 
 use bridge_protocol::link::{Notice, Snapshot};
@@ -22,13 +23,14 @@ use bridge_protocol::link::{Notice, Snapshot};
 use super::anim;
 use super::bus::{Bus, Event, Listing, Notification, PaneRef, Raise, Raised, Source};
 use super::osc::Found;
-use super::overlay::{self, Decoration, Painter, PaneView, Rect};
+use super::overlay::{self, Decoration, Painter};
 use super::settings::NotifySettings;
 use super::shadow::Shadow;
+use super::views::{
+    badges, find_pane, focused_panes, has_full_frame, label_of, pane_exists, tab_bar, tab_counts,
+    view_for, visible_panes, PaneLabel,
+};
 use crate::agent_state::AgentState;
-
-/// Zellij's client ids.
-pub type ClientId = u16;
 
 /// What `perth status` shows of the engine.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
@@ -45,14 +47,6 @@ pub struct NotifyStatus {
     pub frames_sent: u64,
     /// Clients whose screens perth follows.
     pub clients: usize,
-}
-
-/// A pane's name and tab, for listings.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct PaneLabel {
-    pub pane: String,
-    pub title: String,
-    pub tab: String,
 }
 
 /// The answer to `list-notifications`.
@@ -719,281 +713,12 @@ impl Engine {
     }
 }
 
-/// The view a client's screen shows: its own, or for a client perth-core has no view of (a
-/// watcher: `perth watch`, a browser with a read-only token) the view of the client whose
-/// screen Zellij draws it, found as the view whose panes' frames its screen shows most (Zellij
-/// follows one client and does not say which; the lowest id on a tie, its first client).
-fn view_for<'a>(
-    views: &'a BTreeMap<ClientId, Snapshot>,
-    client: ClientId,
-    shadow: &super::shadow::Shadow,
-) -> Option<&'a Snapshot> {
-    if let Some(own) = views.get(&client) {
-        return Some(own);
-    }
-    let mut best: Option<(usize, &Snapshot)> = None;
-    for view in views.values() {
-        let shown = visible_panes(view)
-            .iter()
-            .filter(|p| p.framed && overlay::shows_frame(shadow, p.rect))
-            .count();
-        if shown > 0 && best.is_none_or(|(most, _)| shown > most) {
-            best = Some((shown, view));
-        }
-    }
-    best.map(|(_, view)| view)
-}
-
-fn find_pane(
-    views: &BTreeMap<ClientId, Snapshot>,
-    pane: PaneRef,
-) -> Option<&bridge_protocol::link::PaneState> {
-    views.values().find_map(|v| {
-        v.panes
-            .iter()
-            .find(|p| PaneRef::new(p.id, p.is_plugin) == pane)
-    })
-}
-
-/// Whether perth can draw on the pane: a full frame leaves at least one cell on each side of
-/// the content.
-fn has_full_frame(views: &BTreeMap<ClientId, Snapshot>, pane: PaneRef) -> bool {
-    find_pane(views, pane)
-        .is_some_and(|p| p.content_cols + 2 <= p.cols && p.content_rows + 2 <= p.rows)
-}
-
 /// The notified panes and whether each has its full frame (what `Notice.drawn` reports).
 fn framed_notified(st: &State) -> Vec<(PaneRef, bool)> {
     st.bus
         .active()
         .map(|(n, _)| (n.pane, has_full_frame(&st.views, n.pane)))
         .collect()
-}
-
-fn pane_exists(views: &BTreeMap<ClientId, Snapshot>, pane: PaneRef) -> bool {
-    views.values().any(|v| {
-        v.panes
-            .iter()
-            .any(|p| PaneRef::new(p.id, p.is_plugin) == pane)
-    })
-}
-
-fn label_of(views: &BTreeMap<ClientId, Snapshot>, pane: PaneRef) -> PaneLabel {
-    for v in views.values() {
-        if let Some(p) = v
-            .panes
-            .iter()
-            .find(|p| PaneRef::new(p.id, p.is_plugin) == pane)
-        {
-            let tab = v
-                .tabs
-                .iter()
-                .find(|t| t.position == p.tab_position)
-                .map(|t| t.name.clone())
-                .unwrap_or_default();
-            return PaneLabel {
-                pane: pane.to_string(),
-                title: p.title.clone(),
-                tab,
-            };
-        }
-    }
-    PaneLabel {
-        pane: pane.to_string(),
-        ..Default::default()
-    }
-}
-
-/// The tab bar one client sees: a one-row plugin pane of the active tab running a tab bar.
-fn tab_bar(view: &Snapshot) -> Option<Rect> {
-    let tab = view.tabs.iter().find(|t| t.active)?;
-    view.panes
-        .iter()
-        .find(|p| {
-            p.is_plugin
-                && p.tab_position == tab.position
-                && p.rows == 1
-                && !p.is_suspended
-                && p.plugin_url
-                    .as_deref()
-                    .is_some_and(|u| u.contains("tab-bar"))
-        })
-        .map(|p| Rect {
-            x: p.x,
-            y: p.y,
-            cols: p.cols,
-            rows: 1,
-        })
-}
-
-/// The tab bar's summary: for each tab with notifications or agents, its name, a count per
-/// style in the style's colour, then its waiting agents (`✋`, in the warning colour) and its
-/// working ones (`⏳`): ` workspace ✗2 ✓1  build ▲1 ✋1 ⏳2 `.
-/// The badge each visible agent pane shows next to its title.
-fn badges(
-    visible: &[PaneView],
-    agents: &BTreeMap<u32, AgentState>,
-    looks: &anim::AnimSettings,
-) -> HashMap<PaneRef, overlay::Badge> {
-    visible
-        .iter()
-        .filter_map(|view| {
-            let PaneRef::Terminal(id) = view.pane else {
-                return None;
-            };
-            let state = *agents.get(&id)?;
-            let (icon, color) = match state {
-                AgentState::Waiting => ('✋', Some(looks.look(super::bus::Style::Warning).color)),
-                AgentState::Working => ('⏳', None),
-                AgentState::Idle => ('✓', None),
-                AgentState::Exited => ('■', None),
-            };
-            Some((
-                view.pane,
-                overlay::Badge {
-                    icon,
-                    word: state.to_string(),
-                    color,
-                },
-            ))
-        })
-        .collect()
-}
-
-fn tab_counts(
-    view: &Snapshot,
-    bus: &Bus,
-    agents: &BTreeMap<u32, AgentState>,
-    looks: &anim::AnimSettings,
-) -> Vec<overlay::Segment> {
-    let mut by_tab: BTreeMap<usize, BTreeMap<std::cmp::Reverse<super::bus::Style>, usize>> =
-        BTreeMap::new();
-    let mut agents_by_tab: BTreeMap<usize, (usize, usize)> = BTreeMap::new();
-    for (pane, state) in agents {
-        let tab = view
-            .panes
-            .iter()
-            .find(|p| !p.is_plugin && p.id == *pane)
-            .map(|p| p.tab_position);
-        if let Some(tab) = tab {
-            let counts = agents_by_tab.entry(tab).or_default();
-            match state {
-                AgentState::Waiting => counts.0 += 1,
-                AgentState::Working => counts.1 += 1,
-                AgentState::Idle | AgentState::Exited => {}
-            }
-        }
-    }
-    agents_by_tab.retain(|_, (waiting, working)| *waiting + *working > 0);
-    for (n, _) in bus.active() {
-        let tab = view
-            .panes
-            .iter()
-            .find(|p| PaneRef::new(p.id, p.is_plugin) == n.pane)
-            .map(|p| p.tab_position);
-        if let Some(tab) = tab {
-            *by_tab
-                .entry(tab)
-                .or_default()
-                .entry(std::cmp::Reverse(n.style))
-                .or_default() += 1;
-        }
-    }
-    for tab in agents_by_tab.keys() {
-        by_tab.entry(*tab).or_default();
-    }
-    let mut out = Vec::new();
-    for (position, counts) in by_tab {
-        let name = view
-            .tabs
-            .iter()
-            .find(|t| t.position == position)
-            .map(|t| t.name.clone())
-            .unwrap_or_else(|| format!("tab {}", position + 1));
-        out.push((
-            format!(" {} ", bridge_protocol::notice::clean_message(&name)),
-            None,
-        ));
-        for (std::cmp::Reverse(style), count) in counts {
-            out.push((
-                format!("{}{count}", style.icon()),
-                Some(looks.look(style).color),
-            ));
-            out.push((" ".to_string(), None));
-        }
-        if let Some((waiting, working)) = agents_by_tab.get(&position) {
-            if *waiting > 0 {
-                out.push((
-                    format!("✋{waiting}"),
-                    Some(looks.look(super::bus::Style::Warning).color),
-                ));
-                out.push((" ".to_string(), None));
-            }
-            if *working > 0 {
-                out.push((format!("⏳{working}"), None));
-                out.push((" ".to_string(), None));
-            }
-        }
-    }
-    out
-}
-
-/// The panes one client sees, tiled first, then floating ones (later ones above).
-pub fn visible_panes(view: &Snapshot) -> Vec<PaneView> {
-    let Some(tab) = view.tabs.iter().find(|t| t.active) else {
-        return Vec::new();
-    };
-    let mut panes: Vec<PaneView> = view
-        .panes
-        .iter()
-        .filter(|p| p.tab_position == tab.position && !p.is_suspended)
-        .filter(|p| {
-            if p.is_floating {
-                tab.are_floating_panes_visible
-            } else {
-                !tab.is_fullscreen_active || p.is_fullscreen
-            }
-        })
-        .map(|p| PaneView {
-            pane: PaneRef::new(p.id, p.is_plugin),
-            rect: Rect {
-                x: p.x,
-                y: p.y,
-                cols: p.cols,
-                rows: p.rows,
-            },
-            floating: p.is_floating,
-            framed: p.content_cols < p.cols || p.content_rows < p.rows,
-        })
-        .collect();
-    panes.sort_by_key(|p| p.floating);
-    panes
-}
-
-/// The panes that have a client's focus: the focused pane of the layer each client looks at
-/// (floating panes when they are shown), in each client's active tab.
-pub fn focused_panes<'a>(views: impl Iterator<Item = &'a Snapshot>) -> BTreeSet<PaneRef> {
-    let mut out = BTreeSet::new();
-    for view in views {
-        let Some(tab) = view.tabs.iter().find(|t| t.active) else {
-            continue;
-        };
-        let floating_layer = tab.are_floating_panes_visible
-            && view
-                .panes
-                .iter()
-                .any(|p| p.tab_position == tab.position && p.is_floating && !p.is_suspended);
-        for p in &view.panes {
-            if p.tab_position == tab.position
-                && p.is_focused
-                && !p.is_suspended
-                && p.is_floating == floating_layer
-            {
-                out.insert(PaneRef::new(p.id, p.is_plugin));
-            }
-        }
-    }
-    out
 }
 
 #[cfg(test)]

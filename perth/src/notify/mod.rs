@@ -17,3 +17,4 @@ pub mod osc;
 pub mod overlay;
 pub mod settings;
 pub mod shadow;
+pub mod views;

@@ -30,7 +30,9 @@ use std::sync::mpsc;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use crate::notify::engine::{ClientId, Engine};
+use zellij_utils::data::ClientId;
+
+use crate::notify::engine::Engine;
 use serde_json::Value;
 use zellij_utils::data::PaneId;
 use zellij_utils::input::actions::Action;
