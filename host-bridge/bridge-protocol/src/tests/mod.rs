@@ -324,8 +324,12 @@ fn runtime_info_shape() {
 
 #[test]
 fn error_body_displays_kind_message_and_hint() {
-    let body = ErrorBody::new(ErrorKind::Timeout, "took 30 s").with_hint("retry");
-    assert_eq!(body.to_string(), "timeout: took 30 s (retry)");
+    let body = ErrorBody::new(ErrorKind::Timeout, "took 30 s")
+        .with_hint("start host-bridge with a larger --request-timeout-ms");
+    assert_eq!(
+        body.to_string(),
+        "timeout: took 30 s (start host-bridge with a larger --request-timeout-ms)"
+    );
 }
 
 #[test]
